@@ -1,0 +1,61 @@
+"""Settings read from the environment, once per process.
+
+Every deployable (function, sandbox driver, CLI's local stack) reads the same names, so a
+Knative Service's env block and the local stack configure the same code the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"configuration error: {name} must be a whole number, got {raw!r}") from None
+
+
+def xdg_dir(kind: str, fallback: str) -> Path:
+    """The XDG base directory of `kind` (DATA, CONFIG, STATE) for netclode."""
+    base = os.environ.get(f"XDG_{kind}_HOME") or str(Path.home() / fallback)
+    return Path(base) / "netclode"
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Where functions publish CloudEvents (the Broker ingress; K_SINK when bound by a SinkBinding).
+    broker_url: str = ""
+    sandbox_driver: str = "local"
+    data_dir: Path = field(default_factory=lambda: xdg_dir("DATA", ".local/share"))
+    max_active_sessions: int = 5
+    idle_timeout_minutes: int = 0
+    pool_size: int = 2
+    # Shared secret that internal callers (eventing stand-in, functions) present.
+    internal_token: str = ""
+    # Public base URL of the ingest function as seen from inside a sandbox.
+    ingest_url: str = ""
+    max_prompt_bytes: int = 100_000
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            redis_url=os.environ.get("NETCLODE_REDIS_URL", cls.redis_url),
+            broker_url=os.environ.get("K_SINK") or os.environ.get("NETCLODE_BROKER_URL", ""),
+            sandbox_driver=os.environ.get("NETCLODE_SANDBOX_DRIVER", cls.sandbox_driver),
+            data_dir=Path(os.environ["NETCLODE_DATA_DIR"])
+            if os.environ.get("NETCLODE_DATA_DIR")
+            else xdg_dir("DATA", ".local/share"),
+            max_active_sessions=_int("MAX_ACTIVE_SESSIONS", 5),
+            idle_timeout_minutes=_int("IDLE_TIMEOUT_MINUTES", 0),
+            pool_size=_int("POOL_SIZE", 2),
+            internal_token=os.environ.get("NETCLODE_INTERNAL_TOKEN", ""),
+            ingest_url=os.environ.get("NETCLODE_INGEST_URL", ""),
+            max_prompt_bytes=_int("NETCLODE_MAX_PROMPT_BYTES", 100_000),
+        )

@@ -1,0 +1,50 @@
+"""The sandbox-driver interface: what the control plane needs from any sandbox backend.
+
+A sandbox is a disposable runtime (bubblewrap process tree locally, a Kata pod in
+Kubernetes) bound to a persistent workspace (a directory locally, a PVC in Kubernetes).
+Pause stops the sandbox and keeps the workspace; resume starts a new sandbox on it.
+Drivers are synchronous and idempotent: stopping a stopped sandbox is not an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from netclode.drivers.rpc import SandboxRPC
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    sandbox_id: str
+    workspace_id: str
+    vcpus: int = 0  # 0: the driver's default
+    memory_mb: int = 0
+    tailnet_access: bool = False
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    sandbox_id: str
+    workspace_id: str
+    # False once the sandbox's processes (or pod) are gone or failed.
+    alive: bool
+
+
+class SandboxDriver(Protocol):
+    name: str
+
+    def start(self, spec: SandboxSpec) -> None:
+        """Launches a sandbox; returns once it is launched, before its runtime is ready."""
+
+    def stop(self, sandbox_id: str) -> None:
+        """Stops the sandbox and frees its resources; its workspace stays."""
+
+    def list(self) -> list[SandboxInfo]:
+        """Every sandbox this driver knows of, with whether it is still alive."""
+
+    def rpc(self, sandbox_id: str) -> SandboxRPC:
+        """A client for the sandbox runtime's SandboxService."""
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        """Removes a workspace and everything in it."""

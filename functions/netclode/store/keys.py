@@ -1,0 +1,101 @@
+"""Every Redis key Netclode uses, in one place.
+
+The secret proxy, the functions and the tests all build key names through this module,
+so the layout below is the whole persistent schema:
+
+  sessions:index                 ZSET  session id -> created_at (ms)
+  session:{id}                   HASH  session fields (see store.sessions)
+  session:{id}:stream            STREAM durable history; field "e" = StreamEntry bytes
+  session:{id}:live              STREAM capped live tail of partial entries
+  session:{id}:terminal          STREAM capped terminal output (scrollback)
+  session:{id}:pending           LIST  prompts waiting for a sandbox (JSON)
+  session:{id}:audit             STREAM capped secret-proxy audit records
+  session:{id}:snapshots         ZSET  snapshot id -> created_at (ms)
+  session:{id}:snapshot:{snap}   HASH  snapshot record
+  session:{id}:ports             HASH  port -> preview URL
+  sessiontoken:{sha256}          STRING session id (the sandbox's credential, hashed)
+  apitoken:{sha256}              HASH  name, role, created_at
+  apitokens:names                HASH  name -> sha256
+  pool:ready                     LIST  sandbox ids ready to be claimed
+  pool:sandboxes                 ZSET  sandbox id -> created_at (ms), every live sandbox
+  sandbox:{id}                   HASH  state, session, workspace, created_at
+  dedupe:{scope}:{key}           STRING idempotency marker with a TTL
+  deadletters                    STREAM capped failed CloudEvent deliveries
+  ratelimit:{scope}:{client}     STRING failure counter with a TTL
+"""
+
+SESSIONS_INDEX = "sessions:index"
+API_TOKEN_NAMES = "apitokens:names"
+POOL_READY = "pool:ready"
+POOL_SANDBOXES = "pool:sandboxes"
+DEAD_LETTERS = "deadletters"
+
+
+def session(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def stream(session_id: str) -> str:
+    return f"session:{session_id}:stream"
+
+
+def live(session_id: str) -> str:
+    return f"session:{session_id}:live"
+
+
+def terminal(session_id: str) -> str:
+    return f"session:{session_id}:terminal"
+
+
+def pending_prompts(session_id: str) -> str:
+    return f"session:{session_id}:pending"
+
+
+def audit(session_id: str) -> str:
+    return f"session:{session_id}:audit"
+
+
+def snapshots(session_id: str) -> str:
+    return f"session:{session_id}:snapshots"
+
+
+def snapshot(session_id: str, snapshot_id: str) -> str:
+    return f"session:{session_id}:snapshot:{snapshot_id}"
+
+
+def ports(session_id: str) -> str:
+    return f"session:{session_id}:ports"
+
+
+def session_token(token_hash: str) -> str:
+    return f"sessiontoken:{token_hash}"
+
+
+def api_token(token_hash: str) -> str:
+    return f"apitoken:{token_hash}"
+
+
+def sandbox(sandbox_id: str) -> str:
+    return f"sandbox:{sandbox_id}"
+
+
+def dedupe(scope: str, key: str) -> str:
+    return f"dedupe:{scope}:{key}"
+
+
+def rate_limit(scope: str, client: str) -> str:
+    return f"ratelimit:{scope}:{client}"
+
+
+def all_for_session(session_id: str) -> list[str]:
+    """Keys removed when a session is deleted (snapshot hashes are listed separately)."""
+    return [
+        session(session_id),
+        stream(session_id),
+        live(session_id),
+        terminal(session_id),
+        pending_prompts(session_id),
+        audit(session_id),
+        snapshots(session_id),
+        ports(session_id),
+    ]

@@ -1,0 +1,181 @@
+"""Session records in Redis: one hash per session plus a creation-ordered index.
+
+The hash keeps plain text fields so an operator can read it with redis-cli; counters
+(message_count, turns) are updated with HINCRBY so concurrent writers never lose a count.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+
+import redis
+
+from netclode.store import keys
+from netclode.v1 import common_pb2
+
+ACTIVE = frozenset(
+    {
+        common_pb2.SESSION_STATUS_CREATING,
+        common_pb2.SESSION_STATUS_RESUMING,
+        common_pb2.SESSION_STATUS_READY,
+        common_pb2.SESSION_STATUS_RUNNING,
+    }
+)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class SessionRecord:
+    id: str
+    name: str
+    owner: str
+    status: int = common_pb2.SESSION_STATUS_CREATING
+    repos: list[str] = field(default_factory=list)
+    repo_access: int = common_pb2.REPO_ACCESS_UNSPECIFIED
+    sdk_type: int = common_pb2.SDK_TYPE_NATIVE
+    model: str = ""
+    tailnet_access: bool = False
+    vcpus: int = 0
+    memory_mb: int = 0
+    created_at: int = field(default_factory=now_ms)
+    last_active_at: int = field(default_factory=now_ms)
+    message_count: int = 0
+    turns: int = 0
+    # The sandbox currently serving the session (empty when paused) and its workspace.
+    sandbox: str = ""
+    workspace: str = ""
+    token_hash: str = ""
+    titled: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def to_hash(self) -> dict[str, str]:
+        out = {}
+        for k, v in asdict(self).items():
+            if isinstance(v, list):
+                out[k] = json.dumps(v)
+            elif isinstance(v, bool):
+                out[k] = "1" if v else "0"
+            else:
+                out[k] = str(v)
+        return out
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> SessionRecord:
+        data = {k.decode(): v.decode() for k, v in raw.items()}
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.type == "list[str]":
+                kwargs[f.name] = json.loads(value)
+            elif f.type == "bool":
+                kwargs[f.name] = value == "1"
+            elif f.type == "int":
+                kwargs[f.name] = int(value)
+            else:
+                kwargs[f.name] = value
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def to_proto(self) -> common_pb2.Session:
+        s = common_pb2.Session(
+            id=self.id,
+            name=self.name,
+            status=self.status,  # type: ignore[arg-type]
+            repos=self.repos,
+            repo_access=self.repo_access,  # type: ignore[arg-type]
+            sdk_type=self.sdk_type,  # type: ignore[arg-type]
+            model=self.model,
+            owner=self.owner,
+            network_config=common_pb2.NetworkConfig(tailnet_access=self.tailnet_access),
+            resources=common_pb2.SandboxResources(vcpus=self.vcpus, memory_mb=self.memory_mb),
+        )
+        s.created_at.FromMilliseconds(self.created_at)
+        s.last_active_at.FromMilliseconds(self.last_active_at)
+        return s
+
+
+class SessionStore:
+    def __init__(self, r: redis.Redis) -> None:
+        self.r = r
+
+    def create(self, record: SessionRecord) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(keys.session(record.id), mapping=record.to_hash())
+        pipe.zadd(keys.SESSIONS_INDEX, {record.id: record.created_at})
+        pipe.execute()
+
+    def get(self, session_id: str) -> SessionRecord | None:
+        raw = self.r.hgetall(keys.session(session_id))
+        return SessionRecord.from_hash(raw) if raw else None
+
+    def ids(self) -> list[str]:
+        return [i.decode() for i in self.r.zrange(keys.SESSIONS_INDEX, 0, -1)]
+
+    def all(self) -> list[SessionRecord]:
+        ids = self.ids()
+        pipe = self.r.pipeline()
+        for session_id in ids:
+            pipe.hgetall(keys.session(session_id))
+        return [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
+
+    def update(self, session_id: str, **changes: object) -> None:
+        """Sets fields on an existing session; a deleted session is left deleted."""
+        record = SessionRecord(id=session_id, name="", owner="")
+        for name, value in changes.items():
+            setattr(record, name, value)
+        encoded = record.to_hash()
+        mapping = {name: encoded[name] for name in changes}
+        # Only write when the hash still exists, so a racing delete never resurrects it.
+        self.r.eval(_UPDATE_IF_EXISTS, 1, keys.session(session_id), *_flatten(mapping.items()))
+
+    def increment(self, session_id: str, name: str, by: int = 1) -> int:
+        return int(self.r.hincrby(keys.session(session_id), name, by))
+
+    def set_status_if(self, session_id: str, expected: Iterable[int], status: int) -> bool:
+        """Compare-and-set on status; returns False when the status was not one of `expected`."""
+        allowed = ",".join(str(s) for s in expected)
+        return bool(
+            self.r.eval(_SET_STATUS_IF, 1, keys.session(session_id), allowed, str(status))
+        )
+
+    def delete(self, session_id: str) -> None:
+        snapshot_ids = self.r.zrange(keys.snapshots(session_id), 0, -1)
+        pipe = self.r.pipeline()
+        for snap in snapshot_ids:
+            pipe.delete(keys.snapshot(session_id, snap.decode()))
+        pipe.delete(*keys.all_for_session(session_id))
+        pipe.zrem(keys.SESSIONS_INDEX, session_id)
+        pipe.execute()
+
+
+def _flatten(items: Iterable[tuple[str, str]]) -> list[str]:
+    return [x for pair in items for x in pair]
+
+
+_UPDATE_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+_SET_STATUS_IF = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return 0 end
+for s in string.gmatch(ARGV[1], '[^,]+') do
+  if s == current then
+    redis.call('HSET', KEYS[1], 'status', ARGV[2])
+    return 1
+  end
+end
+return 0
+"""
