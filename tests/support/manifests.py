@@ -1,0 +1,100 @@
+"""Schema validation of Kubernetes manifests, shared by the manifest, driver and Ansible tests.
+
+Built-in kinds are checked by kubernetes-validate against the newest schemas it ships, in
+strict mode (unknown fields fail). Knative kinds have no schema there, so they are checked
+with the cloudcoil CRD models with extra fields forbidden. Any other kind is an error: a
+manifest nobody can validate is a manifest nobody has checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pydantic
+import yaml
+
+with warnings.catch_warnings():
+    # The eventing models warn that a field shadows a pydantic attribute; harmless.
+    warnings.simplefilter("ignore", UserWarning)
+    from cloudcoil.models.knative_eventing.eventing.v1 import Broker, Trigger
+    from cloudcoil.models.knative_eventing.sources.v1 import PingSource
+    from cloudcoil.models.knative_serving.serving.v1 import Configuration, Revision, Route, Service
+    from cloudcoil.models.knative_serving.serving.v1beta1 import DomainMapping
+
+KUBERNETES_VERSION = kubernetes_validate.latest_version()
+
+KNATIVE_MODELS: dict[tuple[str, str], type[pydantic.BaseModel]] = {
+    ("serving.knative.dev/v1", "Service"): Service,
+    ("serving.knative.dev/v1", "Revision"): Revision,
+    ("serving.knative.dev/v1", "Configuration"): Configuration,
+    ("serving.knative.dev/v1", "Route"): Route,
+    ("serving.knative.dev/v1beta1", "DomainMapping"): DomainMapping,
+    ("eventing.knative.dev/v1", "Broker"): Broker,
+    ("eventing.knative.dev/v1", "Trigger"): Trigger,
+    ("sources.knative.dev/v1", "PingSource"): PingSource,
+}
+
+
+# Knative fields the cloudcoil models (generated from Knative 1.17) lack although the CRDs
+# accept them: DeliverySpec.timeout (eventing pkg/apis/duck/v1/delivery_types.go, feature
+# `delivery-timeout`, on by default). Checked here for shape, then removed before the model
+# check so every other field still meets extra="forbid".
+MODEL_GAPS: dict[str, list[tuple[str, ...]]] = {
+    "Trigger": [("spec", "delivery", "timeout")],
+    "Broker": [("spec", "delivery", "timeout")],
+}
+ISO_DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+
+class ManifestError(ValueError):
+    """A document that does not match its kind's schema (or has no known schema)."""
+
+
+def _without_model_gaps(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    for *parents, leaf in MODEL_GAPS.get(doc.get("kind", ""), []):
+        node: Any = doc
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            value = node.pop(leaf)
+            if not isinstance(value, str) or not ISO_DURATION.match(value):
+                where = ".".join([*parents, leaf])
+                raise ManifestError(f"{name}: {where} must be an ISO 8601 duration, got {value!r}")
+    return doc
+
+
+def validate_manifest(doc: dict[str, Any]) -> None:
+    """Raises ManifestError naming the document and the first problem found."""
+    api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
+    name = f"{kind or '?'} {doc.get('metadata', {}).get('name', '?')}"
+    model = KNATIVE_MODELS.get((api_version, kind))
+    if model is not None:
+        try:
+            model.model_validate(_without_model_gaps(doc, name), extra="forbid")
+        except pydantic.ValidationError as exc:
+            raise ManifestError(f"{name}: {exc}") from exc
+        return
+    try:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.SchemaNotFoundError as exc:
+        raise ManifestError(f"{name}: no schema for {api_version} {kind}") from exc
+    except kubernetes_validate.ValidationError as exc:
+        raise ManifestError(f"{name}: {exc.message} at {list(exc.path)}") from exc
+
+
+def load_documents(path: Path) -> Iterator[dict[str, Any]]:
+    """Every non-empty YAML document in a file."""
+    with path.open() as f:
+        yield from (doc for doc in yaml.safe_load_all(f) if doc)
+
+
+def is_kubernetes_object(doc: dict[str, Any]) -> bool:
+    """False for kustomize's own files, which live beside the manifests."""
+    return not doc.get("apiVersion", "").startswith("kustomize.config.k8s.io/")
