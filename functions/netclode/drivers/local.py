@@ -1,0 +1,84 @@
+"""LocalDriver: bubblewrap sandboxes, through the sandbox host daemon.
+
+The driver is a thin client of the host's Unix-socket API (netclode/sandboxhost/server.py):
+functions come and go, the host keeps the sandboxes. `rpc()` needs no round trip to the
+host: it reads the sandbox's secret from the shared data directory and connects straight
+to the sandbox's inbound socket.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from netclode.config import Settings
+from netclode.drivers.base import SandboxInfo, SandboxSpec
+from netclode.drivers.rpc import SandboxRPC
+from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from netclode.sandboxhost.layout import Layout
+
+HOST_TIMEOUT = 15.0
+
+
+class LocalDriver:
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self.layout = Layout(settings.data_dir)
+        self._client = httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(self.layout.host_socket)),
+            base_url="http://sandboxhost",
+            timeout=HOST_TIMEOUT,
+        )
+
+    def start(self, spec: SandboxSpec) -> None:
+        self._call(
+            "PUT",
+            f"/sandboxes/{spec.sandbox_id}",
+            json={"workspace_id": spec.workspace_id, "memory_mb": spec.memory_mb},
+        )
+
+    def stop(self, sandbox_id: str) -> None:
+        self._call("DELETE", f"/sandboxes/{sandbox_id}")
+
+    def list(self) -> list[SandboxInfo]:
+        body = self._call("GET", "/sandboxes").json()
+        return [
+            SandboxInfo(s["sandbox_id"], s["workspace_id"], bool(s["alive"]))
+            for s in body["sandboxes"]
+        ]
+
+    def failure_reason(self, sandbox_id: str) -> str:
+        """Why a dead sandbox died (its last stderr line), or '' if it is alive or unknown."""
+        body = self._call("GET", "/sandboxes").json()
+        return next((s["reason"] for s in body["sandboxes"] if s["sandbox_id"] == sandbox_id), "")
+
+    def rpc(self, sandbox_id: str) -> SandboxRPC:
+        try:
+            secret = self.layout.secret(sandbox_id).read_text()
+        except FileNotFoundError:
+            raise NotFound(f"sandbox {sandbox_id} is not running") from None
+        transport = httpx.HTTPTransport(uds=str(self.layout.inbound_socket(sandbox_id)))
+        return SandboxRPC(transport, "http://sandbox", secret)
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        self._call("DELETE", f"/workspaces/{workspace_id}")
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, json: object = None) -> httpx.Response:
+        try:
+            resp = self._client.request(method, path, json=json)
+        except httpx.TransportError:
+            raise Unavailable(
+                f"the sandbox host is not running at {self.layout.host_socket} "
+                "(start the local stack with `netclode up`)"
+            ) from None
+        if resp.status_code < 300:
+            return resp
+        message = resp.json().get("error", f"HTTP {resp.status_code}")
+        if resp.status_code == 400:
+            raise InvalidArgument("sandbox", message)
+        if resp.status_code == 409:
+            raise FailedPrecondition(message)
+        raise Unavailable(f"sandbox host: {message}")

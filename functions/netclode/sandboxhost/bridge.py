@@ -1,0 +1,62 @@
+"""Unix-socket to TCP bridges: a sandbox's only ways out.
+
+A sandbox has no network but loopback; the host listens on sockets inside the sandbox's
+`out/` directory and forwards each connection to one fixed TCP address (the ingest
+function, the secret proxy). All bridges share one asyncio loop on one thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+CONNECT_TIMEOUT = 5.0
+
+
+class Bridges:
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="bridges", daemon=True).start()
+
+    def open(self, path: Path, host: str, port: int) -> asyncio.Server:
+        """Listens on `path` (world-connectable: the sandbox runs as another uid)."""
+        server = self._run(asyncio.start_unix_server(_forwarder(host, port), path=str(path)))
+        os.chmod(path, 0o666)  # noqa: S103 - only this sandbox can see the directory
+        return server
+
+    def close(self, server: asyncio.Server) -> None:
+        server.close()
+
+    def _run[T](self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
+
+
+def _forwarder(host: str, port: int) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError):
+            writer.close()
+            return
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    return handle
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            writer.close()

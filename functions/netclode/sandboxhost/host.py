@@ -1,0 +1,181 @@
+"""SandboxHost: starts, stops and lists the local sandboxes; owns their processes.
+
+State lives in memory only: sandboxes die with the host (`--die-with-parent`), so after a
+restart there is nothing to recover, and leftover per-sandbox directories are cleared.
+A sandbox whose process exited stays listed as dead until it is stopped, so the pool's
+reconcile can see the crash and repair it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from netclode.sandboxhost import bwrap
+from netclode.sandboxhost.bridge import Bridges
+from netclode.sandboxhost.layout import Layout
+
+STOP_TIMEOUT = 5.0
+
+
+class Conflict(Exception):
+    """The request contradicts the current state (for example, a workspace in use)."""
+
+
+@dataclass
+class _Sandbox:
+    sandbox_id: str
+    workspace_id: str
+    process: subprocess.Popen[bytes]
+    bridges: list[asyncio.Server] = field(default_factory=list)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+@dataclass(frozen=True)
+class Upstreams:
+    """Where the sandboxes' ways out lead: (host, port) or None when not configured."""
+
+    ingest: tuple[str, int] | None = None
+    ingest_path: str = ""
+    secret_proxy: tuple[str, int] | None = None
+
+    @classmethod
+    def parse(cls, ingest_url: str, proxy_addr: str) -> Upstreams:
+        ingest, path = None, ""
+        if ingest_url:
+            parts = urlsplit(ingest_url)
+            if parts.scheme != "http" or not parts.hostname:
+                raise SystemExit(
+                    f"NETCLODE_INGEST_URL must be http://host:port, got {ingest_url!r}"
+                )
+            ingest, path = (parts.hostname, parts.port or 80), parts.path.rstrip("/")
+        proxy = None
+        if proxy_addr:
+            host, _, port = proxy_addr.rpartition(":")
+            if not host or not port.isdigit():
+                raise SystemExit(
+                    f"NETCLODE_SECRET_PROXY_ADDR must be host:port, got {proxy_addr!r}"
+                )
+            proxy = (host.strip("[]"), int(port))
+        return cls(ingest, path, proxy)
+
+
+class SandboxHost:
+    def __init__(self, data_dir: Path, upstreams: Upstreams) -> None:
+        self._bwrap = bwrap.require_bwrap()
+        self.layout = Layout(data_dir)
+        self._upstreams = upstreams
+        self._bridges = Bridges()
+        self._sandboxes: dict[str, _Sandbox] = {}
+        self._lock = threading.Lock()
+        shutil.rmtree(self.layout.sandboxes, ignore_errors=True)  # left by a previous run
+        self.layout.sandboxes.mkdir(parents=True, exist_ok=True)
+        self.layout.sandboxes.chmod(0o700)
+
+    def start(self, sandbox_id: str, workspace_id: str, memory_mb: int = 0) -> bool:
+        """Starts a sandbox; False if one with this id already runs on this workspace."""
+        workspace = self.layout.workspace(workspace_id)
+        with self._lock:
+            existing = self._sandboxes.get(sandbox_id)
+            if existing is not None:
+                if existing.alive and existing.workspace_id == workspace_id:
+                    return False
+                raise Conflict(f"sandbox {sandbox_id} exists; stop it first")
+            if any(s.workspace_id == workspace_id and s.alive for s in self._sandboxes.values()):
+                raise Conflict(f"workspace {workspace_id} is in use by another sandbox")
+            self._sandboxes[sandbox_id] = self._launch(
+                sandbox_id, workspace_id, workspace, memory_mb
+            )
+        return True
+
+    def stop(self, sandbox_id: str) -> None:
+        with self._lock:
+            sandbox = self._sandboxes.pop(sandbox_id, None)
+        if sandbox is None:
+            return
+        if sandbox.alive:
+            sandbox.process.kill()  # bwrap's init dies with it, and takes every process along
+        sandbox.process.wait(timeout=STOP_TIMEOUT)
+        for server in sandbox.bridges:
+            self._bridges.close(server)
+        shutil.rmtree(self.layout.sandbox(sandbox_id), ignore_errors=True)
+
+    def list(self) -> list[dict[str, object]]:
+        with self._lock:
+            sandboxes = list(self._sandboxes.values())
+        return [
+            {
+                "sandbox_id": s.sandbox_id,
+                "workspace_id": s.workspace_id,
+                "alive": s.alive,
+                "reason": "" if s.alive else self._failure(s),
+            }
+            for s in sandboxes
+        ]
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        with self._lock:
+            if any(s.workspace_id == workspace_id for s in self._sandboxes.values()):
+                raise Conflict(f"workspace {workspace_id} is in use by a sandbox; stop it first")
+        shutil.rmtree(self.layout.workspace(workspace_id), ignore_errors=True)
+
+    def shutdown(self) -> None:
+        for sandbox_id in [s["sandbox_id"] for s in self.list()]:
+            self.stop(str(sandbox_id))
+
+    def _launch(
+        self, sandbox_id: str, workspace_id: str, workspace: Path, memory_mb: int
+    ) -> _Sandbox:
+        root = self.layout.sandbox(sandbox_id)
+        shutil.rmtree(root, ignore_errors=True)
+        for path in (root / "in", root / "out", workspace):
+            path.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(32)
+        self.layout.secret(sandbox_id).write_text(secret)
+        self.layout.secret(sandbox_id).chmod(0o600)
+        bridges = self._open_bridges(root / "out")
+        cmd, env = bwrap.build(self._bwrap, workspace, root, secret, memory_mb)
+        if self._upstreams.ingest_path:
+            env["NETCLODE_INGEST_PATH"] = self._upstreams.ingest_path
+        try:
+            with (root / "log").open("wb") as log:
+                process = subprocess.Popen(
+                    cmd.argv,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    pass_fds=cmd.fds,
+                )
+        finally:
+            cmd.close_fds()
+        return _Sandbox(sandbox_id, workspace_id, process, bridges)
+
+    def _open_bridges(self, out_dir: Path) -> list[asyncio.Server]:
+        targets = {
+            "control.sock": self._upstreams.ingest,
+            "proxy.sock": self._upstreams.secret_proxy,
+        }
+        return [
+            self._bridges.open(out_dir / name, *target)
+            for name, target in targets.items()
+            if target is not None
+        ]
+
+    def _failure(self, sandbox: _Sandbox) -> str:
+        """Why a sandbox died: the last line it wrote, or its exit status."""
+        try:
+            lines = (self.layout.sandbox(sandbox.sandbox_id) / "log").read_text().splitlines()
+        except OSError:
+            lines = []
+        last = next((line for line in reversed(lines) if line.strip()), "")
+        return last[:300] or f"exited with status {sandbox.process.returncode}"

@@ -1,0 +1,53 @@
+"""Where the local sandboxes live on disk, shared by the sandbox host and the local driver.
+
+<data>/sandboxhost.sock            the host's API socket (owner-only)
+<data>/workspaces/<workspace_id>/  persistent workspaces, bound at /workspace
+<data>/sandboxes/<sandbox_id>/     per-sandbox state, removed when it stops:
+    secret                         the inbound bearer secret (owner-only)
+    log                            the sandbox's stderr
+    in/sandbox.sock                the runtime's SandboxService
+    out/control.sock               bridge to the ingest function
+    out/proxy.sock                 bridge to the secret proxy
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+SOCKET_ENV = "NETCLODE_SANDBOX_HOST_SOCKET"
+
+
+def check_id(kind: str, value: str) -> str:
+    """Ids become path components: only lowercase letters, digits and dashes."""
+    if not _ID.match(value):
+        raise ValueError(f"{kind} must be 1-63 lowercase letters, digits or dashes, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Layout:
+    data_dir: Path
+
+    @property
+    def host_socket(self) -> Path:
+        return Path(os.environ.get(SOCKET_ENV) or self.data_dir / "sandboxhost.sock")
+
+    @property
+    def sandboxes(self) -> Path:
+        return self.data_dir / "sandboxes"
+
+    def workspace(self, workspace_id: str) -> Path:
+        return self.data_dir / "workspaces" / check_id("workspace id", workspace_id)
+
+    def sandbox(self, sandbox_id: str) -> Path:
+        return self.sandboxes / check_id("sandbox id", sandbox_id)
+
+    def secret(self, sandbox_id: str) -> Path:
+        return self.sandbox(sandbox_id) / "secret"
+
+    def inbound_socket(self, sandbox_id: str) -> Path:
+        return self.sandbox(sandbox_id) / "in" / "sandbox.sock"

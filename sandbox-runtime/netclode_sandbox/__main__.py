@@ -1,0 +1,54 @@
+"""`python -m netclode_sandbox`: the sandbox runtime, started by the sandbox host or pod.
+
+Reads its wiring from the environment the host set:
+  NETCLODE_LISTEN_SOCKET   where SandboxService listens (inside the bound `in/` directory)
+  NETCLODE_CONTROL_SOCKET  the bridge to the ingest function (inside `out/`)
+  NETCLODE_INGEST_PATH     path prefix of the ingest function's URL, if any
+  NETCLODE_SECRET_FD       a pipe holding the inbound bearer secret; read once, then closed
+  NETCLODE_WORKSPACE       the persistent workspace (default /workspace)
+Everything else in the environment is passed on to commands and the shell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+WIRING = (
+    "NETCLODE_LISTEN_SOCKET",
+    "NETCLODE_CONTROL_SOCKET",
+    "NETCLODE_INGEST_PATH",
+    "NETCLODE_SECRET_FD",
+    "NETCLODE_WORKSPACE",
+)
+
+
+def read_secret(fd_text: str) -> str:
+    with os.fdopen(int(fd_text), "rb") as pipe:
+        return pipe.read(4096).decode().strip()
+
+
+def main() -> None:
+    env = dict(os.environ)
+    missing = [name for name in WIRING[:2] + WIRING[3:4] if not env.get(name)]
+    if missing:
+        sys.exit(f"netclode-sandbox: missing environment: {', '.join(missing)}")
+    secret = read_secret(env["NETCLODE_SECRET_FD"])
+    if not secret:
+        sys.exit("netclode-sandbox: the secret pipe was empty")
+
+    from netclode_sandbox.publisher import Publisher
+    from netclode_sandbox.server import build_server
+    from netclode_sandbox.service import SandboxRuntime
+
+    workspace = Path(env.get("NETCLODE_WORKSPACE", "/workspace"))
+    publisher = Publisher(env["NETCLODE_CONTROL_SOCKET"], env.get("NETCLODE_INGEST_PATH", ""))
+    base_env = {k: v for k, v in env.items() if k not in WIRING}
+    runtime = SandboxRuntime(workspace, base_env, publisher)
+    server = build_server(env["NETCLODE_LISTEN_SOCKET"], runtime, secret)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

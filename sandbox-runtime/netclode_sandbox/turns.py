@@ -1,0 +1,117 @@
+"""The prompt queue and the turn worker.
+
+Prompts are run one at a time, in arrival order. Each turn publishes `turn_started`, runs
+the agent, and publishes `turn_completed`. The agent runs on its own thread so that an
+interrupt always ends the turn within INTERRUPT_GRACE seconds, even when the agent does not
+react: the turn is then reported as interrupted and whatever the agent returns later is
+dropped.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from netclode.v1 import agent_pb2, events_pb2
+
+Emit = Callable[[agent_pb2.AgentOutput], None]
+INTERRUPT_GRACE = 1.5
+
+
+class Agent(Protocol):
+    def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload: ...
+    def interrupt(self) -> None: ...
+
+
+@dataclass
+class _Turn:
+    prompt_id: str
+    text: str
+    done: threading.Event = field(default_factory=threading.Event)
+    result: events_pb2.TurnCompletedPayload | None = None
+
+
+class TurnWorker:
+    def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+        self._config = config
+        self._workspace = workspace
+        self._emit = emit
+        self._queue: queue.Queue[_Turn] = queue.Queue()
+        self._agent: Agent | None = None
+        self._current: _Turn | None = None
+        self._interrupted = threading.Event()
+        self._turns = config.turns_completed
+        threading.Thread(target=self._run, name="turns", daemon=True).start()
+
+    @property
+    def running(self) -> bool:
+        return self._current is not None
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    def submit(self, prompt_id: str, text: str) -> None:
+        self._queue.put(_Turn(prompt_id, text))
+
+    def interrupt(self) -> None:
+        """Ends the running turn (queued prompts still run afterwards)."""
+        if self._current is None:
+            return
+        self._interrupted.set()
+        if self._agent is not None:
+            self._agent.interrupt()
+
+    def _run(self) -> None:
+        while True:
+            turn = self._queue.get()
+            self._interrupted.clear()
+            self._current = turn
+            try:
+                self._emit(
+                    agent_pb2.AgentOutput(
+                        turn_started=agent_pb2.TurnStarted(prompt_id=turn.prompt_id)
+                    )
+                )
+                payload = self._complete(turn)
+                self._turns += 1
+                payload.turn_number = self._turns
+                self._emit(agent_pb2.AgentOutput(turn_completed=payload))
+            finally:
+                self._current = None
+
+    def _complete(self, turn: _Turn) -> events_pb2.TurnCompletedPayload:
+        try:
+            agent = self._ensure_agent()
+        except Exception as exc:  # the agent could not be built: say why, keep serving
+            return events_pb2.TurnCompletedPayload(error=f"agent unavailable: {exc}")
+        threading.Thread(target=self._call, args=(agent, turn), daemon=True).start()
+        while not turn.done.wait(0.05):
+            if self._interrupted.is_set():
+                turn.done.wait(INTERRUPT_GRACE)
+                break
+        if self._interrupted.is_set():
+            result = turn.result or events_pb2.TurnCompletedPayload()
+            result.interrupted = True
+            return result
+        return turn.result or events_pb2.TurnCompletedPayload(error="agent returned nothing")
+
+    def _call(self, agent: Agent, turn: _Turn) -> None:
+        try:
+            turn.result = agent.run_turn(turn.text)
+        except Exception as exc:  # reported in the turn's result, never a crash
+            turn.result = events_pb2.TurnCompletedPayload(error=f"{exc.__class__.__name__}: {exc}")
+        finally:
+            turn.done.set()
+
+    def _ensure_agent(self) -> Agent:
+        if self._agent is None:
+            # Imported lazily: the agent (and its SDKs) is heavy and grows separately.
+            from netclode_sandbox.agent import build_agent
+
+            self._agent = build_agent(self._config, self._workspace, self._emit)
+        return self._agent
