@@ -18,7 +18,9 @@ def _int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SystemExit(f"configuration error: {name} must be a whole number, got {raw!r}") from None
+        raise SystemExit(
+            f"configuration error: {name} must be a whole number, got {raw!r}"
+        ) from None
 
 
 def xdg_dir(kind: str, fallback: str) -> Path:

@@ -1,0 +1,1 @@
+"""Local mode: the whole Netclode on one machine, no cluster (`netclode up`)."""

@@ -9,7 +9,9 @@ so the layout below is the whole persistent schema:
   session:{id}:live              STREAM capped live tail of partial entries
   session:{id}:terminal          STREAM capped terminal output (scrollback)
   session:{id}:pending           LIST  prompts waiting for a sandbox (JSON)
-  session:{id}:audit             STREAM capped secret-proxy audit records
+  session:{id}:audit             STREAM capped secret-proxy audit records (see netclode.audit)
+  session:{id}:secrets           HASH  the session's own real credentials, read only by the
+                                       secret proxy: GITHUB_TOKEN = repo-scoped token
   session:{id}:snapshots         ZSET  snapshot id -> created_at (ms)
   session:{id}:snapshot:{snap}   HASH  snapshot record
   session:{id}:ports             HASH  port -> preview URL
@@ -55,6 +57,11 @@ def audit(session_id: str) -> str:
     return f"session:{session_id}:audit"
 
 
+def session_secrets(session_id: str) -> str:
+    """Real per-session credentials (e.g. GITHUB_TOKEN) the secret proxy injects."""
+    return f"session:{session_id}:secrets"
+
+
 def snapshots(session_id: str) -> str:
     return f"session:{session_id}:snapshots"
 
@@ -96,6 +103,7 @@ def all_for_session(session_id: str) -> list[str]:
         terminal(session_id),
         pending_prompts(session_id),
         audit(session_id),
+        session_secrets(session_id),
         snapshots(session_id),
         ports(session_id),
     ]

@@ -45,6 +45,8 @@ class SessionRecord:
     memory_mb: int = 0
     created_at: int = field(default_factory=now_ms)
     last_active_at: int = field(default_factory=now_ms)
+    # When the status last changed: how long a session has been CREATING or RESUMING.
+    status_at: int = field(default_factory=now_ms)
     message_count: int = 0
     turns: int = 0
     # The sandbox currently serving the session (empty when paused) and its workspace.
@@ -144,9 +146,7 @@ class SessionStore:
     def set_status_if(self, session_id: str, expected: Iterable[int], status: int) -> bool:
         """Compare-and-set on status; returns False when the status was not one of `expected`."""
         allowed = ",".join(str(s) for s in expected)
-        return bool(
-            self.r.eval(_SET_STATUS_IF, 1, keys.session(session_id), allowed, str(status))
-        )
+        return bool(self.r.eval(_SET_STATUS_IF, 1, keys.session(session_id), allowed, str(status)))
 
     def delete(self, session_id: str) -> None:
         snapshot_ids = self.r.zrange(keys.snapshots(session_id), 0, -1)

@@ -30,7 +30,9 @@ def _now() -> Timestamp:
     return ts
 
 
-def _decode(entry_id: bytes, fields: dict[bytes, bytes], *, partial: bool) -> events_pb2.StreamEntry:
+def _decode(
+    entry_id: bytes, fields: dict[bytes, bytes], *, partial: bool
+) -> events_pb2.StreamEntry:
     entry = events_pb2.StreamEntry.FromString(fields[FIELD])
     entry.id = entry_id.decode()
     entry.partial = partial

@@ -1,0 +1,50 @@
+"""The check every door applies: a bearer credential, compared by hash, rate-limited.
+
+Failures say only "unauthenticated"; after too many from one client address within a
+window the client is refused before any lookup, so guessing is bounded.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from netclode.auth.tokens import Principal, TokenStore
+from netclode.errors import ResourceExhausted, Unauthenticated
+from netclode.store import keys
+
+MAX_FAILURES = 20
+WINDOW_S = 60
+
+
+def bearer(header: str | None) -> str | None:
+    if not header or not header.startswith("Bearer "):
+        return None
+    token = header[len("Bearer ") :].strip()
+    return token or None
+
+
+class Guard:
+    def __init__(self, r: redis.Redis, scope: str) -> None:
+        self.r = r
+        self.scope = scope
+        self.tokens = TokenStore(r)
+
+    def authenticate(self, authorization: str | None, client: str | None) -> Principal:
+        """The caller's principal, or Unauthenticated / ResourceExhausted."""
+        counter = keys.rate_limit(self.scope, client or "unknown")
+        failures = int(self.r.get(counter) or 0)
+        if failures >= MAX_FAILURES:
+            raise ResourceExhausted("too many failed authentication attempts; retry in a minute")
+        token = bearer(authorization)
+        principal = self.tokens.verify(token) if token else None
+        if principal is None:
+            self.record_failure(client)
+            raise Unauthenticated()
+        return principal
+
+    def record_failure(self, client: str | None) -> None:
+        counter = keys.rate_limit(self.scope, client or "unknown")
+        pipe = self.r.pipeline()
+        pipe.incr(counter)
+        pipe.expire(counter, WINDOW_S, nx=True)
+        pipe.execute()

@@ -1,0 +1,48 @@
+"""Publishing CloudEvents to the Broker (binary mode, as Knative sources do)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import httpx
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+
+from netclode.config import Settings
+from netclode.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+
+def publish(
+    settings: Settings,
+    event_type: str,
+    source: str,
+    data: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    subject: str | None = None,
+    timeout: float = 5.0,
+) -> str:
+    """Sends one event to the Broker; returns its id. Raises Unavailable when it is not accepted.
+
+    A deterministic `event_id` makes redeliveries of the same fact dedupe downstream.
+    """
+    if not settings.broker_url:
+        raise Unavailable("no broker configured (NETCLODE_BROKER_URL or K_SINK)")
+    attributes = {"type": event_type, "source": source, "id": event_id or str(uuid.uuid4())}
+    if subject:
+        attributes["subject"] = subject
+    headers, body = to_binary(CloudEvent(attributes, data))
+    if settings.internal_token:
+        headers["Authorization"] = f"Bearer {settings.internal_token}"
+    try:
+        resp = httpx.post(settings.broker_url, headers=headers, content=body, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"broker unreachable: {exc.__class__.__name__}") from exc
+    if resp.status_code >= 300:
+        raise Unavailable(f"broker refused {event_type}: HTTP {resp.status_code}")
+    log.debug("published %s %s", event_type, attributes["id"])
+    return attributes["id"]

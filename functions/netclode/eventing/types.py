@@ -1,0 +1,15 @@
+"""Every CloudEvent type Netclode publishes or consumes.
+
+Published types must each have a consumer Trigger in knative/ (checked by the manifest lint).
+"""
+
+SOURCE = "netclode/control-plane"
+
+SESSION_CREATED = "io.netclode.session.created"
+SESSION_TURN_COMPLETED = "io.netclode.session.turn.completed"
+
+PUBLISHED = frozenset({SESSION_CREATED, SESSION_TURN_COMPLETED})
+
+# Consumed from Knative sources.
+PING = "dev.knative.sources.ping"
+GITHUB_PREFIX = "dev.knative.source.github."

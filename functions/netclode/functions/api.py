@@ -1,0 +1,213 @@
+"""The api function: the client API (Connect, unary and server-streaming, JSON and binary).
+
+Handlers authenticate, translate between protobuf and the domain, and nothing more: the
+rules live in netclode.sessions and netclode.auth.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from functools import cache
+
+import flask
+from google.protobuf.timestamp_pb2 import Timestamp
+from werkzeug.wrappers import Response
+
+from netclode.auth.bootstrap import register_configured_admin
+from netclode.auth.guard import Guard
+from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
+from netclode.config import Settings
+from netclode.functions.connect import caller, mount, require_admin, with_domain_errors
+from netclode.sessions import validation
+from netclode.sessions.service import SessionService
+from netclode.store.redis import connect
+from netclode.v1 import api_connect, api_pb2
+from netclode.v1 import api_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 15.0
+MAX_REQUEST_BYTES = 1024 * 1024
+ROLE_NAMES = {pb.TOKEN_ROLE_ADMIN: ADMIN, pb.TOKEN_ROLE_USER: USER}
+
+
+def _heartbeat() -> pb.Heartbeat:
+    now = Timestamp()
+    now.GetCurrentTime()
+    return pb.Heartbeat(server_time=now)
+
+
+@with_domain_errors
+class Sessions(api_connect.SessionServiceSync):
+    def __init__(self, service: SessionService, guard: Guard) -> None:
+        self.service = service
+        self.guard = guard
+
+    def create_session(self, request, ctx):
+        record = self.service.create(caller(self.guard, ctx), request)
+        return pb.CreateSessionResponse(session=record.to_proto())
+
+    def list_sessions(self, request, ctx):
+        records = self.service.list(caller(self.guard, ctx))
+        return pb.ListSessionsResponse(sessions=[self.service.summary(r) for r in records])
+
+    def get_session(self, request, ctx):
+        record = self.service.get(caller(self.guard, ctx), request.session_id)
+        return pb.GetSessionResponse(summary=self.service.summary(record))
+
+    def rename_session(self, request, ctx):
+        record = self.service.rename(caller(self.guard, ctx), request.session_id, request.name)
+        return pb.RenameSessionResponse(session=record.to_proto())
+
+    def delete_session(self, request, ctx):
+        self.service.delete(caller(self.guard, ctx), request.session_id)
+        return pb.DeleteSessionResponse()
+
+    def delete_all_sessions(self, request, ctx):
+        deleted = self.service.delete_all(caller(self.guard, ctx))
+        return pb.DeleteAllSessionsResponse(deleted_ids=deleted)
+
+    def pause_session(self, request, ctx):
+        record = self.service.pause(caller(self.guard, ctx), request.session_id)
+        return pb.PauseSessionResponse(session=record.to_proto())
+
+    def resume_session(self, request, ctx):
+        record = self.service.resume(caller(self.guard, ctx), request.session_id)
+        return pb.ResumeSessionResponse(session=record.to_proto())
+
+    def send_prompt(self, request, ctx):
+        receipt = self.service.send_prompt(
+            caller(self.guard, ctx), request.session_id, request.text
+        )
+        return pb.SendPromptResponse(cursor=receipt.cursor, queued=receipt.queued)
+
+    def interrupt_prompt(self, request, ctx):
+        self.service.interrupt(caller(self.guard, ctx), request.session_id)
+        return pb.InterruptPromptResponse()
+
+    def list_entries(self, request, ctx):
+        page = self.service.entries_page(
+            caller(self.guard, ctx), request.session_id, request.after_cursor, request.limit
+        )
+        return pb.ListEntriesResponse(
+            entries=page.entries, has_more=page.has_more, last_cursor=page.last_cursor
+        )
+
+    def watch_session(self, request, ctx) -> Iterator[pb.WatchSessionResponse]:
+        principal = caller(self.guard, ctx)
+        self.service.get(principal, request.session_id)
+        after = request.after_cursor
+        if after != "$":
+            validation.cursor(after)
+        stream = self.service.life.stream(request.session_id)
+        yield pb.WatchSessionResponse(heartbeat=_heartbeat())
+        for entry in stream.follow(after, heartbeat_s=HEARTBEAT_S):
+            if entry is None:
+                yield pb.WatchSessionResponse(heartbeat=_heartbeat())
+            else:
+                yield pb.WatchSessionResponse(entry=entry)
+
+    def terminal_input(self, request, ctx):
+        self.service.terminal_input(caller(self.guard, ctx), request.session_id, request.data)
+        return pb.TerminalInputResponse()
+
+    def terminal_resize(self, request, ctx):
+        self.service.terminal_resize(
+            caller(self.guard, ctx), request.session_id, request.cols, request.rows
+        )
+        return pb.TerminalResizeResponse()
+
+    def watch_terminal(self, request, ctx) -> Iterator[pb.WatchTerminalResponse]:
+        terminal = self.service.terminal(caller(self.guard, ctx), request.session_id)
+        yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
+        for item in terminal.follow(request.after_cursor, heartbeat_s=HEARTBEAT_S):
+            if item is None:
+                yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
+                continue
+            cursor, data, exit_code = item
+            chunk = pb.TerminalChunk(cursor=cursor, data=data)
+            if exit_code is not None:
+                chunk.exited, chunk.exit_code = True, exit_code
+            yield pb.WatchTerminalResponse(chunk=chunk)
+
+    def exec(self, request, ctx):
+        return self.service.exec(caller(self.guard, ctx), request)
+
+    def git_status(self, request, ctx):
+        return self.service.git_status(caller(self.guard, ctx), request.session_id)
+
+    def git_diff(self, request, ctx):
+        return self.service.git_diff(caller(self.guard, ctx), request.session_id, request.file)
+
+    def list_models(self, request, ctx):
+        from netclode import providers
+
+        caller(self.guard, ctx)
+        models = providers.list_models(self.service.settings, request.sdk_type)
+        return pb.ListModelsResponse(models=models)
+
+    def list_audit(self, request, ctx):
+        from netclode.audit import read_audit
+
+        self.service.get(caller(self.guard, ctx), request.session_id)
+        records = read_audit(self.service.r, request.session_id, request.limit or 100)
+        return pb.ListAuditResponse(records=records)
+
+
+@with_domain_errors
+class Tokens(api_connect.TokenServiceSync):
+    def __init__(self, store: TokenStore, guard: Guard) -> None:
+        self.store = store
+        self.guard = guard
+
+    def create_token(self, request, ctx):
+        require_admin(caller(self.guard, ctx))
+        role = ROLE_NAMES.get(request.role, USER)
+        principal, secret = self.store.create(request.name, role)
+        return pb.CreateTokenResponse(token=_token_proto(principal), secret=secret)
+
+    def list_tokens(self, request, ctx):
+        require_admin(caller(self.guard, ctx))
+        return pb.ListTokensResponse(tokens=[_token_proto(p) for p in self.store.list()])
+
+    def revoke_token(self, request, ctx):
+        require_admin(caller(self.guard, ctx))
+        self.store.revoke(request.name)
+        return pb.RevokeTokenResponse()
+
+    def who_am_i(self, request, ctx):
+        return pb.WhoAmIResponse(token=_token_proto(caller(self.guard, ctx)))
+
+
+def _token_proto(principal: Principal) -> api_pb2.ApiToken:
+    token = pb.ApiToken(
+        name=principal.name,
+        role=pb.TOKEN_ROLE_ADMIN if principal.is_admin else pb.TOKEN_ROLE_USER,
+    )
+    token.created_at.FromMilliseconds(principal.created_at)
+    return token
+
+
+@cache
+def _application():
+    settings = Settings.from_env()
+    r = connect(settings.redis_url)
+    register_configured_admin(r)
+    guard = Guard(r, "api")
+    apps = [
+        api_connect.SessionServiceWSGIApplication(
+            Sessions(SessionService(settings, r), guard), read_max_bytes=MAX_REQUEST_BYTES
+        ),
+        api_connect.TokenServiceWSGIApplication(
+            Tokens(TokenStore(r), guard), read_max_bytes=MAX_REQUEST_BYTES
+        ),
+    ]
+    return mount(apps)
+
+
+def api(request: flask.Request) -> Response:
+    """functions-framework target `api`."""
+    if request.path in ("/healthz", "/health"):
+        return Response("ok", mimetype="text/plain")
+    return Response.from_app(_application(), request.environ)

@@ -1,0 +1,95 @@
+"""Thin glue between the domain and connectrpc: errors, callers, serving from a function.
+
+Domain errors become Connect errors with the same code and message; anything unexpected is
+logged here and answered with a generic message, so no stack trace reaches a client.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import redis
+from connectrpc.code import Code
+from connectrpc.errors import ConnectError
+from connectrpc.request import RequestContext
+
+from netclode.auth.guard import Guard
+from netclode.auth.tokens import Principal
+from netclode.errors import NetclodeError
+
+log = logging.getLogger(__name__)
+
+
+def _translate(exc: Exception, method: str) -> ConnectError:
+    if isinstance(exc, ConnectError):
+        return exc
+    if isinstance(exc, NetclodeError):
+        return ConnectError(Code(exc.code), exc.message)
+    if isinstance(exc, redis.RedisError):
+        log.error("%s: state store error: %s", method, exc.__class__.__name__)
+        return ConnectError(Code.UNAVAILABLE, "state store unavailable; retry shortly")
+    log.exception("%s failed unexpectedly", method)
+    return ConnectError(Code.INTERNAL, "internal error")
+
+
+def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Translates errors of a unary handler or of a server-streaming generator."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:
+                raise _translate(exc, fn.__name__) from None
+
+        return stream
+
+    @functools.wraps(fn)
+    def unary(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise _translate(exc, fn.__name__) from None
+
+    return unary
+
+
+def with_domain_errors[T](cls: type[T]) -> type[T]:
+    """Applies `domain_errors` to every RPC method a service class defines itself."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(cls, name, domain_errors(member))
+    return cls
+
+
+def caller(guard: Guard, ctx: RequestContext) -> Principal:
+    """The principal behind the request's bearer token (or an auth error)."""
+    address = ctx.client_address()
+    client = address.rsplit(":", 1)[0] if address else None
+    return guard.authenticate(ctx.request_headers().get("authorization"), client)
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise ConnectError(Code.PERMISSION_DENIED, "this call needs an admin token")
+
+
+def mount(apps: Iterable[Any]) -> Callable[[dict, Callable], Iterable[bytes]]:
+    """One WSGI app dispatching to Connect applications by their service path."""
+    by_path = {app.path: app for app in apps}
+
+    def dispatch(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        service = path.rsplit("/", 1)[0]
+        app = by_path.get(service)
+        if app is None:
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"code":"unimplemented","message":"no such service"}']
+        return app(environ, start_response)
+
+    return dispatch

@@ -1,0 +1,121 @@
+"""What the local stack runs: one process per Knative Service, the eventing stand-in, and
+the long-lived workloads. Each is described once here; the supervisor only runs them."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netclode.eventing.topology import Topology
+from netclode.localstack.layout import FUNCTION_SOURCE, MANIFESTS, Layout
+
+BROKER_PATH = "/netclode/default"
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    kind: str = "function"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ports and shared settings of one stack start."""
+
+    redis_url: str
+    internal_token: str
+    api_port: int
+    broker_port: int
+    service_ports: dict[str, int]
+
+    @property
+    def broker_url(self) -> str:
+        return f"http://127.0.0.1:{self.broker_port}{BROKER_PATH}"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.service_ports[name]}"
+
+
+def plan_ports(topology: Topology, api_port: int) -> tuple[int, dict[str, int]]:
+    ports = {name: free_port() for name in topology.services}
+    if "api" in ports:
+        ports["api"] = api_port if api_port and port_is_free(api_port) else free_port()
+    return free_port(), ports
+
+
+def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
+    """Settings every component shares (see netclode.config.Settings)."""
+    return {
+        "NETCLODE_REDIS_URL": plan.redis_url,
+        "NETCLODE_BROKER_URL": plan.broker_url,
+        "NETCLODE_INTERNAL_TOKEN": plan.internal_token,
+        "NETCLODE_DATA_DIR": str(layout.data),
+        "NETCLODE_INGEST_URL": plan.service_url("ingest") if "ingest" in plan.service_ports else "",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def function_components(topology: Topology, layout: Layout, plan: Plan) -> list[Component]:
+    shared = common_env(layout, plan)
+    out = []
+    for name, service in topology.services.items():
+        target = service.env.get("FUNCTION_TARGET", name)
+        signature = service.env.get("FUNCTION_SIGNATURE_TYPE", "http")
+        port = plan.service_ports[name]
+        argv = [
+            sys.executable,
+            "-m",
+            "functions_framework",
+            "--target",
+            target,
+            "--source",
+            str(FUNCTION_SOURCE),
+            "--signature-type",
+            signature,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        out.append(Component(name, argv, port, {**service.env, **shared, "PORT": str(port)}))
+    return out
+
+
+def broker_component(layout: Layout, plan: Plan, routes_file: Path) -> Component:
+    argv = [
+        sys.executable,
+        "-m",
+        "netclode.eventing.localbroker",
+        "--manifests",
+        str(MANIFESTS),
+        "--routes",
+        str(routes_file),
+        "--port",
+        str(plan.broker_port),
+    ]
+    env = {"NETCLODE_INTERNAL_TOKEN": plan.internal_token, "PYTHONUNBUFFERED": "1"}
+    return Component("broker", argv, plan.broker_port, env, kind="eventing")

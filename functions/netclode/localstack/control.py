@@ -1,0 +1,101 @@
+"""`netclode up`, `down` and `status`: start the supervisor in the background, stop it, and
+report what runs where."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from netclode.localstack.layout import Layout
+
+UP_TIMEOUT_S = 90.0
+DOWN_TIMEOUT_S = 20.0
+
+
+class StackError(Exception):
+    """A one-line reason the stack could not be started or stopped."""
+
+
+@dataclass
+class ComponentStatus:
+    name: str
+    url: str
+    kind: str
+    state: str  # "running" or "down"
+
+
+def running_pid(layout: Layout) -> int | None:
+    state = layout.read_state()
+    if not state or state.get("status") == "failed":
+        return None
+    pid = int(state.get("pid", 0))
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def up(layout: Layout) -> dict:
+    """Starts the stack if it is not running; returns its state once every part answers."""
+    if running_pid(layout):
+        return layout.read_state() or {}
+    layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    layout.state_file.unlink(missing_ok=True)
+    subprocess.Popen(
+        [sys.executable, "-m", "netclode.localstack.supervisor"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + UP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        state = layout.read_state()
+        if state and state.get("status") == "running":
+            return state
+        if state and state.get("status") == "failed":
+            raise StackError(f"{state.get('error')} (logs: {layout.logs})")
+        time.sleep(0.1)
+    raise StackError(f"the stack did not start within {UP_TIMEOUT_S:g}s (logs: {layout.logs})")
+
+
+def down(layout: Layout) -> bool:
+    """Stops the stack; False if it was not running."""
+    pid = running_pid(layout)
+    if pid is None:
+        layout.state_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + DOWN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    raise StackError(f"the supervisor (pid {pid}) did not stop within {DOWN_TIMEOUT_S:g}s")
+
+
+def status(layout: Layout) -> list[ComponentStatus]:
+    state = layout.read_state() if running_pid(layout) else None
+    if not state:
+        return []
+    return [
+        ComponentStatus(name, info["url"], info.get("kind", "function"), _probe(info["url"]))
+        for name, info in state.get("components", {}).items()
+    ]
+
+
+def _probe(url: str) -> str:
+    parsed = urlparse(url)
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        ok = s.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 80)) == 0
+    return "running" if ok else "down"

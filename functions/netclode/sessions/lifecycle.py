@@ -1,0 +1,272 @@
+"""Moving sessions between states: binding sandboxes, pausing, failing, making room.
+
+Shared by the api function (user requests), the pool function (reconciliation) and the
+ingest function (turn ends). Status changes are compare-and-set in Redis and each one
+writes a session_update entry, so watchers see every transition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+
+import redis
+
+from netclode.auth.secrets import hash_token, new_token
+from netclode.config import Settings
+from netclode.drivers import get_driver
+from netclode.drivers.base import SandboxDriver, SandboxSpec
+from netclode.errors import NetclodeError
+from netclode.sessions import entries
+from netclode.store import keys
+from netclode.store.sessions import SessionRecord, SessionStore, now_ms
+from netclode.store.streams import SessionStream
+from netclode.v1 import agent_pb2, common_pb2
+
+log = logging.getLogger(__name__)
+
+S = common_pb2
+READY_TIMEOUT_S = 120.0
+SESSION_TOKEN_PREFIX = "ncs"
+
+
+def new_sandbox_id() -> str:
+    return f"sb-{uuid.uuid4().hex[:12]}"
+
+
+def new_workspace_id() -> str:
+    return f"ws-{uuid.uuid4().hex[:12]}"
+
+
+class Lifecycle:
+    def __init__(self, settings: Settings, r: redis.Redis) -> None:
+        self.settings = settings
+        self.r = r
+        self.store = SessionStore(r)
+        self._driver: SandboxDriver | None = None
+
+    @property
+    def driver(self) -> SandboxDriver:
+        if self._driver is None:
+            self._driver = get_driver(self.settings)
+        return self._driver
+
+    def stream(self, session_id: str) -> SessionStream:
+        return SessionStream(self.r, session_id)
+
+    # -- status -------------------------------------------------------------------------
+
+    def transition(
+        self, session_id: str, to: int, *, allowed: Iterable[int] | None = None, **fields: object
+    ) -> SessionRecord | None:
+        """Sets the status (only from `allowed`, when given) and writes a session_update."""
+        if allowed is not None and not self.store.set_status_if(session_id, allowed, to):
+            return None
+        self.store.update(session_id, status=to, status_at=now_ms(), **fields)
+        record = self.store.get(session_id)
+        if record is not None:
+            self.stream(session_id).append(entries.session_update(record.to_proto()))
+        return record
+
+    def fail(self, session_id: str, reason: str) -> None:
+        """ERROR with an error entry that says why; the sandbox (if any) is released."""
+        record = self.store.get(session_id)
+        if record is None:
+            return
+        self.release_sandbox(record)
+        self.stream(session_id).append(entries.error("SESSION_ERROR", reason))
+        self.transition(session_id, S.SESSION_STATUS_ERROR, sandbox="")
+
+    def touch(self, session_id: str) -> None:
+        self.store.update(session_id, last_active_at=now_ms())
+
+    # -- sandboxes ----------------------------------------------------------------------
+
+    def bind_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
+        """Binds a sandbox claimed from the warm pool (inline: no process start)."""
+        workspace = self.r.hget(keys.sandbox(sandbox_id), "workspace")
+        self.attach(record.id, sandbox_id, workspace.decode() if workspace else "")
+
+    def provision_async(self, record: SessionRecord) -> None:
+        """Starts a sandbox on the session's workspace in the background."""
+        threading.Thread(
+            target=self.provision, args=(record.id,), name=f"provision-{record.id}", daemon=True
+        ).start()
+
+    def provision(self, session_id: str) -> None:
+        record = self.store.get(session_id)
+        if record is None:
+            return
+        workspace = record.workspace or new_workspace_id()
+        sandbox_id = new_sandbox_id()
+        self._register_sandbox(sandbox_id, session_id, workspace)
+        try:
+            self.driver.start(
+                SandboxSpec(
+                    sandbox_id=sandbox_id,
+                    workspace_id=workspace,
+                    vcpus=record.vcpus,
+                    memory_mb=record.memory_mb,
+                    tailnet_access=record.tailnet_access,
+                )
+            )
+            self.wait_ready(sandbox_id)
+            self.attach(session_id, sandbox_id, workspace)
+        except NetclodeError as exc:
+            self.discard_sandbox(sandbox_id)
+            self.fail(session_id, f"sandbox failed to start: {exc.message}")
+        except Exception as exc:
+            log.exception("provisioning session %s failed", session_id)
+            self.discard_sandbox(sandbox_id)
+            self.fail(session_id, f"sandbox failed to start: {exc.__class__.__name__}")
+
+    def wait_ready(self, sandbox_id: str, timeout: float = READY_TIMEOUT_S) -> None:
+        rpc = self.driver.rpc(sandbox_id)
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        last_error = "no answer"
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
+                    if health.ready:
+                        return
+                except NetclodeError as exc:
+                    last_error = exc.message
+                if not self._alive(sandbox_id):
+                    raise NetclodeError(f"sandbox exited before it was ready ({last_error})")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+        finally:
+            rpc.close()
+        raise NetclodeError(f"sandbox not ready after {timeout:g}s ({last_error})")
+
+    def _alive(self, sandbox_id: str) -> bool:
+        return any(s.sandbox_id == sandbox_id and s.alive for s in self.driver.list())
+
+    def attach(self, session_id: str, sandbox_id: str, workspace: str) -> None:
+        """Hands a ready sandbox its session (config + fresh token), then delivers prompts."""
+        record = self.store.get(session_id)
+        if record is None or record.status not in (
+            S.SESSION_STATUS_CREATING,
+            S.SESSION_STATUS_RESUMING,
+        ):
+            # Deleted or paused while the sandbox started: it is not needed any more.
+            self.discard_sandbox(sandbox_id)
+            return
+        token = new_token(SESSION_TOKEN_PREFIX)
+        token_hash = hash_token(token)
+        self.r.set(keys.session_token(token_hash), session_id)
+        self.store.update(
+            session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
+        )
+        self._mark_sandbox(sandbox_id, session_id, workspace)
+        rpc = self.driver.rpc(sandbox_id)
+        try:
+            rpc.call(
+                "Assign",
+                agent_pb2.AssignRequest(config=self.session_config(record), session_token=token),
+                agent_pb2.AssignResponse,
+            )
+        finally:
+            rpc.close()
+        moved = self.transition(
+            session_id,
+            S.SESSION_STATUS_READY,
+            allowed=(S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING),
+        )
+        if moved is not None:
+            self.deliver_pending(moved)
+
+    def session_config(self, record: SessionRecord) -> agent_pb2.SessionConfig:
+        from netclode import providers
+
+        return agent_pb2.SessionConfig(
+            session_id=record.id,
+            repos=record.repos,
+            repo_access=record.repo_access,  # type: ignore[arg-type]
+            sdk_type=record.sdk_type,  # type: ignore[arg-type]
+            model=record.model,
+            env=providers.sandbox_env(self.settings, record.sdk_type, record.model),
+            turns_completed=record.turns,
+            want_title=not record.titled,
+        )
+
+    def deliver_pending(self, record: SessionRecord) -> bool:
+        """Sends queued prompts to the session's sandbox; True if any was queued behind a turn."""
+        queued = False
+        if not record.sandbox:
+            return queued
+        rpc = self.driver.rpc(record.sandbox)
+        try:
+            while raw := self.r.lpop(keys.pending_prompts(record.id)):
+                prompt = json.loads(raw)
+                reply = rpc.call(
+                    "Prompt",
+                    agent_pb2.PromptRequest(text=prompt["text"], prompt_id=prompt["id"]),
+                    agent_pb2.PromptResponse,
+                )
+                queued = queued or reply.queued
+        finally:
+            rpc.close()
+        return queued
+
+    def release_sandbox(self, record: SessionRecord) -> None:
+        """Revokes the session token first (the proxies stop honouring it), then stops."""
+        if record.token_hash:
+            self.r.delete(keys.session_token(record.token_hash))
+        self.store.update(record.id, token_hash="", sandbox="")
+        if record.sandbox:
+            self.discard_sandbox(record.sandbox)
+
+    def discard_sandbox(self, sandbox_id: str) -> None:
+        self.driver.stop(sandbox_id)
+        self._forget_sandbox(sandbox_id)
+
+    def pause(self, record: SessionRecord, reason: str) -> SessionRecord | None:
+        log.info("pausing session %s (%s)", record.id, reason)
+        self.release_sandbox(record)
+        return self.transition(record.id, S.SESSION_STATUS_PAUSED)
+
+    def make_room(self, exclude: str | None = None) -> None:
+        """Pauses the least recently active sessions until one more may become active."""
+        limit = self.settings.max_active_sessions
+        if limit <= 0:
+            return
+        active = [s for s in self.store.all() if s.active and s.id != exclude]
+        active.sort(key=lambda s: s.last_active_at)
+        while len(active) >= limit:
+            self.pause(active.pop(0), "active-session limit")
+
+    # -- sandbox bookkeeping shared with the warm pool (see netclode.pool) ----------------
+
+    def _register_sandbox(self, sandbox_id: str, session_id: str, workspace: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(
+            keys.sandbox(sandbox_id),
+            mapping={
+                "state": "claimed",
+                "session": session_id,
+                "workspace": workspace,
+                "created_at": now_ms(),
+            },
+        )
+        pipe.zadd(keys.POOL_SANDBOXES, {sandbox_id: now_ms()})
+        pipe.execute()
+
+    def _mark_sandbox(self, sandbox_id: str, session_id: str, workspace: str) -> None:
+        self.r.hset(
+            keys.sandbox(sandbox_id),
+            mapping={"state": "claimed", "session": session_id, "workspace": workspace},
+        )
+
+    def _forget_sandbox(self, sandbox_id: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.delete(keys.sandbox(sandbox_id))
+        pipe.zrem(keys.POOL_SANDBOXES, sandbox_id)
+        pipe.lrem(keys.POOL_READY, 0, sandbox_id)
+        pipe.execute()

@@ -1,0 +1,68 @@
+"""The periodic sweep over sessions, run by the pool function on every tick.
+
+Level-triggered: it looks at what is (Redis and the driver's sandboxes) and converges,
+so a lost or repeated tick does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from netclode.sessions import entries
+from netclode.sessions.lifecycle import READY_TIMEOUT_S, Lifecycle
+from netclode.store.sessions import SessionRecord, now_ms
+from netclode.v1 import common_pb2, events_pb2
+
+log = logging.getLogger(__name__)
+
+S = common_pb2
+STARTING = (S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING)
+# A little more than the provisioner's own deadline, so it gets to report first.
+STUCK_AFTER_MS = int(READY_TIMEOUT_S * 1000) + 30_000
+
+
+def reconcile_sessions(life: Lifecycle) -> None:
+    alive = {s.sandbox_id for s in life.driver.list() if s.alive}
+    for record in life.store.all():
+        if record.status in STARTING:
+            _fail_if_stuck(life, record)
+        elif record.sandbox and record.sandbox not in alive:
+            _sandbox_lost(life, record)
+    _pause_idle(life)
+    _enforce_active_limit(life)
+
+
+def _fail_if_stuck(life: Lifecycle, record: SessionRecord) -> None:
+    if now_ms() - record.status_at > STUCK_AFTER_MS:
+        life.fail(record.id, f"sandbox did not become ready within {READY_TIMEOUT_S:g} s")
+
+
+def _sandbox_lost(life: Lifecycle, record: SessionRecord) -> None:
+    """The sandbox died under the session: a running turn is interrupted, else paused."""
+    log.warning("session %s lost its sandbox %s", record.id, record.sandbox)
+    life.release_sandbox(record)
+    if record.status == S.SESSION_STATUS_RUNNING:
+        stream = life.stream(record.id)
+        stream.append(entries.bare_event(events_pb2.AGENT_EVENT_KIND_AGENT_DISCONNECTED))
+        life.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
+    else:
+        life.transition(record.id, S.SESSION_STATUS_PAUSED)
+
+
+def _pause_idle(life: Lifecycle) -> None:
+    minutes = life.settings.idle_timeout_minutes
+    if minutes <= 0:
+        return
+    cutoff = now_ms() - minutes * 60_000
+    for record in life.store.all():
+        if record.active and record.status not in STARTING and record.last_active_at < cutoff:
+            life.pause(record, "idle")
+
+
+def _enforce_active_limit(life: Lifecycle) -> None:
+    limit = life.settings.max_active_sessions
+    if limit <= 0:
+        return
+    active = sorted((r for r in life.store.all() if r.active), key=lambda r: r.last_active_at)
+    while len(active) > limit:
+        life.pause(active.pop(0), "active-session limit")

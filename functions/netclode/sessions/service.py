@@ -1,0 +1,314 @@
+"""The session API's operations, as the api function exposes them.
+
+Every operation takes the calling principal: a user token only ever sees sessions it owns,
+and anything else is reported as not found, never as forbidden.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+import redis
+
+from netclode.auth.tokens import Principal
+from netclode.config import Settings
+from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from netclode.eventing import types
+from netclode.eventing.publish import publish
+from netclode.sessions import entries, validation
+from netclode.sessions.lifecycle import Lifecycle
+from netclode.store import keys
+from netclode.store.redis import connect
+from netclode.store.sessions import SessionRecord
+from netclode.store.streams import Page, TerminalStream
+from netclode.v1 import agent_pb2, api_pb2, common_pb2
+
+log = logging.getLogger(__name__)
+
+S = common_pb2
+DEFAULT_PAGE = 500
+MAX_PAGE = 5000
+EXEC_DEFAULT_S = 60
+EXEC_MAX_S = 600
+NEEDS_SANDBOX = "session is paused; resume it first: netclode sessions resume {id}"
+
+
+def status_word(status: int) -> str:
+    """`SESSION_STATUS_READY` -> `ready`."""
+    return S.SessionStatus.Name(status).removeprefix("SESSION_STATUS_").lower()
+
+
+@dataclass
+class PromptReceipt:
+    cursor: str
+    queued: bool
+
+
+class SessionService:
+    def __init__(self, settings: Settings, r: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.r = r if r is not None else connect(settings.redis_url)
+        self.life = Lifecycle(settings, self.r)
+        self.store = self.life.store
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get(self, principal: Principal, session_id: str) -> SessionRecord:
+        validation.session_id(session_id)
+        record = self.store.get(session_id)
+        if record is None or not (principal.is_admin or record.owner == principal.name):
+            raise NotFound(f"session {session_id} not found")
+        return record
+
+    def list(self, principal: Principal) -> list[SessionRecord]:
+        records = self.store.all()
+        return [r for r in records if principal.is_admin or r.owner == principal.name]
+
+    def summary(self, record: SessionRecord) -> common_pb2.SessionSummary:
+        return common_pb2.SessionSummary(
+            session=record.to_proto(),
+            message_count=record.message_count,
+            last_cursor=self.life.stream(record.id).last_cursor(),
+        )
+
+    def entries_page(self, principal: Principal, session_id: str, after: str, limit: int) -> Page:
+        self.get(principal, session_id)
+        cursor = validation.cursor(after)
+        size = min(limit or DEFAULT_PAGE, MAX_PAGE)
+        return self.life.stream(session_id).page(cursor, size)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def create(self, principal: Principal, req: api_pb2.CreateSessionRequest) -> SessionRecord:
+        from netclode import providers
+
+        repos = validation.repos(list(req.repos))
+        access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
+        sdk = validation.enum_value("sdk_type", S.SdkType, req.sdk_type) or S.SDK_TYPE_CLAUDE
+        model = providers.validate_model(self.settings, sdk, req.model.strip())
+        vcpus, memory_mb = validation.resources(req.resources)
+        prompt = (
+            validation.prompt(req.initial_prompt, self.settings.max_prompt_bytes)
+            if req.initial_prompt
+            else ""
+        )
+        session_id = str(uuid.uuid4())[:12]
+        name = validation.name(req.name) if req.name.strip() else f"Session {session_id[:6]}"
+        record = SessionRecord(
+            id=session_id,
+            name=name,
+            owner=principal.name,
+            repos=repos,
+            repo_access=(access or S.REPO_ACCESS_READ) if repos else S.REPO_ACCESS_UNSPECIFIED,
+            sdk_type=sdk,
+            model=model,
+            tailnet_access=req.network_config.tailnet_access,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
+        )
+        self.life.make_room()
+        self.store.create(record)
+        self.life.stream(session_id).append(entries.session_update(record.to_proto()))
+        if prompt:
+            self._record_prompt(record, prompt)
+        self._start(record)
+        self._announce_created(record)
+        return self.store.get(session_id) or record
+
+    def _start(self, record: SessionRecord) -> None:
+        from netclode.pool import WarmPool
+
+        custom = record.vcpus or record.memory_mb or record.tailnet_access
+        sandbox_id = None if custom else WarmPool(self.settings, self.r).claim(record.id)
+        if sandbox_id is None:
+            self.life.provision_async(record)
+            return
+        try:
+            self.life.bind_claimed(record, sandbox_id)
+        except Exception as exc:
+            log.warning("claimed sandbox %s failed (%s); starting a fresh one", sandbox_id, exc)
+            self.life.discard_sandbox(sandbox_id)
+            self.life.provision_async(record)
+
+    def _announce_created(self, record: SessionRecord) -> None:
+        try:
+            publish(
+                self.settings,
+                types.SESSION_CREATED,
+                types.SOURCE,
+                {"session_id": record.id},
+                event_id=f"{record.id}:created",
+                subject=record.id,
+            )
+        except Unavailable as exc:
+            # The pool's periodic tick refills the pool anyway; the session is unaffected.
+            log.warning("session.created not published: %s", exc.message)
+
+    def rename(self, principal: Principal, session_id: str, name: str) -> SessionRecord:
+        self.get(principal, session_id)
+        self.store.update(session_id, name=validation.name(name), titled=True)
+        record = self.store.get(session_id)
+        if record is None:
+            raise NotFound(f"session {session_id} not found")
+        self.life.stream(session_id).append(entries.session_update(record.to_proto()))
+        return record
+
+    def pause(self, principal: Principal, session_id: str) -> SessionRecord:
+        record = self.get(principal, session_id)
+        if record.status == S.SESSION_STATUS_PAUSED:
+            raise FailedPrecondition(f"session {session_id} is already paused")
+        return self.life.pause(record, "requested") or record
+
+    def resume(self, principal: Principal, session_id: str) -> SessionRecord:
+        record = self.get(principal, session_id)
+        if record.status in (S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING) or (
+            record.sandbox and record.status in (S.SESSION_STATUS_READY, S.SESSION_STATUS_RUNNING)
+        ):
+            raise FailedPrecondition(
+                f"session {session_id} is already {status_word(record.status)}"
+            )
+        self.life.make_room(exclude=session_id)
+        moved = self.life.transition(
+            session_id,
+            S.SESSION_STATUS_RESUMING,
+            allowed=(
+                S.SESSION_STATUS_PAUSED,
+                S.SESSION_STATUS_ERROR,
+                S.SESSION_STATUS_INTERRUPTED,
+                S.SESSION_STATUS_READY,
+            ),
+        )
+        if moved is None:
+            return self.get(principal, session_id)
+        self.life.release_sandbox(moved)
+        self.life.provision_async(moved)
+        return moved
+
+    def delete(self, principal: Principal, session_id: str) -> None:
+        record = self.get(principal, session_id)
+        self.life.release_sandbox(record)
+        if record.workspace:
+            self.life.driver.delete_workspace(record.workspace)
+        self.store.delete(session_id)
+
+    def delete_all(self, principal: Principal) -> list[str]:
+        deleted = []
+        for record in self.list(principal):
+            try:
+                self.delete(principal, record.id)
+                deleted.append(record.id)
+            except NotFound:
+                continue
+        return deleted
+
+    # -- prompts ----------------------------------------------------------------------------
+
+    def send_prompt(self, principal: Principal, session_id: str, text: str) -> PromptReceipt:
+        record = self.get(principal, session_id)
+        text = validation.prompt(text, self.settings.max_prompt_bytes)
+        if record.status == S.SESSION_STATUS_ERROR:
+            raise FailedPrecondition(
+                f"session {session_id} failed; to retry: netclode sessions resume {session_id}"
+            )
+        cursor = self._record_prompt(record, text)
+        if not record.sandbox and record.status not in (
+            S.SESSION_STATUS_CREATING,
+            S.SESSION_STATUS_RESUMING,
+        ):
+            self.resume(principal, session_id)
+            return PromptReceipt(cursor, queued=True)
+        current = self.store.get(session_id)
+        if current is None or current.status not in (
+            S.SESSION_STATUS_READY,
+            S.SESSION_STATUS_RUNNING,
+            S.SESSION_STATUS_INTERRUPTED,
+        ):
+            return PromptReceipt(cursor, queued=True)
+        return PromptReceipt(cursor, queued=self.life.deliver_pending(current))
+
+    def _record_prompt(self, record: SessionRecord, text: str) -> str:
+        """Stores the user message and queues the prompt for the sandbox."""
+        cursor = self.life.stream(record.id).append(entries.user_message(text))
+        self.store.increment(record.id, "message_count")
+        self.life.touch(record.id)
+        self.r.rpush(keys.pending_prompts(record.id), json.dumps({"id": cursor, "text": text}))
+        return cursor
+
+    def interrupt(self, principal: Principal, session_id: str) -> None:
+        record = self.get(principal, session_id)
+        if record.status != S.SESSION_STATUS_RUNNING or not record.sandbox:
+            raise FailedPrecondition(f"session {session_id} has no running turn")
+        self._call(record, "Interrupt", agent_pb2.InterruptRequest(), agent_pb2.InterruptResponse)
+
+    # -- the sandbox's terminal, commands and git ---------------------------------------------
+
+    def terminal_input(self, principal: Principal, session_id: str, data: bytes) -> None:
+        record = self._with_sandbox(principal, session_id)
+        validation.terminal_input(data)
+        if data:
+            self.life.touch(session_id)
+            self._call(
+                record,
+                "TerminalInput",
+                api_pb2.TerminalInputRequest(data=data),
+                api_pb2.TerminalInputResponse,
+            )
+
+    def terminal_resize(self, principal: Principal, session_id: str, cols: int, rows: int) -> None:
+        record = self._with_sandbox(principal, session_id)
+        cols, rows = validation.terminal_size(cols, rows)
+        self._call(
+            record,
+            "TerminalResize",
+            api_pb2.TerminalResizeRequest(cols=cols, rows=rows),
+            api_pb2.TerminalResizeResponse,
+        )
+
+    def terminal(self, principal: Principal, session_id: str) -> TerminalStream:
+        self.get(principal, session_id)
+        return TerminalStream(self.r, session_id)
+
+    def exec(self, principal: Principal, req: api_pb2.ExecRequest) -> api_pb2.ExecResponse:
+        record = self._with_sandbox(principal, req.session_id)
+        if not req.argv:
+            raise InvalidArgument("argv", "must name a command")
+        timeout = req.timeout_seconds or EXEC_DEFAULT_S
+        if timeout > EXEC_MAX_S:
+            raise InvalidArgument("timeout_seconds", f"at most {EXEC_MAX_S}")
+        self.life.touch(record.id)
+        request = api_pb2.ExecRequest(argv=req.argv, timeout_seconds=timeout)
+        return self._call(record, "Exec", request, api_pb2.ExecResponse, timeout=timeout + 10)
+
+    def git_status(self, principal: Principal, session_id: str) -> api_pb2.GitStatusResponse:
+        record = self._with_sandbox(principal, session_id)
+        return self._call(
+            record, "GitStatus", api_pb2.GitStatusRequest(), api_pb2.GitStatusResponse, timeout=30
+        )
+
+    def git_diff(self, principal: Principal, session_id: str, file: str) -> api_pb2.GitDiffResponse:
+        record = self._with_sandbox(principal, session_id)
+        return self._call(
+            record,
+            "GitDiff",
+            api_pb2.GitDiffRequest(file=file),
+            api_pb2.GitDiffResponse,
+            timeout=30,
+        )
+
+    def _with_sandbox(self, principal: Principal, session_id: str) -> SessionRecord:
+        record = self.get(principal, session_id)
+        if record.status in (S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING):
+            raise FailedPrecondition(f"session {session_id} is still starting; try again shortly")
+        if not record.sandbox:
+            raise FailedPrecondition(NEEDS_SANDBOX.format(id=session_id))
+        return record
+
+    def _call(self, record: SessionRecord, method: str, request, reply, timeout: float = 10.0):
+        rpc = self.life.driver.rpc(record.sandbox)
+        try:
+            return rpc.call(method, request, reply, timeout=timeout)
+        finally:
+            rpc.close()

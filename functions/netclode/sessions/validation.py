@@ -1,0 +1,118 @@
+"""Input rules for the session API. Each check raises InvalidArgument naming the field."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+
+from netclode.errors import InvalidArgument
+from netclode.v1 import common_pb2
+
+SESSION_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{3}$")
+CURSOR_RE = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
+REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+MAX_NAME = 100
+MAX_REPOS = 10
+MAX_TERMINAL_INPUT = 64 * 1024
+
+
+def session_id(value: str) -> str:
+    if not value:
+        raise InvalidArgument("session_id", "is required")
+    if not SESSION_ID_RE.match(value):
+        raise InvalidArgument("session_id", f"{value[:40]!r} is not a session id")
+    return value
+
+
+def cursor(value: str) -> str:
+    """A stream cursor as the API hands them out (a Redis stream ID), or empty."""
+    if value and not CURSOR_RE.match(value):
+        raise InvalidArgument("after_cursor", f"{value[:40]!r} is not a cursor")
+    return value
+
+
+def name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidArgument("name", "must not be empty")
+    if len(value) > MAX_NAME:
+        raise InvalidArgument("name", f"is longer than {MAX_NAME} characters")
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        raise InvalidArgument("name", "must not contain control characters")
+    return value
+
+
+def repo(spec: str) -> str:
+    """Normalises `owner/repo`, `github.com/owner/repo`, `https://github.com/owner/repo(.git)`."""
+    raw = spec.strip()
+    path = raw
+    for prefix in ("https://github.com/", "http://github.com/", "github.com/"):
+        if path.startswith(prefix):
+            path = path[len(prefix) :]
+            break
+    else:
+        if "://" in raw or raw.startswith("git@"):
+            path = ""
+    path = path.removesuffix("/").removesuffix(".git")
+    parts = path.split("/")
+    if len(parts) != 2 or not all(REPO_PART_RE.match(p) and p not in {".", ".."} for p in parts):
+        raise InvalidArgument(
+            "repos", f"{raw[:100]!r} is not owner/repo or a https://github.com/owner/repo URL"
+        )
+    return f"https://github.com/{parts[0]}/{parts[1]}.git"
+
+
+def repos(values: list[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if not value.strip():
+            continue
+        normalised = repo(value)
+        if normalised not in out:
+            out.append(normalised)
+    if len(out) > MAX_REPOS:
+        raise InvalidArgument("repos", f"at most {MAX_REPOS} repositories")
+    return out
+
+
+def enum_value(field: str, enum: object, value: int) -> int:
+    if value not in enum.values():  # type: ignore[attr-defined]
+        raise InvalidArgument(field, f"unknown value {value}")
+    return value
+
+
+def prompt(text: str, max_bytes: int) -> str:
+    if not text.strip():
+        raise InvalidArgument("text", "must not be empty")
+    size = len(text.encode())
+    if size > max_bytes:
+        raise InvalidArgument("text", f"is {size} bytes; the limit is {max_bytes}")
+    return text
+
+
+def resources(res: common_pb2.SandboxResources) -> tuple[int, int]:
+    """(vcpus, memory_mb); 0 means the default. Limits follow the host's size."""
+    host_cpus = os.cpu_count() or 1
+    max_vcpus = max(1, host_cpus // 2)
+    host_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    max_mb = max(1024, host_mb // 4)
+    if res.vcpus and not 1 <= res.vcpus <= max_vcpus:
+        raise InvalidArgument("resources.vcpus", f"must be between 1 and {max_vcpus}")
+    if res.memory_mb and not 512 <= res.memory_mb <= max_mb:
+        raise InvalidArgument("resources.memory_mb", f"must be between 512 and {max_mb}")
+    return res.vcpus, res.memory_mb
+
+
+def terminal_size(cols: int, rows: int) -> tuple[int, int]:
+    if not 1 <= cols <= 1000:
+        raise InvalidArgument("cols", "must be between 1 and 1000")
+    if not 1 <= rows <= 1000:
+        raise InvalidArgument("rows", "must be between 1 and 1000")
+    return cols, rows
+
+
+def terminal_input(data: bytes) -> bytes:
+    if len(data) > MAX_TERMINAL_INPUT:
+        raise InvalidArgument("data", f"at most {MAX_TERMINAL_INPUT} bytes per call")
+    return data
