@@ -1,0 +1,236 @@
+"""LLM providers: which exist, which this deployment has configured, and what a sandbox gets.
+
+The one table of providers, read by the control plane (model listing and validation, the
+sandbox env) and by the sandbox's native agent (which API a model string speaks).
+
+The control plane never holds real keys in local mode (they live with the secret proxy), so a
+provider counts as configured when it is named in `NETCLODE_PROVIDERS` (comma list) or its
+base-URL variable is set (`OLLAMA_URL` for Ollama). A sandbox only ever gets the placeholder
+`NETCLODE_PLACEHOLDER_<KEY>` for a key, plus the base URL when one is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from netclode.errors import InvalidArgument
+from netclode.v1 import common_pb2
+
+PLACEHOLDER_PREFIX = "NETCLODE_PLACEHOLDER_"
+OLLAMA_TIMEOUT_S = 2.0
+OLLAMA_CACHE_S = 30.0
+CLAUDE_DEFAULT_MODEL = "claude-sonnet-4-5"
+NATIVE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    # Wire protocol: Anthropic Messages or OpenAI-compatible chat completions.
+    api: Literal["anthropic", "openai"]
+    key_env: str  # "" when the provider takes no key (Ollama)
+    base_env: str
+    # The public endpoint when base_env is unset ("" = the SDK's own default; Ollama has none).
+    default_base: str = ""
+    models: tuple[str, ...] = ()
+    reasoning: tuple[str, ...] = ()  # models of the catalogue that think
+
+
+PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider(
+            "anthropic",
+            "anthropic",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "",
+            ("claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5", "claude-sonnet-4-0"),
+            ("claude-sonnet-4-5", "claude-opus-4-5", "claude-sonnet-4-0"),
+        ),
+        Provider(
+            "openai",
+            "openai",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "",
+            ("gpt-5", "gpt-5-mini", "gpt-4.1"),
+            ("gpt-5", "gpt-5-mini"),
+        ),
+        Provider(
+            "mistral",
+            "openai",
+            "MISTRAL_API_KEY",
+            "MISTRAL_BASE_URL",
+            "https://api.mistral.ai/v1",
+            ("mistral-large-latest", "devstral-medium-latest", "codestral-latest"),
+        ),
+        Provider(
+            "openrouter",
+            "openai",
+            "OPENROUTER_API_KEY",
+            "OPENROUTER_BASE_URL",
+            "https://openrouter.ai/api/v1",
+        ),
+        Provider("ollama", "openai", "", "OLLAMA_URL"),
+    )
+}
+
+
+def placeholder(key_env: str) -> str:
+    return f"{PLACEHOLDER_PREFIX}{key_env}"
+
+
+def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
+    """(provider, model name) for a session model; the claude SDK always speaks Anthropic."""
+    model = model.strip()
+    if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
+        name = model.removeprefix("anthropic/") or CLAUDE_DEFAULT_MODEL
+        return PROVIDERS["anthropic"], name
+    provider_name, sep, name = (model or NATIVE_DEFAULT_MODEL).partition("/")
+    if not sep:
+        raise InvalidArgument("model", f"{model!r} must name its provider, e.g. anthropic/{model}")
+    provider = PROVIDERS.get(provider_name)
+    if provider is None:
+        known = ", ".join(PROVIDERS)
+        raise InvalidArgument("model", f"unknown provider {provider_name!r} (known: {known})")
+    if not name:
+        raise InvalidArgument("model", f"{model!r} names no model after the provider")
+    return provider, name
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """The control plane's view of the providers: which are on, and their base URLs."""
+
+    enabled: frozenset[str]
+    base_urls: dict[str, str]
+
+    @classmethod
+    def from_env(cls) -> ProviderSettings:
+        listed = {p.strip() for p in os.environ.get("NETCLODE_PROVIDERS", "").split(",")}
+        bases = {
+            n: os.environ[p.base_env] for n, p in PROVIDERS.items() if os.environ.get(p.base_env)
+        }
+        unknown = listed - set(PROVIDERS) - {""}
+        if unknown:
+            raise SystemExit(
+                f"configuration error: NETCLODE_PROVIDERS names unknown {sorted(unknown)}"
+            )
+        return cls(enabled=frozenset((listed - {""}) | set(bases)), base_urls=bases)
+
+    def configured(self, provider: str) -> bool:
+        return provider in self.enabled
+
+
+def validate_model(sdk_type: int, model: str, settings: ProviderSettings | None = None) -> str:
+    """The session model, normalised; InvalidArgument when unusable on this deployment."""
+    settings = settings or ProviderSettings.from_env()
+    provider, name = split_model(sdk_type, model)
+    if not settings.configured(provider.name):
+        raise InvalidArgument(
+            "model",
+            f"provider {provider.name!r} is not configured on this server (see `netclode models`)",
+        )
+    if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
+        return name
+    return f"{provider.name}/{name}"
+
+
+def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[str, str]:
+    """SessionConfig.env for a session: its provider's placeholder key and base URL only."""
+    provider, _ = split_model(sdk_type, model)
+    env: dict[str, str] = {}
+    if provider.key_env:
+        env[provider.key_env] = placeholder(provider.key_env)
+    if base := settings.base_urls.get(provider.name):
+        env[provider.base_env] = base
+    return env
+
+
+def list_models(
+    sdk_type: int, settings: ProviderSettings | None = None
+) -> list[common_pb2.ModelInfo]:
+    """The models a session of `sdk_type` can use here: configured catalogues, then Ollama's."""
+    settings = settings or ProviderSettings.from_env()
+    if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
+        if not settings.configured("anthropic"):
+            return []
+        return _catalogue(PROVIDERS["anthropic"], prefixed=False)
+    models: list[common_pb2.ModelInfo] = []
+    for provider in PROVIDERS.values():
+        if settings.configured(provider.name):
+            models.extend(_catalogue(provider, prefixed=True))
+    if base := settings.base_urls.get("ollama"):
+        models.extend(_ollama_models(base))
+    return models
+
+
+def _catalogue(provider: Provider, *, prefixed: bool) -> list[common_pb2.ModelInfo]:
+    return [
+        common_pb2.ModelInfo(
+            id=f"{provider.name}/{m}" if prefixed else m,
+            name=m,
+            provider=provider.name,
+            capabilities=_capabilities(provider.name != "ollama", m in provider.reasoning),
+        )
+        for m in provider.models
+    ]
+
+
+def _capabilities(tools: bool, reasoning: bool, vision: bool = False) -> list[str]:
+    caps = ["chat", "code"]
+    caps += ["tools"] if tools else []
+    caps += ["vision"] if vision else []
+    caps += ["reasoning"] if reasoning else []
+    return caps
+
+
+_ollama_cache: dict[str, tuple[float, list[common_pb2.ModelInfo]]] = {}
+_ollama_lock = threading.Lock()
+
+
+def _ollama_models(base: str) -> list[common_pb2.ModelInfo]:
+    """Ollama's local models (`/api/tags`, capabilities from `/api/show`), cached briefly.
+
+    An unreachable Ollama lists nothing rather than failing the whole listing."""
+    with _ollama_lock:
+        hit = _ollama_cache.get(base)
+        if hit and time.monotonic() - hit[0] < OLLAMA_CACHE_S:
+            return hit[1]
+    try:
+        models = _fetch_ollama(base.rstrip("/"))
+    except (httpx.HTTPError, ValueError, KeyError):
+        models = []
+    with _ollama_lock:
+        _ollama_cache[base] = (time.monotonic(), models)
+    return models
+
+
+def _fetch_ollama(base: str) -> list[common_pb2.ModelInfo]:
+    with httpx.Client(timeout=OLLAMA_TIMEOUT_S) as client:
+        tags = client.get(f"{base}/api/tags").raise_for_status().json()["models"]
+        out = []
+        for tag in tags:
+            show = client.post(f"{base}/api/show", json={"model": tag["name"]})
+            caps = set(show.json().get("capabilities", [])) if show.is_success else set()
+            size = tag.get("details", {}).get("parameter_size", "")
+            out.append(
+                common_pb2.ModelInfo(
+                    id=f"ollama/{tag['name']}",
+                    name=f"{tag['name']} ({size})" if size else tag["name"],
+                    provider="ollama",
+                    capabilities=_capabilities(
+                        "tools" in caps, "thinking" in caps, "vision" in caps
+                    ),
+                    downloaded=True,
+                    size_bytes=int(tag.get("size", 0)),
+                )
+            )
+        return out

@@ -1,0 +1,37 @@
+"""The coding agent that runs inside a sandbox, behind one small interface.
+
+The sandbox runtime owns the prompt queue, turn numbering and turn_started/turn_completed
+outputs; an `Agent` runs one turn at a time and emits what happens through `emit`.
+`build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native) or the
+Claude Agent SDK (claude).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from netclode.v1 import agent_pb2, common_pb2, events_pb2
+
+from netclode_sandbox.agent.events import Emit
+
+
+class Agent(Protocol):
+    def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
+        """Runs one turn to its end, emitting events as it goes; never raises."""
+
+    def interrupt(self) -> None:
+        """Makes the running `run_turn` return (interrupted=True) within 2 s; any thread."""
+
+
+def build_agent(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> Agent:
+    if config.sdk_type == common_pb2.SDK_TYPE_CLAUDE:
+        from netclode_sandbox.agent.claude import ClaudeAgent  # imports the SDK only when used
+
+        return ClaudeAgent(config, workspace, emit)
+    from netclode_sandbox.agent.native import NativeAgent
+
+    return NativeAgent(config, workspace, emit)
+
+
+__all__ = ["Agent", "Emit", "build_agent"]

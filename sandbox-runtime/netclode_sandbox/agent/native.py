@@ -1,0 +1,181 @@
+"""The native agent: our own loop of model steps and tool calls.
+
+A turn runs in a worker thread so `run_turn` can honour an interrupt within 2 s even while a
+model reply is stalled on the network: the interrupt closes the stream, kills any running
+Bash process group, and `run_turn` returns after a short grace for the worker to unwind
+(whatever the worker emits after that is dropped). The conversation is kept in neutral form
+in `<workspace>/.netclode/native-history.json`, so a sandbox started on the same workspace
+after pause/resume continues it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from netclode.v1 import agent_pb2, events_pb2
+
+from netclode_sandbox.agent.changes import WorkspaceTracker
+from netclode_sandbox.agent.events import Emit, Events
+from netclode_sandbox.agent.llm import ModelClient, ModelError, Step, ToolCall, make_client
+from netclode_sandbox.agent.prompt import system_prompt
+from netclode_sandbox.agent.tools import READ_ONLY, SPECS, Toolbox
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_STEPS = 50
+INTERRUPT_GRACE_S = 1.5
+PREVIOUS_TURN_WAIT_S = 10.0
+HISTORY_FILE = ".netclode/native-history.json"
+
+
+class History:
+    """The conversation, saved atomically after every step."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[dict[str, Any]] = []
+        if path.is_file():
+            try:
+                self.messages = json.loads(path.read_text())
+            except (json.JSONDecodeError, OSError):
+                log.warning("unreadable conversation history %s; starting fresh", path)
+
+    def append(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.messages))
+        os.replace(tmp, self.path)
+
+
+class NativeAgent:
+    def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+        self.workspace = workspace
+        self.events = Events(emit)
+        self.max_steps = config.max_steps or DEFAULT_MAX_STEPS
+        self.toolbox = Toolbox(workspace, {**os.environ, **config.env})
+        self.history = History(workspace / HISTORY_FILE)
+        self.system = system_prompt(config, workspace, [s["name"] for s in SPECS])
+        self.client: ModelClient | None = None
+        self.setup_error = ""
+        try:
+            self.client = make_client(config)
+        except ModelError as e:
+            self.setup_error = str(e)
+        self._cancel = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._tracker: WorkspaceTracker | None = None
+
+    def interrupt(self) -> None:
+        self._cancel.set()
+        self.toolbox.kill()
+        if self.client:
+            self.client.abort()
+
+    def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
+        if self._worker:
+            self._worker.join(PREVIOUS_TURN_WAIT_S)
+        self._cancel.clear()
+        self.toolbox.reset()
+        self.events.reopen()
+        result = events_pb2.TurnCompletedPayload()
+        done = threading.Event()
+        self._worker = threading.Thread(
+            target=self._turn, args=(prompt, result, done), name="native-turn", daemon=True
+        )
+        self._worker.start()
+        while not done.wait(0.05):
+            if self._cancel.is_set():
+                done.wait(INTERRUPT_GRACE_S)
+                break
+        self.events.close()
+        if self._cancel.is_set():
+            result.interrupted = True
+            result.error = ""
+        return result
+
+    def _turn(
+        self, prompt: str, result: events_pb2.TurnCompletedPayload, done: threading.Event
+    ) -> None:
+        try:
+            self._steps(prompt, result)
+        except ModelError as e:
+            self._fail(result, str(e))
+        except Exception as e:  # a bug must end the turn with an error entry, not kill the runtime
+            log.exception("native agent turn failed")
+            self._fail(result, f"internal agent error ({type(e).__name__}: {e})")
+        finally:
+            done.set()
+
+    def _fail(self, result: events_pb2.TurnCompletedPayload, message: str) -> None:
+        if self._cancel.is_set():
+            return  # an aborted stream is the interrupt, not a model failure
+        result.error = message
+        self.events.error(message)
+
+    def _steps(self, prompt: str, result: events_pb2.TurnCompletedPayload) -> None:
+        if self.client is None:
+            raise ModelError(self.setup_error)
+        self._baseline()
+        self.history.append({"role": "user", "text": prompt})
+        tools = [dict(s) for s in SPECS]
+        while result.steps < self.max_steps and not self._cancel.is_set():
+            step = self.client.step(self.system, self.history.messages, tools, self.events)
+            if self._cancel.is_set():
+                return
+            result.steps += 1
+            result.usage.input_tokens += step.input_tokens
+            result.usage.output_tokens += step.output_tokens
+            result.final_answer = step.text or result.final_answer
+            self.history.append(step.as_history())
+            if not step.tool_calls:
+                return
+            self._run_tools(step)
+        if result.steps >= self.max_steps:
+            self._fail(result, f"stopped after the step limit ({self.max_steps} model steps)")
+
+    def _baseline(self) -> None:
+        """Absorbs changes made outside a tool (terminal, clone) so they are not reported."""
+        if self._tracker is None:
+            self._tracker = WorkspaceTracker(self.workspace)
+        else:
+            self._tracker.changes()
+
+    def _run_tools(self, step: Step) -> None:
+        results = []
+        for call in step.tool_calls:
+            if self._cancel.is_set():
+                results.append(
+                    {"id": call.id, "output": "interrupted by the user", "is_error": True}
+                )
+                continue
+            results.append(self._run_tool(call))
+        self.history.append({"role": "tool", "results": results})
+
+    def _run_tool(self, call: ToolCall) -> dict[str, Any]:
+        command = str(call.input.get("command", "")) if call.name == "Bash" else ""
+        if command:
+            self.events.command_start(call.id, command)
+        started = time.monotonic()
+        res = self.toolbox.run(call.name, call.input)
+        ms = int((time.monotonic() - started) * 1000)
+        if command:
+            code = res.exit_code if res.exit_code is not None else -1
+            self.events.command_end(call.id, command, code, ms)
+        if call.name not in READ_ONLY and self._tracker:
+            for change in self._tracker.changes():
+                self.events.file_change(call.id, change)
+        self.events.tool_end(
+            call.id, error=res.error, duration_ms=ms, result=res.output or res.error
+        )
+        output = f"Error: {res.error}\n{res.output}".strip() if res.error else res.output
+        return {"id": call.id, "output": output or "(no output)", "is_error": bool(res.error)}

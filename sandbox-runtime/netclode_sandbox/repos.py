@@ -1,0 +1,156 @@
+"""Cloning the session's repositories into the workspace, with honest progress events.
+
+One repo goes to the workspace root, several to `owner__repo` directories. Credentials: git
+sends `NETCLODE_PLACEHOLDER_GITHUB_TOKEN` (as the password of `x-access-token`, i.e. HTTP
+Basic) to GitHub only; the secret proxy swaps it for the session's scoped token. No real
+token is ever written here. Identity, safe.directory and the header go to git's global
+config (which honours GIT_CONFIG_GLOBAL), so commits the agent makes later work too.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from netclode.providers import placeholder
+from netclode.v1 import agent_pb2, events_pb2
+
+from netclode_sandbox.agent.events import Emit
+
+GIT_NAME = "Netclode Agent"
+GIT_EMAIL = "agent@netclode.local"
+CLONE_TIMEOUT_S = 600
+PROGRESS_EVERY_S = 0.5
+GITHUB = "https://github.com/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_PROGRESS = re.compile(r"^(?:remote: )?([A-Za-z ]+):\s+(\d+)%")
+
+Stage = events_pb2.RepoCloneStage
+
+
+def clone_url(repo: str) -> str:
+    """`owner/repo` means GitHub; URLs and paths are used as given."""
+    if "://" in repo or repo.startswith(("/", "git@")):
+        return repo
+    return f"{GITHUB}{repo.removesuffix('.git')}.git"
+
+
+def repo_dirs(config: agent_pb2.SessionConfig, workspace: Path) -> dict[str, Path]:
+    """Where each repo lives: the root for one, `owner__repo` for several."""
+    repos = list(config.repos)
+    if len(repos) == 1:
+        return {repos[0]: workspace}
+    out = {}
+    for repo in repos:
+        parts = repo.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
+        out[repo] = workspace / _UNSAFE.sub("_", "__".join(parts[-2:]))
+    return out
+
+
+def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def configure_git(dirs: list[Path]) -> None:
+    """Identity, safe.directory for each repo, and the placeholder credential for GitHub."""
+    _git("config", "--global", "user.name", GIT_NAME)
+    _git("config", "--global", "user.email", GIT_EMAIL)
+    basic = base64.b64encode(f"x-access-token:{placeholder('GITHUB_TOKEN')}".encode()).decode()
+    _git("config", "--global", f"http.{GITHUB}.extraHeader", f"Authorization: Basic {basic}")
+    known = set(_git("config", "--global", "--get-all", "safe.directory").stdout.split())
+    for d in dirs:
+        if str(d) not in known:
+            _git("config", "--global", "--add", "safe.directory", str(d))
+
+
+def clone_all(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> bool:
+    """Clones (or fast-forwards) every session repo; True when all are in place."""
+    dirs = repo_dirs(config, workspace)
+    configure_git(list(dirs.values()))
+    results = [_clone_one(repo, target, workspace, emit) for repo, target in dirs.items()]
+    return all(results)
+
+
+def _emit(emit: Emit, repo: str, stage: int, message: str) -> None:
+    payload = events_pb2.RepoClonePayload(repo=repo, stage=stage, message=message)
+    event = events_pb2.AgentEvent(
+        kind=events_pb2.AGENT_EVENT_KIND_REPO_CLONE, correlation_id=repo, repo_clone=payload
+    )
+    emit(agent_pb2.AgentOutput(event=event))
+
+
+def _clone_one(repo: str, target: Path, workspace: Path, emit: Emit) -> bool:
+    if (target / ".git").exists():
+        _emit(emit, repo, Stage.REPO_CLONE_STAGE_STARTING, "Updating existing clone")
+        pulled = _git("pull", "--ff-only", cwd=target)
+        note = (
+            "Repository updated" if pulled.returncode == 0 else "Pull failed; using existing state"
+        )
+        _emit(emit, repo, Stage.REPO_CLONE_STAGE_DONE, note)
+        return True
+    _emit(emit, repo, Stage.REPO_CLONE_STAGE_STARTING, f"Cloning {repo}")
+    staging = workspace / ".netclode" / f"clone-{os.getpid()}-{time.monotonic_ns()}"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        error = _run_clone(repo, staging, emit)
+        if not error:
+            error = _place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if error:
+        _emit(emit, repo, Stage.REPO_CLONE_STAGE_ERROR, error)
+        return False
+    _emit(emit, repo, Stage.REPO_CLONE_STAGE_DONE, f"Cloned into {target}")
+    return True
+
+
+def _run_clone(repo: str, staging: Path, emit: Emit) -> str:
+    """Runs `git clone --progress`, relaying progress lines; returns an error or ""."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    proc = subprocess.Popen(
+        ["git", "clone", "--progress", clone_url(repo), str(staging)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + CLONE_TIMEOUT_S
+    last_sent, last_phase, tail = 0.0, "", ""
+    for raw in iter(lambda: proc.stderr.read1(4096), b""):  # type: ignore[union-attr]
+        for piece in re.split(r"[\r\n]+", raw.decode(errors="replace")):
+            line = piece.strip()
+            if not line:
+                continue
+            tail = line
+            m = _PROGRESS.match(line)
+            now = time.monotonic()
+            if m and (m.group(1) != last_phase or now - last_sent >= PROGRESS_EVERY_S):
+                last_phase, last_sent = m.group(1), now
+                _emit(emit, repo, Stage.REPO_CLONE_STAGE_CLONING, line.removeprefix("remote: "))
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            return f"clone timed out after {CLONE_TIMEOUT_S}s"
+    if proc.wait(timeout=30) != 0:
+        return f"git clone failed: {tail or f'exit code {proc.returncode}'}"
+    return ""
+
+
+def _place(staging: Path, target: Path) -> str:
+    """Moves a finished clone to its place; refuses to overwrite files already there."""
+    target.mkdir(parents=True, exist_ok=True)
+    clash = sorted(p.name for p in staging.iterdir() if (target / p.name).exists())
+    if clash:
+        return f"cannot clone into {target}: already contains {', '.join(clash[:5])}"
+    for entry in staging.iterdir():
+        entry.rename(target / entry.name)
+    return ""

@@ -1,0 +1,76 @@
+"""Fixtures for the agent suites: the scripted LLM server and an agent on a temp workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from netclode.v1 import agent_pb2, common_pb2
+from netclode_sandbox.agent import Agent, build_agent
+
+from tests.support.scripted_llm import ScriptedLLM
+
+
+@pytest.fixture
+def scripted_llm() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM() as server:
+        yield server
+
+
+class Recorder:
+    """Collects what an agent emits (the runtime's `emit`)."""
+
+    def __init__(self) -> None:
+        self.items: list[agent_pb2.AgentOutput] = []
+
+    def __call__(self, item: agent_pb2.AgentOutput) -> None:
+        self.items.append(item)
+
+    def finals(self) -> list[agent_pb2.AgentOutput]:
+        return [i for i in self.items if not i.partial]
+
+    def kinds(self) -> list[str]:
+        """Final items as short names: event kinds without prefix, or 'error'."""
+        out = []
+        for i in self.finals():
+            if i.HasField("event"):
+                out.append(agent_pb2.events__pb2.AgentEventKind.Name(i.event.kind)[17:])
+            else:
+                out.append(i.WhichOneof("item"))
+        return out
+
+
+def native_config(
+    llm: ScriptedLLM, model: str = "anthropic/claude-test", **kw: object
+) -> agent_pb2.SessionConfig:
+    env = {
+        "ANTHROPIC_API_KEY": "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL": llm.url,
+        "OPENAI_API_KEY": "NETCLODE_PLACEHOLDER_OPENAI_API_KEY",
+        "OPENAI_BASE_URL": f"{llm.url}/v1",
+        "OLLAMA_URL": llm.url,
+        "NETCLODE_LLM_MAX_RETRIES": "0",
+    }
+    return agent_pb2.SessionConfig(
+        session_id="sess-test", sdk_type=common_pb2.SDK_TYPE_NATIVE, model=model, env=env, **kw
+    )
+
+
+AgentFactory = Callable[..., tuple[Agent, Recorder]]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    return ws
+
+
+@pytest.fixture
+def make_agent(scripted_llm: ScriptedLLM, workspace: Path) -> AgentFactory:
+    def make(config: agent_pb2.SessionConfig | None = None) -> tuple[Agent, Recorder]:
+        rec = Recorder()
+        return build_agent(config or native_config(scripted_llm), workspace, rec), rec
+
+    return make

@@ -1,0 +1,360 @@
+"""A scripted LLM API server on loopback, speaking the real wire formats.
+
+Endpoints:
+- `POST /v1/messages` — Anthropic Messages (SSE when `stream` is true, JSON otherwise);
+- `POST /v1/chat/completions` (and `/chat/completions`) — OpenAI chat completions (SSE chunks
+  with tool calls and a final usage chunk, then `[DONE]`; JSON otherwise);
+- `GET /api/tags`, `POST /api/show` — Ollama's model listing.
+
+A test queues `Reply` steps; each model request consumes the next one (an exhausted script
+answers 500 so the test fails loudly). Every request is recorded with its headers and JSON
+body so tests can check what the agent sent (and which key arrived).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class ToolCall:
+    name: str
+    input: dict[str, Any]
+    id: str = field(default_factory=lambda: f"toolu_{next(_ids):04d}")
+
+
+@dataclass
+class Reply:
+    """One model step. `status` != 200 answers an API error instead of a message."""
+
+    text: str = ""
+    thinking: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    status: int = 200
+    error_message: str = ""
+    # Seconds to wait before answering at all / after the first delta (to test interrupts).
+    delay: float = 0.0
+    stall: float = 0.0
+    input_tokens: int = 11
+    output_tokens: int = 7
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class OllamaModel:
+    name: str
+    size: int = 2_000_000_000
+    parameter_size: str = "3B"
+    capabilities: list[str] = field(default_factory=lambda: ["completion", "tools"])
+
+
+def text(s: str, **kw: Any) -> Reply:
+    return Reply(text=s, **kw)
+
+
+def tool(name: str, input: dict[str, Any], **kw: Any) -> Reply:
+    return Reply(tool_calls=[ToolCall(name, input)], **kw)
+
+
+def _chunks(s: str, size: int = 8) -> list[str]:
+    return [s[i : i + size] for i in range(0, len(s), size)] or []
+
+
+def _sse(event: str | None, data: Any) -> bytes:
+    payload = data if isinstance(data, str) else json.dumps(data)
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {payload}\n\n".encode()
+
+
+class ScriptedLLM:
+    """The server. Use as a context manager or call `start()`/`stop()`."""
+
+    def __init__(self) -> None:
+        self.script: list[Reply] = []
+        self.requests: list[Recorded] = []
+        self.ollama_models: list[OllamaModel] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ScriptedLLM:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> ScriptedLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def push(self, *replies: Reply) -> None:
+        with self._lock:
+            self.script.extend(replies)
+
+    def model_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and "/api/" not in r.path]
+
+    def _next(self, req: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(req)
+            if not self.script:
+                return Reply(status=500, error_message="scripted LLM: script exhausted")
+            return self.script.pop(0)
+
+
+def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+        def do_GET(self) -> None:
+            rec = Recorded("GET", self.path, dict(self.headers.items()), {})
+            with server._lock:
+                server.requests.append(rec)
+            if self.path.rstrip("/") == "/api/tags":
+                self._json(200, {"models": [_ollama_tag(m) for m in server.ollama_models]})
+            else:
+                self._json(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b"{}"
+            body = json.loads(raw or b"{}")
+            path = self.path.split("?")[0]
+            rec = Recorded("POST", self.path, dict(self.headers.items()), body)
+            if path == "/api/show":
+                with server._lock:
+                    server.requests.append(rec)
+                match = [m for m in server.ollama_models if m.name == body.get("model")]
+                if not match:
+                    self._json(404, {"error": "model not found"})
+                else:
+                    self._json(200, {"capabilities": match[0].capabilities})
+                return
+            if path.endswith("/messages"):
+                self._answer(server._next(rec), body, _anthropic_events, _anthropic_json)
+            elif path.endswith("/chat/completions"):
+                self._answer(server._next(rec), body, _openai_events, _openai_json)
+            else:
+                self._json(404, {"error": "not found"})
+
+        def _answer(self, reply: Reply, body: dict, events: Any, as_json: Any) -> None:
+            time.sleep(reply.delay)
+            if reply.status != 200:
+                err = {
+                    "type": "error",
+                    "error": {"type": "api_error", "message": reply.error_message},
+                }
+                self._json(reply.status, err)
+                return
+            model = str(body.get("model", "scripted"))
+            if not body.get("stream"):
+                self._json(200, as_json(reply, model))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                for i, chunk in enumerate(events(reply, model)):
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    if i == 2 and reply.stall:
+                        time.sleep(reply.stall)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up (interrupt): nothing more to say
+            self.close_connection = True
+
+        def _json(self, status: int, data: Any) -> None:
+            raw = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+    return Handler
+
+
+def _ollama_tag(m: OllamaModel) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "model": m.name,
+        "size": m.size,
+        "details": {"parameter_size": m.parameter_size, "format": "gguf"},
+    }
+
+
+def _anthropic_events(r: Reply, model: str) -> Iterator[bytes]:
+    msg_id = f"msg_{next(_ids):06d}"
+    usage = {"input_tokens": r.input_tokens, "output_tokens": 1}
+    message = {
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    yield _sse("message_start", {"type": "message_start", "message": message})
+    index = 0
+
+    def block(start: dict, deltas: list[dict]) -> Iterator[bytes]:
+        yield _sse(
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": start},
+        )
+        for d in deltas:
+            yield _sse(
+                "content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}
+            )
+        yield _sse("content_block_stop", {"type": "content_block_stop", "index": index})
+
+    if r.thinking:
+        deltas = [{"type": "thinking_delta", "thinking": c} for c in _chunks(r.thinking)]
+        deltas.append({"type": "signature_delta", "signature": "c2lnbmF0dXJl"})
+        yield from block({"type": "thinking", "thinking": "", "signature": ""}, deltas)
+        index += 1
+    if r.text:
+        deltas = [{"type": "text_delta", "text": c} for c in _chunks(r.text)]
+        yield from block({"type": "text", "text": ""}, deltas)
+        index += 1
+    for call in r.tool_calls:
+        js = json.dumps(call.input)
+        deltas = [{"type": "input_json_delta", "partial_json": c} for c in _chunks(js, 12)]
+        yield from block(
+            {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}, deltas
+        )
+        index += 1
+    stop = "tool_use" if r.tool_calls else "end_turn"
+    yield _sse(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+            "usage": {"output_tokens": r.output_tokens},
+        },
+    )
+    yield _sse("message_stop", {"type": "message_stop"})
+
+
+def _anthropic_json(r: Reply, model: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if r.text:
+        content.append({"type": "text", "text": r.text})
+    for call in r.tool_calls:
+        content.append({"type": "tool_use", "id": call.id, "name": call.name, "input": call.input})
+    return {
+        "id": f"msg_{next(_ids):06d}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": "tool_use" if r.tool_calls else "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens},
+    }
+
+
+def _openai_chunk(cid: str, model: str, delta: dict, finish: str | None = None) -> bytes:
+    chunk = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return _sse(None, chunk)
+
+
+def _openai_events(r: Reply, model: str) -> Iterator[bytes]:
+    cid = f"chatcmpl-{next(_ids):06d}"
+    yield _openai_chunk(cid, model, {"role": "assistant", "content": ""})
+    for c in _chunks(r.thinking):
+        yield _openai_chunk(cid, model, {"reasoning_content": c})
+    for c in _chunks(r.text):
+        yield _openai_chunk(cid, model, {"content": c})
+    for i, call in enumerate(r.tool_calls):
+        head = {"index": i, "id": call.id, "type": "function"}
+        head["function"] = {"name": call.name, "arguments": ""}
+        yield _openai_chunk(cid, model, {"tool_calls": [head]})
+        for c in _chunks(json.dumps(call.input), 12):
+            yield _openai_chunk(
+                cid, model, {"tool_calls": [{"index": i, "function": {"arguments": c}}]}
+            )
+    yield _openai_chunk(cid, model, {}, "tool_calls" if r.tool_calls else "stop")
+    usage = {
+        "prompt_tokens": r.input_tokens,
+        "completion_tokens": r.output_tokens,
+        "total_tokens": r.input_tokens + r.output_tokens,
+    }
+    yield _sse(
+        None,
+        {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [],
+            "usage": usage,
+        },
+    )
+    yield _sse(None, "[DONE]")
+
+
+def _openai_json(r: Reply, model: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": r.text or None}
+    if r.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.input)},
+            }
+            for c in r.tool_calls
+        ]
+    return {
+        "id": f"chatcmpl-{next(_ids):06d}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if r.tool_calls else "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens},
+    }
