@@ -1,0 +1,185 @@
+"""Driver, host and runtime: start, Exec, terminal, assignment, auth, pause/resume."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from netclode.drivers.base import SandboxSpec
+from netclode.drivers.rpc import SandboxRPC
+from netclode.errors import FailedPrecondition, Unavailable
+from netclode.v1 import agent_pb2, api_pb2
+
+from tests.sandbox.conftest import run, wait_ready
+
+pytestmark = pytest.mark.sandbox
+
+
+def test_started_sandbox_is_listed_and_healthy(driver, sandbox):
+    assert any(s.sandbox_id == sandbox and s.alive for s in driver.list())
+    rpc = driver.rpc(sandbox)
+    health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
+    rpc.close()
+    assert health.ready and health.session_id == "" and not health.turn_running
+
+
+def test_exec_round_trip(driver, sandbox):
+    reply = run(driver, sandbox, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (reply.exit_code, reply.stdout, reply.stderr, reply.timed_out) == (
+        3,
+        b"out\n",
+        b"err\n",
+        False,
+    )
+    assert run(driver, sandbox, "pwd").stdout == b"/workspace\n"
+
+
+def test_exec_timeout_kills_the_command(driver, sandbox):
+    started = time.monotonic()
+    reply = run(driver, sandbox, "sh", "-c", "sleep 30 & sleep 30", timeout=1)
+    assert reply.timed_out and reply.exit_code != 0
+    assert time.monotonic() - started < 5
+
+
+def test_exec_of_a_missing_program_says_so(driver, sandbox):
+    reply = run(driver, sandbox, "no-such-program")
+    assert reply.exit_code == 127 and b"No such file" in reply.stderr
+
+
+def test_wrong_secret_is_refused(driver, sandbox):
+    transport = httpx.HTTPTransport(uds=str(driver.layout.inbound_socket(sandbox)))
+    rpc = SandboxRPC(transport, "http://sandbox", "not-the-secret")
+    with pytest.raises(Unavailable, match="unauthenticated"):
+        rpc.call("Exec", api_pb2.ExecRequest(argv=["true"]), api_pb2.ExecResponse)
+    rpc.close()
+
+
+def _assign(driver, sandbox_id: str, session_id: str, token: str) -> None:
+    rpc = driver.rpc(sandbox_id)
+    try:
+        rpc.call(
+            "Assign",
+            agent_pb2.AssignRequest(
+                config=agent_pb2.SessionConfig(session_id=session_id), session_token=token
+            ),
+            agent_pb2.AssignResponse,
+        )
+    finally:
+        rpc.close()
+
+
+def test_terminal_round_trip_reaches_ingest(driver, ingest):
+    driver.start(SandboxSpec(sandbox_id="sb-term", workspace_id="ws-term"))
+    try:
+        wait_ready(driver, "sb-term")
+        rpc = driver.rpc("sb-term")
+        with pytest.raises(FailedPrecondition):
+            rpc.call(
+                "TerminalInput",
+                api_pb2.TerminalInputRequest(data=b"x"),
+                api_pb2.TerminalInputResponse,
+            )
+        _assign(driver, "sb-term", "sess-term", "tok-term")
+        with pytest.raises(FailedPrecondition, match="already serves"):
+            _assign(driver, "sb-term", "sess-other", "tok-other")
+        health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
+        assert health.session_id == "sess-term"
+
+        rpc.call(
+            "TerminalResize",
+            api_pb2.TerminalResizeRequest(cols=123, rows=45),
+            api_pb2.TerminalResizeResponse,
+        )
+        rpc.call(
+            "TerminalInput",
+            api_pb2.TerminalInputRequest(data=b"stty size; echo marker-$((6*7))\n"),
+            api_pb2.TerminalInputResponse,
+        )
+
+        def text(outputs):
+            return b"".join(o.terminal.data for o in outputs if o.HasField("terminal"))
+
+        ingest.wait_for(lambda outs: b"45 123" in text(outs) and b"marker-42" in text(outs))
+        rpc.call(
+            "TerminalInput",
+            api_pb2.TerminalInputRequest(data=b"exit 7\n"),
+            api_pb2.TerminalInputResponse,
+        )
+        outs = ingest.wait_for(lambda outs: any(o.HasField("terminal_exited") for o in outs))
+        assert next(o for o in outs if o.HasField("terminal_exited")).terminal_exited.exit_code == 7
+        # The next input spawns a fresh shell.
+        rpc.call(
+            "TerminalInput",
+            api_pb2.TerminalInputRequest(data=b"echo again-$((1+1))\n"),
+            api_pb2.TerminalInputResponse,
+        )
+        ingest.wait_for(lambda outs: b"again-2" in text(outs))
+        assert {auth for auth, _ in ingest.items} == {"Bearer tok-term"}
+        rpc.close()
+    finally:
+        driver.stop("sb-term")
+
+
+def test_prompt_without_agent_completes_turn_with_error(driver, ingest):
+    driver.start(SandboxSpec(sandbox_id="sb-turn", workspace_id="ws-turn"))
+    try:
+        wait_ready(driver, "sb-turn")
+        _assign(driver, "sb-turn", "sess-turn", "tok-turn")
+        rpc = driver.rpc("sb-turn")
+        reply = rpc.call(
+            "Prompt", agent_pb2.PromptRequest(text="hi", prompt_id="p1"), agent_pb2.PromptResponse
+        )
+        assert reply.queued
+        rpc.close()
+        outs = ingest.wait_for(lambda outs: any(o.HasField("turn_completed") for o in outs))
+        kinds = [
+            o.WhichOneof("item")
+            for o in outs
+            if o.WhichOneof("item") in ("turn_started", "turn_completed")
+        ]
+        assert kinds == ["turn_started", "turn_completed"]
+        assert next(o for o in outs if o.HasField("turn_started")).turn_started.prompt_id == "p1"
+        done = next(o for o in outs if o.HasField("turn_completed")).turn_completed
+        assert done.turn_number == 1
+    finally:
+        driver.stop("sb-turn")
+
+
+def test_stopped_sandbox_keeps_workspace_for_the_next_one(driver):
+    driver.start(SandboxSpec(sandbox_id="sb-pause-1", workspace_id="ws-pause"))
+    wait_ready(driver, "sb-pause-1")
+    assert run(driver, "sb-pause-1", "sh", "-c", "echo kept > notes.txt").exit_code == 0
+    driver.stop("sb-pause-1")
+    driver.stop("sb-pause-1")  # idempotent
+    assert "sb-pause-1" not in {s.sandbox_id for s in driver.list()}
+    with pytest.raises(Exception, match="not running"):
+        driver.rpc("sb-pause-1")
+
+    driver.start(SandboxSpec(sandbox_id="sb-pause-2", workspace_id="ws-pause"))
+    try:
+        wait_ready(driver, "sb-pause-2")
+        assert run(driver, "sb-pause-2", "cat", "notes.txt").stdout == b"kept\n"
+        with pytest.raises(FailedPrecondition, match="in use"):
+            driver.delete_workspace("ws-pause")
+    finally:
+        driver.stop("sb-pause-2")
+    driver.delete_workspace("ws-pause")
+    assert not driver.layout.workspace("ws-pause").exists()
+
+
+def test_a_workspace_serves_one_sandbox_at_a_time(driver, sandbox):
+    with pytest.raises(FailedPrecondition, match="in use"):
+        driver.start(SandboxSpec(sandbox_id="sb-dup", workspace_id="ws-shared"))
+
+
+def test_sandbox_that_cannot_start_is_reported_dead_with_a_reason(driver):
+    driver.start(SandboxSpec(sandbox_id="sb-tiny", workspace_id="ws-tiny", memory_mb=1))
+    try:
+        deadline = time.monotonic() + 10
+        while any(s.sandbox_id == "sb-tiny" and s.alive for s in driver.list()):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert driver.failure_reason("sb-tiny")
+    finally:
+        driver.stop("sb-tiny")
