@@ -25,11 +25,11 @@ from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.llm import ModelClient, ModelError, Step, ToolCall, make_client
 from netclode_sandbox.agent.prompt import system_prompt
 from netclode_sandbox.agent.tools import READ_ONLY, SPECS, Toolbox
+from netclode_sandbox.agent.worker import run_interruptible
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_STEPS = 50
-INTERRUPT_GRACE_S = 1.5
 PREVIOUS_TURN_WAIT_S = 10.0
 HISTORY_FILE = ".netclode/native-history.json"
 
@@ -88,24 +88,18 @@ class NativeAgent:
         self.toolbox.reset()
         self.events.reopen()
         result = events_pb2.TurnCompletedPayload()
-        done = threading.Event()
-        self._worker = threading.Thread(
-            target=self._turn, args=(prompt, result, done), name="native-turn", daemon=True
+        self._worker = run_interruptible(
+            lambda: self._turn(prompt, result), self._cancel, "native-turn"
         )
-        self._worker.start()
-        while not done.wait(0.05):
-            if self._cancel.is_set():
-                done.wait(INTERRUPT_GRACE_S)
-                break
         self.events.close()
+        out = events_pb2.TurnCompletedPayload()
+        out.CopyFrom(result)  # a worker still unwinding must not change what we returned
         if self._cancel.is_set():
-            result.interrupted = True
-            result.error = ""
-        return result
+            out.interrupted = True
+            out.error = ""
+        return out
 
-    def _turn(
-        self, prompt: str, result: events_pb2.TurnCompletedPayload, done: threading.Event
-    ) -> None:
+    def _turn(self, prompt: str, result: events_pb2.TurnCompletedPayload) -> None:
         try:
             self._steps(prompt, result)
         except ModelError as e:
@@ -113,8 +107,6 @@ class NativeAgent:
         except Exception as e:  # a bug must end the turn with an error entry, not kill the runtime
             log.exception("native agent turn failed")
             self._fail(result, f"internal agent error ({type(e).__name__}: {e})")
-        finally:
-            done.set()
 
     def _fail(self, result: events_pb2.TurnCompletedPayload, message: str) -> None:
         if self._cancel.is_set():

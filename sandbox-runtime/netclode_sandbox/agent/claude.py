@@ -1,0 +1,259 @@
+"""The claude backend: the Claude Agent SDK driving its bundled Claude Code CLI.
+
+The SDK is asyncio-based; each turn runs `query()` on its own event loop in a worker thread,
+and an interrupt cancels that task (the SDK then stops the CLI process). Permissions are
+bypassed (the sandbox is the boundary; the CLI refuses that as root, so the sandbox runs the
+agent unprivileged). The session model is passed through. The CLI's own state directory
+(CLAUDE_CONFIG_DIR) and the Netclode→Claude session mapping live under `.netclode/` in the
+workspace, so the conversation resumes after pause/resume in a fresh sandbox.
+
+COMMAND_* and FILE_CHANGE events are derived: Bash tool uses/results give the commands, and
+a workspace comparison after each mutating tool gives the file changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from claude_agent_sdk import (
+    AssistantMessage,
+    ClaudeAgentOptions,
+    ClaudeSDKError,
+    ResultMessage,
+    StreamEvent,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+    query,
+)
+from netclode.providers import split_model
+from netclode.v1 import agent_pb2, events_pb2
+
+from netclode_sandbox.agent.changes import WorkspaceTracker
+from netclode_sandbox.agent.events import Emit, Events
+from netclode_sandbox.agent.prompt import system_prompt
+from netclode_sandbox.agent.worker import run_interruptible
+
+log = logging.getLogger(__name__)
+
+MAPPING_FILE = ".netclode/session-mapping.json"
+CONFIG_DIR = ".netclode/claude"
+TOOLS = ["Read", "Write", "Edit", "MultiEdit", "Bash", "Glob", "Grep", "WebFetch", "TodoWrite"]
+READ_ONLY = frozenset({"Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite", "LS"})
+PREVIOUS_TURN_WAIT_S = 10.0
+_EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
+
+
+class SessionMapping:
+    """Netclode session id → Claude session id, kept in the workspace."""
+
+    def __init__(self, path: Path, session_id: str) -> None:
+        self.path, self.session_id = path, session_id
+
+    def get(self) -> str | None:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        return data.get("claude_session_id") if data.get("session_id") == self.session_id else None
+
+    def set(self, claude_session_id: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"session_id": self.session_id, "claude_session_id": claude_session_id}
+        self.path.write_text(json.dumps(data))
+
+
+class ClaudeAgent:
+    def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+        self.workspace = workspace
+        self.events = Events(emit)
+        self.model = split_model(config.sdk_type, config.model)[1]
+        self.max_turns = config.max_steps or None
+        self.mapping = SessionMapping(workspace / MAPPING_FILE, config.session_id)
+        self.env = {
+            **config.env,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CONFIG_DIR": str(workspace / CONFIG_DIR),
+        }
+        self.system = system_prompt(config, workspace, TOOLS)
+        self._cancel = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def interrupt(self) -> None:
+        self._cancel.set()
+        loop, task = self._loop, self._task
+        if loop and task:
+            loop.call_soon_threadsafe(task.cancel)
+
+    def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
+        if self._worker:
+            self._worker.join(PREVIOUS_TURN_WAIT_S)
+        self._cancel.clear()
+        self.events.reopen()
+        translator = Translator(self.events, WorkspaceTracker(self.workspace), self.mapping)
+        self._worker = run_interruptible(
+            lambda: self._run_loop(prompt, translator), self._cancel, "claude-turn"
+        )
+        self.events.close()
+        out = events_pb2.TurnCompletedPayload()
+        out.CopyFrom(translator.result)
+        if self._cancel.is_set():
+            out.interrupted, out.error = True, ""
+        return out
+
+    def _run_loop(self, prompt: str, translator: Translator) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._task = loop.create_task(self._turn(prompt, translator))
+            if self._cancel.is_set():  # interrupted before the task existed
+                self._task.cancel()
+            loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass  # the interrupt
+        except (ClaudeSDKError, OSError) as e:
+            translator.fail(f"claude agent failed: {e}")
+        except Exception as e:  # a bug must end the turn with an error entry, not kill the runtime
+            log.exception("claude agent turn failed")
+            translator.fail(f"internal agent error ({type(e).__name__}: {e})")
+        finally:
+            self._loop = self._task = None
+            loop.close()
+
+    async def _turn(self, prompt: str, translator: Translator) -> None:
+        options = ClaudeAgentOptions(
+            model=self.model,
+            cwd=str(self.workspace),
+            permission_mode="bypassPermissions",
+            system_prompt={"type": "preset", "preset": "claude_code", "append": self.system},
+            include_partial_messages=True,
+            env=self.env,
+            resume=self.mapping.get(),
+            max_turns=self.max_turns,
+            stderr=lambda line: log.debug("claude: %s", line),
+        )
+        async for message in query(prompt=prompt, options=options):
+            translator.handle(message)
+
+
+class Translator:
+    """SDK messages → agent events, and the turn's result."""
+
+    def __init__(self, events: Events, tracker: WorkspaceTracker, mapping: SessionMapping) -> None:
+        self.events, self.tracker, self.mapping = events, tracker, mapping
+        self.result = events_pb2.TurnCompletedPayload()
+        self.message_id = ""
+        self.blocks: dict[int, dict[str, str]] = {}  # stream index → {type, id}
+        self.tools: dict[str, tuple[str, str, float]] = {}  # tool id → (name, command, start)
+        self.started: set[str] = set()
+
+    def fail(self, message: str) -> None:
+        self.result.error = message
+        self.events.error(message)
+
+    def handle(self, message: Any) -> None:
+        if isinstance(message, StreamEvent):
+            self._stream(message.event)
+        elif isinstance(message, AssistantMessage):
+            self._assistant(message)
+        elif isinstance(message, UserMessage) and isinstance(message.content, list):
+            for block in message.content:
+                if isinstance(block, ToolResultBlock):
+                    self._tool_result(block)
+        elif isinstance(message, ResultMessage):
+            self._result(message)
+
+    def _stream(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("type")
+        if kind == "message_start":
+            self.message_id = ev.get("message", {}).get("id", "")
+        elif kind == "content_block_start":
+            cb = ev.get("content_block", {})
+            block = {"type": cb.get("type", ""), "id": cb.get("id", "")}
+            self.blocks[ev.get("index", 0)] = block
+            if block["type"] == "tool_use":
+                self._tool_start(block["id"], cb.get("name", ""))
+        elif kind == "content_block_delta":
+            self._delta(self.blocks.get(ev.get("index", 0), {}), ev.get("delta", {}))
+
+    def _delta(self, block: dict[str, str], d: dict[str, Any]) -> None:
+        if d.get("type") == "text_delta":
+            self.events.text(self.message_id, d.get("text", ""), partial=True)
+        elif d.get("type") == "thinking_delta":
+            self.events.thinking(f"thinking_{self.message_id}", d.get("thinking", ""), partial=True)
+        elif d.get("type") == "input_json_delta" and block.get("id"):
+            self.events.tool_input_delta(block["id"], d.get("partial_json", ""))
+
+    def _tool_start(self, tool_id: str, name: str) -> None:
+        if tool_id not in self.started:
+            self.started.add(tool_id)
+            self.events.tool_start(tool_id, name)
+
+    def _assistant(self, message: AssistantMessage) -> None:
+        msg_id = message.message_id or self.message_id
+        for block in message.content:
+            if isinstance(block, TextBlock) and block.text:
+                self.result.final_answer = block.text
+                self.events.text(msg_id, block.text, partial=False)
+            elif isinstance(block, ThinkingBlock):
+                self.events.thinking(f"thinking_{msg_id}", block.thinking, partial=False)
+            elif isinstance(block, ToolUseBlock):
+                self._tool_use(block)
+
+    def _tool_use(self, block: ToolUseBlock) -> None:
+        self._tool_start(block.id, block.name)
+        self.events.tool_input(block.id, block.input)
+        command = str(block.input.get("command", "")) if block.name == "Bash" else ""
+        if command:
+            self.events.command_start(block.id, command)
+        self.tools[block.id] = (block.name, command, time.monotonic())
+
+    def _tool_result(self, block: ToolResultBlock) -> None:
+        name, command, started = self.tools.pop(block.tool_use_id, ("", "", time.monotonic()))
+        ms = int((time.monotonic() - started) * 1000)
+        text = _text(block.content)
+        if command:
+            self.events.command_end(
+                block.tool_use_id, command, _exit_code(text, block.is_error), ms
+            )
+        if name not in READ_ONLY:
+            for change in self.tracker.changes():
+                self.events.file_change(block.tool_use_id, change)
+        error = text if block.is_error else ""
+        self.events.tool_end(block.tool_use_id, error=error, duration_ms=ms, result=text)
+
+    def _result(self, message: ResultMessage) -> None:
+        if message.session_id:
+            self.mapping.set(message.session_id)
+        usage = message.usage or {}
+        self.result.usage.input_tokens = int(usage.get("input_tokens", 0))
+        self.result.usage.output_tokens = int(usage.get("output_tokens", 0))
+        self.result.steps = message.num_turns
+        if message.is_error:
+            detail = message.result or message.subtype
+            self.fail(f"claude agent ended with an error: {detail}")
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, list):
+        return "\n".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+    return content or ""
+
+
+def _exit_code(text: str, is_error: bool | None) -> int:
+    m = _EXIT_CODE.search(text[:200])
+    if m:
+        return int(m.group(1))
+    return 1 if is_error else 0
