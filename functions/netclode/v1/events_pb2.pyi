@@ -192,20 +192,22 @@ class TokenUsage(_message.Message):
     def __init__(self, input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ...) -> None: ...
 
 class TurnCompletedPayload(_message.Message):
-    __slots__ = ("final_answer", "usage", "interrupted", "error", "turn_number", "steps")
+    __slots__ = ("final_answer", "usage", "interrupted", "error", "turn_number", "steps", "prompt_id")
     FINAL_ANSWER_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     INTERRUPTED_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     TURN_NUMBER_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
     final_answer: str
     usage: TokenUsage
     interrupted: bool
     error: str
     turn_number: int
     steps: int
-    def __init__(self, final_answer: _Optional[str] = ..., usage: _Optional[_Union[TokenUsage, _Mapping]] = ..., interrupted: _Optional[bool] = ..., error: _Optional[str] = ..., turn_number: _Optional[int] = ..., steps: _Optional[int] = ...) -> None: ...
+    prompt_id: str
+    def __init__(self, final_answer: _Optional[str] = ..., usage: _Optional[_Union[TokenUsage, _Mapping]] = ..., interrupted: _Optional[bool] = ..., error: _Optional[str] = ..., turn_number: _Optional[int] = ..., steps: _Optional[int] = ..., prompt_id: _Optional[str] = ...) -> None: ...
 
 class SnapshotCreatedPayload(_message.Message):
     __slots__ = ("snapshot",)
