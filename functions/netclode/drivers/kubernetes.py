@@ -1,0 +1,411 @@
+"""The `kubernetes` sandbox driver: one Kata pod per sandbox, one PVC per workspace.
+
+A sandbox pod looks to the runtime exactly like a local bubblewrap sandbox: the runtime
+listens on `in/sandbox.sock` and talks out through `out/control.sock` (ingest) and
+`out/proxy.sock` (secret proxy). A `bridge` container turns those sockets into the pod's
+only network paths (TCP 3002 in; ingest and secret proxy out), and the auth-proxy
+container gives tools the usual HTTPS_PROXY on 127.0.0.1:8080. The pod holds no provider
+key: the only credential inside is its own inbound RPC secret, kept in a per-sandbox Secret.
+
+Objects (all labelled with the sandbox and workspace ids, so cleanup never needs state):
+  Pod            sbx-<sandbox>          deleted on stop (pause)
+  Secret         sbx-<sandbox>          inbound RPC secret; deleted on stop
+  NetworkPolicy  sbx-<sandbox>-tailnet  only for sessions with tailnet access
+  PVC            ws-<workspace>         kept on stop; deleted by delete_workspace
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from kubernetes import client, config
+
+from netclode.auth.secrets import new_token
+from netclode.config import Settings
+from netclode.drivers.base import SandboxInfo, SandboxSpec
+from netclode.drivers.rpc import SandboxRPC
+from netclode.errors import InvalidArgument, NotFound, Unavailable
+
+RUNTIME_PORT = 3002  # the default; KubernetesSettings.runtime_port
+RUN_DIR = "/run/netclode"
+SECRET_DIR = "/etc/netclode/sandbox-secret"
+CA_DIR = "/etc/netclode/ca"
+# The system CAs plus the secret proxy's CA, built by the `prepare` init container.
+CA_BUNDLE = f"{RUN_DIR}/ca-bundle.crt"
+CA_BUNDLE_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
+SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
+LABEL_APP = "app.kubernetes.io/name"
+LABEL_SANDBOX = "netclode.io/sandbox"
+LABEL_WORKSPACE = "netclode.io/workspace"
+APP = "netclode-sandbox"
+KATA_VCPUS = "io.katacontainers.config.hypervisor.default_vcpus"
+KATA_MEMORY = "io.katacontainers.config.hypervisor.default_memory"
+TAILNET = "100.64.0.0/10"
+NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,50}[a-z0-9])?$")
+ALIVE_PHASES = {"Pending", "Running"}
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    """What only this driver needs; read from the same environment as Settings."""
+
+    namespace: str = "netclode"
+    image: str = "netclode-sandbox:latest"
+    runtime_class: str = "kata"
+    storage_class: str = ""  # empty: the cluster default
+    workspace_size: str = "10Gi"
+    secret_proxy_addr: str = "secret-proxy.netclode.svc.cluster.local:8080"
+    # Where the bridge exposes the runtime on the pod IP (the sandbox-ingress policy's port).
+    runtime_port: int = RUNTIME_PORT
+    # The VM size Kata gives a sandbox unless the session asks for another.
+    default_vcpus: int = 4
+    default_memory_mb: int = 4096
+    # Requests are the VM size divided by these, so idle sandboxes do not hoard a node.
+    cpu_overcommit: int = 4
+    memory_overcommit: int = 4
+
+    @classmethod
+    def from_env(cls) -> KubernetesSettings:
+        env = os.environ.get
+        return cls(
+            namespace=env("NETCLODE_K8S_NAMESPACE", cls.namespace),
+            image=env("NETCLODE_SANDBOX_IMAGE", cls.image),
+            runtime_class=env("NETCLODE_RUNTIME_CLASS", cls.runtime_class),
+            storage_class=env("NETCLODE_STORAGE_CLASS", cls.storage_class),
+            workspace_size=env("NETCLODE_WORKSPACE_SIZE", cls.workspace_size),
+            secret_proxy_addr=env("NETCLODE_SECRET_PROXY_ADDR", cls.secret_proxy_addr),
+        )
+
+
+def _load_api_client() -> client.ApiClient:
+    """In a pod: its service account. Elsewhere: the kubeconfig context `netclode`."""
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config(context=os.environ.get("NETCLODE_K8S_CONTEXT", "netclode"))
+    return client.ApiClient()
+
+
+def _checked(kind: str, value: str) -> str:
+    if not NAME.match(value):
+        raise InvalidArgument(kind, "must be lowercase letters, digits and '-' (max 52)")
+    return value
+
+
+def pod_name(sandbox_id: str) -> str:
+    return f"sbx-{_checked('sandbox_id', sandbox_id)}"
+
+
+def pvc_name(workspace_id: str) -> str:
+    return f"ws-{_checked('workspace_id', workspace_id)}"
+
+
+def tailnet_policy_name(sandbox_id: str) -> str:
+    return f"{pod_name(sandbox_id)}-tailnet"
+
+
+class KubernetesDriver:
+    """SandboxDriver on the Kubernetes API (official client, synchronous)."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        settings: Settings,
+        api_client: client.ApiClient | None = None,
+        kube: KubernetesSettings | None = None,
+    ) -> None:
+        self._settings = settings
+        self._kube = kube or KubernetesSettings.from_env()
+        api = api_client or _load_api_client()
+        self._core = client.CoreV1Api(api)
+        self._net = client.NetworkingV1Api(api)
+
+    # -- SandboxDriver ---------------------------------------------------------------
+
+    def start(self, spec: SandboxSpec) -> None:
+        """Creates the workspace PVC (if new), the sandbox Secret, the pod, and the tailnet
+        policy when asked. Names are deterministic, so a retried start is a no-op."""
+        # Every body is built (and every name checked) before the first object is created.
+        pod, pvc, secret = self.pod(spec), self.pvc(spec), self.secret(spec.sandbox_id)
+        policy = self.tailnet_policy(spec) if spec.tailnet_access else None
+        ns = self._kube.namespace
+        self._create(self._core.create_namespaced_persistent_volume_claim, ns, pvc)
+        self._create(self._core.create_namespaced_secret, ns, secret)
+        if policy:
+            self._create(self._net.create_namespaced_network_policy, ns, policy)
+        self._create(self._core.create_namespaced_pod, ns, pod)
+
+    def stop(self, sandbox_id: str) -> None:
+        """Deletes the pod and what only it used; the workspace PVC stays (pause)."""
+        ns = self._kube.namespace
+        self._delete(self._core.delete_namespaced_pod, pod_name(sandbox_id), ns)
+        self._delete(self._core.delete_namespaced_secret, pod_name(sandbox_id), ns)
+        policy = tailnet_policy_name(sandbox_id)
+        self._delete(self._net.delete_namespaced_network_policy, policy, ns)
+
+    def list(self) -> list[SandboxInfo]:
+        return [
+            SandboxInfo(
+                sandbox_id=pod.metadata.labels[LABEL_SANDBOX],
+                workspace_id=pod.metadata.labels.get(LABEL_WORKSPACE, ""),
+                alive=_alive(pod),
+            )
+            for pod in self._sandbox_pods()
+        ]
+
+    def rpc(self, sandbox_id: str) -> SandboxRPC:
+        """A client for the sandbox's runtime at the pod IP, presenting its secret."""
+        pod = self._read(self._core.read_namespaced_pod, pod_name(sandbox_id))
+        if not _alive(pod) or not (pod.status and pod.status.pod_ip):
+            raise Unavailable(f"sandbox {sandbox_id} has no running pod")
+        secret = self._read(self._core.read_namespaced_secret, pod_name(sandbox_id))
+        token = base64.b64decode(secret.data["secret"]).decode()
+        base_url = f"http://{pod.status.pod_ip}:{self._kube.runtime_port}"
+        return SandboxRPC(httpx.HTTPTransport(retries=1), base_url, token)
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        """Removes the PVC and every sandbox still bound to it."""
+        for pod in self._sandbox_pods():
+            if pod.metadata.labels.get(LABEL_WORKSPACE) == workspace_id:
+                self.stop(pod.metadata.labels[LABEL_SANDBOX])
+        ns = self._kube.namespace
+        self._delete(
+            self._core.delete_namespaced_persistent_volume_claim, pvc_name(workspace_id), ns
+        )
+
+    # -- object templates (public: the manifest tests validate them) -----------------
+
+    def pod(self, spec: SandboxSpec) -> dict[str, Any]:
+        vcpus = spec.vcpus or self._kube.default_vcpus
+        memory_mb = spec.memory_mb or self._kube.default_memory_mb
+        custom = bool(spec.vcpus or spec.memory_mb)
+        annotations = {KATA_VCPUS: str(vcpus), KATA_MEMORY: str(memory_mb)} if custom else {}
+        requests = {
+            "cpu": f"{max(250, vcpus * 1000 // self._kube.cpu_overcommit)}m",
+            "memory": f"{max(512, memory_mb // self._kube.memory_overcommit)}Mi",
+        }
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": pod_name(spec.sandbox_id),
+                "namespace": self._kube.namespace,
+                "labels": self._labels(spec),
+                "annotations": annotations,
+            },
+            "spec": {
+                "runtimeClassName": self._kube.runtime_class,
+                "serviceAccountName": "netclode-sandbox",
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                # A dead runtime is a dead sandbox: the pool replaces it, sessions resume.
+                "restartPolicy": "Never",
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000},
+                "initContainers": [self._prepare_container()],
+                "containers": [
+                    self._runtime_container(requests),
+                    self._auth_proxy_container(),
+                    self._bridge_container(),
+                ],
+                "volumes": self._volumes(spec),
+            },
+        }
+
+    def pvc(self, spec: SandboxSpec) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": self._kube.workspace_size}},
+        }
+        if self._kube.storage_class:
+            body["storageClassName"] = self._kube.storage_class
+        labels = {LABEL_APP: APP, LABEL_WORKSPACE: spec.workspace_id}
+        return self._object(
+            "v1", "PersistentVolumeClaim", pvc_name(spec.workspace_id), labels, body
+        )
+
+    def secret(self, sandbox_id: str) -> dict[str, Any]:
+        doc = self._object(
+            "v1", "Secret", pod_name(sandbox_id), {LABEL_APP: APP, LABEL_SANDBOX: sandbox_id}
+        )
+        del doc["spec"]
+        doc["type"] = "Opaque"
+        token = new_token("sbx")
+        doc["data"] = {"secret": base64.b64encode(token.encode()).decode()}
+        return doc
+
+    def tailnet_policy(self, spec: SandboxSpec) -> dict[str, Any]:
+        """Adds egress to the tailnet for this one sandbox (NetworkPolicies add up)."""
+        body = {
+            "podSelector": {"matchLabels": {LABEL_SANDBOX: spec.sandbox_id}},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": TAILNET}}]}],
+        }
+        name = tailnet_policy_name(spec.sandbox_id)
+        return self._object("networking.k8s.io/v1", "NetworkPolicy", name, self._labels(spec), body)
+
+    # -- pieces -----------------------------------------------------------------------
+
+    def _runtime_container(self, requests: dict[str, str]) -> dict[str, Any]:
+        # The runtime reads its inbound secret from a file descriptor, as under bubblewrap.
+        start = f"exec 3<{SECRET_DIR}/secret && exec python -m netclode_sandbox"
+        proxy = "http://127.0.0.1:8080"
+        env = {
+            "NETCLODE_LISTEN_SOCKET": f"{RUN_DIR}/in/sandbox.sock",
+            "NETCLODE_CONTROL_SOCKET": f"{RUN_DIR}/out/control.sock",
+            "NETCLODE_INGEST_PATH": urlsplit(self._settings.ingest_url).path.rstrip("/"),
+            "NETCLODE_SECRET_FD": "3",
+            "NETCLODE_WORKSPACE": "/workspace",
+            "HOME": "/workspace",
+            "HTTP_PROXY": proxy,
+            "HTTPS_PROXY": proxy,
+            "NO_PROXY": "localhost,127.0.0.1",
+            "NODE_EXTRA_CA_CERTS": f"{CA_DIR}/ca.crt",
+        }
+        env |= {name: CA_BUNDLE for name in CA_BUNDLE_ENV}
+        return {
+            "name": "runtime",
+            "image": self._kube.image,
+            "command": ["sh", "-c", start],
+            "env": [{"name": k, "value": v} for k, v in env.items()],
+            "resources": {"requests": requests},
+            "securityContext": {"allowPrivilegeEscalation": False},
+            "volumeMounts": [
+                {"name": "workspace", "mountPath": "/workspace"},
+                {"name": "run", "mountPath": RUN_DIR},
+                {"name": "sandbox-secret", "mountPath": SECRET_DIR, "readOnly": True},
+                {"name": "proxy-ca", "mountPath": CA_DIR, "readOnly": True},
+            ],
+        }
+
+    def _prepare_container(self) -> dict[str, Any]:
+        """Lays out the socket directories and the CA bundle before anything starts."""
+        script = (
+            f"mkdir -p {RUN_DIR}/in {RUN_DIR}/out {RUN_DIR}/session && "
+            f"cat {SYSTEM_CAS} {CA_DIR}/ca.crt > {CA_BUNDLE}"
+        )
+        return {
+            "name": "prepare",
+            "image": self._kube.image,
+            "command": ["sh", "-c", script],
+            "securityContext": {"allowPrivilegeEscalation": False},
+            "volumeMounts": [
+                {"name": "run", "mountPath": RUN_DIR},
+                {"name": "proxy-ca", "mountPath": CA_DIR, "readOnly": True},
+            ],
+        }
+
+    def _auth_proxy_container(self) -> dict[str, Any]:
+        return {
+            "name": "auth-proxy",
+            "image": self._kube.image,
+            "command": ["python", "-m", "netclode_sandbox.authproxy"],
+            "args": [
+                "--listen",
+                "127.0.0.1:8080",
+                "--upstream-socket",
+                f"{RUN_DIR}/out/proxy.sock",
+                "--token-file",
+                f"{RUN_DIR}/session/token",
+            ],
+            "securityContext": {"allowPrivilegeEscalation": False},
+            "volumeMounts": [{"name": "run", "mountPath": RUN_DIR, "readOnly": True}],
+        }
+
+    def _bridge_container(self) -> dict[str, Any]:
+        ingest = urlsplit(self._settings.ingest_url)
+        ingest_addr = f"{ingest.hostname}:{ingest.port or 80}"
+        script = " & ".join(
+            [
+                f"socat TCP-LISTEN:{self._kube.runtime_port},fork,reuseaddr "
+                f"UNIX-CONNECT:{RUN_DIR}/in/sandbox.sock",
+                f"socat UNIX-LISTEN:{RUN_DIR}/out/control.sock,fork,mode=666 TCP:{ingest_addr}",
+                f"socat UNIX-LISTEN:{RUN_DIR}/out/proxy.sock,fork,mode=666 "
+                f"TCP:{self._kube.secret_proxy_addr}",
+            ]
+        )
+        return {
+            "name": "bridge",
+            "image": self._kube.image,
+            "command": ["sh", "-c", f"{script} & wait"],
+            "ports": [{"name": "runtime", "containerPort": self._kube.runtime_port}],
+            "securityContext": {"allowPrivilegeEscalation": False},
+            "volumeMounts": [{"name": "run", "mountPath": RUN_DIR}],
+        }
+
+    def _volumes(self, spec: SandboxSpec) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "workspace",
+                "persistentVolumeClaim": {"claimName": pvc_name(spec.workspace_id)},
+            },
+            {"name": "run", "emptyDir": {"medium": "Memory"}},
+            {
+                "name": "sandbox-secret",
+                "secret": {"secretName": pod_name(spec.sandbox_id), "defaultMode": 0o400},
+            },
+            {"name": "proxy-ca", "configMap": {"name": "secret-proxy-ca"}},
+        ]
+
+    def _labels(self, spec: SandboxSpec) -> dict[str, str]:
+        return {
+            LABEL_APP: APP,
+            "app.kubernetes.io/part-of": "netclode",
+            LABEL_SANDBOX: spec.sandbox_id,
+            LABEL_WORKSPACE: spec.workspace_id,
+        }
+
+    def _object(
+        self, api_version: str, kind: str, name: str, labels: dict[str, str], spec: Any = None
+    ) -> dict[str, Any]:
+        meta = {"name": name, "namespace": self._kube.namespace, "labels": labels}
+        return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
+
+    def _sandbox_pods(self) -> list[client.V1Pod]:
+        # Filtered here too: the selector is an optimisation, the labels are the truth.
+        pods = self._core.list_namespaced_pod(
+            self._kube.namespace, label_selector=f"{LABEL_APP}={APP}"
+        ).items
+        return [
+            p
+            for p in pods
+            if (p.metadata.labels or {}).get(LABEL_APP) == APP
+            and LABEL_SANDBOX in p.metadata.labels
+        ]
+
+    def _read(self, read: Any, name: str) -> Any:
+        try:
+            return read(name, self._kube.namespace)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                raise NotFound(f"no sandbox object {name}") from None
+            raise Unavailable(f"Kubernetes API: {exc.status} {exc.reason}") from None
+
+    @staticmethod
+    def _create(create: Any, namespace: str, body: dict[str, Any]) -> None:
+        try:
+            create(namespace, body)
+        except client.ApiException as exc:
+            if exc.status != 409:  # AlreadyExists: a retried start
+                raise Unavailable(f"Kubernetes API: {exc.status} {exc.reason}") from None
+
+    @staticmethod
+    def _delete(delete: Any, name: str, namespace: str) -> None:
+        try:
+            delete(name, namespace)
+        except client.ApiException as exc:
+            if exc.status != 404:  # already gone: stop is idempotent
+                raise Unavailable(f"Kubernetes API: {exc.status} {exc.reason}") from None
+
+
+def _alive(pod: client.V1Pod) -> bool:
+    if pod.metadata.deletion_timestamp:
+        return False
+    phase = pod.status.phase if pod.status else None
+    return phase is None or phase in ALIVE_PHASES

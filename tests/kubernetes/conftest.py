@@ -1,0 +1,67 @@
+"""kmock (the Kubernetes API emulator) on loopback, and a kubernetes driver pointed at it.
+
+kmock runs on its own asyncio loop in a thread so the synchronous official client (what
+the driver uses) can talk to it over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import kmock
+import pytest
+from kubernetes import client
+from netclode.config import Settings
+from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
+
+from tests.support.net import free_port
+
+NAMESPACE = "netclode"
+
+
+@dataclass
+class Emulator:
+    url: str
+    api: client.ApiClient
+
+
+@pytest.fixture
+def kube_api() -> Iterator[Emulator]:
+    started, box = threading.Event(), {}
+
+    async def serve() -> None:
+        async with kmock.KubernetesEmulator() as handler, kmock.Server(handler) as server:
+            handler.resources.load_bundled()  # so listing a kind with no objects yet works
+            box["url"], box["stop"] = str(server.url).rstrip("/"), asyncio.Event()
+            started.set()
+            await asyncio.wait_for(box["stop"].wait(), timeout=120)
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert started.wait(10), "kmock did not start"
+    api = client.ApiClient(client.Configuration(host=box["url"]))
+    yield Emulator(box["url"], api)
+    api.close()
+    loop.call_soon_threadsafe(box["stop"].set)
+    thread.join(10)
+
+
+@pytest.fixture
+def runtime_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def driver(kube_api: Emulator, runtime_port: int) -> KubernetesDriver:
+    settings = Settings(ingest_url="http://ingest.netclode.svc.cluster.local/ingest")
+    kube = KubernetesSettings(namespace=NAMESPACE, runtime_port=runtime_port)
+    return KubernetesDriver(settings, api_client=kube_api.api, kube=kube)
+
+
+@pytest.fixture
+def core(kube_api: Emulator) -> client.CoreV1Api:
+    return client.CoreV1Api(kube_api.api)
