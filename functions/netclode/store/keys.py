@@ -24,6 +24,12 @@ so the layout below is the whole persistent schema:
   dedupe:{scope}:{key}           STRING idempotency marker with a TTL
   deadletters                    STREAM capped failed CloudEvent deliveries
   ratelimit:{scope}:{client}     STRING failure counter with a TTL
+  ghbot:delivery:{id}            STRING GitHub webhook delivery seen (dedupe, 24 h TTL)
+  ghbot:job:{delivery}           HASH  one bot workflow in flight (see netclode.github.jobs)
+  ghbot:jobs                     ZSET  delivery -> created_at (ms), every workflow in flight
+  ghbot:running                  SET   deliveries holding one of the concurrency slots
+  ghbot:session:{session}        STRING the delivery whose workflow owns that session
+  ghbot:depreview:{repo}#{n}     STRING dependency review already started for that PR
 """
 
 SESSIONS_INDEX = "sessions:index"
@@ -92,6 +98,26 @@ def dedupe(scope: str, key: str) -> str:
 
 def rate_limit(scope: str, client: str) -> str:
     return f"ratelimit:{scope}:{client}"
+
+
+def ghbot_delivery(delivery_id: str) -> str:
+    return f"ghbot:delivery:{delivery_id}"
+
+
+def ghbot_job(delivery_id: str) -> str:
+    return f"ghbot:job:{delivery_id}"
+
+
+GHBOT_JOBS = "ghbot:jobs"
+GHBOT_RUNNING = "ghbot:running"
+
+
+def ghbot_session(session_id: str) -> str:
+    return f"ghbot:session:{session_id}"
+
+
+def ghbot_dep_review(repo: str, number: int) -> str:
+    return f"ghbot:depreview:{repo}#{number}"
 
 
 def all_for_session(session_id: str) -> list[str]:

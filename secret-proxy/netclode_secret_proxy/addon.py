@@ -1,0 +1,312 @@
+"""The secret proxy: a mitmproxy addon run by `mitmdump -s .../addon.py`.
+
+Every request from a sandbox goes through, in order:
+  1. auth        - a live session's token (407 otherwise), from CONNECT or the request;
+  2. host check  - the Host header must name the real destination (403 otherwise);
+  3. guard       - the destination resolves to a public address or a configured exception
+                   (403 otherwise; re-checked and pinned when the upstream is dialled);
+  4. injection   - placeholders in headers become real values where the table allows;
+  5. scrubbing   - real values echoed in responses go back to placeholders;
+and every decision about a secret lands in the session's audit stream (names, never values).
+An internal error answers 502: a failing check never lets a request through unchecked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+from mitmproxy import connection, exceptions, http
+from mitmproxy.net.http import url
+from mitmproxy.proxy import server_hooks
+from netclode import audit
+from netclode.store import keys
+
+from netclode_secret_proxy import config, guard, inject, policy
+from netclode_secret_proxy.auth import Session, SessionAuth, token_hash_of
+from netclode_secret_proxy.scrub import Scrubber
+from netclode_secret_proxy.secrets import SecretsFileError, load_secrets
+
+log = logging.getLogger("netclode.secret-proxy")
+
+SESSION = "netclode_session"
+SSE = "text/event-stream"
+
+
+class Reject(Exception):
+    """Ends a request with `status` and a one-line reason for the sandbox."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def _response(status: int, reason: str) -> http.Response:
+    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    if status == 407:
+        headers["Proxy-Authenticate"] = 'Bearer realm="netclode"'
+    return http.Response.make(status, f"secret-proxy: {reason}\n".encode(), headers)
+
+
+def _canonical(host: str) -> str:
+    return host.lower().rstrip(".").strip("[]")
+
+
+class SecretProxy:
+    def __init__(self) -> None:
+        self.cfg: config.ProxyConfig | None = None
+        self.proxy_secrets: dict[str, str] = {}
+        self.guard = guard.DestinationGuard()
+        self.redis: aioredis.Redis | None = None
+        self.auth: SessionAuth | None = None
+        # client connection id -> token hash presented on its CONNECT
+        self.tunnels: dict[str, str] = {}
+        # server connection id -> (hostname, port) while its address is pinned to an IP
+        self.pinned: dict[str, tuple[str, int]] = {}
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def load(self, loader) -> None:
+        for name, (_, _, help_text) in config.OPTIONS.items():
+            loader.add_option(name, str, config.option_default(name), help_text)
+
+    def configure(self, updated: set[str]) -> None:
+        from mitmproxy import ctx
+
+        if not updated & config.OPTIONS.keys():
+            return
+        try:
+            cfg = config.parse_config({n: getattr(ctx.options, n) for n in config.OPTIONS})
+            self.proxy_secrets = load_secrets(cfg.secrets_file, os.environ)
+        except (ValueError, SecretsFileError) as e:
+            raise exceptions.OptionsError(f"secret-proxy configuration: {e}") from None
+        self.cfg = cfg
+        self.guard = guard.DestinationGuard(cfg.allow_addresses)
+        self.redis = aioredis.Redis.from_url(cfg.redis_url, protocol=2)
+        self.auth = SessionAuth(self.redis, cfg.token_cache_s)
+        log.info("secret-proxy: %d provider secret(s) loaded", len(self.proxy_secrets))
+
+    def client_disconnected(self, client: connection.Client) -> None:
+        self.tunnels.pop(client.id, None)
+
+    # --- requests ------------------------------------------------------------------------
+
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        async def check() -> None:
+            token_hash, session = await self._authenticate(flow.request.headers)
+            await self._guard(session, flow.request.host, flow.request.port)
+            self.tunnels[flow.client_conn.id] = token_hash
+
+        await self._run(flow, check)
+
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.request.method == "CONNECT":
+            return
+
+        async def check() -> None:
+            session = await self._session_for(flow)
+            flow.metadata[SESSION] = session
+            try:
+                self._check_host_header(flow)
+            except Reject as e:
+                await self._audit(session, flow.request.host, "", audit.REFUSED, str(e))
+                raise
+            if flow.client_conn.id not in self.tunnels:  # tunnels were guarded on CONNECT
+                await self._guard(session, flow.request.host, flow.request.port)
+            await self._inject(flow, session)
+
+        await self._run(flow, check)
+
+    async def _run(self, flow: http.HTTPFlow, check: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await check()
+        except Reject as e:
+            flow.response = _response(e.status, str(e))
+        except Exception as e:
+            log.error("secret-proxy: internal error: %s", type(e).__name__)
+            flow.response = _response(502, "internal error")
+
+    async def _authenticate(self, headers: http.Headers) -> tuple[str, Session]:
+        """A live session and its token hash, from (and stripped off) Proxy-Authorization."""
+        assert self.auth is not None
+        token_hash = token_hash_of(headers.pop("Proxy-Authorization", ""))
+        session = await self.auth.session_for(token_hash) if token_hash else None
+        if session is None:
+            raise Reject(407, "a valid session token is required")
+        return token_hash, session
+
+    async def _session_for(self, flow: http.HTTPFlow) -> Session:
+        assert self.auth is not None
+        tunnel_hash = self.tunnels.get(flow.client_conn.id)
+        if tunnel_hash is None:
+            return (await self._authenticate(flow.request.headers))[1]
+        flow.request.headers.pop("Proxy-Authorization", None)
+        session = await self.auth.session_for(tunnel_hash)
+        if session is None:  # revoked since the tunnel opened
+            raise Reject(407, "session token revoked")
+        return session
+
+    @staticmethod
+    def _check_host_header(flow: http.HTTPFlow) -> None:
+        raw = flow.request.host_header
+        if not raw:
+            return
+        try:
+            host, port = url.parse_authority(raw, check=True)
+        except ValueError:
+            raise Reject(403, "malformed Host header") from None
+        same_host = _canonical(host) == _canonical(flow.request.host)
+        if not same_host or (port is not None and port != flow.request.port):
+            raise Reject(403, "Host header does not match the destination")
+
+    async def _guard(self, session: Session, host: str, port: int) -> None:
+        try:
+            await self.guard.pick(host, port)
+        except guard.Refused as e:
+            await self._audit(session, host, "", audit.REFUSED, str(e))
+            raise Reject(403, str(e)) from None
+
+    async def _inject(self, flow: http.HTTPFlow, session: Session) -> None:
+        assert self.cfg is not None
+        fields = flow.request.headers.fields
+        found = inject.placeholder_keys(fields)
+        if not found:
+            return
+        host = _canonical(flow.request.host)
+        decisions = policy.plan(
+            self.cfg.table,
+            found,
+            host=host,
+            https=flow.request.scheme == "https",
+            session=session,
+            proxy_secrets=self.proxy_secrets,
+        )
+        for d in decisions:
+            await self._audit(session, host, d.key, d.decision, d.reason)
+        refused = [d for d in decisions if d.decision == audit.REFUSED]
+        if refused:
+            raise Reject(403, refused[0].reason)
+        values = {d.key: d.value for d in decisions if d.decision == audit.INJECTED}
+        if values:
+            flow.request.headers.fields = inject.inject(fields, values)
+            log.info("secret-proxy: injected %s for %s -> %s", sorted(values), session.id, host)
+
+    # --- upstream connections: the guard's last word, with the checked address pinned ------
+
+    async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        server = data.server
+        if server.address is None or server.via is not None:
+            return
+        host, port = server.address
+        try:
+            ip = await self.guard.pick(host, port)
+        except guard.Refused as e:
+            server.error = str(e)
+            return
+        except Exception as e:
+            server.error = f"destination check failed: {type(e).__name__}"
+            return
+        if server.sni is None and host != str(ip):
+            server.sni = host
+        self.pinned[server.id] = (host, port)
+        server.address = (str(ip), port)
+
+    def server_connected(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self._unpin(data.server)
+
+    def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self._unpin(data.server)
+
+    def _unpin(self, server: connection.Server) -> None:
+        """Puts the hostname back so mitmproxy keeps matching the connection for reuse.
+
+        mitmproxy forbids changing `address` on an open connection because it keys reuse on
+        it; restoring the very value it held before the dial keeps that invariant.
+        """
+        original = self.pinned.pop(server.id, None)
+        if original is not None:
+            server.__dict__["address"] = original
+
+    # --- responses -----------------------------------------------------------------------
+
+    def _scrubber(self, flow: http.HTTPFlow) -> tuple[Session | None, Scrubber]:
+        session = flow.metadata.get(SESSION)
+        secrets = dict(self.proxy_secrets)
+        if session is not None:
+            secrets.update(session.secrets)
+        return session, Scrubber(secrets)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Streams SSE (and already-streamed large bodies) through a chunk scrubber."""
+        assert flow.response is not None
+        streaming = flow.response.stream or SSE in flow.response.headers.get("content-type", "")
+        if not streaming:
+            return
+        session, scrubber = self._scrubber(flow)
+        host = flow.request.host
+        found = self._scrub_headers(flow, session, scrubber)
+        if found:
+            self._note(session, host, found)
+        if flow.response.headers.get("content-encoding", "identity") == "identity":
+            flow.response.stream = scrubber.stream(lambda found: self._note(session, host, found))
+        else:
+            flow.response.stream = True
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        assert flow.response is not None
+        if flow.response.stream:
+            return
+        session, scrubber = self._scrubber(flow)
+        found = self._scrub_headers(flow, session, scrubber)
+        body = flow.response.get_content(strict=False)
+        if body:
+            clean, in_body = scrubber.scrub(body)
+            if in_body:
+                flow.response.content = clean
+                found |= in_body
+        for key in sorted(found):
+            await self._audit(session, flow.request.host, key, audit.SCRUBBED, "echoed in response")
+
+    @staticmethod
+    def _scrub_headers(flow: http.HTTPFlow, session: Session | None, scrubber: Scrubber) -> set:
+        assert flow.response is not None
+        found: set[str] = set()
+        fields = []
+        for name, value in flow.response.headers.fields:
+            clean, hit = scrubber.scrub(value)
+            found |= hit
+            fields.append((name, clean))
+        if found:
+            flow.response.headers.fields = tuple(fields)
+        return found
+
+    def _note(self, session: Session | None, host: str, found: set[str]) -> None:
+        """Audit from a synchronous hook or stream callback: schedule the write."""
+        for key in sorted(found):
+            task = asyncio.get_running_loop().create_task(
+                self._audit(session, host, key, audit.SCRUBBED, "echoed in streamed response")
+            )
+            task.add_done_callback(lambda t: t.exception())
+
+    # --- audit ---------------------------------------------------------------------------
+
+    async def _audit(
+        self, session: Session | None, host: str, key: str, decision: str, reason: str
+    ) -> None:
+        if session is None or self.redis is None:
+            return
+        try:
+            await self.redis.xadd(
+                keys.audit(session.id),
+                audit.entry(host, key, decision, reason),  # type: ignore[arg-type]
+                maxlen=audit.MAXLEN,
+                approximate=True,
+            )
+        except aioredis.RedisError as e:
+            log.error("secret-proxy: audit write failed: %s", type(e).__name__)
+
+
+addons = [SecretProxy()]

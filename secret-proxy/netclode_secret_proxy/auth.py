@@ -1,0 +1,87 @@
+"""Session tokens: who is asking, and may they still ask.
+
+A sandbox presents `Proxy-Authorization: Bearer <session token>`. The token is looked up by
+its SHA-256 (tokens are stored hashed) and must map to a session that still exists, is not
+paused or failed, and still names this token. Results are cached for a few seconds only, so
+pausing or deleting a session revokes its token within that delay.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from netclode.auth.secrets import hash_token
+from netclode.store import keys
+from netclode.v1 import common_pb2
+
+# A session may use the network while it is alive; INTERRUPTED only ends a turn.
+ALLOWED_STATUSES = frozenset(
+    {
+        common_pb2.SESSION_STATUS_CREATING,
+        common_pb2.SESSION_STATUS_RESUMING,
+        common_pb2.SESSION_STATUS_READY,
+        common_pb2.SESSION_STATUS_RUNNING,
+        common_pb2.SESSION_STATUS_INTERRUPTED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    sdk_type: int
+    # The session's own real credentials (e.g. GITHUB_TOKEN), from keys.session_secrets.
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+def bearer_token(header: str) -> str:
+    """The token of a `Bearer <token>` header value; empty for anything else."""
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class SessionAuth:
+    def __init__(self, r: aioredis.Redis, cache_s: float) -> None:
+        self.r = r
+        self.cache_s = cache_s
+        self._cache: dict[str, tuple[float, Session]] = {}
+
+    async def session_for(self, token_hash: str) -> Session | None:
+        """The live session owning this token hash, or None. Only successes are cached."""
+        now = time.monotonic()
+        hit = self._cache.get(token_hash)
+        if hit and hit[0] > now:
+            return hit[1]
+        session = await self._lookup(token_hash)
+        if session is None:
+            self._cache.pop(token_hash, None)
+        else:
+            self._cache[token_hash] = (now + self.cache_s, session)
+        return session
+
+    async def _lookup(self, token_hash: str) -> Session | None:
+        raw_id = await self.r.get(keys.session_token(token_hash))
+        if not raw_id:
+            return None
+        session_id = raw_id.decode()
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hmget(keys.session(session_id), "status", "sdk_type", "token_hash")
+        pipe.hgetall(keys.session_secrets(session_id))
+        (status, sdk_type, stored_hash), secrets = await pipe.execute()
+        if status is None or int(status) not in ALLOWED_STATUSES:
+            return None
+        # A rotated token leaves the old mapping behind only until cleanup; never honour it.
+        if stored_hash and stored_hash.decode() != token_hash:
+            return None
+        return Session(
+            id=session_id,
+            sdk_type=int(sdk_type or 0),
+            secrets={k.decode(): v.decode() for k, v in secrets.items()},
+        )
+
+
+def token_hash_of(header: str) -> str:
+    token = bearer_token(header)
+    return hash_token(token) if token else ""

@@ -1,0 +1,93 @@
+"""The proxy's settings: mitmproxy options whose defaults come from the environment.
+
+`mitmdump --set netclode_redis_url=...` and the env names below configure the same thing, so
+the local stack (command line) and the Kubernetes Deployment (env) share one code path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+
+from netclode_secret_proxy.table import SecretRule, build_table
+
+# option name -> (env name, default, help)
+OPTIONS: dict[str, tuple[str, str, str]] = {
+    "netclode_redis_url": (
+        "NETCLODE_REDIS_URL",
+        "redis://127.0.0.1:6379/0",
+        "Redis holding session tokens, sessions and audit streams.",
+    ),
+    "netclode_secrets_file": (
+        "NETCLODE_SECRETS_FILE",
+        "",
+        "Dotenv file with the real provider secrets (ANTHROPIC_API_KEY=...).",
+    ),
+    "netclode_allow_addresses": (
+        "NETCLODE_PROXY_ALLOW_ADDRESSES",
+        "",
+        "Comma-separated host:port endpoints a sandbox may reach although they resolve to "
+        "loopback/private addresses (e.g. the Ollama server).",
+    ),
+    "netclode_key_hosts": (
+        "NETCLODE_PROXY_KEY_HOSTS",
+        "",
+        "Comma-separated KEY=host entries adding destinations to a key's allow-list "
+        "(e.g. a self-hosted gateway for ANTHROPIC_API_KEY).",
+    ),
+    "netclode_token_cache_s": (
+        "NETCLODE_PROXY_TOKEN_CACHE_S",
+        "3",
+        "Seconds a validated session token is cached (0 < s <= 5): revocation delay.",
+    ),
+}
+
+MAX_TOKEN_CACHE_S = 5.0
+
+
+def option_default(name: str) -> str:
+    env, default, _ = OPTIONS[name]
+    return os.environ.get(env, default)
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    redis_url: str
+    secrets_file: str
+    allow_addresses: tuple[tuple[str, int], ...]
+    table: tuple[SecretRule, ...]
+    token_cache_s: float
+
+
+def parse_host_port(entry: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` -> (host, port); one-line error otherwise."""
+    host, sep, port = entry.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, got {entry!r}")
+    return host.strip("[]"), int(port)
+
+
+def parse_key_hosts(raw: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for entry in filter(None, (e.strip() for e in raw.split(","))):
+        key, sep, host = entry.partition("=")
+        if not sep or not key.strip() or not host.strip():
+            raise ValueError(f"expected KEY=host, got {entry!r}")
+        out[key.strip()].append(host.strip().lower().rstrip("."))
+    return out
+
+
+def parse_config(values: dict[str, str]) -> ProxyConfig:
+    """Builds the config from option values; raises ValueError with a one-line message."""
+    cache_s = float(values["netclode_token_cache_s"])
+    if not 0 < cache_s <= MAX_TOKEN_CACHE_S:
+        raise ValueError(f"netclode_token_cache_s must be in (0, {MAX_TOKEN_CACHE_S}]")
+    allow = values["netclode_allow_addresses"]
+    return ProxyConfig(
+        redis_url=values["netclode_redis_url"],
+        secrets_file=values["netclode_secrets_file"],
+        allow_addresses=tuple(parse_host_port(e) for e in allow.split(",") if e.strip()),
+        table=build_table(parse_key_hosts(values["netclode_key_hosts"])),
+        token_cache_s=cache_s,
+    )

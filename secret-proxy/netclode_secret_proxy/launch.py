@@ -1,0 +1,55 @@
+"""How to start the secret proxy: the one `mitmdump` command line both stacks use."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from netclode_secret_proxy.ca import ensure_ca
+
+MITMDUMP = Path(sys.executable).with_name("mitmdump")
+ADDON = Path(__file__).with_name("addon.py")
+
+
+def mitmdump_command(
+    confdir: Path,
+    listen_port: int,
+    redis_url: str,
+    secrets_file: Path | None,
+    *,
+    listen_host: str = "127.0.0.1",
+    allow_addresses: Sequence[str] = (),
+    key_hosts: Mapping[str, Sequence[str]] | None = None,
+    token_cache_s: float | None = None,
+    upstream_ca: Path | None = None,
+) -> list[str]:
+    """argv for mitmdump with the addon; creates the CA under `confdir` if it is missing.
+
+    `connection_strategy=lazy`: no upstream is dialled before the request has been
+    authenticated and checked. `upstream_ca` replaces the system trust for upstream TLS
+    (tests use it for a local HTTPS server). No secret value is ever on this command line.
+    """
+    ensure_ca(confdir)
+    opts = {
+        "confdir": str(confdir),
+        "connection_strategy": "lazy",
+        "flow_detail": "0",
+        "stream_large_bodies": "8m",
+        "netclode_redis_url": redis_url,
+        "netclode_secrets_file": str(secrets_file or ""),
+        "netclode_allow_addresses": ",".join(allow_addresses),
+        "netclode_key_hosts": ",".join(
+            f"{key}={host}" for key, hosts in (key_hosts or {}).items() for host in hosts
+        ),
+    }
+    if token_cache_s is not None:
+        opts["netclode_token_cache_s"] = str(token_cache_s)
+    if upstream_ca is not None:
+        opts["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
+    argv = [str(MITMDUMP), "--quiet", "--mode", "regular"]
+    argv += ["--listen-host", listen_host, "--listen-port", str(listen_port)]
+    argv += ["-s", str(ADDON)]
+    for name, value in opts.items():
+        argv += ["--set", f"{name}={value}"]
+    return argv

@@ -1,0 +1,72 @@
+"""The injection decision for one request: which placeholders get their real value.
+
+Pure: given the placeholders found, the real destination, the scheme and the session, it
+says per key `injected`, `withheld` (left untouched, with the reason) or `refused` (the
+request would carry a placeholder the proxy should fill but cannot: blocked, so no API
+sees a bogus credential).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from netclode import audit
+from netclode.v1 import common_pb2
+
+from netclode_secret_proxy.auth import Session
+from netclode_secret_proxy.table import SecretRule
+
+
+@dataclass(frozen=True)
+class Decision:
+    key: str
+    decision: str
+    reason: str
+    value: str = ""
+
+    def __repr__(self) -> str:  # never show the value, even in a traceback
+        return f"Decision({self.key!r}, {self.decision!r}, {self.reason!r})"
+
+
+def _kind(sdk_type: int) -> str:
+    return common_pb2.SdkType.Name(sdk_type) if sdk_type in common_pb2.SdkType.values() else "?"
+
+
+def decide(
+    rule: SecretRule,
+    *,
+    host: str,
+    https: bool,
+    session: Session,
+    proxy_secrets: Mapping[str, str],
+) -> Decision:
+    if not https:
+        return Decision(rule.key, audit.WITHHELD, "plain HTTP")
+    if host not in rule.hosts:
+        return Decision(rule.key, audit.WITHHELD, "host not on the key's allow-list")
+    if session.sdk_type not in rule.kinds:
+        reason = f"session kind {_kind(session.sdk_type)} may not use this key"
+        return Decision(rule.key, audit.WITHHELD, reason)
+    value = (session.secrets if rule.per_session else proxy_secrets).get(rule.key, "")
+    if not value:
+        owner = "this session" if rule.per_session else "the secret proxy"
+        return Decision(rule.key, audit.REFUSED, f"{rule.key} is not configured for {owner}")
+    return Decision(rule.key, audit.INJECTED, "allowed", value)
+
+
+def plan(
+    table: Iterable[SecretRule],
+    found: set[str],
+    *,
+    host: str,
+    https: bool,
+    session: Session,
+    proxy_secrets: Mapping[str, str],
+) -> list[Decision]:
+    """One decision per known key whose placeholder is in the request (unknown ones stay)."""
+    return [
+        decide(rule, host=host, https=https, session=session, proxy_secrets=proxy_secrets)
+        for rule in table
+        if rule.key in found
+    ]

