@@ -1,0 +1,133 @@
+"""Who may use the proxy, and where it refuses to go."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+from netclode import audit
+from netclode.auth.secrets import hash_token
+from netclode.store import keys
+from netclode.store.sessions import SessionStore
+from netclode.v1 import common_pb2
+
+from tests.secretproxy.conftest import TOKEN_CACHE_S, Proxy, make_session
+
+
+def _proxy_status(proxy: Proxy, token: str | None, url: str) -> int:
+    """The status a fresh client gets: a refused CONNECT surfaces as httpx.ProxyError."""
+    with proxy.client(token) as c:
+        try:
+            return c.get(url).status_code
+        except httpx.ProxyError as e:
+            return int(str(e).split()[0])
+
+
+def test_407_without_or_with_a_wrong_token(secret_proxy: Proxy, redis_client):
+    before = len(secret_proxy.https.received), len(secret_proxy.http.received)
+    https = f"https://localhost:{secret_proxy.https_port}/"
+    plain = f"http://localhost:{secret_proxy.http_port}/"
+    for url in (https, plain):
+        assert _proxy_status(secret_proxy, None, url) == 407
+        assert _proxy_status(secret_proxy, "nst_not-a-real-token", url) == 407
+    assert (len(secret_proxy.https.received), len(secret_proxy.http.received)) == before
+
+
+@pytest.mark.parametrize("revoke", ["delete token", "pause", "rotate"])
+def test_revoked_token_stops_working_within_5s(secret_proxy: Proxy, redis_client, revoke):
+    session_id, token = make_session(redis_client)
+    url = f"https://localhost:{secret_proxy.https_port}/"
+    with secret_proxy.client(token) as open_tunnel:
+        assert open_tunnel.get(url).status_code == 200  # cached as valid from here on
+        if revoke == "delete token":
+            redis_client.delete(keys.session_token(hash_token(token)))
+        elif revoke == "pause":
+            SessionStore(redis_client).update(session_id, status=common_pb2.SESSION_STATUS_PAUSED)
+        else:  # a new token was issued; the old mapping is still there
+            SessionStore(redis_client).update(session_id, token_hash=hash_token("nst_new"))
+        revoked_at = time.monotonic()
+        deadline = revoked_at + 5
+        fresh = tunnel = 200
+        while time.monotonic() < deadline and (fresh, tunnel) != (407, 407):
+            fresh = _proxy_status(secret_proxy, token, url)
+            tunnel = open_tunnel.get(url).status_code
+            time.sleep(0.1)
+        elapsed = time.monotonic() - revoked_at
+    assert (fresh, tunnel) == (407, 407), f"still accepted after {elapsed:.1f}s"
+    assert elapsed < TOKEN_CACHE_S + 1.5
+
+
+def test_403_when_host_header_disagrees_with_destination(secret_proxy: Proxy, redis_client):
+    session_id, token = make_session(redis_client)
+    before = len(secret_proxy.https.received)
+    with secret_proxy.client(token) as c:
+        r = c.get(
+            f"https://127.0.0.1:{secret_proxy.https_port}/",
+            headers={"Host": f"localhost:{secret_proxy.https_port}"},
+        )
+        assert r.status_code == 403
+        assert "Host header does not match" in r.text
+        r = c.get(
+            f"http://127.0.0.1:{secret_proxy.http_port}/",
+            headers={"Host": "api.anthropic.com"},
+        )
+        assert r.status_code == 403
+    assert len(secret_proxy.https.received) == before  # nothing reached the upstream
+    (record, _) = audit.read_audit(redis_client, session_id, 10)
+    assert record.decision == audit.REFUSED
+
+
+def _raw_connect(proxy: Proxy, token: str, authority: str) -> int:
+    """Status of a hand-written CONNECT (httpcore drops the brackets of IPv6 targets)."""
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+        sock.sendall(
+            f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+            f"Proxy-Authorization: Bearer {token}\r\n\r\n".encode()
+        )
+        status_line = sock.makefile("rb").readline()
+    return int(status_line.split()[1])
+
+
+@pytest.mark.parametrize(
+    "authority",
+    [
+        "127.0.0.1:{trip}",  # loopback literal
+        "localhost:{trip}",  # a name that resolves to loopback
+        "[::1]:{trip}",  # IPv6 loopback
+        "[::ffff:127.0.0.1]:{trip}",  # IPv4-mapped IPv6
+        "10.255.255.1:443",  # private range: refused before any connect
+        "169.254.169.254:443",  # link-local (cloud metadata)
+        "100.100.100.100:443",  # CGNAT / tailnet
+        "0.0.0.0:{trip}",  # "this host"
+    ],
+)
+def test_internal_destinations_are_refused_before_connecting(
+    secret_proxy: Proxy, redis_client, authority
+):
+    session_id, token = make_session(redis_client)
+    started = time.monotonic()
+    status = _raw_connect(secret_proxy, token, authority.format(trip=secret_proxy.tripwire.port))
+    assert status == 403
+    assert time.monotonic() - started < 2  # decided, not a connect timeout
+    assert secret_proxy.tripwire.hits == 0
+    (record,) = audit.read_audit(redis_client, session_id, 10)
+    assert record.decision == audit.REFUSED
+    assert "non-public address" in record.reason
+
+
+def test_internal_destination_refused_over_plain_http(secret_proxy: Proxy, redis_client):
+    _, token = make_session(redis_client)
+    url = f"http://localhost:{secret_proxy.tripwire.port}/"
+    assert _proxy_status(secret_proxy, token, url) == 403
+    assert secret_proxy.tripwire.hits == 0
+
+
+def test_allow_addresses_exception_is_exact_host_port(secret_proxy: Proxy, redis_client):
+    """127.0.0.1:<upstream port> is excepted in this stack; the next port is not."""
+    _, token = make_session(redis_client)
+    ok = _proxy_status(secret_proxy, token, f"https://127.0.0.1:{secret_proxy.https_port}/")
+    assert ok == 200
+    other = _proxy_status(secret_proxy, token, f"https://127.0.0.1:{secret_proxy.https_port + 1}/")
+    assert other == 403
