@@ -1,0 +1,1 @@
+"""The `netclode` command line: sessions, prompts, history, terminal, and the local stack."""

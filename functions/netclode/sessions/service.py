@@ -20,6 +20,7 @@ from netclode.eventing import types
 from netclode.eventing.publish import publish
 from netclode.sessions import entries, validation
 from netclode.sessions.lifecycle import Lifecycle
+from netclode.sessions.reconcile import reconcile_sessions
 from netclode.store import keys
 from netclode.store.redis import connect
 from netclode.store.sessions import SessionRecord
@@ -53,6 +54,10 @@ class SessionService:
         self.r = r if r is not None else connect(settings.redis_url)
         self.life = Lifecycle(settings, self.r)
         self.store = self.life.store
+
+    def reconcile(self) -> None:
+        """The periodic sweep (pool function): see netclode.sessions.reconcile."""
+        reconcile_sessions(self.life)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -88,7 +93,10 @@ class SessionService:
         repos = validation.repos(list(req.repos))
         access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
         sdk = validation.enum_value("sdk_type", S.SdkType, req.sdk_type) or S.SDK_TYPE_CLAUDE
-        model = providers.validate_model(self.settings, sdk, req.model.strip())
+        # The model must be well-formed now; an unconfigured provider is reported by the agent
+        # as an error entry when the session is prompted (terminal-only use needs none).
+        provider, model_name = providers.split_model(sdk, req.model)
+        model = model_name if sdk == S.SDK_TYPE_CLAUDE else f"{provider.name}/{model_name}"
         vcpus, memory_mb = validation.resources(req.resources)
         prompt = (
             validation.prompt(req.initial_prompt, self.settings.max_prompt_bytes)

@@ -133,6 +133,10 @@ class TerminalStream:
         self.r = r
         self.key = keys.terminal(session_id)
 
+    def last_cursor(self) -> str:
+        newest = self.r.xrevrange(self.key, count=1)
+        return newest[0][0].decode() if newest else ""
+
     def append(self, data: bytes, *, exit_code: int | None = None) -> None:
         fields = {b"d": data}
         if exit_code is not None:

@@ -238,16 +238,18 @@ class WatchTerminalResponse(_message.Message):
     def __init__(self, chunk: _Optional[_Union[TerminalChunk, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
 
 class TerminalChunk(_message.Message):
-    __slots__ = ("cursor", "data", "exited", "exit_code")
+    __slots__ = ("cursor", "data", "exited", "exit_code", "replayed")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     EXITED_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     cursor: str
     data: bytes
     exited: bool
     exit_code: int
-    def __init__(self, cursor: _Optional[str] = ..., data: _Optional[bytes] = ..., exited: _Optional[bool] = ..., exit_code: _Optional[int] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, cursor: _Optional[str] = ..., data: _Optional[bytes] = ..., exited: _Optional[bool] = ..., exit_code: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class ExecRequest(_message.Message):
     __slots__ = ("session_id", "argv", "timeout_seconds")

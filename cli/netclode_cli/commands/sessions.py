@@ -1,0 +1,212 @@
+"""`netclode sessions ...`: create, list, inspect, rename, pause, resume, delete."""
+
+from __future__ import annotations
+
+import click
+from netclode.v1 import api_pb2, common_pb2
+
+from netclode_cli.commands.shared import App, json_flag, pass_app
+from netclode_cli.output import (
+    clock,
+    console,
+    emit_json,
+    relative,
+    repos_cell,
+    short_repo,
+    styled_status,
+    table,
+    truncate,
+)
+
+SDKS = {"claude": common_pb2.SDK_TYPE_CLAUDE, "native": common_pb2.SDK_TYPE_NATIVE}
+SORT_KEYS = {
+    "created": lambda s: s.session.created_at.ToMilliseconds(),
+    "active": lambda s: s.session.last_active_at.ToMilliseconds(),
+    "name": lambda s: s.session.name.lower(),
+    "status": lambda s: s.session.status,
+}
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(sessions)
+
+
+@click.group()
+def sessions() -> None:
+    """Manage sessions."""
+
+
+@sessions.command("list")
+@click.option("--sort", type=click.Choice(sorted(SORT_KEYS)), default="created")
+@click.option("--asc", is_flag=True, help="Oldest / smallest first.")
+@json_flag
+@pass_app
+def list_(app: App, sort: str, asc: bool) -> None:
+    """List sessions."""
+    reply = app.api.call(app.api.sessions.list_sessions, api_pb2.ListSessionsRequest())
+    rows = sorted(reply.sessions, key=SORT_KEYS[sort], reverse=not asc)
+    if app.json:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print("No sessions found.")
+        return
+    table(
+        ["ID", "NAME", "STATUS", "REPOS", "MSGS", "CREATED", "ACTIVE"],
+        (
+            [
+                s.session.id,
+                truncate(s.session.name, 30),
+                styled_status(s.session.status),
+                truncate(repos_cell(s.session.repos), 30),
+                str(s.message_count),
+                relative(s.session.created_at),
+                relative(s.session.last_active_at),
+            ]
+            for s in rows
+        ),
+    )
+
+
+@sessions.command()
+@click.argument("session_id")
+@json_flag
+@pass_app
+def get(app: App, session_id: str) -> None:
+    """Show one session."""
+    summary = app.api.call(
+        app.api.sessions.get_session, api_pb2.GetSessionRequest(session_id=session_id)
+    ).summary
+    if app.json:
+        emit_json(summary)
+        return
+    s = summary.session
+    rows = [
+        ("ID", s.id),
+        ("Name", s.name),
+        ("Status", styled_status(s.status)),
+        ("SDK", common_pb2.SdkType.Name(s.sdk_type).removeprefix("SDK_TYPE_").lower()),
+        ("Model", s.model or "-"),
+        ("Repos", ", ".join(short_repo(r) for r in s.repos) or "-"),
+        ("Owner", s.owner),
+        ("Created", f"{clock(s.created_at)} ({relative(s.created_at)})"),
+        ("Last active", f"{clock(s.last_active_at)} ({relative(s.last_active_at)})"),
+        ("Messages", str(summary.message_count)),
+    ]
+    for label, value in rows:
+        console.print(f"[bold]{label + ':':<13}[/] {value}")
+
+
+@sessions.command()
+@click.option("--name", default="", help="Session name (default: generated).")
+@click.option("--repo", "repos", multiple=True, help="owner/repo or GitHub URL (repeatable).")
+@click.option("--write", is_flag=True, help="Give the agent write access to the repos.")
+@click.option("--sdk", type=click.Choice(sorted(SDKS)), default="claude", show_default=True)
+@click.option("--model", default="", help="e.g. claude-sonnet-4-5 or anthropic/<model>.")
+@click.option("--prompt", "initial_prompt", default="", help="First prompt to run.")
+@click.option("--tailnet", is_flag=True, help="Allow the sandbox to reach the tailnet.")
+@click.option("--vcpus", type=int, default=0)
+@click.option("--memory-mb", type=int, default=0)
+@json_flag
+@pass_app
+def create(
+    app: App,
+    name: str,
+    repos: tuple[str, ...],
+    write: bool,
+    sdk: str,
+    model: str,
+    initial_prompt: str,
+    tailnet: bool,
+    vcpus: int,
+    memory_mb: int,
+) -> None:
+    """Create a session."""
+    request = api_pb2.CreateSessionRequest(
+        name=name,
+        repos=list(repos),
+        repo_access=common_pb2.REPO_ACCESS_WRITE if write else common_pb2.REPO_ACCESS_READ,
+        sdk_type=SDKS[sdk],
+        model=model,
+        initial_prompt=initial_prompt,
+        network_config=common_pb2.NetworkConfig(tailnet_access=tailnet),
+        resources=common_pb2.SandboxResources(vcpus=vcpus, memory_mb=memory_mb),
+    )
+    session = app.api.call(app.api.sessions.create_session, request).session
+    if app.json:
+        emit_json(session)
+        return
+    console.print(f"Created session [bold]{session.id}[/]")
+    console.print(f"  Name:   {session.name}")
+    console.print(f"  Status: {styled_status(session.status)}")
+    console.print(f"  SDK:    {sdk}  Model: {session.model or '-'}")
+
+
+@sessions.command()
+@click.argument("session_id")
+@click.argument("name")
+@json_flag
+@pass_app
+def rename(app: App, session_id: str, name: str) -> None:
+    """Rename a session."""
+    request = api_pb2.RenameSessionRequest(session_id=session_id, name=name)
+    session = app.api.call(app.api.sessions.rename_session, request).session
+    emit_json(session) if app.json else console.print(f"Renamed {session.id} to {session.name!r}")
+
+
+@sessions.command()
+@click.argument("session_id")
+@json_flag
+@pass_app
+def pause(app: App, session_id: str) -> None:
+    """Pause a session: the sandbox stops, the workspace stays."""
+    request = api_pb2.PauseSessionRequest(session_id=session_id)
+    session = app.api.call(app.api.sessions.pause_session, request).session
+    _show_status(app, session)
+
+
+@sessions.command()
+@click.argument("session_id")
+@json_flag
+@pass_app
+def resume(app: App, session_id: str) -> None:
+    """Resume a paused session on its workspace."""
+    request = api_pb2.ResumeSessionRequest(session_id=session_id)
+    session = app.api.call(app.api.sessions.resume_session, request).session
+    _show_status(app, session)
+
+
+def _show_status(app: App, session: common_pb2.Session) -> None:
+    if app.json:
+        emit_json(session)
+    else:
+        console.print(f"Session {session.id}: {styled_status(session.status)}")
+
+
+@sessions.command()
+@click.argument("session_id")
+@json_flag
+@pass_app
+def delete(app: App, session_id: str) -> None:
+    """Delete a session, its sandbox and its workspace."""
+    app.api.call(
+        app.api.sessions.delete_session, api_pb2.DeleteSessionRequest(session_id=session_id)
+    )
+    emit_json({"deleted": session_id}) if app.json else console.print(
+        f"Deleted session {session_id}"
+    )
+
+
+@sessions.command("delete-all")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_flag
+@pass_app
+def delete_all(app: App, yes: bool) -> None:
+    """Delete every session you can see."""
+    if not yes and not app.json:
+        click.confirm("Delete every session?", abort=True)
+    reply = app.api.call(app.api.sessions.delete_all_sessions, api_pb2.DeleteAllSessionsRequest())
+    if app.json:
+        emit_json({"deleted": list(reply.deleted_ids)})
+    else:
+        console.print(f"Deleted {len(reply.deleted_ids)} session(s)")

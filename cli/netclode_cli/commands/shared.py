@@ -1,0 +1,44 @@
+"""Pieces every command module uses: the app object and the per-command --json flag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import click
+
+from netclode_cli.client import Api, resolve
+
+
+@dataclass
+class App:
+    """What every command gets: where the API is, and how to print."""
+
+    url: str | None
+    json: bool
+
+    @cached_property
+    def api(self) -> Api:
+        return Api(resolve(self.url))
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def json_flag(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Accepts --json after the command too (`netclode sessions list --json`)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_root().obj.json = True
+
+    return click.option(
+        "--json",
+        "_json",
+        is_flag=True,
+        expose_value=False,
+        callback=remember,
+        help="Machine-readable output.",
+    )(fn)

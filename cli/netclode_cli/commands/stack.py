@@ -1,0 +1,79 @@
+"""`netclode up`, `down`, `status`: the local stack."""
+
+from __future__ import annotations
+
+import click
+from netclode.localstack import control
+from netclode.localstack.layout import Layout
+
+from netclode_cli.commands.shared import App, json_flag, pass_app
+from netclode_cli.output import console, emit_json, errors, table
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(up)
+    cli.add_command(down)
+    cli.add_command(status)
+
+
+@click.command()
+@json_flag
+@pass_app
+def up(app: App) -> None:
+    """Start Netclode locally, in the background."""
+    layout = Layout.from_env()
+    try:
+        with errors.status("Starting Netclode..."):
+            state = control.up(layout)
+    except control.StackError as exc:
+        raise click.ClickException(str(exc)) from None
+    if app.json:
+        emit_json({"api_url": state["api_url"], "credentials": str(layout.credentials)})
+        return
+    console.print(f"Netclode is running: API at [bold]{state['api_url']}[/]")
+    console.print(f"Admin token saved in {layout.credentials} (owner-only); the CLI uses it.")
+    console.print(
+        "Next: netclode sessions create --name demo   |   netclode status   |   netclode down"
+    )
+
+
+@click.command()
+@json_flag
+@pass_app
+def down(app: App) -> None:
+    """Stop the local stack."""
+    try:
+        stopped = control.down(Layout.from_env())
+    except control.StackError as exc:
+        raise click.ClickException(str(exc)) from None
+    if app.json:
+        emit_json({"stopped": stopped})
+    else:
+        console.print("Netclode stopped." if stopped else "Netclode was not running.")
+
+
+@click.command()
+@json_flag
+@pass_app
+def status(app: App) -> None:
+    """What runs where."""
+    components = control.status(Layout.from_env())
+    if app.json:
+        emit_json(
+            {
+                "running": bool(components),
+                "components": [
+                    {"name": c.name, "kind": c.kind, "url": c.url, "state": c.state}
+                    for c in components
+                ],
+            }
+        )
+        return
+    if not components:
+        console.print("Netclode is not running (start it with `netclode up`).")
+        return
+    colour = {"running": "green", "down": "red"}
+    table(
+        ["COMPONENT", "KIND", "URL", "STATE"],
+        ([c.name, c.kind, c.url, f"[{colour[c.state]}]{c.state}[/]"] for c in components),
+    )
