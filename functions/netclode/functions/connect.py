@@ -69,9 +69,9 @@ def with_domain_errors[T](cls: type[T]) -> type[T]:
 
 def caller(guard: Guard, ctx: RequestContext) -> Principal:
     """The principal behind the request's bearer token (or an auth error)."""
-    address = ctx.client_address()
+    address = ctx.client_address
     client = address.rsplit(":", 1)[0] if address else None
-    return guard.authenticate(ctx.request_headers().get("authorization"), client)
+    return guard.authenticate(ctx.request_headers.get("authorization"), client)
 
 
 def require_admin(principal: Principal) -> None:

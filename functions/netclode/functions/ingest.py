@@ -27,10 +27,10 @@ class IngestService(agent_connect.IngestServiceSync):
         self.ingest = ingest
 
     def publish(self, request, ctx):
-        address = ctx.client_address()
+        address = ctx.client_address
         client = address.rsplit(":", 1)[0] if address else None
         r = self.ingest.life.r
-        session_id = session_for(r, ctx.request_headers().get("authorization"), client)
+        session_id = session_for(r, ctx.request_headers.get("authorization"), client)
         self.ingest.apply(session_id, list(request.items))
         return agent_pb2.PublishResponse()
 

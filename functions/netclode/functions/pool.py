@@ -13,17 +13,19 @@ from cloudevents.http import CloudEvent
 
 from netclode.config import Settings
 from netclode.drivers import get_driver
+from netclode.eventing.receive import cloudevent_endpoint
 from netclode.pool import WarmPool
+from netclode.sessions.service import SessionService
 from netclode.store.redis import connect
 
 log = logging.getLogger(__name__)
 
 
+@cloudevent_endpoint("pool")
 def pool(cloud_event: CloudEvent) -> None:
+    """functions-framework target `pool` (HTTP signature: a failure asks for a retry)."""
     settings = Settings.from_env()
     report = WarmPool(settings, connect(settings.redis_url)).reconcile(get_driver(settings))
     if report.removed or report.failed:
         log.info("pool: removed %s, failed %s", report.removed, report.failed)
-    from netclode.sessions.service import SessionService
-
     SessionService(settings).reconcile()

@@ -21,10 +21,20 @@ class Component:
     port: int
     env: dict[str, str] = field(default_factory=dict)
     kind: str = "function"
+    # For components reached over a Unix socket instead of a port.
+    socket: Path | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"unix://{self.socket}" if self.socket else f"http://127.0.0.1:{self.port}"
+
+    def answering(self) -> bool:
+        """Whether the component accepts connections yet."""
+        family = socket.AF_UNIX if self.socket else socket.AF_INET
+        address = str(self.socket) if self.socket else ("127.0.0.1", self.port)
+        with socket.socket(family) as s:
+            s.settimeout(0.2)
+            return s.connect_ex(address) == 0
 
 
 def free_port() -> int:
@@ -119,3 +129,18 @@ def broker_component(layout: Layout, plan: Plan, routes_file: Path) -> Component
     ]
     env = {"NETCLODE_INTERNAL_TOKEN": plan.internal_token, "PYTHONUNBUFFERED": "1"}
     return Component("broker", argv, plan.broker_port, env, kind="eventing")
+
+
+def sandbox_host_component(layout: Layout, plan: Plan) -> Component:
+    """The long-lived owner of the bubblewrap sandboxes (see netclode.sandboxhost)."""
+    from netclode.sandboxhost.layout import Layout as SandboxLayout
+
+    argv = [sys.executable, "-m", "netclode.sandboxhost", "--data-dir", str(layout.data)]
+    return Component(
+        "sandboxhost",
+        argv,
+        0,
+        common_env(layout, plan),
+        kind="sandboxes",
+        socket=SandboxLayout(layout.data).host_socket,
+    )

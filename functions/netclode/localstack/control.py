@@ -95,7 +95,9 @@ def status(layout: Layout) -> list[ComponentStatus]:
 
 def _probe(url: str) -> str:
     parsed = urlparse(url)
-    with socket.socket() as s:
+    family = socket.AF_UNIX if parsed.scheme == "unix" else socket.AF_INET
+    address = parsed.path if parsed.scheme == "unix" else (parsed.hostname, parsed.port or 80)
+    with socket.socket(family) as s:
         s.settimeout(0.5)
-        ok = s.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 80)) == 0
+        ok = s.connect_ex(address) == 0
     return "running" if ok else "down"

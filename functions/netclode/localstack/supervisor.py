@@ -29,6 +29,7 @@ from netclode.localstack.components import (
     free_port,
     function_components,
     plan_ports,
+    sandbox_host_component,
 )
 from netclode.localstack.layout import MANIFESTS, Layout
 
@@ -60,6 +61,7 @@ class Supervisor:
         routes = self.layout.state / "routes.json"
         routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))
         self.components = [
+            sandbox_host_component(self.layout, plan),
             broker_component(self.layout, plan, routes),
             *function_components(topology, self.layout, plan),
         ]
@@ -107,7 +109,7 @@ class Supervisor:
             for name, component in list(pending.items()):
                 if self.procs[name].poll() is not None:
                     raise RuntimeError(f"{name} exited at start; see {self.layout.logs}/{name}.log")
-                if _listening(component.port):
+                if component.answering():
                     del pending[name]
             time.sleep(0.05)
         if pending:
@@ -165,14 +167,6 @@ class Supervisor:
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def main() -> None:
