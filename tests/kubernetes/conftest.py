@@ -35,6 +35,8 @@ def kube_api() -> Iterator[Emulator]:
     async def serve() -> None:
         async with kmock.KubernetesEmulator() as handler, kmock.Server(handler) as server:
             handler.resources.load_bundled()  # so listing a kind with no objects yet works
+            for plural in ("services", "revisions"):  # the Knative CRDs, as if installed
+                handler.resources[f"serving.knative.dev/v1/{plural}"] = {}
             box["url"], box["stop"] = str(server.url).rstrip("/"), asyncio.Event()
             started.set()
             await asyncio.wait_for(box["stop"].wait(), timeout=120)

@@ -102,6 +102,8 @@ def revision_rows(api: client.ApiClient, namespace: str) -> list[dict[str, Any]]
         services = objects.list_namespaced_custom_object(*SERVING, namespace, "services")
         revs = objects.list_namespaced_custom_object(*SERVING, namespace, "revisions")
     except client.ApiException as exc:
+        if exc.status == 404:
+            raise click.ClickException("Knative Serving is not installed in that cluster") from None
         raise click.ClickException(f"Kubernetes API: {exc.status} {exc.reason}") from None
     ready_by_revision = {r["metadata"]["name"]: _condition(r) for r in revs.get("items", [])}
     rows = []
