@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from netclode.v1 import agent_pb2, common_pb2
+from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent, build_agent
 
 from tests.support.scripted_llm import ScriptedLLM
@@ -35,7 +35,7 @@ class Recorder:
         out = []
         for i in self.finals():
             if i.HasField("event"):
-                out.append(agent_pb2.events__pb2.AgentEventKind.Name(i.event.kind)[17:])
+                out.append(events_pb2.AgentEventKind.Name(i.event.kind)[17:])
             else:
                 out.append(i.WhichOneof("item"))
         return out

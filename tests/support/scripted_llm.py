@@ -52,7 +52,7 @@ class Reply:
 class Recorded:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: dict[str, Any]
 
 
@@ -135,8 +135,11 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # keep test output quiet
             pass
 
+        def _headers(self) -> dict[str, str]:
+            return {k.lower(): v for k, v in self.headers.items()}
+
         def do_GET(self) -> None:
-            rec = Recorded("GET", self.path, dict(self.headers.items()), {})
+            rec = Recorded("GET", self.path, self._headers(), {})
             with server._lock:
                 server.requests.append(rec)
             if self.path.rstrip("/") == "/api/tags":
@@ -149,7 +152,7 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b"{}"
             body = json.loads(raw or b"{}")
             path = self.path.split("?")[0]
-            rec = Recorded("POST", self.path, dict(self.headers.items()), body)
+            rec = Recorded("POST", self.path, self._headers(), body)
             if path == "/api/show":
                 with server._lock:
                     server.requests.append(rec)

@@ -1,0 +1,217 @@
+"""The native agent end to end against the scripted LLM server: real tools, files, processes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from netclode.v1 import events_pb2
+
+from tests.agent.conftest import AgentFactory, native_config
+from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
+
+MODELS = ["anthropic/claude-test", "openai/gpt-test", "ollama/qwen-test"]
+
+
+def _alive(pid: int) -> bool:
+    """Running (a killed orphan may linger as a zombie until init reaps it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_turn_creates_edits_and_runs_commands(
+    model: str, scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    scripted_llm.push(
+        tool(
+            "Write", {"file_path": "src/app.py", "content": "a = 1\nb = 2\n"}, text="Creating it."
+        ),
+        tool(
+            "Edit", {"file_path": "src/app.py", "old_string": "b = 2", "new_string": "b = 3\nc = 4"}
+        ),
+        tool("Bash", {"command": "cat src/app.py | wc -l > count.txt; exit 3"}),
+        text("Done: app.py has three lines."),
+    )
+    agent, rec = make_agent(native_config(scripted_llm, model))
+    result = agent.run_turn("create app.py")
+
+    assert (workspace / "src/app.py").read_text() == "a = 1\nb = 3\nc = 4\n"
+    assert (workspace / "count.txt").read_text().strip() == "3"
+    assert result.final_answer == "Done: app.py has three lines."
+    assert (result.steps, result.error, result.interrupted) == (4, "", False)
+    assert result.usage.input_tokens == 4 * 11 and result.usage.output_tokens == 4 * 7
+    tool_step = ["TOOL_START", "TOOL_INPUT", "FILE_CHANGE", "TOOL_END"]
+    bash_step = [
+        "TOOL_START",
+        "TOOL_INPUT",
+        "COMMAND_START",
+        "COMMAND_END",
+        "FILE_CHANGE",
+        "TOOL_END",
+    ]
+    assert rec.kinds() == ["MESSAGE", *tool_step, *tool_step, *bash_step, "MESSAGE"]
+
+    finals = [i.event for i in rec.finals()]
+    created, edited, count = (e.file_change for e in finals if e.HasField("file_change"))
+    assert (created.path, created.change, created.lines_added) == (
+        "src/app.py",
+        events_pb2.FILE_CHANGE_TYPE_CREATED,
+        2,
+    )
+    assert (edited.change, edited.lines_added, edited.lines_removed) == (
+        events_pb2.FILE_CHANGE_TYPE_EDITED,
+        2,
+        1,
+    )
+    assert count.path == "count.txt"
+    cmd_end = next(e.command_end for e in finals if e.HasField("command_end"))
+    assert cmd_end.exit_code == 3 and cmd_end.command.startswith("cat src/app.py")
+    ends = [e.tool_end for e in finals if e.HasField("tool_end")]
+    assert [t.success for t in ends] == [True, True, False]
+    assert ends[2].error == "exit code 3"
+    # Deltas stream before the final: partial text for the first message, partial tool input.
+    partial = [i.event for i in rec.items if i.partial]
+    assert "".join(
+        e.message.content for e in partial if e.correlation_id == finals[0].correlation_id
+    ) == ("Creating it.")
+    assert any(
+        e.kind == events_pb2.AGENT_EVENT_KIND_TOOL_INPUT and e.tool_input.delta for e in partial
+    )
+    # The model saw the tool results, and only the placeholder key went out.
+    requests = scripted_llm.model_requests()
+    assert len(requests) == 4
+    assert "exit code 3" in str(requests[3].body["messages"])
+    key = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}.get(model.split("/", maxsplit=1)[0])
+    if key:
+        assert f"NETCLODE_PLACEHOLDER_{key}" in " ".join(requests[0].headers.values())
+    if model.startswith("anthropic/"):
+        assert str(workspace) in requests[0].body["system"]
+
+
+def test_interrupt_mid_tool_kills_the_command(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    scripted_llm.push(tool("Bash", {"command": "sleep 30 & echo $! > pid; wait"}))
+    agent, rec = make_agent()
+    result_box: list[events_pb2.TurnCompletedPayload] = []
+    worker = threading.Thread(target=lambda: result_box.append(agent.run_turn("sleep")))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not (workspace / "pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pid = int((workspace / "pid").read_text())
+    asked = time.monotonic()
+    agent.interrupt()
+    worker.join(5)
+    assert time.monotonic() - asked < 2.0
+    assert result_box[0].interrupted and not result_box[0].error
+    assert not _alive(pid)  # the whole process group is gone, not just bash
+    ends = [i.event.tool_end for i in rec.finals() if i.event.HasField("tool_end")]
+    assert ends and not ends[0].success and ends[0].error == "interrupted"
+
+
+def test_interrupt_while_the_model_streams(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(Reply(text="a long answer that never ends", stall=5))
+    agent, _ = make_agent()
+    threading.Timer(0.3, agent.interrupt).start()
+    started = time.monotonic()
+    result = agent.run_turn("talk")
+    assert time.monotonic() - started < 2.3
+    assert result.interrupted
+
+
+def test_failing_tool_is_reported_and_fed_back(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(
+        tool("Edit", {"file_path": "missing.py", "old_string": "x", "new_string": "y"}),
+        tool("Read", {"file_path": "../../etc/passwd"}),
+        text("Could not edit."),
+    )
+    agent, rec = make_agent()
+    result = agent.run_turn("edit")
+    ends = [i.event.tool_end for i in rec.finals() if i.event.HasField("tool_end")]
+    assert [e.success for e in ends] == [False, False]
+    assert ends[0].error == "missing.py: no such file"
+    assert "outside the workspace" in ends[1].error
+    assert result.final_answer == "Could not edit." and not result.error
+    sent = scripted_llm.model_requests()[1].body["messages"][-1]["content"][0]
+    assert sent["is_error"] is True and "no such file" in sent["content"]
+
+
+@pytest.mark.parametrize("status", [500, 529])
+def test_model_error_ends_the_turn_with_an_error(
+    status: int, scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(Reply(status=status, error_message="Overloaded"))
+    agent, rec = make_agent()
+    result = agent.run_turn("hi")
+    expected = f"anthropic API returned HTTP {status}: Overloaded"
+    assert result.error == expected and not result.interrupted
+    errors = [i.error for i in rec.items if i.HasField("error")]
+    assert [(e.code, e.message) for e in errors] == [("AGENT_ERROR", expected)]
+
+
+def test_overloaded_model_is_retried(scripted_llm: ScriptedLLM, make_agent: AgentFactory) -> None:
+    scripted_llm.push(Reply(status=529, error_message="Overloaded"), text("fine now"))
+    config = native_config(scripted_llm)
+    config.env["NETCLODE_LLM_MAX_RETRIES"] = "1"
+    agent, _ = make_agent(config)
+    assert agent.run_turn("hi").final_answer == "fine now"
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "mistral/devstral",
+            "provider 'mistral' is not configured in this sandbox (MISTRAL_API_KEY unset)",
+        ),
+        (
+            "nope/x",
+            "model: unknown provider 'nope' (known: anthropic, openai, mistral, openrouter, ollama)",
+        ),
+        ("gpt-4", "model: 'gpt-4' must name its provider, e.g. anthropic/gpt-4"),
+    ],
+)
+def test_missing_provider_is_an_error_not_a_crash(
+    model: str, message: str, scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    agent, rec = make_agent(native_config(scripted_llm, model))
+    result = agent.run_turn("hi")
+    assert result.error == message
+    assert [i.error.message for i in rec.items if i.HasField("error")] == [message]
+    assert scripted_llm.model_requests() == []
+
+
+def test_step_limit_ends_the_turn(scripted_llm: ScriptedLLM, make_agent: AgentFactory) -> None:
+    scripted_llm.push(tool("Bash", {"command": "true"}), tool("Bash", {"command": "true"}))
+    agent, _ = make_agent(native_config(scripted_llm, max_steps=2))
+    result = agent.run_turn("loop")
+    assert result.steps == 2
+    assert result.error == "stopped after the step limit (2 model steps)"
+
+
+def test_conversation_resumes_after_rebuild(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(tool("Write", {"file_path": "n.txt", "content": "42"}), text("Saved 42."))
+    first, _ = make_agent()
+    first.run_turn("remember 42")
+    # A new sandbox on the same workspace (pause/resume) builds a fresh agent.
+    scripted_llm.push(text("It was 42."))
+    second, _ = make_agent()
+    assert second.run_turn("what was it?").final_answer == "It was 42."
+    messages = scripted_llm.model_requests()[-1].body["messages"]
+    flat = str(messages)
+    assert messages[0]["content"][0]["text"] == "remember 42"
+    assert "Saved 42." in flat and "tool_result" in flat
+    assert messages[-1]["content"][-1]["text"] == "what was it?"
