@@ -87,7 +87,8 @@ def test_turn_creates_edits_and_runs_commands(
     requests = scripted_llm.model_requests()
     assert len(requests) == 4
     assert "exit code 3" in str(requests[3].body["messages"])
-    key = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}.get(model.split("/", maxsplit=1)[0])
+    provider = model.split("/", maxsplit=1)[0]
+    key = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}.get(provider)
     if key:
         assert f"NETCLODE_PLACEHOLDER_{key}" in " ".join(requests[0].headers.values())
     if model.startswith("anthropic/"):
@@ -177,7 +178,8 @@ def test_overloaded_model_is_retried(scripted_llm: ScriptedLLM, make_agent: Agen
         ),
         (
             "nope/x",
-            "model: unknown provider 'nope' (known: anthropic, openai, mistral, openrouter, ollama)",
+            "model: unknown provider 'nope' "
+            "(known: anthropic, openai, mistral, openrouter, ollama)",
         ),
         ("gpt-4", "model: 'gpt-4' must name its provider, e.g. anthropic/gpt-4"),
     ],
