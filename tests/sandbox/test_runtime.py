@@ -121,31 +121,6 @@ def test_terminal_round_trip_reaches_ingest(driver, ingest):
         driver.stop("sb-term")
 
 
-def test_prompt_without_agent_completes_turn_with_error(driver, ingest):
-    driver.start(SandboxSpec(sandbox_id="sb-turn", workspace_id="ws-turn"))
-    try:
-        wait_ready(driver, "sb-turn")
-        _assign(driver, "sb-turn", "sess-turn", "tok-turn")
-        rpc = driver.rpc("sb-turn")
-        reply = rpc.call(
-            "Prompt", agent_pb2.PromptRequest(text="hi", prompt_id="p1"), agent_pb2.PromptResponse
-        )
-        assert reply.queued
-        rpc.close()
-        outs = ingest.wait_for(lambda outs: any(o.HasField("turn_completed") for o in outs))
-        kinds = [
-            o.WhichOneof("item")
-            for o in outs
-            if o.WhichOneof("item") in ("turn_started", "turn_completed")
-        ]
-        assert kinds == ["turn_started", "turn_completed"]
-        assert next(o for o in outs if o.HasField("turn_started")).turn_started.prompt_id == "p1"
-        done = next(o for o in outs if o.HasField("turn_completed")).turn_completed
-        assert done.turn_number == 1
-    finally:
-        driver.stop("sb-turn")
-
-
 def test_stopped_sandbox_keeps_workspace_for_the_next_one(driver):
     driver.start(SandboxSpec(sandbox_id="sb-pause-1", workspace_id="ws-pause"))
     wait_ready(driver, "sb-pause-1")

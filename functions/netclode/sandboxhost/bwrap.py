@@ -122,7 +122,17 @@ def build(
     cmd.bind("--ro-bind", sandbox_dir / "out", f"{RUN_DIR}/out")
     secret_fd = cmd.data("", secret.encode(), "")
     os.set_inheritable(secret_fd, True)
-    cmd.argv += ["--chdir", "/workspace", "--", sys.executable, "-m", "netclode_sandbox"]
+    # The root is a tmpfs bwrap assembled: freeze it so /, /etc and friends are read-only too.
+    cmd.argv += [
+        "--remount-ro",
+        "/",
+        "--chdir",
+        "/workspace",
+        "--",
+        sys.executable,
+        "-m",
+        "netclode_sandbox",
+    ]
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": "/workspace",

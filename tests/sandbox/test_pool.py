@@ -1,0 +1,91 @@
+"""The warm pool against real sandboxes and a real Valkey."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from netclode.config import Settings
+from netclode.drivers.base import SandboxSpec
+from netclode.errors import Unavailable
+from netclode.pool import WarmPool
+from netclode.store import keys
+
+from tests.sandbox.conftest import run
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture
+def pool(redis_client, data_dir):
+    return WarmPool(Settings(data_dir=data_dir, pool_size=2), redis_client)
+
+
+def _state(r, sandbox_id: str) -> str:
+    return (r.hget(keys.sandbox(sandbox_id), "state") or b"").decode()
+
+
+def test_fill_claim_refill(pool, driver, redis_client):
+    report = pool.reconcile(driver)
+    assert len(report.ready) == 2 and not report.failed
+    assert redis_client.llen(keys.POOL_READY) == 2
+
+    first = pool.claim("sess-a")
+    second = pool.claim("sess-b")
+    assert {first, second} == set(report.ready)
+    assert pool.claim("sess-c") is None
+    assert _state(redis_client, first) == "claimed"
+    assert redis_client.hget(keys.sandbox(first), "session") == b"sess-a"
+    assert run(driver, first, "true").exit_code == 0  # claimed = really running
+
+    refill = pool.reconcile(driver)
+    assert len(refill.ready) == 2 and not refill.removed
+    assert redis_client.llen(keys.POOL_READY) == 2
+    status = pool.status()
+    assert status["ready"] == 2 and len(status["sandboxes"]) == 4
+    _cleanup(pool, driver, redis_client)
+
+
+def test_crashed_sandbox_is_removed_and_replaced(pool, driver, redis_client):
+    pool.reconcile(driver)
+    victim = redis_client.lindex(keys.POOL_READY, 0).decode()
+    # Kill the runtime from inside: its whole sandbox goes down with it.
+    with pytest.raises(Unavailable):  # the runtime dies before it can answer
+        run(driver, victim, "sh", "-c", "kill -9 $PPID")
+    deadline = time.monotonic() + 10  # the next tick comes later; wait for the exit
+    while any(s.sandbox_id == victim and s.alive for s in driver.list()):
+        assert time.monotonic() < deadline, "sandbox outlived its runtime"
+        time.sleep(0.05)
+    report = pool.reconcile(driver)
+    assert victim in report.removed and len(report.ready) == 1
+    assert victim not in {s.sandbox_id for s in driver.list()}
+    assert redis_client.exists(keys.sandbox(victim)) == 0
+    assert victim.encode() not in redis_client.lrange(keys.POOL_READY, 0, -1)
+    assert redis_client.llen(keys.POOL_READY) == 2
+    _cleanup(pool, driver, redis_client)
+
+
+def test_orphan_process_is_stopped_and_vanished_entry_dropped(pool, driver, redis_client):
+    driver.start(SandboxSpec(sandbox_id="sb-orphan", workspace_id="ws-orphan"))
+    redis_client.hset(keys.sandbox("sb-ghost"), mapping={"state": "ready", "created_at": 1})
+    redis_client.zadd(keys.POOL_SANDBOXES, {"sb-ghost": 1})
+    redis_client.lpush(keys.POOL_READY, "sb-ghost")
+    report = pool.reconcile(driver)
+    assert {"sb-orphan", "sb-ghost"} <= set(report.removed)
+    assert "sb-orphan" not in {s.sandbox_id for s in driver.list()}
+    assert b"sb-ghost" not in redis_client.lrange(keys.POOL_READY, 0, -1)
+    assert pool.claim("sess-x") != "sb-ghost"
+    _cleanup(pool, driver, redis_client)
+
+
+def test_claim_skips_entries_that_are_not_ready(pool, redis_client):
+    redis_client.hset(keys.sandbox("sb-stale"), mapping={"state": "claimed"})
+    redis_client.lpush(keys.POOL_READY, "sb-stale")
+    assert pool.claim("sess-y") is None
+    assert redis_client.llen(keys.POOL_READY) == 0
+
+
+def _cleanup(pool, driver, r) -> None:
+    for sandbox_id in [s["sandbox_id"] for s in pool.status()["sandboxes"]]:
+        driver.stop(sandbox_id)
+    r.flushall()
