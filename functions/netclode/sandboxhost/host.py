@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -75,6 +76,9 @@ class SandboxHost:
         self.layout = Layout(data_dir)
         self._upstreams = upstreams
         self._bridges = Bridges()
+        # bwrap's --die-with-parent follows the *thread* that forked it (PR_SET_PDEATHSIG):
+        # spawn from one thread that lives as long as the host, never from request threads.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
         self._sandboxes: dict[str, _Sandbox] = {}
         self._lock = threading.Lock()
         shutil.rmtree(self.layout.sandboxes, ignore_errors=True)  # left by a previous run
@@ -148,14 +152,15 @@ class SandboxHost:
             env["NETCLODE_INGEST_PATH"] = self._upstreams.ingest_path
         try:
             with (root / "log").open("wb") as log:
-                process = subprocess.Popen(
+                process = self._spawner.submit(
+                    subprocess.Popen,
                     cmd.argv,
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
                     pass_fds=cmd.fds,
-                )
+                ).result()
         finally:
             cmd.close_fds()
         return _Sandbox(sandbox_id, workspace_id, process, bridges)
