@@ -124,13 +124,15 @@ def _run_clone(repo: str, staging: Path, emit: Emit) -> str:
     )
     assert proc.stderr is not None
     deadline = time.monotonic() + CLONE_TIMEOUT_S
-    last_sent, last_phase, tail = 0.0, "", ""
+    last_sent, last_phase, tail, fatal = 0.0, "", "", ""
     for raw in iter(lambda: proc.stderr.read1(4096), b""):  # type: ignore[union-attr]
         for piece in re.split(r"[\r\n]+", raw.decode(errors="replace")):
             line = piece.strip()
             if not line:
                 continue
             tail = line
+            if not fatal and line.startswith(("fatal:", "error:")):
+                fatal = line  # git's reason; later lines are generic advice
             m = _PROGRESS.match(line)
             now = time.monotonic()
             if m and (m.group(1) != last_phase or now - last_sent >= PROGRESS_EVERY_S):
@@ -141,7 +143,7 @@ def _run_clone(repo: str, staging: Path, emit: Emit) -> str:
             proc.wait()
             return f"clone timed out after {CLONE_TIMEOUT_S}s"
     if proc.wait(timeout=30) != 0:
-        return f"git clone failed: {tail or f'exit code {proc.returncode}'}"
+        return f"git clone failed: {fatal or tail or f'exit code {proc.returncode}'}"
     return ""
 
 

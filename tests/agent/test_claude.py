@@ -37,7 +37,9 @@ def test_claude_turn_runs_commands_and_reports_changes(
     scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
 ) -> None:
     scripted_llm.push(
-        tool("Bash", {"command": "printf 'one\\ntwo\\n' > notes.txt && echo written"}, text="On it."),
+        tool(
+            "Bash", {"command": "printf 'one\\ntwo\\n' > notes.txt && echo written"}, text="On it."
+        ),
         text("notes.txt has two lines."),
     )
     agent, rec = make_agent(claude_config(scripted_llm))
