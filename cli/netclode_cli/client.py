@@ -15,6 +15,7 @@ from typing import TypeVar
 import click
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
+
 from netclode.localstack import credentials
 from netclode.localstack.control import running_pid
 from netclode.localstack.layout import Layout

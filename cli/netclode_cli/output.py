@@ -10,9 +10,10 @@ from collections.abc import Iterable, Sequence
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from netclode.v1 import common_pb2, events_pb2
 from rich.console import Console
 from rich.table import Table
+
+from netclode.v1 import common_pb2, events_pb2
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False)

@@ -4,8 +4,8 @@ print."""
 from __future__ import annotations
 
 from google.protobuf.json_format import MessageToDict
-from netclode.v1 import events_pb2
 
+from netclode.v1 import events_pb2
 from netclode_cli.output import duration, kind_name, status_name, truncate
 
 E = events_pb2

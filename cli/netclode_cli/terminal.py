@@ -17,8 +17,8 @@ import time
 import tty
 
 import click
-from netclode.v1 import api_pb2, common_pb2
 
+from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.client import Api
 from netclode_cli.output import errors
 

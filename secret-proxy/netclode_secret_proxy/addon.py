@@ -22,9 +22,9 @@ import redis.asyncio as aioredis
 from mitmproxy import connection, exceptions, http
 from mitmproxy.net.http import url
 from mitmproxy.proxy import server_hooks
+
 from netclode import audit
 from netclode.store import keys
-
 from netclode_secret_proxy import config, guard, inject, policy
 from netclode_secret_proxy.auth import Session, SessionAuth, token_hash_of
 from netclode_secret_proxy.scrub import Scrubber

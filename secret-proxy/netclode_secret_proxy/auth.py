@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+
 from netclode.auth.secrets import hash_token
 from netclode.store import keys
 from netclode.v1 import common_pb2

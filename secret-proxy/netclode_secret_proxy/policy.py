@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from netclode import audit
 from netclode.v1 import common_pb2
-
 from netclode_secret_proxy.auth import Session
 from netclode_secret_proxy.table import SecretRule
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import kmock
 import pytest
 from kubernetes import client
+
 from netclode.config import Settings
 from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
-
 from tests.support.net import free_port
 
 NAMESPACE = "netclode"

@@ -11,11 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from kubernetes import client
+
 from netclode.drivers.base import SandboxInfo, SandboxSpec
 from netclode.drivers.kubernetes import KubernetesDriver
 from netclode.errors import InvalidArgument, NotFound, Unavailable
 from netclode.v1 import agent_pb2
-
 from tests.kubernetes.conftest import NAMESPACE, Emulator
 from tests.support.manifests import validate_manifest
 

@@ -10,12 +10,12 @@ import pytest
 import redis
 from click.testing import CliRunner
 from kubernetes import client
+
 from netclode.config import Settings
 from netclode.ops import dead_letters, pool_status
 from netclode.store import keys
 from netclode_cli.commands.ops import ops
 from netclode_cli.commands.shared import App
-
 from tests.kubernetes.conftest import NAMESPACE, Emulator
 
 

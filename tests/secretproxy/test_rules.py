@@ -7,12 +7,12 @@ import time
 
 import httpx
 import pytest
+
 from netclode import audit
 from netclode.auth.secrets import hash_token
 from netclode.store import keys
 from netclode.store.sessions import SessionStore
 from netclode.v1 import common_pb2
-
 from tests.secretproxy.conftest import TOKEN_CACHE_S, Proxy, make_session
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
+
 from netclode.localstack import credentials
 from netclode.localstack.layout import Layout
 from netclode.v1 import api_pb2
-
 from netclode_cli.client import Api, Target, resolve
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json, table

@@ -4,14 +4,16 @@ the kubeconfig context `netclode` (what `fetch-kubeconfig.yaml` writes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from kubernetes import client, config
-from netclode.v1 import api_pb2
 
+from netclode.v1 import api_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json, relative, table
+
+if TYPE_CHECKING:
+    from kubernetes import client
 
 SERVING = ("serving.knative.dev", "v1")
 
@@ -89,6 +91,8 @@ def register(cli: click.Group) -> None:
 
 
 def _kubernetes(kubeconfig: str | None, context: str) -> client.ApiClient:
+    from kubernetes import config  # slow to import: only for this command
+
     try:
         return config.new_client_from_config(config_file=kubeconfig, context=context)
     except (config.ConfigException, FileNotFoundError) as exc:
@@ -97,6 +101,8 @@ def _kubernetes(kubeconfig: str | None, context: str) -> client.ApiClient:
 
 def revision_rows(api: client.ApiClient, namespace: str) -> list[dict[str, Any]]:
     """One row per Knative Service, from its status and its Revisions' Ready conditions."""
+    from kubernetes import client
+
     objects = client.CustomObjectsApi(api)
     try:
         services = objects.list_namespaced_custom_object(*SERVING, namespace, "services")

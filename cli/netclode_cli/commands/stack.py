@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
+
 from netclode.localstack import control
 from netclode.localstack.layout import Layout
-
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, errors, table
 

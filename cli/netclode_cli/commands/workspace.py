@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from netclode.v1 import api_pb2, common_pb2
 
+from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json, table
 from netclode_cli.terminal import attach, wait_until_ready

@@ -56,6 +56,8 @@ class FunctionService:
     name: str
     env: dict[str, str]
     annotations: dict[str, str]
+    # Knative's containerConcurrency: 0 means unlimited.
+    concurrency: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ def _service(doc: dict) -> FunctionService:
     container = template["spec"]["containers"][0]
     env = {e["name"]: str(e.get("value", "")) for e in container.get("env", []) if "value" in e}
     annotations = template.get("metadata", {}).get("annotations", {})
-    return FunctionService(doc["metadata"]["name"], env, annotations)
+    concurrency = int(template["spec"].get("containerConcurrency", 0))
+    return FunctionService(doc["metadata"]["name"], env, annotations, concurrency)
 
 
 def _ref_service(destination: dict | None) -> str | None:

@@ -19,6 +19,7 @@ from netclode.auth.guard import Guard
 from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
 from netclode.config import Settings
 from netclode.functions.connect import caller, mount, require_admin, with_domain_errors
+from netclode.ops import OpsServiceImpl
 from netclode.sessions import validation
 from netclode.sessions.service import SessionService
 from netclode.store.redis import connect
@@ -209,6 +210,9 @@ def _application():
         ),
         api_connect.TokenServiceWSGIApplication(
             Tokens(TokenStore(r), guard), read_max_bytes=MAX_REQUEST_BYTES
+        ),
+        api_connect.OpsServiceWSGIApplication(
+            OpsServiceImpl(settings, r, guard), read_max_bytes=MAX_REQUEST_BYTES
         ),
     ]
     return mount(apps)

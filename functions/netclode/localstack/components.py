@@ -3,10 +3,12 @@ the long-lived workloads. Each is described once here; the supervisor only runs 
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from netclode.eventing.topology import Topology
 from netclode.localstack.layout import FUNCTION_SOURCE, MANIFESTS, Layout
@@ -60,6 +62,7 @@ class Plan:
     internal_token: str
     api_port: int
     broker_port: int
+    proxy_port: int
     service_ports: dict[str, int]
 
     @property
@@ -85,6 +88,7 @@ def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
         "NETCLODE_INTERNAL_TOKEN": plan.internal_token,
         "NETCLODE_DATA_DIR": str(layout.data),
         "NETCLODE_INGEST_URL": plan.service_url("ingest") if "ingest" in plan.service_ports else "",
+        "NETCLODE_SECRET_PROXY_ADDR": f"127.0.0.1:{plan.proxy_port}",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -96,6 +100,10 @@ def function_components(topology: Topology, layout: Layout, plan: Plan) -> list[
         target = service.env.get("FUNCTION_TARGET", name)
         signature = service.env.get("FUNCTION_SIGNATURE_TYPE", "http")
         port = plan.service_ports[name]
+        env = {**service.env, **shared, "PORT": str(port)}
+        if service.concurrency and "THREADS" not in service.env:
+            # One request at a time, as Knative's containerConcurrency promises the code.
+            env["THREADS"] = str(service.concurrency)
         argv = [
             sys.executable,
             "-m",
@@ -111,7 +119,7 @@ def function_components(topology: Topology, layout: Layout, plan: Plan) -> list[
             "--port",
             str(port),
         ]
-        out.append(Component(name, argv, port, {**service.env, **shared, "PORT": str(port)}))
+        out.append(Component(name, argv, port, env))
     return out
 
 
@@ -144,3 +152,28 @@ def sandbox_host_component(layout: Layout, plan: Plan) -> Component:
         kind="sandboxes",
         socket=SandboxLayout(layout.data).host_socket,
     )
+
+
+def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
+    """mitmdump with our addon: the only component that ever holds real provider keys.
+
+    Real keys come from the user's environment or from `<config>/secrets.env`
+    (NETCLODE_SECRETS_FILE overrides); the CA lives under the data dir and is made once.
+    """
+    from netclode_secret_proxy.launch import mitmdump_command
+
+    secrets_file = Path(os.environ.get("NETCLODE_SECRETS_FILE") or layout.config / "secrets.env")
+    argv = mitmdump_command(
+        layout.data / "secret-proxy",
+        plan.proxy_port,
+        plan.redis_url,
+        secrets_file if secrets_file.exists() else None,
+        allow_addresses=_ollama_address(),
+    )
+    return Component("secret-proxy", argv, plan.proxy_port, {}, kind="proxy")
+
+
+def _ollama_address() -> list[str]:
+    """The configured Ollama server is the one private address sandboxes may reach."""
+    url = urlparse(os.environ.get("OLLAMA_URL", ""))
+    return [f"{url.hostname}:{url.port or 11434}"] if url.hostname else []

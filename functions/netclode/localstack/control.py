@@ -42,14 +42,18 @@ def running_pid(layout: Layout) -> int | None:
     return pid
 
 
-def up(layout: Layout) -> dict:
-    """Starts the stack if it is not running; returns its state once every part answers."""
+def up(layout: Layout, env: dict[str, str] | None = None) -> dict:
+    """Starts the stack if it is not running; returns its state once every part answers.
+
+    `env` adds settings (e.g. POOL_SIZE) for every component of this start.
+    """
     if running_pid(layout):
         return layout.read_state() or {}
     layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
     layout.state_file.unlink(missing_ok=True)
     subprocess.Popen(
         [sys.executable, "-m", "netclode.localstack.supervisor"],
+        env={**os.environ, **layout.environ(), **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

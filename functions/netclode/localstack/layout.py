@@ -31,6 +31,14 @@ class Layout:
             state=xdg_dir("STATE", ".local/state"),
         )
 
+    def environ(self) -> dict[str, str]:
+        """The XDG variables that make another process see this same layout."""
+        return {
+            "XDG_DATA_HOME": str(self.data.parent),
+            "XDG_CONFIG_HOME": str(self.config.parent),
+            "XDG_STATE_HOME": str(self.state.parent),
+        }
+
     @property
     def state_file(self) -> Path:
         return self.state / "stack.json"

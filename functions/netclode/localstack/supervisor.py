@@ -30,8 +30,10 @@ from netclode.localstack.components import (
     function_components,
     plan_ports,
     sandbox_host_component,
+    secret_proxy_component,
 )
 from netclode.localstack.layout import MANIFESTS, Layout
+from netclode_secret_proxy.table import PROXY_KEYS
 
 log = logging.getLogger("netclode.supervisor")
 
@@ -61,6 +63,7 @@ class Supervisor:
         routes = self.layout.state / "routes.json"
         routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))
         self.components = [
+            secret_proxy_component(self.layout, plan),
             sandbox_host_component(self.layout, plan),
             broker_component(self.layout, plan, routes),
             *function_components(topology, self.layout, plan),
@@ -87,15 +90,20 @@ class Supervisor:
             internal_token=new_token("nci"),
             api_port=service_ports.get("api", 0),
             broker_port=broker_port,
+            proxy_port=free_port(),
             service_ports=service_ports,
         )
 
     def _spawn(self, component: Component) -> None:
         log_path = self.layout.logs / f"{component.name}.log"
+        inherited = os.environ
+        if component.kind != "proxy":
+            # Real provider keys stay with the secret proxy alone.
+            inherited = {k: v for k, v in os.environ.items() if k not in PROXY_KEYS}
         with log_path.open("ab") as out:
             self.procs[component.name] = subprocess.Popen(
                 component.argv,
-                env={**os.environ, **component.env},
+                env={**inherited, **component.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -122,6 +130,8 @@ class Supervisor:
                 "status": status,
                 "api_url": plan.service_url("api"),
                 "redis_url": plan.redis_url,
+                "broker_url": plan.broker_url,
+                "internal_token": plan.internal_token,
                 "components": {
                     "valkey": {"url": plan.redis_url, "kind": "store"},
                     **{

@@ -1,0 +1,39 @@
+# Netclode: `make up` runs it locally, `make test` tests it.
+SHELL := /bin/bash
+VENV := .venv
+NETCLODE := $(VENV)/bin/netclode
+PYTEST_ARGS ?=
+
+.PHONY: up down status setup setup-dev test lint format proto bench
+
+up: setup  ## Install what is missing and start Netclode in the background
+	@$(NETCLODE) up
+
+down:  ## Stop the local Netclode
+	@$(NETCLODE) down
+
+status:
+	@$(NETCLODE) status
+
+setup:
+	@scripts/setup.sh
+
+setup-dev:
+	@scripts/setup.sh --dev
+
+test: setup-dev  ## Install what the tests need and run them all
+	@scripts/test.sh $(PYTEST_ARGS)
+
+lint: setup-dev
+	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
+
+format: setup-dev
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+proto: setup-dev  ## Regenerate functions/netclode/v1 from functions/proto
+	@scripts/gen-proto.sh
+
+bench: setup-dev  ## Run every benchmark in bench/
+	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+
+-include mk/*.mk
