@@ -1,0 +1,101 @@
+"""GitHub App authentication with PyGithub.
+
+The bot acts with the installation token (full installation scope, refreshed by PyGithub).
+Sessions get their own short-lived tokens, scoped to the session's repositories and to the
+permissions its access level needs; those go to the secret proxy, never to the sandbox.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from github import Auth, Github, GithubIntegration
+
+from netclode.errors import FailedPrecondition
+from netclode.github.settings import GitHubSettings
+
+READ, WRITE = "read", "write"
+DIFF_MEDIA_TYPE = "application/vnd.github.diff"
+
+
+@dataclass(frozen=True)
+class ScopedToken:
+    token: str
+    expires_at: float  # unix seconds
+
+
+def session_permissions(access: str, pull_requests: bool) -> dict[str, str]:
+    """What a session may do: read or write contents, plus PR writes for PR mentions."""
+    permissions = {"contents": access, "metadata": READ}
+    if access == WRITE and pull_requests:
+        permissions["pull_requests"] = WRITE
+    return permissions
+
+
+class GitHubApp:
+    def __init__(self, settings: GitHubSettings) -> None:
+        if not settings.app_id or not settings.private_key:
+            raise FailedPrecondition(
+                "GitHub App not configured: set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY(_FILE)"
+            )
+        self.settings = settings
+        self.app_auth = Auth.AppAuth(settings.app_id, settings.private_key)
+        self.integration = GithubIntegration(auth=self.app_auth, base_url=settings.api_url)
+        self._installations: dict[int, tuple[Github, Auth.AppInstallationAuth]] = {}
+
+    def _installation(self, installation_id: int) -> tuple[Github, Auth.AppInstallationAuth]:
+        if not installation_id:
+            raise FailedPrecondition(
+                "delivery names no GitHub App installation and GITHUB_INSTALLATION_ID is unset"
+            )
+        if installation_id not in self._installations:
+            auth = self.app_auth.get_installation_auth(installation_id)
+            client = Github(
+                auth=auth,
+                base_url=self.settings.api_url,
+                seconds_between_requests=None,
+                seconds_between_writes=0.2,
+            )
+            self._installations[installation_id] = (client, auth)
+        return self._installations[installation_id]
+
+    def client(self, installation_id: int) -> Github:
+        """PyGithub acting as the App installation (the bot's own identity)."""
+        return self._installation(installation_id)[0]
+
+    def diff(self, installation_id: int, repo: str, number: int) -> bytes:
+        """The PR's raw diff (PyGithub has no call for the diff media type)."""
+        _, auth = self._installation(installation_id)
+        resp = httpx.get(
+            f"{self.settings.api_url}/repos/{repo}/pulls/{number}",
+            headers={"Authorization": f"token {auth.token}", "Accept": DIFF_MEDIA_TYPE},
+            timeout=30,
+        )
+        resp.raise_for_status()
+        return resp.content
+
+    def session_token(
+        self, installation_id: int, repos: list[str], access: str, pull_requests: bool
+    ) -> ScopedToken:
+        """A token limited to `repos` (owner/name) with the permissions of `access`."""
+        body = {
+            "repositories": [r.split("/", 1)[1] for r in repos],
+            "permissions": session_permissions(access, pull_requests),
+        }
+        _, data = self.integration.requester.requestJsonAndCheck(
+            "POST",
+            f"/app/installations/{installation_id}/access_tokens",
+            headers={"Authorization": f"Bearer {self.app_auth.token}"},
+            input=body,
+        )
+        return ScopedToken(data["token"], _expiry(data.get("expires_at")))
+
+
+def _expiry(raw: str | None) -> float:
+    """GitHub's `expires_at`; tokens live one hour when it is missing."""
+    if not raw:
+        return time.time() + 3600
+    return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()

@@ -1,0 +1,89 @@
+"""The bot's view of the session API: the api function, over Connect, with the bot's token."""
+
+from __future__ import annotations
+
+from connectrpc.code import Code
+from connectrpc.errors import ConnectError
+
+from netclode.sessions import entries as entry_kinds
+from netclode.v1 import api_connect, api_pb2, common_pb2, events_pb2
+
+TIMEOUT_MS = 30_000
+PAGE = 500
+MAX_PAGES = 40
+ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
+
+
+class SessionAPI:
+    def __init__(self, address: str, token: str) -> None:
+        self.client = api_connect.SessionServiceClientSync(address, timeout_ms=TIMEOUT_MS)
+        self.headers = {"authorization": f"Bearer {token}"}
+
+    def create(self, name: str, repo: str, access: str, prompt: str) -> str:
+        req = api_pb2.CreateSessionRequest(
+            name=name, repos=[repo], repo_access=ACCESS[access], initial_prompt=prompt
+        )
+        return self.client.create_session(req, headers=self.headers).session.id
+
+    def get(self, session_id: str) -> common_pb2.Session | None:
+        """The session, or None when it no longer exists."""
+        try:
+            resp = self.client.get_session(
+                api_pb2.GetSessionRequest(session_id=session_id), headers=self.headers
+            )
+        except ConnectError as exc:
+            if exc.code == Code.NOT_FOUND:
+                return None
+            raise
+        return resp.summary.session
+
+    def history(self, session_id: str) -> list[events_pb2.StreamEntry]:
+        """The durable history, oldest first (bounded to MAX_PAGES pages)."""
+        out: list[events_pb2.StreamEntry] = []
+        cursor = ""
+        for _ in range(MAX_PAGES):
+            page = self.client.list_entries(
+                api_pb2.ListEntriesRequest(session_id=session_id, after_cursor=cursor, limit=PAGE),
+                headers=self.headers,
+            )
+            out.extend(page.entries)
+            if not page.has_more:
+                break
+            cursor = page.last_cursor
+        return out
+
+    def delete(self, session_id: str) -> None:
+        try:
+            self.client.delete_session(
+                api_pb2.DeleteSessionRequest(session_id=session_id), headers=self.headers
+            )
+        except ConnectError as exc:
+            if exc.code != Code.NOT_FOUND:
+                raise
+
+
+def last_answer(history: list[events_pb2.StreamEntry]) -> str:
+    """The last final assistant message in a session's history ("" when there is none)."""
+    for entry in reversed(history):
+        if entry_kinds.is_final_message(entry) and (
+            entry.event.message.role == events_pb2.MESSAGE_ROLE_ASSISTANT
+        ):
+            return entry.event.message.content
+    return ""
+
+
+def turn_outcome(history: list[events_pb2.StreamEntry]) -> events_pb2.TurnCompletedPayload | None:
+    """The first completed turn in the history, if the agent finished one."""
+    for entry in history:
+        if entry.WhichOneof("payload") == "event" and (
+            entry.event.kind == events_pb2.AGENT_EVENT_KIND_TURN_COMPLETED
+        ):
+            return entry.event.turn_completed
+    return None
+
+
+def last_error(history: list[events_pb2.StreamEntry]) -> str:
+    for entry in reversed(history):
+        if entry.WhichOneof("payload") == "error":
+            return entry.error.message
+    return ""

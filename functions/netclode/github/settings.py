@@ -1,0 +1,66 @@
+"""The GitHub settings the webhook and bot functions read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from netclode.config import _int
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    webhook_secret: str = ""
+    # Largest webhook body accepted; GitHub caps payloads at 25 MB.
+    max_body_bytes: int = 25 * 1024 * 1024
+    bot_name: str = "netclode"
+    api_url: str = DEFAULT_API_URL
+    app_id: str = ""
+    private_key: str = ""
+    # Used when a delivery names no installation (repository webhooks).
+    installation_id: int = 0
+    # The api function, and the bot's own API token (a `user` token, so it owns its sessions).
+    netclode_api_url: str = ""
+    bot_token: str = ""
+    max_concurrent: int = 5
+    session_timeout_s: int = 600
+    # A workflow still creating its session after this long was lost with its process.
+    start_lease_s: int = 120
+
+    @property
+    def bot_login(self) -> str:
+        """The login GitHub shows for the App's own comments."""
+        return f"{self.bot_name}[bot]"
+
+    @classmethod
+    def from_env(cls) -> GitHubSettings:
+        return cls(
+            webhook_secret=os.environ.get("GITHUB_WEBHOOK_SECRET", ""),
+            max_body_bytes=_int("GITHUB_WEBHOOK_MAX_BYTES", cls.max_body_bytes),
+            bot_name=os.environ.get("GITHUB_BOT_NAME", cls.bot_name).strip() or cls.bot_name,
+            api_url=os.environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/"),
+            app_id=os.environ.get("GITHUB_APP_ID", ""),
+            private_key=_private_key(),
+            installation_id=_int("GITHUB_INSTALLATION_ID", 0),
+            netclode_api_url=os.environ.get("NETCLODE_API_URL", "").rstrip("/"),
+            bot_token=os.environ.get("NETCLODE_BOT_TOKEN", ""),
+            max_concurrent=max(1, _int("MAX_CONCURRENT_GITHUB_SESSIONS", cls.max_concurrent)),
+            session_timeout_s=_int("GITHUB_SESSION_TIMEOUT_SECONDS", cls.session_timeout_s),
+            start_lease_s=_int("GITHUB_START_LEASE_SECONDS", cls.start_lease_s),
+        )
+
+
+def _private_key() -> str:
+    """The App's PEM key, inline (GITHUB_APP_PRIVATE_KEY) or from a mounted file (..._FILE)."""
+    path = os.environ.get("GITHUB_APP_PRIVATE_KEY_FILE", "")
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise SystemExit(
+                f"configuration error: GITHUB_APP_PRIVATE_KEY_FILE unreadable: {exc.strerror}"
+            ) from None
+    return os.environ.get("GITHUB_APP_PRIVATE_KEY", "")
