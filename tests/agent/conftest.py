@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent, build_agent
-
 from tests.support.scripted_llm import ScriptedLLM
 
 

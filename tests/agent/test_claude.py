@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
-
 from tests.agent.conftest import AgentFactory
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 

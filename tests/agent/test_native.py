@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from netclode.v1 import events_pb2
 
+from netclode.v1 import events_pb2
 from tests.agent.conftest import AgentFactory, native_config
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox.repos import clone_all
-
 from tests.agent.conftest import Recorder
 
 Stage = events_pb2.RepoCloneStage

@@ -1,0 +1,86 @@
+"""The control plane's provider view: validation, sandbox env, model listing (with Ollama)."""
+
+from __future__ import annotations
+
+import pytest
+
+from netclode.errors import InvalidArgument
+from netclode.providers import ProviderSettings, list_models, sandbox_env, validate_model
+from netclode.v1 import common_pb2
+from tests.support.net import free_port
+from tests.support.scripted_llm import OllamaModel, ScriptedLLM
+
+CLAUDE, NATIVE = common_pb2.SDK_TYPE_CLAUDE, common_pb2.SDK_TYPE_NATIVE
+
+
+def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> ProviderSettings:
+    for name in ("NETCLODE_PROVIDERS", "OLLAMA_URL", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return ProviderSettings.from_env()
+
+
+def test_validate_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = settings(monkeypatch, NETCLODE_PROVIDERS="anthropic")
+    assert validate_model(CLAUDE, "", s) == "claude-sonnet-4-5"
+    assert validate_model(CLAUDE, "anthropic/claude-opus-4-6", s) == "claude-opus-4-6"
+    assert validate_model(NATIVE, "anthropic/claude-x", s) == "anthropic/claude-x"
+    with pytest.raises(InvalidArgument, match="provider 'openai' is not configured on this server"):
+        validate_model(NATIVE, "openai/gpt-5", s)
+    with pytest.raises(InvalidArgument, match="unknown provider 'foo'"):
+        validate_model(NATIVE, "foo/bar", s)
+    with pytest.raises(InvalidArgument, match="names no model"):
+        validate_model(NATIVE, "anthropic/", s)
+
+
+def test_unknown_provider_in_config_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SystemExit, match="NETCLODE_PROVIDERS names unknown \\['nope'\\]"):
+        settings(monkeypatch, NETCLODE_PROVIDERS="anthropic,nope")
+
+
+def test_sandbox_env_holds_placeholders_and_base_urls_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = settings(
+        monkeypatch, NETCLODE_PROVIDERS="anthropic,openai", OPENAI_BASE_URL="http://127.0.0.1:9/v1"
+    )
+    assert sandbox_env(s, CLAUDE, "claude-opus-4-6") == {
+        "ANTHROPIC_API_KEY": "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY"
+    }
+    assert sandbox_env(s, NATIVE, "openai/gpt-5") == {
+        "OPENAI_API_KEY": "NETCLODE_PLACEHOLDER_OPENAI_API_KEY",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
+    s2 = settings(monkeypatch, OLLAMA_URL="http://127.0.0.1:9")
+    assert sandbox_env(s2, NATIVE, "ollama/qwen") == {"OLLAMA_URL": "http://127.0.0.1:9"}
+
+
+def test_list_models_includes_ollama_with_capabilities(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedLLM() as ollama:
+        ollama.ollama_models = [
+            OllamaModel("qwen3:8b", 5_000_000_000, "8.2B", ["completion", "tools", "thinking"]),
+            OllamaModel("llava:7b", 4_000_000_000, "7B", ["completion", "vision"]),
+        ]
+        s = settings(monkeypatch, NETCLODE_PROVIDERS="anthropic", OLLAMA_URL=ollama.url)
+        models = {m.id: m for m in list_models(NATIVE, s)}
+        assert "anthropic/claude-sonnet-4-5" in models and "openai/gpt-5" not in models
+        qwen = models["ollama/qwen3:8b"]
+        assert (qwen.name, qwen.downloaded, qwen.size_bytes) == (
+            "qwen3:8b (8.2B)",
+            True,
+            5_000_000_000,
+        )
+        assert list(qwen.capabilities) == ["chat", "code", "tools", "reasoning"]
+        assert list(models["ollama/llava:7b"].capabilities) == ["chat", "code", "vision"]
+        calls = len(ollama.requests)
+        list_models(NATIVE, s)
+        assert len(ollama.requests) == calls  # cached briefly
+    claude = list_models(CLAUDE, s)
+    assert claude and all(m.provider == "anthropic" and "/" not in m.id for m in claude)
+
+
+def test_unreachable_ollama_lists_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = settings(
+        monkeypatch, NETCLODE_PROVIDERS="openai", OLLAMA_URL=f"http://127.0.0.1:{free_port()}"
+    )
+    ids = [m.id for m in list_models(NATIVE, s)]
+    assert ids and all(i.startswith("openai/") for i in ids)
