@@ -15,6 +15,7 @@ import threading
 import time
 
 import httpx
+
 from netclode.v1 import agent_pb2
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"

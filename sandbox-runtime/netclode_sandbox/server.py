@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from netclode.v1.agent_connect import SandboxServiceWSGIApplication
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from netclode.v1.agent_connect import SandboxServiceWSGIApplication
 from netclode_sandbox.service import SandboxRuntime
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -15,8 +15,8 @@ from types import ModuleType
 
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
-from netclode.v1 import agent_pb2, api_pb2
 
+from netclode.v1 import agent_pb2, api_pb2
 from netclode_sandbox import execute
 from netclode_sandbox.publisher import Publisher
 from netclode_sandbox.terminal import Terminal

@@ -17,12 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
 from netclode.pool import READY_TIMEOUT_S
 from netclode.v1 import agent_pb2, api_pb2
-
 from tests.support.net import free_port
 
 if shutil.which("bwrap") is None:

@@ -6,8 +6,8 @@ import socket
 import threading
 
 import pytest
-from netclode.drivers.base import SandboxSpec
 
+from netclode.drivers.base import SandboxSpec
 from tests.sandbox.conftest import FAKE_SECRET, run, wait_ready
 
 pytestmark = pytest.mark.sandbox

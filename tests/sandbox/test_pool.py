@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.errors import Unavailable
 from netclode.pool import WarmPool
 from netclode.store import keys
-
 from tests.sandbox.conftest import run
 
 pytestmark = pytest.mark.sandbox

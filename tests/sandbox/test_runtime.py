@@ -6,11 +6,11 @@ import time
 
 import httpx
 import pytest
+
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import FailedPrecondition, Unavailable
 from netclode.v1 import agent_pb2, api_pb2
-
 from tests.sandbox.conftest import run, wait_ready
 
 pytestmark = pytest.mark.sandbox

@@ -23,9 +23,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import netclode_sandbox
-
 import netclode
+import netclode_sandbox
 
 INSIDE_UID = 1000
 RUN_DIR = "/run/netclode"
