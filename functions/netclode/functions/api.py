@@ -18,7 +18,13 @@ from netclode.auth.bootstrap import register_configured_admin
 from netclode.auth.guard import Guard
 from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
 from netclode.config import Settings
-from netclode.functions.connect import caller, mount, require_admin, with_domain_errors
+from netclode.functions.connect import (
+    RequireToken,
+    caller,
+    mount,
+    require_admin,
+    with_domain_errors,
+)
 from netclode.ops import OpsServiceImpl
 from netclode.sessions import validation
 from netclode.sessions.service import SessionService
@@ -204,16 +210,13 @@ def _application():
     r = connect(settings.redis_url)
     register_configured_admin(r)
     guard = Guard(r, "api")
+    gate = {"interceptors": [RequireToken(guard)], "read_max_bytes": MAX_REQUEST_BYTES}
     apps = [
         api_connect.SessionServiceWSGIApplication(
-            Sessions(SessionService(settings, r), guard), read_max_bytes=MAX_REQUEST_BYTES
+            Sessions(SessionService(settings, r), guard), **gate
         ),
-        api_connect.TokenServiceWSGIApplication(
-            Tokens(TokenStore(r), guard), read_max_bytes=MAX_REQUEST_BYTES
-        ),
-        api_connect.OpsServiceWSGIApplication(
-            OpsServiceImpl(settings, r, guard), read_max_bytes=MAX_REQUEST_BYTES
-        ),
+        api_connect.TokenServiceWSGIApplication(Tokens(TokenStore(r), guard), **gate),
+        api_connect.OpsServiceWSGIApplication(OpsServiceImpl(settings, r, guard), **gate),
     ]
     return mount(apps)
 

@@ -74,6 +74,24 @@ def caller(guard: Guard, ctx: RequestContext) -> Principal:
     return guard.authenticate(ctx.request_headers.get("authorization"), client)
 
 
+class RequireToken:
+    """A leading metadata interceptor: no RPC runs, or even reads its body, without a valid
+    API token, including RPCs a service leaves unimplemented. Handlers still ask `caller()`
+    for the principal they act for."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    def on_start_sync(self, ctx: RequestContext) -> None:
+        try:
+            caller(self.guard, ctx)
+        except NetclodeError as exc:
+            raise _translate(exc, "authenticate") from None
+
+    def on_end_sync(self, token: None, ctx: RequestContext, error: Exception | None) -> None:
+        return
+
+
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
         raise ConnectError(Code.PERMISSION_DENIED, "this call needs an admin token")

