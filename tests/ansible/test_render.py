@@ -1,0 +1,156 @@
+"""site.yaml in render mode on this machine: idempotent, and every file it writes is valid.
+
+The rendered files are what a real host gets; they are checked against the same schemas and
+contracts the rest of the project uses (knative/ manifests, the secret proxy, containerd).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.ansible.conftest import REPO, Rendered
+from tests.support.manifests import load_documents, validate_manifest
+
+# Two full site.yaml runs (about 25 s of CPU each; far longer on a loaded machine).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def test_second_run_changes_nothing(rendered: Rendered) -> None:
+    assert rendered.first.changed > 0
+    assert rendered.second.changed == 0, rendered.second.output[-3000:]
+
+
+def test_containerd_template_declares_the_runtimeclass_handler(rendered: Rendered) -> None:
+    text = (
+        rendered.root / "var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl"
+    ).read_text()
+    base, _, ours = text.partition("\n")
+    assert base == '{{ template "base" . }}'
+    config = tomllib.loads(ours)
+    runtimes = config["plugins"]["io.containerd.cri.v1.runtime"]["containerd"]["runtimes"]
+    # k3s writes runc itself; re-declaring it would stop containerd from starting.
+    assert "runc" not in runtimes
+    (runtime_class,) = load_documents(REPO / "knative/base/security/runtimeclass.yaml")
+    kata = runtimes[runtime_class["handler"]]
+    assert kata["runtime_type"] == "io.containerd.kata.v2"
+    assert kata["options"]["ConfigPath"].endswith("configuration-clh.toml")
+
+
+def test_k3s_server_config_disables_traefik(rendered: Rendered) -> None:
+    config = yaml.safe_load((rendered.root / "etc/rancher/k3s/config.yaml").read_text())
+    assert config["disable"] == ["traefik"]
+    assert config["tls-san"] == ["127.0.0.1"]
+    (runtime_class,) = load_documents(REPO / "knative/base/security/runtimeclass.yaml")
+    selector = runtime_class["scheduling"]["nodeSelector"]
+    assert [f"{k}={v}" for k, v in selector.items()] == config["node-label"]
+
+
+def test_kata_dropin_is_toml(rendered: Rendered) -> None:
+    path = rendered.root / "opt/kata/share/defaults/kata-containers/config.d/50-netclode.toml"
+    config = tomllib.loads(path.read_text())
+    assert config["hypervisor"]["clh"]["default_vcpus"] >= 1
+    assert config["runtime"]["sandbox_cgroup_only"] is True
+
+
+def test_sysctls_and_modules(rendered: Rendered) -> None:
+    sysctl = (rendered.root / "etc/sysctl.d/90-netclode.conf").read_text()
+    assert "net.ipv4.ip_forward = 1" in sysctl
+    assert (
+        "vm.overcommit_memory = 1"
+        in (rendered.root / "etc/sysctl.d/91-netclode-redis.conf").read_text()
+    )
+    modules = (rendered.root / "etc/modules-load.d/netclode.conf").read_text().split()
+    assert {"vhost_vsock", "br_netfilter"} <= set(modules)
+
+
+def test_nftables_drops_input_by_default(rendered: Rendered) -> None:
+    ruleset = (rendered.root / "etc/nftables.conf").read_text()
+    assert "type filter hook input priority filter; policy drop;" in ruleset
+    assert "tcp dport { 22, 80, 443 } accept" in ruleset
+
+
+def test_secret_proxy_ca_is_a_ca_generated_once(rendered: Rendered) -> None:
+    ca_dir = rendered.root / "var/lib/netclode/secret-proxy"
+    assert (ca_dir / "ca.crt").read_bytes() == rendered.ca_after_first
+    assert (ca_dir / "ca.key").stat().st_mode & 0o777 == 0o600
+    assert ca_dir.stat().st_mode & 0o777 == 0o700
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(ca_dir / "ca.crt"), "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "CA:TRUE" in text and "Certificate Sign" in text
+    check = subprocess.run(
+        ["openssl", "x509", "-in", str(ca_dir / "ca.crt"), "-noout", "-pubkey"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    key_pub = subprocess.run(
+        ["openssl", "pkey", "-in", str(ca_dir / "ca.key"), "-pubout"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert check == key_pub
+
+
+def test_deployment_overlay_builds_with_the_commit_images(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    # The overlay points at the unpacked source of the deployed commit, as on a real host.
+    deploy = rendered.root / "opt/netclode/deploy/kustomization.yaml"
+    text = deploy.read_text().replace("/opt/netclode/", f"{rendered.root}/opt/netclode/")
+    (tmp_path / "kustomization.yaml").write_text(text)
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    docs = [d for d in yaml.safe_load_all(built) if d]
+    for doc in docs:
+        validate_manifest(doc)
+    images = {
+        c["image"]
+        for d in docs
+        for c in d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+    }
+    ours = {i for i in images if "netclode" in i}
+    assert ours and all(
+        i.startswith("dev.local/") and i.endswith(f":{rendered.version}") for i in ours
+    )
+    assert not any(i.endswith(":latest") for i in images), images
+    config = next(
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "netclode-config"
+    )
+    assert (
+        config["data"]["NETCLODE_SANDBOX_IMAGE"] == f"dev.local/netclode-sandbox:{rendered.version}"
+    )
+    assert "OLLAMA_URL" in config["data"]
+
+
+def test_activator_drains_at_least_as_long_as_the_longest_request(rendered: Rendered) -> None:
+    (defaults,) = load_documents(REPO / "knative/cluster/config-defaults.yaml")
+    patch = yaml.safe_load(
+        (rendered.root / "opt/netclode/manifests/knative/activator.yaml").read_text()
+    )
+    grace = patch["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > int(defaults["data"]["max-revision-timeout-seconds"])
+    network = yaml.safe_load(
+        (rendered.root / "opt/netclode/manifests/knative/config-network.yaml").read_text()
+    )
+    assert network["data"]["ingress-class"] == "kourier.ingress.networking.knative.dev"
+
+
+def test_nvidia_runtimeclass_is_valid(rendered: Rendered) -> None:
+    (doc,) = load_documents(rendered.root / "opt/netclode/manifests/nvidia-runtimeclass.yaml")
+    validate_manifest(doc)
+    assert doc["handler"] == "nvidia"
