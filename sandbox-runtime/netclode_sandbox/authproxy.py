@@ -9,6 +9,10 @@ CONNECT: the upstream's answer is relayed as is (200 -> tunnel; 407/403 -> the c
 why), then bytes are piped both ways, including any the upstream sent right after its 200.
 Plain HTTP: the request goes out with `Connection: close`, so each connection carries
 exactly one request and every request gets the header.
+
+`--exec CMD...` is how a local sandbox starts: bind the port, fork the proxy off, then exec
+CMD (the runtime). The port is listening before the runtime, hence the agent, exists, and
+no second interpreter has to start. (Kubernetes runs the proxy as its own container.)
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from pathlib import Path
 
 log = logging.getLogger("netclode.authproxy")
@@ -139,12 +145,37 @@ async def _answer(writer: asyncio.StreamWriter, status: int, reason: str) -> Non
         await writer.drain()
 
 
-async def serve(host: str, port: int, upstream_socket: Path, token_file: Path) -> None:
+async def serve(listener: socket.socket, upstream_socket: Path, token_file: Path) -> None:
+    """Serves on an already bound and listening socket until cancelled."""
     proxy = AuthProxy(upstream_socket, token_file)
-    server = await asyncio.start_server(proxy.handle, host, port, limit=MAX_HEAD)
-    log.info("authproxy: listening on %s:%d -> %s", host, port, upstream_socket)
+    server = await asyncio.start_server(proxy.handle, sock=listener, limit=MAX_HEAD)
+    log.info("authproxy: listening on %s:%d -> %s", *listener.getsockname()[:2], upstream_socket)
     async with server:
         await server.serve_forever()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    return socket.create_server((host, port), backlog=128)
+
+
+def run(listener: socket.socket, upstream_socket: Path, token_file: Path) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(listener, upstream_socket, token_file))
+
+
+def fork_then_exec(
+    listener: socket.socket, upstream_socket: Path, token_file: Path, argv: list[str]
+) -> None:
+    """The child serves (holding nothing else it inherited); this process becomes argv."""
+    if os.fork() == 0:
+        keep = listener.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+        run(listener, upstream_socket, token_file)
+        os._exit(0)
+    listener.close()
+    os.execvp(argv[0], argv)  # noqa: S606 - argv is the sandbox's own command line
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -159,11 +190,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080))
     parser.add_argument("--upstream-socket", type=Path, required=True)
     parser.add_argument("--token-file", type=Path, required=True)
+    parser.add_argument(
+        "--exec",
+        nargs=argparse.REMAINDER,
+        default=[],
+        metavar="CMD",
+        dest="command",
+        help="run the proxy in a child process and exec CMD once it listens",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    host, port = args.listen
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(host, port, args.upstream_socket, args.token_file))
+    try:
+        listener = bind(*args.listen)
+    except OSError as e:
+        host, port = args.listen
+        raise SystemExit(f"authproxy: cannot listen on {host}:{port}: {e.strerror}") from None
+    if args.command:
+        fork_then_exec(listener, args.upstream_socket, args.token_file, args.command)
+    run(listener, args.upstream_socket, args.token_file)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,14 @@ A sandbox starts unassigned (waiting in the warm pool). `Assign` binds it to one
 for its whole life: the session config, and the session token its outputs are published
 with. Exec works before assignment (health checks, isolation probes); the terminal and
 prompts need a session, since their output belongs to one.
+
+On Assign the session token is also written to TOKEN_FILE (owner-only), where the
+auth-proxy reads it for every connection to the secret proxy.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,12 +26,21 @@ from netclode_sandbox.publisher import Publisher
 from netclode_sandbox.terminal import Terminal
 from netclode_sandbox.turns import TurnWorker
 
+TOKEN_FILE = Path("/run/netclode/session/token")
+
 
 class SandboxRuntime:
     """Implements SandboxServiceSync (netclode.v1.agent_connect)."""
 
-    def __init__(self, workspace: Path, base_env: Mapping[str, str], publisher: Publisher) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        base_env: Mapping[str, str],
+        publisher: Publisher,
+        token_file: Path = TOKEN_FILE,
+    ) -> None:
         self._workspace = workspace
+        self._token_file = token_file
         self._base_env = dict(base_env)
         self._publisher = publisher
         self._lock = threading.Lock()
@@ -55,6 +68,7 @@ class SandboxRuntime:
                     Code.FAILED_PRECONDITION,
                     f"sandbox already serves session {self._assignment.config.session_id}",
                 )
+            _write_token(self._token_file, request.session_token)
             self._assignment = request
             env = self._env()
             self._publisher.set_token(request.session_token)
@@ -117,6 +131,18 @@ class SandboxRuntime:
         if part is None:
             raise ConnectError(Code.FAILED_PRECONDITION, f"{what} needs an assigned session")
         return part
+
+
+def _write_token(path: Path, token: str) -> None:
+    """Atomically, mode 0600: the auth-proxy never reads a partial token."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token)
+        tmp.replace(path)
+    except OSError as e:
+        raise ConnectError(Code.INTERNAL, f"cannot write the session token: {e.strerror}") from None
 
 
 def _gitinfo() -> ModuleType:

@@ -89,6 +89,7 @@ def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
         "NETCLODE_DATA_DIR": str(layout.data),
         "NETCLODE_INGEST_URL": plan.service_url("ingest") if "ingest" in plan.service_ports else "",
         "NETCLODE_SECRET_PROXY_ADDR": f"127.0.0.1:{plan.proxy_port}",
+        "NETCLODE_SECRET_PROXY_CONFDIR": str(proxy_confdir(layout)),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -154,21 +155,35 @@ def sandbox_host_component(layout: Layout, plan: Plan) -> Component:
     )
 
 
+def proxy_confdir(layout: Layout) -> Path:
+    """The secret proxy's confdir: its CA (key included) and the CA bundle for sandboxes."""
+    return layout.data / "secret-proxy"
+
+
 def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
     """mitmdump with our addon: the only component that ever holds real provider keys.
 
     Real keys come from the user's environment or from `<config>/secrets.env`
     (NETCLODE_SECRETS_FILE overrides); the CA lives under the data dir and is made once.
+    The proxy's own settings apply as documented in netclode_secret_proxy.config
+    (NETCLODE_PROXY_ALLOW_ADDRESSES, NETCLODE_PROXY_KEY_HOSTS), plus
+    NETCLODE_PROXY_UPSTREAM_CA: a PEM trusted for upstream TLS instead of the system roots
+    (a self-hosted gateway, or a test's local HTTPS server).
     """
+    from netclode_secret_proxy.config import parse_key_hosts
     from netclode_secret_proxy.launch import mitmdump_command
 
     secrets_file = Path(os.environ.get("NETCLODE_SECRETS_FILE") or layout.config / "secrets.env")
+    allow = os.environ.get("NETCLODE_PROXY_ALLOW_ADDRESSES", "").split(",")
+    upstream_ca = os.environ.get("NETCLODE_PROXY_UPSTREAM_CA", "")
     argv = mitmdump_command(
-        layout.data / "secret-proxy",
+        proxy_confdir(layout),
         plan.proxy_port,
         plan.redis_url,
         secrets_file if secrets_file.exists() else None,
-        allow_addresses=_ollama_address(),
+        allow_addresses=_ollama_address() + [a.strip() for a in allow if a.strip()],
+        key_hosts=parse_key_hosts(os.environ.get("NETCLODE_PROXY_KEY_HOSTS", "")),
+        upstream_ca=Path(upstream_ca) if upstream_ca else None,
     )
     return Component("secret-proxy", argv, plan.proxy_port, {}, kind="proxy")
 

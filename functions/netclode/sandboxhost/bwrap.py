@@ -4,6 +4,13 @@ What a sandbox sees: read-only system dirs (/usr and a short list of /etc files)
 /tmp, /proc and /dev, its workspace at /workspace, the Python tree the runtime needs (the
 interpreter, the venv, and only the `netclode.v1` and `netclode_sandbox` sources, never the
 repository root, which may hold a `.env`), and /run/netclode/{in,out} for its sockets.
+
+Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
+before the runtime, see netclode_sandbox.authproxy), which adds the session token the
+runtime writes to /run/netclode/session/token (a private tmpfs) and forwards to the secret
+proxy over out/proxy.sock. The secret proxy's CA is trusted inside: the CA bundle (system
+roots + ours) is bound read-only over the system store and named by every *_CA_* variable
+the usual clients read; Node gets our CA alone (NODE_EXTRA_CA_CERTS adds to its own roots).
 It runs as uid 1000 inside, with every namespace unshared (so only its own loopback) and no
 capabilities (`--cap-drop ALL`: without it, bwrap started by root keeps almost every
 capability inside). bwrap runs as the host's own user: when that is root, uid 1000 inside
@@ -46,6 +53,17 @@ ETC_FILES = (
 PASSWD = f"agent:x:{INSIDE_UID}:{INSIDE_UID}:agent:/workspace:/bin/bash\n"
 GROUP = f"agent:x:{INSIDE_UID}:\n"
 HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
+SESSION_DIR = f"{RUN_DIR}/session"
+TOKEN_FILE = f"{SESSION_DIR}/token"
+PROXY_SOCKET = f"{RUN_DIR}/out/proxy.sock"
+AUTH_PROXY = "127.0.0.1:8080"
+CA_DIR = "/etc/netclode/ca"
+CA_CERT = f"{CA_DIR}/ca.crt"
+CA_BUNDLE = f"{CA_DIR}/ca-bundle.crt"
+SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
+CA_BUNDLE_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
+PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+NO_PROXY = "localhost,127.0.0.1,::1"
 
 
 def require_bwrap() -> str:
@@ -53,6 +71,22 @@ def require_bwrap() -> str:
     if path is None:
         raise SystemExit("bubblewrap is missing: run `apt-get install bubblewrap`")
     return path
+
+
+@dataclass(frozen=True)
+class ProxyTrust:
+    """The secret proxy's CA on the host: its certificate alone, and the bundle with it."""
+
+    ca_cert: Path
+    bundle: Path
+
+    @classmethod
+    def from_confdir(cls, confdir: Path) -> ProxyTrust:
+        """Reads (creating once, if missing) the CA under the secret proxy's confdir and
+        refreshes the bundle. Only certificates leave the confdir, never the CA's key."""
+        from netclode_secret_proxy import ca
+
+        return cls(ca_cert=ca.ensure_ca(confdir), bundle=ca.ca_bundle_path(confdir))
 
 
 @dataclass
@@ -85,8 +119,10 @@ def build(
     sandbox_dir: Path,
     secret: str,
     memory_mb: int,
+    trust: ProxyTrust | None = None,
 ) -> tuple[Command, dict[str, str]]:
-    """The command (limits + bwrap + runtime) and the environment to start it with."""
+    """The command (limits + bwrap + auth-proxy + runtime) and the environment to start it
+    with. Without `trust` (no secret proxy configured) HTTPS through the proxy cannot work."""
     mem = (memory_mb or DEFAULT_MEMORY_MB) * 1024 * 1024
     cmd = Command(
         [
@@ -119,6 +155,9 @@ def build(
     cmd.bind("--bind", workspace, "/workspace")
     cmd.bind("--bind", sandbox_dir / "in", f"{RUN_DIR}/in")
     cmd.bind("--ro-bind", sandbox_dir / "out", f"{RUN_DIR}/out")
+    cmd.argv += ["--perms", "0700", "--tmpfs", SESSION_DIR]
+    if trust is not None:
+        _trust(cmd, trust)
     secret_fd = cmd.data("", secret.encode(), "")
     os.set_inheritable(secret_fd, True)
     # The root is a tmpfs bwrap assembled: freeze it so /, /etc and friends are read-only too.
@@ -128,9 +167,7 @@ def build(
         "--chdir",
         "/workspace",
         "--",
-        sys.executable,
-        "-m",
-        "netclode_sandbox",
+        *_auth_proxy_then(sys.executable, "-m", "netclode_sandbox"),
     ]
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -142,8 +179,37 @@ def build(
         "NETCLODE_CONTROL_SOCKET": f"{RUN_DIR}/out/control.sock",
         "NETCLODE_SECRET_FD": str(secret_fd),
         "NETCLODE_WORKSPACE": "/workspace",
+        **dict.fromkeys(PROXY_ENV, f"http://{AUTH_PROXY}"),
+        "NO_PROXY": NO_PROXY,
+        "no_proxy": NO_PROXY,
     }
+    if trust is not None:
+        env |= dict.fromkeys(CA_BUNDLE_ENV, CA_BUNDLE) | {"NODE_EXTRA_CA_CERTS": CA_CERT}
     return cmd, env
+
+
+def _auth_proxy_then(*runtime: str) -> list[str]:
+    """The auth-proxy binds its port, forks itself off, then execs the runtime."""
+    return [
+        sys.executable,
+        "-m",
+        "netclode_sandbox.authproxy",
+        "--listen",
+        AUTH_PROXY,
+        "--upstream-socket",
+        PROXY_SOCKET,
+        "--token-file",
+        TOKEN_FILE,
+        "--exec",
+        *runtime,
+    ]
+
+
+def _trust(cmd: Command, trust: ProxyTrust) -> None:
+    cmd.bind("--ro-bind", trust.ca_cert, CA_CERT)
+    cmd.bind("--ro-bind", trust.bundle, CA_BUNDLE)
+    if Path(SYSTEM_CAS).is_file():  # bound over it: OpenSSL's default file, git, curl, apt
+        cmd.bind("--ro-bind", trust.bundle, SYSTEM_CAS)
 
 
 def _system(cmd: Command) -> None:

@@ -4,11 +4,15 @@ State lives in memory only: sandboxes die with the host (`--die-with-parent`), s
 restart there is nothing to recover, and leftover per-sandbox directories are cleared.
 A sandbox whose process exited stays listed as dead until it is stopped, so the pool's
 reconcile can see the crash and repair it.
+
+Sandboxes trust the secret proxy's CA, read from its confdir (NETCLODE_SECRET_PROXY_CONFDIR,
+set by the local stack) once at start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import shutil
 import subprocess
@@ -23,6 +27,7 @@ from netclode.sandboxhost.bridge import Bridges
 from netclode.sandboxhost.layout import Layout
 
 STOP_TIMEOUT = 5.0
+CONFDIR_ENV = "NETCLODE_SECRET_PROXY_CONFDIR"
 
 
 class Conflict(Exception):
@@ -75,6 +80,8 @@ class SandboxHost:
         self._bwrap = bwrap.require_bwrap()
         self.layout = Layout(data_dir)
         self._upstreams = upstreams
+        confdir = os.environ.get(CONFDIR_ENV, "")
+        self._trust = bwrap.ProxyTrust.from_confdir(Path(confdir)) if confdir else None
         self._bridges = Bridges()
         # bwrap's --die-with-parent follows the *thread* that forked it (PR_SET_PDEATHSIG):
         # spawn from one thread that lives as long as the host, never from request threads.
@@ -147,7 +154,7 @@ class SandboxHost:
         self.layout.secret(sandbox_id).write_text(secret)
         self.layout.secret(sandbox_id).chmod(0o600)
         bridges = self._open_bridges(root / "out")
-        cmd, env = bwrap.build(self._bwrap, workspace, root, secret, memory_mb)
+        cmd, env = bwrap.build(self._bwrap, workspace, root, secret, memory_mb, self._trust)
         if self._upstreams.ingest_path:
             env["NETCLODE_INGEST_PATH"] = self._upstreams.ingest_path
         try:
