@@ -19,7 +19,6 @@ from pathlib import Path
 
 from netclode.providers import placeholder
 from netclode.v1 import agent_pb2, events_pb2
-
 from netclode_sandbox.agent.events import Emit
 
 GIT_NAME = "Netclode Agent"

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Protocol
 
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
-
 from netclode_sandbox.agent.events import Emit
 
 

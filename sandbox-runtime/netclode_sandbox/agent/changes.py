@@ -33,18 +33,25 @@ class _Entry:
 
 
 def _stat_tree(root: Path) -> dict[str, os.stat_result]:
+    """Every file under root (relative path → lstat), skipping SKIP_DIRS; at most MAX_FILES."""
     found: dict[str, os.stat_result] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            full = os.path.join(dirpath, name)
+    stack = [(str(root), "")]
+    while stack and len(found) < MAX_FILES:
+        path, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS:
+                    stack.append((entry.path, rel + "/"))
+                continue
             try:
-                st = os.stat(full, follow_symlinks=False)
+                found[rel] = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            found[os.path.relpath(full, root)] = st
-            if len(found) >= MAX_FILES:
-                return found
     return found
 
 
@@ -75,9 +82,13 @@ class WorkspaceTracker:
         self._files: dict[str, _Entry] = {}
         self.changes()  # baseline
 
-    def changes(self) -> list[events_pb2.FileChangePayload]:
-        """What changed since the last call, in path order; updates the baseline."""
-        stats = _stat_tree(self.root)
+    def changes(self, only: str | None = None) -> list[events_pb2.FileChangePayload]:
+        """What changed since the last call, in path order; updates the baseline.
+
+        `only` (a workspace-relative path) checks just that file: for tools that say exactly
+        what they touched, instead of walking the whole workspace."""
+        stats = self._stat_one(only) if only is not None else _stat_tree(self.root)
+        known = {only} & set(self._files) if only is not None else set(self._files)
         out: list[events_pb2.FileChangePayload] = []
         for rel, st in stats.items():
             old = self._files.get(rel)
@@ -89,9 +100,15 @@ class WorkspaceTracker:
                 out.append(_change(rel, CREATED, len(entry.lines), 0))
             elif old.lines != entry.lines or old.size != entry.size:
                 out.append(_change(rel, EDITED, *_counts(old.lines, entry.lines)))
-        for rel in sorted(set(self._files) - set(stats)):
+        for rel in sorted(known - set(stats)):
             out.append(_change(rel, DELETED, 0, len(self._files.pop(rel).lines)))
         return sorted(out, key=lambda c: c.path)
+
+    def _stat_one(self, rel: str) -> dict[str, os.stat_result]:
+        try:
+            return {rel: os.stat(self.root / rel, follow_symlinks=False)}
+        except OSError:
+            return {}
 
 
 def _change(path: str, kind: int, added: int, removed: int) -> events_pb2.FileChangePayload:

@@ -35,9 +35,9 @@ from claude_agent_sdk import (
     UserMessage,
     query,
 )
+
 from netclode.providers import split_model
 from netclode.v1 import agent_pb2, events_pb2
-
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.prompt import system_prompt

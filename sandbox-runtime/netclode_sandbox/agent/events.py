@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import struct_pb2
+
 from netclode.v1 import agent_pb2, events_pb2
 
 Emit = Callable[[agent_pb2.AgentOutput], None]

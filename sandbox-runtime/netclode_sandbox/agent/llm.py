@@ -22,10 +22,10 @@ from typing import Any, Protocol
 import anthropic
 import httpx2
 import openai
+
 from netclode.errors import InvalidArgument
 from netclode.providers import Provider, split_model
 from netclode.v1 import agent_pb2
-
 from netclode_sandbox.agent.events import Events
 
 MAX_TOKENS = 8192

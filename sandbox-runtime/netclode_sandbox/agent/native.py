@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from netclode.v1 import agent_pb2, events_pb2
-
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.llm import ModelClient, ModelError, Step, ToolCall, make_client
@@ -164,7 +163,7 @@ class NativeAgent:
             code = res.exit_code if res.exit_code is not None else -1
             self.events.command_end(call.id, command, code, ms)
         if call.name not in READ_ONLY and self._tracker:
-            for change in self._tracker.changes():
+            for change in self._tracker.changes(self.toolbox.touched(call.name, call.input)):
                 self.events.file_change(call.id, change)
         self.events.tool_end(
             call.id, error=res.error, duration_ms=ms, result=res.output or res.error

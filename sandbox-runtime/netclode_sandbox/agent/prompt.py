@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from netclode.v1 import agent_pb2
-
 from netclode_sandbox.repos import repo_dirs
 
 

@@ -152,6 +152,15 @@ class Toolbox:
             if self._proc and self._proc.poll() is None:
                 os.killpg(self._proc.pid, signal.SIGKILL)
 
+    def touched(self, name: str, args: dict[str, Any]) -> str | None:
+        """The one workspace file a Write/Edit call changes; None when any file may change."""
+        if name not in ("Write", "Edit"):
+            return None
+        try:
+            return str(self.path(str(args.get("file_path", ""))).relative_to(self.workspace))
+        except ToolError:
+            return None
+
     def path(self, raw: str) -> Path:
         """A path inside the workspace (symlinks resolved), or ToolError."""
         p = (self.workspace / raw).resolve()
