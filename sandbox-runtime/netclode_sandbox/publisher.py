@@ -5,34 +5,50 @@ emitted. Each batch is one Connect unary `IngestService/Publish` call (applicati
 over the control socket, authenticated by the session token. Failed sends are retried with
 exponential backoff for a bounded time, then dropped with a one-line notice: the sandbox
 must keep working when the control plane is briefly away, but never block forever.
+The HTTP client is the stdlib's (one kept-alive connection): an HTTP library would
+cost the sandbox's start more than the whole publisher does.
 """
 
 from __future__ import annotations
 
+import http.client
 import queue
+import socket
 import sys
 import threading
 import time
-
-import httpx
 
 from netclode.v1 import agent_pb2
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"
 MAX_BATCH = 256
 RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+TIMEOUT = 10.0
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a Unix socket (the Host header stays a placeholder name)."""
+
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("ingest", timeout=timeout)
+        self._socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
 
 
 class Publisher:
     """Queues AgentOutputs and sends them once a session token is known."""
 
     def __init__(self, control_socket: str, ingest_path: str = "") -> None:
-        self._client = httpx.Client(
-            transport=httpx.HTTPTransport(uds=control_socket),
-            base_url="http://ingest",
-            headers={"Content-Type": "application/proto"},
-            timeout=10.0,
-        )
+        self._conn = UnixHTTPConnection(control_socket, TIMEOUT)
         self._path = ingest_path.rstrip("/") + PUBLISH_PATH
         self._queue: queue.Queue[agent_pb2.AgentOutput] = queue.Queue()
         self._token = ""
@@ -60,15 +76,9 @@ class Publisher:
     def _send(self, request: agent_pb2.PublishRequest) -> None:
         body = request.SerializeToString()
         for delay in (*RETRY_DELAYS, None):
-            try:
-                resp = self._client.post(
-                    self._path, content=body, headers={"Authorization": f"Bearer {self._token}"}
-                )
-                if resp.status_code == 200:
-                    return
-                problem = f"HTTP {resp.status_code}"
-            except httpx.HTTPError as exc:
-                problem = exc.__class__.__name__
+            problem = self._post(body)
+            if not problem:
+                return
             if delay is None:
                 break
             time.sleep(delay)
@@ -76,3 +86,20 @@ class Publisher:
             f"netclode-sandbox: dropped {len(request.items)} outputs: ingest failed ({problem})",
             file=sys.stderr,
         )
+
+    def _post(self, body: bytes) -> str:
+        """One Publish call; '' on success, else what went wrong (the connection is reset)."""
+        headers = {
+            "Content-Type": "application/proto",
+            "Authorization": f"Bearer {self._token}",
+        }
+        try:
+            self._conn.request("POST", self._path, body=body, headers=headers)
+            resp = self._conn.getresponse()
+            resp.read()  # drain, so the connection can carry the next call
+        except (OSError, http.client.HTTPException) as exc:
+            self._conn.close()
+            return exc.__class__.__name__
+        if resp.status == 200:
+            return ""
+        return f"HTTP {resp.status}"

@@ -17,11 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
-from connectrpc.code import Code
-from connectrpc.errors import ConnectError
-
 from netclode.v1 import agent_pb2, api_pb2
 from netclode_sandbox import execute
+from netclode_sandbox.errors import RPCError
 from netclode_sandbox.publisher import Publisher
 from netclode_sandbox.terminal import Terminal
 from netclode_sandbox.turns import TurnWorker
@@ -59,13 +57,13 @@ class SandboxRuntime:
 
     def assign(self, request: agent_pb2.AssignRequest, ctx: object) -> agent_pb2.AssignResponse:
         if not request.config.session_id or not request.session_token:
-            raise ConnectError(Code.INVALID_ARGUMENT, "assign needs a session id and a token")
+            raise RPCError("invalid_argument", "assign needs a session id and a token")
         with self._lock:
             if self._assignment is not None:
                 if self._assignment == request:
                     return agent_pb2.AssignResponse()  # a retried Assign
-                raise ConnectError(
-                    Code.FAILED_PRECONDITION,
+                raise RPCError(
+                    "failed_precondition",
                     f"sandbox already serves session {self._assignment.config.session_id}",
                 )
             _write_token(self._token_file, request.session_token)
@@ -78,7 +76,7 @@ class SandboxRuntime:
 
     def prompt(self, request: agent_pb2.PromptRequest, ctx: object) -> agent_pb2.PromptResponse:
         if not request.text.strip():
-            raise ConnectError(Code.INVALID_ARGUMENT, "prompt is empty")
+            raise RPCError("invalid_argument", "prompt is empty")
         self._session_part("prompts", self._turns).submit(request.prompt_id, request.text)
         return agent_pb2.PromptResponse(queued=True)
 
@@ -99,17 +97,15 @@ class SandboxRuntime:
         self, request: api_pb2.TerminalResizeRequest, ctx: object
     ) -> api_pb2.TerminalResizeResponse:
         if not (0 < request.cols <= 1000 and 0 < request.rows <= 1000):
-            raise ConnectError(Code.INVALID_ARGUMENT, "cols and rows must be between 1 and 1000")
+            raise RPCError("invalid_argument", "cols and rows must be between 1 and 1000")
         self._session_part("the terminal", self._terminal).resize(request.cols, request.rows)
         return api_pb2.TerminalResizeResponse()
 
     def exec(self, request: api_pb2.ExecRequest, ctx: object) -> api_pb2.ExecResponse:
         if not request.argv:
-            raise ConnectError(Code.INVALID_ARGUMENT, "argv is empty")
+            raise RPCError("invalid_argument", "argv is empty")
         if request.timeout_seconds > execute.MAX_TIMEOUT:
-            raise ConnectError(
-                Code.INVALID_ARGUMENT, f"timeout_seconds is at most {execute.MAX_TIMEOUT}"
-            )
+            raise RPCError("invalid_argument", f"timeout_seconds is at most {execute.MAX_TIMEOUT}")
         return execute.run(
             list(request.argv), request.timeout_seconds, self._workspace, self._env()
         )
@@ -129,7 +125,7 @@ class SandboxRuntime:
 
     def _session_part[T](self, what: str, part: T | None) -> T:
         if part is None:
-            raise ConnectError(Code.FAILED_PRECONDITION, f"{what} needs an assigned session")
+            raise RPCError("failed_precondition", f"{what} needs an assigned session")
         return part
 
 
@@ -142,12 +138,12 @@ def _write_token(path: Path, token: str) -> None:
             f.write(token)
         tmp.replace(path)
     except OSError as e:
-        raise ConnectError(Code.INTERNAL, f"cannot write the session token: {e.strerror}") from None
+        raise RPCError("internal", f"cannot write the session token: {e.strerror}") from None
 
 
 def _gitinfo() -> ModuleType:
     try:
         from netclode_sandbox import gitinfo
     except ImportError as exc:
-        raise ConnectError(Code.UNIMPLEMENTED, "git info is not available in this sandbox") from exc
+        raise RPCError("unimplemented", "git info is not available in this sandbox") from exc
     return gitinfo
