@@ -72,6 +72,16 @@ class GitHubStandIn:
 
     # -- test setup ---------------------------------------------------------------------------
 
+    def reset(self) -> None:
+        """Forgets everything (a shared stand-in between tests)."""
+        with self.lock:
+            for hold in self.holds:
+                hold.release.set()
+            for store in (self.issues, self.comments, self.review_comments, self.permissions):
+                store.clear()
+            for log in (self.reactions, self.tokens, self.requests, self.holds):
+                log.clear()
+
     def add_issue(self, repo: str, issue: Issue) -> Issue:
         self.issues[(repo, issue.number)] = issue
         return issue
@@ -83,9 +93,10 @@ class GitHubStandIn:
         with self.lock:
             return self._new_comment(repo, number, author, body)
 
-    def add_review_comment(self, repo: str, number: int, author: str, body: str) -> dict:
+    def add_review_comment(
+        self, repo: str, number: int, author: str, body: str, cid: int
+    ) -> dict[str, Any]:
         with self.lock:
-            cid = next(self.ids)
             comment = {"id": cid, "repo": repo, "number": number, "author": author, "body": body}
             self.review_comments[cid] = comment
             return comment

@@ -117,13 +117,24 @@ class Bot:
 
     def _advance(self, job: Job) -> None:
         """Moves a recorded job as far as it can go now; safe to repeat."""
-        admitted = job.state != QUEUED or self.jobs.admit(job, self.gh.max_concurrent)
+        if job.state == QUEUED:
+            self._admit(job)
         if not job.comment_id:
-            self._post_progress(job, queued=not admitted)
-        if admitted and job.state in (QUEUED, STARTING):
+            self._post_progress(job, queued=job.state == QUEUED)
+        if job.state == STARTING:
             self._start(job)
         elif job.state == FINISHING:
             self._publish(job)
+
+    def _admit(self, job: Job) -> bool:
+        """Gives a queued job a concurrency slot, if one is free."""
+        if not self.jobs.admit(job, self.gh.max_concurrent):
+            return False
+        lease = now_ms() + self.gh.start_lease_s * 1000
+        self.jobs.update(job, state=STARTING, lease_until=lease)
+        if job.comment_id:  # it was announced as queued
+            self._edit(job, answers.progress(job.delivery))
+        return True
 
     def _post_progress(self, job: Job, queued: bool) -> None:
         issue = self._issue(job)
@@ -145,10 +156,7 @@ class Bot:
             log.info("no reaction on %s#%s: HTTP %s", job.repo, job.number, exc.status)
 
     def _start(self, job: Job) -> None:
-        was_queued = job.state == QUEUED
-        self.jobs.update(job, state=STARTING, lease_until=now_ms() + self.gh.start_lease_s * 1000)
-        if was_queued and job.comment_id:
-            self._edit(job, answers.progress(job.delivery))
+        """Creates the session of an admitted job and hands it its GitHub token."""
         if not job.session_id:
             try:
                 session_id = self.api.create(job.name, job.repo, job.access, job.prompt)
@@ -278,6 +286,6 @@ class Bot:
         for job in list(self.jobs.all()):
             if job.state != QUEUED:
                 continue
-            if not self.jobs.admit(job, self.gh.max_concurrent):
+            if not self._admit(job):
                 return
             self._start(job)
