@@ -1,0 +1,139 @@
+"""The runtime's stdlib Connect server, as the control plane's client sees it.
+
+No sandbox needed: the server runs in this process on a Unix socket, in front of the real
+SandboxRuntime, and is called with the real client (drivers/rpc.py) or raw HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from netclode.drivers.rpc import SandboxRPC
+from netclode.errors import FailedPrecondition, InvalidArgument, Unavailable
+from netclode.v1 import agent_pb2, api_pb2
+from netclode_sandbox.publisher import Publisher
+from netclode_sandbox.server import build_server
+from netclode_sandbox.service import SandboxRuntime
+
+SECRET = "inbound-secret"
+URL = "/netclode.v1.SandboxService"
+
+
+@contextlib.contextmanager
+def _serve(socket_path: Path, implementation: object) -> Iterator[httpx.Client]:
+    server = build_server(str(socket_path), implementation, SECRET)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = httpx.Client(
+        transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://sandbox", timeout=10
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server")
+
+
+@pytest.fixture(scope="module")
+def http(workspace: Path) -> Iterator[httpx.Client]:
+    """One unassigned runtime for the module (these tests never change its state)."""
+    runtime = SandboxRuntime(workspace, {"PATH": "/usr/bin:/bin"}, Publisher(str(workspace / "c")))
+    with _serve(workspace / "sb.sock", runtime) as client:
+        yield client
+
+
+def _rpc(workspace: Path, secret: str) -> SandboxRPC:
+    transport = httpx.HTTPTransport(uds=str(workspace / "sb.sock"))
+    return SandboxRPC(transport, "http://sandbox", secret)
+
+
+@pytest.fixture
+def rpc(http: httpx.Client, workspace: Path) -> Iterator[SandboxRPC]:
+    client = _rpc(workspace, SECRET)
+    yield client
+    client.close()
+
+
+def _post(http: httpx.Client, method: str, body: bytes, **headers: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/proto", **headers}
+    return http.post(f"{URL}/{method}", content=body, headers=headers)
+
+
+def test_calls_round_trip_on_one_kept_alive_connection(rpc, workspace):
+    (workspace / "hello.txt").write_text("hi")
+    assert rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
+    reply = rpc.call("Exec", api_pb2.ExecRequest(argv=["cat", "hello.txt"]), api_pb2.ExecResponse)
+    assert (reply.exit_code, reply.stdout) == (0, b"hi")
+
+
+def test_domain_errors_reach_the_client_as_its_error_types(rpc):
+    with pytest.raises(InvalidArgument, match="argv is empty"):
+        rpc.call("Exec", api_pb2.ExecRequest(), api_pb2.ExecResponse)
+    with pytest.raises(FailedPrecondition, match="needs an assigned session"):
+        rpc.call(
+            "TerminalInput", api_pb2.TerminalInputRequest(data=b"x"), api_pb2.TerminalInputResponse
+        )
+    # The connection survives an error: the next call on it works.
+    assert rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "headers", "status", "code"),
+    [
+        ("Health", b"", {"Authorization": "Bearer wrong"}, 401, "unauthenticated"),
+        ("Health", b"", {"Authorization": ""}, 401, "unauthenticated"),
+        ("NoSuchMethod", b"", {}, 501, "unimplemented"),
+        ("Health", b"{}", {"Content-Type": "application/json"}, 400, "invalid_argument"),
+        ("Exec", b"\xff\xff\xff", {}, 400, "invalid_argument"),
+        ("Exec", b"", {}, 400, "invalid_argument"),
+        (
+            "Prompt",
+            agent_pb2.PromptRequest(text="hi").SerializeToString(),
+            {},
+            400,
+            "failed_precondition",
+        ),
+        ("Health", b"", {"Content-Encoding": "gzip"}, 501, "unimplemented"),
+    ],
+)
+def test_errors_are_connect_json_with_the_codes_status(http, method, body, headers, status, code):
+    resp = _post(http, method, body, **headers)
+    assert resp.status_code == status
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.json()["code"] == code and resp.json()["message"]
+
+
+def test_wrong_secret_is_refused_by_the_real_client(http, workspace):
+    client = _rpc(workspace, "not-the-secret")
+    with pytest.raises(Unavailable, match="unauthenticated"):
+        client.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
+
+
+class _Broken:
+    """Every method fails the way a bug would."""
+
+    def __getattr__(self, name: str) -> object:
+        def fail(request: object, ctx: object) -> None:
+            raise KeyError("secret-looking-detail")
+
+        return fail
+
+
+def test_a_handler_bug_is_one_line_internal_error_without_a_traceback(tmp_path, capfd):
+    with _serve(tmp_path / "broken.sock", _Broken()) as http:
+        resp = _post(http, "Health", b"")
+        assert resp.status_code == 500
+        assert resp.json() == {"code": "internal", "message": "Health failed: KeyError"}
+        assert "Traceback" not in resp.text
+    assert "secret-looking-detail" in capfd.readouterr().err  # the sandbox log has the detail
