@@ -88,9 +88,10 @@ class Client:
         deadline = time.monotonic() + timeout
         session = self.get(session_id)
         while session.status not in wanted:
-            if time.monotonic() > deadline:
+            if session.status == S.SESSION_STATUS_ERROR or time.monotonic() > deadline:
                 name = S.SessionStatus.Name(session.status)
-                raise AssertionError(f"session {session_id} stayed {name} for {timeout}s")
+                errors = [e.error.message for e in self.entries(session_id).entries if e.HasField("error")]
+                raise AssertionError(f"session {session_id} is {name}; errors: {errors}")
             time.sleep(0.05)
             session = self.get(session_id)
         return session

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from netclode.localstack.layout import Layout
 
 UP_TIMEOUT_S = 90.0
-DOWN_TIMEOUT_S = 20.0
+DOWN_TIMEOUT_S = 60.0
 
 
 class StackError(Exception):

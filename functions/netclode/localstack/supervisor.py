@@ -174,18 +174,21 @@ class Supervisor:
 
     def stop(self) -> None:
         self.stopping.set()
+        started = time.monotonic()
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for proc in self.procs.values():
+        deadline = started + STOP_GRACE_S
+        for name, proc in self.procs.items():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %ss; killing it", name, STOP_GRACE_S)
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(timeout=STOP_GRACE_S)
         if self.valkey is not None:
             self.valkey.stop()
         self.layout.state_file.unlink(missing_ok=True)
+        log.info("stopped in %.1fs", time.monotonic() - started)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

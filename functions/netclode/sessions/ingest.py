@@ -14,6 +14,7 @@ from netclode.eventing import types
 from netclode.eventing.publish import publish
 from netclode.sessions import entries
 from netclode.sessions.lifecycle import Lifecycle
+from netclode.sessions.snapshots import Snapshots
 from netclode.store.streams import TerminalStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 
@@ -64,7 +65,9 @@ class Ingest:
         event = events_pb2.AgentEvent(
             kind=events_pb2.AGENT_EVENT_KIND_TURN_COMPLETED, turn_completed=done
         )
-        self.life.stream(session_id).append(entries.agent_event(event))
+        cursor = self.life.stream(session_id).append(entries.agent_event(event))
+        # Before READY: see netclode.sessions.snapshots for why the copy happens here.
+        Snapshots(self.life).after_turn(session_id, turn, cursor, done.prompt_id)
         self.life.touch(session_id)
         self.life.transition(
             session_id,

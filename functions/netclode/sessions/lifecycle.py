@@ -21,7 +21,7 @@ from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.errors import NetclodeError
-from netclode.sessions import entries
+from netclode.sessions import entries, ports
 from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
@@ -174,6 +174,7 @@ class Lifecycle:
             )
         finally:
             rpc.close()
+        ports.reexpose(self, session_id, sandbox_id)
         moved = self.transition(
             session_id,
             S.SESSION_STATUS_READY,

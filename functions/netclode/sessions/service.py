@@ -21,6 +21,7 @@ from netclode.eventing.publish import publish
 from netclode.sessions import entries, validation
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.reconcile import reconcile_sessions
+from netclode.sessions.snapshots import Snapshots
 from netclode.store import keys
 from netclode.store.redis import connect
 from netclode.store.sessions import SessionRecord
@@ -99,7 +100,9 @@ class SessionService:
         model = model_name if sdk == S.SDK_TYPE_CLAUDE else f"{provider.name}/{model_name}"
         vcpus, memory_mb = validation.resources(req.resources)
         prompt = (
-            validation.prompt(req.initial_prompt, self.settings.max_prompt_bytes)
+            validation.prompt(
+                req.initial_prompt, self.settings.max_prompt_bytes, field="initial_prompt"
+            )
             if req.initial_prompt
             else ""
         )
@@ -200,6 +203,7 @@ class SessionService:
         self.life.release_sandbox(record)
         if record.workspace:
             self.life.driver.delete_workspace(record.workspace)
+        Snapshots(self.life).delete_all(session_id)
         self.store.delete(session_id)
 
     def delete_all(self, principal: Principal) -> list[str]:

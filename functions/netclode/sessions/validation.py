@@ -82,12 +82,12 @@ def enum_value(field: str, enum: object, value: int) -> int:
     return value
 
 
-def prompt(text: str, max_bytes: int) -> str:
+def prompt(text: str, max_bytes: int, field: str = "text") -> str:
     if not text.strip():
-        raise InvalidArgument("text", "must not be empty")
+        raise InvalidArgument(field, "must not be empty")
     size = len(text.encode())
     if size > max_bytes:
-        raise InvalidArgument("text", f"is {size} bytes; the limit is {max_bytes}")
+        raise InvalidArgument(field, f"is {size} bytes; the limit is {max_bytes}")
     return text
 
 
