@@ -25,6 +25,7 @@ from netclode.functions.connect import (
     require_admin,
     with_domain_errors,
 )
+from netclode.functions.webapp import serve_web
 from netclode.ops import OpsServiceImpl
 from netclode.sessions import validation
 from netclode.sessions.service import SessionService
@@ -225,4 +226,6 @@ def api(request: flask.Request) -> Response:
     """functions-framework target `api`."""
     if request.path in ("/healthz", "/health"):
         return Response("ok", mimetype="text/plain")
+    if (page := serve_web(request)) is not None:
+        return page
     return Response.from_app(_application(), request.environ)
