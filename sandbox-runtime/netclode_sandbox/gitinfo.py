@@ -52,16 +52,20 @@ def repos(workspace: Path) -> list[Repo]:
 
 def _git(repo: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
-    proc = subprocess.run(
-        ["git", "-c", f"safe.directory={repo}", *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=GIT_TIMEOUT_S,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            ["git", "-c", f"safe.directory={repo}", *args],
+            cwd=repo,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]}: no answer after {GIT_TIMEOUT_S}s") from None
     if proc.returncode not in ok:
         first = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[0]
         raise GitError(f"git {args[0]}: {first}")
