@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from netclode_cli.commands import auth, entries, models, ops, sessions, stack, workspace
+from netclode_cli.commands import (
+    auth,
+    entries,
+    models,
+    ops,
+    ports,
+    sessions,
+    snapshots,
+    stack,
+    workspace,
+)
 from netclode_cli.commands.shared import App
 
 
@@ -17,5 +27,5 @@ def cli(ctx: click.Context, url: str | None, as_json: bool) -> None:
     ctx.obj = App(url=url, json=as_json)
 
 
-for module in (sessions, entries, stack, auth, models, workspace, ops):
+for module in (sessions, entries, stack, auth, models, workspace, ops, snapshots, ports):
     module.register(cli)

@@ -38,6 +38,7 @@ def main() -> None:
     if not secret:
         sys.exit("netclode-sandbox: the secret pipe was empty")
 
+    from netclode_sandbox import portforward
     from netclode_sandbox.publisher import Publisher
     from netclode_sandbox.server import build_server
     from netclode_sandbox.service import SandboxRuntime
@@ -47,6 +48,7 @@ def main() -> None:
     base_env = {k: v for k, v in env.items() if k not in WIRING}
     runtime = SandboxRuntime(workspace, base_env, publisher)
     server = build_server(env["NETCLODE_LISTEN_SOCKET"], runtime, secret)
+    portforward.start(str(Path(env["NETCLODE_LISTEN_SOCKET"]).with_name("ports.sock")))
     server.serve_forever()
 
 

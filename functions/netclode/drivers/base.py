@@ -4,6 +4,10 @@ A sandbox is a disposable runtime (bubblewrap process tree locally, a Kata pod i
 Kubernetes) bound to a persistent workspace (a directory locally, a PVC in Kubernetes).
 Pause stops the sandbox and keeps the workspace; resume starts a new sandbox on it.
 Drivers are synchronous and idempotent: stopping a stopped sandbox is not an error.
+
+Snapshots are point-in-time copies of a workspace (a directory copy locally, a
+VolumeSnapshot in Kubernetes); restoring or forking clones one into a *new* workspace, so
+no two workspaces ever share files. Preview ports forward a sandbox port to a URL.
 """
 
 from __future__ import annotations
@@ -48,3 +52,18 @@ class SandboxDriver(Protocol):
 
     def delete_workspace(self, workspace_id: str) -> None:
         """Removes a workspace and everything in it."""
+
+    def snapshot_workspace(self, workspace_id: str, snapshot_id: str) -> int:
+        """Copies the workspace as it is now; returns its size in bytes (0 if unknown)."""
+
+    def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
+        """Creates a new workspace holding the snapshot's files."""
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        """Removes a snapshot's data; a missing snapshot is not an error."""
+
+    def expose_port(self, sandbox_id: str, port: int, previous_url: str = "") -> str:
+        """Forwards a sandbox port; returns its preview URL (`previous_url` if still free)."""
+
+    def unexpose_port(self, sandbox_id: str, port: int) -> None:
+        """Stops forwarding a port; an unexposed port is not an error."""

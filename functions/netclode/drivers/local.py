@@ -8,6 +8,8 @@ to the sandbox's inbound socket.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 
 from netclode.config import Settings
@@ -17,6 +19,8 @@ from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unava
 from netclode.sandboxhost.layout import Layout
 
 HOST_TIMEOUT = 15.0
+# Copies take as long as the workspace is big; the host's own cp limit is 600 s.
+COPY_TIMEOUT = 660.0
 
 
 class LocalDriver:
@@ -63,12 +67,45 @@ class LocalDriver:
     def delete_workspace(self, workspace_id: str) -> None:
         self._call("DELETE", f"/workspaces/{workspace_id}")
 
+    def snapshot_workspace(self, workspace_id: str, snapshot_id: str) -> int:
+        body = self._call(
+            "PUT",
+            f"/snapshots/{snapshot_id}",
+            json={"workspace_id": workspace_id},
+            timeout=COPY_TIMEOUT,
+        ).json()
+        return int(body["size_bytes"])
+
+    def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
+        self._call(
+            "PUT",
+            f"/workspaces/{workspace_id}",
+            json={"snapshot_id": snapshot_id},
+            timeout=COPY_TIMEOUT,
+        )
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self._call("DELETE", f"/snapshots/{snapshot_id}")
+
+    def expose_port(self, sandbox_id: str, port: int, previous_url: str = "") -> str:
+        """A loopback URL on this machine; a resumed sandbox gets its old port back if free."""
+        previous = urlsplit(previous_url).port if previous_url else None
+        body = self._call(
+            "PUT", f"/sandboxes/{sandbox_id}/ports/{port}", json={"host_port": previous or 0}
+        ).json()
+        return f"http://127.0.0.1:{body['host_port']}/"
+
+    def unexpose_port(self, sandbox_id: str, port: int) -> None:
+        self._call("DELETE", f"/sandboxes/{sandbox_id}/ports/{port}")
+
     def close(self) -> None:
         self._client.close()
 
-    def _call(self, method: str, path: str, json: object = None) -> httpx.Response:
+    def _call(
+        self, method: str, path: str, json: object = None, timeout: float = HOST_TIMEOUT
+    ) -> httpx.Response:
         try:
-            resp = self._client.request(method, path, json=json)
+            resp = self._client.request(method, path, json=json, timeout=timeout)
         except httpx.TransportError:
             raise Unavailable(
                 f"the sandbox host is not running at {self.layout.host_socket} "
@@ -79,6 +116,8 @@ class LocalDriver:
         message = resp.json().get("error", f"HTTP {resp.status_code}")
         if resp.status_code == 400:
             raise InvalidArgument("sandbox", message)
+        if resp.status_code == 404:
+            raise NotFound(message)
         if resp.status_code == 409:
             raise FailedPrecondition(message)
         raise Unavailable(f"sandbox host: {message}")

@@ -28,7 +28,9 @@ from netclode.functions.connect import (
 from netclode.functions.webapp import serve_web
 from netclode.ops import OpsServiceImpl
 from netclode.sessions import validation
+from netclode.sessions.ports import PortService
 from netclode.sessions.service import SessionService
+from netclode.sessions.snapshots import SnapshotService
 from netclode.store.redis import connect
 from netclode.v1 import api_connect, api_pb2
 from netclode.v1 import api_pb2 as pb
@@ -51,6 +53,8 @@ class Sessions(api_connect.SessionServiceSync):
     def __init__(self, service: SessionService, guard: Guard) -> None:
         self.service = service
         self.guard = guard
+        self.snapshots = SnapshotService(service)
+        self.ports = PortService(service)
 
     def create_session(self, request, ctx):
         record = self.service.create(caller(self.guard, ctx), request)
@@ -157,6 +161,34 @@ class Sessions(api_connect.SessionServiceSync):
         caller(self.guard, ctx)
         models = providers.list_models(request.sdk_type)
         return pb.ListModelsResponse(models=models)
+
+    def list_snapshots(self, request, ctx):
+        snaps = self.snapshots.list(caller(self.guard, ctx), request.session_id)
+        return pb.ListSnapshotsResponse(snapshots=[s.to_proto() for s in snaps])
+
+    def restore_snapshot(self, request, ctx):
+        record, removed = self.snapshots.restore(
+            caller(self.guard, ctx), request.session_id, request.snapshot_id
+        )
+        return pb.RestoreSnapshotResponse(session=record.to_proto(), entries_removed=removed)
+
+    def fork_snapshot(self, request, ctx):
+        record = self.snapshots.fork(
+            caller(self.guard, ctx), request.session_id, request.snapshot_id, request.name
+        )
+        return pb.ForkSnapshotResponse(session=record.to_proto())
+
+    def expose_port(self, request, ctx):
+        port = self.ports.expose(caller(self.guard, ctx), request.session_id, request.port)
+        return pb.ExposePortResponse(port=port)
+
+    def unexpose_port(self, request, ctx):
+        self.ports.unexpose(caller(self.guard, ctx), request.session_id, request.port)
+        return pb.UnexposePortResponse()
+
+    def list_ports(self, request, ctx):
+        ports = self.ports.list(caller(self.guard, ctx), request.session_id)
+        return pb.ListPortsResponse(ports=ports)
 
     def list_audit(self, request, ctx):
         from netclode.audit import read_audit

@@ -29,6 +29,13 @@ class Bridges:
         os.chmod(path, 0o666)  # noqa: S103 - only this sandbox can see the directory
         return server
 
+    def open_preview(self, port: int, unix_path: Path, preamble: bytes) -> asyncio.Server:
+        """Listens on 127.0.0.1:`port` (0: any free port) and forwards each connection to
+        `unix_path`, sending `preamble` first (the way in: sandbox -> ports.sock)."""
+        return self._run(
+            asyncio.start_server(_to_unix(unix_path, preamble), host="127.0.0.1", port=port)
+        )
+
     def close(self, server: asyncio.Server) -> None:
         server.close()
 
@@ -45,6 +52,21 @@ def _forwarder(host: str, port: int) -> Callable[..., Coroutine[Any, Any, None]]
         except (OSError, TimeoutError):
             writer.close()
             return
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    return handle
+
+
+def _to_unix(path: Path, preamble: bytes) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(str(path)), CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError):
+            writer.close()
+            return
+        up_writer.write(preamble)
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
 
     return handle

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from netclode.sandboxhost import bwrap
+from netclode.sandboxhost import bwrap, snapshots
 from netclode.sandboxhost.bridge import Bridges
 from netclode.sandboxhost.layout import Layout
 
@@ -40,6 +40,8 @@ class _Sandbox:
     workspace_id: str
     process: subprocess.Popen[bytes]
     bridges: list[asyncio.Server] = field(default_factory=list)
+    # Preview ports: sandbox port -> the loopback listener forwarding to it.
+    ports: dict[int, asyncio.Server] = field(default_factory=dict)
 
     @property
     def alive(self) -> bool:
@@ -116,7 +118,7 @@ class SandboxHost:
         if sandbox.alive:
             sandbox.process.kill()  # bwrap's init dies with it, and takes every process along
         sandbox.process.wait(timeout=STOP_TIMEOUT)
-        for server in sandbox.bridges:
+        for server in [*sandbox.bridges, *sandbox.ports.values()]:
             self._bridges.close(server)
         shutil.rmtree(self.layout.sandbox(sandbox_id), ignore_errors=True)
 
@@ -138,6 +140,47 @@ class SandboxHost:
             if any(s.workspace_id == workspace_id for s in self._sandboxes.values()):
                 raise Conflict(f"workspace {workspace_id} is in use by a sandbox; stop it first")
         shutil.rmtree(self.layout.workspace(workspace_id), ignore_errors=True)
+
+    def expose_port(self, sandbox_id: str, port: int, host_port: int = 0) -> int:
+        """Forwards 127.0.0.1:<host port> to the sandbox's `port`; returns the host port.
+
+        `host_port` asks for a port again (a resumed session keeps its preview URL); when it
+        is taken, any free port is used instead.
+        """
+        sandbox = self._running(sandbox_id)
+        if port in sandbox.ports:
+            return _bound_port(sandbox.ports[port])
+        preamble = f"{port}\n".encode()
+        socket = self.layout.ports_socket(sandbox_id)
+        try:
+            server = self._bridges.open_preview(host_port, socket, preamble)
+        except OSError:
+            server = self._bridges.open_preview(0, socket, preamble)
+        sandbox.ports[port] = server
+        return _bound_port(server)
+
+    def unexpose_port(self, sandbox_id: str, port: int) -> None:
+        with self._lock:
+            sandbox = self._sandboxes.get(sandbox_id)
+        server = sandbox.ports.pop(port, None) if sandbox is not None else None
+        if server is not None:
+            self._bridges.close(server)
+
+    def snapshot(self, workspace_id: str, snapshot_id: str) -> int:
+        return snapshots.take(self.layout, workspace_id, snapshot_id)
+
+    def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
+        snapshots.clone(self.layout, snapshot_id, workspace_id)
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        snapshots.delete(self.layout, snapshot_id)
+
+    def _running(self, sandbox_id: str) -> _Sandbox:
+        with self._lock:
+            sandbox = self._sandboxes.get(sandbox_id)
+        if sandbox is None or not sandbox.alive:
+            raise Conflict(f"sandbox {sandbox_id} is not running")
+        return sandbox
 
     def shutdown(self) -> None:
         for sandbox_id in [s["sandbox_id"] for s in self.list()]:
@@ -191,3 +234,7 @@ class SandboxHost:
             lines = []
         last = next((line for line in reversed(lines) if line.strip()), "")
         return last[:300] or f"exited with status {sandbox.process.returncode}"
+
+
+def _bound_port(server: asyncio.Server) -> int:
+    return int(server.sockets[0].getsockname()[1])

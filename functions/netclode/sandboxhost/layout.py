@@ -2,10 +2,12 @@
 
 <data>/sandboxhost.sock            the host's API socket (owner-only)
 <data>/workspaces/<workspace_id>/  persistent workspaces, bound at /workspace
+<data>/snapshots/<snapshot_id>/    workspace snapshots (copies; see snapshots.py)
 <data>/sandboxes/<sandbox_id>/     per-sandbox state, removed when it stops:
     secret                         the inbound bearer secret (owner-only)
     log                            the sandbox's stderr
     in/sandbox.sock                the runtime's SandboxService
+    in/ports.sock                  the runtime's port forwarder (preview URLs)
     out/control.sock               bridge to the ingest function
     out/proxy.sock                 bridge to the secret proxy
 """
@@ -43,6 +45,9 @@ class Layout:
     def workspace(self, workspace_id: str) -> Path:
         return self.data_dir / "workspaces" / check_id("workspace id", workspace_id)
 
+    def snapshot(self, snapshot_id: str) -> Path:
+        return self.data_dir / "snapshots" / check_id("snapshot id", snapshot_id)
+
     def sandbox(self, sandbox_id: str) -> Path:
         return self.sandboxes / check_id("sandbox id", sandbox_id)
 
@@ -51,3 +56,6 @@ class Layout:
 
     def inbound_socket(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "in" / "sandbox.sock"
+
+    def ports_socket(self, sandbox_id: str) -> Path:
+        return self.sandbox(sandbox_id) / "in" / "ports.sock"

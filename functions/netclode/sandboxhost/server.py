@@ -4,7 +4,13 @@
   PUT    /sandboxes/<id>            {"workspace_id", "memory_mb"?} -> 201 started, 200 already
   DELETE /sandboxes/<id>            204 (stopping a stopped sandbox is fine)
   DELETE /workspaces/<id>           204, or 409 while a sandbox uses it
-Errors are JSON {"error": "<one line>"} with 400 (bad input) or 409 (conflict).
+  PUT    /workspaces/<id>           {"snapshot_id"} -> 201: a new workspace from a snapshot
+  PUT    /snapshots/<id>            {"workspace_id"} -> 201 {"size_bytes"}: copy a workspace
+  DELETE /snapshots/<id>            204 (deleting a missing snapshot is fine)
+  PUT    /sandboxes/<id>/ports/<p>  {"host_port"?} -> 200 {"host_port"}: preview on loopback
+  DELETE /sandboxes/<id>/ports/<p>  204
+Errors are JSON {"error": "<one line>"} with 400 (bad input), 404 (no such snapshot or
+workspace), 409 (conflict) or 500 (a copy failed).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from netclode.sandboxhost.host import Conflict, SandboxHost
+from netclode.sandboxhost.snapshots import SnapshotError
 
 ROUTES = Map(
     [
@@ -28,6 +35,11 @@ ROUTES = Map(
         Rule("/sandboxes/<sandbox_id>", methods=["PUT"], endpoint="start"),
         Rule("/sandboxes/<sandbox_id>", methods=["DELETE"], endpoint="stop"),
         Rule("/workspaces/<workspace_id>", methods=["DELETE"], endpoint="delete_workspace"),
+        Rule("/workspaces/<workspace_id>", methods=["PUT"], endpoint="clone_workspace"),
+        Rule("/snapshots/<snapshot_id>", methods=["PUT"], endpoint="snapshot"),
+        Rule("/snapshots/<snapshot_id>", methods=["DELETE"], endpoint="delete_snapshot"),
+        Rule("/sandboxes/<sandbox_id>/ports/<int:port>", methods=["PUT"], endpoint="expose"),
+        Rule("/sandboxes/<sandbox_id>/ports/<int:port>", methods=["DELETE"], endpoint="unexpose"),
     ]
 )
 
@@ -49,19 +61,18 @@ class HostAPI:
             return _json({"error": exc.description}, exc.code or 500)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
-        except Conflict as exc:
+        except FileNotFoundError as exc:
+            return _json({"error": str(exc)}, 404)
+        except (Conflict, FileExistsError) as exc:
             return _json({"error": str(exc)}, 409)
+        except SnapshotError as exc:
+            return _json({"error": f"copy failed: {exc}"}, 500)
 
     def _list(self, request: Request) -> Response:
         return _json({"sandboxes": self._host.list()})
 
     def _start(self, request: Request, sandbox_id: str) -> Response:
-        try:
-            body = json.loads(request.get_data() or b"null")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("workspace_id"), str):
-            raise ValueError("body must be a JSON object with a workspace_id")
+        body = _body(request, "workspace_id")
         memory_mb = body.get("memory_mb", 0)
         if not isinstance(memory_mb, int) or memory_mb < 0:
             raise ValueError("memory_mb must be a non-negative whole number")
@@ -76,6 +87,47 @@ class HostAPI:
     def _delete_workspace(self, request: Request, workspace_id: str) -> Response:
         self._host.delete_workspace(workspace_id)
         return Response(status=204)
+
+    def _clone_workspace(self, request: Request, workspace_id: str) -> Response:
+        body = _body(request, "snapshot_id")
+        self._host.clone_workspace(body["snapshot_id"], workspace_id)
+        return _json({}, 201)
+
+    def _snapshot(self, request: Request, snapshot_id: str) -> Response:
+        body = _body(request, "workspace_id")
+        size = self._host.snapshot(body["workspace_id"], snapshot_id)
+        return _json({"size_bytes": size}, 201)
+
+    def _delete_snapshot(self, request: Request, snapshot_id: str) -> Response:
+        self._host.delete_snapshot(snapshot_id)
+        return Response(status=204)
+
+    def _expose(self, request: Request, sandbox_id: str, port: int) -> Response:
+        try:
+            body = json.loads(request.get_data() or b"{}")
+        except ValueError:
+            body = None
+        host_port = body.get("host_port", 0) if isinstance(body, dict) else None
+        if not isinstance(host_port, int) or not 0 <= host_port <= 65535 or not 0 < port < 65536:
+            raise ValueError("ports must be whole numbers between 1 and 65535")
+        self._host.layout.sandbox(sandbox_id)  # validates the id
+        return _json({"host_port": self._host.expose_port(sandbox_id, port, host_port)})
+
+    def _unexpose(self, request: Request, sandbox_id: str, port: int) -> Response:
+        self._host.layout.sandbox(sandbox_id)
+        self._host.unexpose_port(sandbox_id, port)
+        return Response(status=204)
+
+
+def _body(request: Request, required: str) -> dict[str, Any]:
+    """The JSON object body, which must hold the string field `required`."""
+    try:
+        body = json.loads(request.get_data() or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get(required), str):
+        raise ValueError(f"body must be a JSON object with a {required}")
+    return body
 
 
 def build_server(host: SandboxHost, socket_path: Path) -> BaseWSGIServer:
