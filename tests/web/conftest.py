@@ -1,0 +1,104 @@
+"""The web app in headless Chromium against one real local stack and a scripted LLM.
+
+The scripted LLM plays an Ollama server on 127.0.0.2: sandboxes bypass their proxy only for
+127.0.0.1, so the agent reaches it the production way (auth-proxy, then the secret proxy,
+which lets the configured Ollama address through).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support.scripted_llm import OllamaModel, ScriptedLLM
+from tests.support.stack import Client, Stack, start, stop
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+MODEL = "ollama/qwen3:4b"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM(host="127.0.0.2") as server:
+        server.ollama_models.append(OllamaModel("qwen3:4b"))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
+    running = start(tmp_path_factory.mktemp("web-stack"), {"OLLAMA_URL": llm.url})
+    yield running
+    stop(running)
+
+
+@pytest.fixture
+def api(stack: Stack) -> Client:
+    return stack.client()
+
+
+@pytest.fixture(autouse=True)
+def fresh_script(llm: ScriptedLLM) -> None:
+    """Each test queues its own model replies."""
+    llm.script.clear()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install the `chromium` system package")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Browser, stack: Stack, viewport: dict[str, int]) -> Page:
+    """A fresh browser context (its own sessionStorage) on the app's sign-in screen."""
+    context = browser.new_context(viewport=viewport, base_url=stack.api_url)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto("/")
+    return page
+
+
+def sign_in(page: Page, token: str) -> None:
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Sessions").wait_for()
+
+
+@pytest.fixture
+def phone(browser: Browser, stack: Stack) -> Iterator[Page]:
+    page = open_page(browser, stack, PHONE)
+    sign_in(page, stack.admin_token)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def desktop(browser: Browser, stack: Stack) -> Iterator[Page]:
+    page = open_page(browser, stack, DESKTOP)
+    sign_in(page, stack.admin_token)
+    yield page
+    page.context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
