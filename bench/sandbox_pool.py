@@ -39,6 +39,15 @@ def show(name: str, ms: list[float]) -> None:
     )
 
 
+def show_memory(per_sandbox: list[tuple[int, int]]) -> None:
+    rss = [r / 1024 for r, _ in per_sandbox]
+    pss = [p / 1024 for _, p in per_sandbox]
+    print(
+        f"memory per idle sandbox (whole process tree, n={len(per_sandbox)}): "
+        f"RSS p50={statistics.median(rss):.1f} MiB, PSS p50={statistics.median(pss):.1f} MiB"
+    )
+
+
 def claim_to_ready(pool: WarmPool, driver: LocalDriver, session: str) -> float:
     """What a session create pays on the hot path: claim + Health ready over the socket."""
     start = time.perf_counter()
@@ -50,14 +59,47 @@ def claim_to_ready(pool: WarmPool, driver: LocalDriver, session: str) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def rss_kb(pid: int) -> int:
-    out = subprocess.run(
-        ["ps", "--ppid", str(pid), "-o", "rss=", "--no-headers"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return sum(int(x) for x in out.split())
+def _children() -> dict[int, list[int]]:
+    """ppid -> pids, for every process on the machine (from /proc)."""
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # exited meanwhile
+            continue
+        ppid = int(text.rpartition(")")[2].split()[1])  # the name may hold spaces
+        tree.setdefault(ppid, []).append(int(stat.parent.name))
+    return tree
+
+
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo += children.get(pid, [])
+    return pids
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in KiB: PSS splits shared pages (the interpreter, libraries) fairly."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0, 0
+    fields = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if ":" in line}
+    return fields.get("Rss", 0), fields.get("Pss", 0)
+
+
+def sandbox_memory_kb(host_pid: int) -> list[tuple[int, int]]:
+    """(RSS, PSS) of each sandbox: every process in its tree (bwrap, init, auth-proxy,
+    runtime), one sandbox per child of the host."""
+    children = _children()
+    per_sandbox = []
+    for root in children.get(host_pid, []):
+        sizes = [_memory_kb(pid) for pid in _tree(root, children)]
+        per_sandbox.append((sum(r for r, _ in sizes), sum(p for _, p in sizes)))
+    return per_sandbox
 
 
 def main() -> None:
@@ -93,10 +135,7 @@ def main() -> None:
         with ThreadPoolExecutor(args.burst) as ex:
             burst = list(ex.map(lambda i: claim_to_ready(pool, driver, f"b{i}"), range(args.burst)))
         show(f"warm claim -> ready (burst {args.burst})", burst)
-        print(
-            f"RSS per idle sandbox: {rss_kb(host.pid) / max(1, args.burst) / 1024:.1f} MiB "
-            f"(all processes under the host / {args.burst})"
-        )
+        show_memory(sandbox_memory_kb(host.pid))
         for s in pool.status()["sandboxes"]:
             driver.stop(s["sandbox_id"])
 

@@ -20,6 +20,7 @@ from netclode.auth.secrets import hash_token, new_token
 from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
+from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError
 from netclode.sessions import entries, ports
 from netclode.store import keys
@@ -149,7 +150,11 @@ class Lifecycle:
         return any(s.sandbox_id == sandbox_id and s.alive for s in self.driver.list())
 
     def attach(self, session_id: str, sandbox_id: str, workspace: str) -> None:
-        """Hands a ready sandbox its session (config + fresh token), then delivers prompts."""
+        """Hands a ready sandbox its session (config + fresh token), then delivers prompts.
+
+        On a warm claim this is the whole wait between create and READY, so the Redis writes
+        go out as one pipeline and one connection to the sandbox carries every call.
+        """
         record = self.store.get(session_id)
         if record is None or record.status not in (
             S.SESSION_STATUS_CREATING,
@@ -160,11 +165,13 @@ class Lifecycle:
             return
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)
-        self.r.set(keys.session_token(token_hash), session_id)
-        self.store.update(
+        pipe = self.r.pipeline()
+        pipe.set(keys.session_token(token_hash), session_id)
+        SessionStore(pipe).update(
             session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
         )
-        self._mark_sandbox(sandbox_id, session_id, workspace)
+        self._mark_sandbox(pipe, sandbox_id, session_id, workspace)
+        pipe.execute()
         rpc = self.driver.rpc(sandbox_id)
         try:
             rpc.call(
@@ -172,16 +179,16 @@ class Lifecycle:
                 agent_pb2.AssignRequest(config=self.session_config(record), session_token=token),
                 agent_pb2.AssignResponse,
             )
+            ports.reexpose(self, session_id, sandbox_id)
+            moved = self.transition(
+                session_id,
+                S.SESSION_STATUS_READY,
+                allowed=(S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING),
+            )
+            if moved is not None:
+                self._deliver(moved.id, rpc)
         finally:
             rpc.close()
-        ports.reexpose(self, session_id, sandbox_id)
-        moved = self.transition(
-            session_id,
-            S.SESSION_STATUS_READY,
-            allowed=(S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING),
-        )
-        if moved is not None:
-            self.deliver_pending(moved)
 
     def session_config(self, record: SessionRecord) -> agent_pb2.SessionConfig:
         from netclode import providers
@@ -201,21 +208,24 @@ class Lifecycle:
 
     def deliver_pending(self, record: SessionRecord) -> bool:
         """Sends queued prompts to the session's sandbox; True if any was queued behind a turn."""
-        queued = False
         if not record.sandbox:
-            return queued
+            return False
         rpc = self.driver.rpc(record.sandbox)
         try:
-            while raw := self.r.lpop(keys.pending_prompts(record.id)):
-                prompt = json.loads(raw)
-                reply = rpc.call(
-                    "Prompt",
-                    agent_pb2.PromptRequest(text=prompt["text"], prompt_id=prompt["id"]),
-                    agent_pb2.PromptResponse,
-                )
-                queued = queued or reply.queued
+            return self._deliver(record.id, rpc)
         finally:
             rpc.close()
+
+    def _deliver(self, session_id: str, rpc: SandboxRPC) -> bool:
+        queued = False
+        while raw := self.r.lpop(keys.pending_prompts(session_id)):
+            prompt = json.loads(raw)
+            reply = rpc.call(
+                "Prompt",
+                agent_pb2.PromptRequest(text=prompt["text"], prompt_id=prompt["id"]),
+                agent_pb2.PromptResponse,
+            )
+            queued = queued or reply.queued
         return queued
 
     def release_sandbox(self, record: SessionRecord) -> None:
@@ -261,8 +271,10 @@ class Lifecycle:
         pipe.zadd(keys.POOL_SANDBOXES, {sandbox_id: now_ms()})
         pipe.execute()
 
-    def _mark_sandbox(self, sandbox_id: str, session_id: str, workspace: str) -> None:
-        self.r.hset(
+    def _mark_sandbox(
+        self, pipe: redis.client.Pipeline, sandbox_id: str, session_id: str, workspace: str
+    ) -> None:
+        pipe.hset(
             keys.sandbox(sandbox_id),
             mapping={"state": "claimed", "session": session_id, "workspace": workspace},
         )
