@@ -3,6 +3,7 @@ report what runs where."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -30,16 +31,25 @@ class ComponentStatus:
     state: str  # "running" or "down"
 
 
+def _alive(pid: int) -> bool:
+    """Whether `pid` still runs; a supervisor started by this very process is reaped here
+    (until then it would linger as a zombie and look alive)."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 def running_pid(layout: Layout) -> int | None:
     state = layout.read_state()
     if not state or state.get("status") == "failed":
         return None
     pid = int(state.get("pid", 0))
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return None
-    return pid
+    return pid if pid and _alive(pid) else None
 
 
 def up(layout: Layout, env: dict[str, str] | None = None) -> dict:
@@ -79,9 +89,7 @@ def down(layout: Layout) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + DOWN_TIMEOUT_S
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return True
         time.sleep(0.1)
     raise StackError(f"the supervisor (pid {pid}) did not stop within {DOWN_TIMEOUT_S:g}s")

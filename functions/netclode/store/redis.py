@@ -8,7 +8,17 @@ from functools import cache
 
 import redis
 
+# Blocking stream reads wait up to 5 s (store.streams.BLOCK_MS); the socket timeout must be
+# longer, or redis-py's default read timeout ends them with a TimeoutError.
+SOCKET_TIMEOUT_S = 30.0
+
 
 @cache
 def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, protocol=2, health_check_interval=30)
+    return redis.Redis.from_url(
+        url,
+        protocol=2,
+        health_check_interval=30,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=5.0,
+    )

@@ -39,6 +39,11 @@ def _decode(
     return entry
 
 
+def _block_ms(until_heartbeat_s: float) -> int:
+    """How long one blocking read may wait: never past the next heartbeat, at most BLOCK_MS."""
+    return max(1, min(BLOCK_MS, int(until_heartbeat_s * 1000)))
+
+
 @dataclass
 class Page:
     entries: list[events_pb2.StreamEntry]
@@ -96,9 +101,9 @@ class SessionStream:
         cursor = after or "0-0"
         live_cursor = self._live_tail()
         deadline = time.monotonic() + stop_after_s if stop_after_s is not None else None
-        block_ms = int(min(heartbeat_s, BLOCK_MS / 1000) * 1000)
         last_sent = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
+            block_ms = _block_ms(heartbeat_s - (time.monotonic() - last_sent))
             replies = self.r.xread({self.key: cursor, self.live_key: live_cursor}, block=block_ms)
             for stream_key, rows in replies or []:
                 durable = stream_key.decode() == self.key
@@ -149,9 +154,9 @@ class TerminalStream:
         """(cursor, data, exit code or None) for the scrollback after `after`, then live."""
         cursor = after or "0-0"
         deadline = time.monotonic() + stop_after_s if stop_after_s is not None else None
-        block_ms = int(min(heartbeat_s, BLOCK_MS / 1000) * 1000)
         last_sent = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
+            block_ms = _block_ms(heartbeat_s - (time.monotonic() - last_sent))
             replies = self.r.xread({self.key: cursor}, block=block_ms)
             for _, rows in replies or []:
                 for entry_id, fields in rows:
