@@ -1,10 +1,13 @@
 """The prompt queue and the turn worker.
 
-Prompts are run one at a time, in arrival order. Each turn publishes `turn_started`, runs
-the agent, and publishes `turn_completed`. The agent runs on its own thread so that an
-interrupt always ends the turn within INTERRUPT_GRACE seconds, even when the agent does not
-react: the turn is then reported as interrupted and whatever the agent returns later is
-dropped.
+Before the first prompt the session's repositories are cloned (right after assignment, so
+the first turn does not pay for it). Prompts are run one at a time, in arrival order. Each
+turn publishes `turn_started`, runs the agent, and publishes `turn_completed`; after the
+first completed turn the session gets a generated title when it asked for one.
+
+The agent runs on its own thread so that an interrupt always ends the turn within
+INTERRUPT_GRACE seconds, even when the agent does not react: the turn is then reported as
+interrupted and whatever the agent returns later is dropped.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class TurnWorker:
             self._agent.interrupt()
 
     def _run(self) -> None:
+        self._clone_repos()
         while True:
             turn = self._queue.get()
             self._interrupted.clear()
@@ -80,7 +84,10 @@ class TurnWorker:
                 payload = self._complete(turn)
                 self._turns += 1
                 payload.turn_number = self._turns
+                payload.prompt_id = turn.prompt_id
                 self._emit(agent_pb2.AgentOutput(turn_completed=payload))
+                if self._config.want_title and self._turns == 1 and not payload.error:
+                    threading.Thread(target=self._title, args=(turn.text,), daemon=True).start()
             finally:
                 self._current = None
 
@@ -107,6 +114,26 @@ class TurnWorker:
             turn.result = events_pb2.TurnCompletedPayload(error=f"{exc.__class__.__name__}: {exc}")
         finally:
             turn.done.set()
+
+    def _clone_repos(self) -> None:
+        if not self._config.repos:
+            return
+        from netclode_sandbox.repos import clone_all
+
+        try:
+            clone_all(self._config, self._workspace, self._emit)
+        except Exception as exc:  # clone_all reports per repo; this is a bug, not a crash
+            self._emit(
+                agent_pb2.AgentOutput(
+                    error=events_pb2.Error(code="AGENT_ERROR", message=f"cloning failed: {exc}")
+                )
+            )
+
+    def _title(self, prompt: str) -> None:
+        from netclode_sandbox.title import generate_title
+
+        if title := generate_title(self._config, prompt):
+            self._emit(agent_pb2.AgentOutput(title=agent_pb2.TitleSuggestion(title=title)))
 
     def _ensure_agent(self) -> Agent:
         if self._agent is None:
