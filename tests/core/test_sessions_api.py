@@ -12,7 +12,7 @@ from tests.support.stack import Client, Stack
 S = common_pb2
 
 
-def fails(code: str, call, *args, **kwargs) -> ConnectError:  # noqa: ANN001
+def fails(code: str, call, *args, **kwargs) -> ConnectError:
     with pytest.raises(ConnectError) as info:
         call(*args, **kwargs)
     assert info.value.code.value == code, info.value.message
@@ -160,12 +160,12 @@ def test_bad_create_names_the_field_and_creates_nothing(
 def test_unknown_or_malformed_session_ids(api: Client) -> None:
     unknown = "0123abcd-0ff"
     for call in (
-        lambda i: api.get(i),
+        api.get,
         lambda i: api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=i)),
         lambda i: api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=i)),
         lambda i: api(api.sessions.delete_session, api_pb2.DeleteSessionRequest(session_id=i)),
         lambda i: api(api.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=i, text="hi")),
-        lambda i: api.entries(i),
+        api.entries,
     ):
         fails("not_found", call, unknown)
         error = fails("invalid_argument", call, "../../etc")

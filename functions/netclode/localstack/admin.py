@@ -1,4 +1,6 @@
-"""The local stack's admin token: created on first start, saved for the CLI, never logged."""
+"""The local stack's own API tokens: the admin token (created on first start, saved for the
+CLI) and the GitHub bot's token (fresh on every start, handed only to the bot process).
+Neither is ever logged."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ from pathlib import Path
 
 import redis
 
-from netclode.auth.tokens import ADMIN, TokenStore
+from netclode.auth.tokens import ADMIN, USER, TokenStore
 from netclode.localstack import credentials
 
 ADMIN_NAME = "admin"
+BOT_NAME = "github-bot"
 
 
 def ensure_admin_token(r: redis.Redis, credentials_file: Path) -> None:
@@ -24,3 +27,11 @@ def ensure_admin_token(r: redis.Redis, credentials_file: Path) -> None:
         store.revoke(ADMIN_NAME)  # its secret is lost; a new one replaces it
     _, secret = store.create(ADMIN_NAME, ADMIN)
     credentials.save(credentials_file, credentials.LOCAL, secret)
+
+
+def fresh_bot_token(r: redis.Redis) -> str:
+    """A new `user` token for the bot; the previous start's token stops working."""
+    store = TokenStore(r)
+    if BOT_NAME in {p.name for p in store.list()}:
+        store.revoke(BOT_NAME)
+    return store.create(BOT_NAME, USER)[1]

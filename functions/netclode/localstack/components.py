@@ -94,14 +94,18 @@ def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
     }
 
 
-def function_components(topology: Topology, layout: Layout, plan: Plan) -> list[Component]:
+def function_components(
+    topology: Topology, layout: Layout, plan: Plan, per_service: dict[str, dict[str, str]]
+) -> list[Component]:
+    """One functions-framework process per Knative Service; `per_service` adds the settings
+    a cluster would give that Service from Secrets (e.g. the bot's API token)."""
     shared = common_env(layout, plan)
     out = []
     for name, service in topology.services.items():
         target = service.env.get("FUNCTION_TARGET", name)
         signature = service.env.get("FUNCTION_SIGNATURE_TYPE", "http")
         port = plan.service_ports[name]
-        env = {**service.env, **shared, "PORT": str(port)}
+        env = {**service.env, **shared, **per_service.get(name, {}), "PORT": str(port)}
         if service.concurrency and "THREADS" not in service.env:
             # One request at a time, as Knative's containerConcurrency promises the code.
             env["THREADS"] = str(service.concurrency)

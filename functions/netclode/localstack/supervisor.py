@@ -62,7 +62,14 @@ class Supervisor:
         for d in (self.layout.data, self.layout.config, self.layout.logs):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         plan = self._plan()
-        admin.ensure_admin_token(redis.Redis.from_url(plan.redis_url), self.layout.credentials)
+        r = redis.Redis.from_url(plan.redis_url)
+        admin.ensure_admin_token(r, self.layout.credentials)
+        per_service = {
+            "bot": {
+                "NETCLODE_API_URL": plan.service_url("api"),
+                "NETCLODE_BOT_TOKEN": admin.fresh_bot_token(r),
+            }
+        }
         topology = load(MANIFESTS)
         routes = self.layout.state / "routes.json"
         routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))
@@ -70,7 +77,7 @@ class Supervisor:
             secret_proxy_component(self.layout, plan),
             sandbox_host_component(self.layout, plan),
             broker_component(self.layout, plan, routes),
-            *function_components(topology, self.layout, plan),
+            *function_components(topology, self.layout, plan, per_service),
         ]
         for component in self.components:
             self._spawn(component)

@@ -1,0 +1,178 @@
+"""The local eventing stand-in routes CloudEvents from the real knative/ manifests: exact
+filters, the Trigger's delivery spec (retries with backoff), and the dead-letter sink."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+
+from netclode.eventing import types
+from netclode.eventing.topology import load, parse_duration
+from netclode.localstack.layout import MANIFESTS
+from tests.support.net import free_port, wait_for_port
+from tests.support.stack import Stack
+
+TOKEN = "internal-test-token"
+
+
+class Recorder:
+    """A loopback HTTP subscriber that fails its first `failures` deliveries."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.received: list[tuple[float, dict[str, str]]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.received.append((time.monotonic(), dict(self.headers)))
+                failing = len(recorder.received) <= recorder.failures
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[tuple[str, Recorder, Recorder]]:
+    pool = Recorder(failures=2)
+    dead = Recorder(failures=0)
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps({"pool": pool.url, "deadletter": dead.url}))
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "netclode.eventing.localbroker",
+            "--manifests",
+            str(MANIFESTS),
+            "--routes",
+            str(routes),
+            "--port",
+            str(port),
+        ],
+        env={"NETCLODE_INTERNAL_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/netclode/default", pool, dead
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def send(url: str, event_type: str, token: str = TOKEN) -> httpx.Response:
+    event = CloudEvent({"type": event_type, "source": "tests", "id": str(time.time_ns())}, {})
+    headers, body = to_binary(event)
+    headers["Authorization"] = f"Bearer {token}"
+    return httpx.post(url, headers=headers, content=body)
+
+
+def test_failing_subscriber_is_retried_with_backoff_then_succeeds(broker) -> None:
+    url, pool, dead = broker
+    trigger = next(t for t in load(MANIFESTS).triggers if t.name == "pool-on-session-created")
+    assert send(url, types.SESSION_CREATED).status_code == 202
+    pool.wait_for(3, timeout=30)
+    times = [t for t, _ in pool.received]
+    assert len(times) == 3, "two failures, then the third attempt succeeds"
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps[0] >= trigger.delivery.delay(1) * 0.9
+    assert gaps[1] >= trigger.delivery.delay(2) * 0.9
+    assert pool.received[0][1]["ce-type"] == types.SESSION_CREATED
+    time.sleep(0.5)
+    assert not dead.received
+
+
+def test_subscriber_failing_every_retry_is_dead_lettered(broker) -> None:
+    url, pool, dead = broker
+    pool.failures = 100
+    trigger = next(t for t in load(MANIFESTS).triggers if t.name == "pool-on-session-created")
+    send(url, types.SESSION_CREATED)
+    dead.wait_for(1, timeout=60)
+    assert len(pool.received) == trigger.delivery.retry + 1
+    headers = dead.received[0][1]
+    assert headers["ce-type"] == types.SESSION_CREATED
+    assert headers["ce-knativeerrordest"] == pool.url
+    assert headers["ce-knativeerrorcode"] == "503"
+
+
+def test_events_without_a_matching_trigger_go_nowhere(broker) -> None:
+    url, pool, dead = broker
+    assert send(url, "io.netclode.nothing.listens").status_code == 202
+    time.sleep(1.0)
+    assert not pool.received
+    assert not dead.received
+
+
+def test_the_broker_refuses_callers_without_the_internal_credential(broker) -> None:
+    url, pool, _ = broker
+    assert send(url, types.SESSION_CREATED, token="guess").status_code == 401
+    time.sleep(0.5)
+    assert not pool.received
+
+
+def test_delivery_durations_follow_iso_8601() -> None:
+    assert parse_duration("PT0.5S") == 0.5
+    assert parse_duration("PT1M30S") == 90
+    assert parse_duration("P1DT1H") == 90000
+    with pytest.raises(ValueError, match="ISO 8601"):
+        parse_duration("5s")
+
+
+def test_dead_letter_function_records_failures_for_operators(stack: Stack) -> None:
+    state = json.loads(stack.layout.state_file.read_text())
+    event = CloudEvent(
+        {
+            "type": types.SESSION_CREATED,
+            "source": "tests",
+            "id": "dead-1",
+            "knativeerrordest": "http://pool",
+            "knativeerrorcode": "503",
+            "knativeerrordata": "c3Vic2NyaWJlciBkb3du",
+        },
+        {},
+    )
+    headers, body = to_binary(event)
+    url = stack.component_url("deadletter")
+    assert httpx.post(url, headers=headers, content=body).status_code == 401
+    headers["Authorization"] = f"Bearer {state['internal_token']}"
+    assert httpx.post(url, headers=headers, content=body).status_code == 200
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("netclode")), "--json", "ops", "dead-letters"],
+        env={**stack.env(), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    letters = json.loads(result.stdout)
+    mine = next(d for d in letters if d["eventId"] == "dead-1")
+    assert mine["subscriber"] == "http://pool"
+    assert mine["error"] == "HTTP 503 subscriber down"
