@@ -58,7 +58,9 @@ def test_kustomize_builds_are_valid(tmp_path: Path, components: list[str]) -> No
     built = kustomize(with_components(tmp_path, components))
     for doc in built:
         validate_manifest(doc)
-    namespaced = [d for d in built if d["kind"] not in {"Namespace", "RuntimeClass"}]
+    namespaced = [
+        d for d in built if d["kind"] not in {"Namespace", "RuntimeClass", "VolumeSnapshotClass"}
+    ]
     assert all(d["metadata"].get("namespace") for d in namespaced)
     kinds = {d["kind"] for d in built}
     assert ("Deployment" in kinds and any(d["metadata"]["name"] == "ollama" for d in built)) == (

@@ -2,8 +2,9 @@
 
 Built-in kinds are checked by kubernetes-validate against the newest schemas it ships, in
 strict mode (unknown fields fail). Knative kinds have no schema there, so they are checked
-with the cloudcoil CRD models with extra fields forbidden. Any other kind is an error: a
-manifest nobody can validate is a manifest nobody has checked.
+with the cloudcoil CRD models with extra fields forbidden; the CSI snapshot kinds
+(external-snapshotter's CRDs, snapshot.storage.k8s.io/v1) with the strict models below.
+Any other kind is an error: a manifest nobody can validate is a manifest nobody has checked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import kubernetes_validate
 import pydantic
@@ -52,6 +53,62 @@ MODEL_GAPS: dict[str, list[tuple[str, ...]]] = {
 ISO_DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 
 
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class _Meta(_Strict):
+    name: str = pydantic.Field(pattern=DNS_SUBDOMAIN, max_length=253)
+    namespace: str | None = None
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+
+
+class VolumeSnapshotClass(_Strict):
+    """external-snapshotter v8 CRD: driver and deletionPolicy are required."""
+
+    apiVersion: Literal["snapshot.storage.k8s.io/v1"]
+    kind: Literal["VolumeSnapshotClass"]
+    metadata: _Meta
+    driver: str = pydantic.Field(min_length=1)
+    deletionPolicy: Literal["Delete", "Retain"]
+    parameters: dict[str, str] = {}
+
+
+class _SnapshotSource(_Strict):
+    persistentVolumeClaimName: str | None = None
+    volumeSnapshotContentName: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _exactly_one(self) -> _SnapshotSource:
+        if (self.persistentVolumeClaimName is None) == (self.volumeSnapshotContentName is None):
+            raise ValueError(
+                "source needs exactly one of persistentVolumeClaimName, volumeSnapshotContentName"
+            )
+        return self
+
+
+class _SnapshotSpec(_Strict):
+    source: _SnapshotSource
+    volumeSnapshotClassName: str | None = None
+
+
+class VolumeSnapshot(_Strict):
+    apiVersion: Literal["snapshot.storage.k8s.io/v1"]
+    kind: Literal["VolumeSnapshot"]
+    metadata: _Meta
+    spec: _SnapshotSpec
+
+
+SNAPSHOT_MODELS: dict[tuple[str, str], type[pydantic.BaseModel]] = {
+    ("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass"): VolumeSnapshotClass,
+    ("snapshot.storage.k8s.io/v1", "VolumeSnapshot"): VolumeSnapshot,
+}
+
+
 class ManifestError(ValueError):
     """A document that does not match its kind's schema (or has no known schema)."""
 
@@ -74,6 +131,13 @@ def validate_manifest(doc: dict[str, Any]) -> None:
     """Raises ManifestError naming the document and the first problem found."""
     api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
     name = f"{kind or '?'} {doc.get('metadata', {}).get('name', '?')}"
+    strict = SNAPSHOT_MODELS.get((api_version, kind))
+    if strict is not None:
+        try:
+            strict.model_validate(doc)
+        except pydantic.ValidationError as exc:
+            raise ManifestError(f"{name}: {exc}") from exc
+        return
     model = KNATIVE_MODELS.get((api_version, kind))
     if model is not None:
         try:

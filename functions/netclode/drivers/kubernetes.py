@@ -12,6 +12,9 @@ Objects (all labelled with the sandbox and workspace ids, so cleanup never needs
   Secret         sbx-<sandbox>          inbound RPC secret; deleted on stop
   NetworkPolicy  sbx-<sandbox>-tailnet  only for sessions with tailnet access
   PVC            ws-<workspace>         kept on stop; deleted by delete_workspace
+  VolumeSnapshot <snapshot id>          a workspace snapshot; clone_workspace restores it
+                                        into a new PVC (dataSource)
+  Service        sbx-<sandbox>-p<port>  a preview port; deleted on unexpose and on stop
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 import base64
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from kubernetes import client, config
+from kubernetes.utils import parse_quantity
 
 from netclode.auth.secrets import new_token
 from netclode.config import Settings
@@ -49,6 +54,14 @@ KATA_MEMORY = "io.katacontainers.config.hypervisor.default_memory"
 TAILNET = "100.64.0.0/10"
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,50}[a-z0-9])?$")
 ALIVE_PHASES = {"Pending", "Running"}
+SNAPSHOT_GROUP, SNAPSHOT_VERSION, SNAPSHOT_PLURAL = (
+    "snapshot.storage.k8s.io",
+    "v1",
+    "volumesnapshots",
+)
+SNAPSHOT_POLL_S = 1.0
+TAILSCALE_EXPOSE = "tailscale.com/expose"
+TAILSCALE_HOSTNAME = "tailscale.com/hostname"
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,11 @@ class KubernetesSettings:
     # Requests are the VM size divided by these, so idle sandboxes do not hoard a node.
     cpu_overcommit: int = 4
     memory_overcommit: int = 4
+    # knative/cluster/volumesnapshotclass.yaml; how long a snapshot may take to be cut.
+    snapshot_class: str = "netclode-workspaces"
+    snapshot_ready_timeout: float = 60.0
+    # Preview Services carry the Tailscale operator's annotations (reachable on the tailnet).
+    preview_tailnet: bool = False
 
     @classmethod
     def from_env(cls) -> KubernetesSettings:
@@ -80,6 +98,8 @@ class KubernetesSettings:
             storage_class=env("NETCLODE_STORAGE_CLASS", cls.storage_class),
             workspace_size=env("NETCLODE_WORKSPACE_SIZE", cls.workspace_size),
             secret_proxy_addr=env("NETCLODE_SECRET_PROXY_ADDR", cls.secret_proxy_addr),
+            snapshot_class=env("NETCLODE_SNAPSHOT_CLASS", cls.snapshot_class),
+            preview_tailnet=env("NETCLODE_PREVIEW_TAILNET", "") in ("1", "true"),
         )
 
 
@@ -110,6 +130,10 @@ def tailnet_policy_name(sandbox_id: str) -> str:
     return f"{pod_name(sandbox_id)}-tailnet"
 
 
+def preview_service_name(sandbox_id: str, port: int) -> str:
+    return f"{pod_name(sandbox_id)}-p{port}"
+
+
 class KubernetesDriver:
     """SandboxDriver on the Kubernetes API (official client, synchronous)."""
 
@@ -126,6 +150,7 @@ class KubernetesDriver:
         api = api_client or _load_api_client()
         self._core = client.CoreV1Api(api)
         self._net = client.NetworkingV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
 
     # -- SandboxDriver ---------------------------------------------------------------
 
@@ -149,6 +174,8 @@ class KubernetesDriver:
         self._delete(self._core.delete_namespaced_secret, pod_name(sandbox_id), ns)
         policy = tailnet_policy_name(sandbox_id)
         self._delete(self._net.delete_namespaced_network_policy, policy, ns)
+        for service in self._preview_services(sandbox_id):
+            self._delete(self._core.delete_namespaced_service, service, ns)
 
     def list(self) -> list[SandboxInfo]:
         return [
@@ -180,7 +207,77 @@ class KubernetesDriver:
             self._core.delete_namespaced_persistent_volume_claim, pvc_name(workspace_id), ns
         )
 
+    def snapshot_workspace(self, workspace_id: str, snapshot_id: str) -> int:
+        """Creates a VolumeSnapshot of the workspace PVC and waits until it is cut
+        (readyToUse), so the snapshot holds the files as they are now."""
+        body = self.volume_snapshot(workspace_id, snapshot_id)
+        self._create(self._create_snapshot, self._kube.namespace, body)
+        deadline = time.monotonic() + self._kube.snapshot_ready_timeout
+        while time.monotonic() < deadline:
+            status = self._read(self._read_snapshot, snapshot_id).get("status") or {}
+            if status.get("error", {}).get("message"):
+                raise Unavailable(f"snapshot {snapshot_id} failed: {status['error']['message']}")
+            if status.get("readyToUse"):
+                return int(parse_quantity(status.get("restoreSize") or "0"))
+            time.sleep(SNAPSHOT_POLL_S)
+        raise Unavailable(
+            f"snapshot {snapshot_id} not ready after {self._kube.snapshot_ready_timeout:g}s"
+        )
+
+    def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
+        """A new PVC provisioned from the VolumeSnapshot (the CSI driver copies the data)."""
+        self._read(self._read_snapshot, snapshot_id)  # NotFound before creating anything
+        pvc = self.pvc(SandboxSpec(sandbox_id="", workspace_id=workspace_id))
+        pvc["spec"]["dataSource"] = {
+            "apiGroup": SNAPSHOT_GROUP,
+            "kind": "VolumeSnapshot",
+            "name": snapshot_id,
+        }
+        ns = self._kube.namespace
+        self._create(self._core.create_namespaced_persistent_volume_claim, ns, pvc)
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self._delete(self._delete_snapshot, snapshot_id, self._kube.namespace)
+
+    def expose_port(self, sandbox_id: str, port: int, previous_url: str = "") -> str:
+        """A Service for the port, selecting this sandbox's pod; its cluster (or tailnet)
+        name is the preview URL."""
+        self._read(self._core.read_namespaced_pod, pod_name(sandbox_id))
+        body = self.preview_service(sandbox_id, port)
+        self._create(self._core.create_namespaced_service, self._kube.namespace, body)
+        name = body["metadata"]["name"]
+        if self._kube.preview_tailnet:
+            return f"http://{name}:{port}/"
+        return f"http://{name}.{self._kube.namespace}.svc.cluster.local:{port}/"
+
+    def unexpose_port(self, sandbox_id: str, port: int) -> None:
+        name = preview_service_name(sandbox_id, port)
+        self._delete(self._core.delete_namespaced_service, name, self._kube.namespace)
+
     # -- object templates (public: the manifest tests validate them) -----------------
+
+    def volume_snapshot(self, workspace_id: str, snapshot_id: str) -> dict[str, Any]:
+        labels = {LABEL_APP: APP, LABEL_WORKSPACE: workspace_id}
+        spec = {
+            "volumeSnapshotClassName": self._kube.snapshot_class,
+            "source": {"persistentVolumeClaimName": pvc_name(workspace_id)},
+        }
+        name = _checked("snapshot_id", snapshot_id)
+        return self._object(
+            f"{SNAPSHOT_GROUP}/{SNAPSHOT_VERSION}", "VolumeSnapshot", name, labels, spec
+        )
+
+    def preview_service(self, sandbox_id: str, port: int) -> dict[str, Any]:
+        name = preview_service_name(sandbox_id, port)
+        labels = {LABEL_APP: APP, LABEL_SANDBOX: sandbox_id}
+        spec = {
+            "selector": {LABEL_APP: APP, LABEL_SANDBOX: sandbox_id},
+            "ports": [{"name": "preview", "port": port, "targetPort": port, "protocol": "TCP"}],
+        }
+        doc = self._object("v1", "Service", name, labels, spec)
+        if self._kube.preview_tailnet:
+            doc["metadata"]["annotations"] = {TAILSCALE_EXPOSE: "true", TAILSCALE_HOSTNAME: name}
+        return doc
 
     def pod(self, spec: SandboxSpec) -> dict[str, Any]:
         vcpus = spec.vcpus or self._kube.default_vcpus
@@ -378,6 +475,33 @@ class KubernetesDriver:
             if (p.metadata.labels or {}).get(LABEL_APP) == APP
             and LABEL_SANDBOX in p.metadata.labels
         ]
+
+    def _preview_services(self, sandbox_id: str) -> list[str]:
+        services = self._core.list_namespaced_service(
+            self._kube.namespace, label_selector=f"{LABEL_SANDBOX}={sandbox_id}"
+        ).items
+        prefix = f"{pod_name(sandbox_id)}-p"
+        return [
+            s.metadata.name
+            for s in services
+            if (s.metadata.labels or {}).get(LABEL_SANDBOX) == sandbox_id
+            and s.metadata.name.startswith(prefix)
+        ]
+
+    def _create_snapshot(self, namespace: str, body: dict[str, Any]) -> Any:
+        return self._custom.create_namespaced_custom_object(
+            SNAPSHOT_GROUP, SNAPSHOT_VERSION, namespace, SNAPSHOT_PLURAL, body
+        )
+
+    def _read_snapshot(self, name: str, namespace: str) -> Any:
+        return self._custom.get_namespaced_custom_object(
+            SNAPSHOT_GROUP, SNAPSHOT_VERSION, namespace, SNAPSHOT_PLURAL, name
+        )
+
+    def _delete_snapshot(self, name: str, namespace: str) -> Any:
+        return self._custom.delete_namespaced_custom_object(
+            SNAPSHOT_GROUP, SNAPSHOT_VERSION, namespace, SNAPSHOT_PLURAL, name
+        )
 
     def _read(self, read: Any, name: str) -> Any:
         try:
