@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from netclode.config import Settings
+from netclode.sandboxhost import bytecode
 from netclode.sandboxhost.host import SandboxHost, Upstreams
 from netclode.sandboxhost.layout import Layout
 from netclode.sandboxhost.server import build_server
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         settings.ingest_url, os.environ.get("NETCLODE_SECRET_PROXY_ADDR", "")
     )
     host = SandboxHost(args.data_dir, upstreams)
+    bytecode.compile_in_background()
     server = build_server(host, args.socket or Layout(args.data_dir).host_socket)
 
     def stop(signum: int, frame: object) -> None:

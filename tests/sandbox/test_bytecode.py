@@ -1,0 +1,40 @@
+"""The sandbox host leaves current bytecode for what sandboxes import (they cannot write it)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from netclode.sandboxhost import bytecode
+
+
+def test_missing_and_stale_bytecode_is_written(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    module = package / "mod.py"
+    module.write_text("VALUE = 1\n")
+    cached = Path(importlib.util.cache_from_source(str(module)))
+    assert not cached.exists()
+
+    assert bytecode.compile_trees([tmp_path])
+    assert cached.exists()
+    first = cached.read_bytes()
+
+    module.write_text("VALUE = 2  # changed\n")
+    later = module.stat().st_mtime + 10  # bytecode records the source's mtime in seconds
+    os.utime(module, (later, later))
+    assert bytecode.compile_trees([tmp_path])
+    assert cached.read_bytes() != first  # stale bytecode is replaced, not trusted
+
+
+def test_a_broken_source_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def (:\n")
+    assert not bytecode.compile_trees([tmp_path])
+
+
+def test_the_sandbox_trees_cover_the_runtime_and_its_schema() -> None:
+    trees = bytecode.sandbox_trees()
+    names = {tree.name for tree in trees}
+    assert {"netclode_sandbox", "v1", "protobuf"} <= names
+    assert all((tree / "__init__.py").is_file() for tree in trees)
