@@ -25,6 +25,7 @@ from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.launch import mitmdump_command
+from tests.secretproxy.proxied import ProxiedStack, proxied_stack
 from tests.secretproxy.upstream import Tripwire, Upstream, echo_server, self_signed
 from tests.support.net import free_port, wait_for_port
 
@@ -123,3 +124,10 @@ def make_session(
     if github_token:
         r.hset(keys.session_secrets(session_id), "GITHUB_TOKEN", github_token)
     return session_id, token
+
+
+@pytest.fixture(scope="session")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxiedStack]:
+    """The local stack with real keys in its secret proxy (see tests.secretproxy.proxied)."""
+    with proxied_stack(tmp_path_factory.mktemp("proxied")) as running:
+        yield running

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A cert/key pair valid for localhost and 127.0.0.1 (cert, key paths)."""
+def self_signed(directory: Path, ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple[Path, Path]:
+    """A cert/key pair valid for localhost and `ips` (cert, key paths)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
@@ -44,7 +44,8 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [x509.DNSName("localhost")]
+                + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
             ),
             critical=False,
         )
@@ -125,9 +126,11 @@ class Upstream:
 
 
 @contextmanager
-def echo_server(cert: tuple[Path, Path] | None = None) -> Iterator[Upstream]:
-    """An echo server on 127.0.0.1 (HTTPS when `cert` is given), stopped on exit."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+def echo_server(
+    cert: tuple[Path, Path] | None = None, host: str = "127.0.0.1"
+) -> Iterator[Upstream]:
+    """An echo server on `host` (HTTPS when `cert` is given), stopped on exit."""
+    server = ThreadingHTTPServer((host, 0), EchoHandler)
     server.daemon_threads = True
     server.received = []  # type: ignore[attr-defined]
     if cert is not None:

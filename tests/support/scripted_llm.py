@@ -9,17 +9,22 @@ Endpoints:
 A test queues `Reply` steps; each model request consumes the next one (an exhausted script
 answers 500 so the test fails loudly). Every request is recorded with its headers and JSON
 body so tests can check what the agent sent (and which key arrived).
+
+`ScriptedLLM(tls=(cert, key), host=...)` serves HTTPS on that loopback address instead (the
+cert must name it), as a provider API reached through the secret proxy.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 _ids = itertools.count(1)
@@ -85,19 +90,24 @@ def _sse(event: str | None, data: Any) -> bytes:
 class ScriptedLLM:
     """The server. Use as a context manager or call `start()`/`stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1") -> None:
         self.script: list[Reply] = []
         self.requests: list[Recorded] = []
         self.ollama_models: list[OllamaModel] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._httpd.daemon_threads = True
+        self._scheme = "https" if tls else "http"
+        if tls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*tls)
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def start(self) -> ScriptedLLM:
         self._thread.start()

@@ -2,7 +2,8 @@
 
 What a sandbox sees: read-only system dirs (/usr and a short list of /etc files), a private
 /tmp, /proc and /dev, its workspace at /workspace, the Python tree the runtime needs (the
-interpreter, the venv, and only the `netclode.v1` and `netclode_sandbox` sources, never the
+interpreter, the venv, `netclode_sandbox` and only the parts of `netclode` the runtime and
+its agent import (SHARED: the schema, the provider table, the error types), never the
 repository root, which may hold a `.env`), and /run/netclode/{in,out} for its sockets.
 
 Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
@@ -64,6 +65,7 @@ SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
 CA_BUNDLE_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 NO_PROXY = "localhost,127.0.0.1,::1"
+SHARED = ("__init__.py", "v1", "errors.py", "providers.py")
 
 
 def require_bwrap() -> str:
@@ -236,7 +238,7 @@ def _python(cmd: Command) -> None:
         if not tree.is_relative_to("/usr"):
             cmd.bind("--ro-bind", tree, str(tree))
     package = Path(netclode.__file__).parent
-    cmd.bind("--ro-bind", package / "__init__.py", str(package / "__init__.py"))
-    cmd.bind("--ro-bind", package / "v1", str(package / "v1"))
+    for name in SHARED:
+        cmd.bind("--ro-bind", package / name, str(package / name))
     runtime = Path(netclode_sandbox.__file__).parent
     cmd.bind("--ro-bind", runtime, str(runtime))
