@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import click
+from rich.markup import escape
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
@@ -132,9 +133,8 @@ def messages(app: App, session_id: str, limit: int, role: str | None) -> None:
     for entry in found:
         is_user = entry.event.message.role == E.MESSAGE_ROLE_USER
         colour = "green" if is_user else "cyan"
-        console.print(
-            f"[{colour}][{'user' if is_user else 'assistant'}][/] {clock(entry.timestamp)}"
-        )
+        role = escape(f"[{'user' if is_user else 'assistant'}]")
+        console.print(f"[{colour}]{role}[/] {clock(entry.timestamp)}")
         for text_line in entry.event.message.content.splitlines() or [""]:
             console.print(f"  {text_line}", markup=False)
 

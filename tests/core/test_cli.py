@@ -1,0 +1,111 @@
+"""The `netclode` CLI against the real local stack: tables, --json, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner, Result
+
+from netclode_cli.main import cli
+from tests.support.stack import Stack
+
+
+@pytest.fixture
+def run(stack: Stack):
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(cli, list(args), env=stack.env(), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def test_sessions_create_list_get_rename_delete(run) -> None:
+    created = run("--json", "sessions", "create", "--name", "cli demo", "--repo", "octo/hello")
+    assert created.exit_code == 0, created.output
+    session = json.loads(created.output)
+    sid = session["id"]
+    assert session["repos"] == ["https://github.com/octo/hello.git"]
+
+    table = run("sessions", "list")
+    header = table.output.splitlines()[0].split()
+    assert header == ["ID", "NAME", "STATUS", "REPOS", "MSGS", "CREATED", "ACTIVE"]
+    row = next(line for line in table.output.splitlines() if line.startswith(sid))
+    assert "cli demo" in row
+    assert "octo/hello" in row
+    assert "just now" in row
+
+    listed = json.loads(run("sessions", "list", "--json").output)
+    assert sid in [s["session"]["id"] for s in listed]
+
+    assert run("sessions", "rename", sid, "renamed").exit_code == 0
+    shown = run("sessions", "get", sid)
+    assert "renamed" in shown.output
+    assert "octo/hello" in shown.output
+
+    deleted = run("--json", "sessions", "delete", sid)
+    assert json.loads(deleted.output) == {"deleted": sid}
+    missing = run("sessions", "get", sid)
+    assert missing.exit_code == 1
+    assert missing.output.strip() == f"Error: not_found: session {sid} not found"
+
+
+def test_bad_input_is_one_line_and_a_non_zero_exit(run) -> None:
+    result = run("sessions", "create", "--repo", "not a repo")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "invalid_argument: repos:" in lines[0]
+    assert run("sessions", "create", "--sdk", "cobol").exit_code == 2
+
+
+def test_prompt_messages_and_events(stack: Stack, run) -> None:
+    api = stack.client()
+    sid = api.ready(name="chatty").id
+    sent = run("prompt", sid, "please say hi")
+    assert sent.exit_code == 0, sent.output
+    assert f"netclode events tail {sid}" in sent.output
+    messages = run("messages", sid)
+    assert "[user]" in messages.output
+    assert "  please say hi" in messages.output
+    as_json = json.loads(run("messages", sid, "--json", "--role", "user").output)
+    assert [m["event"]["message"]["content"] for m in as_json] == ["please say hi"]
+    assert json.loads(run("messages", sid, "--json", "--role", "assistant", "-n", "5").output) == []
+    events = run("events", sid, "--kind", "AGENT_EVENT_KIND_TOOL_START")
+    assert events.exit_code == 0
+
+
+def test_exec_passes_output_and_exit_code_through(stack: Stack, run) -> None:
+    sid = stack.client().ready(name="exec-cli").id
+    result = run("exec", sid, "--", "sh", "-c", "echo from-sandbox; exit 7")
+    assert result.exit_code == 7
+    assert result.output == "from-sandbox\n"
+
+
+def test_status_shows_every_component(run) -> None:
+    status = json.loads(run("status", "--json").output)
+    assert status["running"]
+    names = {c["name"] for c in status["components"]}
+    expected = {"valkey", "broker", "api", "ingest", "pool", "sandboxhost", "secret-proxy"}
+    assert expected <= names
+    assert all(c["state"] == "running" for c in status["components"])
+
+
+def test_tokens_and_login(stack: Stack, run) -> None:
+    created = json.loads(run("--json", "tokens", "create", "cli-user").output)
+    assert created["role"] == "user"
+    secret = created["secret"]
+    listed = run("tokens", "list")
+    assert "cli-user" in listed.output
+    assert secret not in listed.output
+    login = run("login", "--url", stack.api_url, input=secret + "\n")
+    assert login.exit_code == 0, login.output
+    assert "as cli-user (user)" in login.output
+    mine = run("--url", stack.api_url, "--json", "sessions", "list")
+    assert json.loads(mine.output) == []
+    refused = run("--url", stack.api_url, "tokens", "list")
+    assert refused.exit_code == 1
+    assert "permission_denied" in refused.output
+    assert run("--url", stack.api_url, "logout").exit_code == 0
+    assert run("tokens", "revoke", "cli-user").exit_code == 0
