@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 WIRING = (
@@ -38,7 +39,6 @@ def main() -> None:
     if not secret:
         sys.exit("netclode-sandbox: the secret pipe was empty")
 
-    from netclode_sandbox import portforward
     from netclode_sandbox.publisher import Publisher
     from netclode_sandbox.server import build_server
     from netclode_sandbox.service import SandboxRuntime
@@ -48,8 +48,16 @@ def main() -> None:
     base_env = {k: v for k, v in env.items() if k not in WIRING}
     runtime = SandboxRuntime(workspace, base_env, publisher)
     server = build_server(env["NETCLODE_LISTEN_SOCKET"], runtime, secret)
-    portforward.start(str(Path(env["NETCLODE_LISTEN_SOCKET"]).with_name("ports.sock")))
+    ports_socket = str(Path(env["NETCLODE_LISTEN_SOCKET"]).with_name("ports.sock"))
+    threading.Thread(target=start_port_forwarder, args=(ports_socket,), daemon=True).start()
     server.serve_forever()
+
+
+def start_port_forwarder(socket_path: str) -> None:
+    """Beside the server, not before it: asyncio's import would delay the first Health."""
+    from netclode_sandbox import portforward
+
+    portforward.start(socket_path)
 
 
 if __name__ == "__main__":
