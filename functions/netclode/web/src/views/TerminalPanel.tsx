@@ -26,7 +26,8 @@ export function TerminalPanel(props: Ctx & { sessionId: string }) {
       fit.fit();
       void call(sessions.terminalResize({ sessionId, cols: term.cols, rows: term.rows }));
     };
-    const input = term.onData((data) => call(sessions.terminalInput({ sessionId, data: new TextEncoder().encode(data) })));
+    const send = inputQueue((data) => call(sessions.terminalInput({ sessionId, data: new TextEncoder().encode(data) })));
+    const input = term.onData(send);
     const observer = new ResizeObserver(resize);
     observer.observe(host.current!);
 
@@ -57,6 +58,28 @@ export function TerminalPanel(props: Ctx & { sessionId: string }) {
       <div class="xterm-host" ref={host} data-testid="terminal" />
     </div>
   );
+}
+
+/**
+ * Keystrokes in order: one TerminalInput in flight at a time, and whatever is typed meanwhile
+ * goes out as the next single call (parallel unary calls could arrive reordered).
+ */
+function inputQueue(post: (data: string) => Promise<unknown>): (data: string) => void {
+  let pending = "";
+  let busy = false;
+  const flush = async () => {
+    busy = true;
+    while (pending) {
+      const data = pending;
+      pending = "";
+      await post(data);
+    }
+    busy = false;
+  };
+  return (data) => {
+    pending += data;
+    if (!busy) void flush();
+  };
 }
 
 async function* chunks(ctx: Ctx, sessionId: string, cursor: () => string, signal: AbortSignal) {

@@ -1,0 +1,176 @@
+"""The web app's flows in headless Chromium, on a phone and a desktop viewport."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from connectrpc.errors import ConnectError
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from netclode.v1 import api_pb2
+from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
+from tests.support.stack import Client, Stack
+from tests.web.conftest import MODEL, PHONE, open_page, screenshot
+
+AGENT_TIMEOUT_MS = 30_000
+
+
+def new_session(page: Page, name: str) -> None:
+    """Creates a session from the form and waits for its sandbox."""
+    page.get_by_role("button", name="New session").click()
+    page.get_by_label("Name").fill(name)
+    expect(page.get_by_label("Model")).to_have_value(MODEL)
+    page.get_by_role("button", name="Create session").click()
+    expect(page.get_by_test_id("status")).to_have_text("ready", timeout=AGENT_TIMEOUT_MS)
+
+
+def send(page: Page, prompt: str) -> None:
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_role("button", name="Send").click()
+
+
+def assistant(page: Page, answer: str) -> Locator:
+    return page.locator(".msg-assistant", has_text=answer)
+
+
+def test_sign_in_rejects_a_bad_token_and_keeps_the_good_one_out_of_the_url(
+    browser: Browser, stack: Stack
+) -> None:
+    page = open_page(browser, stack, PHONE)
+    page.get_by_label("API token").fill("ncp_not-a-real-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("That token is not valid.")
+    page.get_by_label("API token").fill(stack.admin_token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Sessions")).to_be_visible()
+    assert stack.admin_token not in page.url
+    assert page.evaluate("Object.keys(localStorage).length") == 0
+    page.reload()  # the same tab stays signed in
+    expect(page.get_by_role("heading", name="Sessions")).to_be_visible()
+    page.context.close()
+
+
+def test_prompt_streams_the_answer_with_tool_cards_on_a_phone(
+    phone: Page, llm: ScriptedLLM, api: Client
+) -> None:
+    answer = "I listed the workspace for you and everything looks tidy."
+    llm.push(tool("Bash", {"command": "echo from-the-tool"}), text(answer, stall=0.5))
+    new_session(phone, "phone-session")
+    send(phone, "What is in the workspace?")
+
+    expect(phone.locator(".msg-user", has_text="What is in the workspace?")).to_have_count(1)
+    card = phone.get_by_test_id("tool-card")
+    expect(card).to_have_attribute("data-state", "ok", timeout=AGENT_TIMEOUT_MS)
+    expect(card).to_contain_text("Bash")
+    card.locator("summary").click()
+    expect(card).to_contain_text("echo from-the-tool")
+    expect(card).to_contain_text("from-the-tool")
+    # The answer streams in (partial) before it is final.
+    expect(phone.locator(".msg-assistant.streaming")).to_have_count(1, timeout=AGENT_TIMEOUT_MS)
+    expect(assistant(phone, answer)).to_have_attribute(
+        "data-final", "true", timeout=AGENT_TIMEOUT_MS
+    )
+    expect(assistant(phone, answer)).to_have_count(1)
+    expect(phone.get_by_text("Turn complete")).to_be_visible()
+    screenshot(phone, "phone-session")
+
+    phone.get_by_role("link", name="All sessions").click()
+    row = phone.locator(".sessions li", has_text="phone-session")
+    expect(row).to_contain_text("ready")
+    screenshot(phone, "phone-sessions-list")
+
+
+def test_a_network_drop_mid_answer_ends_with_the_answer_shown_once(
+    desktop: Page, llm: ScriptedLLM
+) -> None:
+    answer = "This answer survives a dropped connection, exactly once, start to finish."
+    llm.push(text(answer, stall=2.0))
+    new_session(desktop, "drop-session")
+    send(desktop, "Tell me something durable")
+    expect(desktop.locator(".msg-assistant.streaming")).to_have_count(1, timeout=AGENT_TIMEOUT_MS)
+
+    desktop.context.set_offline(True)
+    expect(desktop.get_by_role("status")).to_contain_text("Offline")
+    time.sleep(3.0)  # the answer finishes on the server while the browser is away
+    desktop.context.set_offline(False)
+
+    final = assistant(desktop, answer)
+    expect(final).to_have_attribute("data-final", "true", timeout=AGENT_TIMEOUT_MS)
+    expect(desktop.locator(".msg-assistant")).to_have_count(1)
+    expect(desktop.locator(".msg-user")).to_have_count(1)
+    expect(desktop.get_by_text("Turn complete")).to_have_count(1)
+    screenshot(desktop, "desktop-after-network-drop")
+
+
+def test_interrupt_stops_a_running_turn(desktop: Page, llm: ScriptedLLM) -> None:
+    llm.push(Reply(text="This turn takes far too long to finish.", stall=60.0))
+    new_session(desktop, "interrupt-session")
+    send(desktop, "Take your time")
+    interrupt = desktop.get_by_role("button", name="Interrupt")
+    expect(interrupt).to_be_enabled(timeout=AGENT_TIMEOUT_MS)
+    expect(desktop.locator(".msg-assistant.streaming")).to_have_count(1, timeout=AGENT_TIMEOUT_MS)
+    interrupt.click()
+    expect(desktop.get_by_text("Turn interrupted")).to_be_visible(timeout=AGENT_TIMEOUT_MS)
+    expect(interrupt).to_be_disabled()
+
+
+def test_terminal_pause_resume_and_snapshots_on_a_desktop(
+    desktop: Page, llm: ScriptedLLM, api: Client
+) -> None:
+    new_session(desktop, "desktop-session")
+
+    desktop.get_by_role("tab", name="Terminal").click()
+    terminal = desktop.get_by_test_id("terminal")
+    terminal.click()
+    desktop.keyboard.type("echo web-$((6*7))\n")
+    expect(terminal.locator(".xterm-rows")).to_contain_text("web-42")
+    screenshot(desktop, "desktop-terminal")
+
+    desktop.get_by_role("button", name="Pause").click()
+    expect(desktop.get_by_test_id("status")).to_have_text("paused", timeout=AGENT_TIMEOUT_MS)
+    desktop.get_by_role("button", name="Resume").click()
+    expect(desktop.get_by_test_id("status")).to_have_text("ready", timeout=AGENT_TIMEOUT_MS)
+
+    desktop.get_by_role("tab", name="Snapshots").click()
+    session_id = desktop.url.rsplit("/", 1)[-1]
+    if not snapshots_implemented(api, session_id):
+        expect(desktop.get_by_test_id("snapshots-unavailable")).to_be_visible()
+        return
+    llm.push(text("First answer, kept by the snapshot."))
+    send(desktop, "first")
+    expect(desktop.get_by_text("Turn complete")).to_be_visible(timeout=AGENT_TIMEOUT_MS)
+    desktop.get_by_role("button", name="Refresh").click()
+    restore = desktop.get_by_role("button", name="Restore").first
+    expect(restore).to_be_visible(timeout=AGENT_TIMEOUT_MS)
+    llm.push(text("Second answer, rolled back."))
+    send(desktop, "second")
+    expect(assistant(desktop, "Second answer")).to_have_count(1, timeout=AGENT_TIMEOUT_MS)
+    desktop.once("dialog", lambda d: d.accept())
+    restore.click()
+    expect(assistant(desktop, "First answer")).to_have_count(1, timeout=AGENT_TIMEOUT_MS)
+    expect(assistant(desktop, "Second answer")).to_have_count(0)
+    screenshot(desktop, "desktop-after-restore")
+
+
+def snapshots_implemented(api: Client, session_id: str) -> bool:
+    try:
+        api(api.sessions.list_snapshots, api_pb2.ListSnapshotsRequest(session_id=session_id))
+    except ConnectError as exc:
+        if exc.code.value == "unimplemented":
+            return False
+        raise
+    return True
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_new_session_form_offers_the_configured_models(
+    request: pytest.FixtureRequest, viewport: str
+) -> None:
+    page: Page = request.getfixturevalue(viewport)
+    page.get_by_role("button", name="New session").click()
+    expect(page.get_by_label("Model")).to_have_value(MODEL)
+    page.get_by_label("Agent", exact=True).select_option(label="Claude Agent SDK")
+    expect(page.get_by_label("Model")).to_contain_text("No model configured")
+    expect(page.get_by_role("button", name="Create session")).to_be_disabled()
+    screenshot(page, f"{viewport}-new-session")
