@@ -26,19 +26,26 @@ class ConnectWireError(Exception):
         self.message = message
 
 
-def unary_json(base: str, path: str, body: dict, token: str | None) -> httpx.Response:
+def unary_json(
+    base: str, path: str, body: dict, token: str | None, *, source: str | None = None
+) -> httpx.Response:
+    """`source` picks the loopback address the request comes from (per-client limits)."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.post(f"{base}/{path}", json=body, headers=headers, timeout=30)
+    transport = httpx.HTTPTransport(local_address=source) if source else None
+    with httpx.Client(transport=transport, timeout=30) as client:
+        return client.post(f"{base}/{path}", json=body, headers=headers)
 
 
-def unary_proto(base: str, path: str, request: Message, reply: type[T], token: str) -> T:
+def unary_proto[T: Message](
+    base: str, path: str, request: Message, reply: type[T], token: str
+) -> T:
+    headers = {"Content-Type": "application/proto"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     resp = httpx.post(
-        f"{base}/{path}",
-        content=request.SerializeToString(),
-        headers={"Content-Type": "application/proto", "Authorization": f"Bearer {token}"},
-        timeout=30,
+        f"{base}/{path}", content=request.SerializeToString(), headers=headers, timeout=30
     )
     if resp.status_code != 200:
         body = resp.json()
@@ -50,16 +57,20 @@ def _envelope(flags: int, payload: bytes) -> bytes:
     return struct.pack(">BI", flags, len(payload)) + payload
 
 
-def server_stream(
+def server_stream[T: Message](
     base: str, path: str, request: Message, reply: type[T], token: str, *, binary: bool = False
 ) -> Iterator[T]:
     """Yields decoded messages; the caller may stop iterating (closing the connection)."""
     codec = "proto" if binary else "json"
     payload = request.SerializeToString() if binary else json_format.MessageToJson(request).encode()
-    headers = {"Content-Type": f"application/connect+{codec}", "Authorization": f"Bearer {token}"}
+    headers = {"Content-Type": f"application/connect+{codec}"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     with (
         httpx.Client(timeout=httpx.Timeout(30, read=60)) as client,
-        client.stream("POST", f"{base}/{path}", content=_envelope(0, payload), headers=headers) as resp,
+        client.stream(
+            "POST", f"{base}/{path}", content=_envelope(0, payload), headers=headers
+        ) as resp,
     ):
         if resp.status_code != 200:
             body = json.loads(resp.read())
@@ -75,7 +86,9 @@ def server_stream(
                 if flags & END_STREAM:
                     end = json.loads(data or b"{}")
                     if "error" in end:
-                        raise ConnectWireError(end["error"]["code"], end["error"].get("message", ""))
+                        raise ConnectWireError(
+                            end["error"]["code"], end["error"].get("message", "")
+                        )
                     return
                 if binary:
                     yield reply.FromString(data)

@@ -67,10 +67,10 @@ class Client:
         self.tokens = api_connect.TokenServiceClientSync(url, timeout_ms=30_000)
         self.ops = api_connect.OpsServiceClientSync(url, timeout_ms=30_000)
 
-    def __call__(self, method, request, **kwargs):  # noqa: ANN001, ANN204
+    def __call__(self, method, request, **kwargs):
         return method(request, headers=self.headers, **kwargs)
 
-    def stream(self, method, request) -> Iterator:  # noqa: ANN001
+    def stream(self, method, request) -> Iterator:
         return method(request, headers=self.headers, timeout_ms=None)
 
     def create(self, **fields: object) -> common_pb2.Session:
@@ -80,17 +80,23 @@ class Client:
         request = api_pb2.GetSessionRequest(session_id=session_id)
         return self(self.sessions.get_session, request).summary.session
 
-    def entries(self, session_id: str, after: str = "", limit: int = 0) -> api_pb2.ListEntriesResponse:
+    def entries(
+        self, session_id: str, after: str = "", limit: int = 0
+    ) -> api_pb2.ListEntriesResponse:
         request = api_pb2.ListEntriesRequest(session_id=session_id, after_cursor=after, limit=limit)
         return self(self.sessions.list_entries, request)
 
-    def wait_status(self, session_id: str, *wanted: int, timeout: float = 60.0) -> common_pb2.Session:
+    def wait_status(
+        self, session_id: str, *wanted: int, timeout: float = 60.0
+    ) -> common_pb2.Session:
         deadline = time.monotonic() + timeout
         session = self.get(session_id)
         while session.status not in wanted:
             if session.status == S.SESSION_STATUS_ERROR or time.monotonic() > deadline:
                 name = S.SessionStatus.Name(session.status)
-                errors = [e.error.message for e in self.entries(session_id).entries if e.HasField("error")]
+                errors = [
+                    e.error.message for e in self.entries(session_id).entries if e.HasField("error")
+                ]
                 raise AssertionError(f"session {session_id} is {name}; errors: {errors}")
             time.sleep(0.05)
             session = self.get(session_id)
