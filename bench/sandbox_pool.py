@@ -7,6 +7,8 @@ Run: PYTHONPATH=. .venv/bin/python bench/sandbox_pool.py [--claims 100] [--burst
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import statistics
 import subprocess
 import sys
@@ -48,15 +50,25 @@ def show_memory(per_sandbox: list[tuple[int, int]]) -> None:
     )
 
 
-def claim_to_ready(pool: WarmPool, driver: LocalDriver, session: str) -> float:
-    """What a session create pays on the hot path: claim + Health ready over the socket."""
-    start = time.perf_counter()
+def claim_to_ready(pool: WarmPool, driver: LocalDriver, session: str) -> dict[str, float]:
+    """What a session create pays on the hot path: claim + Health ready over the socket,
+    in ms, in total and by phase (the Lua claim, opening the driver's client, the call)."""
+    marks = [time.perf_counter()]
     sandbox_id = pool.claim(session)
     assert sandbox_id, "pool empty"
+    marks.append(time.perf_counter())
     rpc = driver.rpc(sandbox_id)
+    marks.append(time.perf_counter())
     assert rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
+    marks.append(time.perf_counter())
     rpc.close()
-    return (time.perf_counter() - start) * 1000
+    ms = [(b - a) * 1000 for a, b in itertools.pairwise(marks)]
+    return {"total": sum(ms), "  claim (Lua)": ms[0], "  driver.rpc()": ms[1], "  Health": ms[2]}
+
+
+def show_phases(name: str, runs: list[dict[str, float]]) -> None:
+    for phase in runs[0]:
+        show(name if phase == "total" else phase, [run[phase] for run in runs])
 
 
 def _children() -> dict[int, list[int]]:
@@ -91,6 +103,21 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return fields.get("Rss", 0), fields.get("Pss", 0)
 
 
+def tree_cpu_ms(host_pid: int) -> float:
+    """CPU time (user + system, reaped children included) of every process under the host:
+    what starting its sandboxes cost, independent of how busy the machine is."""
+    children = _children()
+    ticks = 0
+    for root in children.get(host_pid, []):
+        for pid in _tree(root, children):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def sandbox_memory_kb(host_pid: int) -> list[tuple[int, int]]:
     """(RSS, PSS) of each sandbox: every process in its tree (bwrap, init, auth-proxy,
     runtime), one sandbox per child of the host."""
@@ -120,7 +147,7 @@ def main() -> None:
         driver = LocalDriver(Settings(data_dir=data))
 
         pool = WarmPool(Settings(data_dir=data, pool_size=args.burst), r)
-        seq: list[float] = []
+        seq: list[dict[str, float]] = []
         while len(seq) < args.claims:
             pool.reconcile(driver)
             for _ in range(min(args.burst, args.claims - len(seq))):
@@ -129,22 +156,23 @@ def main() -> None:
                 if s.get("state") == "claimed":
                     driver.stop(s["sandbox_id"])
             pool.reconcile(driver)
-        show("warm claim -> ready (sequential)", seq)
+        show_phases("warm claim -> ready (sequential)", seq)
 
         pool.reconcile(driver)
         with ThreadPoolExecutor(args.burst) as ex:
             burst = list(ex.map(lambda i: claim_to_ready(pool, driver, f"b{i}"), range(args.burst)))
-        show(f"warm claim -> ready (burst {args.burst})", burst)
+        show_phases(f"warm claim -> ready (burst {args.burst})", burst)
         show_memory(sandbox_memory_kb(host.pid))
         for s in pool.status()["sandboxes"]:
             driver.stop(s["sandbox_id"])
 
-        cold, resume = [], []
+        cold, resume, cpu = [], [], []
         for i in range(args.cold):
             start = time.perf_counter()
             driver.start(SandboxSpec(sandbox_id=f"cold{i}", workspace_id=f"wsb{i}"))
             wait_ready(driver, f"cold{i}")
             cold.append((time.perf_counter() - start) * 1000)
+            cpu.append(tree_cpu_ms(host.pid))  # the only sandbox running now
             driver.stop(f"cold{i}")
             start = time.perf_counter()
             driver.start(SandboxSpec(sandbox_id=f"res{i}", workspace_id=f"wsb{i}"))
@@ -152,6 +180,7 @@ def main() -> None:
             resume.append((time.perf_counter() - start) * 1000)
             driver.stop(f"res{i}")
         show("cold start -> Health ready", cold)
+        show("  CPU time of its process tree", cpu)
         show("resume (existing workspace) -> ready", resume)
         print(
             "targets: warm p50 <= 50 ms, p99 <= 150 ms; burst p95 <= 300 ms; resume p50 <= 300 ms"
