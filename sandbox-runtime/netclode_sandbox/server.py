@@ -78,6 +78,7 @@ def build_server(socket_path: str, implementation: object, secret: str) -> UnixS
 
 class _ConnectHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client reuses its connection
+    timeout = 300  # seconds a kept-alive connection may sit idle before its thread ends
     table: Routes = {}
     authorization = b""
 
