@@ -22,6 +22,7 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
 from netclode.pool import READY_TIMEOUT_S
+from netclode.sandboxhost.layout import Layout
 from netclode.v1 import agent_pb2, api_pb2
 from tests.support.net import free_port
 
@@ -95,7 +96,7 @@ def sandbox_host(data_dir: Path, ingest: Ingest) -> Iterator[subprocess.Popen[by
     host = subprocess.Popen(
         [sys.executable, "-m", "netclode.sandboxhost", "--data-dir", str(data_dir)], env=env
     )
-    socket = data_dir / "sandboxhost.sock"
+    socket = Layout(data_dir).host_socket
     deadline = time.monotonic() + 15
     while not socket.exists():
         assert host.poll() is None, "sandbox host exited"

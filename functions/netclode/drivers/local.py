@@ -113,7 +113,10 @@ class LocalDriver:
             ) from None
         if resp.status_code < 300:
             return resp
-        message = resp.json().get("error", f"HTTP {resp.status_code}")
+        try:
+            message = resp.json().get("error", f"HTTP {resp.status_code}")
+        except ValueError:
+            message = f"HTTP {resp.status_code}"
         if resp.status_code == 400:
             raise InvalidArgument("sandbox", message)
         if resp.status_code == 404:

@@ -1,9 +1,9 @@
 """Where the local sandboxes live on disk, shared by the sandbox host and the local driver.
 
-<data>/sandboxhost.sock            the host's API socket (owner-only)
+<runtime>/host.sock                the host's API socket (owner-only)
 <data>/workspaces/<workspace_id>/  persistent workspaces, bound at /workspace
 <data>/snapshots/<snapshot_id>/    workspace snapshots (copies; see snapshots.py)
-<data>/sandboxes/<sandbox_id>/     per-sandbox state, removed when it stops:
+<runtime>/sandboxes/<sandbox_id>/  per-sandbox state, removed when it stops:
     secret                         the inbound bearer secret (owner-only)
     log                            the sandbox's stderr
     in/sandbox.sock                the runtime's SandboxService
@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,12 +37,20 @@ class Layout:
     data_dir: Path
 
     @property
+    def runtime_dir(self) -> Path:
+        """Sockets and per-sandbox state: short-lived, and on a short path, because a Unix
+        socket path may hold only 107 bytes and data dirs can be deep. One per data dir."""
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
+        base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+        return Path(base) / f"netclode-{digest}"
+
+    @property
     def host_socket(self) -> Path:
-        return Path(os.environ.get(SOCKET_ENV) or self.data_dir / "sandboxhost.sock")
+        return Path(os.environ.get(SOCKET_ENV) or self.runtime_dir / "host.sock")
 
     @property
     def sandboxes(self) -> Path:
-        return self.data_dir / "sandboxes"
+        return self.runtime_dir / "sandboxes"
 
     def workspace(self, workspace_id: str) -> Path:
         return self.data_dir / "workspaces" / check_id("workspace id", workspace_id)

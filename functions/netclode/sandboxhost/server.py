@@ -29,6 +29,8 @@ from werkzeug.wrappers import Request, Response
 from netclode.sandboxhost.host import Conflict, SandboxHost
 from netclode.sandboxhost.snapshots import SnapshotError
 
+log = logging.getLogger(__name__)
+
 ROUTES = Map(
     [
         Rule("/sandboxes", methods=["GET"], endpoint="list"),
@@ -67,6 +69,9 @@ class HostAPI:
             return _json({"error": str(exc)}, 409)
         except SnapshotError as exc:
             return _json({"error": f"copy failed: {exc}"}, 500)
+        except Exception as exc:
+            log.exception("%s %s failed", request.method, request.path)
+            return _json({"error": f"internal error ({exc.__class__.__name__})"}, 500)
 
     def _list(self, request: Request) -> Response:
         return _json({"sandboxes": self._host.list()})
@@ -132,7 +137,7 @@ def _body(request: Request, required: str) -> dict[str, Any]:
 
 def build_server(host: SandboxHost, socket_path: Path) -> BaseWSGIServer:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    socket_path.parent.mkdir(parents=True, exist_ok=True)
+    socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     old_umask = os.umask(0o077)  # the socket is the host's owner's alone
     try:
         return make_server(f"unix://{socket_path}", 0, HostAPI(host), threaded=True)

@@ -1,0 +1,43 @@
+"""Everything survives a restart of the stack, Valkey included (AOF under the data dir)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netclode.localstack import control
+from netclode.v1 import api_pb2, common_pb2
+from tests.support.stack import Stack, start, stop
+
+S = common_pb2
+
+
+def test_sessions_history_tokens_and_workspaces_survive_a_restart(tmp_path: Path) -> None:
+    stack = start(tmp_path)
+    try:
+        api = stack.client()
+        session = api.ready(name="durable")
+        api.exec(session.id, "sh", "-c", "echo survived > proof.txt")
+        api(api.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=session.id, text="x"))
+        secret = api(api.tokens.create_token, api_pb2.CreateTokenRequest(name="keeper")).secret
+        before = api.entries(session.id).entries
+        control.down(stack.layout)
+
+        stack = Stack(stack.layout, control.up(stack.layout, env={"NETCLODE_API_PORT": "0"}))
+        api = stack.client()
+        assert api.get(session.id).name == "durable"
+        after = api.entries(session.id).entries
+        assert [e.SerializeToString() for e in after[: len(before)]] == [
+            e.SerializeToString() for e in before
+        ]
+        keeper = stack.client(secret)
+        assert keeper(keeper.tokens.who_am_i, api_pb2.WhoAmIRequest()).token.name == "keeper"
+        # Its sandbox did not survive the restart: the startup sweep pauses the session, or
+        # marks it interrupted when its turn was still running.
+        api.wait_status(
+            session.id, S.SESSION_STATUS_PAUSED, S.SESSION_STATUS_INTERRUPTED, timeout=60
+        )
+        api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
+        api.wait_status(session.id, S.SESSION_STATUS_READY, S.SESSION_STATUS_RUNNING)
+        assert api.exec(session.id, "cat", "proof.txt").stdout == b"survived\n"
+    finally:
+        stop(stack)
