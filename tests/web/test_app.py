@@ -73,6 +73,7 @@ def test_prompt_streams_the_answer_with_tool_cards_on_a_phone(
     )
     expect(assistant(phone, answer)).to_have_count(1)
     expect(phone.get_by_text("Turn complete")).to_be_visible()
+    expect(phone.get_by_test_id("status")).to_have_text("ready")
     screenshot(phone, "phone-session")
 
     phone.get_by_role("link", name="All sessions").click()

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ErrorLine, useAction, type Ctx } from "./common";
 
 /** Send a prompt (Enter; Shift+Enter for a new line) or interrupt the running turn. */
@@ -7,6 +7,8 @@ export function PromptBox(props: Ctx & { sessionId: string; running: boolean; pa
   const [queued, setQueued] = useState(false);
   const [error, run] = useAction(props);
   const { sessions } = props.api;
+  // "Queued" stops being news once the turn it waited for starts or ends.
+  useEffect(() => setQueued(false), [props.running]);
 
   async function send(e?: Event) {
     e?.preventDefault();
