@@ -15,6 +15,7 @@ from netclode.eventing.publish import publish
 from netclode.sessions import entries
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.snapshots import Snapshots
+from netclode.store import keys
 from netclode.store.streams import TerminalStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 
@@ -30,34 +31,45 @@ class Ingest:
         self.life = life
 
     def apply(self, session_id: str, items: list[agent_pb2.AgentOutput]) -> None:
+        """Applies a batch in order. Appends are pipelined (one round trip for a run of
+        events); anything that reads state (status changes, turn ends) flushes first."""
         stream = self.life.stream(session_id)
         terminal = TerminalStream(self.life.r, session_id)
+        pipe = self.life.r.pipeline(transaction=False)
         for item in items:
             which = item.WhichOneof("item")
             if which == "event":
                 entry = entries.agent_event(item.event)
                 if item.partial:
-                    stream.append_partial(entry)
+                    stream.append_partial(entry, pipe=pipe)
                     continue
-                stream.append(entry)
+                stream.append(entry, pipe=pipe)
                 if _is_assistant_message(item.event):
-                    self.life.store.increment(session_id, "message_count")
+                    pipe.hincrby(keys.session(session_id), "message_count", 1)
             elif which == "terminal":
-                terminal.append(item.terminal.data)
+                terminal.append(item.terminal.data, pipe=pipe)
             elif which == "terminal_exited":
-                terminal.append(b"", exit_code=item.terminal_exited.exit_code)
-            elif which == "turn_started":
-                self.life.transition(
-                    session_id,
-                    S.SESSION_STATUS_RUNNING,
-                    allowed=(S.SESSION_STATUS_READY, S.SESSION_STATUS_INTERRUPTED),
-                )
-            elif which == "turn_completed":
-                self._turn_completed(session_id, item.turn_completed)
+                terminal.append(b"", exit_code=item.terminal_exited.exit_code, pipe=pipe)
             elif which == "error":
-                stream.append(entries.error(item.error.code or "AGENT_ERROR", item.error.message))
-            elif which == "title":
-                self._title(session_id, item.title.title)
+                error = entries.error(item.error.code or "AGENT_ERROR", item.error.message)
+                stream.append(error, pipe=pipe)
+            else:
+                pipe.execute()
+                self._apply_state_change(session_id, item)
+        pipe.execute()
+
+    def _apply_state_change(self, session_id: str, item: agent_pb2.AgentOutput) -> None:
+        which = item.WhichOneof("item")
+        if which == "turn_started":
+            self.life.transition(
+                session_id,
+                S.SESSION_STATUS_RUNNING,
+                allowed=(S.SESSION_STATUS_READY, S.SESSION_STATUS_INTERRUPTED),
+            )
+        elif which == "turn_completed":
+            self._turn_completed(session_id, item.turn_completed)
+        elif which == "title":
+            self._title(session_id, item.title.title)
 
     def _turn_completed(self, session_id: str, done: events_pb2.TurnCompletedPayload) -> None:
         turn = self.life.store.increment(session_id, "turns")

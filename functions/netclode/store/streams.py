@@ -69,11 +69,13 @@ class SessionStream:
         result = target.xadd(self.key, {FIELD: entry.SerializeToString()})
         return result.decode() if isinstance(result, bytes) else result
 
-    def append_partial(self, entry: events_pb2.StreamEntry) -> None:
+    def append_partial(
+        self, entry: events_pb2.StreamEntry, *, pipe: redis.client.Pipeline | None = None
+    ) -> None:
         entry.partial = True
         if not entry.HasField("timestamp"):
             entry.timestamp.CopyFrom(_now())
-        self.r.xadd(
+        (pipe if pipe is not None else self.r).xadd(
             self.live_key, {FIELD: entry.SerializeToString()}, maxlen=LIVE_MAXLEN, approximate=True
         )
 
@@ -142,11 +144,19 @@ class TerminalStream:
         newest = self.r.xrevrange(self.key, count=1)
         return newest[0][0].decode() if newest else ""
 
-    def append(self, data: bytes, *, exit_code: int | None = None) -> None:
+    def append(
+        self,
+        data: bytes,
+        *,
+        exit_code: int | None = None,
+        pipe: redis.client.Pipeline | None = None,
+    ) -> None:
         fields = {b"d": data}
         if exit_code is not None:
             fields[b"x"] = str(exit_code).encode()
-        self.r.xadd(self.key, fields, maxlen=TERMINAL_MAXLEN, approximate=True)
+        (pipe if pipe is not None else self.r).xadd(
+            self.key, fields, maxlen=TERMINAL_MAXLEN, approximate=True
+        )
 
     def follow(
         self, after: str, *, heartbeat_s: float = 15.0, stop_after_s: float | None = None
