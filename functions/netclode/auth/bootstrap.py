@@ -1,7 +1,9 @@
-"""Admin tokens that come from configuration rather than from the API.
+"""API tokens that come from configuration rather than from the API.
 
 In a cluster the admin token lives in a Secret and reaches the api function as
-NETCLODE_ADMIN_TOKEN; its hash is registered under the name `admin` on start.
+NETCLODE_ADMIN_TOKEN; the GitHub bot's token as NETCLODE_BOT_TOKEN. Their hashes are
+registered (as `admin`, and as the `user` token `github-bot`) when the api function starts;
+a rotated Secret replaces the old token.
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ import os
 import redis
 
 from netclode.auth.secrets import hash_token
-from netclode.auth.tokens import ADMIN, TokenStore
+from netclode.auth.tokens import ADMIN, USER, TokenStore
 from netclode.store import keys
 
-ADMIN_NAME = "admin"
+CONFIGURED = (("NETCLODE_ADMIN_TOKEN", "admin", ADMIN), ("NETCLODE_BOT_TOKEN", "github-bot", USER))
 
 
-def register_configured_admin(r: redis.Redis) -> None:
-    token = os.environ.get("NETCLODE_ADMIN_TOKEN", "").strip()
-    if not token:
-        return
+def register_configured_tokens(r: redis.Redis) -> None:
     store = TokenStore(r)
-    current = store.r.hget(keys.API_TOKEN_NAMES, ADMIN_NAME)
-    if current is not None and current.decode() != hash_token(token):
-        store.revoke(ADMIN_NAME)  # the Secret was rotated: the old token stops working
-    store.register(ADMIN_NAME, ADMIN, hash_token(token))
+    for variable, name, role in CONFIGURED:
+        token = os.environ.get(variable, "").strip()
+        if not token:
+            continue
+        current = store.r.hget(keys.API_TOKEN_NAMES, name)
+        if current is not None and current.decode() != hash_token(token):
+            store.revoke(name)  # the Secret was rotated: the old token stops working
+        store.register(name, role, hash_token(token))

@@ -14,7 +14,7 @@ import flask
 from google.protobuf.timestamp_pb2 import Timestamp
 from werkzeug.wrappers import Response
 
-from netclode.auth.bootstrap import register_configured_admin
+from netclode.auth.bootstrap import register_configured_tokens
 from netclode.auth.guard import Guard
 from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
 from netclode.config import Settings
@@ -242,7 +242,7 @@ def _token_proto(principal: Principal) -> api_pb2.ApiToken:
 def _application():
     settings = Settings.from_env()
     r = connect(settings.redis_url)
-    register_configured_admin(r)
+    register_configured_tokens(r)
     guard = Guard(r, "api")
     gate = {"interceptors": [RequireToken(guard)], "read_max_bytes": MAX_REQUEST_BYTES}
     apps = [
