@@ -84,7 +84,7 @@ class SecretProxy:
         except (ValueError, SecretsFileError) as e:
             raise exceptions.OptionsError(f"secret-proxy configuration: {e}") from None
         self.cfg = cfg
-        self.guard = guard.DestinationGuard(cfg.allow_addresses)
+        self.guard = guard.DestinationGuard(cfg.allow_addresses, cfg.egress_hosts)
         self.redis = aioredis.Redis.from_url(cfg.redis_url, protocol=2)
         self.auth = SessionAuth(self.redis, cfg.token_cache_s)
         log.info("secret-proxy: %d provider secret(s) loaded", len(self.proxy_secrets))

@@ -30,6 +30,12 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
         "Comma-separated host:port endpoints a sandbox may reach although they resolve to "
         "loopback/private addresses (e.g. the Ollama server).",
     ),
+    "netclode_egress_hosts": (
+        "NETCLODE_PROXY_EGRESS_HOSTS",
+        "",
+        "Comma-separated hosts sandboxes may reach at all (`name`, `*.suffix` or an address); "
+        "empty allows every public destination. Checked before any DNS lookup.",
+    ),
     "netclode_key_hosts": (
         "NETCLODE_PROXY_KEY_HOSTS",
         "",
@@ -56,6 +62,7 @@ class ProxyConfig:
     redis_url: str
     secrets_file: str
     allow_addresses: tuple[tuple[str, int], ...]
+    egress_hosts: tuple[str, ...]
     table: tuple[SecretRule, ...]
     token_cache_s: float
 
@@ -88,6 +95,11 @@ def parse_config(values: dict[str, str]) -> ProxyConfig:
         redis_url=values["netclode_redis_url"],
         secrets_file=values["netclode_secrets_file"],
         allow_addresses=tuple(parse_host_port(e) for e in allow.split(",") if e.strip()),
+        egress_hosts=tuple(
+            h.strip().lower().rstrip(".")
+            for h in values["netclode_egress_hosts"].split(",")
+            if h.strip()
+        ),
         table=build_table(parse_key_hosts(values["netclode_key_hosts"])),
         token_cache_s=cache_s,
     )

@@ -4,6 +4,9 @@ Decided on resolved addresses, so a name pointing at 127.0.0.1 or 10.x is refuse
 literal. The address that passed the check is the one connected to (the caller pins it),
 so a DNS answer that changes between check and connect (rebinding) cannot slip through.
 Operator-configured endpoints (host:port, e.g. Ollama) are the only exceptions.
+
+An operator may also narrow egress to a list of hosts; that check comes first, on the name
+as the sandbox asked for it, so a refused destination is never even looked up in DNS.
 """
 
 from __future__ import annotations
@@ -45,9 +48,17 @@ async def resolve(host: str, port: int) -> list[Address]:
     return list(seen)
 
 
+def on_list(host: str, patterns: Iterable[str]) -> bool:
+    """`host` matches a name exactly, or `*.suffix` matches any name below the suffix."""
+    host = host.lower().rstrip(".")
+    return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
+
+
 @dataclass(frozen=True)
 class DestinationGuard:
     allow: tuple[tuple[str, int], ...] = ()
+    # Empty: every public destination. Otherwise only these hosts (and the `allow` ones).
+    egress: tuple[str, ...] = ()
 
     async def _excepted(self) -> set[tuple[Address, int]]:
         out: set[tuple[Address, int]] = set()
@@ -60,6 +71,8 @@ class DestinationGuard:
 
     async def pick(self, host: str, port: int) -> Address:
         """The first resolved address that may be connected to; Refused if there is none."""
+        if self.egress and not on_list(host, (*self.egress, *(h for h, _ in self.allow))):
+            raise Refused(f"{host} is not on this proxy's egress allow-list")
         addresses = await resolve(host, port)
         excepted: set[tuple[Address, int]] | None = None
         for ip in addresses:

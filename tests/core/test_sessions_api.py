@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from connectrpc.errors import ConnectError
@@ -226,3 +228,34 @@ def test_active_session_limit_pauses_the_least_recently_active(stack: Stack) -> 
     for session in others:
         assert api.get(session.id).status != S.SESSION_STATUS_PAUSED
     api(api.sessions.delete_all_sessions, api_pb2.DeleteAllSessionsRequest())
+
+
+def test_repos_are_cloned_at_once_and_a_refused_clone_is_reported(stack: Stack) -> None:
+    """The test stack's proxy lets sandboxes reach only test hosts, so github.com is refused
+    before any DNS lookup; the session reports the failed clone honestly and stays usable."""
+    api = stack.client()
+    session = api.ready(name="clone", repos=["octo/hello"])
+    deadline = time.monotonic() + 60
+    stages: list[events_pb2.RepoClonePayload] = []
+    while time.monotonic() < deadline:
+        stages = [
+            e.event.repo_clone
+            for e in api.entries(session.id).entries
+            if e.event.kind == events_pb2.AGENT_EVENT_KIND_REPO_CLONE
+        ]
+        if stages and stages[-1].stage in (
+            events_pb2.REPO_CLONE_STAGE_DONE,
+            events_pb2.REPO_CLONE_STAGE_ERROR,
+        ):
+            break
+        time.sleep(0.2)
+    assert [s.stage for s in stages] == [
+        events_pb2.REPO_CLONE_STAGE_STARTING,
+        events_pb2.REPO_CLONE_STAGE_ERROR,
+    ]
+    assert "403" in stages[-1].message
+    audit = api(api.sessions.list_audit, api_pb2.ListAuditRequest(session_id=session.id))
+    refusal = next(r for r in audit.records if r.host == "github.com")
+    assert refusal.decision == "refused"
+    assert "egress allow-list" in refusal.reason
+    assert api.exec(session.id, "true").exit_code == 0

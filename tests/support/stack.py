@@ -112,9 +112,14 @@ class Client:
         return self(self.sessions.exec, request)
 
 
+# Sandboxes in tests may reach only the test servers on 127.0.0.2: nothing they ask for
+# (a repo on github.com, a provider API) is ever looked up in DNS or sent off this machine.
+TEST_EGRESS = {"NETCLODE_PROXY_EGRESS_HOSTS": "127.0.0.2"}
+
+
 def start(root: Path, env: dict[str, str] | None = None) -> Stack:
     layout = layout_under(root)
-    state = control.up(layout, env={"NETCLODE_API_PORT": "0", **(env or {})})
+    state = control.up(layout, env={"NETCLODE_API_PORT": "0", **TEST_EGRESS, **(env or {})})
     return Stack(layout, state)
 
 
