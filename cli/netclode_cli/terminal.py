@@ -8,7 +8,6 @@ Ctrl+D) ends the attachment too. The local terminal is always restored.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import termios
@@ -58,7 +57,8 @@ def attach(api: Api, session_id: str) -> str:
     reason = ["detached"]
 
     def resize(*_: object) -> None:
-        cols, rows = shutil.get_terminal_size()
+        # The TTY's own size: COLUMNS/LINES in the environment do not follow a resize.
+        cols, rows = os.get_terminal_size(fd)
         request = api_pb2.TerminalResizeRequest(session_id=session_id, cols=cols, rows=rows)
         api.call(api.sessions.terminal_resize, request)
 
