@@ -12,7 +12,6 @@ interrupted and whatever the agent returns later is dropped.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -71,7 +70,6 @@ class TurnWorker:
             self._agent.interrupt()
 
     def _run(self) -> None:
-        self._warm_up()
         self._clone_repos()
         while True:
             turn = self._queue.get()
@@ -116,11 +114,6 @@ class TurnWorker:
             turn.result = events_pb2.TurnCompletedPayload(error=f"{exc.__class__.__name__}: {exc}")
         finally:
             turn.done.set()
-
-    def _warm_up(self) -> None:
-        """Builds the agent (its SDK imports take seconds) before the first prompt arrives."""
-        with contextlib.suppress(Exception):  # a failure is reported by the first turn
-            self._ensure_agent()
 
     def _clone_repos(self) -> None:
         if not self._config.repos:

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 _ids = itertools.count(1)
+# How the agent asks for a session title (netclode_sandbox.title).
+TITLE_ASK = "word title for this coding task"
 
 
 @dataclass
@@ -90,7 +92,16 @@ def _sse(event: str | None, data: Any) -> bytes:
 class ScriptedLLM:
     """The server. Use as a context manager or call `start()`/`stop()`."""
 
-    def __init__(self, tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        tls: tuple[Path, Path] | None = None,
+        host: str = "127.0.0.1",
+        *,
+        titles: str | None = None,
+    ) -> None:
+        """`titles`: answer the agent's session-title requests with this text, outside the
+        script, so a title asked after a turn never takes a reply meant for the next turn."""
+        self.titles = titles
         self.script: list[Reply] = []
         self.requests: list[Recorded] = []
         self.ollama_models: list[OllamaModel] = []
@@ -133,6 +144,8 @@ class ScriptedLLM:
     def _next(self, req: Recorded) -> Reply:
         with self._lock:
             self.requests.append(req)
+            if self.titles is not None and TITLE_ASK in json.dumps(req.body):
+                return Reply(text=self.titles)
             if not self.script:
                 return Reply(status=500, error_message="scripted LLM: script exhausted")
             return self.script.pop(0)

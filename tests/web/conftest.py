@@ -35,7 +35,7 @@ DESKTOP = {"width": 1440, "height": 900}
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM(host="127.0.0.2") as server:
+    with ScriptedLLM(host="127.0.0.2", titles="Scripted session title") as server:
         server.ollama_models.append(OllamaModel("qwen3:4b"))
         yield server
 

@@ -77,7 +77,8 @@ def test_prompt_streams_the_answer_with_tool_cards_on_a_phone(
     screenshot(phone, "phone-session")
 
     phone.get_by_role("link", name="All sessions").click()
-    row = phone.locator(".sessions li", has_text="phone-session")
+    # After its first turn the session is renamed to the title the model suggested.
+    row = phone.locator(".sessions li", has_text="Scripted session title")
     expect(row).to_contain_text("ready")
     screenshot(phone, "phone-sessions-list")
 

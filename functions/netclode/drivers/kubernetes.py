@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from kubernetes import client, config
 from kubernetes.utils import parse_quantity
 
 from netclode.auth.secrets import new_token
 from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
-from netclode.drivers.rpc import SandboxRPC
+from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode.errors import InvalidArgument, NotFound, Unavailable
 
 RUNTIME_PORT = 3002  # the default; KubernetesSettings.runtime_port
@@ -195,7 +194,7 @@ class KubernetesDriver:
         secret = self._read(self._core.read_namespaced_secret, pod_name(sandbox_id))
         token = base64.b64decode(secret.data["secret"]).decode()
         base_url = f"http://{pod.status.pod_ip}:{self._kube.runtime_port}"
-        return SandboxRPC(httpx.HTTPTransport(retries=1), base_url, token)
+        return SandboxRPC(plain_transport(retries=1), base_url, token)
 
     def delete_workspace(self, workspace_id: str) -> None:
         """Removes the PVC and every sandbox still bound to it."""

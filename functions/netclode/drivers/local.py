@@ -14,7 +14,7 @@ import httpx
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
-from netclode.drivers.rpc import SandboxRPC
+from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from netclode.sandboxhost.layout import Layout
 
@@ -29,7 +29,7 @@ class LocalDriver:
     def __init__(self, settings: Settings) -> None:
         self.layout = Layout(settings.data_dir)
         self._client = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.layout.host_socket)),
+            transport=plain_transport(uds=str(self.layout.host_socket)),
             base_url="http://sandboxhost",
             timeout=HOST_TIMEOUT,
         )
@@ -61,7 +61,7 @@ class LocalDriver:
             secret = self.layout.secret(sandbox_id).read_text()
         except FileNotFoundError:
             raise NotFound(f"sandbox {sandbox_id} is not running") from None
-        transport = httpx.HTTPTransport(uds=str(self.layout.inbound_socket(sandbox_id)))
+        transport = plain_transport(uds=str(self.layout.inbound_socket(sandbox_id)))
         return SandboxRPC(transport, "http://sandbox", secret)
 
     def delete_workspace(self, workspace_id: str) -> None:

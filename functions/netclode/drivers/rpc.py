@@ -7,6 +7,8 @@ the Connect unary protocol is small: POST /<service>/<method>, protobuf body, JS
 
 from __future__ import annotations
 
+import ssl
+from functools import cache
 from typing import TypeVar
 
 import httpx
@@ -23,6 +25,18 @@ from netclode.errors import (
 
 SERVICE = "netclode.v1.SandboxService"
 T = TypeVar("T", bound=Message)
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: httpx would load the CA store for every transport,
+    which cost more than the whole sandbox call it was made for."""
+    return ssl.create_default_context()
+
+
+def plain_transport(uds: str | None = None, retries: int = 0) -> httpx.HTTPTransport:
+    """A transport for the plain-HTTP hops to sandboxes (a Unix socket or the pod network)."""
+    return httpx.HTTPTransport(uds=uds, retries=retries, verify=_tls())
 
 
 class SandboxRPC:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import cache
 from typing import Any
 
 import httpx
@@ -14,6 +15,12 @@ from netclode.config import Settings
 from netclode.errors import Unavailable
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def _client() -> httpx.Client:
+    """One kept-alive client per process (a new one per event costs a TLS context load)."""
+    return httpx.Client()
 
 
 def publish(
@@ -39,7 +46,7 @@ def publish(
     if settings.internal_token:
         headers["Authorization"] = f"Bearer {settings.internal_token}"
     try:
-        resp = httpx.post(settings.broker_url, headers=headers, content=body, timeout=timeout)
+        resp = _client().post(settings.broker_url, headers=headers, content=body, timeout=timeout)
     except httpx.HTTPError as exc:
         raise Unavailable(f"broker unreachable: {exc.__class__.__name__}") from exc
     if resp.status_code >= 300:
