@@ -53,6 +53,10 @@ class Publisher:
         self._queue: queue.Queue[agent_pb2.AgentOutput] = queue.Queue()
         self._token = ""
         self._has_token = threading.Event()
+        # Outputs handed in / finished with (sent or given up on): what flush() waits for.
+        self._emitted = 0
+        self._finished = 0
+        self._progress = threading.Condition()
         threading.Thread(target=self._run, name="publisher", daemon=True).start()
 
     def set_token(self, token: str) -> None:
@@ -60,7 +64,16 @@ class Publisher:
         self._has_token.set()
 
     def emit(self, item: agent_pb2.AgentOutput) -> None:
+        with self._progress:
+            self._emitted += 1
         self._queue.put(item)
+
+    def flush(self, timeout: float) -> bool:
+        """Waits until everything emitted so far was acknowledged by the control plane (or
+        given up on); False if that took longer than `timeout` seconds."""
+        with self._progress:
+            target = self._emitted
+            return self._progress.wait_for(lambda: self._finished >= target, timeout)
 
     def _run(self) -> None:
         self._has_token.wait()
@@ -72,6 +85,9 @@ class Publisher:
                 except queue.Empty:
                     break
             self._send(agent_pb2.PublishRequest(items=batch))
+            with self._progress:
+                self._finished += len(batch)
+                self._progress.notify_all()
 
     def _send(self, request: agent_pb2.PublishRequest) -> None:
         body = request.SerializeToString()

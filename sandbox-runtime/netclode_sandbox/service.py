@@ -70,7 +70,9 @@ class SandboxRuntime:
             self._assignment = request
             env = self._env()
             self._publisher.set_token(request.session_token)
-            self._turns = TurnWorker(request.config, self._workspace, self._publisher.emit)
+            self._turns = TurnWorker(
+                request.config, self._workspace, self._publisher.emit, self._publisher.flush
+            )
             self._terminal = Terminal(self._publisher.emit, self._workspace, env)
         return agent_pb2.AssignResponse()
 

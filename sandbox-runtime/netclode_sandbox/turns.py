@@ -23,6 +23,8 @@ from netclode.v1 import agent_pb2, events_pb2
 
 Emit = Callable[[agent_pb2.AgentOutput], None]
 INTERRUPT_GRACE = 1.5
+# How long the next turn waits for the control plane to take the previous turn's snapshot.
+SETTLE_TIMEOUT = 30.0
 
 
 class Agent(Protocol):
@@ -39,10 +41,20 @@ class _Turn:
 
 
 class TurnWorker:
-    def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+    def __init__(
+        self,
+        config: agent_pb2.SessionConfig,
+        workspace: Path,
+        emit: Emit,
+        settle: Callable[[float], bool] | None = None,
+    ) -> None:
+        """`settle(timeout)` waits until the control plane has acknowledged what was emitted:
+        it snapshots the workspace when it receives a turn's end, so the next queued turn
+        must not touch the files before then."""
         self._config = config
         self._workspace = workspace
         self._emit = emit
+        self._settle = settle
         self._queue: queue.Queue[_Turn] = queue.Queue()
         self._agent: Agent | None = None
         self._current: _Turn | None = None
@@ -86,6 +98,8 @@ class TurnWorker:
                 payload.turn_number = self._turns
                 payload.prompt_id = turn.prompt_id
                 self._emit(agent_pb2.AgentOutput(turn_completed=payload))
+                if self._settle is not None:
+                    self._settle(SETTLE_TIMEOUT)
                 if self._config.want_title and self._turns == 1 and not payload.error:
                     threading.Thread(target=self._title, args=(turn.text,), daemon=True).start()
             finally:

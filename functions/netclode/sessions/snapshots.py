@@ -6,8 +6,8 @@ cursor of the turn's TURN_COMPLETED entry, the message count and the turn number
 When it is taken: synchronously inside the ingest of `turn_completed`, after the entry is
 written and *before* the session goes READY. The control plane therefore never hands the
 sandbox another prompt (READY is what prompt delivery and clients wait for) until the copy
-is done. A prompt the runtime had already queued behind the turn is the one case this cannot
-hold back; see the report on issue 9 for the runtime-side ack that closes it.
+is done. A prompt the runtime had already queued behind the turn waits too: the runtime
+starts it only once the turn's end is acknowledged (netclode_sandbox.turns, `settle`).
 
 Restore rewinds in place: the session is paused (its sandbox stops, so nothing writes to the
 workspace), the snapshot is cloned into a *new* workspace that replaces the old one, later
