@@ -28,7 +28,12 @@ def _bot() -> Bot:
     if not gh.netclode_api_url or not gh.bot_token:
         raise FailedPrecondition("bot not configured: set NETCLODE_API_URL and NETCLODE_BOT_TOKEN")
     r = connect(Settings.from_env().redis_url)
-    return Bot(gh, r, GitHubApp(gh), SessionAPI(gh.netclode_api_url, gh.bot_token))
+    return Bot(
+        gh,
+        r,
+        GitHubApp(gh),
+        SessionAPI(gh.netclode_api_url, gh.bot_token, gh.session_sdk, gh.session_model),
+    )
 
 
 def _data(event: CloudEvent) -> dict:

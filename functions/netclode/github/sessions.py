@@ -14,14 +14,29 @@ MAX_PAGES = 40
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
 
 
+SDKS = {
+    "": common_pb2.SDK_TYPE_UNSPECIFIED,
+    "claude": common_pb2.SDK_TYPE_CLAUDE,
+    "native": common_pb2.SDK_TYPE_NATIVE,
+}
+
+
 class SessionAPI:
-    def __init__(self, address: str, token: str) -> None:
+    def __init__(self, address: str, token: str, sdk: str = "", model: str = "") -> None:
+        """`sdk` / `model`: what the bot's sessions run (empty: the server's defaults)."""
         self.client = api_connect.SessionServiceClientSync(address, timeout_ms=TIMEOUT_MS)
         self.headers = {"authorization": f"Bearer {token}"}
+        self.sdk = SDKS[sdk]
+        self.model = model
 
     def create(self, name: str, repo: str, access: str, prompt: str) -> str:
         req = api_pb2.CreateSessionRequest(
-            name=name, repos=[repo], repo_access=ACCESS[access], initial_prompt=prompt
+            name=name,
+            repos=[repo],
+            repo_access=ACCESS[access],
+            initial_prompt=prompt,
+            sdk_type=self.sdk,
+            model=self.model,
         )
         return self.client.create_session(req, headers=self.headers).session.id
 

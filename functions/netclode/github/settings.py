@@ -25,6 +25,9 @@ class GitHubSettings:
     # The api function, and the bot's own API token (a `user` token, so it owns its sessions).
     netclode_api_url: str = ""
     bot_token: str = ""
+    # What the bot's sessions run: "claude" or "native", and the model (empty: defaults).
+    session_sdk: str = ""
+    session_model: str = ""
     max_concurrent: int = 5
     session_timeout_s: int = 600
     # A workflow still creating its session after this long was lost with its process.
@@ -47,10 +50,21 @@ class GitHubSettings:
             installation_id=_int("GITHUB_INSTALLATION_ID", 0),
             netclode_api_url=os.environ.get("NETCLODE_API_URL", "").rstrip("/"),
             bot_token=os.environ.get("NETCLODE_BOT_TOKEN", ""),
+            session_sdk=_sdk(os.environ.get("GITHUB_SESSION_SDK", "")),
+            session_model=os.environ.get("GITHUB_SESSION_MODEL", "").strip(),
             max_concurrent=max(1, _int("MAX_CONCURRENT_GITHUB_SESSIONS", cls.max_concurrent)),
             session_timeout_s=_int("GITHUB_SESSION_TIMEOUT_SECONDS", cls.session_timeout_s),
             start_lease_s=_int("GITHUB_START_LEASE_SECONDS", cls.start_lease_s),
         )
+
+
+def _sdk(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("", "claude", "native"):
+        raise SystemExit(
+            f"configuration error: GITHUB_SESSION_SDK must be claude or native, got {value!r}"
+        )
+    return value
 
 
 def _private_key() -> str:
