@@ -14,6 +14,8 @@ import contextlib
 import os
 import threading
 
+from netclode_sandbox.pipes import pipe
+
 HEADER_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5.0
 MAX_HEADER = 8  # "65535\n" fits
@@ -55,16 +57,4 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
     ):
         writer.close()  # nothing listens there (yet): the client sees a closed connection
         return
-    await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            writer.close()
+    await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))

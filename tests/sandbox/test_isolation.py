@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import socket
+import sys
+import tempfile
 import threading
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -30,14 +34,26 @@ def test_system_dirs_are_read_only_and_tmp_is_private(driver, sandbox, tmp_path)
     for target in ("/usr/netclode-probe", "/etc/netclode-probe", "/netclode-probe"):
         reply = sh(driver, sandbox, f"echo x > {target}")
         assert reply.exit_code != 0, target
-    assert sh(driver, sandbox, "echo x > /tmp/probe && cat /tmp/probe").stdout == b"x\n"
+    inside = f"/tmp/netclode-probe-{uuid.uuid4().hex}"
+    assert sh(driver, sandbox, f"echo x > {inside} && cat {inside}").stdout == b"x\n"
     assert sh(driver, sandbox, "echo x > /workspace/probe && cat /workspace/probe").stdout == b"x\n"
-    assert sh(driver, sandbox, "ls /tmp").stdout == b"probe\n"  # not the host's /tmp
+    # Not the host's /tmp: a file made there is not visible inside, and neither side sees
+    # the other's writes.
+    with tempfile.NamedTemporaryFile(dir="/tmp", prefix="netclode-host-") as host_file:
+        assert sh(driver, sandbox, f"ls -d {host_file.name}").exit_code != 0
+    assert not Path(inside).exists()
 
 
 def test_cannot_read_outside_workspace(driver, sandbox, data_dir):
     # The repository root (where a .env may live), the data dir and /root are not there.
-    for path in ("/work/main/pyproject.toml", "/work/main/.git", str(data_dir), "/root/.bashrc"):
+    repo = Path(__file__).resolve().parents[2]
+    for path in (
+        repo / "pyproject.toml",
+        repo / ".git",
+        repo / "README.md",
+        data_dir,
+        "/root/.bashrc",
+    ):
         assert sh(driver, sandbox, f"ls -d {path}").exit_code != 0, path
     passwd = run(driver, sandbox, "cat", "/etc/passwd").stdout.decode()
     assert "root:" not in passwd
@@ -73,9 +89,7 @@ def test_cannot_reach_host_loopback_or_valkey(driver, sandbox, redis_url):
         "    s = socket.socket(); s.settimeout(2)\n"
         "    print(port, s.connect_ex(('127.0.0.1', port)))\n"
     )
-    reply = run(
-        driver, sandbox, "/work/main/.venv/bin/python", "-c", probe, str(port), str(valkey_port)
-    )
+    reply = run(driver, sandbox, sys.executable, "-c", probe, str(port), str(valkey_port))
     results = dict(line.split() for line in reply.stdout.decode().splitlines())
     assert results[str(port)] != "0" and results[str(valkey_port)] != "0"
     thread.join(timeout=5)

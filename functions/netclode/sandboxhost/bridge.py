@@ -8,12 +8,13 @@ function, the secret proxy). All bridges share one asyncio loop on one thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+
+from netclode_sandbox.pipes import pipe
 
 CONNECT_TIMEOUT = 5.0
 
@@ -52,7 +53,7 @@ def _forwarder(host: str, port: int) -> Callable[..., Coroutine[Any, Any, None]]
         except (OSError, TimeoutError):
             writer.close()
             return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     return handle
 
@@ -67,18 +68,6 @@ def _to_unix(path: Path, preamble: bytes) -> Callable[..., Coroutine[Any, Any, N
             writer.close()
             return
         up_writer.write(preamble)
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     return handle
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            writer.close()

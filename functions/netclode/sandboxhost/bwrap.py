@@ -151,9 +151,11 @@ def build(
             "sandbox",
         ]
     )
+    # The private /tmp first: binds below may live under the host's /tmp (a checkout or a
+    # venv there) and must land on top of it, not be hidden by it.
+    cmd.argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", RUN_DIR]  # noqa: S108
     _system(cmd)
     _python(cmd)
-    cmd.argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", RUN_DIR]  # noqa: S108
     cmd.bind("--bind", workspace, "/workspace")
     cmd.bind("--bind", sandbox_dir / "in", f"{RUN_DIR}/in")
     cmd.bind("--ro-bind", sandbox_dir / "out", f"{RUN_DIR}/out")
