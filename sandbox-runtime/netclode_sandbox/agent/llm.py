@@ -1,9 +1,13 @@
 """Streaming model clients for the native agent: Anthropic Messages and OpenAI-compatible chat.
 
-Built on the official `anthropic` and `openai` SDKs: they own SSE parsing, retries with
-backoff on 429/5xx/529, typed errors and proxy support (HTTP(S)_PROXY through their
-transport, httpx2), which we would otherwise hand-write. We consume their raw stream events
-ourselves so every delta becomes an event as it arrives.
+The streamed calls (one per agent step) are sent with httpx2 directly and read with a small
+SSE parser of our own: going through the SDKs cost ~10 ms per step preparing the request
+(a deep copy of the whole history) and ~20 ms building typed objects for every stream event.
+We keep what the SDKs gave us: their HTTP client (`DefaultHttpxClient`: proxy env, TLS env,
+keepalive socket options), their headers (auth, version, user agent), the same retry policy
+(408/409/429/5xx and connection errors, `x-should-retry`, `retry-after(-ms)`, exponential
+backoff with jitter) and the same error messages. Short non-streamed answers (titles) still
+go through the SDKs.
 
 History is kept in a neutral, JSON-serialisable form (see `native.History`) and converted
 per API here, so a conversation file does not depend on the wire format.
@@ -11,9 +15,12 @@ per API here, so a conversation file does not depend on the wire format.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
+import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -31,6 +38,8 @@ from netclode_sandbox.agent.events import Events
 MAX_TOKENS = 8192
 TIMEOUT = httpx2.Timeout(300.0, connect=10.0)
 DEFAULT_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5  # the SDKs' backoff: 0.5 s doubling, at most 8 s, minus up to 25 %
+MAX_RETRY_DELAY = 8.0
 
 
 class ModelError(Exception):
@@ -108,42 +117,163 @@ def make_client(config: agent_pb2.SessionConfig, model: str | None = None) -> Mo
 
 
 def _describe(provider: Provider, e: Exception) -> str:
-    if isinstance(e, anthropic.APIStatusError | openai.APIStatusError):
+    if isinstance(e, anthropic.APIStatusError | openai.APIStatusError | _StatusError):
         body = e.body if isinstance(e.body, dict) else {}
         detail = body.get("error", body)
         msg = detail.get("message") if isinstance(detail, dict) else None
         return f"{provider.name} API returned HTTP {e.status_code}: {msg or e.message}"
     if isinstance(e, anthropic.APIConnectionError | openai.APIConnectionError):
         return f"{provider.name} API unreachable: {e.__cause__ or e}"
+    if isinstance(e, _Unreachable):
+        return f"{provider.name} API unreachable: {e.cause}"
     return f"{provider.name} API failed: {e}"
 
 
+class _StatusError(Exception):
+    """An HTTP error answer (or an error event in the stream), described like the SDKs'."""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        self.status_code, self.body = status_code, body
+        self.message = f"Error code: {status_code} - {body}"
+        super().__init__(self.message)
+
+
+class _Unreachable(Exception):
+    def __init__(self, cause: Exception) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+def _should_retry(resp: httpx2.Response) -> bool:
+    flag = resp.headers.get("x-should-retry")
+    if flag in ("true", "false"):
+        return flag == "true"
+    return resp.status_code in (408, 409, 429) or resp.status_code >= 500
+
+
+def _retry_delay(attempt: int, headers: httpx2.Headers | None) -> float:
+    """Seconds before retry number `attempt` (0-based), as the SDKs compute it."""
+    if headers is not None:
+        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+            try:
+                after = float(headers.get(name)) * scale  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            if after > 0:
+                return min(after, 4_294_967.0)
+        date = email.utils.parsedate_tz(headers.get("retry-after") or "")
+        if date is not None and (after := email.utils.mktime_tz(date) - time.time()) > 0:
+            return min(after, 4_294_967.0)
+    delay = min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY)
+    return max(delay * (1 - 0.25 * random.random()), 0.0)
+
+
+def _error_body(resp: httpx2.Response) -> Any:
+    try:
+        raw = resp.read()
+    except httpx2.HTTPError:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def iter_sse(chunks: Iterator[bytes]) -> Iterator[tuple[str, str]]:
+    """(event, data) for each server-sent event in a byte stream (comments and ids ignored)."""
+    buf = b""
+    event, data = "", []
+    for chunk in chunks:
+        buf += chunk
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                break
+            line = buf[:nl].rstrip(b"\r").decode("utf-8", "replace")
+            buf = buf[nl + 1 :]
+            if not line:
+                if data:
+                    yield event, "\n".join(data)
+                event, data = "", []
+                continue
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "data":
+                data.append(value)
+            elif field == "event":
+                event = value
+    if data:
+        yield event, "\n".join(data)
+
+
 class _Streaming:
-    """Holds the stream being read so another thread can close it."""
+    """Sends streamed requests (with the SDKs' retries) and holds the reply being read, so
+    another thread can close it."""
+
+    http: httpx2.Client
+    headers: dict[str, str]
+    retries: int
 
     def __init__(self) -> None:
         self._stream: Any = None
         self._lock = threading.Lock()
+        self._aborted = threading.Event()
 
     def _track(self, stream: Any) -> None:
         with self._lock:
             self._stream = stream
 
     def abort(self) -> None:
+        self._aborted.set()
         with self._lock:
             stream, self._stream = self._stream, None
         if stream is not None:
             with suppress(Exception):  # closing from another thread may race the reader; both end
                 stream.close()
 
+    def _open(self, url: str, body: dict[str, Any]) -> httpx2.Response:
+        """The streamed 2xx reply; _StatusError / _Unreachable once retries are spent."""
+        self._aborted.clear()
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        for attempt in range(self.retries + 1):
+            headers = {**self.headers, "X-Stainless-Retry-Count": str(attempt)}
+            request = self.http.build_request(
+                "POST", url, content=content, headers=headers, timeout=TIMEOUT
+            )
+            left = attempt < self.retries
+            try:
+                resp = self.http.send(request, stream=True)
+            except httpx2.TransportError as e:
+                if not left or self._aborted.wait(_retry_delay(attempt, None)):
+                    raise _Unreachable(e) from None
+                continue
+            if resp.is_success:
+                self._track(resp)
+                return resp
+            try:
+                retry = left and _should_retry(resp)
+                failure = _StatusError(resp.status_code, _error_body(resp))
+            finally:
+                resp.close()
+            if not retry or self._aborted.wait(_retry_delay(attempt, resp.headers)):
+                raise failure
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
 
 class AnthropicClient(_Streaming):
     def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
         super().__init__()
-        self.provider, self.model = provider, model
+        self.provider, self.model, self.retries = provider, model, retries
+        self.http = anthropic.DefaultHttpxClient(timeout=TIMEOUT)
         self.sdk = anthropic.Anthropic(
-            api_key=key, base_url=base or None, max_retries=retries, timeout=TIMEOUT
+            api_key=key,
+            base_url=base or None,
+            max_retries=retries,
+            timeout=TIMEOUT,
+            http_client=self.http,
         )
+        self.headers = _sdk_headers(self.sdk)
+        self.url = str(self.sdk.base_url.join("v1/messages"))
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
@@ -157,22 +287,29 @@ class AnthropicClient(_Streaming):
         return "".join(b.text for b in msg.content if b.type == "text")
 
     def step(self, system: str, history: list[dict], tools: list[dict], events: Events) -> Step:
+        body = {
+            "model": self.model,
+            "max_tokens": MAX_TOKENS,
+            "system": system,
+            "messages": _anthropic_messages(history),
+            "tools": tools,
+            "stream": True,
+        }
         try:
-            stream = self.sdk.messages.create(
-                model=self.model,
-                max_tokens=MAX_TOKENS,
-                system=system,
-                messages=_anthropic_messages(history),
-                tools=tools,
-                stream=True,
-            )
-            self._track(stream)
-            with stream:
-                return _AnthropicReader(events).read(stream)
-        except anthropic.APIError as e:
+            resp = self._open(self.url, body)
+            try:
+                return _AnthropicReader(events).read(resp.iter_bytes())
+            finally:
+                resp.close()
+        except (_StatusError, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
             raise ModelError(_describe(self.provider, e)) from None
-        except httpx2.HTTPError as e:
-            raise ModelError(_describe(self.provider, e)) from None
+
+
+def _sdk_headers(sdk: anthropic.Anthropic | openai.OpenAI) -> dict[str, str]:
+    """The headers the SDK sends with every request (auth, version, user agent)."""
+    headers = {**sdk.default_headers, **sdk.auth_headers}
+    headers["Accept"] = "text/event-stream"
+    return {k: v for k, v in headers.items() if isinstance(v, str)}
 
 
 class _AnthropicReader:
@@ -184,53 +321,63 @@ class _AnthropicReader:
         self.blocks: dict[int, dict[str, Any]] = {}
         self.texts = 0
 
-    def read(self, stream: Iterator[Any]) -> Step:
-        for ev in stream:
-            handler = getattr(self, f"_on_{ev.type}", None)
-            if handler:
-                handler(ev)
+    def read(self, chunks: Iterator[bytes]) -> Step:
+        for name, data in iter_sse(chunks):
+            ev = json.loads(data)
+            kind = ev.get("type") or name
+            if kind == "content_block_delta":
+                self._on_content_block_delta(ev)
+            elif kind == "error":
+                raise _StatusError(200, ev)
+            else:
+                handler = getattr(self, f"_on_{kind}", None)
+                if handler:
+                    handler(ev)
         return self.step
 
-    def _on_message_start(self, ev: Any) -> None:
-        self.step.message_id = ev.message.id
-        self.step.input_tokens = ev.message.usage.input_tokens or 0
+    def _on_message_start(self, ev: dict[str, Any]) -> None:
+        message = ev["message"]
+        self.step.message_id = message["id"]
+        self.step.input_tokens = (message.get("usage") or {}).get("input_tokens") or 0
 
-    def _on_message_delta(self, ev: Any) -> None:
-        self.step.output_tokens = ev.usage.output_tokens or 0
+    def _on_message_delta(self, ev: dict[str, Any]) -> None:
+        self.step.output_tokens = (ev.get("usage") or {}).get("output_tokens") or 0
 
-    def _on_content_block_start(self, ev: Any) -> None:
-        cb = ev.content_block
-        block: dict[str, Any] = {"type": cb.type, "buf": "", "sig": ""}
-        if cb.type == "tool_use":
-            block.update(id=cb.id, name=cb.name)
-            self.events.tool_start(cb.id, cb.name)
-        elif cb.type == "text":
+    def _on_content_block_start(self, ev: dict[str, Any]) -> None:
+        cb, index = ev["content_block"], ev["index"]
+        kind = cb["type"]
+        block: dict[str, Any] = {"type": kind, "buf": "", "sig": ""}
+        if kind == "tool_use":
+            block.update(id=cb["id"], name=cb["name"])
+            self.events.tool_start(cb["id"], cb["name"])
+        elif kind == "text":
             block["id"] = (
                 self.step.message_id if not self.texts else f"{self.step.message_id}_{self.texts}"
             )
             self.texts += 1
-        elif cb.type == "thinking":
-            block["id"] = f"thinking_{self.step.message_id}_{ev.index}"
-        self.blocks[ev.index] = block
+        elif kind == "thinking":
+            block["id"] = f"thinking_{self.step.message_id}_{index}"
+        self.blocks[index] = block
 
-    def _on_content_block_delta(self, ev: Any) -> None:
-        block, d = self.blocks.get(ev.index), ev.delta
+    def _on_content_block_delta(self, ev: dict[str, Any]) -> None:
+        block, d = self.blocks.get(ev["index"]), ev["delta"]
         if block is None:
             return
-        if d.type == "text_delta":
-            block["buf"] += d.text
-            self.events.text(block["id"], d.text, partial=True)
-        elif d.type == "thinking_delta":
-            block["buf"] += d.thinking
-            self.events.thinking(block["id"], d.thinking, partial=True)
-        elif d.type == "signature_delta":
-            block["sig"] += d.signature
-        elif d.type == "input_json_delta":
-            block["buf"] += d.partial_json
-            self.events.tool_input_delta(block["id"], d.partial_json)
+        kind = d.get("type")
+        if kind == "text_delta":
+            block["buf"] += d["text"]
+            self.events.text(block["id"], d["text"], partial=True)
+        elif kind == "thinking_delta":
+            block["buf"] += d["thinking"]
+            self.events.thinking(block["id"], d["thinking"], partial=True)
+        elif kind == "signature_delta":
+            block["sig"] += d["signature"]
+        elif kind == "input_json_delta":
+            block["buf"] += d["partial_json"]
+            self.events.tool_input_delta(block["id"], d["partial_json"])
 
-    def _on_content_block_stop(self, ev: Any) -> None:
-        block = self.blocks.get(ev.index)
+    def _on_content_block_stop(self, ev: dict[str, Any]) -> None:
+        block = self.blocks.get(ev["index"])
         if block is None:
             return
         if block["type"] == "text" and block["buf"]:
@@ -279,10 +426,17 @@ def _anthropic_messages(history: list[dict]) -> list[dict[str, Any]]:
 class OpenAIClient(_Streaming):
     def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
         super().__init__()
-        self.provider, self.model = provider, model
+        self.provider, self.model, self.retries = provider, model, retries
+        self.http = openai.DefaultHttpxClient(timeout=TIMEOUT)
         self.sdk = openai.OpenAI(
-            api_key=key, base_url=base or None, max_retries=retries, timeout=TIMEOUT
+            api_key=key,
+            base_url=base or None,
+            max_retries=retries,
+            timeout=TIMEOUT,
+            http_client=self.http,
         )
+        self.headers = _sdk_headers(self.sdk)
+        self.url = str(self.sdk.base_url.join("chat/completions"))
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
@@ -307,20 +461,20 @@ class OpenAIClient(_Streaming):
             }
             for t in tools
         ]
+        body = {
+            "model": self.model,
+            "messages": [{"role": "system", "content": system}, *_openai_messages(history)],
+            "tools": functions,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         try:
-            stream = self.sdk.chat.completions.create(
-                model=self.model,
-                messages=[{"role": "system", "content": system}, *_openai_messages(history)],
-                tools=functions,
-                stream=True,
-                stream_options={"include_usage": True},
-            )
-            self._track(stream)
-            with stream:
-                return _OpenAIReader(events).read(stream)
-        except openai.APIError as e:
-            raise ModelError(_describe(self.provider, e)) from None
-        except httpx2.HTTPError as e:
+            resp = self._open(self.url, body)
+            try:
+                return _OpenAIReader(events).read(resp.iter_bytes())
+            finally:
+                resp.close()
+        except (_StatusError, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
             raise ModelError(_describe(self.provider, e)) from None
 
 
@@ -334,41 +488,49 @@ class _OpenAIReader:
         self.text_done = False
         self.calls: dict[int, dict[str, str]] = {}
 
-    def read(self, stream: Iterator[Any]) -> Step:
-        for chunk in stream:
-            self.step.message_id = self.step.message_id or chunk.id
-            if chunk.usage:
-                self.step.input_tokens = chunk.usage.prompt_tokens or 0
-                self.step.output_tokens = chunk.usage.completion_tokens or 0
-            for choice in chunk.choices:
-                self._delta(choice.delta)
+    def read(self, chunks: Iterator[bytes]) -> Step:
+        for _, data in iter_sse(chunks):
+            if data.startswith("[DONE]"):
+                break
+            chunk = json.loads(data)
+            if isinstance(chunk, dict) and chunk.get("error"):
+                raise _StatusError(200, chunk)
+            self.step.message_id = self.step.message_id or chunk.get("id") or ""
+            usage = chunk.get("usage")
+            if usage:
+                self.step.input_tokens = usage.get("prompt_tokens") or 0
+                self.step.output_tokens = usage.get("completion_tokens") or 0
+            for choice in chunk.get("choices") or []:
+                self._delta(choice.get("delta") or {})
         self._finish()
         return self.step
 
-    def _delta(self, d: Any) -> None:
-        extra = d.model_extra or {}
-        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    def _delta(self, d: dict[str, Any]) -> None:
+        reasoning = d.get("reasoning_content") or d.get("reasoning")
         if reasoning:
             self.thinking += reasoning
             self.events.thinking(f"thinking_{self.step.message_id}", reasoning, partial=True)
-        if d.content:
-            self.step.text += d.content
-            self.events.text(self.step.message_id, d.content, partial=True)
-        for tc in d.tool_calls or []:
-            call = self.calls.get(tc.index)
+        content = d.get("content")
+        if content:
+            self.step.text += content
+            self.events.text(self.step.message_id, content, partial=True)
+        for tc in d.get("tool_calls") or []:
+            index = tc.get("index", 0)
+            call = self.calls.get(index)
             if call is None:
                 self._close_text()
-                call = self.calls[tc.index] = {
-                    "id": tc.id or f"call_{tc.index}",
+                call = self.calls[index] = {
+                    "id": tc.get("id") or f"call_{index}",
                     "name": "",
                     "args": "",
                 }
-            if tc.function and tc.function.name:
-                call["name"] = tc.function.name
+            fn = tc.get("function") or {}
+            if fn.get("name"):
+                call["name"] = fn["name"]
                 self.events.tool_start(call["id"], call["name"])
-            if tc.function and tc.function.arguments:
-                call["args"] += tc.function.arguments
-                self.events.tool_input_delta(call["id"], tc.function.arguments)
+            if fn.get("arguments"):
+                call["args"] += fn["arguments"]
+                self.events.tool_input_delta(call["id"], fn["arguments"])
 
     def _close_text(self) -> None:
         """Emits the final thinking/text once, before any tool starts (or at the end)."""
