@@ -34,7 +34,8 @@ HISTORY_FILE = ".netclode/native-history.json"
 
 
 class History:
-    """The conversation, saved atomically after every step."""
+    """The conversation, saved atomically after every step (a step that calls tools is saved
+    with its results, so the file never ends in a tool call without them)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -45,9 +46,10 @@ class History:
             except (json.JSONDecodeError, OSError):
                 log.warning("unreadable conversation history %s; starting fresh", path)
 
-    def append(self, message: dict[str, Any]) -> None:
+    def append(self, message: dict[str, Any], *, save: bool = True) -> None:
         self.messages.append(message)
-        self.save()
+        if save:
+            self.save()
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +129,7 @@ class NativeAgent:
             result.usage.input_tokens += step.input_tokens
             result.usage.output_tokens += step.output_tokens
             result.final_answer = step.text or result.final_answer
-            self.history.append(step.as_history())
+            self.history.append(step.as_history(), save=not step.tool_calls)
             if not step.tool_calls:
                 return
             self._run_tools(step)
