@@ -9,6 +9,21 @@ Every request from a sandbox goes through, in order:
   5. scrubbing   - real values echoed in responses go back to placeholders;
 and every decision about a secret lands in the session's audit stream (names, never values).
 An internal error answers 502: a failing check never lets a request through unchecked.
+
+Latency: nothing on the per-request path waits for Redis in the steady state.
+- Tokens: a cached session (<= token_cache_s, at most 5 s) is refreshed in the background
+  before it expires (auth.py); the expiry itself is unchanged, so revocation is as prompt.
+- Audit: decisions are queued to one ordered, batched writer (auditlog.py). A request's own
+  decisions are written while its upstream exchange is in flight; the response hook waits
+  for them only if they are somehow still pending, so a sandbox never sees the answer to a
+  request before the decisions about it are recorded. A refusal waits for its record
+  before answering (rare path). Scrub records are queued and written right behind.
+- Scrubbing still runs on every response, for every secret: a response can carry a secret
+  the request did not (a server that was sent it earlier may store and return it later,
+  e.g. a header value persisted by an API), so limiting it to responses to injected
+  requests would not be sound. It is cheap: one substring search per secret over a body
+  mitmproxy buffers anyway (large bodies are streamed and scrubbed chunk by chunk); the
+  scrubber is built once per session, not per response.
 """
 
 from __future__ import annotations
@@ -24,8 +39,8 @@ from mitmproxy.net.http import url
 from mitmproxy.proxy import server_hooks
 
 from netclode import audit
-from netclode.store import keys
 from netclode_secret_proxy import config, guard, inject, policy
+from netclode_secret_proxy.auditlog import AuditWriter
 from netclode_secret_proxy.auth import Session, SessionAuth, token_hash_of
 from netclode_secret_proxy.scrub import Scrubber
 from netclode_secret_proxy.secrets import SecretsFileError, load_secrets
@@ -33,6 +48,8 @@ from netclode_secret_proxy.secrets import SecretsFileError, load_secrets
 log = logging.getLogger("netclode.secret-proxy")
 
 SESSION = "netclode_session"
+# The future of the last audit record queued while handling the flow's request.
+AUDITED = "netclode_audited"
 SSE = "text/event-stream"
 
 
@@ -62,6 +79,9 @@ class SecretProxy:
         self.guard = guard.DestinationGuard()
         self.redis: aioredis.Redis | None = None
         self.auth: SessionAuth | None = None
+        self.audit: AuditWriter | None = None
+        # session id -> (the Session it was built for, its scrubber)
+        self._scrubbers: dict[str, tuple[Session, Scrubber]] = {}
         # client connection id -> token hash presented on its CONNECT
         self.tunnels: dict[str, str] = {}
         # server connection id -> (hostname, port) while its address is pinned to an IP
@@ -87,7 +107,16 @@ class SecretProxy:
         self.guard = guard.DestinationGuard(cfg.allow_addresses, cfg.egress_hosts)
         self.redis = aioredis.Redis.from_url(cfg.redis_url, protocol=2)
         self.auth = SessionAuth(self.redis, cfg.token_cache_s)
+        if self.audit is None:
+            self.audit = AuditWriter(self.redis)
+        else:
+            self.audit.redis = self.redis
+        self._scrubbers.clear()
         log.info("secret-proxy: %d provider secret(s) loaded", len(self.proxy_secrets))
+
+    async def done(self) -> None:
+        if self.audit is not None:
+            await self.audit.close()
 
     def client_disconnected(self, client: connection.Client) -> None:
         self.tunnels.pop(client.id, None)
@@ -112,10 +141,10 @@ class SecretProxy:
             try:
                 self._check_host_header(flow)
             except Reject as e:
-                await self._audit(session, flow.request.host, "", audit.REFUSED, str(e))
+                await self._audit(session, flow.request.host, "", audit.REFUSED, str(e), flow)
                 raise
             if flow.client_conn.id not in self.tunnels:  # tunnels were guarded on CONNECT
-                await self._guard(session, flow.request.host, flow.request.port)
+                await self._guard(session, flow.request.host, flow.request.port, flow)
             await self._inject(flow, session)
 
         await self._run(flow, check)
@@ -124,6 +153,7 @@ class SecretProxy:
         try:
             await check()
         except Reject as e:
+            await self._audited(flow)  # a refusal is on record before it is answered
             flow.response = _response(e.status, str(e))
         except Exception as e:
             log.error("secret-proxy: internal error: %s", type(e).__name__)
@@ -162,11 +192,13 @@ class SecretProxy:
         if not same_host or (port is not None and port != flow.request.port):
             raise Reject(403, "Host header does not match the destination")
 
-    async def _guard(self, session: Session, host: str, port: int) -> None:
+    async def _guard(
+        self, session: Session, host: str, port: int, flow: http.HTTPFlow | None = None
+    ) -> None:
         try:
             await self.guard.pick(host, port)
         except guard.Refused as e:
-            await self._audit(session, host, "", audit.REFUSED, str(e))
+            await self._audit(session, host, "", audit.REFUSED, str(e), flow)
             raise Reject(403, str(e)) from None
 
     async def _inject(self, flow: http.HTTPFlow, session: Session) -> None:
@@ -185,14 +217,15 @@ class SecretProxy:
             proxy_secrets=self.proxy_secrets,
         )
         for d in decisions:
-            await self._audit(session, host, d.key, d.decision, d.reason)
+            await self._audit(session, host, d.key, d.decision, d.reason, flow)
         refused = [d for d in decisions if d.decision == audit.REFUSED]
         if refused:
             raise Reject(403, refused[0].reason)
         values = {d.key: d.value for d in decisions if d.decision == audit.INJECTED}
         if values:
             flow.request.headers.fields = inject.inject(fields, values)
-            log.info("secret-proxy: injected %s for %s -> %s", sorted(values), session.id, host)
+            # No log line: the audit stream is the record, and mitmproxy's log handlers cost
+            # ~0.1 ms per request (a debug line costs the same: mitmproxy routes every level).
 
     # --- upstream connections: the guard's last word, with the checked address pinned ------
 
@@ -233,18 +266,29 @@ class SecretProxy:
     # --- responses -----------------------------------------------------------------------
 
     def _scrubber(self, flow: http.HTTPFlow) -> tuple[Session | None, Scrubber]:
+        """Every real value this flow's answer could echo: the proxy's and its session's."""
         session = flow.metadata.get(SESSION)
+        cached = self._scrubbers.get(session.id) if session is not None else None
+        if cached is not None and cached[0] is session:
+            return session, cached[1]
         secrets = dict(self.proxy_secrets)
         if session is not None:
             secrets.update(session.secrets)
-        return session, Scrubber(secrets)
+        scrubber = Scrubber(secrets)
+        if session is not None:
+            # A new Session object (token cache refresh) rebuilds it: secrets may have changed.
+            if len(self._scrubbers) > 4096:
+                self._scrubbers.clear()
+            self._scrubbers[session.id] = (session, scrubber)
+        return session, scrubber
 
-    def responseheaders(self, flow: http.HTTPFlow) -> None:
+    async def responseheaders(self, flow: http.HTTPFlow) -> None:
         """Streams SSE (and already-streamed large bodies) through a chunk scrubber."""
         assert flow.response is not None
         streaming = flow.response.stream or SSE in flow.response.headers.get("content-type", "")
         if not streaming:
             return
+        await self._audited(flow)
         session, scrubber = self._scrubber(flow)
         host = flow.request.host
         found = self._scrub_headers(flow, session, scrubber)
@@ -257,6 +301,7 @@ class SecretProxy:
 
     async def response(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
+        await self._audited(flow)
         if flow.response.stream:
             return
         session, scrubber = self._scrubber(flow)
@@ -267,7 +312,7 @@ class SecretProxy:
             if in_body:
                 flow.response.content = clean
                 found |= in_body
-        for key in sorted(found):
+        for key in sorted(found):  # queued, written right behind the answer
             await self._audit(session, flow.request.host, key, audit.SCRUBBED, "echoed in response")
 
     @staticmethod
@@ -294,19 +339,27 @@ class SecretProxy:
     # --- audit ---------------------------------------------------------------------------
 
     async def _audit(
-        self, session: Session | None, host: str, key: str, decision: str, reason: str
+        self,
+        session: Session | None,
+        host: str,
+        key: str,
+        decision: str,
+        reason: str,
+        flow: http.HTTPFlow | None = None,
     ) -> None:
-        if session is None or self.redis is None:
+        """Queues a record (see auditlog.py); `flow` remembers it so its answer can wait."""
+        if session is None or self.audit is None:
             return
-        try:
-            await self.redis.xadd(
-                keys.audit(session.id),
-                audit.entry(host, key, decision, reason),  # type: ignore[arg-type]
-                maxlen=audit.MAXLEN,
-                approximate=True,
-            )
-        except aioredis.RedisError as e:
-            log.error("secret-proxy: audit write failed: %s", type(e).__name__)
+        written = await self.audit.submit(session.id, host, key, decision, reason)
+        if flow is not None:
+            flow.metadata[AUDITED] = written
+
+    @staticmethod
+    async def _audited(flow: http.HTTPFlow) -> None:
+        """Waits until the records about this flow's request are written (normally already)."""
+        written = flow.metadata.pop(AUDITED, None)
+        if written is not None and not written.done():
+            await written
 
 
 addons = [SecretProxy()]

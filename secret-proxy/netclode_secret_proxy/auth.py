@@ -4,10 +4,17 @@ A sandbox presents `Proxy-Authorization: Bearer <session token>`. The token is l
 its SHA-256 (tokens are stored hashed) and must map to a session that still exists, is not
 paused or failed, and still names this token. Results are cached for a few seconds only, so
 pausing or deleting a session revokes its token within that delay.
+
+A cached entry is re-validated in the background once it has used half its lifetime, so a
+busy session's requests never wait for Redis; the hard expiry is unchanged (an entry is
+never served past `cache_s` after the lookup that produced it), and a refresh that finds the
+token revoked drops the entry at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +23,8 @@ import redis.asyncio as aioredis
 from netclode.auth.secrets import hash_token
 from netclode.store import keys
 from netclode.v1 import common_pb2
+
+log = logging.getLogger("netclode.secret-proxy")
 
 # A session may use the network while it is alive; INTERRUPTED only ends a turn.
 ALLOWED_STATUSES = frozenset(
@@ -48,19 +57,35 @@ class SessionAuth:
         self.r = r
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, Session]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     async def session_for(self, token_hash: str) -> Session | None:
         """The live session owning this token hash, or None. Only successes are cached."""
         now = time.monotonic()
         hit = self._cache.get(token_hash)
         if hit and hit[0] > now:
+            if hit[0] - now < self.cache_s / 2 and token_hash not in self._refreshing:
+                task = asyncio.get_running_loop().create_task(self._refresh(token_hash))
+                self._refreshing[token_hash] = task
             return hit[1]
+        return await self._validate(token_hash)
+
+    async def _validate(self, token_hash: str) -> Session | None:
+        now = time.monotonic()  # the expiry counts from before the lookup
         session = await self._lookup(token_hash)
         if session is None:
             self._cache.pop(token_hash, None)
         else:
             self._cache[token_hash] = (now + self.cache_s, session)
         return session
+
+    async def _refresh(self, token_hash: str) -> None:
+        try:
+            await self._validate(token_hash)
+        except Exception as e:  # the entry expires as usual; the next request looks it up
+            log.warning("secret-proxy: token refresh failed: %s", type(e).__name__)
+        finally:
+            self._refreshing.pop(token_hash, None)
 
     async def _lookup(self, token_hash: str) -> Session | None:
         raw_id = await self.r.get(keys.session_token(token_hash))
