@@ -206,6 +206,31 @@ def iter_sse(chunks: Iterator[bytes]) -> Iterator[tuple[str, str]]:
         yield event, "\n".join(data)
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Encoded:
+    """JSON of each history message as one API's turns, kept between steps: history only
+    grows, so a step encodes just the messages added since the last one (re-encoding the
+    whole conversation every step cost milliseconds once it grew)."""
+
+    def __init__(self, convert: Any) -> None:
+        self.convert = convert
+        self._done: list[tuple[dict, list[tuple[str, list[str]]]]] = []
+
+    def turns(self, history: list[dict]) -> list[tuple[str, list[str]]]:
+        """(role, [item JSON]) per converted turn, in history order."""
+        done = self._done
+        for i, m in enumerate(history):
+            if i < len(done) and done[i][0] is m:
+                continue
+            del done[i:]
+            done.append((m, self.convert(m)))
+        del done[len(history) :]
+        return [turn for _, turns in done for turn in turns]
+
+
 class _Streaming:
     """Sends streamed requests (with the SDKs' retries) and holds the reply being read, so
     another thread can close it."""
@@ -231,10 +256,9 @@ class _Streaming:
             with suppress(Exception):  # closing from another thread may race the reader; both end
                 stream.close()
 
-    def _open(self, url: str, body: dict[str, Any]) -> httpx2.Response:
+    def _open(self, url: str, content: bytes) -> httpx2.Response:
         """The streamed 2xx reply; _StatusError / _Unreachable once retries are spent."""
         self._aborted.clear()
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         for attempt in range(self.retries + 1):
             headers = {**self.headers, "X-Stainless-Retry-Count": str(attempt)}
             request = self.http.build_request(
@@ -274,6 +298,7 @@ class AnthropicClient(_Streaming):
         )
         self.headers = _sdk_headers(self.sdk)
         self.url = str(self.sdk.base_url.join("v1/messages"))
+        self._encoded = _Encoded(_anthropic_turn)
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
@@ -287,16 +312,21 @@ class AnthropicClient(_Streaming):
         return "".join(b.text for b in msg.content if b.type == "text")
 
     def step(self, system: str, history: list[dict], tools: list[dict], events: Events) -> Step:
-        body = {
-            "model": self.model,
-            "max_tokens": MAX_TOKENS,
-            "system": system,
-            "messages": _anthropic_messages(history),
-            "tools": tools,
-            "stream": True,
-        }
+        merged: list[tuple[str, list[str]]] = []
+        for role, blocks in self._encoded.turns(history):
+            if role == "user" and merged and merged[-1][0] == "user":
+                merged[-1][1].extend(blocks)  # consecutive user turns are one turn
+            else:
+                merged.append((role, list(blocks)))
+        messages = ",".join(
+            f'{{"role":"{role}","content":[{",".join(blocks)}]}}' for role, blocks in merged
+        )
+        head = {"model": self.model, "max_tokens": MAX_TOKENS, "system": system}
+        body = (
+            f'{_dumps(head)[:-1]},"messages":[{messages}],"tools":{_dumps(tools)},"stream":true}}'
+        )
         try:
-            resp = self._open(self.url, body)
+            resp = self._open(self.url, body.encode())
             try:
                 return _AnthropicReader(events).read(resp.iter_bytes())
             finally:
@@ -392,6 +422,10 @@ class _AnthropicReader:
             self.events.tool_input(call.id, call.input)
 
 
+def _anthropic_turn(message: dict) -> list[tuple[str, list[str]]]:
+    return [(t["role"], [_dumps(b) for b in t["content"]]) for t in _anthropic_messages([message])]
+
+
 def _anthropic_messages(history: list[dict]) -> list[dict[str, Any]]:
     """Neutral history → Messages API turns (consecutive user turns merged)."""
     out: list[dict[str, Any]] = []
@@ -437,6 +471,7 @@ class OpenAIClient(_Streaming):
         )
         self.headers = _sdk_headers(self.sdk)
         self.url = str(self.sdk.base_url.join("chat/completions"))
+        self._encoded = _Encoded(_openai_turn)
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
@@ -461,15 +496,15 @@ class OpenAIClient(_Streaming):
             }
             for t in tools
         ]
-        body = {
-            "model": self.model,
-            "messages": [{"role": "system", "content": system}, *_openai_messages(history)],
-            "tools": functions,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        messages = [_dumps({"role": "system", "content": system})]
+        messages += [item for _, items in self._encoded.turns(history) for item in items]
+        head = {"model": self.model, "tools": functions}
+        body = (
+            f'{_dumps(head)[:-1]},"messages":[{",".join(messages)}],'
+            '"stream":true,"stream_options":{"include_usage":true}}'
+        )
         try:
-            resp = self._open(self.url, body)
+            resp = self._open(self.url, body.encode())
             try:
                 return _OpenAIReader(events).read(resp.iter_bytes())
             finally:
@@ -548,6 +583,10 @@ class _OpenAIReader:
             tool = ToolCall(call["id"], call["name"], parse_json(call["args"]))
             self.step.tool_calls.append(tool)
             self.events.tool_input(tool.id, tool.input)
+
+
+def _openai_turn(message: dict) -> list[tuple[str, list[str]]]:
+    return [("", [_dumps(m) for m in _openai_messages([message])])]
 
 
 def _openai_messages(history: list[dict]) -> list[dict[str, Any]]:

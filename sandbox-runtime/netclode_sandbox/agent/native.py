@@ -40,6 +40,7 @@ class History:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.messages: list[dict[str, Any]] = []
+        self._encoded: list[tuple[dict[str, Any], str]] = []  # JSON per message, kept
         if path.is_file():
             try:
                 self.messages = json.loads(path.read_text())
@@ -54,7 +55,14 @@ class History:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.messages))
+        done = self._encoded  # messages are never changed once appended: encode new ones only
+        for i, m in enumerate(self.messages):
+            if i < len(done) and done[i][0] is m:
+                continue
+            del done[i:]
+            done.append((m, json.dumps(m)))
+        del done[len(self.messages) :]
+        tmp.write_text("[" + ", ".join(raw for _, raw in done) + "]")
         os.replace(tmp, self.path)
 
 
