@@ -5,8 +5,11 @@
 Everything runs on loopback: a Valkey, an HTTP/1.1 echo server with TLS (Nagle off), the
 real mitmdump with the addon, the unix-socket bridge and the auth-proxy. Each request
 carries a placeholder that the proxy injects, so the measured path includes token
-validation (cached), injection, audit write and response scrubbing. Targets: p50 <= 3 ms
-and p99 <= 10 ms added.
+validation (cached), injection, audit records (queued; written while the upstream answers)
+and response scrubbing (the echo server reflects the injected header, so every reply here
+is scrubbed and audited: the worst case, not the usual one). Targets: p50 <= 3 ms and
+p99 <= 10 ms added. The unix-socket bridge and the echo server run as threads of this
+process (the client's), so they share its GIL: the figure is pessimistic on a busy machine.
 """
 
 from __future__ import annotations

@@ -32,9 +32,15 @@ MAX_BATCH = 256
 RETRIES = (0.05, 0.2, 0.5)
 
 
-def _xadd(session_id: str, fields: dict[str, str]) -> tuple[object, ...]:
+def _xadd(session_id: str, fields: dict[str, str]) -> bytes:
+    """One XADD in RESP (a third of the CPU of redis-py's generic packer)."""
     flat = [part for item in fields.items() for part in item]
-    return ("XADD", keys.audit(session_id), "MAXLEN", "~", audit.MAXLEN, "*", *flat)
+    args = ["XADD", keys.audit(session_id), "MAXLEN", "~", str(audit.MAXLEN), "*", *flat]
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode()
+        out += (b"$%d\r\n" % len(data), data, b"\r\n")
+    return b"".join(out)
 
 
 class AuditWriter:
@@ -91,7 +97,7 @@ class AuditWriter:
                     return
                 await asyncio.sleep(backoff)
 
-    async def _send(self, commands: list[tuple[object, ...]]) -> None:
+    async def _send(self, commands: list[bytes]) -> None:
         """All commands in one write, then their replies: one round trip for the batch.
 
         Straight on a pooled connection: redis-py's pipeline machinery costs several times
@@ -100,7 +106,7 @@ class AuditWriter:
         pool = self.redis.connection_pool
         conn = await pool.get_connection()
         try:
-            await conn.send_packed_command(conn.pack_commands(commands))
+            await conn.send_packed_command(b"".join(commands))
             error: Exception | None = None
             for _ in commands:
                 try:
