@@ -43,6 +43,19 @@ def fetch(url: str, timeout: float = 15.0) -> httpx.Response:
             time.sleep(0.1)
 
 
+def echo(url: str, text: str, timeout: float = 15.0) -> str:
+    """One WebSocket echo over the preview, waiting (bounded) for the server inside to start:
+    until then the forwarder closes the connection during the handshake."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return echo_once(url, text)
+        except ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def expose(api: Client, session_id: str, port: int) -> str:
     request = api_pb2.ExposePortRequest(session_id=session_id, port=port)
     return api(api.sessions.expose_port, request).port.preview_url
@@ -69,7 +82,7 @@ def test_preview_serves_page_and_websocket_across_pause_and_resume(api: Client) 
     page_url, ws_url = expose(api, session.id, PAGE_PORT), expose(api, session.id, WS_PORT)
     assert page_url.startswith("http://127.0.0.1:") and page_url != ws_url
     assert fetch(page_url).text == PAGE
-    assert echo_once(ws_url, "ping over the preview") == "ping over the preview"
+    assert echo(ws_url, "ping over the preview") == "ping over the preview"
     assert listed(api, session.id) == {PAGE_PORT: page_url, WS_PORT: ws_url}
     assert port_events(api, session.id) == [("exposed", PAGE_PORT), ("exposed", WS_PORT)]
 
@@ -82,7 +95,7 @@ def test_preview_serves_page_and_websocket_across_pause_and_resume(api: Client) 
     urls = listed(api, session.id)
     assert set(urls) == {PAGE_PORT, WS_PORT}
     assert fetch(urls[PAGE_PORT]).text == PAGE
-    assert echo_once(urls[WS_PORT], "after resume") == "after resume"
+    assert echo(urls[WS_PORT], "after resume") == "after resume"
 
     request = api_pb2.UnexposePortRequest(session_id=session.id, port=PAGE_PORT)
     api(api.sessions.unexpose_port, request)

@@ -183,10 +183,8 @@ class SandboxHost:
         return sandbox
 
     def shutdown(self) -> None:
-        """Stops every sandbox and removes the runtime dir (sockets, per-sandbox state)."""
         for sandbox_id in [s["sandbox_id"] for s in self.list()]:
             self.stop(str(sandbox_id))
-        shutil.rmtree(self.layout.runtime_dir, ignore_errors=True)
 
     def _launch(
         self, sandbox_id: str, workspace_id: str, workspace: Path, memory_mb: int
