@@ -114,9 +114,10 @@ class SecretProxy:
         self._scrubbers.clear()
         log.info("secret-proxy: %d provider secret(s) loaded", len(self.proxy_secrets))
 
-    async def done(self) -> None:
-        if self.audit is not None:
-            await self.audit.close()
+    def done(self) -> None:  # sync: mitmproxy also calls it from sync code (script reload)
+        if self.audit is not None and self.cfg is not None:
+            self.audit.close(self.cfg.redis_url)
+            self.audit = None
 
     def client_disconnected(self, client: connection.Client) -> None:
         self.tunnels.pop(client.id, None)

@@ -10,7 +10,8 @@ Guarantees:
 - no loss in normal operation: nothing is dropped while the queue has room; when it is full
   the caller waits for room (back-pressure, never a silent drop); a failed write is retried
   (`RETRIES`, with back-off) before it is given up and logged, as a single write was before;
-  shutdown (`close`) drains the queue;
+  at exit (`close`) what is still queued is written synchronously (a batch already in
+  flight when the loop stops is the only thing that can be lost);
 - every entry has a future, done once the entry was written (or given up), so a caller that
   must not answer before its decisions are recorded (refusals) can wait for exactly that.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import redis as redis_sync
 import redis.asyncio as aioredis
 
 from netclode import audit
@@ -122,12 +124,30 @@ class AuditWriter:
         finally:
             await pool.release(conn)
 
-    async def close(self, timeout: float = 5.0) -> None:
-        """Writes out what is queued (bounded by `timeout`), then stops the writer."""
-        if self._task is None:
+    def close(self, redis_url: str) -> None:
+        """At exit: writes out what is still queued, synchronously (mitmproxy's `done` hook is
+        also called from sync code, on a script reload), then stops the writer."""
+        if self._task is not None:
+            self._task.cancel()
+        batch = []
+        while not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        if not batch:
             return
         try:
-            await asyncio.wait_for(self._queue.join(), timeout)
-        except TimeoutError:
-            log.error("secret-proxy: %d audit record(s) not written at exit", self._queue.qsize())
-        self._task.cancel()
+            with redis_sync.Redis.from_url(redis_url, protocol=2, socket_timeout=5) as r:
+                pipe = r.pipeline(transaction=False)
+                for session_id, fields, _ in batch:
+                    pipe.xadd(
+                        keys.audit(session_id),
+                        fields,  # type: ignore[arg-type]
+                        maxlen=audit.MAXLEN,
+                        approximate=True,
+                    )
+                pipe.execute()
+        except (redis_sync.RedisError, OSError) as e:
+            log.error(
+                "secret-proxy: %d audit record(s) not written at exit: %s",
+                len(batch),
+                type(e).__name__,
+            )
