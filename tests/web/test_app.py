@@ -55,7 +55,8 @@ def test_prompt_streams_the_answer_with_tool_cards_on_a_phone(
     phone: Page, llm: ScriptedLLM, api: Client
 ) -> None:
     answer = "I listed the workspace for you and everything looks tidy."
-    llm.push(tool("Bash", {"command": "echo from-the-tool"}), text(answer, stall=0.5))
+    # The stall keeps the answer half-streamed long enough to see it stream on a busy machine.
+    llm.push(tool("Bash", {"command": "echo from-the-tool"}), text(answer, stall=2.0))
     new_session(phone, "phone-session")
     send(phone, "What is in the workspace?")
 
