@@ -83,12 +83,14 @@ class Bench:
 
 
 def sequential(
-    b: Bench, n: int, measure: Callable[[], tuple[str, float, bool]]
+    b: Bench, n: int, measure: Callable[[], tuple[str, float, bool]], pool_size: int
 ) -> tuple[list[float], int]:
-    """n measurements, each from a warm pool; returns (ms, how many were warm claims)."""
+    """n measurements, each starting from a full, settled warm pool (as when creates are
+    seconds apart), so a refill still running from the previous create does not compete
+    for the CPU; returns (ms, how many were warm claims)."""
     ms, warm = [], 0
     for _ in range(n):
-        b.wait_pool(1)
+        b.wait_pool(pool_size)
         session_id, took, was_warm = measure()
         ms.append(took)
         warm += was_warm
@@ -111,7 +113,7 @@ def main() -> None:
     stack = local_stack.start(root, env)
     try:
         b = Bench(stack.client())
-        seq, warm = sequential(b, args.creates, b.create_ready)
+        seq, warm = sequential(b, args.creates, b.create_ready, args.burst)
         show("create -> READY (warm, sequential)", seq)
         print(f"  {warm}/{len(seq)} creates were warm claims")
 
@@ -123,7 +125,7 @@ def main() -> None:
         for session_id, _, _ in burst:
             b.delete(session_id)
 
-        execs, warm = sequential(b, args.execs, b.create_exec)
+        execs, warm = sequential(b, args.execs, b.create_exec, args.burst)
         show("create -> first exec output", execs)
         print(f"  {warm}/{len(execs)} creates were warm claims")
 

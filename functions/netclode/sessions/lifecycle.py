@@ -25,7 +25,7 @@ from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError
 from netclode.sessions import entries, ports
 from netclode.store import keys
-from netclode.store.sessions import SessionRecord, SessionStore, now_ms
+from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2
 
@@ -255,10 +255,14 @@ class Lifecycle:
         limit = self.settings.max_active_sessions
         if limit <= 0:
             return
-        active = [s for s in self.store.all() if s.active and s.id != exclude]
-        active.sort(key=lambda s: s.last_active_at)
-        while len(active) >= limit:
-            self.pause(active.pop(0), "active-session limit")
+        active = sorted(
+            (last_active, session_id)
+            for session_id, status, last_active in self.store.activity()
+            if status in ACTIVE and session_id != exclude
+        )
+        for _, session_id in active[: max(0, len(active) - limit + 1)]:
+            if (record := self.store.get(session_id)) is not None:
+                self.pause(record, "active-session limit")
 
     # -- sandbox bookkeeping shared with the warm pool (see netclode.pool) ----------------
 

@@ -130,6 +130,19 @@ class SessionStore:
             pipe.hgetall(keys.session(session_id))
         return [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
 
+    def activity(self) -> list[tuple[str, int, int]]:
+        """(id, status, last_active_at) of every session: what the active-session limit
+        needs, without decoding whole records (it runs on every create and resume)."""
+        ids = self.ids()
+        pipe = self.r.pipeline()
+        for session_id in ids:
+            pipe.hmget(keys.session(session_id), "status", "last_active_at")
+        return [
+            (session_id, int(status), int(active))
+            for session_id, (status, active) in zip(ids, pipe.execute(), strict=True)
+            if status is not None and active is not None
+        ]
+
     def update(self, session_id: str, **changes: object) -> None:
         """Sets fields on an existing session; a deleted session is left deleted."""
         record = SessionRecord(id=session_id, name="", owner="")
