@@ -21,7 +21,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -235,11 +235,34 @@ class _Streaming:
     """Sends streamed requests (with the SDKs' retries) and holds the reply being read, so
     another thread can close it."""
 
-    http: httpx2.Client
-    headers: dict[str, str]
-    retries: int
-
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        client_class: Any,
+        http_class: Any,
+        endpoint: str,
+        turn: Callable[..., Any],
+        *,
+        provider: Provider,
+        model: str,
+        key: str,
+        base: str,
+        retries: int,
+    ) -> None:
+        """The SDK's client (`client_class`) supplies the headers and the non-streamed calls;
+        its HTTP client (`http_class`: proxy and TLS settings from the environment) carries
+        the streamed steps too."""
+        self.provider, self.model, self.retries = provider, model, retries
+        self.http: httpx2.Client = http_class(timeout=TIMEOUT)
+        self.sdk = client_class(
+            api_key=key,
+            base_url=base or None,
+            max_retries=retries,
+            timeout=TIMEOUT,
+            http_client=self.http,
+        )
+        self.headers = _sdk_headers(self.sdk)
+        self.url = str(self.sdk.base_url.join(endpoint))
+        self._encoded = _Encoded(turn)
         self._stream: Any = None
         self._lock = threading.Lock()
         self._aborted = threading.Event()
@@ -286,19 +309,16 @@ class _Streaming:
 
 class AnthropicClient(_Streaming):
     def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
-        super().__init__()
-        self.provider, self.model, self.retries = provider, model, retries
-        self.http = anthropic.DefaultHttpxClient(timeout=TIMEOUT)
-        self.sdk = anthropic.Anthropic(
-            api_key=key,
-            base_url=base or None,
-            max_retries=retries,
-            timeout=TIMEOUT,
-            http_client=self.http,
+        super().__init__(
+            anthropic,
+            "v1/messages",
+            _anthropic_turn,
+            provider=provider,
+            model=model,
+            key=key,
+            base=base,
+            retries=retries,
         )
-        self.headers = _sdk_headers(self.sdk)
-        self.url = str(self.sdk.base_url.join("v1/messages"))
-        self._encoded = _Encoded(_anthropic_turn)
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
@@ -459,19 +479,16 @@ def _anthropic_messages(history: list[dict]) -> list[dict[str, Any]]:
 
 class OpenAIClient(_Streaming):
     def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
-        super().__init__()
-        self.provider, self.model, self.retries = provider, model, retries
-        self.http = openai.DefaultHttpxClient(timeout=TIMEOUT)
-        self.sdk = openai.OpenAI(
-            api_key=key,
-            base_url=base or None,
-            max_retries=retries,
-            timeout=TIMEOUT,
-            http_client=self.http,
+        super().__init__(
+            openai,
+            "chat/completions",
+            _openai_turn,
+            provider=provider,
+            model=model,
+            key=key,
+            base=base,
+            retries=retries,
         )
-        self.headers = _sdk_headers(self.sdk)
-        self.url = str(self.sdk.base_url.join("chat/completions"))
-        self._encoded = _Encoded(_openai_turn)
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
