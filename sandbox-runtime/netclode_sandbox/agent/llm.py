@@ -310,7 +310,8 @@ class _Streaming:
 class AnthropicClient(_Streaming):
     def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
         super().__init__(
-            anthropic,
+            anthropic.Anthropic,
+            anthropic.DefaultHttpxClient,
             "v1/messages",
             _anthropic_turn,
             provider=provider,
@@ -480,7 +481,8 @@ def _anthropic_messages(history: list[dict]) -> list[dict[str, Any]]:
 class OpenAIClient(_Streaming):
     def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
         super().__init__(
-            openai,
+            openai.OpenAI,
+            openai.DefaultHttpxClient,
             "chat/completions",
             _openai_turn,
             provider=provider,
