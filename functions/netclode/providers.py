@@ -129,18 +129,23 @@ class ProviderSettings:
         return provider in self.enabled
 
 
+def normalize_model(sdk_type: int, model: str) -> str:
+    """The model as sessions store it (the claude SDK's without a provider prefix);
+    InvalidArgument when it is not well-formed."""
+    provider, name = split_model(sdk_type, model)
+    return name if sdk_type == common_pb2.SDK_TYPE_CLAUDE else f"{provider.name}/{name}"
+
+
 def validate_model(sdk_type: int, model: str, settings: ProviderSettings | None = None) -> str:
     """The session model, normalised; InvalidArgument when unusable on this deployment."""
     settings = settings or ProviderSettings.from_env()
-    provider, name = split_model(sdk_type, model)
+    provider, _ = split_model(sdk_type, model)
     if not settings.configured(provider.name):
         raise InvalidArgument(
             "model",
             f"provider {provider.name!r} is not configured on this server (see `netclode models`)",
         )
-    if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
-        return name
-    return f"{provider.name}/{name}"
+    return normalize_model(sdk_type, model)
 
 
 def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[str, str]:

@@ -23,28 +23,38 @@ def bearer(header: str | None) -> str | None:
     return token or None
 
 
-class Guard:
+class FailureLimit:
+    """Counts failed attempts per client address in a window; past the limit, refuses."""
+
     def __init__(self, r: redis.Redis, scope: str) -> None:
         self.r = r
         self.scope = scope
+
+    def check(self, client: str | None) -> None:
+        if int(self.r.get(self._counter(client)) or 0) >= MAX_FAILURES:
+            raise ResourceExhausted("too many failed authentication attempts; retry in a minute")
+
+    def record(self, client: str | None) -> None:
+        pipe = self.r.pipeline()
+        pipe.incr(self._counter(client))
+        pipe.expire(self._counter(client), WINDOW_S, nx=True)
+        pipe.execute()
+
+    def _counter(self, client: str | None) -> str:
+        return keys.rate_limit(self.scope, client or "unknown")
+
+
+class Guard:
+    def __init__(self, r: redis.Redis, scope: str) -> None:
+        self.limit = FailureLimit(r, scope)
         self.tokens = TokenStore(r)
 
     def authenticate(self, authorization: str | None, client: str | None) -> Principal:
         """The caller's principal, or Unauthenticated / ResourceExhausted."""
-        counter = keys.rate_limit(self.scope, client or "unknown")
-        failures = int(self.r.get(counter) or 0)
-        if failures >= MAX_FAILURES:
-            raise ResourceExhausted("too many failed authentication attempts; retry in a minute")
+        self.limit.check(client)
         token = bearer(authorization)
         principal = self.tokens.verify(token) if token else None
         if principal is None:
-            self.record_failure(client)
+            self.limit.record(client)
             raise Unauthenticated()
         return principal
-
-    def record_failure(self, client: str | None) -> None:
-        counter = keys.rate_limit(self.scope, client or "unknown")
-        pipe = self.r.pipeline()
-        pipe.incr(counter)
-        pipe.expire(counter, WINDOW_S, nx=True)
-        pipe.execute()

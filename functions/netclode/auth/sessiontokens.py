@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import redis
 
-from netclode.auth.guard import MAX_FAILURES, WINDOW_S, bearer
+from netclode.auth.guard import FailureLimit, bearer
 from netclode.auth.secrets import hash_token
-from netclode.errors import ResourceExhausted, Unauthenticated
+from netclode.errors import Unauthenticated
 from netclode.store import keys
 
 
 def session_for(r: redis.Redis, authorization: str | None, client: str | None) -> str:
     """The session id the bearer token belongs to, or Unauthenticated."""
-    counter = keys.rate_limit("ingest", client or "unknown")
-    if int(r.get(counter) or 0) >= MAX_FAILURES:
-        raise ResourceExhausted("too many failed authentication attempts; retry in a minute")
+    limit = FailureLimit(r, "ingest")
+    limit.check(client)
     token = bearer(authorization)
     session_id = r.get(keys.session_token(hash_token(token))) if token else None
     if session_id is None:
-        pipe = r.pipeline()
-        pipe.incr(counter)
-        pipe.expire(counter, WINDOW_S, nx=True)
-        pipe.execute()
+        limit.record(client)
         raise Unauthenticated()
     return session_id.decode()

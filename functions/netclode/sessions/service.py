@@ -96,8 +96,7 @@ class SessionService:
         sdk = validation.enum_value("sdk_type", S.SdkType, req.sdk_type) or S.SDK_TYPE_CLAUDE
         # The model must be well-formed now; an unconfigured provider is reported by the agent
         # as an error entry when the session is prompted (terminal-only use needs none).
-        provider, model_name = providers.split_model(sdk, req.model)
-        model = model_name if sdk == S.SDK_TYPE_CLAUDE else f"{provider.name}/{model_name}"
+        model = providers.normalize_model(sdk, req.model)
         vcpus, memory_mb = validation.resources(req.resources)
         prompt = (
             validation.prompt(
