@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 S = common_pb2
 STARTING = (S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING)
+SERVED = (S.SESSION_STATUS_READY, S.SESSION_STATUS_RUNNING)
 # A little more than the provisioner's own deadline, so it gets to report first.
 STUCK_AFTER_MS = int(READY_TIMEOUT_S * 1000) + 30_000
 
@@ -26,10 +27,18 @@ def reconcile_sessions(life: Lifecycle) -> None:
     for record in life.store.all():
         if record.status in STARTING:
             _fail_if_stuck(life, record)
-        elif record.sandbox and record.sandbox not in alive:
+        elif _lost(record, alive):
             _sandbox_lost(life, record)
     _pause_idle(life)
     _enforce_active_limit(life)
+
+
+def _lost(record: SessionRecord, alive: set[str]) -> bool:
+    """Its sandbox is gone. READY or RUNNING with no sandbox at all counts too: a release
+    interrupted half-way (e.g. by a shutdown) must not leave it served by nothing."""
+    if record.status in SERVED:
+        return record.sandbox not in alive
+    return bool(record.sandbox) and record.sandbox not in alive
 
 
 def _fail_if_stuck(life: Lifecycle, record: SessionRecord) -> None:
