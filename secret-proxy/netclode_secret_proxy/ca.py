@@ -15,7 +15,7 @@ from pathlib import Path
 import certifi
 from mitmproxy.certs import CertStore
 
-BASENAME = "mitmproxy"  # the file names mitmdump looks for in its confdir
+BASENAME = "mitmproxy"  # the file names mitmproxy looks for in its confdir
 KEY_SIZE = 2048
 ORGANIZATION = "Netclode Secret Proxy"
 COMMON_NAME = "Netclode Secret Proxy CA"

@@ -1,7 +1,8 @@
 """The proxy's settings: mitmproxy options whose defaults come from the environment.
 
-`mitmdump --set netclode_redis_url=...` and the env names below configure the same thing, so
-the local stack (command line) and the Kubernetes Deployment (env) share one code path.
+`--set netclode_redis_url=...` on the proxy's command line and the env names below configure
+the same thing, so the local stack (command line) and the Kubernetes Deployment (env) share
+one code path.
 """
 
 from __future__ import annotations

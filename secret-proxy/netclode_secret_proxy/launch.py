@@ -1,4 +1,4 @@
-"""How to start the secret proxy: the one `mitmdump` command line both stacks use."""
+"""How to start the secret proxy: the one command line both stacks use."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from pathlib import Path
 
 from netclode_secret_proxy.ca import ensure_ca
 
-MITMDUMP = Path(sys.executable).with_name("mitmdump")
-ADDON = Path(__file__).with_name("addon.py")
 
-
-def mitmdump_command(
+def secret_proxy_command(
     confdir: Path,
     listen_port: int,
     redis_url: str,
@@ -24,7 +21,7 @@ def mitmdump_command(
     token_cache_s: float | None = None,
     upstream_ca: Path | None = None,
 ) -> list[str]:
-    """argv for mitmdump with the addon; creates the CA under `confdir` if it is missing.
+    """argv for the proxy process (server.py); creates the CA under `confdir` if missing.
 
     `connection_strategy=lazy`: no upstream is dialled before the request has been
     authenticated and checked. `upstream_ca` replaces the system trust for upstream TLS
@@ -34,7 +31,6 @@ def mitmdump_command(
     opts = {
         "confdir": str(confdir),
         "connection_strategy": "lazy",
-        "flow_detail": "0",
         "stream_large_bodies": "8m",
         "netclode_redis_url": redis_url,
         "netclode_secrets_file": str(secrets_file or ""),
@@ -47,9 +43,8 @@ def mitmdump_command(
         opts["netclode_token_cache_s"] = str(token_cache_s)
     if upstream_ca is not None:
         opts["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
-    argv = [str(MITMDUMP), "--quiet", "--mode", "regular"]
+    argv = [sys.executable, "-m", "netclode_secret_proxy.server", "--quiet", "--mode", "regular"]
     argv += ["--listen-host", listen_host, "--listen-port", str(listen_port)]
-    argv += ["-s", str(ADDON)]
     for name, value in opts.items():
         argv += ["--set", f"{name}={value}"]
     return argv

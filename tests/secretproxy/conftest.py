@@ -1,4 +1,4 @@
-"""A real mitmdump with the secret-proxy addon, a loopback HTTPS echo upstream, real Valkey.
+"""The real secret proxy process, a loopback HTTPS echo upstream, real Valkey.
 
 The upstream lives on 127.0.0.1, which the destination guard refuses by default; the proxy
 is started with that one host:port as an explicit exception (NETCLODE_PROXY_ALLOW_ADDRESSES
@@ -24,7 +24,7 @@ from netclode.auth.secrets import hash_token, new_token
 from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.v1 import common_pb2
-from netclode_secret_proxy.launch import mitmdump_command
+from netclode_secret_proxy.launch import secret_proxy_command
 from tests.secretproxy.proxied import ProxiedStack, proxied_stack
 from tests.secretproxy.upstream import Tripwire, Upstream, echo_server, self_signed
 from tests.support.net import free_port, wait_for_port
@@ -77,7 +77,7 @@ def secret_proxy(
     tripwire = Tripwire()
     with echo_server(cert) as https_up, echo_server() as http_up:
         port = free_port()
-        argv = mitmdump_command(
+        argv = secret_proxy_command(
             tmp / "conf",
             port,
             f"redis://{valkey_server.host}:{valkey_server.port}/0",
@@ -87,7 +87,7 @@ def secret_proxy(
             token_cache_s=TOKEN_CACHE_S,
             upstream_ca=cert[0],
         )
-        log = tmp / "mitmdump.log"
+        log = tmp / "secret-proxy.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         try:

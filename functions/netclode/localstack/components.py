@@ -165,7 +165,7 @@ def proxy_confdir(layout: Layout) -> Path:
 
 
 def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
-    """mitmdump with our addon: the only component that ever holds real provider keys.
+    """The secret proxy (mitmproxy with our addon): the only component holding real keys.
 
     Real keys come from the user's environment or from `<config>/secrets.env`
     (NETCLODE_SECRETS_FILE overrides); the CA lives under the data dir and is made once.
@@ -175,12 +175,12 @@ def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
     (a self-hosted gateway, or a test's local HTTPS server).
     """
     from netclode_secret_proxy.config import parse_key_hosts
-    from netclode_secret_proxy.launch import mitmdump_command
+    from netclode_secret_proxy.launch import secret_proxy_command
 
     secrets_file = Path(os.environ.get("NETCLODE_SECRETS_FILE") or layout.config / "secrets.env")
     allow = os.environ.get("NETCLODE_PROXY_ALLOW_ADDRESSES", "").split(",")
     upstream_ca = os.environ.get("NETCLODE_PROXY_UPSTREAM_CA", "")
-    argv = mitmdump_command(
+    argv = secret_proxy_command(
         proxy_confdir(layout),
         plan.proxy_port,
         plan.redis_url,
