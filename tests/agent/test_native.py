@@ -172,6 +172,43 @@ def test_overloaded_model_is_retried(scripted_llm: ScriptedLLM, make_agent: Agen
     assert agent.run_turn("hi").final_answer == "fine now"
 
 
+@pytest.mark.parametrize("model", ["anthropic/claude-test", "openai/gpt-test"])
+def test_answer_broken_off_mid_stream_ends_the_turn_with_its_error(
+    model: str, scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    """The text streamed so far was seen; the error says the answer broke off, not HTTP 200."""
+    scripted_llm.push(Reply(text="Starting the long answer", stream_error="Overloaded"))
+    agent, rec = make_agent(native_config(scripted_llm, model))
+    result = agent.run_turn("hi")
+    provider = model.partition("/")[0]
+    expected = f"{provider} API failed mid-answer: Overloaded"
+    assert result.error == expected and not result.interrupted
+    assert [i.error.message for i in rec.items if i.HasField("error")] == [expected]
+    assert len(scripted_llm.model_requests()) == 1  # a half-given answer is not re-asked
+
+
+def test_connection_dropped_before_an_answer_is_retried(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(Reply(hang_up=True), text("fine now"))
+    config = native_config(scripted_llm)
+    config.env["NETCLODE_LLM_MAX_RETRIES"] = "1"
+    agent, _ = make_agent(config)
+    assert agent.run_turn("hi").final_answer == "fine now"
+    retried = scripted_llm.model_requests()[1]
+    assert retried.headers["x-stainless-retry-count"] == "1"
+
+
+def test_connection_dropped_with_no_retries_left_is_an_error(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(Reply(hang_up=True))
+    agent, _ = make_agent()
+    result = agent.run_turn("hi")
+    assert result.error.startswith("anthropic API unreachable: ")
+    assert "Traceback" not in result.error and "\n" not in result.error
+
+
 @pytest.mark.parametrize(
     ("model", "message"),
     [

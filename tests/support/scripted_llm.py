@@ -41,13 +41,17 @@ class ToolCall:
 
 @dataclass
 class Reply:
-    """One model step. `status` != 200 answers an API error instead of a message."""
+    """One model step. `status` != 200 answers an API error instead of a message;
+    `stream_error` breaks off a streamed answer with an error event after its first delta;
+    `hang_up` closes the connection without answering at all."""
 
     text: str = ""
     thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     status: int = 200
     error_message: str = ""
+    stream_error: str = ""
+    hang_up: bool = False
     # Seconds to wait before answering at all / after the first delta (to test interrupts).
     delay: float = 0.0
     stall: float = 0.0
@@ -194,6 +198,9 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, reply: Reply, body: dict, events: Any, as_json: Any) -> None:
             time.sleep(reply.delay)
+            if reply.hang_up:
+                self.close_connection = True
+                return
             if reply.status != 200:
                 err = {
                     "type": "error",
@@ -210,8 +217,11 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.end_headers()
+            chunks = list(events(reply, model))
+            if reply.stream_error:
+                chunks = [*chunks[:3], _stream_error(events, reply.stream_error)]
             try:
-                for i, chunk in enumerate(events(reply, model)):
+                for i, chunk in enumerate(chunks):
                     self.wfile.write(chunk)
                     self.wfile.flush()
                     if i == 2 and reply.stall:
@@ -238,6 +248,14 @@ def _ollama_tag(m: OllamaModel) -> dict[str, Any]:
         "size": m.size,
         "details": {"parameter_size": m.parameter_size, "format": "gguf"},
     }
+
+
+def _stream_error(events: Any, message: str) -> bytes:
+    """The error event each API sends when an answer fails after it has begun."""
+    if events is _anthropic_events:
+        error = {"type": "overloaded_error", "message": message}
+        return _sse("error", {"type": "error", "error": error})
+    return _sse(None, {"error": {"message": message, "type": "server_error"}})
 
 
 def _anthropic_events(r: Reply, model: str) -> Iterator[bytes]:

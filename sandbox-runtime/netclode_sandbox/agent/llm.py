@@ -117,10 +117,10 @@ def make_client(config: agent_pb2.SessionConfig, model: str | None = None) -> Mo
 
 
 def _describe(provider: Provider, e: Exception) -> str:
+    if isinstance(e, _BrokenOff):
+        return f"{provider.name} API failed mid-answer: {_error_message(e.body) or e.body}"
     if isinstance(e, anthropic.APIStatusError | openai.APIStatusError | _StatusError):
-        body = e.body if isinstance(e.body, dict) else {}
-        detail = body.get("error", body)
-        msg = detail.get("message") if isinstance(detail, dict) else None
+        msg = _error_message(e.body)
         return f"{provider.name} API returned HTTP {e.status_code}: {msg or e.message}"
     if isinstance(e, anthropic.APIConnectionError | openai.APIConnectionError):
         return f"{provider.name} API unreachable: {e.__cause__ or e}"
@@ -129,13 +129,29 @@ def _describe(provider: Provider, e: Exception) -> str:
     return f"{provider.name} API failed: {e}"
 
 
+def _error_message(body: Any) -> str | None:
+    """The message in an API error body: `{"error": {"message": ...}}` or `{"message": ...}`."""
+    body = body if isinstance(body, dict) else {}
+    detail = body.get("error", body)
+    return detail.get("message") if isinstance(detail, dict) else None
+
+
 class _StatusError(Exception):
-    """An HTTP error answer (or an error event in the stream), described like the SDKs'."""
+    """An HTTP error answer, described like the SDKs'."""
 
     def __init__(self, status_code: int, body: Any) -> None:
         self.status_code, self.body = status_code, body
         self.message = f"Error code: {status_code} - {body}"
         super().__init__(self.message)
+
+
+class _BrokenOff(Exception):
+    """An error event in an answer already under way: its HTTP status (200) says nothing,
+    and it is not retried (the SDKs don't either: part of it has been shown)."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        super().__init__(str(body))
 
 
 class _Unreachable(Exception):
@@ -352,7 +368,7 @@ class AnthropicClient(_Streaming):
                 return _AnthropicReader(events).read(resp.iter_bytes())
             finally:
                 resp.close()
-        except (_StatusError, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
+        except (_StatusError, _BrokenOff, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
             raise ModelError(_describe(self.provider, e)) from None
 
 
@@ -379,7 +395,7 @@ class _AnthropicReader:
             if kind == "content_block_delta":
                 self._on_content_block_delta(ev)
             elif kind == "error":
-                raise _StatusError(200, ev)
+                raise _BrokenOff(ev)
             else:
                 handler = getattr(self, f"_on_{kind}", None)
                 if handler:
@@ -528,7 +544,7 @@ class OpenAIClient(_Streaming):
                 return _OpenAIReader(events).read(resp.iter_bytes())
             finally:
                 resp.close()
-        except (_StatusError, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
+        except (_StatusError, _BrokenOff, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
             raise ModelError(_describe(self.provider, e)) from None
 
 
@@ -548,7 +564,7 @@ class _OpenAIReader:
                 break
             chunk = json.loads(data)
             if isinstance(chunk, dict) and chunk.get("error"):
-                raise _StatusError(200, chunk)
+                raise _BrokenOff(chunk)
             self.step.message_id = self.step.message_id or chunk.get("id") or ""
             usage = chunk.get("usage")
             if usage:
