@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netclode.auth.clients import Network, parse_networks
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -21,6 +23,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(
             f"configuration error: {name} must be a whole number, got {raw!r}"
         ) from None
+
+
+def _networks(name: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(os.environ.get(name, ""))
+    except ValueError as e:
+        raise SystemExit(f"configuration error: {name}: {e}") from None
 
 
 def xdg_dir(kind: str, fallback: str) -> Path:
@@ -44,6 +53,8 @@ class Settings:
     # Public base URL of the ingest function as seen from inside a sandbox.
     ingest_url: str = ""
     max_prompt_bytes: int = 100_000
+    # The proxies in front of the functions (see auth/clients.py); none when served directly.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,4 +71,5 @@ class Settings:
             internal_token=os.environ.get("NETCLODE_INTERNAL_TOKEN", ""),
             ingest_url=os.environ.get("NETCLODE_INGEST_URL", ""),
             max_prompt_bytes=_int("NETCLODE_MAX_PROMPT_BYTES", 100_000),
+            trusted_proxies=_networks("NETCLODE_TRUSTED_PROXIES"),
         )

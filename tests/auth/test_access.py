@@ -13,6 +13,7 @@ from connectrpc.errors import ConnectError
 from netclode.auth.secrets import hash_token, new_token
 from netclode.store import keys
 from netclode.v1 import agent_pb2, api_pb2, events_pb2
+from tests.core.conftest import TRUSTED_PROXY
 from tests.support.connect_wire import ConnectWireError, server_stream, unary_json, unary_proto
 from tests.support.stack import Client, Stack, read_logs
 
@@ -155,28 +156,60 @@ def test_credential_files_are_owner_only(stack: Stack) -> None:
     assert stat.S_IMODE(os.stat(stack.layout.config).st_mode) == 0o700
 
 
+def _list_sessions(client: httpx.Client, stack: Stack, token: str, forwarded_for: str = "") -> str:
+    """The Connect code ListSessions answers ("ok" for success)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    resp = client.post(
+        f"{stack.api_url}/netclode.v1.SessionService/ListSessions", json={}, headers=headers
+    )
+    return "ok" if resp.status_code == 200 else resp.json()["code"]
+
+
+def _guess(client: httpx.Client, stack: Stack, forwarded_for: list[str]) -> list[str]:
+    """One wrong token per entry, each sent with that X-Forwarded-For."""
+    return [
+        _list_sessions(client, stack, f"ncp_guess-{i}", hop) for i, hop in enumerate(forwarded_for)
+    ]
+
+
+def _from(address: str) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
 def test_a_burst_of_wrong_tokens_is_rate_limited(stack: Stack) -> None:
     # From its own loopback address, so the limit does not touch the other tests' client.
-    transport = httpx.HTTPTransport(local_address="127.0.0.2")
-    codes = []
-    with httpx.Client(transport=transport, timeout=10) as client:
-        for i in range(30):
-            resp = client.post(
-                f"{stack.api_url}/netclode.v1.SessionService/ListSessions",
-                json={},
-                headers={"Authorization": f"Bearer ncp_guess-{i}"},
-            )
-            codes.append(resp.json()["code"])
-        good = client.post(
-            f"{stack.api_url}/netclode.v1.SessionService/ListSessions",
-            json={},
-            headers={"Authorization": f"Bearer {stack.admin_token}"},
-        )
+    with _from("127.0.0.2") as client:
+        codes = _guess(client, stack, [""] * 30)
+        good = _list_sessions(client, stack, stack.admin_token)
     assert codes[:20] == ["unauthenticated"] * 20
     assert set(codes[20:]) == {"resource_exhausted"}
-    assert good.json()["code"] == "resource_exhausted", "even a good token waits out the window"
+    assert good == "resource_exhausted", "even a good token waits out the window"
     ok = unary_json(stack.api_url, "netclode.v1.SessionService/ListSessions", {}, stack.admin_token)
     assert ok.status_code == 200, "other clients are not affected"
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(stack: Stack) -> None:
+    """In a cluster every request comes from queue-proxy: one guesser must not lock out all."""
+    with _from(TRUSTED_PROXY) as proxy:
+        # The guesser also forges hops to the left; only the proxy's own (rightmost) counts.
+        forged = [f"198.51.100.{i}, 198.51.100.7" for i in range(30)]
+        codes = _guess(proxy, stack, forged)
+        guesser = _list_sessions(proxy, stack, stack.admin_token, "198.51.100.7")
+        neighbour = _list_sessions(proxy, stack, stack.admin_token, "198.51.100.8")
+    assert codes[:20] == ["unauthenticated"] * 20
+    assert set(codes[20:]) == {"resource_exhausted"}
+    assert guesser == "resource_exhausted"
+    assert neighbour == "ok", "another client behind the same proxy is not locked out"
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(stack: Stack) -> None:
+    """A client cannot spread its guesses over made-up addresses."""
+    with _from("127.0.0.4") as client:
+        codes = _guess(client, stack, [f"198.51.100.{i}" for i in range(30)])
+    assert codes[:20] == ["unauthenticated"] * 20
+    assert set(codes[20:]) == {"resource_exhausted"}
 
 
 def _publish(stack: Stack, token: str, text: str) -> None:

@@ -8,10 +8,15 @@ import pytest
 
 from tests.support.stack import Client, Stack, start, stop
 
+# A loopback address the stack treats as a proxy in front of it (as a cluster's ingress and
+# queue-proxy are), so the auth tests can speak through "a proxy" from that address.
+TRUSTED_PROXY = "127.0.0.3"
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start(tmp_path_factory.mktemp("core-stack"))
+    env = {"NETCLODE_TRUSTED_PROXIES": f"{TRUSTED_PROXY}/32"}
+    running = start(tmp_path_factory.mktemp("core-stack"), env)
     yield running
     stop(running)
 

@@ -1,13 +1,16 @@
 """The check every door applies: a bearer credential, compared by hash, rate-limited.
 
-Failures say only "unauthenticated"; after too many from one client address within a
-window the client is refused before any lookup, so guessing is bounded.
+Failures say only "unauthenticated"; after too many from one client address (clients.py)
+within a window the client is refused before any lookup, so guessing is bounded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import redis
 
+from netclode.auth.clients import Network
 from netclode.auth.tokens import Principal, TokenStore
 from netclode.errors import ResourceExhausted, Unauthenticated
 from netclode.store import keys
@@ -45,9 +48,10 @@ class FailureLimit:
 
 
 class Guard:
-    def __init__(self, r: redis.Redis, scope: str) -> None:
+    def __init__(self, r: redis.Redis, scope: str, trusted_proxies: Sequence[Network]) -> None:
         self.limit = FailureLimit(r, scope)
         self.tokens = TokenStore(r)
+        self.trusted_proxies = trusted_proxies
 
     def authenticate(self, authorization: str | None, client: str | None) -> Principal:
         """The caller's principal, or Unauthenticated / ResourceExhausted."""

@@ -243,7 +243,7 @@ def _application():
     settings = Settings.from_env()
     r = connect(settings.redis_url)
     register_configured_tokens(r)
-    guard = Guard(r, "api")
+    guard = Guard(r, "api", settings.trusted_proxies)
     gate = {"interceptors": [RequireToken(guard)], "read_max_bytes": MAX_REQUEST_BYTES}
     apps = [
         api_connect.SessionServiceWSGIApplication(

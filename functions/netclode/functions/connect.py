@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import redis
@@ -17,6 +17,7 @@ from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
 
+from netclode.auth.clients import Network, client_address
 from netclode.auth.guard import Guard
 from netclode.auth.tokens import Principal
 from netclode.errors import NetclodeError
@@ -67,10 +68,16 @@ def with_domain_errors[T](cls: type[T]) -> type[T]:
     return cls
 
 
+def client_of(ctx: RequestContext, trusted_proxies: Sequence[Network]) -> str | None:
+    """The address the request is counted by (see auth/clients.py)."""
+    peer = ctx.client_address.rsplit(":", 1)[0] if ctx.client_address else None
+    forwarded_for = ctx.request_headers.get("x-forwarded-for")
+    return client_address(peer, forwarded_for, trusted_proxies)
+
+
 def caller(guard: Guard, ctx: RequestContext) -> Principal:
     """The principal behind the request's bearer token (or an auth error)."""
-    address = ctx.client_address
-    client = address.rsplit(":", 1)[0] if address else None
+    client = client_of(ctx, guard.trusted_proxies)
     return guard.authenticate(ctx.request_headers.get("authorization"), client)
 
 

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from netclode.auth.sessiontokens import session_for
 from netclode.config import Settings
-from netclode.functions.connect import mount, with_domain_errors
+from netclode.functions.connect import client_of, mount, with_domain_errors
 from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.redis import connect
@@ -27,8 +27,7 @@ class IngestService(agent_connect.IngestServiceSync):
         self.ingest = ingest
 
     def publish(self, request, ctx):
-        address = ctx.client_address
-        client = address.rsplit(":", 1)[0] if address else None
+        client = client_of(ctx, self.ingest.settings.trusted_proxies)
         r = self.ingest.life.r
         session_id = session_for(r, ctx.request_headers.get("authorization"), client)
         self.ingest.apply(session_id, list(request.items))
