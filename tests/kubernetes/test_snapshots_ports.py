@@ -100,6 +100,7 @@ def test_cloning_a_missing_snapshot_creates_nothing(driver: KubernetesDriver, co
 def test_preview_port_is_a_service_for_the_sandbox_pod(
     kube_api: Emulator, core, tailnet: bool
 ) -> None:
+    net = client.NetworkingV1Api(kube_api.api)
     kube = KubernetesSettings(namespace=NAMESPACE, preview_tailnet=tailnet)
     driver = KubernetesDriver(Settings(), api_client=kube_api.api, kube=kube)
     driver.start(SPEC)
@@ -123,9 +124,41 @@ def test_preview_port_is_a_service_for_the_sandbox_pod(
         assert "tailscale.com/expose" not in annotations
     driver.expose_port("s1", 9000)
     driver.unexpose_port("s1", 8000)
-    remaining = {s.metadata.name for s in core.list_namespaced_service(NAMESPACE).items}
-    assert "sbx-s1-p8000" not in remaining and "sbx-s1-p9000" in remaining
+    assert previews(core, net) == {"sbx-s1-p9000"}
     driver.stop("s1")  # pause: the sandbox's previews go with it (re-exposed on resume)
-    assert not {s.metadata.name for s in core.list_namespaced_service(NAMESPACE).items} & {
-        "sbx-s1-p9000"
-    }
+    assert previews(core, net) == set()
+
+
+def previews(core: client.CoreV1Api, net: client.NetworkingV1Api) -> set[str]:
+    """Preview objects left; a Service and its policy always come and go together."""
+    services = {s.metadata.name for s in core.list_namespaced_service(NAMESPACE).items}
+    policies = {p.metadata.name for p in net.list_namespaced_network_policy(NAMESPACE).items}
+    policies.discard("sbx-s1-tailnet")
+    assert services == policies
+    return services
+
+
+@pytest.mark.parametrize("tailnet", [False, True])
+def test_preview_port_is_let_in_past_the_sandbox_default_deny(
+    kube_api: Emulator, tailnet: bool
+) -> None:
+    """The sandbox-ingress policy admits only the runtime port: without a policy of its
+    own, a preview Service would lead nowhere."""
+    kube = KubernetesSettings(namespace=NAMESPACE, preview_tailnet=tailnet)
+    driver = KubernetesDriver(Settings(), api_client=kube_api.api, kube=kube)
+    driver.start(SPEC)
+    driver.expose_port("s1", 8000)
+    net = client.NetworkingV1Api(kube_api.api)
+    policy = net.read_namespaced_network_policy("sbx-s1-p8000", NAMESPACE)
+    validate_manifest(driver.preview_policy("s1", 8000))
+    assert policy.spec.pod_selector.match_labels == {"netclode.io/sandbox": "s1"}
+    assert policy.spec.policy_types == ["Ingress"]
+    (rule,) = policy.spec.ingress
+    assert [(p.protocol, p.port) for p in rule.ports] == [("TCP", 8000)]
+    (peer,) = rule._from
+    if tailnet:
+        assert peer.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "tailscale"}
+        assert peer.pod_selector is None
+    else:
+        assert peer.namespace_selector is None
+        assert peer.pod_selector.match_labels is None  # every pod of this namespace

@@ -15,6 +15,8 @@ Objects (all labelled with the sandbox and workspace ids, so cleanup never needs
   VolumeSnapshot <snapshot id>          a workspace snapshot; clone_workspace restores it
                                         into a new PVC (dataSource)
   Service        sbx-<sandbox>-p<port>  a preview port; deleted on unexpose and on stop
+  NetworkPolicy  sbx-<sandbox>-p<port>  lets the preview's clients in on that port (the
+                                        sandbox-ingress policy admits only the runtime port)
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ SNAPSHOT_GROUP, SNAPSHOT_VERSION, SNAPSHOT_PLURAL = (
 SNAPSHOT_POLL_S = 1.0
 TAILSCALE_EXPOSE = "tailscale.com/expose"
 TAILSCALE_HOSTNAME = "tailscale.com/hostname"
+TAILSCALE_NAMESPACE = "tailscale"  # where the Tailscale operator runs its proxies
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,10 @@ class KubernetesDriver:
         self._delete(self._core.delete_namespaced_secret, pod_name(sandbox_id), ns)
         policy = tailnet_policy_name(sandbox_id)
         self._delete(self._net.delete_namespaced_network_policy, policy, ns)
-        for service in self._preview_services(sandbox_id):
-            self._delete(self._core.delete_namespaced_service, service, ns)
+        for name in self._previews(self._core.list_namespaced_service, sandbox_id):
+            self._delete(self._core.delete_namespaced_service, name, ns)
+        for name in self._previews(self._net.list_namespaced_network_policy, sandbox_id):
+            self._delete(self._net.delete_namespaced_network_policy, name, ns)
 
     def list(self) -> list[SandboxInfo]:
         return [
@@ -239,11 +244,13 @@ class KubernetesDriver:
         self._delete(self._delete_snapshot, snapshot_id, self._kube.namespace)
 
     def expose_port(self, sandbox_id: str, port: int, previous_url: str = "") -> str:
-        """A Service for the port, selecting this sandbox's pod; its cluster (or tailnet)
-        name is the preview URL."""
+        """A Service for the port, selecting this sandbox's pod, and the policy letting its
+        clients in; the Service's cluster (or tailnet) name is the preview URL."""
         self._read(self._core.read_namespaced_pod, pod_name(sandbox_id))
-        body = self.preview_service(sandbox_id, port)
-        self._create(self._core.create_namespaced_service, self._kube.namespace, body)
+        body, policy = self.preview_service(sandbox_id, port), self.preview_policy(sandbox_id, port)
+        ns = self._kube.namespace
+        self._create(self._net.create_namespaced_network_policy, ns, policy)
+        self._create(self._core.create_namespaced_service, ns, body)
         name = body["metadata"]["name"]
         if self._kube.preview_tailnet:
             return f"http://{name}:{port}/"
@@ -252,6 +259,7 @@ class KubernetesDriver:
     def unexpose_port(self, sandbox_id: str, port: int) -> None:
         name = preview_service_name(sandbox_id, port)
         self._delete(self._core.delete_namespaced_service, name, self._kube.namespace)
+        self._delete(self._net.delete_namespaced_network_policy, name, self._kube.namespace)
 
     # -- object templates (public: the manifest tests validate them) -----------------
 
@@ -277,6 +285,24 @@ class KubernetesDriver:
         if self._kube.preview_tailnet:
             doc["metadata"]["annotations"] = {TAILSCALE_EXPOSE: "true", TAILSCALE_HOSTNAME: name}
         return doc
+
+    def preview_policy(self, sandbox_id: str, port: int) -> dict[str, Any]:
+        """Ingress on the preview port: from the Tailscale operator's proxies when previews
+        are on the tailnet, else from this namespace's pods (sandboxes are not among them
+        in effect: their egress policy lets them reach no other pod)."""
+        if self._kube.preview_tailnet:
+            namespace = {"kubernetes.io/metadata.name": TAILSCALE_NAMESPACE}
+            peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": namespace}}
+        else:
+            peer = {"podSelector": {}}
+        body = {
+            "podSelector": {"matchLabels": {LABEL_SANDBOX: sandbox_id}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [peer], "ports": [{"protocol": "TCP", "port": port}]}],
+        }
+        labels = {LABEL_APP: APP, LABEL_SANDBOX: sandbox_id}
+        name = preview_service_name(sandbox_id, port)
+        return self._object("networking.k8s.io/v1", "NetworkPolicy", name, labels, body)
 
     def pod(self, spec: SandboxSpec) -> dict[str, Any]:
         vcpus = spec.vcpus or self._kube.default_vcpus
@@ -475,16 +501,17 @@ class KubernetesDriver:
             and LABEL_SANDBOX in p.metadata.labels
         ]
 
-    def _preview_services(self, sandbox_id: str) -> list[str]:
-        services = self._core.list_namespaced_service(
+    def _previews(self, list_objects: Any, sandbox_id: str) -> list[str]:
+        """Names of the sandbox's preview objects (Services or NetworkPolicies)."""
+        items = list_objects(
             self._kube.namespace, label_selector=f"{LABEL_SANDBOX}={sandbox_id}"
         ).items
         prefix = f"{pod_name(sandbox_id)}-p"
         return [
-            s.metadata.name
-            for s in services
-            if (s.metadata.labels or {}).get(LABEL_SANDBOX) == sandbox_id
-            and s.metadata.name.startswith(prefix)
+            o.metadata.name
+            for o in items
+            if (o.metadata.labels or {}).get(LABEL_SANDBOX) == sandbox_id
+            and o.metadata.name.startswith(prefix)
         ]
 
     def _create_snapshot(self, namespace: str, body: dict[str, Any]) -> Any:
