@@ -1,4 +1,5 @@
-"""A real local stack (bubblewrap sandboxes) keeping 3 snapshots per session."""
+"""A real local stack (bubblewrap sandboxes) keeping 3 snapshots per session, and a scripted
+LLM playing an Ollama server on 127.0.0.2 for the tests whose turns must change files."""
 
 from __future__ import annotations
 
@@ -6,16 +7,25 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.scripted_llm import OllamaModel, ScriptedLLM
 from tests.support.stack import Client, Stack, start, stop
 
 RETENTION = 3
+MODEL = "ollama/qwen3:4b"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def llm() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM(host="127.0.0.2", titles="Scripted session title") as server:
+        server.ollama_models.append(OllamaModel("qwen3:4b"))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
     running = start(
         tmp_path_factory.mktemp("snapshots-stack"),
-        {"SNAPSHOT_RETENTION": str(RETENTION), "POOL_SIZE": "1"},
+        {"SNAPSHOT_RETENTION": str(RETENTION), "POOL_SIZE": "1", "OLLAMA_URL": llm.url},
     )
     yield running
     stop(running)

@@ -14,7 +14,8 @@ import pytest
 from connectrpc.errors import ConnectError
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
-from tests.snapshots.conftest import RETENTION
+from tests.snapshots.conftest import MODEL, RETENTION
+from tests.support.scripted_llm import ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 
 pytestmark = pytest.mark.sandbox
@@ -105,6 +106,47 @@ def test_restore_brings_back_the_files_and_history_of_that_turn(api: Client) -> 
     assert summary.summary.message_count == first.message_count
     # The next turn counts on from the restored one.
     assert turn(api, session.id, "again", "echo c > c.txt").turn_number == 2
+
+
+def announced_snapshots(api: Client, session_id: str, count: int) -> list[common_pb2.Snapshot]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [
+            e.event.snapshot_created.snapshot
+            for e in api.entries(session_id).entries
+            if e.event.kind == E.AGENT_EVENT_KIND_SNAPSHOT_CREATED
+        ]
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} snapshots announced")
+
+
+def test_a_queued_turn_is_not_in_the_snapshot_of_the_turn_before(
+    api: Client, llm: ScriptedLLM
+) -> None:
+    """The second prompt waits in the sandbox's queue while the first turn runs; the first
+    turn's snapshot is cut before the second turn touches a file."""
+    llm.script.clear()
+    llm.push(
+        tool("Write", {"file_path": "one.txt", "content": "one\n"}),
+        text("wrote one", delay=1.0),  # the second prompt arrives meanwhile
+        tool("Write", {"file_path": "two.txt", "content": "two\n"}),
+        text("wrote two"),
+    )
+    session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model=MODEL)
+    for prompt in ("write one", "write two"):
+        api(api.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=session.id, text=prompt))
+    first, second = announced_snapshots(api, session.id, 2)
+    api.wait_status(session.id, S.SESSION_STATUS_READY)
+    assert (first.name, second.name) == ("Turn 1: write one", "Turn 2: write two")
+    listing = "ls one.txt two.txt 2>/dev/null; true"
+    assert api.exec(session.id, "sh", "-c", listing).stdout == b"one.txt\ntwo.txt\n"
+
+    request = api_pb2.RestoreSnapshotRequest(session_id=session.id, snapshot_id=first.id)
+    api(api.sessions.restore_snapshot, request)
+    api.wait_status(session.id, S.SESSION_STATUS_READY)
+    assert api.exec(session.id, "sh", "-c", listing).stdout == b"one.txt\n"
 
 
 def test_fork_is_an_independent_session(api: Client) -> None:
