@@ -1,5 +1,5 @@
 """A real local stack (bubblewrap sandboxes) keeping 3 snapshots per session, and a scripted
-LLM playing an Ollama server on 127.0.0.2 for the tests whose turns must change files."""
+LLM as its Ollama server for the tests whose turns must change files."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.scripted_llm import OllamaModel, ScriptedLLM
+from tests.support.scripted_llm import ScriptedLLM, ollama_standin
 from tests.support.stack import Client, Stack, start, stop
 
 RETENTION = 3
-MODEL = "ollama/qwen3:4b"
 
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM(host="127.0.0.2", titles="Scripted session title") as server:
-        server.ollama_models.append(OllamaModel("qwen3:4b"))
+    with ollama_standin() as server:
         yield server
 
 

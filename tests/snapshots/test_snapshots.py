@@ -14,8 +14,8 @@ import pytest
 from connectrpc.errors import ConnectError
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
-from tests.snapshots.conftest import MODEL, RETENTION
-from tests.support.scripted_llm import ScriptedLLM, text, tool
+from tests.snapshots.conftest import RETENTION
+from tests.support.scripted_llm import OLLAMA_MODEL, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 
 pytestmark = pytest.mark.sandbox
@@ -134,7 +134,7 @@ def test_a_queued_turn_is_not_in_the_snapshot_of_the_turn_before(
         tool("Write", {"file_path": "two.txt", "content": "two\n"}),
         text("wrote two"),
     )
-    session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model=MODEL)
+    session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model=OLLAMA_MODEL)
     for prompt in ("write one", "write two"):
         api(api.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=session.id, text=prompt))
     first, second = announced_snapshots(api, session.id, 2)

@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -402,3 +403,19 @@ def _openai_json(r: Reply, model: str) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens},
     }
+
+
+OLLAMA_MODEL = "ollama/qwen3:4b"
+
+
+@contextmanager
+def ollama_standin() -> Iterator[ScriptedLLM]:
+    """The scripted LLM as the stack's Ollama server (OLLAMA_URL), serving OLLAMA_MODEL.
+
+    On 127.0.0.2: sandboxes bypass their proxy only for 127.0.0.1, so the agent reaches it
+    the production way (auth-proxy, then the secret proxy, which lets the configured Ollama
+    address through). Titles are answered outside the script.
+    """
+    with ScriptedLLM(host="127.0.0.2", titles="Scripted session title") as server:
+        server.ollama_models.append(OllamaModel(OLLAMA_MODEL.removeprefix("ollama/")))
+        yield server

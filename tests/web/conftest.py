@@ -1,9 +1,5 @@
-"""The web app in headless Chromium against one real local stack and a scripted LLM.
-
-The scripted LLM plays an Ollama server on 127.0.0.2: sandboxes bypass their proxy only for
-127.0.0.1, so the agent reaches it the production way (auth-proxy, then the secret proxy,
-which lets the configured Ollama address through).
-"""
+"""The web app in headless Chromium against one real local stack and a scripted LLM
+playing its Ollama server (see ollama_standin)."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.scripted_llm import OllamaModel, ScriptedLLM
+from tests.support.scripted_llm import ScriptedLLM, ollama_standin
 from tests.support.stack import Client, Stack, start, stop
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,15 +24,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-MODEL = "ollama/qwen3:4b"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM(host="127.0.0.2", titles="Scripted session title") as server:
-        server.ollama_models.append(OllamaModel("qwen3:4b"))
+    with ollama_standin() as server:
         yield server
 
 

@@ -9,9 +9,9 @@ from connectrpc.errors import ConnectError
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from netclode.v1 import api_pb2
-from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
+from tests.support.scripted_llm import OLLAMA_MODEL, Reply, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
-from tests.web.conftest import MODEL, PHONE, open_page, screenshot
+from tests.web.conftest import PHONE, open_page, screenshot
 
 AGENT_TIMEOUT_MS = 30_000
 
@@ -20,7 +20,7 @@ def new_session(page: Page, name: str) -> None:
     """Creates a session from the form and waits for its sandbox."""
     page.get_by_role("button", name="New session").click()
     page.get_by_label("Name").fill(name)
-    expect(page.get_by_label("Model")).to_have_value(MODEL)
+    expect(page.get_by_label("Model")).to_have_value(OLLAMA_MODEL)
     page.get_by_role("button", name="Create session").click()
     expect(page.get_by_test_id("status")).to_have_text("ready", timeout=AGENT_TIMEOUT_MS)
 
@@ -172,7 +172,7 @@ def test_new_session_form_offers_the_configured_models(
 ) -> None:
     page: Page = request.getfixturevalue(viewport)
     page.get_by_role("button", name="New session").click()
-    expect(page.get_by_label("Model")).to_have_value(MODEL)
+    expect(page.get_by_label("Model")).to_have_value(OLLAMA_MODEL)
     page.get_by_label("Agent", exact=True).select_option(label="Claude Agent SDK")
     expect(page.get_by_label("Model")).to_contain_text("No model configured")
     expect(page.get_by_role("button", name="Create session")).to_be_disabled()
