@@ -65,9 +65,13 @@ def test_start_creates_valid_pod_pvc_and_secret(driver: KubernetesDriver, core) 
     assert volumes["proxy-ca"]["configMap"]["name"] == "secret-proxy-ca"
     names_ = [c["name"] for c in pod["spec"]["containers"]]
     assert names_ == ["runtime", "auth-proxy", "bridge"]
-    runtime_env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
+    runtime = pod["spec"]["containers"][0]
+    runtime_env = {e["name"]: e["value"] for e in runtime["env"]}
     assert runtime_env["HTTPS_PROXY"] == "http://127.0.0.1:8080"
     assert runtime_env["NETCLODE_INGEST_PATH"] == "/ingest"
+    # Ready only once the runtime listens on the socket the bridge forwards to.
+    probe = runtime["readinessProbe"]["exec"]["command"]
+    assert probe == ["test", "-S", runtime_env["NETCLODE_LISTEN_SOCKET"]]
 
 
 def test_no_secret_value_reaches_the_pod_spec(driver: KubernetesDriver, core) -> None:

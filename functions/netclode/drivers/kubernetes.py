@@ -397,6 +397,12 @@ class KubernetesDriver:
             "command": ["sh", "-c", start],
             "env": [{"name": k, "value": v} for k, v in env.items()],
             "resources": {"requests": requests},
+            # Ready once the runtime listens: until then preview Services route nowhere and
+            # `kubectl get pods` says why a sandbox is not serving.
+            "readinessProbe": {
+                "exec": {"command": ["test", "-S", f"{RUN_DIR}/in/sandbox.sock"]},
+                "periodSeconds": 2,
+            },
             "securityContext": {"allowPrivilegeEscalation": False},
             "volumeMounts": [
                 {"name": "workspace", "mountPath": "/workspace"},
