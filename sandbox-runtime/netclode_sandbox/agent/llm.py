@@ -249,27 +249,23 @@ class _Encoded:
 
 class _Streaming:
     """Sends streamed requests (with the SDKs' retries) and holds the reply being read, so
-    another thread can close it."""
+    another thread can close it.
 
-    def __init__(
-        self,
-        client_class: Any,
-        http_class: Any,
-        endpoint: str,
-        turn: Callable[..., Any],
-        *,
-        provider: Provider,
-        model: str,
-        key: str,
-        base: str,
-        retries: int,
-    ) -> None:
-        """The SDK's client (`client_class`) supplies the headers and the non-streamed calls;
-        its HTTP client (`http_class`: proxy and TLS settings from the environment) carries
-        the streamed steps too."""
+    A subclass names its API: the SDK's client class (`client_class`: the headers and the
+    non-streamed calls), the SDK's HTTP client class (`http_class`: proxy and TLS settings
+    from the environment; it carries the streamed steps too), the streaming `endpoint`
+    and how a turn is encoded (`turn`).
+    """
+
+    client_class: Any
+    http_class: Any
+    endpoint: str
+    turn: Callable[..., Any]
+
+    def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
         self.provider, self.model, self.retries = provider, model, retries
-        self.http: httpx2.Client = http_class(timeout=TIMEOUT)
-        self.sdk = client_class(
+        self.http: httpx2.Client = self.http_class(timeout=TIMEOUT)
+        self.sdk = self.client_class(
             api_key=key,
             base_url=base or None,
             max_retries=retries,
@@ -277,8 +273,8 @@ class _Streaming:
             http_client=self.http,
         )
         self.headers = _sdk_headers(self.sdk)
-        self.url = str(self.sdk.base_url.join(endpoint))
-        self._encoded = _Encoded(turn)
+        self.url = str(self.sdk.base_url.join(self.endpoint))
+        self._encoded = _Encoded(self.turn)
         self._stream: Any = None
         self._lock = threading.Lock()
         self._aborted = threading.Event()
@@ -323,19 +319,46 @@ class _Streaming:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
 
+def _anthropic_turn(message: dict) -> list[tuple[str, list[str]]]:
+    return [(t["role"], [_dumps(b) for b in t["content"]]) for t in _anthropic_messages([message])]
+
+
+def _anthropic_messages(history: list[dict]) -> list[dict[str, Any]]:
+    """Neutral history → Messages API turns (consecutive user turns merged)."""
+    out: list[dict[str, Any]] = []
+    for m in history:
+        if m["role"] == "assistant":
+            blocks: list[dict[str, Any]] = [
+                {"type": "thinking", **t} for t in m["thinking"] if t["signature"]
+            ]
+            blocks += [{"type": "text", "text": m["text"]}] if m["text"] else []
+            blocks += [{"type": "tool_use", **c} for c in m["tool_calls"]]
+            out.append({"role": "assistant", "content": blocks or [{"type": "text", "text": "…"}]})
+            continue
+        if m["role"] == "user":
+            content = [{"type": "text", "text": m["text"]}]
+        else:
+            content = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": r["id"],
+                    "content": r["output"],
+                    "is_error": r["is_error"],
+                }
+                for r in m["results"]
+            ]
+        if out and out[-1]["role"] == "user":
+            out[-1]["content"].extend(content)
+        else:
+            out.append({"role": "user", "content": content})
+    return out
+
+
 class AnthropicClient(_Streaming):
-    def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
-        super().__init__(
-            anthropic.Anthropic,
-            anthropic.DefaultHttpxClient,
-            "v1/messages",
-            _anthropic_turn,
-            provider=provider,
-            model=model,
-            key=key,
-            base=base,
-            retries=retries,
-        )
+    client_class = anthropic.Anthropic
+    http_class = anthropic.DefaultHttpxClient
+    endpoint = "v1/messages"
+    turn = staticmethod(_anthropic_turn)
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
@@ -459,54 +482,40 @@ class _AnthropicReader:
             self.events.tool_input(call.id, call.input)
 
 
-def _anthropic_turn(message: dict) -> list[tuple[str, list[str]]]:
-    return [(t["role"], [_dumps(b) for b in t["content"]]) for t in _anthropic_messages([message])]
+def _openai_turn(message: dict) -> list[tuple[str, list[str]]]:
+    return [("", [_dumps(m) for m in _openai_messages([message])])]
 
 
-def _anthropic_messages(history: list[dict]) -> list[dict[str, Any]]:
-    """Neutral history → Messages API turns (consecutive user turns merged)."""
+def _openai_messages(history: list[dict]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in history:
-        if m["role"] == "assistant":
-            blocks: list[dict[str, Any]] = [
-                {"type": "thinking", **t} for t in m["thinking"] if t["signature"]
-            ]
-            blocks += [{"type": "text", "text": m["text"]}] if m["text"] else []
-            blocks += [{"type": "tool_use", **c} for c in m["tool_calls"]]
-            out.append({"role": "assistant", "content": blocks or [{"type": "text", "text": "…"}]})
-            continue
         if m["role"] == "user":
-            content = [{"type": "text", "text": m["text"]}]
+            out.append({"role": "user", "content": m["text"]})
+        elif m["role"] == "assistant":
+            msg: dict[str, Any] = {"role": "assistant", "content": m["text"] or None}
+            if m["tool_calls"]:
+                msg["tool_calls"] = [
+                    {
+                        "id": c["id"],
+                        "type": "function",
+                        "function": {"name": c["name"], "arguments": json.dumps(c["input"])},
+                    }
+                    for c in m["tool_calls"]
+                ]
+            out.append(msg)
         else:
-            content = [
-                {
-                    "type": "tool_result",
-                    "tool_use_id": r["id"],
-                    "content": r["output"],
-                    "is_error": r["is_error"],
-                }
+            out += [
+                {"role": "tool", "tool_call_id": r["id"], "content": r["output"]}
                 for r in m["results"]
             ]
-        if out and out[-1]["role"] == "user":
-            out[-1]["content"].extend(content)
-        else:
-            out.append({"role": "user", "content": content})
     return out
 
 
 class OpenAIClient(_Streaming):
-    def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
-        super().__init__(
-            openai.OpenAI,
-            openai.DefaultHttpxClient,
-            "chat/completions",
-            _openai_turn,
-            provider=provider,
-            model=model,
-            key=key,
-            base=base,
-            retries=retries,
-        )
+    client_class = openai.OpenAI
+    http_class = openai.DefaultHttpxClient
+    endpoint = "chat/completions"
+    turn = staticmethod(_openai_turn)
 
     def complete(self, prompt: str, max_tokens: int) -> str:
         try:
@@ -618,32 +627,3 @@ class _OpenAIReader:
             tool = ToolCall(call["id"], call["name"], parse_json(call["args"]))
             self.step.tool_calls.append(tool)
             self.events.tool_input(tool.id, tool.input)
-
-
-def _openai_turn(message: dict) -> list[tuple[str, list[str]]]:
-    return [("", [_dumps(m) for m in _openai_messages([message])])]
-
-
-def _openai_messages(history: list[dict]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for m in history:
-        if m["role"] == "user":
-            out.append({"role": "user", "content": m["text"]})
-        elif m["role"] == "assistant":
-            msg: dict[str, Any] = {"role": "assistant", "content": m["text"] or None}
-            if m["tool_calls"]:
-                msg["tool_calls"] = [
-                    {
-                        "id": c["id"],
-                        "type": "function",
-                        "function": {"name": c["name"], "arguments": json.dumps(c["input"])},
-                    }
-                    for c in m["tool_calls"]
-                ]
-            out.append(msg)
-        else:
-            out += [
-                {"role": "tool", "tool_call_id": r["id"], "content": r["output"]}
-                for r in m["results"]
-            ]
-    return out
