@@ -32,6 +32,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from math import ceil
 
 import redis.asyncio as aioredis
 from mitmproxy import connection, exceptions, http
@@ -42,6 +43,7 @@ from netclode import audit
 from netclode_secret_proxy import config, guard, inject, policy
 from netclode_secret_proxy.auditlog import AuditWriter
 from netclode_secret_proxy.auth import Session, SessionAuth, token_hash_of
+from netclode_secret_proxy.budget import InjectionBudget
 from netclode_secret_proxy.scrub import Scrubber
 from netclode_secret_proxy.secrets import SecretsFileError, load_secrets
 
@@ -80,6 +82,7 @@ class SecretProxy:
         self.redis: aioredis.Redis | None = None
         self.auth: SessionAuth | None = None
         self.audit: AuditWriter | None = None
+        self.budget = InjectionBudget(0)
         # session id -> (the Session it was built for, its scrubber)
         self._scrubbers: dict[str, tuple[Session, Scrubber]] = {}
         # client connection id -> token hash presented on its CONNECT
@@ -107,6 +110,7 @@ class SecretProxy:
         self.guard = guard.DestinationGuard(cfg.allow_addresses, cfg.egress_hosts)
         self.redis = aioredis.Redis.from_url(cfg.redis_url, protocol=2)
         self.auth = SessionAuth(self.redis, cfg.token_cache_s)
+        self.budget = InjectionBudget(cfg.injections_per_minute)
         if self.audit is None:
             self.audit = AuditWriter(self.redis)
         else:
@@ -217,6 +221,7 @@ class SecretProxy:
             session=session,
             proxy_secrets=self.proxy_secrets,
         )
+        await self._spend(session, host, decisions, flow)
         for d in decisions:
             await self._audit(session, host, d.key, d.decision, d.reason, flow)
         refused = [d for d in decisions if d.decision == audit.REFUSED]
@@ -227,6 +232,20 @@ class SecretProxy:
             flow.request.headers.fields = inject.inject(fields, values)
             # No log line: the audit stream is the record, and mitmproxy's log handlers cost
             # ~0.1 ms per request (a debug line costs the same: mitmproxy routes every level).
+
+    async def _spend(
+        self, session: Session, host: str, decisions: list[policy.Decision], flow: http.HTTPFlow
+    ) -> None:
+        """Counts the injections against the session's budget; 429 once one is spent."""
+        for d in decisions:
+            if d.decision != audit.INJECTED:
+                continue
+            wait = self.budget.take(session.id, d.key)
+            if wait:
+                limit = self.budget.per_minute
+                reason = f"{d.key} budget spent ({limit} a minute); retry in {ceil(wait)} s"
+                await self._audit(session, host, d.key, audit.REFUSED, reason, flow)
+                raise Reject(429, reason)
 
     # --- upstream connections: the guard's last word, with the checked address pinned ------
 

@@ -43,6 +43,12 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
         "Comma-separated KEY=host entries adding destinations to a key's allow-list "
         "(e.g. a self-hosted gateway for ANTHROPIC_API_KEY).",
     ),
+    "netclode_injections_per_minute": (
+        "NETCLODE_PROXY_INJECTIONS_PER_MINUTE",
+        "600",
+        "Injections of one key a session may have per minute (a minute's worth at once); "
+        "0 for no limit.",
+    ),
     "netclode_token_cache_s": (
         "NETCLODE_PROXY_TOKEN_CACHE_S",
         "3",
@@ -66,6 +72,7 @@ class ProxyConfig:
     egress_hosts: tuple[str, ...]
     table: tuple[SecretRule, ...]
     token_cache_s: float
+    injections_per_minute: int
 
 
 def parse_host_port(entry: str) -> tuple[str, int]:
@@ -91,6 +98,9 @@ def parse_config(values: dict[str, str]) -> ProxyConfig:
     cache_s = float(values["netclode_token_cache_s"])
     if not 0 < cache_s <= MAX_TOKEN_CACHE_S:
         raise ValueError(f"netclode_token_cache_s must be in (0, {MAX_TOKEN_CACHE_S}]")
+    per_minute = values["netclode_injections_per_minute"].strip()
+    if not per_minute.isdigit():
+        raise ValueError("netclode_injections_per_minute must be a whole number >= 0")
     allow = values["netclode_allow_addresses"]
     return ProxyConfig(
         redis_url=values["netclode_redis_url"],
@@ -103,4 +113,5 @@ def parse_config(values: dict[str, str]) -> ProxyConfig:
         ),
         table=build_table(parse_key_hosts(values["netclode_key_hosts"])),
         token_cache_s=cache_s,
+        injections_per_minute=int(per_minute),
     )

@@ -19,6 +19,7 @@ def secret_proxy_command(
     allow_addresses: Sequence[str] = (),
     key_hosts: Mapping[str, Sequence[str]] | None = None,
     token_cache_s: float | None = None,
+    injections_per_minute: int | None = None,
     upstream_ca: Path | None = None,
 ) -> list[str]:
     """argv for the proxy process (server.py); creates the CA under `confdir` if missing.
@@ -41,6 +42,8 @@ def secret_proxy_command(
     }
     if token_cache_s is not None:
         opts["netclode_token_cache_s"] = str(token_cache_s)
+    if injections_per_minute is not None:
+        opts["netclode_injections_per_minute"] = str(injections_per_minute)
     if upstream_ca is not None:
         opts["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
     argv = [sys.executable, "-m", "netclode_secret_proxy.server", "--quiet", "--mode", "regular"]

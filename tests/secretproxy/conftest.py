@@ -37,6 +37,7 @@ GITHUB_REAL = "ghs_REALsessionGithubToken0123456789"
 KEY_HOSTS = {"ANTHROPIC_API_KEY": ["localhost"], "OPENAI_API_KEY": ["localhost"]}
 KEY_HOSTS["GITHUB_TOKEN"] = ["localhost"]
 TOKEN_CACHE_S = 1.0
+INJECTIONS_PER_MINUTE = 12  # small enough to spend in a test, large enough for the others
 
 
 @dataclass
@@ -85,6 +86,7 @@ def secret_proxy(
             allow_addresses=[f"127.0.0.1:{https_up.port}", f"127.0.0.1:{http_up.port}"],
             key_hosts=KEY_HOSTS,
             token_cache_s=TOKEN_CACHE_S,
+            injections_per_minute=INJECTIONS_PER_MINUTE,
             upstream_ca=cert[0],
         )
         log = tmp / "secret-proxy.log"

@@ -11,7 +11,13 @@ import httpx
 from netclode import audit
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.table import placeholder
-from tests.secretproxy.conftest import GITHUB_REAL, SECRETS, Proxy, make_session
+from tests.secretproxy.conftest import (
+    GITHUB_REAL,
+    INJECTIONS_PER_MINUTE,
+    SECRETS,
+    Proxy,
+    make_session,
+)
 from tests.secretproxy.upstream import Upstream
 
 ANTHROPIC_PH = placeholder("ANTHROPIC_API_KEY")
@@ -181,3 +187,31 @@ def test_audit_and_logs_never_hold_a_value(secret_proxy: Proxy, redis_client):
     for value in [*SECRETS.values(), GITHUB_REAL, token]:
         assert value.encode() not in raw
         assert value.encode() not in log
+
+
+def test_a_sessions_key_budget_runs_out_and_only_for_that_session(
+    secret_proxy: Proxy, redis_client
+):
+    """A runaway agent cannot spend a key without bound: past the budget, 429 (recorded),
+    while the session's other keys, its plain traffic and other sessions go on."""
+    session_id, token = make_session(redis_client, common_pb2.SDK_TYPE_NATIVE)
+    _, other_token = make_session(redis_client, common_pb2.SDK_TYPE_NATIVE)
+    url = f"https://localhost:{secret_proxy.https_port}/"
+    spend = {"x-api-key": ANTHROPIC_PH}
+    with secret_proxy.client(token) as c:
+        codes = [c.get(url, headers=spend).status_code for _ in range(INJECTIONS_PER_MINUTE + 3)]
+        refused = c.get(url, headers=spend)
+        assert c.get(url).status_code == 200  # no placeholder: nothing to spend
+        openai = _sent(secret_proxy.https, c.get(url, headers={"x-api-key": OPENAI_PH}))
+    with secret_proxy.client(other_token) as c:
+        other_session = _sent(secret_proxy.https, c.get(url, headers=spend))
+    assert codes[:INJECTIONS_PER_MINUTE] == [200] * INJECTIONS_PER_MINUTE
+    assert set(codes[INJECTIONS_PER_MINUTE:]) == {429}
+    assert refused.status_code == 429
+    assert "ANTHROPIC_API_KEY budget spent (12 a minute); retry in" in refused.text
+    assert openai["x-api-key"] == SECRETS["OPENAI_API_KEY"]
+    assert other_session["x-api-key"] == SECRETS["ANTHROPIC_API_KEY"]
+    records = audit.read_audit(redis_client, session_id, 50)
+    spent = [r for r in records if r.decision == audit.REFUSED]
+    assert [r.key for r in spent] == ["ANTHROPIC_API_KEY"] * 4
+    assert all("budget spent" in r.reason for r in spent)
