@@ -56,17 +56,21 @@ SSE = "text/event-stream"
 
 
 class Reject(Exception):
-    """Ends a request with `status` and a one-line reason for the sandbox."""
+    """Ends a request with `status` and a one-line reason for the sandbox; `retry_after`
+    (seconds) tells clients that honour it (the provider SDKs do) when to try again."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int = 0) -> None:
         super().__init__(reason)
         self.status = status
+        self.retry_after = retry_after
 
 
-def _response(status: int, reason: str) -> http.Response:
+def _response(status: int, reason: str, retry_after: int = 0) -> http.Response:
     headers = {"Content-Type": "text/plain; charset=utf-8"}
     if status == 407:
         headers["Proxy-Authenticate"] = 'Bearer realm="netclode"'
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
     return http.Response.make(status, f"secret-proxy: {reason}\n".encode(), headers)
 
 
@@ -159,7 +163,7 @@ class SecretProxy:
             await check()
         except Reject as e:
             await self._audited(flow)  # a refusal is on record before it is answered
-            flow.response = _response(e.status, str(e))
+            flow.response = _response(e.status, str(e), e.retry_after)
         except Exception as e:
             log.error("secret-proxy: internal error: %s", type(e).__name__)
             flow.response = _response(502, "internal error")
@@ -245,7 +249,7 @@ class SecretProxy:
                 limit = self.budget.per_minute
                 reason = f"{d.key} budget spent ({limit} a minute); retry in {ceil(wait)} s"
                 await self._audit(session, host, d.key, audit.REFUSED, reason, flow)
-                raise Reject(429, reason)
+                raise Reject(429, reason, ceil(wait))
 
     # --- upstream connections: the guard's last word, with the checked address pinned ------
 

@@ -209,6 +209,7 @@ def test_a_sessions_key_budget_runs_out_and_only_for_that_session(
     assert set(codes[INJECTIONS_PER_MINUTE:]) == {429}
     assert refused.status_code == 429
     assert "ANTHROPIC_API_KEY budget spent (12 a minute); retry in" in refused.text
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5  # 12 a minute: one every 5 s
     assert openai["x-api-key"] == SECRETS["OPENAI_API_KEY"]
     assert other_session["x-api-key"] == SECRETS["ANTHROPIC_API_KEY"]
     records = audit.read_audit(redis_client, session_id, 50)
