@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -158,3 +159,26 @@ def test_sandbox_that_cannot_start_is_reported_dead_with_a_reason(driver):
         assert driver.failure_reason("sb-tiny")
     finally:
         driver.stop("sb-tiny")
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            pass  # gone meanwhile
+    return found
+
+
+def test_a_sandbox_stopped_right_after_start_leaves_no_process(driver):
+    """Stopped within its first milliseconds (a pool reconcile, a delete racing a create),
+    a sandbox must still take every one of its processes with it."""
+    for i in range(30):
+        driver.start(SandboxSpec(sandbox_id=f"sb-brief-{i}", workspace_id=f"ws-brief-{i}"))
+        driver.stop(f"sb-brief-{i}")
+    deadline = time.monotonic() + 5
+    while (left := _processes_mentioning("/sandboxes/sb-brief-")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []

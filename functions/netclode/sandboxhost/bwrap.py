@@ -25,9 +25,12 @@ runs at nice 10 so sandboxes cannot starve the control plane of CPU.
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,7 @@ INSIDE_UID = 1000
 RUN_DIR = "/run/netclode"
 DEFAULT_MEMORY_MB = 4096
 MAX_PROCESSES = 2048
+INFO_TIMEOUT_S = 10.0
 ETC_FILES = (
     "ssl",
     "ca-certificates",
@@ -93,10 +97,14 @@ class ProxyTrust:
 
 @dataclass
 class Command:
-    """argv plus the descriptors it refers to; close_fds() after the process started."""
+    """argv plus the descriptors it refers to; close_fds() after the process started.
+
+    `info_fd` is where bwrap reports its child, the sandbox's init (see init_pidfd).
+    """
 
     argv: list[str]
     fds: list[int] = field(default_factory=list)
+    info_fd: int = -1
 
     def close_fds(self) -> None:
         for fd in self.fds:
@@ -104,6 +112,12 @@ class Command:
 
     def bind(self, flag: str, source: Path, dest: str) -> None:
         self.argv += [flag, str(source), dest]
+
+    def report_child(self) -> None:
+        read, write = os.pipe()
+        self.fds.append(write)
+        self.info_fd = read
+        self.argv += ["--info-fd", str(write)]
 
     def data(self, flag: str, data: bytes, dest: str) -> int:
         read, write = os.pipe()
@@ -162,6 +176,7 @@ def build(
     cmd.argv += ["--perms", "0700", "--tmpfs", SESSION_DIR]
     if trust is not None:
         _trust(cmd, trust)
+    cmd.report_child()
     secret_fd = cmd.data("", secret.encode(), "")
     os.set_inheritable(secret_fd, True)
     # The root is a tmpfs bwrap assembled: freeze it so /, /etc and friends are read-only too.
@@ -244,3 +259,34 @@ def _python(cmd: Command) -> None:
         cmd.bind("--ro-bind", package / name, str(package / name))
     runtime = Path(netclode_sandbox.__file__).parent
     cmd.bind("--ro-bind", runtime, str(runtime))
+
+
+def init_pidfd(info_fd: int, timeout: float = INFO_TIMEOUT_S) -> int | None:
+    """A pidfd for the sandbox's init, from bwrap's --info-fd report (closes `info_fd`).
+
+    Killing bwrap alone is not enough: within its first milliseconds its child has not yet
+    re-armed --die-with-parent (a credential change clears it), so a sandbox stopped that
+    early would live on with init as its parent. Killing the init ends its whole pid
+    namespace; a pidfd names exactly that process, however late the kill comes. None when
+    bwrap failed before it had a child.
+    """
+    try:
+        report = _read_to_end(info_fd, timeout)
+    finally:
+        os.close(info_fd)
+    try:
+        return os.pidfd_open(int(json.loads(report)["child-pid"]))
+    except (ValueError, KeyError, TypeError, ProcessLookupError):
+        return None
+
+
+def _read_to_end(fd: int, timeout: float) -> bytes:
+    """What is written to `fd` until its writer closes it (or `timeout` runs out)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0 and select.select([fd], [], [], left)[0]:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -12,9 +12,11 @@ set by the local stack) once at start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +41,7 @@ class _Sandbox:
     sandbox_id: str
     workspace_id: str
     process: subprocess.Popen[bytes]
+    init_pidfd: int | None
     bridges: list[asyncio.Server] = field(default_factory=list)
     # Preview ports: sandbox port -> the loopback listener forwarding to it.
     ports: dict[int, asyncio.Server] = field(default_factory=dict)
@@ -115,8 +118,12 @@ class SandboxHost:
             sandbox = self._sandboxes.pop(sandbox_id, None)
         if sandbox is None:
             return
+        if sandbox.init_pidfd is not None:
+            with contextlib.suppress(ProcessLookupError):  # ends every process of the sandbox
+                signal.pidfd_send_signal(sandbox.init_pidfd, signal.SIGKILL)
+            os.close(sandbox.init_pidfd)
         if sandbox.alive:
-            sandbox.process.kill()  # bwrap's init dies with it, and takes every process along
+            sandbox.process.kill()
         sandbox.process.wait(timeout=STOP_TIMEOUT)
         for server in [*sandbox.bridges, *sandbox.ports.values()]:
             self._bridges.close(server)
@@ -211,9 +218,13 @@ class SandboxHost:
                     stderr=log,
                     pass_fds=cmd.fds,
                 ).result()
+        except BaseException:
+            os.close(cmd.info_fd)
+            raise
         finally:
             cmd.close_fds()
-        return _Sandbox(sandbox_id, workspace_id, process, bridges)
+        init_pidfd = bwrap.init_pidfd(cmd.info_fd)  # once the write end is closed here
+        return _Sandbox(sandbox_id, workspace_id, process, init_pidfd, bridges)
 
     def _open_bridges(self, out_dir: Path) -> list[asyncio.Server]:
         targets = {
