@@ -30,15 +30,16 @@ def main(argv: list[str] | None = None) -> None:
         settings.ingest_url, os.environ.get("NETCLODE_SECRET_PROXY_ADDR", "")
     )
     host = SandboxHost(args.data_dir, upstreams)
-    bytecode.compile_in_background()
-    server = build_server(host, args.socket or Layout(args.data_dir).host_socket)
 
     def stop(signum: int, frame: object) -> None:
         host.shutdown()
         sys.exit(0)
 
+    # Before the socket appears: whoever sees it may stop the host at once.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    bytecode.compile_in_background()
+    server = build_server(host, args.socket or Layout(args.data_dir).host_socket)
     print(f"sandbox host listening on {server.server_address}", flush=True)
     server.serve_forever()
 

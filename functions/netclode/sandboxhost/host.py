@@ -93,9 +93,9 @@ class SandboxHost:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
         self._sandboxes: dict[str, _Sandbox] = {}
         self._lock = threading.Lock()
+        self.layout.claim_runtime_dir()
         shutil.rmtree(self.layout.sandboxes, ignore_errors=True)  # left by a previous run
-        self.layout.sandboxes.mkdir(parents=True, exist_ok=True)
-        self.layout.sandboxes.chmod(0o700)
+        self.layout.sandboxes.mkdir(mode=0o700)
 
     def start(self, sandbox_id: str, workspace_id: str, memory_mb: int = 0) -> bool:
         """Starts a sandbox; False if one with this id already runs on this workspace."""
@@ -190,8 +190,10 @@ class SandboxHost:
         return sandbox
 
     def shutdown(self) -> None:
+        """Stops every sandbox and removes the runtime dir (sockets, per-sandbox state)."""
         for sandbox_id in [s["sandbox_id"] for s in self.list()]:
             self.stop(str(sandbox_id))
+        shutil.rmtree(self.layout.runtime_dir, ignore_errors=True)
 
     def _launch(
         self, sandbox_id: str, workspace_id: str, workspace: Path, memory_mb: int

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,20 @@ class Layout:
         digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
         base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
         return Path(base) / f"netclode-{digest}"
+
+    def claim_runtime_dir(self) -> Path:
+        """Creates the runtime dir owner-only, or tightens ours; refuses anything else. Under
+        a shared /tmp its name is predictable, and whoever owned it could swap the sockets
+        the sandboxes and the control plane talk through."""
+        path = self.runtime_dir
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise SystemExit(
+                f"{path} is not a directory of this user: remove it, or set XDG_RUNTIME_DIR"
+            )
+        path.chmod(0o700)
+        return path
 
     @property
     def host_socket(self) -> Path:

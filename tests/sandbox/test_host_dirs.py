@@ -1,0 +1,60 @@
+"""The sandbox host's runtime dir (its API socket, the sandboxes' sockets): private while it
+runs, gone after a clean stop, and never one that somebody else prepared."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from netclode.sandboxhost.layout import Layout
+
+
+def host(data_dir: Path, runtime_base: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_base)}
+    env.pop("NETCLODE_SANDBOX_HOST_SOCKET", None)
+    argv = [sys.executable, "-m", "netclode.sandboxhost", "--data-dir", str(data_dir)]
+    return subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def runtime_dir(data_dir: Path, runtime_base: Path) -> Path:
+    return runtime_base / Layout(data_dir).runtime_dir.name
+
+
+def test_private_while_running_and_removed_on_a_clean_stop(tmp_path: Path) -> None:
+    data_dir, base = tmp_path / "data", tmp_path / "run"
+    base.mkdir()
+    process = host(data_dir, base)
+    run_dir = runtime_dir(data_dir, base)
+    deadline = time.monotonic() + 15
+    while not (run_dir / "host.sock").exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the sandbox host did not start"
+        time.sleep(0.02)
+    try:
+        assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert not run_dir.exists()
+
+
+def test_a_runtime_dir_prepared_by_someone_else_is_refused(tmp_path: Path) -> None:
+    """Its name is predictable under a shared /tmp: whoever made it could swap the sockets."""
+    data_dir, base, elsewhere = tmp_path / "data", tmp_path / "run", tmp_path / "theirs"
+    base.mkdir()
+    elsewhere.mkdir()
+    runtime_dir(data_dir, base).symlink_to(elsewhere)
+    process = host(data_dir, base)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert stderr.strip().splitlines()[-1] == (
+        f"{runtime_dir(data_dir, base)} is not a directory of this user: remove it, "
+        "or set XDG_RUNTIME_DIR"
+    )
+    assert list(elsewhere.iterdir()) == []
