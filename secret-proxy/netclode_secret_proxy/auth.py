@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from netclode.auth.guard import bearer
 from netclode.auth.secrets import hash_token
 from netclode.store import keys
 from netclode.v1 import common_pb2
@@ -44,12 +45,6 @@ class Session:
     sdk_type: int
     # The session's own real credentials (e.g. GITHUB_TOKEN), from keys.session_secrets.
     secrets: dict[str, str] = field(default_factory=dict)
-
-
-def bearer_token(header: str) -> str:
-    """The token of a `Bearer <token>` header value; empty for anything else."""
-    scheme, _, token = header.strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 class SessionAuth:
@@ -109,5 +104,5 @@ class SessionAuth:
 
 
 def token_hash_of(header: str) -> str:
-    token = bearer_token(header)
+    token = bearer(header)
     return hash_token(token) if token else ""

@@ -12,7 +12,7 @@ import binascii
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from netclode_secret_proxy.table import PLACEHOLDER_PREFIX
+from netclode.providers import PLACEHOLDER_PREFIX
 
 Fields = tuple[tuple[bytes, bytes], ...]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from netclode_secret_proxy.table import placeholder
+from netclode.providers import placeholder
 
 
 class Scrubber:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 from netclode.v1 import common_pb2
 
-PLACEHOLDER_PREFIX = "NETCLODE_PLACEHOLDER_"
-
 CLAUDE = common_pb2.SDK_TYPE_CLAUDE
 NATIVE = common_pb2.SDK_TYPE_NATIVE
 ANY_KIND = frozenset({common_pb2.SDK_TYPE_UNSPECIFIED, CLAUDE, NATIVE})
@@ -33,16 +31,8 @@ class SecretRule:
     # True: the value is the session's own (Redis); False: the proxy's secrets file / env.
     per_session: bool = False
 
-    @property
-    def placeholder(self) -> str:
-        return placeholder(self.key)
-
     def with_hosts(self, extra: Iterable[str]) -> SecretRule:
         return SecretRule(self.key, self.hosts | frozenset(extra), self.kinds, self.per_session)
-
-
-def placeholder(key: str) -> str:
-    return f"{PLACEHOLDER_PREFIX}{key}"
 
 
 def _rule(key: str, hosts: Iterable[str], kinds: Iterable[int], per_session: bool = False):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from netclode_secret_proxy.table import placeholder
+from netclode.providers import placeholder
 from tests.secretproxy.upstream import Upstream, echo_server, self_signed
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.stack import Stack, layout_under, start, stop

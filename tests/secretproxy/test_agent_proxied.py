@@ -9,12 +9,13 @@ proxy never touches: it shows what every tool process in the sandbox sees.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 import pytest
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
-from tests.secretproxy.proxied import SHAPE, ProxiedStack
+from tests.secretproxy.proxied import MARKER, SHAPE, ProxiedStack
 from tests.support.scripted_llm import text, tool
 from tests.support.stack import Client
 
@@ -68,5 +69,9 @@ def test_native_turn_reaches_the_model_with_the_real_key_only_upstream(
     assert E.AGENT_EVENT_KIND_TOOL_START in kinds
     assert E.AGENT_EVENT_KIND_TOOL_END in kinds
     # Nothing the turn left behind (history, tool output, logs) holds the real key.
-    found = api.exec(session.id, "sh", "-c", f"grep -rhoE '{SHAPE}' /workspace /tmp /run; true")
-    assert real not in found.stdout.decode()
+    # A decoy of the key's shape proves the search can find one.
+    decoy = f"{MARKER}-{secrets.token_hex(20)}"
+    search = f"echo {decoy} > /tmp/decoy; grep -rhoE '{SHAPE}' /workspace /tmp /run; true"
+    found = api.exec(session.id, "sh", "-c", search).stdout.decode().split()
+    assert decoy in found
+    assert real not in found

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from netclode.providers import placeholder
+from netclode.sandboxhost.bridge import Bridges
 from netclode.v1 import common_pb2
-from netclode_secret_proxy.table import placeholder
-from tests.secretproxy.bridge import unix_to_tcp
 from tests.secretproxy.conftest import SECRETS, Proxy, make_session
 from tests.support.net import free_port, wait_for_port
 
@@ -25,7 +25,11 @@ def authproxy(secret_proxy: Proxy, tmp_path: Path) -> Iterator[tuple[int, Path]]
     token_file = tmp_path / "token"
     token_file.write_text("")
     port = free_port()
-    with unix_to_tcp(tmp_path / "proxy.sock", secret_proxy.port) as sock:
+    # The sandbox host's own bridge: the sandbox's out/proxy.sock -> the secret proxy.
+    bridges = Bridges()
+    sock = tmp_path / "proxy.sock"
+    server = bridges.open(sock, "127.0.0.1", secret_proxy.port)
+    try:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -47,6 +51,8 @@ def authproxy(secret_proxy: Proxy, tmp_path: Path) -> Iterator[tuple[int, Path]]
         finally:
             proc.terminate()
             out, _ = proc.communicate(timeout=10)
+    finally:
+        bridges.close(server)
     for value in SECRETS.values():
         assert value.encode() not in out
 

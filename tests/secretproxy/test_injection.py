@@ -9,8 +9,8 @@ import os
 import httpx
 
 from netclode import audit
+from netclode.providers import placeholder
 from netclode.v1 import common_pb2
-from netclode_secret_proxy.table import placeholder
 from tests.secretproxy.conftest import (
     GITHUB_REAL,
     INJECTIONS_PER_MINUTE,
@@ -216,3 +216,17 @@ def test_a_sessions_key_budget_runs_out_and_only_for_that_session(
     spent = [r for r in records if r.decision == audit.REFUSED]
     assert [r.key for r in spent] == ["ANTHROPIC_API_KEY"] * 4
     assert all("budget spent" in r.reason for r in spent)
+
+
+def test_a_compressed_stream_is_scrubbed_too(secret_proxy: Proxy, redis_client):
+    """A gzip-encoded event stream cannot be scrubbed chunk by chunk: it must not slip by."""
+    session_id, token = make_session(redis_client)
+    real = SECRETS["ANTHROPIC_API_KEY"]
+    url = f"https://localhost:{secret_proxy.https_port}/sse-gzip"
+    with secret_proxy.client(token) as c:
+        r = c.get(url, headers={"X-Echo": real})
+    assert r.status_code == 200
+    assert real not in r.text
+    assert f"data: {ANTHROPIC_PH}\n\n" in r.text
+    decisions = [(x.key, x.decision) for x in audit.read_audit(redis_client, session_id, 10)]
+    assert ("ANTHROPIC_API_KEY", audit.SCRUBBED) in decisions

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import socket
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from netclode import audit
 from netclode.auth.secrets import hash_token
+from netclode.providers import PROVIDERS
 from netclode.store import keys
 from netclode.store.sessions import SessionStore
 from netclode.v1 import common_pb2
+from netclode_secret_proxy.table import TABLE
 from tests.secretproxy.conftest import TOKEN_CACHE_S, Proxy, make_session
 
 
@@ -131,3 +134,15 @@ def test_allow_addresses_exception_is_exact_host_port(secret_proxy: Proxy, redis
     assert ok == 200
     other = _proxy_status(secret_proxy, token, f"https://127.0.0.1:{secret_proxy.https_port + 1}/")
     assert other == 403
+
+
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS.values() if p.key_env])
+def test_every_providers_key_is_one_the_proxy_fills_for_that_providers_host(provider) -> None:
+    """A sandbox gets the provider's placeholder; the proxy must know that key for the
+    provider's default endpoint, or the agent's requests go out with the placeholder."""
+    rule = next((r for r in TABLE if r.key == provider.key_env), None)
+    assert rule is not None, f"{provider.name}: the proxy has no {provider.key_env}"
+    sdk_default = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com"}
+    endpoint = provider.default_base or sdk_default[provider.api]
+    assert urlsplit(endpoint).hostname in rule.hosts
+    assert common_pb2.SDK_TYPE_NATIVE in rule.kinds

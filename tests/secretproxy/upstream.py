@@ -11,6 +11,7 @@ as server-sent events. A tripwire listener records whether anything ever connect
 from __future__ import annotations
 
 import datetime
+import gzip
 import hashlib
 import ipaddress
 import json
@@ -74,6 +75,9 @@ class EchoHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         echo = self.headers.get("X-Echo", "")
+        if self.path.startswith("/sse-gzip"):
+            self._sse_gzip(echo)
+            return
         if self.path.startswith("/sse"):
             self._sse(echo)
             return
@@ -105,6 +109,19 @@ class EchoHandler(BaseHTTPRequestHandler):
         for part in (f"data: {echo[:half]}", f"{echo[half:]}\n\n", "data: done\n\n"):
             data = part.encode()
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _sse_gzip(self, echo: str) -> None:
+        """The same stream, gzip-compressed (Content-Encoding), in two chunks."""
+        data = gzip.compress(f"data: {echo}\n\ndata: done\n\n".encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for part in (data[: len(data) // 2], data[len(data) // 2 :]):
+            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 

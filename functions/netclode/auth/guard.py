@@ -20,10 +20,9 @@ WINDOW_S = 60
 
 
 def bearer(header: str | None) -> str | None:
-    if not header or not header.startswith("Bearer "):
-        return None
-    token = header[len("Bearer ") :].strip()
-    return token or None
+    """The token of a `Bearer <token>` header value (the scheme is case-insensitive)."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 class FailureLimit:
