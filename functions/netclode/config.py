@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from netclode.auth.clients import Network, parse_networks
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SystemExit(
             f"configuration error: {name} must be a whole number, got {raw!r}"
         ) from None
+    if minimum is not None and value < minimum:
+        raise SystemExit(f"configuration error: {name} must be at least {minimum}")
+    return value
 
 
 def _networks(name: str) -> tuple[Network, ...]:
@@ -53,6 +57,8 @@ class Settings:
     # Public base URL of the ingest function as seen from inside a sandbox.
     ingest_url: str = ""
     max_prompt_bytes: int = 100_000
+    # Snapshots a session keeps (the oldest go first).
+    snapshot_retention: int = 10
     # The proxies in front of the functions (see auth/clients.py); none when served directly.
     trusted_proxies: tuple[Network, ...] = ()
 
@@ -71,5 +77,12 @@ class Settings:
             internal_token=os.environ.get("NETCLODE_INTERNAL_TOKEN", ""),
             ingest_url=os.environ.get("NETCLODE_INGEST_URL", ""),
             max_prompt_bytes=_int("NETCLODE_MAX_PROMPT_BYTES", 100_000),
+            snapshot_retention=_int("SNAPSHOT_RETENTION", 10, minimum=1),
             trusted_proxies=_networks("NETCLODE_TRUSTED_PROXIES"),
         )
+
+
+@cache
+def process_settings() -> Settings:
+    """This process's settings: a function serves many requests, the environment is read once."""
+    return Settings.from_env()

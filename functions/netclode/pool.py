@@ -26,6 +26,7 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.errors import NetclodeError
 from netclode.store import keys
+from netclode.store.sessions import now_ms
 from netclode.v1 import agent_pb2
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class WarmPool:
             log.warning("stopping orphan sandbox %s", sandbox_id)
             driver.stop(sandbox_id)
             report.removed.append(sandbox_id)
-        now = _now_ms()
+        now = now_ms()
         for sandbox_id, record in records.items():
             info = infos.get(sandbox_id)
             if info is not None and info.alive:
@@ -116,10 +117,10 @@ class WarmPool:
                 "state": "starting",
                 "session": "",
                 "workspace": workspace,
-                "created_at": _now_ms(),
+                "created_at": now_ms(),
             },
         )
-        pipe.zadd(keys.POOL_SANDBOXES, {sandbox_id: _now_ms()})
+        pipe.zadd(keys.POOL_SANDBOXES, {sandbox_id: now_ms()})
         pipe.execute()
         driver.start(SandboxSpec(sandbox_id=sandbox_id, workspace_id=workspace))
         return sandbox_id
@@ -137,10 +138,12 @@ class WarmPool:
                     report.ready.append(sandbox_id)
                     pending.remove(sandbox_id)
             if pending:
-                alive = {s.sandbox_id for s in driver.list() if s.alive}
-                for sandbox_id in [i for i in pending if i not in alive]:
-                    self._fail(driver, sandbox_id, report)
-                    pending.remove(sandbox_id)
+                listed = {s.sandbox_id: s for s in driver.list()}
+                for sandbox_id in list(pending):
+                    info = listed.get(sandbox_id)
+                    if info is None or not info.alive:
+                        self._fail(driver, sandbox_id, info.reason if info else "", report)
+                        pending.remove(sandbox_id)
                 time.sleep(0.02)
         for sandbox_id in pending:
             report.failed[sandbox_id] = f"not ready after {READY_TIMEOUT_S:g} s"
@@ -152,8 +155,10 @@ class WarmPool:
         pipe.lpush(keys.POOL_READY, sandbox_id)
         pipe.execute()
 
-    def _fail(self, driver: SandboxDriver, sandbox_id: str, report: ReconcileReport) -> None:
-        why = getattr(driver, "failure_reason", lambda _id: "")(sandbox_id) or "exited"
+    def _fail(
+        self, driver: SandboxDriver, sandbox_id: str, reason: str, report: ReconcileReport
+    ) -> None:
+        why = reason or "exited"
         log.warning("pool sandbox %s failed to start: %s", sandbox_id, why)
         report.failed[sandbox_id] = why
         self._remove(driver, sandbox_id, self._record(sandbox_id))
@@ -190,7 +195,3 @@ def _healthy(driver: SandboxDriver, sandbox_id: str) -> bool:
         return False
     finally:
         rpc.close()
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

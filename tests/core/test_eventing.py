@@ -7,10 +7,8 @@ import itertools
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -20,70 +18,26 @@ from cloudevents.http import CloudEvent
 
 from netclode.eventing import types
 from netclode.eventing.topology import load, parse_duration
+from netclode.localstack.components import broker_command
 from netclode.localstack.layout import MANIFESTS
+from tests.support.event_sink import EventSink
 from tests.support.net import free_port, wait_for_port
 from tests.support.stack import Stack
 
 TOKEN = "internal-test-token"
 
 
-class Recorder:
-    """A loopback HTTP subscriber that fails its first `failures` deliveries."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.received: list[tuple[float, dict[str, str]]] = []
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = dict(self.headers)
-                recorder.received.append((time.monotonic(), headers))
-                failing = len(recorder.of_type(headers.get("ce-type", ""))) <= recorder.failures
-                self.send_response(503 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def of_type(self, event_type: str) -> list[tuple[float, dict[str, str]]]:
-        """Deliveries of one event type (the real PingSource ticks reach `pool` too)."""
-        return [r for r in self.received if r[1].get("ce-type") == event_type]
-
-    def wait_for(self, count: int, timeout: float, event_type: str) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.of_type(event_type)) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[tuple[str, Recorder, Recorder]]:
-    pool = Recorder(failures=2)
-    dead = Recorder(failures=0)
+def broker(tmp_path: Path) -> Iterator[tuple[str, EventSink, EventSink]]:
+    """The eventing stand-in routing to two recording subscribers; `pool` fails twice per
+    event type (the real PingSource ticks reach it too, hence counts per type)."""
+    pool = EventSink(failures=2)
+    dead = EventSink()
     routes = tmp_path / "routes.json"
     routes.write_text(json.dumps({"pool": pool.url, "deadletter": dead.url}))
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netclode.eventing.localbroker",
-            "--manifests",
-            str(MANIFESTS),
-            "--routes",
-            str(routes),
-            "--port",
-            str(port),
-        ],
+        broker_command(routes, port),
         env={"NETCLODE_INTERNAL_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
     )
     try:
@@ -92,6 +46,8 @@ def broker(tmp_path: Path) -> Iterator[tuple[str, Recorder, Recorder]]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        pool.close()
+        dead.close()
 
 
 def send(url: str, event_type: str, token: str = TOKEN) -> httpx.Response:
@@ -106,7 +62,7 @@ def test_failing_subscriber_is_retried_with_backoff_then_succeeds(broker) -> Non
     trigger = next(t for t in load(MANIFESTS).triggers if t.name == "pool-on-session-created")
     assert send(url, types.SESSION_CREATED).status_code == 202
     pool.wait_for(3, timeout=30, event_type=types.SESSION_CREATED)
-    times = [t for t, _ in pool.of_type(types.SESSION_CREATED)]
+    times = [d.at for d in pool.of_type(types.SESSION_CREATED)]
     assert len(times) == 3, "two failures, then the third attempt succeeds"
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps[0] >= trigger.delivery.delay(1) * 0.9
@@ -122,7 +78,7 @@ def test_subscriber_failing_every_retry_is_dead_lettered(broker) -> None:
     send(url, types.SESSION_CREATED)
     dead.wait_for(1, timeout=60, event_type=types.SESSION_CREATED)
     assert len(pool.of_type(types.SESSION_CREATED)) == trigger.delivery.retry + 1
-    headers = dead.of_type(types.SESSION_CREATED)[0][1]
+    headers = dead.of_type(types.SESSION_CREATED)[0].headers
     assert headers["ce-type"] == types.SESSION_CREATED
     assert headers["ce-knativeerrordest"] == pool.url
     assert headers["ce-knativeerrorcode"] == "503"

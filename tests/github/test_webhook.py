@@ -4,10 +4,8 @@ verifies, dedupes and publishes to a recording Broker ingress."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import httpx
@@ -15,6 +13,7 @@ import pytest
 
 from netclode.github import signature
 from tests.github.conftest import INTERNAL, SECRET, payload, signed
+from tests.support.event_sink import EventSink
 
 # GitHub's documented test vector (docs: "Validating webhook deliveries").
 VECTOR_SECRET = "It's a Secret to Everybody"
@@ -23,44 +22,17 @@ VECTOR_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f43
 MAX_BYTES = 64 * 1024
 
 
-class Sink:
-    """The Broker ingress: records the CloudEvents it is sent (binary mode)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[dict[str, str], bytes]] = []
-        self.status = 202
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                sink.events.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(sink.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/netclode/default"
-
-
 @pytest.fixture(scope="module")
-def module_sink() -> Iterator[Sink]:
-    s = Sink()
+def module_sink() -> Iterator[EventSink]:
+    """The Broker ingress the webhook publishes to."""
+    s = EventSink(status=202)
     yield s
-    s.server.shutdown()
-    s.server.server_close()
+    s.close()
 
 
 @pytest.fixture
-def sink(module_sink: Sink) -> Sink:
-    module_sink.events.clear()
+def sink(module_sink: EventSink) -> EventSink:
+    module_sink.deliveries.clear()
     module_sink.status = 202
     return module_sink
 
@@ -73,7 +45,7 @@ def module_hook(start_module_function, module_redis_url, module_sink):
             "GITHUB_WEBHOOK_SECRET": SECRET,
             "GITHUB_WEBHOOK_MAX_BYTES": str(MAX_BYTES),
             "NETCLODE_REDIS_URL": module_redis_url,
-            "NETCLODE_BROKER_URL": module_sink.url,
+            "NETCLODE_BROKER_URL": f"{module_sink.url}/netclode/default",
             "NETCLODE_INTERNAL_TOKEN": INTERNAL,
         },
     )
@@ -111,7 +83,8 @@ def test_signed_delivery_is_published_in_githubsource_format(hook, sink):
     resp = deliver(hook.url, body, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
     assert resp.status_code == 202, resp.text
     assert time.monotonic() - started < 5
-    [(headers, published)] = sink.events
+    [delivery] = sink.deliveries
+    headers, published = delivery.headers, delivery.body
     assert headers["ce-type"] == "dev.knative.source.github.issue_comment"
     assert headers["ce-source"] == "https://github.com/Codertocat/Hello-World"
     assert headers["ce-id"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
@@ -126,7 +99,7 @@ def test_form_encoded_delivery_is_accepted(hook, sink):
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     resp = deliver(hook.url, body, event="ping", delivery="d-form", **headers)
     assert resp.status_code == 202, resp.text
-    assert json.loads(sink.events[0][1]) == json.loads(data)
+    assert json.loads(sink.deliveries[0].body) == json.loads(data)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +134,7 @@ def test_refused_deliveries_publish_nothing(hook, sink, mutate, status, message)
     assert resp.status_code == status
     assert message in resp.json()["error"]
     assert "Traceback" not in resp.text
-    assert sink.events == []
+    assert sink.deliveries == []
 
 
 def test_malformed_body_is_refused(hook, sink):
@@ -169,28 +142,28 @@ def test_malformed_body_is_refused(hook, sink):
         resp = deliver(hook.url, body, delivery="d-bad")
         assert resp.status_code == 400
         assert "JSON" in resp.json()["error"]
-    assert sink.events == []
+    assert sink.deliveries == []
 
 
 def test_oversized_body_is_refused(hook, sink):
     body = json.dumps({"padding": "x" * (MAX_BYTES + 1)}).encode()
     resp = deliver(hook.url, body, delivery="d-big")
     assert resp.status_code == 413
-    assert sink.events == []
+    assert sink.deliveries == []
 
 
 def test_wrong_method_is_refused(hook, sink):
     resp = httpx.get(hook.url, timeout=10)
     assert resp.status_code == 405
     assert resp.headers["Allow"] == "POST"
-    assert sink.events == []
+    assert sink.deliveries == []
 
 
 def test_replayed_delivery_is_published_once(hook, sink):
     body = json.dumps(payload("issue_comment.created.payload")).encode()
     answers = [deliver(hook.url, body, delivery="d-replay").status_code for _ in range(3)]
     assert answers == [202, 200, 200]
-    assert len(sink.events) == 1
+    assert len(sink.deliveries) == 1
 
 
 def test_broker_refusal_answers_503_and_allows_redelivery(hook, sink, redis_client):
@@ -200,4 +173,4 @@ def test_broker_refusal_answers_503_and_allows_redelivery(hook, sink, redis_clie
     # Not marked as seen: a redelivery (GitHub's "Redeliver" button) is published.
     sink.status = 202
     assert deliver(hook.url, body, event="ping", delivery="d-down").status_code == 202
-    assert [h["ce-id"] for h, _ in sink.events] == ["d-down", "d-down"]
+    assert [d.headers["ce-id"] for d in sink.deliveries] == ["d-down", "d-down"]

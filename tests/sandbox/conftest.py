@@ -6,10 +6,7 @@ what the sandboxes publish through their control socket can be asserted on.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,12 +19,9 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
 from netclode.pool import READY_TIMEOUT_S
-from netclode.sandboxhost.layout import Layout
 from netclode.v1 import agent_pb2, api_pb2
 from tests.support.net import free_port
-
-if shutil.which("bwrap") is None:
-    pytest.skip("bubblewrap is not installed", allow_module_level=True)
+from tests.support.sandboxhost import start_sandbox_host
 
 FAKE_SECRET = "sk-ant-fake-host-secret-0123456789"
 
@@ -88,20 +82,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def sandbox_host(data_dir: Path, ingest: Ingest) -> Iterator[subprocess.Popen[bytes]]:
     env = {
-        **os.environ,
         "NETCLODE_INGEST_URL": f"http://127.0.0.1:{ingest.port}/",
         "ANTHROPIC_API_KEY": FAKE_SECRET,
     }
-    env.pop("NETCLODE_SANDBOX_HOST_SOCKET", None)
-    host = subprocess.Popen(
-        [sys.executable, "-m", "netclode.sandboxhost", "--data-dir", str(data_dir)], env=env
-    )
-    socket = Layout(data_dir).host_socket
-    deadline = time.monotonic() + 15
-    while not socket.exists():
-        assert host.poll() is None, "sandbox host exited"
-        assert time.monotonic() < deadline, "sandbox host did not start"
-        time.sleep(0.02)
+    host = start_sandbox_host(data_dir, env)
     yield host
     host.terminate()
     host.wait(timeout=10)
@@ -127,7 +111,8 @@ def wait_ready(driver: LocalDriver, sandbox_id: str) -> None:
         except Exception:
             pass
         time.sleep(0.02)
-    raise AssertionError(f"sandbox {sandbox_id} not ready: {driver.failure_reason(sandbox_id)}")
+    reason = next((s.reason for s in driver.list() if s.sandbox_id == sandbox_id), "")
+    raise AssertionError(f"sandbox {sandbox_id} not ready: {reason}")
 
 
 @pytest.fixture(scope="module")

@@ -156,7 +156,8 @@ def test_sandbox_that_cannot_start_is_reported_dead_with_a_reason(driver):
         while any(s.sandbox_id == "sb-tiny" and s.alive for s in driver.list()):
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        assert driver.failure_reason("sb-tiny")
+        (dead,) = [s for s in driver.list() if s.sandbox_id == "sb-tiny"]
+        assert dead.reason
     finally:
         driver.stop("sb-tiny")
 

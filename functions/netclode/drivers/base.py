@@ -33,6 +33,8 @@ class SandboxInfo:
     workspace_id: str
     # False once the sandbox's processes (or pod) are gone or failed.
     alive: bool
+    # Why a dead sandbox died, when the driver knows (its last stderr line); else "".
+    reason: str = ""
 
 
 class SandboxDriver(Protocol):

@@ -47,14 +47,9 @@ class LocalDriver:
     def list(self) -> list[SandboxInfo]:
         body = self._call("GET", "/sandboxes").json()
         return [
-            SandboxInfo(s["sandbox_id"], s["workspace_id"], bool(s["alive"]))
+            SandboxInfo(s["sandbox_id"], s["workspace_id"], bool(s["alive"]), s["reason"])
             for s in body["sandboxes"]
         ]
-
-    def failure_reason(self, sandbox_id: str) -> str:
-        """Why a dead sandbox died (its last stderr line), or '' if it is alive or unknown."""
-        body = self._call("GET", "/sandboxes").json()
-        return next((s["reason"] for s in body["sandboxes"] if s["sandbox_id"] == sandbox_id), "")
 
     def rpc(self, sandbox_id: str) -> SandboxRPC:
         try:

@@ -17,7 +17,7 @@ from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
 from netclode.auth.secrets import same
-from netclode.config import Settings
+from netclode.config import Settings, process_settings
 from netclode.store import keys
 from netclode.store.redis import connect
 
@@ -38,14 +38,13 @@ def cloudevent_endpoint(scope: str) -> Callable[[Handler], Callable[[flask.Reque
     def decorate(handler: Handler) -> Callable[[flask.Request], tuple]:
         @wraps(handler)
         def endpoint(request: flask.Request) -> tuple:
-            settings = Settings.from_env()
-            if not _authorized(settings, request):
+            if not _authorized(process_settings(), request):
                 return {"code": "unauthenticated", "message": "unauthenticated"}, 401
             try:
                 event = from_http(dict(request.headers), request.get_data())
             except GenericException:
                 return {"code": "invalid_argument", "message": "body is not a CloudEvent"}, 400
-            r = connect(settings.redis_url)
+            r = connect(process_settings().redis_url)
             marker = keys.dedupe(scope, f"{event['source']}:{event['id']}")
             if not r.set(marker, "1", nx=True, ex=DEDUPE_TTL_S):
                 return {"status": "duplicate"}, 200

@@ -11,6 +11,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import redis
 from connectrpc.code import Code
@@ -75,23 +76,30 @@ def client_of(ctx: RequestContext, trusted_proxies: Sequence[Network]) -> str | 
     return client_address(peer, forwarded_for, trusted_proxies)
 
 
+# The principal RequireToken found for a request, so its handler does not authenticate again.
+_principals: WeakKeyDictionary[RequestContext, Principal] = WeakKeyDictionary()
+
+
 def caller(guard: Guard, ctx: RequestContext) -> Principal:
     """The principal behind the request's bearer token (or an auth error)."""
-    client = client_of(ctx, guard.trusted_proxies)
-    return guard.authenticate(ctx.request_headers.get("authorization"), client)
+    principal = _principals.get(ctx)
+    if principal is None:
+        client = client_of(ctx, guard.trusted_proxies)
+        principal = guard.authenticate(ctx.request_headers.get("authorization"), client)
+    return principal
 
 
 class RequireToken:
     """A leading metadata interceptor: no RPC runs, or even reads its body, without a valid
-    API token, including RPCs a service leaves unimplemented. Handlers still ask `caller()`
-    for the principal they act for."""
+    API token, including RPCs a service leaves unimplemented. Handlers ask `caller()` for
+    the principal they act for (found here, once per request)."""
 
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
 
     def on_start_sync(self, ctx: RequestContext) -> None:
         try:
-            caller(self.guard, ctx)
+            _principals[ctx] = caller(self.guard, ctx)
         except NetclodeError as exc:
             raise _translate(exc, "authenticate") from None
 

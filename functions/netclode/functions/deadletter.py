@@ -11,7 +11,7 @@ import time
 
 from cloudevents.http import CloudEvent
 
-from netclode.config import Settings
+from netclode.config import process_settings
 from netclode.eventing.receive import cloudevent_endpoint
 from netclode.store import keys
 from netclode.store.redis import connect
@@ -23,7 +23,7 @@ MAX_KEPT = 1000
 def deadletter(event: CloudEvent) -> None:
     """functions-framework target `deadletter` (HTTP signature)."""
     attributes = event.get_attributes()
-    r = connect(Settings.from_env().redis_url)
+    r = connect(process_settings().redis_url)
     r.xadd(
         keys.DEAD_LETTERS,
         {

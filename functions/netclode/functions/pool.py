@@ -8,24 +8,30 @@ stuck starts, sandboxes that died under a session).
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from cloudevents.http import CloudEvent
 
-from netclode.config import Settings
-from netclode.drivers import get_driver
+from netclode.config import process_settings
 from netclode.eventing.receive import cloudevent_endpoint
 from netclode.pool import WarmPool
 from netclode.sessions.service import SessionService
-from netclode.store.redis import connect
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def _parts() -> tuple[WarmPool, SessionService]:
+    """Built once per process: one driver and one Redis pool serve every tick."""
+    service = SessionService(process_settings())
+    return WarmPool(process_settings(), service.r), service
 
 
 @cloudevent_endpoint("pool")
 def pool(cloud_event: CloudEvent) -> None:
     """functions-framework target `pool` (HTTP signature: a failure asks for a retry)."""
-    settings = Settings.from_env()
-    report = WarmPool(settings, connect(settings.redis_url)).reconcile(get_driver(settings))
+    warm, service = _parts()
+    report = warm.reconcile(service.life.driver)
     if report.removed or report.failed:
         log.info("pool: removed %s, failed %s", report.removed, report.failed)
-    SessionService(settings).reconcile()
+    service.reconcile()

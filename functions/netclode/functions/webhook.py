@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import cache
 from urllib.parse import parse_qs
 
 import flask
 
-from netclode.config import Settings
+from netclode.config import Settings, process_settings
 from netclode.errors import Unavailable
 from netclode.eventing.publish import publish
 from netclode.github import signature
@@ -41,11 +42,17 @@ def webhook(request: flask.Request) -> tuple:
     if request.method != "POST":
         return _error(405, "only POST is accepted"), 405, {"Allow": "POST"}
     try:
-        delivery = _verified(request, GitHubSettings.from_env())
+        delivery = _verified(request, _github_settings())
     except Refused as exc:
         log.info("webhook refused (%s): %s", exc.status, exc.message)
         return _error(exc.status, exc.message), exc.status
-    return _publish(delivery, Settings.from_env())
+    return _publish(delivery, process_settings())
+
+
+@cache
+def _github_settings() -> GitHubSettings:
+    """Read once per process (it may read the App's private key from a file)."""
+    return GitHubSettings.from_env()
 
 
 def _error(status: int, message: str) -> dict:

@@ -7,13 +7,13 @@ States: `queued` (no slot yet) -> `starting` (slot held, session being created) 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 
 import redis
 
 from netclode.store import keys
+from netclode.store.sessions import now_ms
 
 QUEUED, STARTING, RUNNING, FINISHING = "queued", "starting", "running", "finishing"
 
@@ -26,10 +26,6 @@ if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return 0
 """
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass

@@ -19,11 +19,12 @@ from github import GithubException
 from netclode.github import answers, prompt
 from netclode.github.app import READ, WRITE, GitHubApp
 from netclode.github.context import gather
-from netclode.github.jobs import FINISHING, QUEUED, RUNNING, STARTING, Job, JobStore, now_ms
+from netclode.github.jobs import FINISHING, QUEUED, RUNNING, STARTING, Job, JobStore
 from netclode.github.routing import DEPS, ISSUE, PR, REVIEW, Work, route
 from netclode.github.sessions import SessionAPI, last_answer, last_error, turn_outcome
 from netclode.github.settings import GitHubSettings
 from netclode.store import keys
+from netclode.store.sessions import now_ms
 from netclode.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -191,16 +192,10 @@ class Bot:
         error = str(data.get("error") or "")
         text = str(data.get("final_answer") or "")
         if error or data.get("interrupted"):
-            reason = error or "the turn was interrupted"
-            text = text or last_answer(self.api.history(job.session_id))
-            body = (
-                answers.partial(job.delivery, text, reason)
-                if text
-                else answers.failure(job.delivery, reason)
-            )
+            partial = text or last_answer(self.api.history(job.session_id))
+            self._give_up(job, partial, error or "the turn was interrupted")
         else:
-            body = answers.answer(job.delivery, text)
-        self._finish(job, body)
+            self._finish(job, answers.answer(job.delivery, text))
 
     def _finish(self, job: Job, body: str) -> None:
         self.jobs.update(job, state=FINISHING, answer=body)

@@ -128,8 +128,9 @@ def function_components(
     return out
 
 
-def broker_component(layout: Layout, plan: Plan, routes_file: Path) -> Component:
-    argv = [
+def broker_command(routes_file: Path, port: int) -> list[str]:
+    """The eventing stand-in, routing by the Triggers in knative/ to `routes_file`'s URLs."""
+    return [
         sys.executable,
         "-m",
         "netclode.eventing.localbroker",
@@ -138,8 +139,12 @@ def broker_component(layout: Layout, plan: Plan, routes_file: Path) -> Component
         "--routes",
         str(routes_file),
         "--port",
-        str(plan.broker_port),
+        str(port),
     ]
+
+
+def broker_component(layout: Layout, plan: Plan, routes_file: Path) -> Component:
+    argv = broker_command(routes_file, plan.broker_port)
     env = {"NETCLODE_INTERNAL_TOKEN": plan.internal_token, "PYTHONUNBUFFERED": "1"}
     return Component("broker", argv, plan.broker_port, env, kind="eventing")
 

@@ -24,7 +24,7 @@ from netclode.config import Settings
 from netclode.errors import Unavailable
 from netclode.eventing import types
 from netclode.eventing.publish import publish
-from netclode.eventing.topology import load
+from netclode.eventing.topology import Topology, load
 from netclode.localstack import admin
 from netclode.localstack.components import (
     Component,
@@ -61,7 +61,8 @@ class Supervisor:
     def start(self) -> None:
         for d in (self.layout.data, self.layout.config, self.layout.logs):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        plan = self._plan()
+        topology = load(MANIFESTS)
+        plan = self._plan(topology)
         r = redis.Redis.from_url(plan.redis_url)
         admin.ensure_admin_token(r, self.layout.credentials)
         per_service = {
@@ -70,7 +71,6 @@ class Supervisor:
                 "NETCLODE_BOT_TOKEN": admin.fresh_bot_token(r),
             }
         }
-        topology = load(MANIFESTS)
         routes = self.layout.state / "routes.json"
         routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))
         self.components = [
@@ -85,7 +85,7 @@ class Supervisor:
         self._write_state(plan, "running")
         self._reconcile_now(plan)
 
-    def _plan(self) -> Plan:
+    def _plan(self, topology: Topology) -> Plan:
         self.valkey = ValkeyServer(
             port=free_port(),
             data_dir=self.layout.data / "valkey",
@@ -95,7 +95,6 @@ class Supervisor:
         )
         self.valkey.start()
         api_port = int(os.environ.get("NETCLODE_API_PORT", DEFAULT_API_PORT))
-        topology = load(MANIFESTS)
         broker_port, service_ports = plan_ports(topology, api_port)
         return Plan(
             redis_url=f"redis://127.0.0.1:{self.valkey.port}/0",

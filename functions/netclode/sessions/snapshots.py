@@ -19,7 +19,6 @@ to the snapshot; the two never share files afterwards.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
@@ -39,25 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S = common_pb2
-RETENTION_ENV = "SNAPSHOT_RETENTION"
-DEFAULT_RETENTION = 10
 NAME_PROMPT_MAX = 50
 HISTORY_BATCH = 500
 PROMPT_LOOKBACK = 1000
-
-
-def retention() -> int:
-    """How many snapshots a session keeps (SNAPSHOT_RETENTION, default 10, at least 1)."""
-    raw = os.environ.get(RETENTION_ENV, "").strip()
-    try:
-        value = int(raw) if raw else DEFAULT_RETENTION
-    except ValueError:
-        raise SystemExit(
-            f"configuration error: {RETENTION_ENV} must be a whole number, got {raw!r}"
-        ) from None
-    if value < 1:
-        raise SystemExit(f"configuration error: {RETENTION_ENV} must be at least 1")
-    return value
 
 
 def snapshot_name(turn: int, prompt: str) -> str:
@@ -178,7 +161,7 @@ class Snapshots:
             self.delete(session_id, snap.id)
 
     def _enforce_retention(self, session_id: str) -> None:
-        keep = retention()
+        keep = self.life.settings.snapshot_retention
         for snap in self.list(session_id)[:-keep]:
             self.delete(session_id, snap.id)
 

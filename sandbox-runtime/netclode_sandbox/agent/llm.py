@@ -436,7 +436,9 @@ class _AnthropicReader:
     def _on_content_block_start(self, ev: dict[str, Any]) -> None:
         cb, index = ev["content_block"], ev["index"]
         kind = cb["type"]
-        block: dict[str, Any] = {"type": kind, "buf": "", "sig": ""}
+        # Deltas are collected and joined once at the block's end: `+=` on a dict item copies
+        # the whole text each time, quadratic over a long answer.
+        block: dict[str, Any] = {"type": kind, "parts": [], "sig": ""}
         if kind == "tool_use":
             block.update(id=cb["id"], name=cb["name"])
             self.events.tool_start(cb["id"], cb["name"])
@@ -455,29 +457,30 @@ class _AnthropicReader:
             return
         kind = d.get("type")
         if kind == "text_delta":
-            block["buf"] += d["text"]
+            block["parts"].append(d["text"])
             self.events.text(block["id"], d["text"], partial=True)
         elif kind == "thinking_delta":
-            block["buf"] += d["thinking"]
+            block["parts"].append(d["thinking"])
             self.events.thinking(block["id"], d["thinking"], partial=True)
         elif kind == "signature_delta":
             block["sig"] += d["signature"]
         elif kind == "input_json_delta":
-            block["buf"] += d["partial_json"]
+            block["parts"].append(d["partial_json"])
             self.events.tool_input_delta(block["id"], d["partial_json"])
 
     def _on_content_block_stop(self, ev: dict[str, Any]) -> None:
         block = self.blocks.get(ev["index"])
         if block is None:
             return
-        if block["type"] == "text" and block["buf"]:
-            self.step.text += block["buf"]
-            self.events.text(block["id"], block["buf"], partial=False)
+        buf = "".join(block["parts"])
+        if block["type"] == "text" and buf:
+            self.step.text += buf
+            self.events.text(block["id"], buf, partial=False)
         elif block["type"] == "thinking":
-            self.step.thinking.append({"thinking": block["buf"], "signature": block["sig"]})
-            self.events.thinking(block["id"], block["buf"], partial=False)
+            self.step.thinking.append({"thinking": buf, "signature": block["sig"]})
+            self.events.thinking(block["id"], buf, partial=False)
         elif block["type"] == "tool_use":
-            call = ToolCall(block["id"], block["name"], parse_json(block["buf"]))
+            call = ToolCall(block["id"], block["name"], parse_json(buf))
             self.step.tool_calls.append(call)
             self.events.tool_input(call.id, call.input)
 
@@ -563,7 +566,9 @@ class _OpenAIReader:
     def __init__(self, events: Events) -> None:
         self.events = events
         self.step = Step()
-        self.thinking = ""
+        # Deltas, joined when the text is closed (see _AnthropicReader's blocks).
+        self.thinking: list[str] = []
+        self.text: list[str] = []
         self.text_done = False
         self.calls: dict[int, dict[str, str]] = {}
 
@@ -587,11 +592,11 @@ class _OpenAIReader:
     def _delta(self, d: dict[str, Any]) -> None:
         reasoning = d.get("reasoning_content") or d.get("reasoning")
         if reasoning:
-            self.thinking += reasoning
+            self.thinking.append(reasoning)
             self.events.thinking(f"thinking_{self.step.message_id}", reasoning, partial=True)
         content = d.get("content")
         if content:
-            self.step.text += content
+            self.text.append(content)
             self.events.text(self.step.message_id, content, partial=True)
         for tc in d.get("tool_calls") or []:
             index = tc.get("index", 0)
@@ -614,9 +619,10 @@ class _OpenAIReader:
     def _close_text(self) -> None:
         """Emits the final thinking/text once, before any tool starts (or at the end)."""
         if self.thinking:
-            self.step.thinking.append({"thinking": self.thinking, "signature": ""})
-            self.events.thinking(f"thinking_{self.step.message_id}", self.thinking, partial=False)
-            self.thinking = ""
+            thinking, self.thinking = "".join(self.thinking), []
+            self.step.thinking.append({"thinking": thinking, "signature": ""})
+            self.events.thinking(f"thinking_{self.step.message_id}", thinking, partial=False)
+        self.step.text = "".join(self.text)
         if self.step.text and not self.text_done:
             self.text_done = True
             self.events.text(self.step.message_id, self.step.text, partial=False)
