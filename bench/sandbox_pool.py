@@ -1,6 +1,8 @@
 """Sandbox latencies on this machine: warm-pool claim, cold start, resume, memory per sandbox.
 
-Starts its own Valkey and sandbox host on loopback/Unix sockets, prints medians and p99.
+Starts its own Valkey and sandbox host on loopback/Unix sockets, prints medians and p99,
+and ratios against baselines measured in the same run: one Health call on a client already
+open (the least a claim can cost) and a bare interpreter start (the least a cold start can).
 Run: PYTHONPATH=. .venv/bin/python bench/sandbox_pool.py [--claims 100] [--burst 20] [--cold 5]
 """
 
@@ -31,6 +33,7 @@ from netclode.pool import WarmPool
 from netclode.v1 import agent_pb2
 from tests.sandbox.conftest import wait_ready
 from tests.support.net import free_port
+from tests.support.sandboxhost import start_sandbox_host
 
 
 def pct(values: list[float], q: float) -> float:
@@ -43,6 +46,38 @@ def show(name: str, ms: list[float]) -> None:
         f"{name:<34} n={len(ms):<4} p50={statistics.median(ms):8.1f} ms  "
         f"p95={pct(ms, 0.95):8.1f} ms  p99={pct(ms, 0.99):8.1f} ms"
     )
+
+
+def show_ratio(name: str, measured: list[float], baseline: list[float]) -> None:
+    m, b = statistics.median(measured), statistics.median(baseline)
+    print(f"{name:<34} p50 {m:.1f} ms vs baseline {b:.1f} ms: {m / b:.1f}x")
+
+
+def bare_health(pool: WarmPool, driver: LocalDriver, n: int) -> list[float]:
+    """Baseline: Health calls on one claimed sandbox's open client."""
+    sandbox_id = pool.claim("baseline")
+    assert sandbox_id, "pool empty"
+    rpc = driver.rpc(sandbox_id)
+    try:
+        runs = []
+        for _ in range(n):
+            start = time.perf_counter()
+            rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
+            runs.append((time.perf_counter() - start) * 1000)
+    finally:
+        rpc.close()
+        driver.stop(sandbox_id)
+    return runs
+
+
+def bare_interpreter(n: int) -> list[float]:
+    """Baseline: starting the sandbox's interpreter with nothing around it."""
+    runs = []
+    for _ in range(n):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        runs.append((time.perf_counter() - start) * 1000)
+    return runs
 
 
 def show_memory(per_sandbox: list[tuple[int, int]]) -> None:
@@ -180,17 +215,17 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="nc-bench-"))
     valkey = ValkeyServer(port=free_port(), data_dir=data / "valkey")
     valkey.start()
-    host = subprocess.Popen([sys.executable, "-m", "netclode.sandboxhost", "--data-dir", str(data)])
+    host = start_sandbox_host(data)
     try:
-        deadline = time.monotonic() + 15
-        while not (data / "sandboxhost.sock").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
         r = redis.Redis(port=valkey.port, protocol=2)
         driver = LocalDriver(Settings(data_dir=data))
 
         pool = WarmPool(Settings(data_dir=data, pool_size=args.burst), r)
         seq = sequential_claims(pool, driver, args.claims, driver.rpc)
         show_phases("warm claim -> ready (sequential)", seq)
+        health = bare_health(pool, driver, args.claims)
+        show("baseline: Health on an open client", health)
+        show_ratio("warm claim over the baseline", [r["total"] for r in seq], health)
         shared = sequential_claims(pool, driver, args.claims, shared_context_rpc(driver))
         show_phases("  the same, one shared TLS context", shared)
 
@@ -219,6 +254,9 @@ def main() -> None:
             resume.append((time.perf_counter() - start) * 1000)
             driver.stop(f"res{i}")
         show("cold start -> Health ready", cold)
+        interpreter = bare_interpreter(args.cold)
+        show("baseline: bare interpreter start", interpreter)
+        show_ratio("cold start over the baseline", cold, interpreter)
         show("  CPU time of its process tree", cpu)
         show("resume (existing workspace) -> ready", resume)
         print(

@@ -91,8 +91,12 @@ def test_turn_creates_edits_and_runs_commands(
     key = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}.get(provider)
     if key:
         assert f"NETCLODE_PLACEHOLDER_{key}" in " ".join(requests[0].headers.values())
-    if model.startswith("anthropic/"):
-        assert str(workspace) in requests[0].body["system"]
+    # The system prompt names the workspace: Anthropic's own field, else the first message.
+    body = requests[0].body
+    system = body["system"] if provider == "anthropic" else body["messages"][0]
+    assert str(workspace) in str(system)
+    if provider != "anthropic":
+        assert body["messages"][0]["role"] == "system"
 
 
 def test_interrupt_mid_tool_kills_the_command(

@@ -20,6 +20,25 @@ from tests.kubernetes.conftest import NAMESPACE, Emulator
 from tests.support.manifests import validate_manifest
 
 SPEC = SandboxSpec(sandbox_id="s1", workspace_id="w1")
+# What a sandbox pod's environment may hold: paths, proxy settings and CA trust, no secret.
+POD_ENV = sorted(
+    [
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "HOME",
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "NETCLODE_CONTROL_SOCKET",
+        "NETCLODE_INGEST_PATH",
+        "NETCLODE_LISTEN_SOCKET",
+        "NETCLODE_SECRET_FD",
+        "NETCLODE_WORKSPACE",
+        "NODE_EXTRA_CA_CERTS",
+        "NO_PROXY",
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+    ]
+)
 
 
 def names(items: list) -> set[str]:
@@ -81,12 +100,14 @@ def test_no_secret_value_reaches_the_pod_spec(driver: KubernetesDriver, core) ->
     assert len(value) >= 32
     pod_text = json.dumps(stored_pod(core, "sbx-s1"))
     assert value not in pod_text
-    for container in stored_pod(core, "sbx-s1")["spec"]["containers"]:
-        for env in container.get("env", []):
-            assert "valueFrom" not in env
-            key = env["name"]
-            if any(word in key for word in ("KEY", "TOKEN", "PASSWORD")):
-                assert env["value"].startswith("NETCLODE_PLACEHOLDER_"), key
+    env = {
+        e["name"]: e
+        for container in stored_pod(core, "sbx-s1")["spec"]["containers"]
+        for e in container.get("env", [])
+    }
+    assert all("valueFrom" not in e for e in env.values())
+    # Every variable a pod gets, by name: a new one (a key, a token) must be added here.
+    assert sorted(env) == POD_ENV
 
 
 def test_default_size_uses_kata_defaults_and_custom_size_sets_vm_annotations(

@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from connectrpc.errors import ConnectError
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from netclode.v1 import api_pb2
 from tests.support.scripted_llm import OLLAMA_MODEL, Reply, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 from tests.web.conftest import PHONE, open_page, screenshot
@@ -118,9 +116,7 @@ def test_interrupt_stops_a_running_turn(desktop: Page, llm: ScriptedLLM) -> None
     expect(interrupt).to_be_disabled()
 
 
-def test_terminal_pause_resume_and_snapshots_on_a_desktop(
-    desktop: Page, llm: ScriptedLLM, api: Client
-) -> None:
+def test_terminal_pause_resume_and_snapshots_on_a_desktop(desktop: Page, llm: ScriptedLLM) -> None:
     new_session(desktop, "desktop-session")
 
     desktop.get_by_role("tab", name="Terminal").click()
@@ -136,10 +132,6 @@ def test_terminal_pause_resume_and_snapshots_on_a_desktop(
     expect(desktop.get_by_test_id("status")).to_have_text("ready", timeout=AGENT_TIMEOUT_MS)
 
     desktop.get_by_role("tab", name="Snapshots").click()
-    session_id = desktop.url.rsplit("/", 1)[-1]
-    if not snapshots_implemented(api, session_id):
-        expect(desktop.get_by_test_id("snapshots-unavailable")).to_be_visible()
-        return
     llm.push(text("First answer, kept by the snapshot."))
     send(desktop, "first")
     expect(desktop.get_by_text("Turn complete")).to_be_visible(timeout=AGENT_TIMEOUT_MS)
@@ -154,16 +146,6 @@ def test_terminal_pause_resume_and_snapshots_on_a_desktop(
     expect(assistant(desktop, "First answer")).to_have_count(1, timeout=AGENT_TIMEOUT_MS)
     expect(assistant(desktop, "Second answer")).to_have_count(0)
     screenshot(desktop, "desktop-after-restore")
-
-
-def snapshots_implemented(api: Client, session_id: str) -> bool:
-    try:
-        api(api.sessions.list_snapshots, api_pb2.ListSnapshotsRequest(session_id=session_id))
-    except ConnectError as exc:
-        if exc.code.value == "unimplemented":
-            return False
-        raise
-    return True
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
