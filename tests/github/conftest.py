@@ -24,14 +24,14 @@ from tests.support.github_standin import GitHubStandIn
 from tests.support.net import free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PAYLOADS = REPO_ROOT.parent / "shared" / "fixtures" / "github-webhooks"
+PAYLOADS = Path(__file__).resolve().parent / "payloads"  # vendored, MIT: see LICENSE.md there
 FUNCTION_SOURCE = REPO_ROOT / "functions" / "main.py"
 SECRET = "test-webhook-secret"
 INTERNAL = "internal-test-token"
 
 
 def payload(name: str) -> dict[str, Any]:
-    """A real GitHub payload from the shared fixtures (read fresh, so tests may edit it)."""
+    """A real GitHub payload from the vendored examples (read fresh, so tests may edit it)."""
     return json.loads((PAYLOADS / f"{name}.json").read_text())
 
 
