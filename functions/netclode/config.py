@@ -52,8 +52,6 @@ class Settings:
     max_active_sessions: int = 5
     idle_timeout_minutes: int = 0
     pool_size: int = 2
-    # Shared secret that internal callers (eventing stand-in, functions) present.
-    internal_token: str = ""
     # Public base URL of the ingest function as seen from inside a sandbox.
     ingest_url: str = ""
     max_prompt_bytes: int = 100_000
@@ -74,7 +72,6 @@ class Settings:
             max_active_sessions=_int("MAX_ACTIVE_SESSIONS", 5),
             idle_timeout_minutes=_int("IDLE_TIMEOUT_MINUTES", 0),
             pool_size=_int("POOL_SIZE", 2),
-            internal_token=os.environ.get("NETCLODE_INTERNAL_TOKEN", ""),
             ingest_url=os.environ.get("NETCLODE_INGEST_URL", ""),
             max_prompt_bytes=_int("NETCLODE_MAX_PROMPT_BYTES", 100_000),
             snapshot_retention=_int("SNAPSHOT_RETENTION", 10, minimum=1),

@@ -27,7 +27,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = Path(__file__).resolve().parent / "payloads"  # vendored, MIT: see LICENSE.md there
 FUNCTION_SOURCE = REPO_ROOT / "functions" / "main.py"
 SECRET = "test-webhook-secret"
-INTERNAL = "internal-test-token"
 
 
 def payload(name: str) -> dict[str, Any]:
@@ -146,5 +145,4 @@ def send_event(url: str, event_type: str, data: dict, event_id: str, source: str
     headers, body = to_binary(
         CloudEvent({"type": event_type, "source": source, "id": event_id}, data)
     )
-    headers["Authorization"] = f"Bearer {INTERNAL}"
     return httpx.post(url, headers=headers, content=body, timeout=60)

@@ -23,7 +23,7 @@ from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store import keys
 from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
-from tests.github.conftest import INTERNAL, payload, send_event
+from tests.github.conftest import payload, send_event
 from tests.support.github_standin import GitHubStandIn, Issue
 
 REPO = "Codertocat/Hello-World"
@@ -69,7 +69,6 @@ def api_fn(start_module_function, module_redis_url, tmp_path_factory):
 def bots(start_module_function, module_redis_url, api_fn, module_standin, app_private_key):
     env = {
         "NETCLODE_REDIS_URL": module_redis_url,
-        "NETCLODE_INTERNAL_TOKEN": INTERNAL,
         "NETCLODE_API_URL": api_fn.url,
         "NETCLODE_BOT_TOKEN": BOT_TOKEN,
         "GITHUB_API_URL": module_standin.url,

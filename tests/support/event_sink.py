@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,11 +18,18 @@ class Delivery:
 
 
 class EventSink:
-    """Answers `status`, except 503 to the first `failures` deliveries of each event type."""
+    """Answers `status`, except 503 to the first `failures` deliveries of each event type;
+    `answer`, when given, chooses the status and body from the request headers instead."""
 
-    def __init__(self, status: int = 200, failures: int = 0) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        failures: int = 0,
+        answer: Callable[[dict[str, str]], tuple[int, bytes]] | None = None,
+    ) -> None:
         self.status = status
         self.failures = failures
+        self.answer = answer
         self.deliveries: list[Delivery] = []
         sink = self
 
@@ -34,9 +42,13 @@ class EventSink:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 sink.deliveries.append(Delivery(time.monotonic(), headers, body))
                 seen = len(sink.of_type(headers.get("ce-type", "")))
-                self.send_response(503 if seen <= sink.failures else sink.status)
-                self.send_header("Content-Length", "0")
+                status, reply = (503 if seen <= sink.failures else sink.status), b""
+                if sink.answer is not None:
+                    status, reply = sink.answer(headers)
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -44,6 +56,9 @@ class EventSink:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def with_id(self, event_id: str) -> list[Delivery]:
+        return [d for d in self.deliveries if d.headers.get("ce-id") == event_id]
 
     def of_type(self, event_type: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.headers.get("ce-type") == event_type]

@@ -1,9 +1,12 @@
 """The adapter every CloudEvent-consuming function uses.
 
 Functions use the HTTP signature so they choose the status code: 2xx acknowledges (also for
-events that are bad and would never succeed), 5xx asks the eventing layer to retry. Callers
-must present the internal credential when one is configured, and each (source, id) is
-handled once: Knative delivery is at-least-once.
+events that are bad and would never succeed), 5xx asks the eventing layer to retry. Each
+(source, id) is handled once: Knative delivery is at-least-once.
+
+No credential is asked for: Knative's Broker sends none. The consumers are trusted by network
+position instead (cluster-local Knative Services that only Knative's data plane may reach, see
+knative/base/security/networkpolicies.yaml; locally, loopback that sandboxes cannot reach).
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ import flask
 from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
-from netclode.auth.secrets import same
-from netclode.config import Settings, process_settings
+from netclode.config import process_settings
 from netclode.store import keys
 from netclode.store.redis import connect
 
@@ -38,8 +40,6 @@ def cloudevent_endpoint(scope: str) -> Callable[[Handler], Callable[[flask.Reque
     def decorate(handler: Handler) -> Callable[[flask.Request], tuple]:
         @wraps(handler)
         def endpoint(request: flask.Request) -> tuple:
-            if not _authorized(process_settings(), request):
-                return {"code": "unauthenticated", "message": "unauthenticated"}, 401
             try:
                 event = from_http(dict(request.headers), request.get_data())
             except GenericException:
@@ -62,10 +62,3 @@ def cloudevent_endpoint(scope: str) -> Callable[[Handler], Callable[[flask.Reque
         return endpoint
 
     return decorate
-
-
-def _authorized(settings: Settings, request: flask.Request) -> bool:
-    if not settings.internal_token:
-        return True
-    header = request.headers.get("Authorization", "")
-    return same(header, f"Bearer {settings.internal_token}")

@@ -40,15 +40,21 @@ def parse_duration(text: str) -> float:
 class Delivery:
     retry: int = 0
     backoff_policy: str = "exponential"
-    backoff_delay_s: float = 0.2
+    # Knative waits only when both backoffPolicy and backoffDelay are set (else 0).
+    backoff_delay_s: float = 0.0
     timeout_s: float = 30.0
     dead_letter_service: str | None = None
 
-    def delay(self, attempt: int) -> float:
-        """Delay before retry number `attempt` (1-based), as Knative computes it."""
+    def delay(self, retry: int) -> float:
+        """The wait before retry `retry`, counted from 0 for the first retry.
+
+        knative/eventing pkg/kncloudevents/retries.go computes backoffDelay * 2^n
+        (exponential) or backoffDelay * n (linear), and go-retryablehttp passes n = 0 before
+        the first retry: exponential waits delay, 2·delay, 4·delay…; linear 0, delay, 2·delay…
+        """
         if self.backoff_policy == "linear":
-            return self.backoff_delay_s * attempt
-        return self.backoff_delay_s * 2**attempt
+            return self.backoff_delay_s * retry
+        return self.backoff_delay_s * 2**retry
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class FunctionService:
 @dataclass(frozen=True)
 class Trigger:
     name: str
+    namespace: str
     broker: str
     filters: dict[str, str]
     subscriber: str
@@ -78,8 +85,7 @@ class PingSource:
     schedule: str
     data: str
     content_type: str
-    broker: str | None
-    service: str | None
+    broker: str
     namespace: str
 
 
@@ -158,6 +164,7 @@ def _trigger(doc: dict, brokers: dict[str, Delivery]) -> Trigger:
         raise ValueError(f"Trigger {doc['metadata']['name']}: subscriber must reference a Service")
     return Trigger(
         name=doc["metadata"]["name"],
+        namespace=doc["metadata"].get("namespace", "default"),
         broker=broker,
         filters=dict((spec.get("filter") or {}).get("attributes") or {}),
         subscriber=subscriber,
@@ -166,14 +173,17 @@ def _trigger(doc: dict, brokers: dict[str, Delivery]) -> Trigger:
 
 
 def _ping_source(doc: dict) -> PingSource:
+    """A PingSource feeding a Broker: the only sink the stand-in (and Netclode) uses, so every
+    tick reaches its functions through Triggers and their delivery specs."""
     spec = doc["spec"]
     ref = (spec.get("sink") or {}).get("ref") or {}
+    if ref.get("kind") != "Broker":
+        raise ValueError(f"PingSource {doc['metadata']['name']}: sink must reference a Broker")
     return PingSource(
         name=doc["metadata"]["name"],
         schedule=spec["schedule"],
         data=spec.get("data", ""),
         content_type=spec.get("contentType", "application/json"),
-        broker=ref["name"] if ref.get("kind") == "Broker" else None,
-        service=ref["name"] if ref.get("kind") == "Service" else None,
+        broker=ref["name"],
         namespace=doc["metadata"].get("namespace", "default"),
     )

