@@ -50,7 +50,10 @@ def test_roles_get_the_settings_the_design_asks_for(docs: Docs) -> None:
         return ksvc(docs, name)["spec"]["template"]["metadata"]["annotations"]
 
     assert notes("webhook")["autoscaling.knative.dev/min-scale"] == "1"
-    for name in ("api", "ingest", "pool", "bot", "deadletter"):
+    # Sandboxes reach ingest's pods directly, never through the activator (network trust,
+    # test_network_trust.py), so one pod must always be there to answer them.
+    assert notes("ingest")["autoscaling.knative.dev/min-scale"] == "1"
+    for name in ("api", "pool", "bot", "deadletter"):
         assert notes(name)["autoscaling.knative.dev/min-scale"] == "0"
         assert "autoscaling.knative.dev/scale-to-zero-pod-retention-period" in notes(name)
     pool = ksvc(docs, "pool")["spec"]["template"]["spec"]
