@@ -1,13 +1,19 @@
-"""`dotenv` filter: parse the text of a `.env` file into a dict.
+"""`.env` filters: `dotenv` parses the text of a `.env` file into a dict; `setting` and
+`settings` read a value from the controller's environment, else from that dict.
 
-Ansible has no built-in for this format and `.env` is where Netclode's real secrets live.
-Accepted lines: `KEY=value`, `export KEY=value`, values in single or double quotes, blank
-lines and `#` comments. Anything else is an error naming the line (never its content, which
-may hold a secret).
+Ansible has no built-in for this format and `.env` is where Netclode's real secrets and the
+operator's settings live. Accepted lines: `KEY=value`, `export KEY=value`, values in single
+or double quotes, blank lines and `#` comments. Anything else is an error naming the line
+(never its content, which may hold a secret).
+
+The process environment wins over `.env` (`NVIDIA_ENABLED=true ansible-playbook …` still
+works without editing the file); an empty value counts as unset. Filters run on the
+controller, so its environment is the one ansible-playbook was started with.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -35,8 +41,19 @@ def dotenv(text: str) -> dict[str, str]:
     return result
 
 
+def setting(name: str, dotenv_vars: dict[str, str], default: str = "") -> str:
+    """`name` from the environment, else from `.env`, else `default`."""
+    return os.environ.get(name) or dotenv_vars.get(name) or default
+
+
+def settings(names: list[str], dotenv_vars: dict[str, str]) -> dict[str, str]:
+    """The `names` that are set (environment first, then `.env`), with their values."""
+    found = {name: setting(name, dotenv_vars) for name in names}
+    return {name: value for name, value in found.items() if value}
+
+
 class FilterModule:
     """Registers the filters of this file with Ansible."""
 
     def filters(self) -> dict[str, object]:
-        return {"dotenv": dotenv}
+        return {"dotenv": dotenv, "setting": setting, "settings": settings}

@@ -33,7 +33,7 @@ from kubernetes import client, config
 from kubernetes.utils import parse_quantity
 
 from netclode.auth.secrets import new_token
-from netclode.config import Settings
+from netclode.config import Settings, _int
 from netclode.drivers.base import SandboxInfo, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode.errors import InvalidArgument, NotFound, Unavailable
@@ -78,7 +78,8 @@ class KubernetesSettings:
     secret_proxy_addr: str = "secret-proxy.netclode.svc.cluster.local:8080"
     # Where the bridge exposes the runtime on the pod IP (the sandbox-ingress policy's port).
     runtime_port: int = RUNTIME_PORT
-    # The VM size Kata gives a sandbox unless the session asks for another.
+    # The VM size Kata gives a sandbox unless the session asks for another (KATA_VM_CPUS and
+    # KATA_VM_MEMORY_MB, the same settings Ansible writes into the Kata configuration).
     default_vcpus: int = 4
     default_memory_mb: int = 4096
     # Requests are the VM size divided by these, so idle sandboxes do not hoard a node.
@@ -100,6 +101,8 @@ class KubernetesSettings:
             storage_class=env("NETCLODE_STORAGE_CLASS", cls.storage_class),
             workspace_size=env("NETCLODE_WORKSPACE_SIZE", cls.workspace_size),
             secret_proxy_addr=env("NETCLODE_SECRET_PROXY_ADDR", cls.secret_proxy_addr),
+            default_vcpus=_int("KATA_VM_CPUS", cls.default_vcpus, minimum=1),
+            default_memory_mb=_int("KATA_VM_MEMORY_MB", cls.default_memory_mb, minimum=256),
             snapshot_class=env("NETCLODE_SNAPSHOT_CLASS", cls.snapshot_class),
             preview_tailnet=env("NETCLODE_PREVIEW_TAILNET", "") in ("1", "true"),
         )

@@ -1,0 +1,373 @@
+"""The configuration contract: what the functions read on a cluster is what knative/ and the
+Ansible roles give them, under the same names, and every key of the original `.env` is
+either read by Ansible or documented as unused.
+
+Three sources, none hand-copied:
+- the code: every environment read in the cluster packages of functions/netclode (AST scan,
+  tests/support/envreads.py; the local-only packages localstack and sandboxhost excepted);
+- knative/: the production overlay with every optional component, built by kustomize;
+- Ansible: the objects the secrets role puts into the cluster, templated by Ansible itself
+  from a `.env` holding every key (a probe play loads the role's variables), plus the
+  `.env`-driven settings of group_vars and the roles.
+
+Each fixture under fixtures/config-contract seeds one kind of mistake and names the
+violation it must cause.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from netclode.auth.bootstrap import CONFIGURED
+from netclode.providers import PROVIDERS
+from tests.ansible.conftest import ANSIBLE_DIR, run_ansible
+from tests.manifests.conftest import REPO, kustomize, with_components
+from tests.support.envreads import EnvReads, scan
+
+FIXTURES = Path(__file__).parent / "fixtures" / "config-contract"
+CODE = REPO / "functions" / "netclode"
+LOCAL_ONLY = frozenset({"localstack", "sandboxhost"})
+# Reads the scan cannot resolve, by file: what each one reads.
+DYNAMIC = {
+    "auth/bootstrap.py": {variable for variable, _, _ in CONFIGURED},
+    "providers.py": {p.base_env for p in PROVIDERS.values()},
+    "config.py": {f"XDG_{kind}_HOME" for kind in ("DATA", "CONFIG", "STATE")},
+}
+# Read by the code, deliberately not set on a cluster: the default is right there.
+CLUSTER_DEFAULTS = {
+    "K_SINK": "set by a SinkBinding, which Netclode does not use (NETCLODE_BROKER_URL is)",
+    "NETCLODE_DATA_DIR": "the local sandbox driver's data; the kubernetes driver keeps none",
+    "XDG_DATA_HOME": "the default of NETCLODE_DATA_DIR",
+    "XDG_CONFIG_HOME": "read by the local stack only, through the same helper",
+    "XDG_STATE_HOME": "read by the local stack only, through the same helper",
+    "NETCLODE_K8S_CONTEXT": "kubeconfig context outside a pod; in a pod the ServiceAccount",
+    "POOL_SIZE": "two warm sandboxes",
+    "NETCLODE_MAX_PROMPT_BYTES": "100 kB prompts",
+    "SNAPSHOT_RETENTION": "ten snapshots a session",
+    "NETCLODE_RUNTIME_CLASS": "kata, the RuntimeClass in knative/base/security",
+    "NETCLODE_STORAGE_CLASS": "the cluster's default StorageClass",
+    "NETCLODE_WORKSPACE_SIZE": "10Gi workspaces",
+    "NETCLODE_SNAPSHOT_CLASS": "netclode-workspaces, the class in knative/cluster",
+    "NETCLODE_PREVIEW_TAILNET": "previews stay in the cluster unless Tailscale is set up",
+    "GITHUB_APP_PRIVATE_KEY_FILE": "the alternative to GITHUB_APP_PRIVATE_KEY",
+    "GITHUB_WEBHOOK_MAX_BYTES": "GitHub's own 25 MB cap",
+    "GITHUB_API_URL": "github.com's API",
+    "GITHUB_BOT_NAME": "@netclode",
+    "GITHUB_SESSION_SDK": "the claude SDK",
+    "GITHUB_SESSION_MODEL": "the SDK's default model",
+    "GITHUB_SESSION_TIMEOUT_SECONDS": "the bot's default session timeout",
+    "GITHUB_START_LEASE_SECONDS": "the bot's default start lease",
+    "ANTHROPIC_BASE_URL": "the provider's public API",
+    "OPENAI_BASE_URL": "the provider's public API",
+    "MISTRAL_BASE_URL": "the provider's public API",
+    "OPENROUTER_BASE_URL": "the provider's public API",
+}
+# Set by Knative Serving in every revision's container.
+KNATIVE_RUNTIME = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
+# Given to the functions for functions-framework (and its gunicorn), not for our code.
+FRAMEWORK = {"FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "THREADS"}
+# The original `.env` keys (shared reference netclode-features.md, ".env (read by
+# Ansible)"; CODEX_* as `auth codex` prints them).
+SEED_DOTENV = {
+    *("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY", "OPENCODE_API_KEY"),
+    *("ZAI_API_KEY", "GITHUB_COPILOT_TOKEN"),
+    *("CODEX_ACCESS_TOKEN", "CODEX_ID_TOKEN", "CODEX_REFRESH_TOKEN"),
+    *("TS_OAUTH_CLIENT_ID", "TS_OAUTH_CLIENT_SECRET", "TAILSCALE_AUTHKEY"),
+    *("DO_SPACES_ACCESS_KEY", "DO_SPACES_SECRET_KEY", "JUICEFS_BUCKET", "JUICEFS_META_URL"),
+    *("DEPLOY_HOST", "SSH_AUTHORIZED_KEYS"),
+    *("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY_B64", "GITHUB_INSTALLATION_ID"),
+    *("GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN"),
+    *("MAX_ACTIVE_SESSIONS", "MAX_CONCURRENT_GITHUB_SESSIONS", "IDLE_TIMEOUT_MINUTES"),
+    *("KATA_VM_CPUS", "KATA_VM_MEMORY_MB"),
+    *("NVIDIA_ENABLED", "OLLAMA_ENABLED", "OLLAMA_URL", "MOK_PASSWORD"),
+    *("DD_API_KEY", "DD_APP_KEY", "DD_SITE"),
+}
+# How Ansible reads a `.env` key: `'KEY' | setting(…)`, `netclode_dotenv.KEY` or ['KEY'],
+# `(… | dotenv).KEY`, or a key list of the secrets role.
+DOTENV_READ = re.compile(
+    r"'([A-Z][A-Z0-9_]+)'\s*\|\s*setting\b|(?:netclode_dotenv|dotenv\))(?:\.|\[')([A-Z][A-Z0-9_]+)"
+)
+SECRETS_KEY_LISTS = (
+    "secrets_proxy_keys",
+    "secrets_function_keys",
+    "secrets_function_settings",
+    "secrets_provider_keys",
+)
+UNUSED_HEADING = "does not use"
+
+
+@dataclass
+class Contract:
+    reads: EnvReads
+    manifests: list[dict[str, Any]]
+    ansible_objects: list[dict[str, Any]]
+    dotenv_read: set[str]
+    dotenv_unused: set[str]
+    provider_keys: dict[str, str] = field(default_factory=dict)
+
+
+def _objects(contract: Contract) -> dict[tuple[str, str], set[str]]:
+    """(kind, name) -> keys of every Secret and ConfigMap knative/ or Ansible makes."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for doc in contract.manifests + contract.ansible_objects:
+        if doc["kind"] in ("Secret", "ConfigMap"):
+            keys = {**(doc.get("data") or {}), **(doc.get("stringData") or {})}
+            found.setdefault((doc["kind"], doc["metadata"]["name"]), set()).update(keys)
+    return found
+
+
+def _is_ksvc(doc: dict[str, Any]) -> bool:
+    return doc["apiVersion"] == "serving.knative.dev/v1" and doc["kind"] == "Service"
+
+
+def _pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
+    if doc["kind"] in ("Deployment", "StatefulSet") or _is_ksvc(doc):
+        return doc["spec"]["template"]["spec"]
+    return None
+
+
+def _reference_violations(contract: Contract) -> list[str]:
+    """Every Secret/ConfigMap (and key) a workload names must be made by someone."""
+    objects = _objects(contract)
+    found = []
+
+    def need(owner: str, kind: str, name: str, key: str | None = None) -> None:
+        if (kind, name) not in objects:
+            found.append(f"{owner}: {kind} {name} is created by neither knative/ nor Ansible")
+        elif key is not None and key not in objects[(kind, name)]:
+            found.append(f"{owner}: {kind} {name} has no key {key}")
+
+    for doc in contract.manifests:
+        spec = _pod_spec(doc)
+        if spec is None:
+            continue
+        owner = f"{doc['kind']} {doc['metadata']['name']}"
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            for ref in container.get("envFrom", []):
+                kind = "ConfigMap" if "configMapRef" in ref else "Secret"
+                need(owner, kind, (ref.get("configMapRef") or ref.get("secretRef"))["name"])
+            for env in container.get("env", []):
+                source = env.get("valueFrom") or {}
+                if "secretKeyRef" in source:
+                    need(
+                        owner,
+                        "Secret",
+                        source["secretKeyRef"]["name"],
+                        source["secretKeyRef"]["key"],
+                    )
+                if "configMapKeyRef" in source:
+                    ref = source["configMapKeyRef"]
+                    need(owner, "ConfigMap", ref["name"], ref["key"])
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                need(owner, "Secret", volume["secret"]["secretName"])
+            if "configMap" in volume:
+                need(owner, "ConfigMap", volume["configMap"]["name"])
+    return found
+
+
+def provided(contract: Contract) -> set[str]:
+    """Every variable a function's container gets on the cluster."""
+    objects = _objects(contract)
+    names = set(KNATIVE_RUNTIME)
+    for doc in contract.manifests:
+        if not _is_ksvc(doc):
+            continue
+        container = doc["spec"]["template"]["spec"]["containers"][0]
+        names |= {env["name"] for env in container.get("env", [])}
+        for ref in container.get("envFrom", []):
+            kind = "ConfigMap" if "configMapRef" in ref else "Secret"
+            name = (ref.get("configMapRef") or ref.get("secretRef"))["name"]
+            names |= objects.get((kind, name), set())
+    return names
+
+
+def violations(contract: Contract) -> list[str]:
+    reads = set(contract.reads.names)
+    for location in contract.reads.unresolved:
+        file = location.split(":", 1)[0]
+        if file in DYNAMIC:
+            reads |= DYNAMIC[file]
+    found = [
+        f"declare what {loc} reads"
+        for loc in contract.reads.unresolved
+        if loc.split(":", 1)[0] not in DYNAMIC
+    ]
+    given = provided(contract)
+    found += [
+        f"{name} is read ({', '.join(contract.reads.names.get(name, ['dynamic']))}) but "
+        "provided by neither knative/ nor Ansible"
+        for name in sorted(reads - given - set(CLUSTER_DEFAULTS))
+    ]
+    found += [
+        f"{name} is provided to the functions but never read"
+        for name in sorted(given - reads - KNATIVE_RUNTIME - FRAMEWORK)
+    ]
+    found += [
+        f"{name} is listed as defaulted but is {'provided' if name in given else 'not read'}"
+        for name in sorted(CLUSTER_DEFAULTS)
+        if name in given or name not in reads
+    ]
+    found += _reference_violations(contract)
+    for key in sorted(SEED_DOTENV):
+        read, unused = key in contract.dotenv_read, key in contract.dotenv_unused
+        if read == unused:
+            state = "both read by Ansible and" if read else "neither read by Ansible nor"
+            found.append(f".env key {key} is {state} documented as unused")
+    expected = {name: p.key_env for name, p in PROVIDERS.items() if p.key_env}
+    if contract.provider_keys != expected:
+        found.append(f"NETCLODE_PROVIDERS maps {contract.provider_keys}, providers.py {expected}")
+    return found
+
+
+# -- the three sources ------------------------------------------------------------------
+
+
+PROBE = """
+- name: Probe the .env settings and the secrets role's objects
+  hosts: server
+  gather_facts: false
+  vars:
+    roles_dir: "{{ lookup('ansible.builtin.env', 'PROBE_ROLES') }}"
+    secrets_existing: {results: [{stdout: "YWRtaW4="}, {stdout: "Ym90"}]}
+    secrets_ca: {results: [{content: "Y3J0"}, {content: "a2V5"}]}
+  tasks:
+    - name: Load the role variables
+      ansible.builtin.include_vars: "{{ roles_dir }}/{{ item }}"
+      loop: [secrets/defaults/main.yaml, secrets/vars/main.yaml,
+             nvidia/defaults/main.yaml, kata/defaults/main.yaml]
+    - name: Write what they come to
+      ansible.builtin.copy:
+        dest: "{{ lookup('ansible.builtin.env', 'PROBE_OUT') }}"
+        mode: "0600"
+        content: >-
+          {{ {'objects': secrets_objects, 'deploy_host': deploy_host,
+              'ansible_host': hostvars[inventory_hostname].ansible_host,
+              'nvidia_enabled': nvidia_enabled, 'ollama_enabled': ollama_enabled,
+              'mok': nvidia_mok_password, 'kata_vcpus': kata_default_vcpus,
+              'kata_memory': kata_default_memory_mib} | to_json }}
+      delegate_to: localhost
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory, ansible_env: dict[str, str]) -> dict:
+    """The probe play on the default inventory, with a `.env` holding every seed key and
+    every key Ansible reads (DEPLOY_HOST among them), and KATA_VM_CPUS also in the
+    environment (which must win)."""
+    tmp = tmp_path_factory.mktemp("probe")
+    (tmp / "probe.yaml").write_text(PROBE)
+    (tmp / "group_vars").symlink_to(ANSIBLE_DIR / "playbooks" / "group_vars")
+    values = {key: f"value-of-{key.lower()}" for key in SEED_DOTENV | dotenv_reads()}
+    values |= {"DEPLOY_HOST": "203.0.113.9", "NVIDIA_ENABLED": "true", "OLLAMA_ENABLED": "yes"}
+    values |= {"KATA_VM_CPUS": "2", "KATA_VM_MEMORY_MB": "8192", "MAX_ACTIVE_SESSIONS": "7"}
+    values["OPENAI_API_KEY"] = ""  # an empty key turns no provider on
+    (tmp / ".env").write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in values.items()))
+    env = {k: v for k, v in ansible_env.items() if k not in values}
+    env |= {"ENV_FILE": str(tmp / ".env"), "KATA_VM_CPUS": "3", "PROBE_OUT": str(tmp / "out.json")}
+    env |= {"PROBE_ROLES": str(ANSIBLE_DIR / "roles"), "ANSIBLE_LOCALHOST_WARNING": "0"}
+    result = run_ansible(env, "ansible-playbook", str(tmp / "probe.yaml"), timeout=120)
+    assert result.rc == 0, result.output[-3000:]
+    return json.loads((tmp / "out.json").read_text())
+
+
+def dotenv_reads() -> set[str]:
+    text = "\n".join(p.read_text() for p in ANSIBLE_DIR.rglob("*") if p.suffix in (".yaml", ".j2"))
+    names = {a or b for a, b in DOTENV_READ.findall(text)}
+    defaults = yaml.safe_load((ANSIBLE_DIR / "roles/secrets/defaults/main.yaml").read_text())
+    for listed in SECRETS_KEY_LISTS:
+        value = defaults[listed]
+        names |= set(value.values() if isinstance(value, dict) else value)
+    return names
+
+
+def documented_unused(readme: str) -> set[str]:
+    """The backticked keys in the first column of the table under the UNUSED_HEADING line."""
+    section = readme[readme.index(UNUSED_HEADING) :]
+    rows = re.findall(r"^\|([^|]*)\|", section.split("\n\n", 2)[1], re.M)
+    return {name for row in rows for name in re.findall(r"`([A-Z0-9_]+)`", row)}
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory: pytest.TempPathFactory, probe: dict) -> Contract:
+    built = kustomize(with_components(tmp_path_factory.mktemp("build"), ["gpu", "funnel"]))
+    defaults = yaml.safe_load((ANSIBLE_DIR / "roles/secrets/defaults/main.yaml").read_text())
+    return Contract(
+        reads=scan(CODE, LOCAL_ONLY),
+        manifests=built,
+        ansible_objects=probe["objects"],
+        dotenv_read=dotenv_reads(),
+        dotenv_unused=documented_unused((ANSIBLE_DIR / "README.md").read_text()),
+        provider_keys=defaults["secrets_provider_keys"],
+    )
+
+
+# -- tests ------------------------------------------------------------------------------
+
+
+def test_the_cluster_gives_the_functions_what_they_read(contract: Contract) -> None:
+    assert violations(contract) == []
+
+
+def test_dotenv_settings_reach_ansible_and_the_environment_wins(probe: dict) -> None:
+    assert probe["deploy_host"] == probe["ansible_host"] == "203.0.113.9"
+    assert probe["nvidia_enabled"] is True and probe["ollama_enabled"] is True
+    assert probe["mok"] == "value-of-mok_password"
+    assert (int(probe["kata_vcpus"]), int(probe["kata_memory"])) == (3, 8192)
+
+
+def test_the_functions_get_the_settings_and_the_providers_of_the_keys_given(probe: dict) -> None:
+    by_name = {o["metadata"]["name"]: o for o in probe["objects"]}
+    settings = by_name["netclode-env"]["data"]
+    assert settings["MAX_ACTIVE_SESSIONS"] == "7"
+    assert settings["KATA_VM_CPUS"] == "3"  # the environment wins here too
+    # OPENAI_API_KEY is empty in .env: openai stays off; the others have keys.
+    assert settings["NETCLODE_PROVIDERS"].split(",") == ["anthropic", "mistral", "openrouter"]
+    internal = by_name["netclode-internal"]["stringData"]
+    assert internal["GITHUB_INSTALLATION_ID"] == "value-of-github_installation_id"
+    assert "NETCLODE_INTERNAL_TOKEN" not in internal  # Knative's Broker sends no credential
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_a_seeded_mistake_is_caught(fixture: Path, contract: Contract, tmp_path: Path) -> None:
+    case = yaml.safe_load(fixture.read_text())
+    found = violations(seeded(contract, case, tmp_path))
+    assert any(case["expect"] in v for v in found), found
+
+
+def seeded(contract: Contract, case: dict[str, Any], tmp_path: Path) -> Contract:
+    """`contract` with the fixture's mistake: documents replacing those of the same kind and
+    name (`manifests`, `ansible_objects`), extra code (`code`), `.env` keys dropped from
+    the README's unused table (`undocument`), or another provider mapping."""
+
+    def swap(docs: list[dict], patch: list[dict]) -> list[dict]:
+        names = {(d["kind"], d["metadata"]["name"]) for d in patch}
+        return [d for d in docs if (d["kind"], d["metadata"]["name"]) not in names] + patch
+
+    result = replace(
+        contract,
+        manifests=swap(contract.manifests, case.get("manifests", [])),
+        ansible_objects=swap(contract.ansible_objects, case.get("ansible_objects", [])),
+        dotenv_unused=contract.dotenv_unused - set(case.get("undocument", [])),
+        provider_keys=case.get("provider_keys", contract.provider_keys),
+    )
+    if "code" in case:
+        package = tmp_path / "netclode"
+        shutil.copytree(CODE, package, ignore=shutil.ignore_patterns(*LOCAL_ONLY, "web"))
+        (package / "seeded.py").write_text(case["code"])
+        result = replace(result, reads=scan(package, LOCAL_ONLY))
+    return result
+
+
+def test_every_dynamic_read_is_still_there(contract: Contract) -> None:
+    """DYNAMIC must not outlive the code it describes."""
+    files = {loc.split(":", 1)[0] for loc in contract.reads.unresolved}
+    assert files == set(DYNAMIC)
