@@ -17,6 +17,7 @@ from netclode.store import keys
 from netclode_cli.commands.ops import ops
 from netclode_cli.commands.shared import App
 from tests.kubernetes.conftest import NAMESPACE, Emulator
+from tests.manifests.test_cluster_smoke import smoke
 
 
 def knative_service(name: str, status: dict) -> dict:
@@ -181,3 +182,13 @@ def test_dead_letters_newest_first_and_limited(redis_client: redis.Redis) -> Non
     assert [d.event_id for d in letters] == ["e4", "e3", "e2"]
     assert letters[0].error == "HTTP 500 boom" and letters[0].time.ToMilliseconds() == 1004
     assert len(dead_letters(redis_client, 0)) == 5
+
+
+def test_cluster_smoke_names_the_functions_revisions_misses(kubeconfig, knative_objects) -> None:
+    """scripts/cluster-smoke.sh reads the real `netclode --json ops revisions` output."""
+    rows = run_ops("revisions", "--kubeconfig", kubeconfig, as_json=True)
+    result = smoke("parse", "missing-functions", "api", "bot", "pool", stdin=rows)
+    assert result.returncode == 1
+    assert result.stdout.split("\n")[:2] == ["pool: not listed", "bot: not Ready"]
+    complete = smoke("parse", "missing-functions", "api", stdin=rows)
+    assert (complete.returncode, complete.stdout.strip()) == (0, "")
