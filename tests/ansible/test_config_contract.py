@@ -3,8 +3,9 @@ Ansible roles give them, under the same names, and every key of the original `.e
 either read by Ansible or documented as unused.
 
 Three sources, none hand-copied:
-- the code: every environment read in the cluster packages of functions/netclode (AST scan,
-  tests/support/envreads.py; the local-only packages localstack and sandboxhost excepted);
+- the code: every environment read in the cluster packages of functions/netclode and in the
+  secret proxy (AST scan, tests/support/envreads.py; the local-only packages localstack and
+  sandboxhost excepted);
 - knative/: the production overlay with every optional component, built by kustomize;
 - Ansible: the objects the secrets role puts into the cluster, templated by Ansible itself
   from a `.env` holding every key (a probe play loads the role's variables), plus the
@@ -28,12 +29,14 @@ import yaml
 
 from netclode.auth.bootstrap import CONFIGURED
 from netclode.providers import PROVIDERS
+from netclode_secret_proxy.config import OPTIONS
 from tests.ansible.conftest import ANSIBLE_DIR, run_ansible
 from tests.manifests.conftest import REPO, kustomize, with_components
 from tests.support.envreads import EnvReads, scan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config-contract"
 CODE = REPO / "functions" / "netclode"
+PROXY_CODE = REPO / "secret-proxy" / "netclode_secret_proxy"
 LOCAL_ONLY = frozenset({"localstack", "sandboxhost"})
 # Reads the scan cannot resolve, by file: what each one reads.
 DYNAMIC = {
@@ -69,6 +72,15 @@ CLUSTER_DEFAULTS = {
     "OPENAI_BASE_URL": "the provider's public API",
     "MISTRAL_BASE_URL": "the provider's public API",
     "OPENROUTER_BASE_URL": "the provider's public API",
+}
+# The secret proxy reads its settings through one table (config.OPTIONS).
+PROXY_DYNAMIC = {"config.py": {env for env, _, _ in OPTIONS.values()}}
+PROXY_DEFAULTS = {
+    "NETCLODE_PROXY_ALLOW_ADDRESSES": "none: sandboxes reach Ollama directly (sandbox-egress)",
+    "NETCLODE_PROXY_EGRESS_HOSTS": "every public destination",
+    "NETCLODE_PROXY_KEY_HOSTS": "each key's own hosts",
+    "NETCLODE_PROXY_INJECTIONS_PER_MINUTE": "600 a minute",
+    "NETCLODE_PROXY_TOKEN_CACHE_S": "3 s",
 }
 # Set by Knative Serving in every revision's container.
 KNATIVE_RUNTIME = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
@@ -107,6 +119,7 @@ UNUSED_HEADING = "does not use"
 @dataclass
 class Contract:
     reads: EnvReads
+    proxy_reads: EnvReads
     manifests: list[dict[str, Any]]
     ansible_objects: list[dict[str, Any]]
     dotenv_read: set[str]
@@ -190,32 +203,66 @@ def provided(contract: Contract) -> set[str]:
     return names
 
 
-def violations(contract: Contract) -> list[str]:
-    reads = set(contract.reads.names)
-    for location in contract.reads.unresolved:
+def proxy_provided(contract: Contract) -> set[str]:
+    """The variables of the secret proxy's container."""
+    proxy = next(
+        d
+        for d in contract.manifests
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "secret-proxy"
+    )
+    return {env["name"] for env in proxy["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def _name_violations(
+    who: str,
+    reads: EnvReads,
+    dynamic: dict[str, set[str]],
+    given: set[str],
+    defaults: dict[str, str],
+    not_ours: set[str],
+) -> list[str]:
+    """Names read but not given (nor defaulted), given but not read, stale defaults."""
+    names = set(reads.names)
+    found = []
+    for location in reads.unresolved:
         file = location.split(":", 1)[0]
-        if file in DYNAMIC:
-            reads |= DYNAMIC[file]
-    found = [
-        f"declare what {loc} reads"
-        for loc in contract.reads.unresolved
-        if loc.split(":", 1)[0] not in DYNAMIC
-    ]
-    given = provided(contract)
+        if file in dynamic:
+            names |= dynamic[file]
+        else:
+            found.append(f"declare what {location} reads")
     found += [
-        f"{name} is read ({', '.join(contract.reads.names.get(name, ['dynamic']))}) but "
+        f"{name} is read ({', '.join(reads.names.get(name, ['dynamic']))}) by {who} but "
         "provided by neither knative/ nor Ansible"
-        for name in sorted(reads - given - set(CLUSTER_DEFAULTS))
+        for name in sorted(names - given - set(defaults))
     ]
     found += [
-        f"{name} is provided to the functions but never read"
-        for name in sorted(given - reads - KNATIVE_RUNTIME - FRAMEWORK)
+        f"{name} is provided to {who} but never read" for name in sorted(given - names - not_ours)
     ]
     found += [
         f"{name} is listed as defaulted but is {'provided' if name in given else 'not read'}"
-        for name in sorted(CLUSTER_DEFAULTS)
-        if name in given or name not in reads
+        for name in sorted(defaults)
+        if name in given or name not in names
     ]
+    return found
+
+
+def violations(contract: Contract) -> list[str]:
+    found = _name_violations(
+        "the functions",
+        contract.reads,
+        DYNAMIC,
+        provided(contract),
+        CLUSTER_DEFAULTS,
+        KNATIVE_RUNTIME | FRAMEWORK,
+    )
+    found += _name_violations(
+        "the secret proxy",
+        contract.proxy_reads,
+        PROXY_DYNAMIC,
+        proxy_provided(contract),
+        PROXY_DEFAULTS,
+        set(),
+    )
     found += _reference_violations(contract)
     for key in sorted(SEED_DOTENV):
         read, unused = key in contract.dotenv_read, key in contract.dotenv_unused
@@ -302,6 +349,7 @@ def contract(tmp_path_factory: pytest.TempPathFactory, probe: dict) -> Contract:
     defaults = yaml.safe_load((ANSIBLE_DIR / "roles/secrets/defaults/main.yaml").read_text())
     return Contract(
         reads=scan(CODE, LOCAL_ONLY),
+        proxy_reads=scan(PROXY_CODE),
         manifests=built,
         ansible_objects=probe["objects"],
         dotenv_read=dotenv_reads(),
@@ -368,6 +416,6 @@ def seeded(contract: Contract, case: dict[str, Any], tmp_path: Path) -> Contract
 
 
 def test_every_dynamic_read_is_still_there(contract: Contract) -> None:
-    """DYNAMIC must not outlive the code it describes."""
-    files = {loc.split(":", 1)[0] for loc in contract.reads.unresolved}
-    assert files == set(DYNAMIC)
+    """DYNAMIC and PROXY_DYNAMIC must not outlive the code they describe."""
+    for reads, dynamic in ((contract.reads, DYNAMIC), (contract.proxy_reads, PROXY_DYNAMIC)):
+        assert {loc.split(":", 1)[0] for loc in reads.unresolved} == set(dynamic)
