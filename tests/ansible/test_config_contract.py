@@ -179,11 +179,30 @@ def _reference_violations(contract: Contract) -> list[str]:
                 if "configMapKeyRef" in source:
                     ref = source["configMapKeyRef"]
                     need(owner, "ConfigMap", ref["name"], ref["key"])
+        volumes = {}
         for volume in spec.get("volumes", []):
             if "secret" in volume:
-                need(owner, "Secret", volume["secret"]["secretName"])
+                volumes[volume["name"]] = ("Secret", volume["secret"]["secretName"])
             if "configMap" in volume:
-                need(owner, "ConfigMap", volume["configMap"]["name"])
+                volumes[volume["name"]] = ("ConfigMap", volume["configMap"]["name"])
+        for kind, name in volumes.values():
+            need(owner, kind, name)
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            for file_kind, file_name, key in _mounted_files(container, volumes):
+                need(owner, file_kind, file_name, key)
+    return found
+
+
+def _mounted_files(container: dict[str, Any], volumes: dict) -> list[tuple[str, str, str]]:
+    """(kind, name, key) for each file of a mounted Secret/ConfigMap that the container's
+    command, args or env values name by path: each file is one key of the object."""
+    text = json.dumps([container.get("command"), container.get("args"), container.get("env")])
+    found = []
+    for mount in container.get("volumeMounts", []):
+        if mount["name"] in volumes and "subPath" not in mount:
+            root = mount["mountPath"].rstrip("/") + "/"
+            for key in re.findall(re.escape(root) + r"([\w.-]+)", text):
+                found.append((*volumes[mount["name"]], key))
     return found
 
 
