@@ -327,8 +327,8 @@ PROBE = """
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory, ansible_env: dict[str, str]) -> dict:
     """The probe play on the default inventory, with a `.env` holding every seed key and
-    every key Ansible reads (DEPLOY_HOST among them), and KATA_VM_CPUS also in the
-    environment (which must win)."""
+    every key Ansible reads (DEPLOY_HOST among them), and KATA_VM_CPUS and OLLAMA_ENABLED
+    also in the environment (which must win)."""
     tmp = tmp_path_factory.mktemp("probe")
     (tmp / "probe.yaml").write_text(PROBE)
     (tmp / "group_vars").symlink_to(ANSIBLE_DIR / "playbooks" / "group_vars")
@@ -338,7 +338,8 @@ def probe(tmp_path_factory: pytest.TempPathFactory, ansible_env: dict[str, str])
     values["OPENAI_API_KEY"] = ""  # an empty key turns no provider on
     (tmp / ".env").write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in values.items()))
     env = {k: v for k, v in ansible_env.items() if k not in values}
-    env |= {"ENV_FILE": str(tmp / ".env"), "KATA_VM_CPUS": "3", "PROBE_OUT": str(tmp / "out.json")}
+    env |= {"ENV_FILE": str(tmp / ".env"), "PROBE_OUT": str(tmp / "out.json")}
+    env |= {"KATA_VM_CPUS": "3", "OLLAMA_ENABLED": "false"}
     env |= {"PROBE_ROLES": str(ANSIBLE_DIR / "roles"), "ANSIBLE_LOCALHOST_WARNING": "0"}
     result = run_ansible(env, "ansible-playbook", str(tmp / "probe.yaml"), timeout=120)
     assert result.rc == 0, result.output[-3000:]
@@ -386,7 +387,8 @@ def test_the_cluster_gives_the_functions_what_they_read(contract: Contract) -> N
 
 def test_dotenv_settings_reach_ansible_and_the_environment_wins(probe: dict) -> None:
     assert probe["deploy_host"] == probe["ansible_host"] == "203.0.113.9"
-    assert probe["nvidia_enabled"] is True and probe["ollama_enabled"] is True
+    assert probe["nvidia_enabled"] is True  # from .env
+    assert probe["ollama_enabled"] is False  # yes in .env, false in the environment
     assert probe["mok"] == "value-of-mok_password"
     assert (int(probe["kata_vcpus"]), int(probe["kata_memory"])) == (3, 8192)
 
