@@ -103,3 +103,112 @@ def test_the_expected_functions_are_the_knative_services_of_the_manifests() -> N
 
 def test_the_script_is_valid_bash() -> None:
     assert subprocess.run(["bash", "-n", str(SCRIPT)], check=False).returncode == 0
+
+
+# A recorded cluster for a whole run: kubectl answers from the fixtures, the netclode CLI
+# with what it prints for real messages; both log their arguments. After `kubectl delete pod`
+# the pool reports the replacement sandbox, as the pool function would after the next tick.
+FAKE_KUBECTL = """#!{python}
+import pathlib, sys
+log = pathlib.Path("{log}")
+log.write_text(log.read_text() + "kubectl " + " ".join(sys.argv[1:]) + "\\n")
+args = sys.argv[1:]
+if "get" in args and "brokers,triggers,pingsources" in args:
+    print(pathlib.Path("{eventing}").read_text())
+elif "delete" in args:
+    pathlib.Path("{state}").write_text("replaced")
+else:
+    sys.exit(f"unexpected kubectl call: {{args}}")
+"""
+FAKE_NETCLODE = """#!{python}
+import json, pathlib, sys
+log = pathlib.Path("{log}")
+log.write_text(log.read_text() + "netclode " + " ".join(sys.argv[1:]) + "\\n")
+args = [a for a in sys.argv[1:] if a != "--json"]
+replaced = pathlib.Path("{state}").read_text() == "replaced"
+answers = json.loads(pathlib.Path("{answers}").read_text())
+key = " ".join(args[:2])
+if key == "ops pool":
+    print(json.dumps(answers["pool_after" if replaced else "pool_before"]))
+elif key in answers:
+    print(json.dumps(answers[key]))
+elif args[0] == "prompt" or key == "sessions delete":
+    print("ok")
+else:
+    sys.exit(f"unexpected netclode call: {{args}}")
+"""
+
+
+def run_smoke(
+    tmp_path: Path, revisions: list[dict]
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    log, state, answers = tmp_path / "calls.log", tmp_path / "state", tmp_path / "answers.json"
+    log.write_text("")
+    state.write_text("")
+    sandbox = lambda i: api_pb2.PooledSandbox(id=i, state="ready")  # noqa: E731
+    answers.write_text(
+        json.dumps(
+            {
+                "pool_before": to_dict(
+                    api_pb2.PoolStatusResponse(
+                        target_size=2, ready=2, sandboxes=[sandbox("aaa"), sandbox("bbb")]
+                    )
+                ),
+                "pool_after": to_dict(
+                    api_pb2.PoolStatusResponse(
+                        target_size=2, ready=2, sandboxes=[sandbox("bbb"), sandbox("ccc")]
+                    )
+                ),
+                "sessions create": to_dict(common_pb2.Session(id="smoke1", name="cluster-smoke")),
+                "snapshots list": [to_dict(common_pb2.Snapshot(id="snap1", session_id="smoke1"))],
+                "ops revisions": revisions,
+            }
+        )
+    )
+    fill = {
+        "python": sys.executable,
+        "log": log,
+        "state": state,
+        "answers": answers,
+        "eventing": FIXTURES / "eventing-ready.json",
+    }
+    for name, text in (("kubectl", FAKE_KUBECTL), ("netclode", FAKE_NETCLODE)):
+        (tmp_path / name).write_text(text.format(**fill))
+        (tmp_path / name).chmod(0o755)
+    result = subprocess.run(
+        [str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": f"{tmp_path}:/usr/bin:/bin",
+            "PYTHON": sys.executable,
+            "NETCLODE": str(tmp_path / "netclode"),
+            "SMOKE_TIMEOUT": "1",
+        },
+        timeout=60,
+        check=False,
+    )
+    return result, log.read_text()
+
+
+def revision_row(service: str, ready: str = "True") -> dict:
+    return {"service": service, "latest_ready": f"{service}-00001", "ready": {"status": ready}}
+
+
+def test_a_whole_run_on_a_healthy_cluster(tmp_path: Path) -> None:
+    rows = [revision_row(name) for name in sorted(load(MANIFESTS).services)]
+    result, calls = run_smoke(tmp_path, rows)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("== OK")
+    assert "kubectl --context netclode -n netclode delete pod sbx-aaa --wait=false" in calls
+    assert "netclode prompt smoke1" in calls
+    assert calls.strip().splitlines()[-1] == "netclode --json sessions delete smoke1"
+
+
+def test_a_run_stops_at_the_first_missing_function(tmp_path: Path) -> None:
+    rows = [revision_row(n) for n in sorted(load(MANIFESTS).services) if n != "pool"]
+    result, calls = run_smoke(tmp_path, rows)
+    assert result.returncode == 1
+    assert "pool: not listed" in result.stdout
+    assert "FAIL: functions missing or not ready" in result.stderr
+    assert calls.strip().splitlines()[-1] == "netclode --json sessions delete smoke1"
