@@ -1,3 +1,20 @@
-"""The red-team suites reuse the real stacks of the suites they attack."""
+"""The red-team suites: the real stacks of the suites they attack, and one of their own."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.github.conftest import SECRET
 from tests.secretproxy.conftest import proxied, secret_proxy  # noqa: F401  (fixtures)
+from tests.support.stack import Stack, start, stop
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A local stack with the GitHub webhook configured and no warm pool."""
+    env = {"GITHUB_WEBHOOK_SECRET": SECRET, "POOL_SIZE": "0"}
+    running = start(tmp_path_factory.mktemp("redteam-stack"), env)
+    yield running
+    stop(running)

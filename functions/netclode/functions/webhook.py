@@ -25,6 +25,9 @@ from netclode.store.redis import connect
 log = logging.getLogger(__name__)
 
 DEDUPE_TTL_S = 24 * 3600
+# What the serving worker lets through (GitHub caps payloads at 25 MB); the configured
+# GITHUB_WEBHOOK_MAX_BYTES may be lower.
+MAX_REQUEST_BYTES = GitHubSettings.max_body_bytes
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
 
 
