@@ -1,11 +1,13 @@
 """API tokens: named, role-carrying bearer tokens stored only as hashes.
 
 `admin` tokens see everything and manage tokens; `user` tokens see only the sessions they
-own. A session's owner is the name of the token that created it.
+own. A session's owner is the immutable id of the token that created it (derived from its
+hash), never its name: a new token given a revoked token's name owns nothing of the old one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -20,13 +22,19 @@ ADMIN = "admin"
 USER = "user"
 ROLES = (ADMIN, USER)
 TOKEN_PREFIX = "ncp"
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+
+
+def principal_id(token_hash: str) -> str:
+    """The immutable identity of the token with this hash (not reversible to the hash)."""
+    return "p-" + hashlib.sha256(f"principal:{token_hash}".encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's name and role."""
+    """Who is calling: the token's immutable id, its name and role."""
 
+    id: str
     name: str
     role: str
     created_at: int = 0
@@ -42,7 +50,7 @@ class TokenStore:
 
     def create(self, name: str, role: str) -> tuple[Principal, str]:
         """Creates a token; returns it with its secret, which is never stored or shown again."""
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise InvalidArgument(
                 "name", "use 1-63 lowercase letters, digits, '.', '_' or '-', starting alnum"
             )
@@ -53,7 +61,7 @@ class TokenStore:
 
     def register(self, name: str, role: str, token_hash: str) -> Principal:
         """Stores a token known only by its hash (e.g. one provisioned from a cluster Secret)."""
-        principal = Principal(name, role, int(time.time() * 1000))
+        principal = Principal(principal_id(token_hash), name, role, int(time.time() * 1000))
         if not self.r.hsetnx(keys.API_TOKEN_NAMES, name, token_hash):
             if self.r.hget(keys.API_TOKEN_NAMES, name) == token_hash.encode():
                 return self.verify_hash(token_hash) or principal
@@ -72,6 +80,7 @@ class TokenStore:
         if not raw:
             return None
         return Principal(
+            id=principal_id(token_hash),
             name=raw[b"name"].decode(),
             role=raw[b"role"].decode(),
             created_at=int(raw.get(b"created_at", b"0")),

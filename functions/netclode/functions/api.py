@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from functools import cache
 
 import flask
+from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
 from google.protobuf.timestamp_pb2 import Timestamp
 from werkzeug.wrappers import Response
 
@@ -46,7 +47,13 @@ MAX_REQUEST_BYTES = 1024 * 1024
 # Serving threads kept for unary calls: streams may hold all the others (THREADS, set per
 # Service; one thread per stream).
 UNARY_THREADS = 64
-ROLE_NAMES = {pb.TOKEN_ROLE_ADMIN: ADMIN, pb.TOKEN_ROLE_USER: USER}
+ROLE_NAMES = {pb.TOKEN_ROLE_UNSPECIFIED: USER, pb.TOKEN_ROLE_ADMIN: ADMIN, pb.TOKEN_ROLE_USER: USER}
+# JSON requests with unknown fields or enum names are refused, not silently read as defaults
+# ("sdkType": "SDK_TYPE_BOGUS" would otherwise make a Claude session).
+STRICT_CODECS = (
+    google_protobuf_binary_codec(),
+    google_protobuf_json_codec(ignore_unknown_fields=False),
+)
 
 
 def _heartbeat() -> pb.Heartbeat:
@@ -226,7 +233,7 @@ class Tokens(api_connect.TokenServiceSync):
 
     def create_token(self, request, ctx):
         require_admin(caller(self.guard, ctx))
-        role = ROLE_NAMES.get(request.role, USER)
+        role = ROLE_NAMES[validation.enum_value("role", pb.TokenRole, request.role)]
         principal, secret = self.store.create(request.name, role)
         return pb.CreateTokenResponse(token=_token_proto(principal), secret=secret)
 
@@ -264,7 +271,11 @@ def _application():
     register_configured_tokens(r)
     guard = Guard(r, "api", settings.trusted_proxies)
     slots = StreamSlots(int(os.environ.get("THREADS", UNARY_THREADS)) - UNARY_THREADS)
-    gate = {"interceptors": [RequireToken(guard)], "read_max_bytes": MAX_REQUEST_BYTES}
+    gate = {
+        "interceptors": [RequireToken(guard)],
+        "read_max_bytes": MAX_REQUEST_BYTES,
+        "codecs": STRICT_CODECS,
+    }
     apps = [
         api_connect.SessionServiceWSGIApplication(
             Sessions(SessionService(settings, r), guard, slots), **gate
