@@ -194,6 +194,7 @@ class SessionService:
         )
         if moved is None:
             return self.get(principal, session_id)
+        self.life.touch(session_id)  # a resume is activity: the next eviction spares it
         self.life.release_sandbox(moved)
         self.life.provision_async(moved)
         return moved
