@@ -13,6 +13,7 @@ from functools import cache
 from urllib.parse import parse_qs
 
 import flask
+import redis
 
 from netclode.config import Settings, process_settings
 from netclode.errors import Unavailable
@@ -50,7 +51,13 @@ def webhook(request: flask.Request) -> tuple:
     except Refused as exc:
         log.info("webhook refused (%s): %s", exc.status, exc.message)
         return _error(exc.status, exc.message), exc.status
-    return _publish(delivery, digest, process_settings())
+    try:
+        return _publish(delivery, digest, process_settings())
+    except redis.RedisError as exc:  # GitHub sees a clean 503, never the store's address
+        log.warning(
+            "delivery %s not taken: state store %s", delivery.delivery_id, type(exc).__name__
+        )
+        return _error(503, "state store unavailable; redeliver later"), 503
 
 
 @cache
