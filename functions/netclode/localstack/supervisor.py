@@ -17,7 +17,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -51,6 +51,26 @@ BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_S = 60.0
 STOP_GRACE_S = 5.0
 VALKEY = "valkey"
+
+
+# Secrets of the operator's environment and the components that read them; every other
+# component starts without them (GITHUB_TOKEN: none; sessions get their own from Redis).
+COMPONENT_SECRETS: dict[str, frozenset[str]] = {
+    "GITHUB_WEBHOOK_SECRET": frozenset({"webhook"}),
+    "GITHUB_APP_PRIVATE_KEY": frozenset({"bot"}),
+    "GITHUB_APP_PRIVATE_KEY_FILE": frozenset({"bot"}),
+    "GITHUB_TOKEN": frozenset(),
+    **{key: frozenset({"secret-proxy"}) for key in PROXY_KEYS},  # real provider keys
+}
+
+
+def inherited_env(component: Component, environ: Mapping[str, str]) -> dict[str, str]:
+    """What a component inherits: the environment without the secrets it does not use."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if k not in COMPONENT_SECRETS or component.name in COMPONENT_SECRETS[k]
+    }
 
 
 @dataclass
@@ -130,14 +150,10 @@ class Supervisor:
 
     def _spawn(self, component: Component) -> None:
         log_path = self.layout.logs / f"{component.name}.log"
-        inherited = os.environ
-        if component.kind != "proxy":
-            # Real provider keys stay with the secret proxy alone.
-            inherited = {k: v for k, v in os.environ.items() if k not in PROXY_KEYS}
         with log_path.open("ab") as out:
             self.procs[component.name] = subprocess.Popen(
                 component.argv,
-                env={**inherited, **component.env},
+                env={**inherited_env(component, os.environ), **component.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
