@@ -14,6 +14,8 @@ import httpx
 import pytest
 from connectrpc.errors import ConnectError
 
+from netclode.auth.secrets import hash_token, new_token
+from netclode.auth.tokens import TOKEN_PREFIX, USER, TokenStore
 from netclode.v1 import api_pb2
 from tests.github.conftest import signed
 from tests.support.stack import Client, Stack, error_code
@@ -115,6 +117,21 @@ def test_ownership_follows_the_token_not_its_name(stack: Stack) -> None:
         s.session.id
         for s in admin(admin.sessions.list_sessions, api_pb2.ListSessionsRequest()).sessions
     ]
+
+
+def test_a_rotated_token_keeps_its_sessions(stack: Stack) -> None:
+    """A rotation (a configured Secret replaced, the bot's token at each start) is the same
+    owner with a new secret, unlike a revoked name given to a new token."""
+    admin = stack.client()
+    erin = stack.client(_token(admin, "erin"))
+    session = erin.create(name="erin's")
+    secret = new_token(TOKEN_PREFIX)
+    TokenStore(stack.redis).rotate("erin", USER, hash_token(secret))
+    rotated = stack.client(secret)
+    assert rotated.get(session.id).id == session.id
+    with pytest.raises(ConnectError) as old:
+        erin.get(session.id)
+    assert error_code(old.value) == "unauthenticated"
 
 
 def _deliver(stack: Stack, body: bytes, delivery: str) -> httpx.Response:
