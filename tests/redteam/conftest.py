@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.github.conftest import SECRET
+from tests.github.conftest import SECRET, start_function  # noqa: F401  (fixture)
 from tests.secretproxy.conftest import proxied, secret_proxy  # noqa: F401  (fixtures)
 from tests.support.stack import Stack, start, stop
 
