@@ -102,6 +102,10 @@ def test_no_real_key_anywhere_a_sandbox_process_can_look(
     assert reply.exit_code == 0, raw[-2000:]
     assert_no_key(proxied, raw)
     report = json.loads(reply.stdout)
+    print(  # the figures for a red-team report
+        f"searched for {len(proxied.keys)} keys: {report['files']['files']} files, "
+        f"{report['proc']['pids']} processes, env, git; hits: {report['files']['found']}"
+    )
     # The search works: it sees the decoy, every process, the git setup.
     assert report["files"]["found"] == {"/workspace/decoy.txt": [decoy]}
     assert {"/run", "/etc", "/tmp", "/workspace"} <= set(report["files"]["completed"])
