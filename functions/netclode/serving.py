@@ -10,6 +10,8 @@ hands a request to a thread only once it is complete:
 - a head over `MAX_HEAD_BYTES` gets 431, a Content-Length over the function's own limit
   (its module's `MAX_REQUEST_BYTES`, else `EVENT_MAX_BYTES`) gets 413 at once, before a byte
   of the body is read;
+- bodies being read take at most `BUFFER_BUDGET_BYTES` of memory together: one that would
+  pass it is answered 503 at once (clients retry), so many large uploads cannot exhaust it;
 - sockets time out reads and writes after `IO_TIMEOUT_S` once a thread has them (a chunked
   body, a client that stops reading a stream).
 
@@ -41,6 +43,7 @@ MAX_HEAD_BYTES = 64 * 1024
 # Functions fed by the event bus carry GitHub payloads, which GitHub caps at 25 MB.
 EVENT_MAX_BYTES = 26 * 1024 * 1024
 WORKER_CONNECTIONS = 4096
+BUFFER_BUDGET_BYTES = 256 * 1024 * 1024
 
 _HEAD_END = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\S*)[ \t]*$", re.IGNORECASE | re.MULTILINE)
@@ -88,6 +91,7 @@ class HardenedConn(TConn):
         self.read = bytearray()
         self.deadline = 0.0
         self.continued = False
+        self.reserved: int | None = None  # body bytes counted against the buffer budget
         timeout = struct.pack("ll", int(IO_TIMEOUT_S), 0)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
@@ -119,6 +123,7 @@ class HardenedWorker(ThreadWorker):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.reading: dict[HardenedConn, None] = {}
+        self.budget_left = BUFFER_BUDGET_BYTES
 
     def accept(self, listener: socket.socket) -> None:
         try:
@@ -138,6 +143,7 @@ class HardenedWorker(ThreadWorker):
         conn.sock.setblocking(False)
         conn.deadline = time.monotonic() + READ_TIMEOUT_S
         conn.continued = False
+        conn.reserved = None
         self.reading[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_bytes, conn))
 
@@ -158,8 +164,7 @@ class HardenedWorker(ThreadWorker):
             self._drop(conn, refusal)
             return
         if done:
-            self.poller.unregister(conn.sock)
-            del self.reading[conn]
+            self._stop_reading(conn)
             conn.complete()
             self.enqueue_req(conn)
 
@@ -173,15 +178,25 @@ class HardenedWorker(ThreadWorker):
         length = body_length(head, self.max_body_bytes)
         if length is None:
             return True
+        if conn.reserved is None:
+            if length > self.budget_left:
+                raise Refusal("503 Service Unavailable", "too many request bodies; retry shortly")
+            self.budget_left -= length
+            conn.reserved = length
         have = len(conn.read) - end - len(_HEAD_END)
         if have < length and not conn.continued and _CONTINUE.search(head):
             conn.continued = True
             _answer_continue(conn.sock)
         return have >= length
 
-    def _drop(self, conn: HardenedConn, refusal: Refusal | None = None) -> None:
+    def _stop_reading(self, conn: HardenedConn) -> None:
         self.poller.unregister(conn.sock)
         del self.reading[conn]
+        self.budget_left += conn.reserved or 0  # the parser holds it from here on
+        conn.reserved = None
+
+    def _drop(self, conn: HardenedConn, refusal: Refusal | None = None) -> None:
+        self._stop_reading(conn)
         if refusal is not None:
             _answer(conn.sock, refusal.status, str(refusal))
         self.nr_conns -= 1

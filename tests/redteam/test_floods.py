@@ -139,3 +139,16 @@ def test_floods_leave_the_api_and_the_webhook_answering(stack: Stack) -> None:
         assert _oversized(hook, "/") == 413
         # The slow clients are answered, not left hanging.
         assert {_status(s) for s in slow} == {408}
+
+
+def test_large_bodies_in_flight_are_bounded_in_memory(stack: Stack) -> None:
+    """Bodies are read before a thread takes them, so together they have a memory budget
+    (256 MiB): declared 25 MB uploads that never finish fill it, one more is answered 503,
+    and the stalled ones are answered 408."""
+    hook = stack.component_url("webhook")
+    declared = 25 * 1024 * 1024  # GitHub's cap: each one alone is allowed
+    stalled = _request("/", {"Content-Length": str(declared)}, b"{")
+    with _sockets() as opened:
+        uploads = [_open(opened, hook, stalled) for _ in range(256 // 25 + 1)]
+        statuses = sorted(_status(u) for u in uploads)
+    assert statuses == [408] * (256 // 25) + [503]
