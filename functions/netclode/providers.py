@@ -12,6 +12,7 @@ base-URL variable is set (`OLLAMA_URL` for Ollama). A sandbox only ever gets the
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ OLLAMA_TIMEOUT_S = 2.0
 OLLAMA_CACHE_S = 30.0
 CLAUDE_DEFAULT_MODEL = "claude-sonnet-4-5"
 NATIVE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+# A model name as providers spell them (`gpt-5`, `qwen2.5-coder:7b`, `anthropic/claude-x` via
+# OpenRouter): it ends up in files, URLs and command lines, so nothing else is taken.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,199}")
 
 
 @dataclass(frozen=True)
@@ -92,17 +96,24 @@ def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
     model = model.strip()
     if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
         name = model.removeprefix("anthropic/") or CLAUDE_DEFAULT_MODEL
-        return PROVIDERS["anthropic"], name
+        return PROVIDERS["anthropic"], _model_name(model, name)
     provider_name, sep, name = (model or NATIVE_DEFAULT_MODEL).partition("/")
     if not sep:
-        raise InvalidArgument("model", f"{model!r} must name its provider, e.g. anthropic/{model}")
+        example = f"anthropic/{model[:60]}"
+        raise InvalidArgument("model", f"{model[:60]!r} must name its provider, e.g. {example}")
     provider = PROVIDERS.get(provider_name)
     if provider is None:
         known = ", ".join(PROVIDERS)
-        raise InvalidArgument("model", f"unknown provider {provider_name!r} (known: {known})")
+        raise InvalidArgument("model", f"unknown provider {provider_name[:60]!r} (known: {known})")
     if not name:
-        raise InvalidArgument("model", f"{model!r} names no model after the provider")
-    return provider, name
+        raise InvalidArgument("model", f"{model[:60]!r} names no model after the provider")
+    return provider, _model_name(model, name)
+
+
+def _model_name(model: str, name: str) -> str:
+    if not MODEL_NAME.fullmatch(name) or {".", ".."} & set(name.split("/")):
+        raise InvalidArgument("model", f"{model[:60]!r} is not a model name")
+    return name
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,7 @@ class SecretProxy:
     async def _inject(self, flow: http.HTTPFlow, session: Session) -> None:
         assert self.cfg is not None
         fields = flow.request.headers.fields
-        found = inject.placeholder_keys(fields)
+        found = inject.placements(fields)
         if not found:
             return
         host = _canonical(flow.request.host)

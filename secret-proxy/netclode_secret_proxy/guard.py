@@ -24,10 +24,33 @@ class Refused(Exception):
     """The destination may not be reached; the message is safe to show the sandbox."""
 
 
+# IPv6 prefixes whose low 32 bits are an IPv4 address: IPv4-compatible, NAT64 (well-known
+# and local-use).
+_LOW32 = tuple(ipaddress.ip_network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries besides a mapped one (IPv4-compatible,
+    NAT64, 6to4, Teredo).
+
+    A translator or tunnel on the path may deliver to them, and Python's `is_global` judges
+    the IPv6 prefix alone (`::127.0.0.1` counts as global), so each must pass on its own.
+    """
+    found = [ip.sixtofour] if ip.sixtofour is not None else []
+    found.extend(ip.teredo or ())
+    if any(ip in net for net in _LOW32):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
 def forbidden(ip: Address) -> bool:
-    """Loopback, link-local, private, CGNAT/tailnet, multicast, reserved: anything not global."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Loopback, link-local, private, CGNAT/tailnet, multicast, reserved: anything not global,
+    and any IPv6 address that carries such an IPv4 address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # the mapped address is the destination itself
+            return forbidden(ip.ipv4_mapped)
+        if any(forbidden(v4) for v4 in embedded_ipv4(ip)):
+            return True
     return not ip.is_global or ip.is_multicast
 
 

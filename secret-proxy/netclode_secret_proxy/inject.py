@@ -3,6 +3,9 @@
 git sends credentials as `Authorization: Basic base64(user:password)`, so a placeholder used
 as a git password is only visible after decoding; we decode, substitute and re-encode.
 Bodies and URLs are never touched: this module only ever sees header fields.
+
+Where each placeholder sits (its slot, see table.py) is reported so the policy can refuse a
+key in a header its provider never reads.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
 from netclode.providers import PLACEHOLDER_PREFIX
+from netclode_secret_proxy.table import Slot
 
 Fields = tuple[tuple[bytes, bytes], ...]
 
 _PLACEHOLDER = re.compile(re.escape(PLACEHOLDER_PREFIX.encode()) + rb"([A-Za-z0-9_]+)")
 _BASIC = re.compile(rb"^(\s*basic\s+)([A-Za-z0-9+/=]+)(\s*)$", re.IGNORECASE)
+# The whole value is one placeholder, bare or after an auth scheme ("Bearer <placeholder>").
+_WHOLE = re.compile(rb"^\s*(?:([A-Za-z]+)\s+)?" + _PLACEHOLDER.pattern + rb"\s*$")
 
 
 def _basic_payload(value: bytes) -> tuple[re.Match[bytes], bytes] | None:
@@ -30,19 +36,31 @@ def _basic_payload(value: bytes) -> tuple[re.Match[bytes], bytes] | None:
         return None
 
 
-def _views(value: bytes) -> Iterable[bytes]:
-    yield value
+def _slots_in(name: str, value: bytes) -> dict[str, set[Slot]]:
+    """Key name -> the slots its placeholder takes in one header value."""
     basic = _basic_payload(value)
     if basic:
-        yield basic[1]
+        _, payload = basic
+        password = payload.partition(b":")[2]
+        whole = _PLACEHOLDER.fullmatch(password)
+        found = {m.group(1).decode() for m in _PLACEHOLDER.finditer(payload)}
+        return {
+            key: {(name, "basic" if whole and whole.group(1).decode() == key else "embedded")}
+            for key in found
+        }
+    whole = _WHOLE.match(value)
+    if whole:
+        scheme = (whole.group(1) or b"").decode().lower()
+        return {whole.group(2).decode(): {(name, scheme)}}
+    return {m.group(1).decode(): {(name, "embedded")} for m in _PLACEHOLDER.finditer(value)}
 
 
-def placeholder_keys(fields: Fields) -> set[str]:
-    """Key names whose placeholder occurs in any header value (Basic payloads decoded)."""
-    found: set[str] = set()
-    for _, value in fields:
-        for view in _views(value):
-            found.update(m.group(1).decode() for m in _PLACEHOLDER.finditer(view))
+def placements(fields: Fields) -> dict[str, set[Slot]]:
+    """Key name -> every slot its placeholder occurs in (Basic payloads decoded)."""
+    found: dict[str, set[Slot]] = {}
+    for name, value in fields:
+        for key, slots in _slots_in(name.decode("latin-1").lower(), value).items():
+            found.setdefault(key, set()).update(slots)
     return found
 
 

@@ -1,9 +1,10 @@
 """The injection decision for one request: which placeholders get their real value.
 
-Pure: given the placeholders found, the real destination, the scheme and the session, it
-says per key `injected`, `withheld` (left untouched, with the reason) or `refused` (the
-request would carry a placeholder the proxy should fill but cannot: blocked, so no API
-sees a bogus credential).
+Pure: given the placeholders found (and the header slots they sit in), the real destination,
+the scheme and the session, it says per key `injected`, `withheld` (left untouched, with the
+reason) or `refused` (the request would carry a placeholder the proxy should fill but cannot,
+or in a header its provider never reads: blocked, so no API sees a bogus credential and no
+server can reflect the real one from an unexpected place).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from netclode import audit
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.auth import Session
-from netclode_secret_proxy.table import SecretRule
+from netclode_secret_proxy.table import SecretRule, Slot, show_slot
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ def _kind(sdk_type: int) -> str:
 
 def decide(
     rule: SecretRule,
+    slots: set[Slot],
     *,
     host: str,
     https: bool,
@@ -47,6 +49,11 @@ def decide(
     if session.sdk_type not in rule.kinds:
         reason = f"session kind {_kind(session.sdk_type)} may not use this key"
         return Decision(rule.key, audit.WITHHELD, reason)
+    stray = sorted(slots - rule.slots)
+    if stray:
+        allowed = " or ".join(sorted(show_slot(s) for s in rule.slots))
+        reason = f"{rule.key} may only be sent in {allowed}, not in {show_slot(stray[0])}"
+        return Decision(rule.key, audit.REFUSED, reason)
     value = (session.secrets if rule.per_session else proxy_secrets).get(rule.key, "")
     if not value:
         owner = "this session" if rule.per_session else "the secret proxy"
@@ -56,7 +63,7 @@ def decide(
 
 def plan(
     table: Iterable[SecretRule],
-    found: set[str],
+    found: Mapping[str, set[Slot]],
     *,
     host: str,
     https: bool,
@@ -65,7 +72,14 @@ def plan(
 ) -> list[Decision]:
     """One decision per known key whose placeholder is in the request (unknown ones stay)."""
     return [
-        decide(rule, host=host, https=https, session=session, proxy_secrets=proxy_secrets)
+        decide(
+            rule,
+            found[rule.key],
+            host=host,
+            https=https,
+            session=session,
+            proxy_secrets=proxy_secrets,
+        )
         for rule in table
         if rule.key in found
     ]

@@ -4,6 +4,11 @@ A sandbox only ever holds `NETCLODE_PLACEHOLDER_<KEY>`; the proxy swaps it for t
 when, and only when, the request's real destination is one of the key's hosts and the
 session's kind (sdk_type) is allowed to use the key. Everything else leaves untouched.
 
+Each key also has the header slots its provider reads it from (`x-api-key`, `Authorization:
+Bearer`; HTTP Basic only for git with the GitHub token). A placeholder anywhere else is
+refused: a server that reflects some other header, or decodes Basic auth and echoes it, would
+otherwise hand the real value back in a form the scrubber may not recognise.
+
 Provider keys come from the proxy's own environment or secrets file. The GitHub token is
 different: it is the session's own repo-scoped token, stored by the control plane in Redis
 (`keys.session_secrets(id)`), so one session can never push with another session's token.
@@ -23,20 +28,42 @@ ANY_KIND = frozenset({common_pb2.SDK_TYPE_UNSPECIFIED, CLAUDE, NATIVE})
 CLAUDE_KINDS = frozenset({common_pb2.SDK_TYPE_UNSPECIFIED, CLAUDE})
 
 
+# Where a placeholder sits: (lower-case header name, auth scheme). The scheme is "" for a
+# header that is the bare placeholder, "basic" for the password of HTTP Basic, and
+# "embedded" for anything else (never allowed).
+Slot = tuple[str, str]
+LLM_SLOTS: frozenset[Slot] = frozenset({("x-api-key", ""), ("authorization", "bearer")})
+TOKEN_SLOTS: frozenset[Slot] = frozenset({("authorization", "bearer"), ("authorization", "token")})
+GIT_SLOTS: frozenset[Slot] = TOKEN_SLOTS | {("authorization", "basic")}
+
+
+def show_slot(slot: Slot) -> str:
+    name, scheme = slot
+    return f"{name}: {scheme}" if scheme else name
+
+
 @dataclass(frozen=True)
 class SecretRule:
     key: str
     hosts: frozenset[str]
     kinds: frozenset[int]
+    slots: frozenset[Slot]
     # True: the value is the session's own (Redis); False: the proxy's secrets file / env.
     per_session: bool = False
 
     def with_hosts(self, extra: Iterable[str]) -> SecretRule:
-        return SecretRule(self.key, self.hosts | frozenset(extra), self.kinds, self.per_session)
+        hosts = self.hosts | frozenset(extra)
+        return SecretRule(self.key, hosts, self.kinds, self.slots, self.per_session)
 
 
-def _rule(key: str, hosts: Iterable[str], kinds: Iterable[int], per_session: bool = False):
-    return SecretRule(key, frozenset(hosts), frozenset(kinds), per_session)
+def _rule(
+    key: str,
+    hosts: Iterable[str],
+    kinds: Iterable[int],
+    slots: frozenset[Slot] = LLM_SLOTS,
+    per_session: bool = False,
+) -> SecretRule:
+    return SecretRule(key, frozenset(hosts), frozenset(kinds), slots, per_session)
 
 
 GITHUB_TOKEN = "GITHUB_TOKEN"
@@ -51,9 +78,10 @@ TABLE: tuple[SecretRule, ...] = (
         "GITHUB_COPILOT_TOKEN",
         ["api.github.com", "copilot-proxy.githubusercontent.com"],
         [NATIVE],
+        TOKEN_SLOTS,
     ),
     _rule("CODEX_ACCESS_TOKEN", ["api.openai.com"], [NATIVE]),
-    _rule(GITHUB_TOKEN, ["github.com", "api.github.com"], ANY_KIND, per_session=True),
+    _rule(GITHUB_TOKEN, ["github.com", "api.github.com"], ANY_KIND, GIT_SLOTS, per_session=True),
 )
 
 PROXY_KEYS = frozenset(r.key for r in TABLE if not r.per_session)

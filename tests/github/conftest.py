@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from netclode.github import signature
+from netclode.serving import function_command
 from tests.support.github_standin import GitHubStandIn
 from tests.support.net import free_port, wait_for_port
 
@@ -39,7 +39,7 @@ def signed(body: bytes, secret: str = SECRET) -> str:
 
 
 class FunctionProcess:
-    """One functions-framework process serving a Netclode target on loopback."""
+    """One function process serving a Netclode target on loopback, as the stack runs it."""
 
     def __init__(self, target: str, env: dict[str, str], log: Path) -> None:
         self.target = target
@@ -53,11 +53,7 @@ class FunctionProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FunctionProcess:
-        argv = [
-            sys.executable, "-m", "functions_framework",
-            "--target", self.target, "--source", str(FUNCTION_SOURCE),
-            "--signature-type", "http", "--host", "127.0.0.1", "--port", str(self.port),
-        ]  # fmt: skip
+        argv = function_command(self.target, FUNCTION_SOURCE, self.port)
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(

@@ -32,9 +32,11 @@ from tests.support.net import free_port, wait_for_port
 SECRETS = {
     "ANTHROPIC_API_KEY": "sk-ant-REAL-anthropic-0123456789",
     "OPENAI_API_KEY": "sk-REAL-openai-abcdefghijklmnop",
+    # Reserved characters: its percent-encoded form differs from the raw value.
+    "MISTRAL_API_KEY": "mi/REAL+mistral=key/0123456789",
 }
 GITHUB_REAL = "ghs_REALsessionGithubToken0123456789"
-KEY_HOSTS = {"ANTHROPIC_API_KEY": ["localhost"], "OPENAI_API_KEY": ["localhost"]}
+KEY_HOSTS = {key: ["localhost"] for key in SECRETS}
 KEY_HOSTS["GITHUB_TOKEN"] = ["localhost"]
 TOKEN_CACHE_S = 1.0
 INJECTIONS_PER_MINUTE = 12  # small enough to spend in a test, large enough for the others

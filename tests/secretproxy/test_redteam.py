@@ -68,19 +68,21 @@ def test_echoed_keys_are_injected_upstream_and_scrubbed_on_the_way_back(
     reply = sh(
         api,
         session,
-        f"curl -sS --fail -D - -H 'x-api-key: {ph}' -H 'X-Echo: {ph}' {proxied.echo_url}/echo",
+        f"curl -sS --fail -D - -H 'x-api-key: {ph}' -H 'X-Echo-Header: x-api-key' "
+        f"{proxied.echo_url}/echo",
     )
     seen = proxied.echo.received[before:]
     assert len(seen) == 1
     upstream = {k.lower(): v for k, v in seen[0]["headers"]}
     assert upstream["x-api-key"] == real  # injected for an allowed destination
-    assert upstream["x-echo"] == real
+    assert seen[0]["echo"] == real
     assert ph in reply  # the echo (headers and body) came back, scrubbed
     assert_no_key(proxied, reply)
     # Python (SSL_CERT_FILE), a streamed reply that splits the key across chunks.
     script = (
         "import os, sys, urllib.request as u\n"
-        "r = u.Request(sys.argv[1], headers={'X-Echo': os.environ[sys.argv[2]]})\n"
+        "key = os.environ[sys.argv[2]]\n"
+        "r = u.Request(sys.argv[1], headers={'x-api-key': key, 'X-Echo-Header': 'x-api-key'})\n"
         "print(u.urlopen(r, timeout=10).read().decode())\n"
     )
     streamed = api.exec(session, sys.executable, "-c", script, f"{proxied.echo_url}/sse", ANTHROPIC)
@@ -100,6 +102,10 @@ def test_no_real_key_anywhere_a_sandbox_process_can_look(
     assert reply.exit_code == 0, raw[-2000:]
     assert_no_key(proxied, raw)
     report = json.loads(reply.stdout)
+    print(  # the figures for a red-team report
+        f"searched for {len(proxied.keys)} keys: {report['files']['files']} files, "
+        f"{report['proc']['pids']} processes, env, git; hits: {report['files']['found']}"
+    )
     # The search works: it sees the decoy, every process, the git setup.
     assert report["files"]["found"] == {"/workspace/decoy.txt": [decoy]}
     assert {"/run", "/etc", "/tmp", "/workspace"} <= set(report["files"]["completed"])

@@ -5,11 +5,14 @@ Nagle off so small responses are not delayed by delayed ACKs. It answers with wh
 received: headers, body length and SHA-256, and records each request server-side, so tests
 see exactly what left the proxy (the reply itself passes the proxy's scrubbing).
 `X-Echo: <text>` makes it echo text back in a header and the body; `/sse` streams it back
-as server-sent events. A tripwire listener records whether anything ever connected.
+as server-sent events. `X-Echo-Header: <name>` echoes that request header's value instead, and
+`X-Echo-Encoding: base64|basic|percent` transforms what is echoed, as an upstream that transforms
+headers would. A tripwire listener records whether anything ever connected.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import gzip
 import hashlib
@@ -23,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -65,6 +69,14 @@ def self_signed(directory: Path, ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple
     return cert_path, key_path
 
 
+ENCODINGS = {
+    "plain": lambda text: text,
+    "base64": lambda text: base64.b64encode(text.encode()).decode(),
+    "basic": lambda text: base64.b64encode(f"x:{text}".encode()).decode(),
+    "percent": lambda text: quote(text, safe=""),
+}
+
+
 class EchoHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -74,7 +86,7 @@ class EchoHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        echo = self.headers.get("X-Echo", "")
+        echo = self._echo()
         if self.path.startswith("/sse-gzip"):
             self._sse_gzip(echo)
             return
@@ -98,6 +110,11 @@ class EchoHandler(BaseHTTPRequestHandler):
             self.send_header("X-Echoed", echo)
         self.end_headers()
         self.wfile.write(payload)
+
+    def _echo(self) -> str:
+        name = self.headers.get("X-Echo-Header")
+        text = self.headers.get(name, "") if name else self.headers.get("X-Echo", "")
+        return ENCODINGS[self.headers.get("X-Echo-Encoding", "plain")](text)
 
     def _sse(self, echo: str) -> None:
         self.send_response(200)

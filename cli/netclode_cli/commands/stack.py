@@ -63,7 +63,14 @@ def status(app: App) -> None:
             {
                 "running": bool(components),
                 "components": [
-                    {"name": c.name, "kind": c.kind, "url": c.url, "state": c.state}
+                    {
+                        "name": c.name,
+                        "kind": c.kind,
+                        "url": c.url,
+                        "state": c.state,
+                        "restarts": c.restarts,
+                        "last_exit": c.last_exit,
+                    }
                     for c in components
                 ],
             }
@@ -74,6 +81,13 @@ def status(app: App) -> None:
         return
     colour = {"running": "green", "down": "red"}
     table(
-        ["COMPONENT", "KIND", "URL", "STATE"],
-        ([c.name, c.kind, c.url, f"[{colour[c.state]}]{c.state}[/]"] for c in components),
+        ["COMPONENT", "KIND", "URL", "STATE", "RESTARTS"],
+        (
+            [c.name, c.kind, c.url, f"[{colour[c.state]}]{c.state}[/]", _restarts(c)]
+            for c in components
+        ),
     )
+
+
+def _restarts(c: control.ComponentStatus) -> str:
+    return f"{c.restarts} (last: {c.last_exit})" if c.restarts else "0"

@@ -27,5 +27,7 @@ def register_configured_tokens(r: redis.Redis) -> None:
             continue
         current = store.r.hget(keys.API_TOKEN_NAMES, name)
         if current is not None and current.decode() != hash_token(token):
-            store.revoke(name)  # the Secret was rotated: the old token stops working
-        store.register(name, role, hash_token(token))
+            # The Secret was rotated: the old token stops working, its sessions stay its own.
+            store.rotate(name, role, hash_token(token))
+        else:
+            store.register(name, role, hash_token(token))

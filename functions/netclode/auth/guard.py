@@ -1,7 +1,10 @@
 """The check every door applies: a bearer credential, compared by hash, rate-limited.
 
-Failures say only "unauthenticated"; after too many from one client address (clients.py)
-within a window the client is refused before any lookup, so guessing is bounded.
+Failures say only "unauthenticated"; after too many with one token from one client address
+(clients.py) within a window, that token from that client is refused before any lookup. The
+count is per token fingerprint too, not per address alone: every local client shares the
+loopback address, and 21 bad tokens from one of them must not lock out the admin. Guessing
+needs no address-wide limit: API tokens carry 256 random bits.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from collections.abc import Sequence
 import redis
 
 from netclode.auth.clients import Network
+from netclode.auth.secrets import hash_token
 from netclode.auth.tokens import Principal, TokenStore
 from netclode.errors import ResourceExhausted, Unauthenticated
 from netclode.store import keys
 
 MAX_FAILURES = 20
 WINDOW_S = 60
+FINGERPRINT_CHARS = 16
 
 
 def bearer(header: str | None) -> str | None:
@@ -54,10 +59,12 @@ class Guard:
 
     def authenticate(self, authorization: str | None, client: str | None) -> Principal:
         """The caller's principal, or Unauthenticated / ResourceExhausted."""
-        self.limit.check(client)
         token = bearer(authorization)
-        principal = self.tokens.verify(token) if token else None
+        token_hash = hash_token(token) if token else ""
+        counted = f"{client or 'unknown'}:{token_hash[:FINGERPRINT_CHARS] or 'none'}"
+        self.limit.check(counted)
+        principal = self.tokens.verify_hash(token_hash) if token else None
         if principal is None:
-            self.limit.record(client)
+            self.limit.record(counted)
             raise Unauthenticated()
         return principal

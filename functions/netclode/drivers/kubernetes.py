@@ -118,7 +118,7 @@ def _load_api_client() -> client.ApiClient:
 
 
 def _checked(kind: str, value: str) -> str:
-    if not NAME.match(value):
+    if not NAME.fullmatch(value):
         raise InvalidArgument(kind, "must be lowercase letters, digits and '-' (max 52)")
     return value
 

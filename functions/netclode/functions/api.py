@@ -7,10 +7,12 @@ rules live in netclode.sessions and netclode.auth.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from functools import cache
 
 import flask
+from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
 from google.protobuf.timestamp_pb2 import Timestamp
 from werkzeug.wrappers import Response
 
@@ -20,9 +22,11 @@ from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
 from netclode.config import Settings
 from netclode.functions.connect import (
     RequireToken,
+    StreamSlots,
     caller,
     mount,
     require_admin,
+    while_authorized,
     with_domain_errors,
 )
 from netclode.functions.webapp import serve_web
@@ -40,7 +44,16 @@ log = logging.getLogger(__name__)
 # Watchers hear from the server at least every 15 s; 10 s leaves room for slow networks.
 HEARTBEAT_S = 10.0
 MAX_REQUEST_BYTES = 1024 * 1024
-ROLE_NAMES = {pb.TOKEN_ROLE_ADMIN: ADMIN, pb.TOKEN_ROLE_USER: USER}
+# Serving threads kept for unary calls: streams may hold all the others (THREADS, set per
+# Service; one thread per stream).
+UNARY_THREADS = 64
+ROLE_NAMES = {pb.TOKEN_ROLE_UNSPECIFIED: USER, pb.TOKEN_ROLE_ADMIN: ADMIN, pb.TOKEN_ROLE_USER: USER}
+# JSON requests with unknown fields or enum names are refused, not silently read as defaults
+# ("sdkType": "SDK_TYPE_BOGUS" would otherwise make a Claude session).
+STRICT_CODECS = (
+    google_protobuf_binary_codec(),
+    google_protobuf_json_codec(ignore_unknown_fields=False),
+)
 
 
 def _heartbeat() -> pb.Heartbeat:
@@ -51,9 +64,10 @@ def _heartbeat() -> pb.Heartbeat:
 
 @with_domain_errors
 class Sessions(api_connect.SessionServiceSync):
-    def __init__(self, service: SessionService, guard: Guard) -> None:
+    def __init__(self, service: SessionService, guard: Guard, slots: StreamSlots) -> None:
         self.service = service
         self.guard = guard
+        self.slots = slots
         self.snapshots = SnapshotService(service)
         self.ports = PortService(service)
 
@@ -114,12 +128,20 @@ class Sessions(api_connect.SessionServiceSync):
         if after != "$":
             validation.cursor(after)
         stream = self.service.life.stream(request.session_id)
+        yield from self._watched(ctx, self._session_items(stream, after))
+
+    @staticmethod
+    def _session_items(stream, after: str) -> Iterator[pb.WatchSessionResponse]:
         yield pb.WatchSessionResponse(heartbeat=_heartbeat())
         for entry in stream.follow(after, heartbeat_s=HEARTBEAT_S):
             if entry is None:
                 yield pb.WatchSessionResponse(heartbeat=_heartbeat())
             else:
                 yield pb.WatchSessionResponse(entry=entry)
+
+    def _watched[T](self, ctx, items: Iterator[T]) -> Iterator[T]:
+        """A stream within the thread budget, ended when its token is revoked."""
+        return self.slots.hold(while_authorized(self.guard, ctx, items, HEARTBEAT_S))
 
     def terminal_input(self, request, ctx):
         self.service.terminal_input(caller(self.guard, ctx), request.session_id, request.data)
@@ -134,9 +156,13 @@ class Sessions(api_connect.SessionServiceSync):
     def watch_terminal(self, request, ctx) -> Iterator[pb.WatchTerminalResponse]:
         terminal = self.service.terminal(caller(self.guard, ctx), request.session_id)
         validation.cursor(request.after_cursor)
+        yield from self._watched(ctx, self._terminal_items(terminal, request.after_cursor))
+
+    @staticmethod
+    def _terminal_items(terminal, after: str) -> Iterator[pb.WatchTerminalResponse]:
         live_from = terminal.last_cursor()
         yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
-        for item in terminal.follow(request.after_cursor, heartbeat_s=HEARTBEAT_S):
+        for item in terminal.follow(after, heartbeat_s=HEARTBEAT_S):
             if item is None:
                 yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
                 continue
@@ -207,7 +233,7 @@ class Tokens(api_connect.TokenServiceSync):
 
     def create_token(self, request, ctx):
         require_admin(caller(self.guard, ctx))
-        role = ROLE_NAMES.get(request.role, USER)
+        role = ROLE_NAMES[validation.enum_value("role", pb.TokenRole, request.role)]
         principal, secret = self.store.create(request.name, role)
         return pb.CreateTokenResponse(token=_token_proto(principal), secret=secret)
 
@@ -244,10 +270,15 @@ def _application():
     r = connect(settings.redis_url)
     register_configured_tokens(r)
     guard = Guard(r, "api", settings.trusted_proxies)
-    gate = {"interceptors": [RequireToken(guard)], "read_max_bytes": MAX_REQUEST_BYTES}
+    slots = StreamSlots(int(os.environ.get("THREADS", UNARY_THREADS)) - UNARY_THREADS)
+    gate = {
+        "interceptors": [RequireToken(guard)],
+        "read_max_bytes": MAX_REQUEST_BYTES,
+        "codecs": STRICT_CODECS,
+    }
     apps = [
         api_connect.SessionServiceWSGIApplication(
-            Sessions(SessionService(settings, r), guard), **gate
+            Sessions(SessionService(settings, r), guard, slots), **gate
         ),
         api_connect.TokenServiceWSGIApplication(Tokens(TokenStore(r), guard), **gate),
         api_connect.OpsServiceWSGIApplication(OpsServiceImpl(settings, r, guard), **gate),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -19,9 +21,9 @@ from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
 
 from netclode.auth.clients import Network, client_address
-from netclode.auth.guard import Guard
+from netclode.auth.guard import Guard, bearer
 from netclode.auth.tokens import Principal
-from netclode.errors import NetclodeError
+from netclode.errors import NetclodeError, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +102,46 @@ class RequireToken:
     def on_start_sync(self, ctx: RequestContext) -> None:
         try:
             _principals[ctx] = caller(self.guard, ctx)
-        except NetclodeError as exc:
+        except Exception as exc:  # a store outage too: a clean error, never its details
             raise _translate(exc, "authenticate") from None
 
     def on_end_sync(self, token: None, ctx: RequestContext, error: Exception | None) -> None:
         return
+
+
+class StreamSlots:
+    """Server streams hold a serving thread each for their whole life, so they may take at
+    most `limit` threads: past that a new stream is refused at once (resource_exhausted) and
+    unary calls always find a thread."""
+
+    def __init__(self, limit: int) -> None:
+        self._free = threading.BoundedSemaphore(max(limit, 1))
+
+    def hold[T](self, items: Iterator[T]) -> Iterator[T]:
+        if not self._free.acquire(blocking=False):
+            raise ConnectError(
+                Code.RESOURCE_EXHAUSTED, "too many open streams on this server; retry shortly"
+            )
+        try:
+            yield from items
+        finally:
+            self._free.release()
+
+
+def while_authorized[T](
+    guard: Guard, ctx: RequestContext, items: Iterator[T], every_s: float
+) -> Iterator[T]:
+    """`items` until the stream's token is revoked (checked every `every_s` as items pass;
+    streams send a heartbeat at least that often), then unauthenticated."""
+    principal = caller(guard, ctx)
+    checked = time.monotonic()
+    for item in items:
+        if time.monotonic() - checked >= every_s:
+            token = bearer(ctx.request_headers.get("authorization"))
+            if guard.tokens.verify(token or "") != principal:
+                raise Unauthenticated()
+            checked = time.monotonic()
+        yield item
 
 
 def require_admin(principal: Principal) -> None:

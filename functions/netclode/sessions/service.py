@@ -65,13 +65,13 @@ class SessionService:
     def get(self, principal: Principal, session_id: str) -> SessionRecord:
         validation.session_id(session_id)
         record = self.store.get(session_id)
-        if record is None or not (principal.is_admin or record.owner == principal.name):
+        if record is None or not (principal.is_admin or record.owner_id == principal.id):
             raise NotFound(f"session {session_id} not found")
         return record
 
     def list(self, principal: Principal) -> list[SessionRecord]:
         records = self.store.all()
-        return [r for r in records if principal.is_admin or r.owner == principal.name]
+        return [r for r in records if principal.is_admin or r.owner_id == principal.id]
 
     def summary(self, record: SessionRecord) -> common_pb2.SessionSummary:
         return common_pb2.SessionSummary(
@@ -111,6 +111,7 @@ class SessionService:
             id=session_id,
             name=name,
             owner=principal.name,
+            owner_id=principal.id,
             repos=repos,
             repo_access=(access or S.REPO_ACCESS_READ) if repos else S.REPO_ACCESS_UNSPECIFIED,
             sdk_type=sdk,
@@ -193,6 +194,7 @@ class SessionService:
         )
         if moved is None:
             return self.get(principal, session_id)
+        self.life.touch(session_id)  # a resume is activity: the next eviction spares it
         self.life.release_sandbox(moved)
         self.life.provision_async(moved)
         return moved
@@ -283,9 +285,8 @@ class SessionService:
         return TerminalStream(self.r, session_id)
 
     def exec(self, principal: Principal, req: api_pb2.ExecRequest) -> api_pb2.ExecResponse:
+        validation.argv(list(req.argv))
         record = self._with_sandbox(principal, req.session_id)
-        if not req.argv:
-            raise InvalidArgument("argv", "must name a command")
         timeout = req.timeout_seconds or EXEC_DEFAULT_S
         if timeout > EXEC_MAX_S:
             raise InvalidArgument("timeout_seconds", f"at most {EXEC_MAX_S}")

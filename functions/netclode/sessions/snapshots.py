@@ -236,6 +236,7 @@ class SnapshotService:
             id=str(uuid.uuid4())[:12],
             name=name,
             owner=original.owner,
+            owner_id=original.owner_id,
             repos=original.repos,
             repo_access=original.repo_access,
             sdk_type=original.sdk_type,

@@ -9,9 +9,13 @@ import unicodedata
 from netclode.errors import InvalidArgument
 from netclode.v1 import common_pb2
 
-SESSION_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{3}$")
-CURSOR_RE = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
-REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+# Patterns are used with fullmatch: `$` would let a trailing newline through.
+SESSION_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{3}")
+CURSOR_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+REPO_PART_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+STREAM_ID_MAX = 2**64 - 1  # each half of a Redis stream ID is an unsigned 64-bit number
+MAX_ARGV = 1024
+MAX_ARGV_BYTES = 256 * 1024
 MAX_NAME = 100
 MAX_REPOS = 10
 MAX_TERMINAL_INPUT = 64 * 1024
@@ -20,14 +24,17 @@ MAX_TERMINAL_INPUT = 64 * 1024
 def session_id(value: str) -> str:
     if not value:
         raise InvalidArgument("session_id", "is required")
-    if not SESSION_ID_RE.match(value):
+    if not SESSION_ID_RE.fullmatch(value):
         raise InvalidArgument("session_id", f"{value[:40]!r} is not a session id")
     return value
 
 
 def cursor(value: str) -> str:
     """A stream cursor as the API hands them out (a Redis stream ID), or empty."""
-    if value and not CURSOR_RE.match(value):
+    if not value:
+        return value
+    match = CURSOR_RE.fullmatch(value)
+    if not match or any(int(part) > STREAM_ID_MAX for part in match.groups()):
         raise InvalidArgument("after_cursor", f"{value[:40]!r} is not a cursor")
     return value
 
@@ -56,7 +63,9 @@ def repo(spec: str) -> str:
             path = ""
     path = path.removesuffix("/").removesuffix(".git")
     parts = path.split("/")
-    if len(parts) != 2 or not all(REPO_PART_RE.match(p) and p not in {".", ".."} for p in parts):
+    if len(parts) != 2 or not all(
+        REPO_PART_RE.fullmatch(p) and p not in {".", ".."} for p in parts
+    ):
         raise InvalidArgument(
             "repos", f"{raw[:100]!r} is not owner/repo or a https://github.com/owner/repo URL"
         )
@@ -80,6 +89,17 @@ def enum_value(field: str, enum: object, value: int) -> int:
     if value not in enum.values():  # type: ignore[attr-defined]
         raise InvalidArgument(field, f"unknown value {value}")
     return value
+
+
+def argv(values: list[str]) -> list[str]:
+    """A command line for Exec: no NUL (no C program can receive one), bounded in size."""
+    if not values:
+        raise InvalidArgument("argv", "must name a command")
+    if len(values) > MAX_ARGV or sum(len(v.encode()) for v in values) > MAX_ARGV_BYTES:
+        raise InvalidArgument("argv", f"at most {MAX_ARGV} arguments and {MAX_ARGV_BYTES} bytes")
+    if any("\0" in v for v in values):
+        raise InvalidArgument("argv", "must not contain NUL characters")
+    return values
 
 
 def prompt(text: str, max_bytes: int, field: str = "text") -> str:

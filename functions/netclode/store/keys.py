@@ -104,6 +104,11 @@ def ghbot_delivery(delivery_id: str) -> str:
     return f"ghbot:delivery:{delivery_id}"
 
 
+def ghbot_delivery_body(sha256: str) -> str:
+    """A signed webhook body already accepted (replays under a new delivery id)."""
+    return f"ghbot:delivery-body:{sha256}"
+
+
 def ghbot_job(delivery_id: str) -> str:
     return f"ghbot:job:{delivery_id}"
 

@@ -34,7 +34,9 @@ def now_ms() -> int:
 class SessionRecord:
     id: str
     name: str
-    owner: str
+    owner: str  # the creating token's name, for display
+    # The creating token's immutable id (auth.tokens.principal_id): what ownership checks.
+    owner_id: str = ""
     status: int = common_pb2.SESSION_STATUS_CREATING
     repos: list[str] = field(default_factory=list)
     repo_access: int = common_pb2.REPO_ACCESS_UNSPECIFIED

@@ -1,0 +1,26 @@
+"""The red-team suites: the real stacks of the suites they attack, and one of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.github.conftest import SECRET, start_function  # noqa: F401  (fixture)
+from tests.secretproxy.conftest import proxied, secret_proxy  # noqa: F401  (fixtures)
+from tests.support.stack import Stack, start, stop
+
+# Secrets in the operator's environment, each meant for at most one component.
+OPERATOR_SECRETS = {
+    "GITHUB_TOKEN": "ghp_redteamOperatorToken0123456789",
+    "GITHUB_APP_PRIVATE_KEY": "redteam-app-private-key-not-a-pem",
+}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A local stack with the GitHub webhook configured and no warm pool."""
+    env = {"GITHUB_WEBHOOK_SECRET": SECRET, "POOL_SIZE": "0", **OPERATOR_SECRETS}
+    running = start(tmp_path_factory.mktemp("redteam-stack"), env)
+    yield running
+    stop(running)
