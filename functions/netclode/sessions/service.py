@@ -15,6 +15,7 @@ import redis
 
 from netclode.auth.tokens import Principal
 from netclode.config import Settings
+from netclode.drivers.base import SandboxDriver
 from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from netclode.eventing import types
 from netclode.eventing.publish import publish
@@ -50,10 +51,12 @@ class PromptReceipt:
 
 
 class SessionService:
-    def __init__(self, settings: Settings, r: redis.Redis | None = None) -> None:
+    def __init__(
+        self, settings: Settings, r: redis.Redis | None = None, driver: SandboxDriver | None = None
+    ) -> None:
         self.settings = settings
         self.r = r if r is not None else connect(settings.redis_url)
-        self.life = Lifecycle(settings, self.r)
+        self.life = Lifecycle(settings, self.r, driver)
         self.store = self.life.store
 
     def reconcile(self) -> None:
