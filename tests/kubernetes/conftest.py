@@ -64,7 +64,11 @@ def runtime_port() -> int:
 
 @pytest.fixture
 def driver(kube_api: Emulator, runtime_port: int) -> KubernetesDriver:
-    settings = Settings(ingest_url="http://ingest.netclode.svc.cluster.local/ingest")
+    settings = Settings(
+        ingest_url="http://ingest.netclode.svc.cluster.local/ingest",
+        max_vcpus=16,
+        max_memory_mb=32768,
+    )
     kube = KubernetesSettings(namespace=NAMESPACE, runtime_port=runtime_port)
     return KubernetesDriver(settings, api_client=kube_api.api, kube=kube)
 

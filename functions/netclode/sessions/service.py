@@ -100,7 +100,7 @@ class SessionService:
         # The model must be well-formed now; an unconfigured provider is reported by the agent
         # as an error entry when the session is prompted (terminal-only use needs none).
         model = providers.normalize_model(sdk, req.model)
-        vcpus, memory_mb = validation.resources(req.resources)
+        vcpus, memory_mb = validation.resources(req.resources, self.settings)
         prompt = (
             validation.prompt(
                 req.initial_prompt, self.settings.max_prompt_bytes, field="initial_prompt"
