@@ -36,6 +36,19 @@ def _networks(name: str) -> tuple[Network, ...]:
         raise SystemExit(f"configuration error: {name}: {e}") from None
 
 
+def host_max_vcpus() -> int:
+    """Half the host's CPUs (at least one): the most one session may ask for by default."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def host_max_memory_mb() -> int:
+    """A quarter of the host's memory rounded up to a power of two (1 to 64 GiB), as the
+    original sized its largest VM."""
+    host_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    quarter = max(1, host_mb // 4)
+    return min(65536, max(1024, 1 << (quarter - 1).bit_length()))
+
+
 def xdg_dir(kind: str, fallback: str) -> Path:
     """The XDG base directory of `kind` (DATA, CONFIG, STATE) for netclode."""
     base = os.environ.get(f"XDG_{kind}_HOME") or str(Path.home() / fallback)
@@ -59,6 +72,13 @@ class Settings:
     snapshot_retention: int = 10
     # The proxies in front of the functions (see auth/clients.py); none when served directly.
     trusted_proxies: tuple[Network, ...] = ()
+    # Sandbox sizes: what a session gets unless it asks (the Kata VM default, KATA_VM_*, the
+    # same knobs Ansible writes into the Kata configuration), and the most it may ask for
+    # (NETCLODE_MAX_*). A default above the maximum is allowed: asking is what is limited.
+    default_vcpus: int = 4
+    default_memory_mb: int = 4096
+    max_vcpus: int = field(default_factory=host_max_vcpus)
+    max_memory_mb: int = field(default_factory=host_max_memory_mb)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +96,10 @@ class Settings:
             max_prompt_bytes=_int("NETCLODE_MAX_PROMPT_BYTES", 100_000),
             snapshot_retention=_int("SNAPSHOT_RETENTION", 10, minimum=1),
             trusted_proxies=_networks("NETCLODE_TRUSTED_PROXIES"),
+            default_vcpus=_int("KATA_VM_CPUS", 4, minimum=1),
+            default_memory_mb=_int("KATA_VM_MEMORY_MB", 4096, minimum=512),
+            max_vcpus=_int("NETCLODE_MAX_VCPUS", host_max_vcpus(), minimum=1),
+            max_memory_mb=_int("NETCLODE_MAX_MEMORY_MB", host_max_memory_mb(), minimum=512),
         )
 
 

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes.client import ApiClient
 
+from netclode.config import Settings
+from netclode.drivers.base import SandboxSpec
+from netclode.drivers.kubernetes import ANNOTATIONS, KubernetesDriver, KubernetesSettings
 from tests.ansible.conftest import REPO, Rendered
 from tests.support.manifests import load_documents, validate_manifest
 
@@ -50,11 +54,26 @@ def test_k3s_server_config_disables_traefik(rendered: Rendered) -> None:
     assert [f"{k}={v}" for k, v in selector.items()] == config["node-label"]
 
 
-def test_kata_dropin_is_toml(rendered: Rendered) -> None:
+def kata_dropin(rendered: Rendered) -> dict:
     path = rendered.root / "opt/kata/share/defaults/kata-containers/config.d/50-netclode.toml"
-    config = tomllib.loads(path.read_text())
+    return tomllib.loads(path.read_text())
+
+
+def test_kata_dropin_is_toml(rendered: Rendered) -> None:
+    config = kata_dropin(rendered)
     assert config["hypervisor"]["clh"]["default_vcpus"] >= 1
     assert config["runtime"]["sandbox_cgroup_only"] is True
+
+
+def test_kata_allows_exactly_the_size_annotations_the_driver_sets(rendered: Rendered) -> None:
+    """Without enable_annotations Kata refuses a pod that asks for a size."""
+    clh = kata_dropin(rendered)["hypervisor"]["clh"]
+    assert sorted(clh["enable_annotations"]) == sorted(ANNOTATIONS)
+    asked = KubernetesDriver(Settings(), api_client=ApiClient(), kube=KubernetesSettings()).pod(
+        SandboxSpec("s1", "w1", vcpus=1, memory_mb=1024)
+    )["metadata"]["annotations"]
+    prefix = "io.katacontainers.config.hypervisor."
+    assert sorted(a.removeprefix(prefix) for a in asked) == sorted(clh["enable_annotations"])
 
 
 def test_sysctls_and_modules(rendered: Rendered) -> None:
@@ -133,6 +152,10 @@ def test_deployment_overlay_builds_with_the_commit_images(
         config["data"]["NETCLODE_SANDBOX_IMAGE"] == f"dev.local/netclode-sandbox:{rendered.version}"
     )
     assert "OLLAMA_URL" in config["data"]
+    # The functions report (and size requests by) the VM default the Kata drop-in sets.
+    clh = kata_dropin(rendered)["hypervisor"]["clh"]
+    assert config["data"]["KATA_VM_CPUS"] == str(clh["default_vcpus"])
+    assert config["data"]["KATA_VM_MEMORY_MB"] == str(clh["default_memory"])
 
 
 def test_activator_drains_at_least_as_long_as_the_longest_request(rendered: Rendered) -> None:
@@ -152,3 +175,31 @@ def test_nvidia_runtimeclass_is_valid(rendered: Rendered) -> None:
     (doc,) = load_documents(rendered.root / "opt/netclode/manifests/nvidia-runtimeclass.yaml")
     validate_manifest(doc)
     assert doc["handler"] == "nvidia"
+
+
+def test_storage_is_installed_after_knative_and_before_the_manifests(rendered: Rendered) -> None:
+    """knative/cluster's VolumeSnapshotClass (applied by the netclode role) needs the
+    snapshot CRDs the storage role installs."""
+    tasks = [line for line in rendered.first.output.splitlines() if line.startswith("TASK [")]
+    first = {}
+    for index, line in enumerate(tasks):
+        role = line.removeprefix("TASK [").partition(" : ")[0]
+        first.setdefault(role, index)
+    assert first["knative"] < first["storage"] < first["netclode"]
+
+
+def test_snapshotter_sidecar_and_its_rbac_are_pinned_and_valid(rendered: Rendered) -> None:
+    versions = yaml.safe_load((REPO / "ansible/playbooks/group_vars/all/versions.yaml").read_text())
+    storage = rendered.root / "opt/netclode/manifests/storage"
+    patch = yaml.safe_load((storage / "juicefs-snapshotter-patch.yaml").read_text())
+    (sidecar,) = patch["spec"]["template"]["spec"]["containers"]
+    assert sidecar["name"] == "csi-snapshotter"
+    assert sidecar["image"].endswith(f"/csi-snapshotter:{versions['external_snapshotter_version']}")
+    (env,) = sidecar["env"]
+    (mount,) = sidecar["volumeMounts"]
+    assert env["value"] == mount["mountPath"] + "csi.sock"
+    docs = list(load_documents(storage / "juicefs-snapshotter-rbac.yaml"))
+    for doc in docs:
+        validate_manifest(doc)
+    bound = {s["name"] for d in docs if d["kind"].endswith("Binding") for s in d["subjects"]}
+    assert bound == {"juicefs-csi-controller-sa"}

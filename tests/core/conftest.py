@@ -11,11 +11,18 @@ from tests.support.stack import Client, Stack, start, stop
 # A loopback address the stack treats as a proxy in front of it (as a cluster's ingress and
 # queue-proxy are), so the auth tests can speak through "a proxy" from that address.
 TRUSTED_PROXY = "127.0.0.3"
+# Sandbox sizes pinned, so the limits the API reports do not depend on this machine's size.
+SIZES = {
+    "KATA_VM_CPUS": "1",
+    "KATA_VM_MEMORY_MB": "4096",
+    "NETCLODE_MAX_VCPUS": "2",
+    "NETCLODE_MAX_MEMORY_MB": "8192",
+}
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = {"NETCLODE_TRUSTED_PROXIES": f"{TRUSTED_PROXY}/32"}
+    env = {"NETCLODE_TRUSTED_PROXIES": f"{TRUSTED_PROXY}/32", **SIZES}
     running = start(tmp_path_factory.mktemp("core-stack"), env)
     yield running
     stop(running)

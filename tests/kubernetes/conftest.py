@@ -26,6 +26,8 @@ NAMESPACE = "netclode"
 class Emulator:
     url: str
     api: client.ApiClient
+    # kmock's handler: its request log (iterating it) is what the RBAC contract test checks.
+    handler: kmock.KubernetesEmulator
 
 
 @pytest.fixture
@@ -37,7 +39,10 @@ def kube_api() -> Iterator[Emulator]:
             handler.resources.load_bundled()  # so listing a kind with no objects yet works
             for plural in ("services", "revisions"):  # the Knative CRDs, as if installed
                 handler.resources[f"serving.knative.dev/v1/{plural}"] = {}
+            # The external-snapshotter CRD, as Ansible installs it (roles/storage).
+            handler.resources["snapshot.storage.k8s.io/v1/volumesnapshots"] = {}
             box["url"], box["stop"] = str(server.url).rstrip("/"), asyncio.Event()
+            box["handler"] = handler
             started.set()
             await asyncio.wait_for(box["stop"].wait(), timeout=120)
 
@@ -46,7 +51,7 @@ def kube_api() -> Iterator[Emulator]:
     thread.start()
     assert started.wait(10), "kmock did not start"
     api = client.ApiClient(client.Configuration(host=box["url"]))
-    yield Emulator(box["url"], api)
+    yield Emulator(box["url"], api, box["handler"])
     api.close()
     loop.call_soon_threadsafe(box["stop"].set)
     thread.join(10)
@@ -59,7 +64,11 @@ def runtime_port() -> int:
 
 @pytest.fixture
 def driver(kube_api: Emulator, runtime_port: int) -> KubernetesDriver:
-    settings = Settings(ingest_url="http://ingest.netclode.svc.cluster.local/ingest")
+    settings = Settings(
+        ingest_url="http://ingest.netclode.svc.cluster.local/ingest",
+        max_vcpus=16,
+        max_memory_mb=32768,
+    )
     kube = KubernetesSettings(namespace=NAMESPACE, runtime_port=runtime_port)
     return KubernetesDriver(settings, api_client=kube_api.api, kube=kube)
 

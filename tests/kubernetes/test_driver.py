@@ -6,16 +6,20 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from kubernetes import client
 
+from netclode.auth.tokens import USER, Principal
+from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
-from netclode.drivers.kubernetes import KubernetesDriver
+from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
 from netclode.errors import InvalidArgument, NotFound, Unavailable
-from netclode.v1 import agent_pb2
+from netclode.sessions.service import SessionService
+from netclode.v1 import agent_pb2, api_pb2, common_pb2
 from tests.kubernetes.conftest import NAMESPACE, Emulator
 from tests.support.manifests import validate_manifest
 
@@ -129,6 +133,42 @@ def test_default_size_uses_kata_defaults_and_custom_size_sets_vm_annotations(
         "memory": "4096Mi",
     }
     validate_manifest(big)
+
+
+def test_a_session_asking_for_a_size_runs_in_a_pod_kata_sizes_so(
+    kube_api: Emulator, core, redis_client, runtime_port: int
+) -> None:
+    """CreateSession with resources, through the session service, to the pod kmock stores."""
+    settings = Settings(
+        redis_url="redis://unused",
+        ingest_url="http://ingest/ingest",
+        max_vcpus=4,
+        max_memory_mb=8192,
+    )
+    kube = KubernetesSettings(namespace=NAMESPACE, runtime_port=runtime_port)
+    service = SessionService(
+        settings, redis_client, KubernetesDriver(settings, api_client=kube_api.api, kube=kube)
+    )
+    size = common_pb2.SandboxResources(vcpus=2, memory_mb=3072)
+    record = service.create(Principal("alice", USER), api_pb2.CreateSessionRequest(resources=size))
+    deadline = time.monotonic() + 10
+    while not pods(core) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (name,) = pods(core)
+    pod = stored_pod(core, name)
+    assert pod["metadata"]["annotations"] == {
+        "io.katacontainers.config.hypervisor.default_vcpus": "2",
+        "io.katacontainers.config.hypervisor.default_memory": "3072",
+    }
+    assert pod["spec"]["containers"][0]["resources"]["requests"] == {
+        "cpu": "500m",
+        "memory": "768Mi",
+    }
+    set_status(core, name, "Failed")  # lets the background start give up at once
+    deadline = time.monotonic() + 10
+    while service.store.get(record.id).status != common_pb2.SESSION_STATUS_ERROR:
+        assert time.monotonic() < deadline, service.store.get(record.id)
+        time.sleep(0.02)
 
 
 def test_tailnet_access_adds_a_per_sandbox_policy(driver, core, kube_api) -> None:

@@ -59,7 +59,9 @@ def test_kustomize_builds_are_valid(tmp_path: Path, components: list[str]) -> No
     for doc in built:
         validate_manifest(doc)
     namespaced = [
-        d for d in built if d["kind"] not in {"Namespace", "RuntimeClass", "VolumeSnapshotClass"}
+        d
+        for d in built
+        if d["kind"] not in {"Namespace", "RuntimeClass", "StorageClass", "VolumeSnapshotClass"}
     ]
     assert all(d["metadata"].get("namespace") for d in namespaced)
     kinds = {d["kind"] for d in built}

@@ -7,6 +7,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from netclode.v1 import api_pb2
 from tests.support.scripted_llm import OLLAMA_MODEL, Reply, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 from tests.web.conftest import PHONE, open_page, screenshot
@@ -159,3 +160,32 @@ def test_new_session_form_offers_the_configured_models(
     expect(page.get_by_label("Model")).to_contain_text("No model configured")
     expect(page.get_by_role("button", name="Create session")).to_be_disabled()
     screenshot(page, f"{viewport}-new-session")
+
+
+def test_size_picker_offers_sizes_within_the_limits_and_creates_that_size(
+    desktop: Page, api: Client
+) -> None:
+    limits = api(api.sessions.get_resource_limits, api_pb2.GetResourceLimitsRequest())
+    desktop.get_by_role("button", name="New session").click()
+    cpus, memory = desktop.get_by_label("vCPUs"), desktop.get_by_label("Memory")
+    expect(cpus).to_be_enabled()
+    assert cpus.locator("option").all_inner_texts() == [f"Default ({limits.default_vcpus})"] + [
+        str(n) for n in (1, 2, 4, 8, 16, 32) if n <= limits.max_vcpus
+    ]
+    gib = [mb for mb in (1024, 2048, 4096, 8192, 16384, 32768, 65536) if mb <= limits.max_memory_mb]
+    default = f"Default ({limits.default_memory_mb / 1024:g} GiB)"
+    assert memory.locator("option").all_inner_texts() == [default] + [
+        f"{mb // 1024} GiB" for mb in gib
+    ]
+    desktop.get_by_label("Name").fill("sized from the web")
+    cpus.select_option(label="1")
+    memory.select_option(label="1 GiB")
+    expect(desktop.get_by_label("Model")).to_have_value(OLLAMA_MODEL)
+    screenshot(desktop, "desktop-new-session-sized")
+    desktop.get_by_role("button", name="Create session").click()
+    desktop.wait_for_url("**/s/*")
+    session_id = desktop.url.rsplit("/", 1)[1]
+    created = api.get(session_id)
+    assert created.name == "sized from the web"
+    assert (created.resources.vcpus, created.resources.memory_mb) == (1, 1024)
+    api(api.sessions.delete_session, api_pb2.DeleteSessionRequest(session_id=session_id))

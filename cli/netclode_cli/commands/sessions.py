@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from netclode.v1 import api_pb2, common_pb2
@@ -25,6 +27,52 @@ SORT_KEYS = {
     "name": lambda s: s.session.name.lower(),
     "status": lambda s: s.session.status,
 }
+
+
+class MemorySize(click.ParamType):
+    """A VM memory size in MiB: `4096`, `512M`, `4G` (binary units; MB/GB/MiB/GiB too)."""
+
+    name = "size"
+    UNITS = {"": 1, "m": 1, "mb": 1, "mib": 1, "g": 1024, "gb": 1024, "gib": 1024}
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", str(value))
+        unit = match and self.UNITS.get(match.group(2).lower())
+        if not match or unit is None or int(match.group(1)) == 0:
+            self.fail(f"{value!r} is not a memory size (e.g. 4096, 512M, 4G)", param, ctx)
+        return int(match.group(1)) * unit
+
+
+MEMORY = MemorySize()
+
+
+def gib(memory_mb: int) -> str:
+    return f"{memory_mb / 1024:g} GiB" if memory_mb % 512 == 0 else f"{memory_mb} MiB"
+
+
+def size_text(res: common_pb2.SandboxResources) -> str:
+    cpus = f"{res.vcpus} vCPUs" if res.vcpus else "default vCPUs"
+    memory = gib(res.memory_mb) if res.memory_mb else "default memory"
+    return f"{cpus}, {memory}"
+
+
+def check_size(app: App, cpus: int | None, memory: int | None) -> None:
+    """Refuses sizes over the server's limits before asking it to start anything."""
+    request = api_pb2.GetResourceLimitsRequest()
+    limits = app.api.call(app.api.sessions.get_resource_limits, request)
+    if cpus is not None and cpus > limits.max_vcpus:
+        raise click.ClickException(
+            f"--cpus: {cpus} is more than the {limits.max_vcpus} vCPUs a session may have"
+        )
+    low, high = limits.min_memory_mb, limits.max_memory_mb
+    if memory is not None and not low <= memory <= high:
+        raise click.ClickException(
+            f"--memory: {gib(memory)} is not between {gib(low)} and {gib(high)}"
+        )
 
 
 def register(cli: click.Group) -> None:
@@ -92,6 +140,7 @@ def get(app: App, session_id: str) -> None:
         ("Created", f"{clock(s.created_at)} ({relative(s.created_at)})"),
         ("Last active", f"{clock(s.last_active_at)} ({relative(s.last_active_at)})"),
         ("Messages", str(summary.message_count)),
+        ("Size", size_text(s.resources)),
     ]
     for label, value in rows:
         console.print(f"[bold]{label + ':':<13}[/] {value}")
@@ -105,8 +154,15 @@ def get(app: App, session_id: str) -> None:
 @click.option("--model", default="", help="e.g. claude-sonnet-4-5 or anthropic/<model>.")
 @click.option("--prompt", "initial_prompt", default="", help="First prompt to run.")
 @click.option("--tailnet", is_flag=True, help="Allow the sandbox to reach the tailnet.")
-@click.option("--vcpus", type=int, default=0)
-@click.option("--memory-mb", type=int, default=0)
+@click.option(
+    "--cpus", type=click.IntRange(min=1), default=None, help="vCPUs (default: the server's)."
+)
+@click.option(
+    "--memory",
+    type=MEMORY,
+    default=None,
+    help="VM memory: MiB, or 512M, 4G (default: the server's).",
+)
 @json_flag
 @pass_app
 def create(
@@ -118,10 +174,12 @@ def create(
     model: str,
     initial_prompt: str,
     tailnet: bool,
-    vcpus: int,
-    memory_mb: int,
+    cpus: int | None,
+    memory: int | None,
 ) -> None:
     """Create a session."""
+    if cpus is not None or memory is not None:
+        check_size(app, cpus, memory)
     request = api_pb2.CreateSessionRequest(
         name=name,
         repos=list(repos),
@@ -130,7 +188,7 @@ def create(
         model=model,
         initial_prompt=initial_prompt,
         network_config=common_pb2.NetworkConfig(tailnet_access=tailnet),
-        resources=common_pb2.SandboxResources(vcpus=vcpus, memory_mb=memory_mb),
+        resources=common_pb2.SandboxResources(vcpus=cpus or 0, memory_mb=memory or 0),
     )
     session = app.api.call(app.api.sessions.create_session, request).session
     if app.json:
@@ -210,3 +268,20 @@ def delete_all(app: App, yes: bool) -> None:
         emit_json({"deleted": list(reply.deleted_ids)})
     else:
         console.print(f"Deleted {len(reply.deleted_ids)} session(s)")
+
+
+@sessions.command()
+@json_flag
+@pass_app
+def limits(app: App) -> None:
+    """Show the sandbox sizes a session may ask for (create --cpus/--memory)."""
+    request = api_pb2.GetResourceLimitsRequest()
+    reply = app.api.call(app.api.sessions.get_resource_limits, request)
+    if app.json:
+        emit_json(reply)
+        return
+    console.print(f"vCPUs:   default {reply.default_vcpus}, at most {reply.max_vcpus}")
+    console.print(
+        f"Memory:  default {gib(reply.default_memory_mb)}, "
+        f"{gib(reply.min_memory_mb)} to {gib(reply.max_memory_mb)}"
+    )

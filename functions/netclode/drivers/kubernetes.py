@@ -50,8 +50,10 @@ LABEL_APP = "app.kubernetes.io/name"
 LABEL_SANDBOX = "netclode.io/sandbox"
 LABEL_WORKSPACE = "netclode.io/workspace"
 APP = "netclode-sandbox"
-KATA_VCPUS = "io.katacontainers.config.hypervisor.default_vcpus"
-KATA_MEMORY = "io.katacontainers.config.hypervisor.default_memory"
+# The per-pod VM size; Kata honours them only when its configuration lists them in
+# enable_annotations (the Ansible kata role writes exactly ANNOTATIONS there).
+ANNOTATIONS = ("default_vcpus", "default_memory")
+KATA_VCPUS, KATA_MEMORY = (f"io.katacontainers.config.hypervisor.{a}" for a in ANNOTATIONS)
 TAILNET = "100.64.0.0/10"
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,50}[a-z0-9])?$")
 ALIVE_PHASES = {"Pending", "Running"}
@@ -78,10 +80,6 @@ class KubernetesSettings:
     secret_proxy_addr: str = "secret-proxy.netclode.svc.cluster.local:8080"
     # Where the bridge exposes the runtime on the pod IP (the sandbox-ingress policy's port).
     runtime_port: int = RUNTIME_PORT
-    # The VM size Kata gives a sandbox unless the session asks for another (KATA_VM_CPUS and
-    # KATA_VM_MEMORY_MB, the same settings Ansible writes into the Kata configuration).
-    default_vcpus: int = 4
-    default_memory_mb: int = 4096
     # Requests are the VM size divided by these, so idle sandboxes do not hoard a node.
     cpu_overcommit: int = 4
     memory_overcommit: int = 4
@@ -101,8 +99,6 @@ class KubernetesSettings:
             storage_class=env("NETCLODE_STORAGE_CLASS", cls.storage_class),
             workspace_size=env("NETCLODE_WORKSPACE_SIZE", cls.workspace_size),
             secret_proxy_addr=env("NETCLODE_SECRET_PROXY_ADDR", cls.secret_proxy_addr),
-            default_vcpus=_int("KATA_VM_CPUS", cls.default_vcpus, minimum=1),
-            default_memory_mb=_int("KATA_VM_MEMORY_MB", cls.default_memory_mb, minimum=256),
             snapshot_class=env("NETCLODE_SNAPSHOT_CLASS", cls.snapshot_class),
             preview_tailnet=env("NETCLODE_PREVIEW_TAILNET", "") in ("1", "true"),
         )
@@ -308,8 +304,10 @@ class KubernetesDriver:
         return self._object("networking.k8s.io/v1", "NetworkPolicy", name, labels, body)
 
     def pod(self, spec: SandboxSpec) -> dict[str, Any]:
-        vcpus = spec.vcpus or self._kube.default_vcpus
-        memory_mb = spec.memory_mb or self._kube.default_memory_mb
+        # Unless the session asks, Kata gives the VM its configured default (the same
+        # KATA_VM_* values as settings); a size asked for goes to Kata as annotations.
+        vcpus = spec.vcpus or self._settings.default_vcpus
+        memory_mb = spec.memory_mb or self._settings.default_memory_mb
         custom = bool(spec.vcpus or spec.memory_mb)
         annotations = {KATA_VCPUS: str(vcpus), KATA_MEMORY: str(memory_mb)} if custom else {}
         requests = {

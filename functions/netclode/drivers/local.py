@@ -4,6 +4,10 @@ The driver is a thin client of the host's Unix-socket API (netclode/sandboxhost/
 functions come and go, the host keeps the sandboxes. `rpc()` needs no round trip to the
 host: it reads the sandbox's secret from the shared data directory and connects straight
 to the sandbox's inbound socket.
+
+Sizes: the memory a session asks for (else the configured default) is a hard limit on the
+sandbox's data segment (prlimit); vCPUs are advisory here, the processes share the host's
+CPUs at a lower priority (nice).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class LocalDriver:
 
     def __init__(self, settings: Settings) -> None:
         self.layout = Layout(settings.data_dir)
+        self._default_memory_mb = settings.default_memory_mb
         self._client = httpx.Client(
             transport=plain_transport(uds=str(self.layout.host_socket)),
             base_url="http://sandboxhost",
@@ -38,7 +43,10 @@ class LocalDriver:
         self._call(
             "PUT",
             f"/sandboxes/{spec.sandbox_id}",
-            json={"workspace_id": spec.workspace_id, "memory_mb": spec.memory_mb},
+            json={
+                "workspace_id": spec.workspace_id,
+                "memory_mb": spec.memory_mb or self._default_memory_mb,
+            },
         )
 
     def stop(self, sandbox_id: str) -> None:

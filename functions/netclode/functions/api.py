@@ -224,6 +224,17 @@ class Sessions(api_connect.SessionServiceSync):
         records = read_audit(self.service.r, request.session_id, request.limit or 100)
         return pb.ListAuditResponse(records=records)
 
+    def get_resource_limits(self, request, ctx):
+        caller(self.guard, ctx)
+        settings = self.service.settings
+        return pb.GetResourceLimitsResponse(
+            max_vcpus=settings.max_vcpus,
+            max_memory_mb=settings.max_memory_mb,
+            default_vcpus=settings.default_vcpus,
+            default_memory_mb=settings.default_memory_mb,
+            min_memory_mb=validation.MIN_MEMORY_MB,
+        )
+
 
 @with_domain_errors
 class Tokens(api_connect.TokenServiceSync):

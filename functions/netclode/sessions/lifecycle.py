@@ -47,11 +47,15 @@ def new_workspace_id() -> str:
 
 
 class Lifecycle:
-    def __init__(self, settings: Settings, r: redis.Redis) -> None:
+    def __init__(
+        self, settings: Settings, r: redis.Redis, driver: SandboxDriver | None = None
+    ) -> None:
+        """`driver`: the sandbox driver to use; by default the one settings name, built on
+        first use (functions that never touch a sandbox never load one)."""
         self.settings = settings
         self.r = r
         self.store = SessionStore(r)
-        self._driver: SandboxDriver | None = None
+        self._driver = driver
 
     @property
     def driver(self) -> SandboxDriver:
@@ -131,14 +135,16 @@ class Lifecycle:
     def wait_ready(self, sandbox_id: str, timeout: float = READY_TIMEOUT_S) -> None:
         """Polls Health every POLL_S (a start takes a few hundred ms: longer sleeps would only
         add latency); whether the sandbox died is asked of the driver less often."""
-        rpc = self.driver.rpc(sandbox_id)
         deadline = time.monotonic() + timeout
         last_error = "no answer"
+        rpc: SandboxRPC | None = None
         try:
             for attempt in itertools.count(1):
                 if time.monotonic() >= deadline:
                     break
                 try:
+                    # A pod has no address until it is scheduled and running: ask again.
+                    rpc = rpc or self.driver.rpc(sandbox_id)
                     health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
                     if health.ready:
                         return
@@ -148,7 +154,8 @@ class Lifecycle:
                     raise NetclodeError(f"sandbox exited before it was ready ({last_error})")
                 time.sleep(POLL_S)
         finally:
-            rpc.close()
+            if rpc is not None:
+                rpc.close()
         raise NetclodeError(f"sandbox not ready after {timeout:g}s ({last_error})")
 
     def _alive(self, sandbox_id: str) -> bool:

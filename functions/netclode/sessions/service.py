@@ -15,6 +15,7 @@ import redis
 
 from netclode.auth.tokens import Principal
 from netclode.config import Settings
+from netclode.drivers.base import SandboxDriver
 from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from netclode.eventing import types
 from netclode.eventing.publish import publish
@@ -50,10 +51,12 @@ class PromptReceipt:
 
 
 class SessionService:
-    def __init__(self, settings: Settings, r: redis.Redis | None = None) -> None:
+    def __init__(
+        self, settings: Settings, r: redis.Redis | None = None, driver: SandboxDriver | None = None
+    ) -> None:
         self.settings = settings
         self.r = r if r is not None else connect(settings.redis_url)
-        self.life = Lifecycle(settings, self.r)
+        self.life = Lifecycle(settings, self.r, driver)
         self.store = self.life.store
 
     def reconcile(self) -> None:
@@ -97,7 +100,7 @@ class SessionService:
         # The model must be well-formed now; an unconfigured provider is reported by the agent
         # as an error entry when the session is prompted (terminal-only use needs none).
         model = providers.normalize_model(sdk, req.model)
-        vcpus, memory_mb = validation.resources(req.resources)
+        vcpus, memory_mb = validation.resources(req.resources, self.settings)
         prompt = (
             validation.prompt(
                 req.initial_prompt, self.settings.max_prompt_bytes, field="initial_prompt"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 
+from netclode.config import Settings
 from netclode.errors import InvalidArgument
 from netclode.v1 import common_pb2
 
@@ -111,16 +111,21 @@ def prompt(text: str, max_bytes: int, field: str = "text") -> str:
     return text
 
 
-def resources(res: common_pb2.SandboxResources) -> tuple[int, int]:
-    """(vcpus, memory_mb); 0 means the default. Limits follow the host's size."""
-    host_cpus = os.cpu_count() or 1
-    max_vcpus = max(1, host_cpus // 2)
-    host_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
-    max_mb = max(1024, host_mb // 4)
-    if res.vcpus and not 1 <= res.vcpus <= max_vcpus:
-        raise InvalidArgument("resources.vcpus", f"must be between 1 and {max_vcpus}")
-    if res.memory_mb and not 512 <= res.memory_mb <= max_mb:
-        raise InvalidArgument("resources.memory_mb", f"must be between 512 and {max_mb}")
+# The smallest VM memory a session may ask for (GetResourceLimits.min_memory_mb).
+MIN_MEMORY_MB = 512
+
+
+def resources(res: common_pb2.SandboxResources, settings: Settings) -> tuple[int, int]:
+    """(vcpus, memory_mb) a session asked for; 0 means the default."""
+    if res.vcpus and not 1 <= res.vcpus <= settings.max_vcpus:
+        raise InvalidArgument(
+            "resources.vcpus", f"{res.vcpus} is not between 1 and {settings.max_vcpus}"
+        )
+    if res.memory_mb and not MIN_MEMORY_MB <= res.memory_mb <= settings.max_memory_mb:
+        raise InvalidArgument(
+            "resources.memory_mb",
+            f"{res.memory_mb} MiB is not between {MIN_MEMORY_MB} and {settings.max_memory_mb} MiB",
+        )
     return res.vcpus, res.memory_mb
 
 

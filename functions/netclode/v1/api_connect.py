@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .api_pb2 import CreateSessionRequest, CreateSessionResponse, CreateTokenRequest, CreateTokenResponse, DeleteAllSessionsRequest, DeleteAllSessionsResponse, DeleteSessionRequest, DeleteSessionResponse, ExecRequest, ExecResponse, ExposePortRequest, ExposePortResponse, ForkSnapshotRequest, ForkSnapshotResponse, GetSessionRequest, GetSessionResponse, GitDiffRequest, GitDiffResponse, GitStatusRequest, GitStatusResponse, InterruptPromptRequest, InterruptPromptResponse, ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse, ListEntriesRequest, ListEntriesResponse, ListModelsRequest, ListModelsResponse, ListPortsRequest, ListPortsResponse, ListSessionsRequest, ListSessionsResponse, ListSnapshotsRequest, ListSnapshotsResponse, ListTokensRequest, ListTokensResponse, PauseSessionRequest, PauseSessionResponse, PoolStatusRequest, PoolStatusResponse, RenameSessionRequest, RenameSessionResponse, RestoreSnapshotRequest, RestoreSnapshotResponse, ResumeSessionRequest, ResumeSessionResponse, RevokeTokenRequest, RevokeTokenResponse, SendPromptRequest, SendPromptResponse, TerminalInputRequest, TerminalInputResponse, TerminalResizeRequest, TerminalResizeResponse, UnexposePortRequest, UnexposePortResponse, WatchSessionRequest, WatchSessionResponse, WatchTerminalRequest, WatchTerminalResponse, WhoAmIRequest, WhoAmIResponse
+from .api_pb2 import CreateSessionRequest, CreateSessionResponse, CreateTokenRequest, CreateTokenResponse, DeleteAllSessionsRequest, DeleteAllSessionsResponse, DeleteSessionRequest, DeleteSessionResponse, ExecRequest, ExecResponse, ExposePortRequest, ExposePortResponse, ForkSnapshotRequest, ForkSnapshotResponse, GetResourceLimitsRequest, GetResourceLimitsResponse, GetSessionRequest, GetSessionResponse, GitDiffRequest, GitDiffResponse, GitStatusRequest, GitStatusResponse, InterruptPromptRequest, InterruptPromptResponse, ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse, ListEntriesRequest, ListEntriesResponse, ListModelsRequest, ListModelsResponse, ListPortsRequest, ListPortsResponse, ListSessionsRequest, ListSessionsResponse, ListSnapshotsRequest, ListSnapshotsResponse, ListTokensRequest, ListTokensResponse, PauseSessionRequest, PauseSessionResponse, PoolStatusRequest, PoolStatusResponse, RenameSessionRequest, RenameSessionResponse, RestoreSnapshotRequest, RestoreSnapshotResponse, ResumeSessionRequest, ResumeSessionResponse, RevokeTokenRequest, RevokeTokenResponse, SendPromptRequest, SendPromptResponse, TerminalInputRequest, TerminalInputResponse, TerminalResizeRequest, TerminalResizeResponse, UnexposePortRequest, UnexposePortResponse, WatchSessionRequest, WatchSessionResponse, WatchTerminalRequest, WatchTerminalResponse, WhoAmIRequest, WhoAmIResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
@@ -129,6 +129,13 @@ class SessionService(Protocol):
     async def list_audit(self, request: ListAuditRequest, ctx: RequestContext[ListAuditRequest, ListAuditResponse], /) -> ListAuditResponse:
         """
         Secret-proxy audit trail of one session.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def get_resource_limits(self, request: GetResourceLimitsRequest, ctx: RequestContext[GetResourceLimitsRequest, GetResourceLimitsResponse], /) -> GetResourceLimitsResponse:
+        """
+        The sandbox sizes a session may ask for (CreateSessionRequest.resources) and the size
+        it gets when it asks for none.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -431,6 +438,17 @@ class SessionServiceASGIApplication(ConnectASGIApplication[SessionService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.list_audit,
+                ),
+                "/netclode.v1.SessionService/GetResourceLimits": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetResourceLimits",
+                        service_name="netclode.v1.SessionService",
+                        input=GetResourceLimitsRequest,
+                        output=GetResourceLimitsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.get_resource_limits,
                 ),
             },
             interceptors=interceptors,
@@ -1006,6 +1024,30 @@ class SessionServiceClient(ConnectClient):
             headers=headers,
             timeout_ms=timeout_ms,
         )
+    async def get_resource_limits(
+        self,
+        request: GetResourceLimitsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetResourceLimitsResponse:
+        """
+        The sandbox sizes a session may ask for (CreateSessionRequest.resources) and the size
+        it gets when it asks for none.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetResourceLimits",
+                service_name="netclode.v1.SessionService",
+                input=GetResourceLimitsRequest,
+                output=GetResourceLimitsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
 
 class SessionServiceSync(Protocol):
     """
@@ -1099,6 +1141,13 @@ class SessionServiceSync(Protocol):
     def list_audit(self, request: ListAuditRequest, ctx: RequestContext[ListAuditRequest, ListAuditResponse], /) -> ListAuditResponse:
         """
         Secret-proxy audit trail of one session.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def get_resource_limits(self, request: GetResourceLimitsRequest, ctx: RequestContext[GetResourceLimitsRequest, GetResourceLimitsResponse], /) -> GetResourceLimitsResponse:
+        """
+        The sandbox sizes a session may ask for (CreateSessionRequest.resources) and the size
+        it gets when it asks for none.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1399,6 +1448,17 @@ class SessionServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.list_audit,
+                ),
+                "/netclode.v1.SessionService/GetResourceLimits": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetResourceLimits",
+                        service_name="netclode.v1.SessionService",
+                        input=GetResourceLimitsRequest,
+                        output=GetResourceLimitsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.get_resource_limits,
                 ),
             },
             interceptors=interceptors,
@@ -1968,6 +2028,30 @@ class SessionServiceClientSync(ConnectClientSync):
                 service_name="netclode.v1.SessionService",
                 input=ListAuditRequest,
                 output=ListAuditResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def get_resource_limits(
+        self,
+        request: GetResourceLimitsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetResourceLimitsResponse:
+        """
+        The sandbox sizes a session may ask for (CreateSessionRequest.resources) and the size
+        it gets when it asks for none.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetResourceLimits",
+                service_name="netclode.v1.SessionService",
+                input=GetResourceLimitsRequest,
+                output=GetResourceLimitsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

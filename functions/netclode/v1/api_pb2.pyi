@@ -532,3 +532,21 @@ class ListDeadLettersResponse(_message.Message):
     DEAD_LETTERS_FIELD_NUMBER: _ClassVar[int]
     dead_letters: _containers.RepeatedCompositeFieldContainer[DeadLetter]
     def __init__(self, dead_letters: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ...) -> None: ...
+
+class GetResourceLimitsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetResourceLimitsResponse(_message.Message):
+    __slots__ = ("max_vcpus", "max_memory_mb", "default_vcpus", "default_memory_mb", "min_memory_mb")
+    MAX_VCPUS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VCPUS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    MIN_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    max_vcpus: int
+    max_memory_mb: int
+    default_vcpus: int
+    default_memory_mb: int
+    min_memory_mb: int
+    def __init__(self, max_vcpus: _Optional[int] = ..., max_memory_mb: _Optional[int] = ..., default_vcpus: _Optional[int] = ..., default_memory_mb: _Optional[int] = ..., min_memory_mb: _Optional[int] = ...) -> None: ...

@@ -1,9 +1,50 @@
 import { useEffect, useState } from "preact/hooks";
+import type { GetResourceLimitsResponse } from "../gen/netclode/v1/api_pb";
 import { RepoAccess, SdkType, type ModelInfo } from "../gen/netclode/v1/common_pb";
 import { navigate } from "../router";
 import { ErrorLine, Header, useAction, type Ctx } from "./common";
 
-/** The new-session form; models come from ListModels for the chosen SDK. */
+// The sizes offered (vCPUs, MiB of memory): those within the server's limits, plus its default.
+const CPU_STEPS = [1, 2, 4, 8, 16, 32];
+const MEMORY_STEPS = [1024, 2048, 4096, 8192, 16384, 32768, 65536];
+
+export function memoryLabel(mb: number): string {
+  return mb % 512 === 0 ? `${mb / 1024} GiB` : `${mb} MiB`;
+}
+
+/** The size picker: "default" (0) or a size within the limits GetResourceLimits reports. */
+function SizePicker(props: {
+  limits: GetResourceLimitsResponse | null;
+  cpus: number;
+  memory: number;
+  setCpus: (n: number) => void;
+  setMemory: (n: number) => void;
+}) {
+  const { limits } = props;
+  const cpus = limits ? CPU_STEPS.filter((n) => n <= limits.maxVcpus) : [];
+  const memory = limits
+    ? MEMORY_STEPS.filter((mb) => mb >= limits.minMemoryMb && mb <= limits.maxMemoryMb)
+    : [];
+  return (
+    <div class="size">
+      <label for="ns-cpus">vCPUs</label>
+      <select id="ns-cpus" value={String(props.cpus)} disabled={!limits}
+        onChange={(e) => props.setCpus(Number(e.currentTarget.value))}>
+        <option value="0">Default ({limits?.defaultVcpus ?? "…"})</option>
+        {cpus.map((n) => <option key={n} value={String(n)}>{n}</option>)}
+      </select>
+      <label for="ns-memory">Memory</label>
+      <select id="ns-memory" value={String(props.memory)} disabled={!limits}
+        onChange={(e) => props.setMemory(Number(e.currentTarget.value))}>
+        <option value="0">Default ({limits ? memoryLabel(limits.defaultMemoryMb) : "…"})</option>
+        {memory.map((mb) => <option key={mb} value={String(mb)}>{memoryLabel(mb)}</option>)}
+      </select>
+    </div>
+  );
+}
+
+/** The new-session form; models come from ListModels for the chosen SDK, sizes from
+ * GetResourceLimits. */
 export function NewSession(ctx: Ctx) {
   const [name, setName] = useState("");
   const [repos, setRepos] = useState("");
@@ -13,8 +54,15 @@ export function NewSession(ctx: Ctx) {
   const [model, setModel] = useState("");
   const [tailnet, setTailnet] = useState(false);
   const [prompt, setPrompt] = useState("");
+  const [limits, setLimits] = useState<GetResourceLimitsResponse | null>(null);
+  const [cpus, setCpus] = useState(0);
+  const [memory, setMemory] = useState(0);
   const [busy, setBusy] = useState(false);
   const [error, run] = useAction(ctx);
+
+  useEffect(() => {
+    void run(async () => setLimits(await ctx.api.sessions.getResourceLimits({})));
+  }, []);
 
   useEffect(() => {
     setModels(null);
@@ -37,6 +85,7 @@ export function NewSession(ctx: Ctx) {
         model,
         initialPrompt: prompt.trim(),
         networkConfig: { tailnetAccess: tailnet },
+        resources: { vcpus: cpus, memoryMb: memory },
       });
       navigate(`/s/${res.session!.id}`);
     });
@@ -73,6 +122,7 @@ export function NewSession(ctx: Ctx) {
           <input type="checkbox" checked={tailnet} onChange={(e) => setTailnet(e.currentTarget.checked)} />
           Allow tailnet access
         </label>
+        <SizePicker limits={limits} cpus={cpus} memory={memory} setCpus={setCpus} setMemory={setMemory} />
         <label for="ns-prompt">First prompt</label>
         <textarea id="ns-prompt" rows={3} value={prompt} placeholder="optional"
           onInput={(e) => setPrompt(e.currentTarget.value)} />
