@@ -1,10 +1,13 @@
 """Cloning the session's repositories into the workspace, with honest progress events.
 
-One repo goes to the workspace root, several to `owner__repo` directories. Credentials: git
-sends `NETCLODE_PLACEHOLDER_GITHUB_TOKEN` (as the password of `x-access-token`, i.e. HTTP
-Basic) to GitHub only; the secret proxy swaps it for the session's scoped token. No real
-token is ever written here. Identity, safe.directory and the header go to git's global
-config (which honours GIT_CONFIG_GLOBAL), so commits the agent makes later work too.
+One repo goes to the workspace root, several to `owner__repo` directories (a repo added to
+a running session goes beside the one already at the root). Credentials: when the session
+has a GitHub token (SessionConfig.github_token), git sends `NETCLODE_PLACEHOLDER_GITHUB_TOKEN`
+(as the password of `x-access-token`, i.e. HTTP Basic) to GitHub only, and the secret proxy
+swaps it for the session's token; without one git sends nothing, so public repos clone
+anonymously and no placeholder leaves that nobody could fill. No real token is ever written
+here. Identity, safe.directory and the header go to git's global config (which honours
+GIT_CONFIG_GLOBAL), so commits and pushes the agent makes later work too.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from netclode.providers import placeholder
+from netclode.providers import GITHUB_TOKEN, placeholder
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent.events import Emit
 
@@ -40,7 +43,8 @@ def clone_url(repo: str) -> str:
 
 
 def repo_dirs(config: agent_pb2.SessionConfig, workspace: Path) -> dict[str, Path]:
-    """Where each repo lives: the root for one, `owner__repo` for several."""
+    """Where each repo lives: the root for one, `owner__repo` for several, except that the
+    first repo stays at the root when it is already cloned there (repos added later)."""
     repos = list(config.repos)
     if len(repos) == 1:
         return {repos[0]: workspace}
@@ -48,7 +52,18 @@ def repo_dirs(config: agent_pb2.SessionConfig, workspace: Path) -> dict[str, Pat
     for repo in repos:
         parts = repo.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
         out[repo] = workspace / _UNSAFE.sub("_", "__".join(parts[-2:]))
+    if repos and _origin(workspace) == clone_url(repos[0]):
+        out[repos[0]] = workspace
     return out
+
+
+def _origin(path: Path) -> str:
+    """The origin URL of the clone at `path` ("" when there is none)."""
+    if not (path / ".git").is_dir():
+        return ""
+    return _git(
+        "config", "--file", str(path / ".git" / "config"), "remote.origin.url"
+    ).stdout.strip()
 
 
 def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -65,24 +80,51 @@ def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     )
 
 
-def configure_git(dirs: list[Path]) -> None:
-    """Identity, safe.directory for each repo, and the placeholder credential for GitHub."""
+def configure_git(dirs: list[Path], github_token: bool) -> None:
+    """Identity, safe.directory for each repo, and the placeholder credential for GitHub
+    when the session has a token (removed when it has none any more)."""
     _git("config", "--global", "user.name", GIT_NAME)
     _git("config", "--global", "user.email", GIT_EMAIL)
-    basic = base64.b64encode(f"x-access-token:{placeholder('GITHUB_TOKEN')}".encode()).decode()
-    _git("config", "--global", f"http.{GITHUB}.extraHeader", f"Authorization: Basic {basic}")
+    header = f"http.{GITHUB}.extraHeader"
+    if github_token:
+        basic = base64.b64encode(f"x-access-token:{placeholder(GITHUB_TOKEN)}".encode()).decode()
+        _git("config", "--global", header, f"Authorization: Basic {basic}")
+    else:
+        _git("config", "--global", "--unset-all", header)
     known = set(_git("config", "--global", "--get-all", "safe.directory").stdout.split())
     for d in dirs:
         if str(d) not in known:
             _git("config", "--global", "--add", "safe.directory", str(d))
 
 
-def clone_all(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> bool:
-    """Clones (or fast-forwards) every session repo; True when all are in place."""
+def clone_all(
+    config: agent_pb2.SessionConfig, workspace: Path, emit: Emit, update: bool = True
+) -> bool:
+    """Clones every session repo, fast-forwarding existing clones when `update` (a new
+    sandbox) and leaving them alone otherwise (repos added to a running session);
+    True when all are in place."""
     dirs = repo_dirs(config, workspace)
-    configure_git(list(dirs.values()))
-    results = [_clone_one(repo, target, workspace, emit) for repo, target in dirs.items()]
+    configure_git(list(dirs.values()), config.github_token)
+    results = [
+        _clone_one(repo, target, workspace, emit)
+        for repo, target in dirs.items()
+        if update or not (target / ".git").exists()
+    ]
+    _exclude_nested(workspace, [d for d in dirs.values() if d != workspace])
     return all(results)
+
+
+def _exclude_nested(workspace: Path, nested: list[Path]) -> None:
+    """A repo at the root must not see the repos cloned inside it as untracked files."""
+    exclude = workspace / ".git" / "info" / "exclude"
+    if not nested or not (workspace / ".git").is_dir():
+        return
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    present = set(exclude.read_text().splitlines()) if exclude.exists() else set()
+    lines = [f"/{d.name}/" for d in nested if f"/{d.name}/" not in present]
+    if lines:
+        with exclude.open("a") as f:
+            f.write("".join(f"{line}\n" for line in lines))
 
 
 def _emit(emit: Emit, repo: str, stage: int, message: str) -> None:

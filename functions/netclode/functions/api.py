@@ -198,6 +198,14 @@ class Sessions(api_connect.SessionServiceSync):
         records = read_audit(self.service.r, request.session_id, request.limit or 100)
         return pb.ListAuditResponse(records=records)
 
+    def update_repo_access(self, request, ctx):
+        record = self.service.update_repo_access(caller(self.guard, ctx), request)
+        return pb.UpdateRepoAccessResponse(session=record.to_proto())
+
+    def list_github_repos(self, request, ctx):
+        caller(self.guard, ctx)
+        return self.service.life.github.repositories()
+
 
 @with_domain_errors
 class Tokens(api_connect.TokenServiceSync):
