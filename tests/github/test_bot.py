@@ -47,8 +47,8 @@ class Bots:
 
 
 @pytest.fixture(scope="module")
-def module_standin():
-    gh = GitHubStandIn().start()
+def module_standin(app_private_key):
+    gh = GitHubStandIn(app_id="4242", app_key=app_private_key).start()
     yield gh
     gh.stop()
 

@@ -32,11 +32,13 @@ from netclode.localstack.components import (
     broker_component,
     free_port,
     function_components,
+    github_token,
     plan_ports,
     sandbox_host_component,
     secret_proxy_component,
 )
 from netclode.localstack.layout import MANIFESTS, Layout
+from netclode.providers import GITHUB_TOKEN
 from netclode_secret_proxy.table import PROXY_KEYS
 
 log = logging.getLogger("netclode.supervisor")
@@ -69,7 +71,9 @@ class Supervisor:
             "bot": {
                 "NETCLODE_API_URL": plan.service_url("api"),
                 "NETCLODE_BOT_TOKEN": admin.fresh_bot_token(r),
-            }
+            },
+            # Only the api grants sessions their token (netclode.github.grants).
+            "api": {GITHUB_TOKEN: github_token(self.layout)},
         }
         routes = self.layout.state / "routes.json"
         routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))
@@ -107,10 +111,10 @@ class Supervisor:
 
     def _spawn(self, component: Component) -> None:
         log_path = self.layout.logs / f"{component.name}.log"
-        inherited = os.environ
-        if component.kind != "proxy":
-            # Real provider keys stay with the secret proxy alone.
-            inherited = {k: v for k, v in os.environ.items() if k not in PROXY_KEYS}
+        # Real provider keys stay with the secret proxy alone; the personal GitHub token
+        # goes only where a component's own settings put it (the api).
+        private = {GITHUB_TOKEN} | (set() if component.kind == "proxy" else PROXY_KEYS)
+        inherited = {k: v for k, v in os.environ.items() if k not in private}
         with log_path.open("ab") as out:
             self.procs[component.name] = subprocess.Popen(
                 component.argv,
