@@ -29,6 +29,8 @@ GIT_EMAIL = "agent@netclode.local"
 CLONE_TIMEOUT_S = 600
 PROGRESS_EVERY_S = 0.5
 GITHUB = "https://github.com/"
+# What the runtime keeps in the workspace (git's global config: the workspace is HOME).
+RUNTIME_FILES = ("/.gitconfig", "/.netclode/")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _PROGRESS = re.compile(r"^(?:remote: )?([A-Za-z ]+):\s+(\d+)%")
 
@@ -110,18 +112,20 @@ def clone_all(
         for repo, target in dirs.items()
         if update or not (target / ".git").exists()
     ]
-    _exclude_nested(workspace, [d for d in dirs.values() if d != workspace])
+    _exclude_from_root(workspace, [d for d in dirs.values() if d != workspace])
     return all(results)
 
 
-def _exclude_nested(workspace: Path, nested: list[Path]) -> None:
-    """A repo at the root must not see the repos cloned inside it as untracked files."""
+def _exclude_from_root(workspace: Path, nested: list[Path]) -> None:
+    """A repo at the root (the sandbox's HOME) must not see the runtime's own files, nor
+    the repos cloned inside it, as untracked files an agent might commit."""
     exclude = workspace / ".git" / "info" / "exclude"
-    if not nested or not (workspace / ".git").is_dir():
+    if not (workspace / ".git").is_dir():
         return
     exclude.parent.mkdir(parents=True, exist_ok=True)
     present = set(exclude.read_text().splitlines()) if exclude.exists() else set()
-    lines = [f"/{d.name}/" for d in nested if f"/{d.name}/" not in present]
+    wanted = [*RUNTIME_FILES, *(f"/{d.name}/" for d in nested)]
+    lines = [line for line in wanted if line not in present]
     if lines:
         with exclude.open("a") as f:
             f.write("".join(f"{line}\n" for line in lines))

@@ -299,8 +299,10 @@ class GitHubStandIn:
             return repo  # public data, to anyone
         if grant is None:
             raise Refusal(401 if not repo.private else 404, "Requires authentication")
+        if not reaches and repo.private:
+            raise Refusal(404, "Not Found")
         if not reaches:
-            raise Refusal(404 if repo.private else 403, "Resource not accessible by integration")
+            raise Refusal(403, "Resource not accessible by integration")
         if not any(LEVELS[grant.permissions.get(p, "none")] >= LEVELS[level] for p in needs):
             raise Refusal(403, "Resource not accessible by integration")
         return repo
