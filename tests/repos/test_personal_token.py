@@ -1,6 +1,7 @@
-"""Sessions on a stack configured with a personal GITHUB_TOKEN (no GitHub App): private
-repos clone and branches push through the secret proxy, which alone fills the token in;
-the sandbox and every component but the api never hold it."""
+"""Sessions on a stack configured with a personal GITHUB_TOKEN (no GitHub App), put in
+`secrets.env` as a user would: private repos clone and branches push through the secret
+proxy, which alone fills the token in; the sandbox and every component but the api never
+hold it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from netclode.localstack.components import github_token
 from tests.repos.conftest import (
     GitHubStack,
     clone_result,
@@ -16,6 +18,7 @@ from tests.repos.conftest import (
     personal_token,
     sandbox_dump,
 )
+from tests.support.stack import layout_under
 
 pytestmark = pytest.mark.sandbox
 
@@ -24,7 +27,11 @@ PAT = personal_token()
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
-    with github_stack(tmp_path_factory.mktemp("pat"), {"GITHUB_TOKEN": PAT}) as s:
+    root = tmp_path_factory.mktemp("pat")
+    config = layout_under(root).config
+    config.mkdir(parents=True, mode=0o700)
+    (config / "secrets.env").write_text(f"GITHUB_TOKEN={PAT}\n")
+    with github_stack(root, {}) as s:
         s.gh.add_repo("acme/private", private=True, files={"README.md": "private\n"})
         s.gh.add_repo("acme/unreached", private=True, files={"README.md": "no\n"})
         s.gh.add_personal_token(PAT, ["acme/private"])
@@ -64,3 +71,16 @@ def test_only_the_api_holds_the_token(world) -> None:
         if "pid" in info and PAT.encode() in Path(f"/proc/{info['pid']}/environ").read_bytes():
             holders.add(name)
     assert holders == {"api"}
+
+
+def test_the_environment_s_token_wins_over_the_secrets_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = layout_under(tmp_path)
+    layout.config.mkdir(parents=True)
+    (layout.config / "secrets.env").write_text("GITHUB_TOKEN='from-file-0123'\n")
+    monkeypatch.delenv("NETCLODE_SECRETS_FILE", raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", "")
+    assert github_token(layout) == "from-file-0123"
+    monkeypatch.setenv("GITHUB_TOKEN", "from-env-4567")
+    assert github_token(layout) == "from-env-4567"
