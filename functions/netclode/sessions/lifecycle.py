@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -24,12 +25,14 @@ from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError
-from netclode.github.grants import SessionTokens
 from netclode.sessions import entries, ports
 from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2
+
+if TYPE_CHECKING:
+    from netclode.github.grants import SessionTokens
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,10 @@ class Lifecycle:
 
     @cached_property
     def github(self) -> SessionTokens:
-        """Grants sessions their GitHub tokens (netclode.github.grants)."""
+        """Grants sessions their GitHub tokens (netclode.github.grants). Imported when first
+        needed: PyGithub takes a while to import, and the ingest function never needs it."""
+        from netclode.github.grants import SessionTokens
+
         return SessionTokens.from_env(self.r)
 
     def stream(self, session_id: str) -> SessionStream:
