@@ -29,6 +29,9 @@ GIT_EMAIL = "agent@netclode.local"
 CLONE_TIMEOUT_S = 600
 PROGRESS_EVERY_S = 0.5
 GITHUB = "https://github.com/"
+# A repo added to a running session comes with a new GitHub token, which the secret proxy
+# may take up to 5 s to see (its session cache): a clone failing before then is retried.
+TOKEN_SETTLE_S = 6.0
 # What the runtime keeps in the workspace (git's global config: the workspace is HOME).
 RUNTIME_FILES = ("/.gitconfig", "/.netclode/")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -100,15 +103,21 @@ def configure_git(dirs: list[Path], github_token: bool) -> None:
 
 
 def clone_all(
-    config: agent_pb2.SessionConfig, workspace: Path, emit: Emit, update: bool = True
+    config: agent_pb2.SessionConfig,
+    workspace: Path,
+    emit: Emit,
+    update: bool = True,
+    settle_s: float = 0.0,
 ) -> bool:
     """Clones every session repo, fast-forwarding existing clones when `update` (a new
     sandbox) and leaving them alone otherwise (repos added to a running session);
-    True when all are in place."""
+    True when all are in place. A clone failing within `settle_s` is tried once more
+    when they are over (see TOKEN_SETTLE_S)."""
     dirs = repo_dirs(config, workspace)
     configure_git(list(dirs.values()), config.github_token)
+    retry_until = time.monotonic() + settle_s
     results = [
-        _clone_one(repo, target, workspace, emit)
+        _clone_one(repo, target, workspace, emit, retry_until)
         for repo, target in dirs.items()
         if update or not (target / ".git").exists()
     ]
@@ -139,7 +148,9 @@ def _emit(emit: Emit, repo: str, stage: int, message: str) -> None:
     emit(agent_pb2.AgentOutput(event=event))
 
 
-def _clone_one(repo: str, target: Path, workspace: Path, emit: Emit) -> bool:
+def _clone_one(
+    repo: str, target: Path, workspace: Path, emit: Emit, retry_until: float = 0.0
+) -> bool:
     if (target / ".git").exists():
         _emit(emit, repo, Stage.REPO_CLONE_STAGE_STARTING, "Updating existing clone")
         pulled = _git("pull", "--ff-only", cwd=target)
@@ -149,19 +160,27 @@ def _clone_one(repo: str, target: Path, workspace: Path, emit: Emit) -> bool:
         _emit(emit, repo, Stage.REPO_CLONE_STAGE_DONE, note)
         return True
     _emit(emit, repo, Stage.REPO_CLONE_STAGE_STARTING, f"Cloning {repo}")
-    staging = workspace / ".netclode" / f"clone-{os.getpid()}-{time.monotonic_ns()}"
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        error = _run_clone(repo, staging, emit)
-        if not error:
-            error = _place(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    error = _clone_new(repo, target, workspace, emit)
+    if error and time.monotonic() < retry_until:
+        _emit(emit, repo, Stage.REPO_CLONE_STAGE_CLONING, f"{error}; retrying shortly")
+        time.sleep(max(0.0, retry_until - time.monotonic()))
+        error = _clone_new(repo, target, workspace, emit)
     if error:
         _emit(emit, repo, Stage.REPO_CLONE_STAGE_ERROR, error)
         return False
     _emit(emit, repo, Stage.REPO_CLONE_STAGE_DONE, f"Cloned into {target}")
     return True
+
+
+def _clone_new(repo: str, target: Path, workspace: Path, emit: Emit) -> str:
+    """Clones into a staging directory, then moves it in place; an error or ""."""
+    staging = workspace / ".netclode" / f"clone-{os.getpid()}-{time.monotonic_ns()}"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        error = _run_clone(repo, staging, emit)
+        return error or _place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _run_clone(repo: str, staging: Path, emit: Emit) -> str:

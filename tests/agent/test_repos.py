@@ -111,3 +111,27 @@ def test_several_repos_get_owner_dirs_and_failures_are_honest(tmp_path: Path) ->
     )
     assert not (ws / "nobody__missing").exists()
     assert not list((ws / ".netclode").iterdir())  # no half-written staging clone left
+
+
+def test_a_new_repo_that_fails_at_first_is_tried_again_once_settled(tmp_path: Path) -> None:
+    """A repo added to a running session: its first clone may meet the proxy's previous
+    token; the clone is retried when the settling time is over, and then succeeds."""
+    first = make_bare(tmp_path, "acme", "app", {"README.md": "app\n"})
+    later = f"file://{tmp_path}/acme/late.git"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    assert clone_all(agent_pb2.SessionConfig(repos=[first]), ws, Recorder())
+
+    class AppearsOnRetry(Recorder):
+        def __call__(self, item) -> None:
+            super().__call__(item)
+            if "retrying shortly" in item.event.repo_clone.message:
+                make_bare(tmp_path, "acme", "late", {"late.txt": "late\n"})
+
+    rec = AppearsOnRetry()
+    config = agent_pb2.SessionConfig(repos=[first, later])
+    assert clone_all(config, ws, rec, update=False, settle_s=0.5)
+    assert (ws / "acme__late/late.txt").read_text() == "late\n"
+    seen = stages(rec, later)
+    assert seen[0] == Stage.REPO_CLONE_STAGE_STARTING and seen[-1] == Stage.REPO_CLONE_STAGE_DONE
+    assert Stage.REPO_CLONE_STAGE_ERROR not in seen
