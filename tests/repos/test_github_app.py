@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from connectrpc.errors import ConnectError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from netclode.auth.tokens import USER, TokenStore
 from netclode.store import keys
 from netclode.v1 import api_pb2, common_pb2
+from netclode_cli.main import cli
 from tests.repos.conftest import APP_ID, GitHubStack, clone_result, github_stack, sandbox_dump
 from tests.support.stack import S, error_code
 
@@ -190,3 +192,28 @@ def test_list_github_repos_shows_the_installations_repos(world) -> None:
     assert reply.source == "app"
     assert sorted(r.full_name for r in reply.repos) == ["acme/app", "acme/elsewhere", "acme/lib"]
     assert all(r.private for r in reply.repos)
+
+
+def test_the_cli_lists_repos_and_adds_one(world) -> None:
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(cli, list(args), env=world.stack.env(), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    listing = run("github", "repos")
+    assert listing.splitlines()[0].split() == ["REPO", "VISIBILITY", "DESCRIPTION"]
+    assert any(line.split()[:2] == ["acme/lib", "private"] for line in listing.splitlines())
+    sid = world.session("acme/app")
+    assert run("sessions", "repos", "add", sid, "acme/lib") == (
+        f"Session {sid} repos: acme/app, acme/lib\n"
+    )
+    assert clone_result(world.api, sid, "acme/lib").startswith("ok")
+    bad = runner.invoke(
+        cli, ["sessions", "repos", "add", sid, "acme/outsider"], env=world.stack.env()
+    )
+    assert bad.exit_code != 0
+    assert bad.output == (
+        "Error: failed_precondition: the GitHub App is not installed on acme/outsider\n"
+    )

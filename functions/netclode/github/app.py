@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
-from github import Auth, Github, GithubIntegration
+from github import Auth, Github, GithubException, GithubIntegration
 
 from netclode.errors import FailedPrecondition
 from netclode.github.settings import GitHubSettings
@@ -81,12 +81,20 @@ class GitHubApp:
         """The configured installation, else the one the repos (owner/name) belong to."""
         if self.settings.installation_id:
             return self.settings.installation_id
-        found = {self.integration.get_repo_installation(*r.split("/", 1)).id for r in repos}
+        found = {self._repo_installation(r) for r in repos}
         if len(found) != 1:
             raise FailedPrecondition(
                 "the session's repositories belong to different GitHub App installations"
             )
         return found.pop()
+
+    def _repo_installation(self, repo: str) -> int:
+        try:
+            return self.integration.get_repo_installation(*repo.split("/", 1)).id
+        except GithubException as exc:
+            if exc.status == 404:
+                raise FailedPrecondition(f"the GitHub App is not installed on {repo}") from None
+            raise
 
     def repositories(self) -> list[dict]:
         """The installation's repositories (first 100), as GitHub describes them."""
