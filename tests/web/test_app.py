@@ -159,3 +159,16 @@ def test_new_session_form_offers_the_configured_models(
     expect(page.get_by_label("Model")).to_contain_text("No model configured")
     expect(page.get_by_role("button", name="Create session")).to_be_disabled()
     screenshot(page, f"{viewport}-new-session")
+
+
+def test_new_session_form_picks_repos_from_github(desktop: Page) -> None:
+    desktop.get_by_role("button", name="New session").click()
+    picker = desktop.get_by_role("group", name="Your GitHub repositories")
+    site = picker.get_by_role("button", name="acme/site", exact=True)
+    expect(picker.get_by_role("button", name="acme/secret-plans (private)")).to_be_visible()
+    site.click()
+    expect(site).to_have_attribute("aria-pressed", "true")
+    expect(desktop.get_by_role("textbox", name="Repositories")).to_have_value("acme/site")
+    site.click()
+    expect(site).to_have_attribute("aria-pressed", "false")
+    expect(desktop.get_by_role("textbox", name="Repositories")).to_have_value("")
