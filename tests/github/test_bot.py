@@ -48,7 +48,7 @@ class Bots:
 
 @pytest.fixture(scope="module")
 def module_standin(app_private_key):
-    gh = GitHubStandIn(app_id="4242", app_key=app_private_key).start()
+    gh = GitHubStandIn(app_id="4242", app_key=app_private_key)
     yield gh
     gh.stop()
 

@@ -148,9 +148,6 @@ class GitHubStandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> GitHubStandIn:
-        return self
-
     def serve_tls(self, cert: tuple[Path, Path], host: str) -> GitHubStandIn:
         """HTTPS on `host`: REST (as api.github.com) and git (as github.com)."""
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
