@@ -172,3 +172,10 @@ def test_new_session_form_picks_repos_from_github(desktop: Page) -> None:
     site.click()
     expect(site).to_have_attribute("aria-pressed", "false")
     expect(desktop.get_by_role("textbox", name="Repositories")).to_have_value("")
+
+
+def test_a_repo_is_added_to_a_running_session(desktop: Page) -> None:
+    new_session(desktop, "repo-session")
+    desktop.once("dialog", lambda dialog: dialog.accept("acme/site"))
+    desktop.get_by_role("button", name="Add repo").click()
+    expect(desktop.locator(".session-meta")).to_contain_text("acme/site")
