@@ -7,6 +7,7 @@ import click
 from netclode_cli.commands import (
     auth,
     entries,
+    github,
     models,
     ops,
     ports,
@@ -27,5 +28,5 @@ def cli(ctx: click.Context, url: str | None, as_json: bool) -> None:
     ctx.obj = App(url=url, json=as_json)
 
 
-for module in (sessions, entries, stack, auth, models, workspace, ops, snapshots, ports):
+for module in (sessions, entries, stack, auth, models, workspace, ops, snapshots, ports, github):
     module.register(cli)

@@ -91,6 +91,17 @@ def placeholder(key_env: str) -> str:
     return f"{PLACEHOLDER_PREFIX}{key_env}"
 
 
+# A session's own GitHub token: per session (the secret proxy reads it from Redis), sent by
+# git as a password and read by gh (and most GitHub tools) from these variables.
+GITHUB_TOKEN = "GITHUB_TOKEN"
+GITHUB_TOKEN_ENV = ("GH_TOKEN", "GITHUB_TOKEN")
+
+
+def github_env() -> dict[str, str]:
+    """SessionConfig.env entries of a session that has a GitHub token (placeholders)."""
+    return {name: placeholder(GITHUB_TOKEN) for name in GITHUB_TOKEN_ENV}
+
+
 def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
     """(provider, model name) for a session model; the claude SDK always speaks Anthropic."""
     model = model.strip()

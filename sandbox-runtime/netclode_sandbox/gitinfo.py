@@ -41,9 +41,9 @@ class Repo:
 
 
 def repos(workspace: Path) -> list[Repo]:
-    if (workspace / ".git").exists():
-        return [Repo(workspace, "")]
-    return [
+    """The repo at the root (if any), then those in its subdirectories (repos added later)."""
+    root = [Repo(workspace, "")] if (workspace / ".git").exists() else []
+    return root + [
         Repo(d, f"{d.name}/")
         for d in sorted(workspace.iterdir())
         if d.is_dir() and (d / ".git").exists()

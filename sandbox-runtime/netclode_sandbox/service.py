@@ -112,6 +112,25 @@ class SandboxRuntime:
             list(request.argv), request.timeout_seconds, self._workspace, self._env()
         )
 
+    def update_repos(
+        self, request: agent_pb2.UpdateReposRequest, ctx: object
+    ) -> agent_pb2.UpdateReposResponse:
+        """The session's repos, token flag and env changed: later commands see the new env,
+        and the repos not cloned yet are cloned (in the background, with progress events)."""
+        with self._lock:
+            assigned = self._assignment
+            if assigned is None or request.config.session_id != assigned.config.session_id:
+                raise RPCError("failed_precondition", "update_repos needs this sandbox's session")
+            config = assigned.config
+            del config.repos[:]
+            config.repos.extend(request.config.repos)
+            config.repo_access = request.config.repo_access
+            config.github_token = request.config.github_token
+            config.env.clear()
+            config.env.update(request.config.env)
+        self._session_part("repos", self._turns).clone_new_repos()
+        return agent_pb2.UpdateReposResponse()
+
     def git_status(
         self, request: api_pb2.GitStatusRequest, ctx: object
     ) -> api_pb2.GitStatusResponse:

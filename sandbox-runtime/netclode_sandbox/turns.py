@@ -129,13 +129,21 @@ class TurnWorker:
         finally:
             turn.done.set()
 
-    def _clone_repos(self) -> None:
+    def clone_new_repos(self) -> None:
+        """The session's repos changed (its config is shared with the runtime): clones the
+        new ones beside whatever turn is running; existing clones are left alone."""
+        from netclode_sandbox.repos import TOKEN_SETTLE_S
+
+        kwargs = {"update": False, "settle_s": TOKEN_SETTLE_S}
+        threading.Thread(target=self._clone_repos, kwargs=kwargs, name="clone", daemon=True).start()
+
+    def _clone_repos(self, update: bool = True, settle_s: float = 0.0) -> None:
         if not self._config.repos:
             return
         from netclode_sandbox.repos import clone_all
 
         try:
-            clone_all(self._config, self._workspace, self._emit)
+            clone_all(self._config, self._workspace, self._emit, update, settle_s)
         except Exception as exc:  # clone_all reports per repo; this is a bug, not a crash
             self._emit(
                 agent_pb2.AgentOutput(

@@ -112,7 +112,7 @@ class SecretProxy:
         except (ValueError, SecretsFileError) as e:
             raise exceptions.OptionsError(f"secret-proxy configuration: {e}") from None
         self.cfg = cfg
-        self.guard = guard.DestinationGuard(cfg.allow_addresses, cfg.egress_hosts)
+        self.guard = guard.DestinationGuard(cfg.allow_addresses, cfg.egress_hosts, cfg.resolve)
         self.redis = aioredis.Redis.from_url(cfg.redis_url, protocol=2)
         self.auth = SessionAuth(self.redis, cfg.token_cache_s)
         self.budget = InjectionBudget(cfg.injections_per_minute)
@@ -260,7 +260,7 @@ class SecretProxy:
             return
         host, port = server.address
         try:
-            ip = await self.guard.pick(host, port)
+            ip, dial_port = await self.guard.pick(host, port)
         except guard.Refused as e:
             server.error = str(e)
             return
@@ -270,7 +270,7 @@ class SecretProxy:
         if server.sni is None and host != str(ip):
             server.sni = host
         self.pinned[server.id] = (host, port)
-        server.address = (str(ip), port)
+        server.address = (str(ip), dial_port)
 
     def server_connected(self, data: server_hooks.ServerConnectionHookData) -> None:
         self._unpin(data.server)

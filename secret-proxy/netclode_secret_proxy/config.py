@@ -7,10 +7,12 @@ one code path.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections import defaultdict
 from dataclasses import dataclass
 
+from netclode_secret_proxy.guard import Mapping
 from netclode_secret_proxy.table import SecretRule, build_table
 
 # option name -> (env name, default, help)
@@ -36,6 +38,13 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
         "",
         "Comma-separated hosts sandboxes may reach at all (`name`, `*.suffix` or an address); "
         "empty allows every public destination. Checked before any DNS lookup.",
+    ),
+    "netclode_resolve": (
+        "NETCLODE_PROXY_RESOLVE",
+        "",
+        "Comma-separated name[:port]=address[:port] entries: the proxy dials `address` for "
+        "`name` instead of asking DNS (split-horizon DNS, an internal mirror). A mapped name "
+        "may resolve to a private or loopback address; the address itself stays refused.",
     ),
     "netclode_key_hosts": (
         "NETCLODE_PROXY_KEY_HOSTS",
@@ -70,6 +79,7 @@ class ProxyConfig:
     secrets_file: str
     allow_addresses: tuple[tuple[str, int], ...]
     egress_hosts: tuple[str, ...]
+    resolve: tuple[Mapping, ...]
     table: tuple[SecretRule, ...]
     token_cache_s: float
     injections_per_minute: int
@@ -81,6 +91,33 @@ def parse_host_port(entry: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"expected host:port, got {entry!r}")
     return host.strip("[]"), int(port)
+
+
+def parse_resolve(raw: str) -> tuple[Mapping, ...]:
+    """`name[:port]=address[:port]` entries; the address must be an IP literal."""
+    out = []
+    for entry in filter(None, (e.strip() for e in raw.split(","))):
+        source, sep, target = entry.partition("=")
+        try:
+            name, port = _split_port(source.strip())
+            address, to_port = _split_port(target.strip())
+            ip = ipaddress.ip_address(address)
+            if not sep or not name:
+                raise ValueError(entry)
+        except ValueError:
+            raise ValueError(f"expected name[:port]=address[:port], got {entry!r}") from None
+        out.append(Mapping(name.lower().rstrip("."), port, ip, to_port))
+    return tuple(out)
+
+
+def _split_port(text: str) -> tuple[str, int]:
+    """`host`, `host:port`, `[v6]` or `[v6]:port` -> (host, port or 0)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, parse_host_port(f"[{host}]{rest}")[1] if rest else 0
+    if text.count(":") == 1:
+        return parse_host_port(text)
+    return text, 0
 
 
 def parse_key_hosts(raw: str) -> dict[str, list[str]]:
@@ -111,6 +148,7 @@ def parse_config(values: dict[str, str]) -> ProxyConfig:
             for h in values["netclode_egress_hosts"].split(",")
             if h.strip()
         ),
+        resolve=parse_resolve(values["netclode_resolve"]),
         table=build_table(parse_key_hosts(values["netclode_key_hosts"])),
         token_cache_s=cache_s,
         injections_per_minute=int(per_minute),

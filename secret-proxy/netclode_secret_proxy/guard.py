@@ -3,7 +3,10 @@
 Decided on resolved addresses, so a name pointing at 127.0.0.1 or 10.x is refused like the
 literal. The address that passed the check is the one connected to (the caller pins it),
 so a DNS answer that changes between check and connect (rebinding) cannot slip through.
-Operator-configured endpoints (host:port, e.g. Ollama) are the only exceptions.
+Operator-configured endpoints (host:port, e.g. Ollama) are the only exceptions, and so are
+the operator's own name mappings (`resolve`: split-horizon DNS, an internal mirror): a mapped
+name is dialled at its mapped address, whatever that is, and is never looked up in DNS. The
+exception belongs to the name: the mapped address asked for directly is refused as usual.
 
 An operator may also narrow egress to a list of hosts; that check comes first, on the name
 as the sandbox asked for it, so a refused destination is never even looked up in DNS.
@@ -78,10 +81,27 @@ def on_list(host: str, patterns: Iterable[str]) -> bool:
 
 
 @dataclass(frozen=True)
+class Mapping:
+    """`name[:port]=address[:port]`: connections to `name` (on `port`, or any) are dialled
+    at `address` (on `to_port`, or the port asked for)."""
+
+    name: str
+    port: int  # 0: every port
+    address: Address
+    to_port: int  # 0: the port asked for
+
+    def target(self, host: str, port: int) -> tuple[Address, int] | None:
+        if host != self.name or (self.port and port != self.port):
+            return None
+        return self.address, self.to_port or port
+
+
+@dataclass(frozen=True)
 class DestinationGuard:
     allow: tuple[tuple[str, int], ...] = ()
     # Empty: every public destination. Otherwise only these hosts (and the `allow` ones).
     egress: tuple[str, ...] = ()
+    resolve: tuple[Mapping, ...] = ()
 
     async def _excepted(self) -> set[tuple[Address, int]]:
         out: set[tuple[Address, int]] = set()
@@ -92,19 +112,24 @@ class DestinationGuard:
                 continue  # an exception that does not resolve allows nothing
         return out
 
-    async def pick(self, host: str, port: int) -> Address:
-        """The first resolved address that may be connected to; Refused if there is none."""
-        if self.egress and not on_list(host, (*self.egress, *(h for h, _ in self.allow))):
+    async def pick(self, host: str, port: int) -> tuple[Address, int]:
+        """The address and port to dial for `host:port`; Refused if there is none."""
+        name = host.lower().rstrip(".")
+        listed = (*self.egress, *(h for h, _ in self.allow), *(m.name for m in self.resolve))
+        if self.egress and not on_list(name, listed):
             raise Refused(f"{host} is not on this proxy's egress allow-list")
+        for mapping in self.resolve:
+            if target := mapping.target(name, port):
+                return target
         addresses = await resolve(host, port)
         excepted: set[tuple[Address, int]] | None = None
         for ip in addresses:
             if not forbidden(ip):
-                return ip
+                return ip, port
             if excepted is None:
                 excepted = await self._excepted()
             if (ip, port) in excepted:
-                return ip
+                return ip, port
         raise Refused(f"{host}:{port} resolves to a non-public address ({_show(addresses)})")
 
 

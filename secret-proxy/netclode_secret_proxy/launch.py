@@ -21,12 +21,15 @@ def secret_proxy_command(
     token_cache_s: float | None = None,
     injections_per_minute: int | None = None,
     upstream_ca: Path | None = None,
+    resolve: Sequence[str] = (),
 ) -> list[str]:
     """argv for the proxy process (server.py); creates the CA under `confdir` if missing.
 
     `connection_strategy=lazy`: no upstream is dialled before the request has been
     authenticated and checked. `upstream_ca` replaces the system trust for upstream TLS
-    (tests use it for a local HTTPS server). No secret value is ever on this command line.
+    (tests use it for a local HTTPS server); `resolve` maps names to addresses
+    (NETCLODE_PROXY_RESOLVE applies when it is not given). No secret value is ever on
+    this command line.
     """
     ensure_ca(confdir)
     opts = {
@@ -44,6 +47,8 @@ def secret_proxy_command(
         opts["netclode_token_cache_s"] = str(token_cache_s)
     if injections_per_minute is not None:
         opts["netclode_injections_per_minute"] = str(injections_per_minute)
+    if resolve:
+        opts["netclode_resolve"] = ",".join(resolve)
     if upstream_ca is not None:
         opts["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
     argv = [sys.executable, "-m", "netclode_secret_proxy.server", "--quiet", "--mode", "regular"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from netclode.providers import GITHUB_TOKEN
 from netclode.v1 import common_pb2
 
 CLAUDE = common_pb2.SDK_TYPE_CLAUDE
@@ -65,8 +66,6 @@ def _rule(
 ) -> SecretRule:
     return SecretRule(key, frozenset(hosts), frozenset(kinds), slots, per_session)
 
-
-GITHUB_TOKEN = "GITHUB_TOKEN"
 
 TABLE: tuple[SecretRule, ...] = (
     _rule("ANTHROPIC_API_KEY", ["api.anthropic.com"], CLAUDE_KINDS | {NATIVE}),

@@ -52,7 +52,7 @@ def test_one_repo_goes_to_the_workspace_root(tmp_path: Path, git_home: Path) -> 
     ws = tmp_path / "ws"
     (ws / ".netclode").mkdir(parents=True)
     rec = Recorder()
-    assert clone_all(agent_pb2.SessionConfig(repos=[url]), ws, rec)
+    assert clone_all(agent_pb2.SessionConfig(repos=[url], github_token=True), ws, rec)
     assert (ws / "README.md").read_text() == "hello\n"
     seen = stages(rec, url)
     assert seen[0] == Stage.REPO_CLONE_STAGE_STARTING and seen[-1] == Stage.REPO_CLONE_STAGE_DONE
@@ -63,10 +63,36 @@ def test_one_repo_goes_to_the_workspace_root(tmp_path: Path, git_home: Path) -> 
     header = git("config", "--global", "--get", "http.https://github.com/.extraHeader")
     userpass = base64.b64decode(header.split()[-1]).decode()
     assert userpass == "x-access-token:NETCLODE_PLACEHOLDER_GITHUB_TOKEN"
-    # A second run (resume) updates in place.
+    # A second run (resume) updates in place; the token is gone, and so is the header.
     rec2 = Recorder()
     assert clone_all(agent_pb2.SessionConfig(repos=[url]), ws, rec2)
     assert stages(rec2, url)[-1] == Stage.REPO_CLONE_STAGE_DONE
+    assert "extraheader" not in git_home.read_text().lower()
+
+
+def test_without_a_token_git_sends_no_credential(tmp_path: Path, git_home: Path) -> None:
+    url = make_bare(tmp_path, "acme", "app", {"README.md": "hello\n"})
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    assert clone_all(agent_pb2.SessionConfig(repos=[url]), ws, Recorder())
+    assert (ws / "README.md").exists()
+    assert "PLACEHOLDER" not in git_home.read_text()
+
+
+def test_a_repo_added_later_goes_beside_the_one_at_the_root(tmp_path: Path) -> None:
+    first = make_bare(tmp_path, "acme", "app", {"README.md": "app\n"})
+    second = make_bare(tmp_path, "acme", "lib", {"lib.txt": "lib\n"})
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    assert clone_all(agent_pb2.SessionConfig(repos=[first]), ws, Recorder())
+    (ws / "README.md").write_text("edited\n")  # work in progress is left alone
+    rec = Recorder()
+    assert clone_all(agent_pb2.SessionConfig(repos=[first, second]), ws, rec, update=False)
+    assert (ws / "acme__lib/lib.txt").read_text() == "lib\n"
+    assert (ws / "README.md").read_text() == "edited\n"
+    assert not stages(rec, first)  # the existing clone was not touched
+    # The root repo does not see the nested clone as untracked files.
+    assert git("status", "--porcelain", cwd=ws).split() == ["M", "README.md"]
 
 
 def test_several_repos_get_owner_dirs_and_failures_are_honest(tmp_path: Path) -> None:
@@ -85,3 +111,27 @@ def test_several_repos_get_owner_dirs_and_failures_are_honest(tmp_path: Path) ->
     )
     assert not (ws / "nobody__missing").exists()
     assert not list((ws / ".netclode").iterdir())  # no half-written staging clone left
+
+
+def test_a_new_repo_that_fails_at_first_is_tried_again_once_settled(tmp_path: Path) -> None:
+    """A repo added to a running session: its first clone may meet the proxy's previous
+    token; the clone is retried when the settling time is over, and then succeeds."""
+    first = make_bare(tmp_path, "acme", "app", {"README.md": "app\n"})
+    later = f"file://{tmp_path}/acme/late.git"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    assert clone_all(agent_pb2.SessionConfig(repos=[first]), ws, Recorder())
+
+    class AppearsOnRetry(Recorder):
+        def __call__(self, item) -> None:
+            super().__call__(item)
+            if "retrying shortly" in item.event.repo_clone.message:
+                make_bare(tmp_path, "acme", "late", {"late.txt": "late\n"})
+
+    rec = AppearsOnRetry()
+    config = agent_pb2.SessionConfig(repos=[first, later])
+    assert clone_all(config, ws, rec, update=False, settle_s=0.5)
+    assert (ws / "acme__late/late.txt").read_text() == "late\n"
+    seen = stages(rec, later)
+    assert seen[0] == Stage.REPO_CLONE_STAGE_STARTING and seen[-1] == Stage.REPO_CLONE_STAGE_DONE
+    assert Stage.REPO_CLONE_STAGE_ERROR not in seen

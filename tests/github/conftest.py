@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from netclode.github import signature
 from netclode.serving import function_command
-from tests.support.github_standin import GitHubStandIn
 from tests.support.net import free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -81,13 +80,6 @@ class FunctionProcess:
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
-
-
-@pytest.fixture
-def standin() -> Iterator[GitHubStandIn]:
-    gh = GitHubStandIn().start()
-    yield gh
-    gh.stop()
 
 
 @pytest.fixture(scope="session")

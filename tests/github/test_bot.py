@@ -47,34 +47,43 @@ class Bots:
 
 
 @pytest.fixture(scope="module")
-def module_standin():
-    gh = GitHubStandIn().start()
+def module_standin(app_private_key):
+    gh = GitHubStandIn(app_id="4242", app_key=app_private_key)
     yield gh
     gh.stop()
 
 
 @pytest.fixture(scope="module")
-def api_fn(start_module_function, module_redis_url, tmp_path_factory):
+def github_app(module_standin, app_private_key) -> dict[str, str]:
+    """The GitHub App settings the bot and the api (which grants sessions' tokens) share."""
+    return {
+        "GITHUB_API_URL": module_standin.url,
+        "GITHUB_APP_ID": "4242",
+        "GITHUB_APP_PRIVATE_KEY": app_private_key,
+        "GITHUB_INSTALLATION_ID": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def api_fn(start_module_function, module_redis_url, tmp_path_factory, github_app):
     return start_module_function(
         "api",
         {
             "NETCLODE_REDIS_URL": module_redis_url,
             "NETCLODE_PROVIDERS": "anthropic",
             "NETCLODE_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            **github_app,
         },
     )
 
 
 @pytest.fixture(scope="module")
-def bots(start_module_function, module_redis_url, api_fn, module_standin, app_private_key):
+def bots(start_module_function, module_redis_url, api_fn, github_app):
     env = {
         "NETCLODE_REDIS_URL": module_redis_url,
         "NETCLODE_API_URL": api_fn.url,
         "NETCLODE_BOT_TOKEN": BOT_TOKEN,
-        "GITHUB_API_URL": module_standin.url,
-        "GITHUB_APP_ID": "4242",
-        "GITHUB_APP_PRIVATE_KEY": app_private_key,
-        "GITHUB_INSTALLATION_ID": "1",
+        **github_app,
         "GITHUB_SESSION_TIMEOUT_SECONDS": str(TIMEOUT_S),
         "GITHUB_START_LEASE_SECONDS": "1",
         "MAX_CONCURRENT_GITHUB_SESSIONS": "2",

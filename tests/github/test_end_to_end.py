@@ -29,7 +29,7 @@ pytestmark = pytest.mark.sandbox
 def world(
     tmp_path_factory: pytest.TempPathFactory, app_private_key: str
 ) -> Iterator[tuple[Stack, GitHubStandIn, ScriptedLLM]]:
-    gh = GitHubStandIn().start()
+    gh = GitHubStandIn(app_id="4242", app_key=app_private_key)
     llm = ScriptedLLM(host="127.0.0.2", titles="README typo").start()
     stack = start(
         tmp_path_factory.mktemp("gh-e2e"),

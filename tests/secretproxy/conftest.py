@@ -38,6 +38,8 @@ SECRETS = {
 GITHUB_REAL = "ghs_REALsessionGithubToken0123456789"
 KEY_HOSTS = {key: ["localhost"] for key in SECRETS}
 KEY_HOSTS["GITHUB_TOKEN"] = ["localhost"]
+# A name the proxy resolves itself (NETCLODE_PROXY_RESOLVE) to the HTTPS upstream.
+MAPPED_NAME = "mirror.netclode.test"
 TOKEN_CACHE_S = 1.0
 INJECTIONS_PER_MINUTE = 12  # small enough to spend in a test, large enough for the others
 
@@ -74,7 +76,7 @@ def secret_proxy(
     tmp_path_factory: pytest.TempPathFactory, valkey_server: ValkeyServer
 ) -> Iterator[Proxy]:
     tmp = tmp_path_factory.mktemp("secretproxy")
-    cert = self_signed(tmp)
+    cert = self_signed(tmp, names=(MAPPED_NAME,))
     secrets_file = tmp / "secrets.env"
     secrets_file.write_text("".join(f"{k}='{v}'\n" for k, v in SECRETS.items()))
     tripwire = Tripwire()
@@ -90,6 +92,7 @@ def secret_proxy(
             token_cache_s=TOKEN_CACHE_S,
             injections_per_minute=INJECTIONS_PER_MINUTE,
             upstream_ca=cert[0],
+            resolve=[f"{MAPPED_NAME}=127.0.0.1:{https_up.port}"],
         )
         log = tmp / "secret-proxy.log"
         with log.open("wb") as out:

@@ -15,8 +15,10 @@ from netclode.providers import PROVIDERS
 from netclode.store import keys
 from netclode.store.sessions import SessionStore
 from netclode.v1 import common_pb2
+from netclode_secret_proxy.config import parse_resolve
+from netclode_secret_proxy.guard import DestinationGuard, Refused
 from netclode_secret_proxy.table import TABLE
-from tests.secretproxy.conftest import TOKEN_CACHE_S, Proxy, make_session
+from tests.secretproxy.conftest import MAPPED_NAME, TOKEN_CACHE_S, Proxy, make_session
 
 
 def _proxy_status(proxy: Proxy, token: str | None, url: str) -> int:
@@ -134,6 +136,37 @@ def test_allow_addresses_exception_is_exact_host_port(secret_proxy: Proxy, redis
     assert ok == 200
     other = _proxy_status(secret_proxy, token, f"https://127.0.0.1:{secret_proxy.https_port + 1}/")
     assert other == 403
+
+
+def test_a_mapped_name_reaches_its_mapped_address_with_its_own_name(
+    secret_proxy: Proxy, redis_client
+):
+    """NETCLODE_PROXY_RESOLVE: the name is dialled at the operator's address (loopback here),
+    TLS is checked against the name, and the upstream sees the name in Host."""
+    _, token = make_session(redis_client)
+    with secret_proxy.client(token) as c:
+        r = c.get(f"https://{MAPPED_NAME}/mapped")
+    assert r.status_code == 200
+    assert r.json()["path"] == "/mapped"
+    assert secret_proxy.https.last_headers()["host"] == MAPPED_NAME
+
+
+async def test_the_guard_lets_exactly_the_mapped_names_through() -> None:
+    guard = DestinationGuard(
+        egress=("example.org",),
+        resolve=parse_resolve("github.com=127.0.0.5:8443,api.github.com:443=127.0.0.6"),
+    )
+    assert await guard.pick("GitHub.com.", 443) == (parse_resolve("x=127.0.0.5")[0].address, 8443)
+    assert (await guard.pick("api.github.com", 443))[1] == 443
+    for host, port in [("127.0.0.5", 8443), ("api.github.com", 80), ("127.0.0.6", 443)]:
+        with pytest.raises(Refused):
+            await guard.pick(host, port)
+
+
+@pytest.mark.parametrize("raw", ["github.com", "github.com=host.example", "=127.0.0.1"])
+def test_a_bad_resolve_entry_is_a_one_line_error(raw: str) -> None:
+    with pytest.raises(ValueError, match="expected name"):
+        parse_resolve(raw)
 
 
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS.values() if p.key_env])

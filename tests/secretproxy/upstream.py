@@ -34,8 +34,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(directory: Path, ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple[Path, Path]:
-    """A cert/key pair valid for localhost and `ips` (cert, key paths)."""
+def self_signed(
+    directory: Path,
+    ips: tuple[str, ...] = ("127.0.0.1",),
+    names: tuple[str, ...] = (),
+    stem: str = "upstream",
+) -> tuple[Path, Path]:
+    """A cert/key pair valid for localhost, `names` and `ips` (cert, key paths)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
@@ -49,7 +54,7 @@ def self_signed(directory: Path, ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost")]
+                [x509.DNSName(n) for n in ("localhost", *names)]
                 + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
             ),
             critical=False,
@@ -57,7 +62,7 @@ def self_signed(directory: Path, ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert_path, key_path = directory / "upstream.crt", directory / "upstream.key"
+    cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(

@@ -1,5 +1,6 @@
-"""The web app in headless Chromium against one real local stack and a scripted LLM
-playing its Ollama server (see ollama_standin)."""
+"""The web app in headless Chromium against one real local stack, a scripted LLM playing
+its Ollama server (see ollama_standin) and a GitHub stand-in whose personal token the stack
+is configured with (the new-session form lists the repos it reaches)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.support.github_standin import GitHubStandIn
 from tests.support.scripted_llm import ScriptedLLM, ollama_standin
 from tests.support.stack import Client, Stack, start, stop
 
@@ -25,6 +27,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 PHONE = {"width": 390, "height": 844}
+GITHUB_TOKEN = "ghp_webAppTestToken0123456789abcdef"
+GITHUB_REPOS = {"acme/site": False, "acme/secret-plans": True}  # name -> private
 DESKTOP = {"width": 1440, "height": 900}
 
 
@@ -35,8 +39,21 @@ def llm() -> Iterator[ScriptedLLM]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
-    running = start(tmp_path_factory.mktemp("web-stack"), {"OLLAMA_URL": llm.url})
+def github() -> Iterator[GitHubStandIn]:
+    gh = GitHubStandIn()
+    for name, private in GITHUB_REPOS.items():
+        gh.add_repo(name, private=private)
+    gh.add_personal_token(GITHUB_TOKEN, list(GITHUB_REPOS))
+    yield gh
+    gh.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, github: GitHubStandIn
+) -> Iterator[Stack]:
+    env = {"OLLAMA_URL": llm.url, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": GITHUB_TOKEN}
+    running = start(tmp_path_factory.mktemp("web-stack"), env)
     yield running
     stop(running)
 

@@ -189,3 +189,23 @@ def test_size_picker_offers_sizes_within_the_limits_and_creates_that_size(
     assert created.name == "sized from the web"
     assert (created.resources.vcpus, created.resources.memory_mb) == (1, 1024)
     api(api.sessions.delete_session, api_pb2.DeleteSessionRequest(session_id=session_id))
+
+
+def test_new_session_form_picks_repos_from_github(desktop: Page) -> None:
+    desktop.get_by_role("button", name="New session").click()
+    picker = desktop.get_by_role("group", name="Your GitHub repositories")
+    site = picker.get_by_role("button", name="acme/site", exact=True)
+    expect(picker.get_by_role("button", name="acme/secret-plans (private)")).to_be_visible()
+    site.click()
+    expect(site).to_have_attribute("aria-pressed", "true")
+    expect(desktop.get_by_role("textbox", name="Repositories")).to_have_value("acme/site")
+    site.click()
+    expect(site).to_have_attribute("aria-pressed", "false")
+    expect(desktop.get_by_role("textbox", name="Repositories")).to_have_value("")
+
+
+def test_a_repo_is_added_to_a_running_session(desktop: Page) -> None:
+    new_session(desktop, "repo-session")
+    desktop.once("dialog", lambda dialog: dialog.accept("acme/site"))
+    desktop.get_by_role("button", name="Add repo").click()
+    expect(desktop.locator(".session-meta")).to_contain_text("acme/site")

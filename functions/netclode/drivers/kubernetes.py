@@ -33,7 +33,7 @@ from kubernetes import client, config
 from kubernetes.utils import parse_quantity
 
 from netclode.auth.secrets import new_token
-from netclode.config import Settings, _int
+from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode.errors import InvalidArgument, NotFound, Unavailable

@@ -235,6 +235,14 @@ class Sessions(api_connect.SessionServiceSync):
             min_memory_mb=validation.MIN_MEMORY_MB,
         )
 
+    def update_repo_access(self, request, ctx):
+        record = self.service.update_repo_access(caller(self.guard, ctx), request)
+        return pb.UpdateRepoAccessResponse(session=record.to_proto())
+
+    def list_github_repos(self, request, ctx):
+        caller(self.guard, ctx)
+        return self.service.life.github.repositories()
+
 
 @with_domain_errors
 class Tokens(api_connect.TokenServiceSync):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
-from github import Auth, Github, GithubIntegration
+from github import Auth, Github, GithubException, GithubIntegration
 
 from netclode.errors import FailedPrecondition
 from netclode.github.settings import GitHubSettings
@@ -27,10 +27,10 @@ class ScopedToken:
     expires_at: float  # unix seconds
 
 
-def session_permissions(access: str, pull_requests: bool) -> dict[str, str]:
-    """What a session may do: read or write contents, plus PR writes for PR mentions."""
+def session_permissions(access: str) -> dict[str, str]:
+    """What a session may do: read or write contents, plus pull requests when it writes."""
     permissions = {"contents": access, "metadata": READ}
-    if access == WRITE and pull_requests:
+    if access == WRITE:
         permissions["pull_requests"] = WRITE
     return permissions
 
@@ -77,13 +77,43 @@ class GitHubApp:
         resp.raise_for_status()
         return resp.content
 
-    def session_token(
-        self, installation_id: int, repos: list[str], access: str, pull_requests: bool
-    ) -> ScopedToken:
+    def installation_for(self, repos: list[str]) -> int:
+        """The configured installation, else the one the repos (owner/name) belong to."""
+        if self.settings.installation_id:
+            return self.settings.installation_id
+        found = {self._repo_installation(r) for r in repos}
+        if len(found) != 1:
+            raise FailedPrecondition(
+                "the session's repositories belong to different GitHub App installations"
+            )
+        return found.pop()
+
+    def _repo_installation(self, repo: str) -> int:
+        try:
+            return self.integration.get_repo_installation(*repo.split("/", 1)).id
+        except GithubException as exc:
+            if exc.status == 404:
+                raise FailedPrecondition(f"the GitHub App is not installed on {repo}") from None
+            raise
+
+    def repositories(self) -> list[dict]:
+        """The installation's repositories (first 100), as GitHub describes them."""
+        installation = self.settings.installation_id
+        if not installation:
+            installations = list(self.integration.get_installations())
+            if not installations:
+                return []
+            installation = installations[0].id
+        _, data = self.client(installation).requester.requestJsonAndCheck(
+            "GET", "/installation/repositories", parameters={"per_page": 100}
+        )
+        return list(data.get("repositories", []))
+
+    def session_token(self, installation_id: int, repos: list[str], access: str) -> ScopedToken:
         """A token limited to `repos` (owner/name) with the permissions of `access`."""
         body = {
             "repositories": [r.split("/", 1)[1] for r in repos],
-            "permissions": session_permissions(access, pull_requests),
+            "permissions": session_permissions(access),
         }
         _, data = self.integration.requester.requestJsonAndCheck(
             "POST",

@@ -45,7 +45,6 @@ class Job:
     created_at: int = 0
     lease_until: int = 0
     deadline: int = 0
-    token_expires_at: int = 0
     answer: str = ""
 
     def to_hash(self) -> dict[str, str]:

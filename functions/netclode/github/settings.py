@@ -20,8 +20,11 @@ class GitHubSettings:
     api_url: str = DEFAULT_API_URL
     app_id: str = ""
     private_key: str = ""
-    # Used when a delivery names no installation (repository webhooks).
+    # Used when a delivery names no installation (repository webhooks), and for sessions'
+    # tokens; unset, a session's installation is looked up by its repository.
     installation_id: int = 0
+    # A personal token for sessions' repos when no App is configured (GITHUB_TOKEN).
+    token: str = ""
     # The api function, and the bot's own API token (a `user` token, so it owns its sessions).
     netclode_api_url: str = ""
     bot_token: str = ""
@@ -32,6 +35,10 @@ class GitHubSettings:
     session_timeout_s: int = 600
     # A workflow still creating its session after this long was lost with its process.
     start_lease_s: int = 120
+
+    @property
+    def app_configured(self) -> bool:
+        return bool(self.app_id and self.private_key)
 
     @property
     def bot_login(self) -> str:
@@ -48,6 +55,7 @@ class GitHubSettings:
             app_id=os.environ.get("GITHUB_APP_ID", ""),
             private_key=_private_key(),
             installation_id=_int("GITHUB_INSTALLATION_ID", 0),
+            token=os.environ.get("GITHUB_TOKEN", "").strip(),
             netclode_api_url=os.environ.get("NETCLODE_API_URL", "").rstrip("/"),
             bot_token=os.environ.get("NETCLODE_BOT_TOKEN", ""),
             session_sdk=_sdk(os.environ.get("GITHUB_SESSION_SDK", "")),

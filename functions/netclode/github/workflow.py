@@ -2,8 +2,8 @@
 
 A delivery starts a job (progress comment, `eyes` reaction, session with the built prompt);
 the session's `turn.completed` event finishes it (the comment becomes the answer, the session
-is deleted); the periodic tick sweeps what events cannot: timeouts, queued jobs, token
-refresh, and jobs whose bot process died mid-way. Every step is recorded in Redis first, so
+is deleted); the periodic tick sweeps what events cannot: timeouts, queued jobs, and
+jobs whose bot process died mid-way. Every step is recorded in Redis first, so
 a retried or lost event never posts twice or leaves a comment saying "Looking into it".
 """
 
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 ALLOWED_PERMISSIONS = frozenset({"admin", "write"})
 NAME_REQUEST_CHARS = 50
 NAME_TITLE_CHARS = 60
-TOKEN_REFRESH_MARGIN_S = 600
 DEP_REVIEW_TTL_S = 90 * 24 * 3600
 # Connect codes that mean "try again later" rather than "this request is wrong".
 TRANSIENT = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNKNOWN})
@@ -157,7 +156,7 @@ class Bot:
             log.info("no reaction on %s#%s: HTTP %s", job.repo, job.number, exc.status)
 
     def _start(self, job: Job) -> None:
-        """Creates the session of an admitted job and hands it its GitHub token."""
+        """Creates the session of an admitted job (the api grants its GitHub token)."""
         if not job.session_id:
             try:
                 session_id = self.api.create(job.name, job.repo, job.access, job.prompt)
@@ -168,18 +167,7 @@ class Bot:
                 return
             deadline = now_ms() + self.gh.session_timeout_s * 1000
             self.jobs.update(job, session_id=session_id, deadline=deadline)
-        self._grant_token(job)
         self.jobs.update(job, state=RUNNING)
-
-    def _grant_token(self, job: Job) -> None:
-        """A repo-scoped token for the session, for the secret proxy only."""
-        token = self.app.session_token(
-            job.installation_id, [job.repo], job.access, pull_requests=job.kind == PR
-        )
-        secrets = keys.session_secrets(job.session_id)
-        self.r.hset(secrets, "GITHUB_TOKEN", token.token)
-        self.r.expireat(secrets, int(token.expires_at))
-        self.jobs.update(job, token_expires_at=int(token.expires_at * 1000))
 
     # -- completion ---------------------------------------------------------------------------
 
@@ -222,7 +210,7 @@ class Bot:
     # -- the periodic sweep --------------------------------------------------------------------
 
     def sweep(self) -> None:
-        """Finishes, fails, refreshes or starts every recorded job as its state requires."""
+        """Finishes, fails or starts every recorded job as its state requires."""
         for job in list(self.jobs.all()):
             try:
                 self._sweep_one(job)
@@ -265,8 +253,6 @@ class Bot:
             self._give_up(job, last_answer(history), reason)
         elif session.status == common_pb2.SESSION_STATUS_ERROR:
             self._give_up(job, last_answer(history), last_error(history) or "the session failed")
-        elif job.token_expires_at - now < TOKEN_REFRESH_MARGIN_S * 1000:
-            self._grant_token(job)
 
     def _give_up(self, job: Job, partial: str, reason: str) -> None:
         body = (

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from netclode.eventing.topology import Topology
 from netclode.localstack.layout import FUNCTION_SOURCE, MANIFESTS, Layout
+from netclode.providers import GITHUB_TOKEN
 from netclode.serving import function_command
 
 BROKER_PATH = "/netclode/default"
@@ -155,6 +156,25 @@ def proxy_confdir(layout: Layout) -> Path:
     return layout.data / "secret-proxy"
 
 
+def secrets_file(layout: Layout) -> Path:
+    """The user's real keys: `<config>/secrets.env`, or NETCLODE_SECRETS_FILE."""
+    return Path(os.environ.get("NETCLODE_SECRETS_FILE") or layout.config / "secrets.env")
+
+
+def github_token(layout: Layout) -> str:
+    """The personal GITHUB_TOKEN for sessions' repos: the environment's, else the secrets
+    file's (the one-line error of a broken file is the proxy's to report)."""
+    from netclode_secret_proxy.secrets import SecretsFileError, parse_dotenv
+
+    if token := os.environ.get(GITHUB_TOKEN, "").strip():
+        return token
+    path = secrets_file(layout)
+    try:
+        return parse_dotenv(path.read_text(), str(path)).get(GITHUB_TOKEN, "").strip()
+    except (OSError, SecretsFileError):
+        return ""
+
+
 def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
     """The secret proxy (mitmproxy with our addon): the only component holding real keys.
 
@@ -168,14 +188,14 @@ def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
     from netclode_secret_proxy.config import parse_key_hosts
     from netclode_secret_proxy.launch import secret_proxy_command
 
-    secrets_file = Path(os.environ.get("NETCLODE_SECRETS_FILE") or layout.config / "secrets.env")
+    secrets = secrets_file(layout)
     allow = os.environ.get("NETCLODE_PROXY_ALLOW_ADDRESSES", "").split(",")
     upstream_ca = os.environ.get("NETCLODE_PROXY_UPSTREAM_CA", "")
     argv = secret_proxy_command(
         proxy_confdir(layout),
         plan.proxy_port,
         plan.redis_url,
-        secrets_file if secrets_file.exists() else None,
+        secrets if secrets.exists() else None,
         allow_addresses=_ollama_address() + [a.strip() for a in allow if a.strip()],
         key_hosts=parse_key_hosts(os.environ.get("NETCLODE_PROXY_KEY_HOSTS", "")),
         upstream_ca=Path(upstream_ca) if upstream_ca else None,

@@ -36,11 +36,13 @@ from netclode.localstack.components import (
     broker_component,
     free_port,
     function_components,
+    github_token,
     plan_ports,
     sandbox_host_component,
     secret_proxy_component,
 )
 from netclode.localstack.layout import MANIFESTS, Layout
+from netclode.providers import GITHUB_TOKEN
 from netclode_secret_proxy.table import PROXY_KEYS
 
 log = logging.getLogger("netclode.supervisor")
@@ -53,12 +55,15 @@ VALKEY = "valkey"
 
 
 # Secrets of the operator's environment and the components that read them; every other
-# component starts without them (GITHUB_TOKEN: none; sessions get their own from Redis).
+# component starts without them. The App key mints the bot's and the sessions' tokens (api at
+# create and resume, pool when they near expiry); GITHUB_TOKEN is inherited by none: the api
+# gets it from its own settings (`per_service`), sessions get theirs from Redis.
+_APP_KEY_READERS = frozenset({"bot", "api", "pool"})
 COMPONENT_SECRETS: dict[str, frozenset[str]] = {
     "GITHUB_WEBHOOK_SECRET": frozenset({"webhook"}),
-    "GITHUB_APP_PRIVATE_KEY": frozenset({"bot"}),
-    "GITHUB_APP_PRIVATE_KEY_FILE": frozenset({"bot"}),
-    "GITHUB_TOKEN": frozenset(),
+    "GITHUB_APP_PRIVATE_KEY": _APP_KEY_READERS,
+    "GITHUB_APP_PRIVATE_KEY_FILE": _APP_KEY_READERS,
+    GITHUB_TOKEN: frozenset(),
     **{key: frozenset({"secret-proxy"}) for key in PROXY_KEYS},  # real provider keys
 }
 
@@ -111,7 +116,9 @@ class Supervisor:
             "bot": {
                 "NETCLODE_API_URL": plan.service_url("api"),
                 "NETCLODE_BOT_TOKEN": admin.fresh_bot_token(r),
-            }
+            },
+            # Only the api grants sessions their token (netclode.github.grants).
+            "api": {GITHUB_TOKEN: github_token(self.layout)},
         }
         routes = self.layout.state / "routes.json"
         routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))

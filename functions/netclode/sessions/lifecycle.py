@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -28,6 +30,9 @@ from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2
+
+if TYPE_CHECKING:
+    from netclode.github.grants import SessionTokens
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +68,29 @@ class Lifecycle:
             self._driver = get_driver(self.settings)
         return self._driver
 
+    @cached_property
+    def github(self) -> SessionTokens:
+        """Grants sessions their GitHub tokens (netclode.github.grants). Imported when first
+        needed: PyGithub takes a while to import, and the ingest function never needs it."""
+        from netclode.github.grants import SessionTokens
+
+        return SessionTokens.from_env(self.r)
+
     def stream(self, session_id: str) -> SessionStream:
         return SessionStream(self.r, session_id)
+
+    def grant_github(self, record: SessionRecord) -> bool:
+        """A fresh GitHub token for the session's repos, if a source is configured; a
+        refusal is told in the session's history and the session goes on without one
+        (public repos still clone)."""
+        try:
+            return self.github.grant(record.id, record.repos, record.repo_access)
+        except NetclodeError as exc:
+            log.warning("no GitHub token for session %s: %s", record.id, exc.message)
+            self.stream(record.id).append(
+                entries.error("GITHUB_ERROR", f"no GitHub token for this session: {exc.message}")
+            )
+            return False
 
     # -- status -------------------------------------------------------------------------
 
@@ -175,6 +201,11 @@ class Lifecycle:
             # Deleted or paused while the sandbox started: it is not needed any more.
             self.discard_sandbox(sandbox_id)
             return
+        github_token = (
+            self.grant_github(record)  # a new token on every resume
+            if record.status == S.SESSION_STATUS_RESUMING
+            else self.github.holds(record.id)  # granted at create
+        )
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)
         pipe = self.r.pipeline()
@@ -186,9 +217,10 @@ class Lifecycle:
         pipe.execute()
         rpc = self.driver.rpc(sandbox_id)
         try:
+            config = self.session_config(record, github_token)
             rpc.call(
                 "Assign",
-                agent_pb2.AssignRequest(config=self.session_config(record), session_token=token),
+                agent_pb2.AssignRequest(config=config, session_token=token),
                 agent_pb2.AssignResponse,
             )
             ports.reexpose(self, session_id, sandbox_id)
@@ -202,20 +234,25 @@ class Lifecycle:
         finally:
             rpc.close()
 
-    def session_config(self, record: SessionRecord) -> agent_pb2.SessionConfig:
+    def session_config(self, record: SessionRecord, github_token: bool) -> agent_pb2.SessionConfig:
+        """What the sandbox is told; `github_token`: the proxy holds one for the session."""
         from netclode import providers
 
+        env = providers.sandbox_env(
+            providers.ProviderSettings.from_env(), record.sdk_type, record.model
+        )
+        if github_token:
+            env |= providers.github_env()
         return agent_pb2.SessionConfig(
             session_id=record.id,
             repos=record.repos,
             repo_access=record.repo_access,  # type: ignore[arg-type]
             sdk_type=record.sdk_type,  # type: ignore[arg-type]
             model=record.model,
-            env=providers.sandbox_env(
-                providers.ProviderSettings.from_env(), record.sdk_type, record.model
-            ),
+            env=env,
             turns_completed=record.turns,
             want_title=not record.titled,
+            github_token=github_token,
         )
 
     def deliver_pending(self, record: SessionRecord) -> bool:

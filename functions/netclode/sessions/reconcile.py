@@ -31,6 +31,7 @@ def reconcile_sessions(life: Lifecycle) -> None:
             _sandbox_lost(life, record)
     _pause_idle(life)
     _enforce_active_limit(life)
+    _refresh_github_tokens(life)
 
 
 def _lost(record: SessionRecord, alive: set[str]) -> bool:
@@ -75,3 +76,10 @@ def _enforce_active_limit(life: Lifecycle) -> None:
     active = sorted((r for r in life.store.all() if r.active), key=lambda r: r.last_active_at)
     while len(active) > limit:
         life.pause(active.pop(0), "active-session limit")
+
+
+def _refresh_github_tokens(life: Lifecycle) -> None:
+    """App tokens live an hour: a served session gets a new one before its runs out."""
+    for record in life.store.all():
+        if record.sandbox and record.status not in STARTING and life.github.due(record.id):
+            life.grant_github(record)

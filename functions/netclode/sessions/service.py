@@ -126,6 +126,7 @@ class SessionService:
         self.life.make_room()
         self.store.create(record)
         self.life.stream(session_id).append(entries.session_update(record.to_proto()))
+        self.life.grant_github(record)
         if prompt:
             self._record_prompt(record, prompt)
         self._start(record)
@@ -201,6 +202,31 @@ class SessionService:
         self.life.release_sandbox(moved)
         self.life.provision_async(moved)
         return moved
+
+    def update_repo_access(
+        self, principal: Principal, req: api_pb2.UpdateRepoAccessRequest
+    ) -> SessionRecord:
+        """Adds repos and/or changes the access: the token is granted for the new set first
+        (GitHub may refuse: nothing is saved then), a running sandbox clones what is new."""
+        record = self.get(principal, req.session_id)
+        added = validation.repos(list(req.add_repos))
+        access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
+        if not added and not access:
+            raise InvalidArgument("add_repos", "name a repository to add, or a new repo_access")
+        repos = validation.repos(record.repos + added)
+        access = access or record.repo_access or S.REPO_ACCESS_READ
+        github_token = self.life.github.grant(record.id, repos, access)
+        self.store.update(record.id, repos=repos, repo_access=access)
+        updated = self.get(principal, record.id)
+        self.life.stream(record.id).append(entries.session_update(updated.to_proto()))
+        if updated.sandbox and updated.status not in (
+            S.SESSION_STATUS_CREATING,
+            S.SESSION_STATUS_RESUMING,
+        ):
+            config = self.life.session_config(updated, github_token)
+            request = agent_pb2.UpdateReposRequest(config=config)
+            self._call(updated, "UpdateRepos", request, agent_pb2.UpdateReposResponse)
+        return updated
 
     def delete(self, principal: Principal, session_id: str) -> None:
         record = self.get(principal, session_id)

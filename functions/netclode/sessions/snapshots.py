@@ -253,6 +253,7 @@ class SnapshotService:
         self.life.store.create(fork)
         self._copy_history(session_id, fork.id, snap.cursor)
         self.life.stream(fork.id).append(entries.session_update(fork.to_proto()))
+        self.life.grant_github(fork)
         self.life.provision_async(fork)
         return self.life.store.get(fork.id) or fork
 

@@ -22,7 +22,7 @@ from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DE
 from netclode.v1.api_pb2 import ExecRequest, ExecResponse, GitDiffRequest, GitDiffResponse, GitStatusRequest, GitStatusResponse, TerminalInputRequest, TerminalInputResponse, TerminalResizeRequest, TerminalResizeResponse
 from pyqwest import Client, SyncClient
 
-from .agent_pb2 import AssignRequest, AssignResponse, HealthRequest, HealthResponse, InterruptRequest, InterruptResponse, PromptRequest, PromptResponse, PublishRequest, PublishResponse
+from .agent_pb2 import AssignRequest, AssignResponse, HealthRequest, HealthResponse, InterruptRequest, InterruptResponse, PromptRequest, PromptResponse, PublishRequest, PublishResponse, UpdateReposRequest, UpdateReposResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable, Mapping
@@ -67,6 +67,13 @@ class SandboxService(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def git_diff(self, request: GitDiffRequest, ctx: RequestContext[GitDiffRequest, GitDiffResponse], /) -> GitDiffResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def update_repos(self, request: UpdateReposRequest, ctx: RequestContext[UpdateReposRequest, UpdateReposResponse], /) -> UpdateReposResponse:
+        """
+        The session's repos changed (one added, or its GitHub token came or went): the
+        sandbox takes the new config's repos, token flag and env, and clones what is missing.
+        """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
 
@@ -181,6 +188,17 @@ class SandboxServiceASGIApplication(ConnectASGIApplication[SandboxService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.git_diff,
+                ),
+                "/netclode.v1.SandboxService/UpdateRepos": Endpoint.unary(
+                    method=MethodInfo(
+                        name="UpdateRepos",
+                        service_name="netclode.v1.SandboxService",
+                        input=UpdateReposRequest,
+                        output=UpdateReposResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.update_repos,
                 ),
             },
             interceptors=interceptors,
@@ -403,6 +421,30 @@ class SandboxServiceClient(ConnectClient):
             headers=headers,
             timeout_ms=timeout_ms,
         )
+    async def update_repos(
+        self,
+        request: UpdateReposRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> UpdateReposResponse:
+        """
+        The session's repos changed (one added, or its GitHub token came or went): the
+        sandbox takes the new config's repos, token flag and env, and clones what is missing.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="UpdateRepos",
+                service_name="netclode.v1.SandboxService",
+                input=UpdateReposRequest,
+                output=UpdateReposResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
 
 class SandboxServiceSync(Protocol):
     """
@@ -433,6 +475,13 @@ class SandboxServiceSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def git_diff(self, request: GitDiffRequest, ctx: RequestContext[GitDiffRequest, GitDiffResponse], /) -> GitDiffResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def update_repos(self, request: UpdateReposRequest, ctx: RequestContext[UpdateReposRequest, UpdateReposResponse], /) -> UpdateReposResponse:
+        """
+        The session's repos changed (one added, or its GitHub token came or went): the
+        sandbox takes the new config's repos, token flag and env, and clones what is missing.
+        """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
 
@@ -545,6 +594,17 @@ class SandboxServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.git_diff,
+                ),
+                "/netclode.v1.SandboxService/UpdateRepos": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="UpdateRepos",
+                        service_name="netclode.v1.SandboxService",
+                        input=UpdateReposRequest,
+                        output=UpdateReposResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.update_repos,
                 ),
             },
             interceptors=interceptors,
@@ -761,6 +821,30 @@ class SandboxServiceClientSync(ConnectClientSync):
                 service_name="netclode.v1.SandboxService",
                 input=GitDiffRequest,
                 output=GitDiffResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def update_repos(
+        self,
+        request: UpdateReposRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> UpdateReposResponse:
+        """
+        The session's repos changed (one added, or its GitHub token came or went): the
+        sandbox takes the new config's repos, token flag and env, and clones what is missing.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="UpdateRepos",
+                service_name="netclode.v1.SandboxService",
+                input=UpdateReposRequest,
+                output=UpdateReposResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SessionConfig(_message.Message):
-    __slots__ = ("session_id", "repos", "repo_access", "sdk_type", "model", "env", "turns_completed", "want_title", "max_steps")
+    __slots__ = ("session_id", "repos", "repo_access", "sdk_type", "model", "env", "turns_completed", "want_title", "max_steps", "github_token")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,7 @@ class SessionConfig(_message.Message):
     TURNS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
     WANT_TITLE_FIELD_NUMBER: _ClassVar[int]
     MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_TOKEN_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     repos: _containers.RepeatedScalarFieldContainer[str]
     repo_access: _common_pb2.RepoAccess
@@ -36,7 +37,8 @@ class SessionConfig(_message.Message):
     turns_completed: int
     want_title: bool
     max_steps: int
-    def __init__(self, session_id: _Optional[str] = ..., repos: _Optional[_Iterable[str]] = ..., repo_access: _Optional[_Union[_common_pb2.RepoAccess, str]] = ..., sdk_type: _Optional[_Union[_common_pb2.SdkType, str]] = ..., model: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., turns_completed: _Optional[int] = ..., want_title: _Optional[bool] = ..., max_steps: _Optional[int] = ...) -> None: ...
+    github_token: bool
+    def __init__(self, session_id: _Optional[str] = ..., repos: _Optional[_Iterable[str]] = ..., repo_access: _Optional[_Union[_common_pb2.RepoAccess, str]] = ..., sdk_type: _Optional[_Union[_common_pb2.SdkType, str]] = ..., model: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., turns_completed: _Optional[int] = ..., want_title: _Optional[bool] = ..., max_steps: _Optional[int] = ..., github_token: _Optional[bool] = ...) -> None: ...
 
 class HealthRequest(_message.Message):
     __slots__ = ()
@@ -133,5 +135,15 @@ class PublishRequest(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[AgentOutput, _Mapping]]] = ...) -> None: ...
 
 class PublishResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UpdateReposRequest(_message.Message):
+    __slots__ = ("config",)
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    config: SessionConfig
+    def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ...) -> None: ...
+
+class UpdateReposResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .api_pb2 import CreateSessionRequest, CreateSessionResponse, CreateTokenRequest, CreateTokenResponse, DeleteAllSessionsRequest, DeleteAllSessionsResponse, DeleteSessionRequest, DeleteSessionResponse, ExecRequest, ExecResponse, ExposePortRequest, ExposePortResponse, ForkSnapshotRequest, ForkSnapshotResponse, GetResourceLimitsRequest, GetResourceLimitsResponse, GetSessionRequest, GetSessionResponse, GitDiffRequest, GitDiffResponse, GitStatusRequest, GitStatusResponse, InterruptPromptRequest, InterruptPromptResponse, ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse, ListEntriesRequest, ListEntriesResponse, ListModelsRequest, ListModelsResponse, ListPortsRequest, ListPortsResponse, ListSessionsRequest, ListSessionsResponse, ListSnapshotsRequest, ListSnapshotsResponse, ListTokensRequest, ListTokensResponse, PauseSessionRequest, PauseSessionResponse, PoolStatusRequest, PoolStatusResponse, RenameSessionRequest, RenameSessionResponse, RestoreSnapshotRequest, RestoreSnapshotResponse, ResumeSessionRequest, ResumeSessionResponse, RevokeTokenRequest, RevokeTokenResponse, SendPromptRequest, SendPromptResponse, TerminalInputRequest, TerminalInputResponse, TerminalResizeRequest, TerminalResizeResponse, UnexposePortRequest, UnexposePortResponse, WatchSessionRequest, WatchSessionResponse, WatchTerminalRequest, WatchTerminalResponse, WhoAmIRequest, WhoAmIResponse
+from .api_pb2 import CreateSessionRequest, CreateSessionResponse, CreateTokenRequest, CreateTokenResponse, DeleteAllSessionsRequest, DeleteAllSessionsResponse, DeleteSessionRequest, DeleteSessionResponse, ExecRequest, ExecResponse, ExposePortRequest, ExposePortResponse, ForkSnapshotRequest, ForkSnapshotResponse, GetResourceLimitsRequest, GetResourceLimitsResponse, GetSessionRequest, GetSessionResponse, GitDiffRequest, GitDiffResponse, GitStatusRequest, GitStatusResponse, InterruptPromptRequest, InterruptPromptResponse, ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse, ListEntriesRequest, ListEntriesResponse, ListGithubReposRequest, ListGithubReposResponse, ListModelsRequest, ListModelsResponse, ListPortsRequest, ListPortsResponse, ListSessionsRequest, ListSessionsResponse, ListSnapshotsRequest, ListSnapshotsResponse, ListTokensRequest, ListTokensResponse, PauseSessionRequest, PauseSessionResponse, PoolStatusRequest, PoolStatusResponse, RenameSessionRequest, RenameSessionResponse, RestoreSnapshotRequest, RestoreSnapshotResponse, ResumeSessionRequest, ResumeSessionResponse, RevokeTokenRequest, RevokeTokenResponse, SendPromptRequest, SendPromptResponse, TerminalInputRequest, TerminalInputResponse, TerminalResizeRequest, TerminalResizeResponse, UnexposePortRequest, UnexposePortResponse, UpdateRepoAccessRequest, UpdateRepoAccessResponse, WatchSessionRequest, WatchSessionResponse, WatchTerminalRequest, WatchTerminalResponse, WhoAmIRequest, WhoAmIResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
@@ -136,6 +136,19 @@ class SessionService(Protocol):
         """
         The sandbox sizes a session may ask for (CreateSessionRequest.resources) and the size
         it gets when it asks for none.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def update_repo_access(self, request: UpdateRepoAccessRequest, ctx: RequestContext[UpdateRepoAccessRequest, UpdateRepoAccessResponse], /) -> UpdateRepoAccessResponse:
+        """
+        Adds repositories to a session (and/or changes its access); its GitHub token follows,
+        and a running sandbox clones the new ones.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_github_repos(self, request: ListGithubReposRequest, ctx: RequestContext[ListGithubReposRequest, ListGithubReposResponse], /) -> ListGithubReposResponse:
+        """
+        Repositories the configured GitHub App installation (or token) can access.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -449,6 +462,28 @@ class SessionServiceASGIApplication(ConnectASGIApplication[SessionService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.get_resource_limits,
+                ),
+                "/netclode.v1.SessionService/UpdateRepoAccess": Endpoint.unary(
+                    method=MethodInfo(
+                        name="UpdateRepoAccess",
+                        service_name="netclode.v1.SessionService",
+                        input=UpdateRepoAccessRequest,
+                        output=UpdateRepoAccessResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.update_repo_access,
+                ),
+                "/netclode.v1.SessionService/ListGithubRepos": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListGithubRepos",
+                        service_name="netclode.v1.SessionService",
+                        input=ListGithubReposRequest,
+                        output=ListGithubReposResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_github_repos,
                 ),
             },
             interceptors=interceptors,
@@ -1048,6 +1083,53 @@ class SessionServiceClient(ConnectClient):
             headers=headers,
             timeout_ms=timeout_ms,
         )
+    async def update_repo_access(
+        self,
+        request: UpdateRepoAccessRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> UpdateRepoAccessResponse:
+        """
+        Adds repositories to a session (and/or changes its access); its GitHub token follows,
+        and a running sandbox clones the new ones.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="UpdateRepoAccess",
+                service_name="netclode.v1.SessionService",
+                input=UpdateRepoAccessRequest,
+                output=UpdateRepoAccessResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def list_github_repos(
+        self,
+        request: ListGithubReposRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListGithubReposResponse:
+        """
+        Repositories the configured GitHub App installation (or token) can access.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListGithubRepos",
+                service_name="netclode.v1.SessionService",
+                input=ListGithubReposRequest,
+                output=ListGithubReposResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
 
 class SessionServiceSync(Protocol):
     """
@@ -1148,6 +1230,19 @@ class SessionServiceSync(Protocol):
         """
         The sandbox sizes a session may ask for (CreateSessionRequest.resources) and the size
         it gets when it asks for none.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def update_repo_access(self, request: UpdateRepoAccessRequest, ctx: RequestContext[UpdateRepoAccessRequest, UpdateRepoAccessResponse], /) -> UpdateRepoAccessResponse:
+        """
+        Adds repositories to a session (and/or changes its access); its GitHub token follows,
+        and a running sandbox clones the new ones.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def list_github_repos(self, request: ListGithubReposRequest, ctx: RequestContext[ListGithubReposRequest, ListGithubReposResponse], /) -> ListGithubReposResponse:
+        """
+        Repositories the configured GitHub App installation (or token) can access.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1459,6 +1554,28 @@ class SessionServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_resource_limits,
+                ),
+                "/netclode.v1.SessionService/UpdateRepoAccess": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="UpdateRepoAccess",
+                        service_name="netclode.v1.SessionService",
+                        input=UpdateRepoAccessRequest,
+                        output=UpdateRepoAccessResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.update_repo_access,
+                ),
+                "/netclode.v1.SessionService/ListGithubRepos": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListGithubRepos",
+                        service_name="netclode.v1.SessionService",
+                        input=ListGithubReposRequest,
+                        output=ListGithubReposResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.list_github_repos,
                 ),
             },
             interceptors=interceptors,
@@ -2052,6 +2169,53 @@ class SessionServiceClientSync(ConnectClientSync):
                 service_name="netclode.v1.SessionService",
                 input=GetResourceLimitsRequest,
                 output=GetResourceLimitsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def update_repo_access(
+        self,
+        request: UpdateRepoAccessRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> UpdateRepoAccessResponse:
+        """
+        Adds repositories to a session (and/or changes its access); its GitHub token follows,
+        and a running sandbox clones the new ones.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="UpdateRepoAccess",
+                service_name="netclode.v1.SessionService",
+                input=UpdateRepoAccessRequest,
+                output=UpdateRepoAccessResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def list_github_repos(
+        self,
+        request: ListGithubReposRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListGithubReposResponse:
+        """
+        Repositories the configured GitHub App installation (or token) can access.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListGithubRepos",
+                service_name="netclode.v1.SessionService",
+                input=ListGithubReposRequest,
+                output=ListGithubReposResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -550,3 +550,43 @@ class GetResourceLimitsResponse(_message.Message):
     default_memory_mb: int
     min_memory_mb: int
     def __init__(self, max_vcpus: _Optional[int] = ..., max_memory_mb: _Optional[int] = ..., default_vcpus: _Optional[int] = ..., default_memory_mb: _Optional[int] = ..., min_memory_mb: _Optional[int] = ...) -> None: ...
+
+class UpdateRepoAccessRequest(_message.Message):
+    __slots__ = ("session_id", "add_repos", "repo_access")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ADD_REPOS_FIELD_NUMBER: _ClassVar[int]
+    REPO_ACCESS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    add_repos: _containers.RepeatedScalarFieldContainer[str]
+    repo_access: _common_pb2.RepoAccess
+    def __init__(self, session_id: _Optional[str] = ..., add_repos: _Optional[_Iterable[str]] = ..., repo_access: _Optional[_Union[_common_pb2.RepoAccess, str]] = ...) -> None: ...
+
+class UpdateRepoAccessResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: _common_pb2.Session
+    def __init__(self, session: _Optional[_Union[_common_pb2.Session, _Mapping]] = ...) -> None: ...
+
+class ListGithubReposRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GithubRepo(_message.Message):
+    __slots__ = ("full_name", "private", "description", "default_branch")
+    FULL_NAME_FIELD_NUMBER: _ClassVar[int]
+    PRIVATE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_BRANCH_FIELD_NUMBER: _ClassVar[int]
+    full_name: str
+    private: bool
+    description: str
+    default_branch: str
+    def __init__(self, full_name: _Optional[str] = ..., private: _Optional[bool] = ..., description: _Optional[str] = ..., default_branch: _Optional[str] = ...) -> None: ...
+
+class ListGithubReposResponse(_message.Message):
+    __slots__ = ("repos", "source")
+    REPOS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    repos: _containers.RepeatedCompositeFieldContainer[GithubRepo]
+    source: str
+    def __init__(self, repos: _Optional[_Iterable[_Union[GithubRepo, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import type { GetResourceLimitsResponse } from "../gen/netclode/v1/api_pb";
+import type { GetResourceLimitsResponse, GithubRepo } from "../gen/netclode/v1/api_pb";
 import { RepoAccess, SdkType, type ModelInfo } from "../gen/netclode/v1/common_pb";
 import { navigate } from "../router";
 import { ErrorLine, Header, useAction, type Ctx } from "./common";
@@ -44,10 +44,12 @@ function SizePicker(props: {
 }
 
 /** The new-session form; models come from ListModels for the chosen SDK, sizes from
- * GetResourceLimits. */
+ * GetResourceLimits, and the repos the deployment's GitHub App (or token) reaches from
+ * ListGithubRepos, to pick from. */
 export function NewSession(ctx: Ctx) {
   const [name, setName] = useState("");
   const [repos, setRepos] = useState("");
+  const [known, setKnown] = useState<GithubRepo[]>([]);
   const [write, setWrite] = useState(false);
   const [sdk, setSdk] = useState(SdkType.NATIVE);
   const [models, setModels] = useState<ModelInfo[] | null>(null);
@@ -62,7 +64,15 @@ export function NewSession(ctx: Ctx) {
 
   useEffect(() => {
     void run(async () => setLimits(await ctx.api.sessions.getResourceLimits({})));
+    // Only a convenience: without it (no GitHub configured, GitHub down) repos are typed.
+    ctx.api.sessions.listGithubRepos({}).then((res) => setKnown(res.repos), () => setKnown([]));
   }, []);
+
+  const chosen = repos.split(/[\s,]+/).filter(Boolean);
+  function toggle(fullName: string) {
+    const rest = chosen.filter((r) => r !== fullName);
+    setRepos((rest.length < chosen.length ? rest : [...chosen, fullName]).join("\n"));
+  }
 
   useEffect(() => {
     setModels(null);
@@ -79,7 +89,7 @@ export function NewSession(ctx: Ctx) {
     await run(async () => {
       const res = await ctx.api.sessions.createSession({
         name: name.trim(),
-        repos: repos.split(/[\s,]+/).filter(Boolean),
+        repos: chosen,
         repoAccess: write ? RepoAccess.WRITE : RepoAccess.READ,
         sdkType: sdk,
         model,
@@ -101,6 +111,16 @@ export function NewSession(ctx: Ctx) {
         <label for="ns-repos">Repositories</label>
         <textarea id="ns-repos" rows={2} value={repos} placeholder="owner/repo, one per line"
           onInput={(e) => setRepos(e.currentTarget.value)} />
+        {known.length > 0 && (
+          <div class="repo-picker" role="group" aria-label="Your GitHub repositories">
+            {known.map((r) => (
+              <button type="button" key={r.fullName} class="chip" aria-pressed={chosen.includes(r.fullName)}
+                title={r.description} onClick={() => toggle(r.fullName)}>
+                {r.fullName}{r.private ? " (private)" : ""}
+              </button>
+            ))}
+          </div>
+        )}
         <label class="check">
           <input type="checkbox" checked={write} onChange={(e) => setWrite(e.currentTarget.checked)} />
           Let the agent push (write access)

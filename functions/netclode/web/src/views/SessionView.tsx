@@ -72,6 +72,10 @@ function SessionScreen(props: Ctx & { id: string; restart: () => void }) {
     const name = window.prompt("Rename session", session?.name ?? "");
     if (name?.trim()) void run(async () => setSession((await api.sessions.renameSession({ sessionId: id, name: name.trim() })).session));
   };
+  const addRepo = () => {
+    const repo = window.prompt("Add a repository (owner/name)", "");
+    if (repo?.trim()) void run(async () => setSession((await api.sessions.updateRepoAccess({ sessionId: id, addRepos: [repo.trim()] })).session));
+  };
   const remove = () => {
     if (window.confirm("Delete this session and its workspace?")) {
       void run(async () => {
@@ -92,6 +96,7 @@ function SessionScreen(props: Ctx & { id: string; restart: () => void }) {
       <Header title={session?.name || id} back>
         <span class={`status s-${statusWord(status)}`} data-testid="status">{statusWord(status)}</span>
         <button class="ghost" onClick={rename} disabled={!session}>Rename</button>
+        <button class="ghost" onClick={addRepo} disabled={!session}>Add repo</button>
         <button class="ghost" onClick={pauseOrResume} disabled={!session}>{paused ? "Resume" : "Pause"}</button>
         <button class="ghost danger" onClick={remove} disabled={!session}>Delete</button>
       </Header>
