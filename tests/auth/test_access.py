@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import uuid
 
 import httpx
 import pytest
@@ -220,7 +221,7 @@ def _publish(stack: Stack, token: str, text: str) -> None:
     unary_proto(
         stack.component_url("ingest"),
         "netclode.v1.IngestService/Publish",
-        agent_pb2.PublishRequest(items=[item]),
+        agent_pb2.PublishRequest(items=[item], publisher_id=uuid.uuid4().hex, seq=1),
         agent_pb2.PublishResponse,
         token,
     )

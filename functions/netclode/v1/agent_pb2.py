@@ -27,7 +27,7 @@ from netclode.v1 import common_pb2 as netclode_dot_v1_dot_common__pb2
 from netclode.v1 import events_pb2 as netclode_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17netclode/v1/agent.proto\x12\x0bnetclode.v1\x1a\x15netclode/v1/api.proto\x1a\x18netclode/v1/common.proto\x1a\x18netclode/v1/events.proto\"\xb5\x02\n\rSessionConfig\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05repos\x18\x02 \x03(\t\x12,\n\x0brepo_access\x18\x03 \x01(\x0e\x32\x17.netclode.v1.RepoAccess\x12&\n\x08sdk_type\x18\x04 \x01(\x0e\x32\x14.netclode.v1.SdkType\x12\r\n\x05model\x18\x05 \x01(\t\x12\x30\n\x03\x65nv\x18\x06 \x03(\x0b\x32#.netclode.v1.SessionConfig.EnvEntry\x12\x17\n\x0fturns_completed\x18\x07 \x01(\r\x12\x12\n\nwant_title\x18\x08 \x01(\x08\x12\x11\n\tmax_steps\x18\t \x01(\r\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0f\n\rHealthRequest\"a\n\x0eHealthResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x14\n\x0cturn_running\x18\x03 \x01(\x08\x12\x16\n\x0equeued_prompts\x18\x04 \x01(\r\"R\n\rAssignRequest\x12*\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.netclode.v1.SessionConfig\x12\x15\n\rsession_token\x18\x02 \x01(\t\"\x10\n\x0e\x41ssignResponse\"0\n\rPromptRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\tprompt_id\x18\x02 \x01(\t\" \n\x0ePromptResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\"\x12\n\x10InterruptRequest\"\x13\n\x11InterruptResponse\" \n\x0bTurnStarted\x12\x11\n\tprompt_id\x18\x01 \x01(\t\" \n\x0fTitleSuggestion\x12\r\n\x05title\x18\x01 \x01(\t\"\xfc\x02\n\x0b\x41gentOutput\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.netclode.v1.AgentEventH\x00\x12/\n\x08terminal\x18\x02 \x01(\x0b\x32\x1b.netclode.v1.TerminalOutputH\x00\x12\x30\n\x0cturn_started\x18\x03 \x01(\x0b\x32\x18.netclode.v1.TurnStartedH\x00\x12;\n\x0eturn_completed\x18\x04 \x01(\x0b\x32!.netclode.v1.TurnCompletedPayloadH\x00\x12#\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x12.netclode.v1.ErrorH\x00\x12-\n\x05title\x18\x06 \x01(\x0b\x32\x1c.netclode.v1.TitleSuggestionH\x00\x12\x36\n\x0fterminal_exited\x18\x07 \x01(\x0b\x32\x1b.netclode.v1.TerminalExitedH\x00\x12\x0f\n\x07partial\x18\n \x01(\x08\x42\x06\n\x04item\"#\n\x0eTerminalExited\x12\x11\n\texit_code\x18\x01 \x01(\x05\"9\n\x0ePublishRequest\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.netclode.v1.AgentOutput\"\x11\n\x0fPublishResponse2\xa7\x05\n\x0eSandboxService\x12\x41\n\x06Health\x12\x1a.netclode.v1.HealthRequest\x1a\x1b.netclode.v1.HealthResponse\x12\x41\n\x06\x41ssign\x12\x1a.netclode.v1.AssignRequest\x1a\x1b.netclode.v1.AssignResponse\x12\x41\n\x06Prompt\x12\x1a.netclode.v1.PromptRequest\x1a\x1b.netclode.v1.PromptResponse\x12J\n\tInterrupt\x12\x1d.netclode.v1.InterruptRequest\x1a\x1e.netclode.v1.InterruptResponse\x12V\n\rTerminalInput\x12!.netclode.v1.TerminalInputRequest\x1a\".netclode.v1.TerminalInputResponse\x12Y\n\x0eTerminalResize\x12\".netclode.v1.TerminalResizeRequest\x1a#.netclode.v1.TerminalResizeResponse\x12;\n\x04\x45xec\x12\x18.netclode.v1.ExecRequest\x1a\x19.netclode.v1.ExecResponse\x12J\n\tGitStatus\x12\x1d.netclode.v1.GitStatusRequest\x1a\x1e.netclode.v1.GitStatusResponse\x12\x44\n\x07GitDiff\x12\x1b.netclode.v1.GitDiffRequest\x1a\x1c.netclode.v1.GitDiffResponse2U\n\rIngestService\x12\x44\n\x07Publish\x12\x1b.netclode.v1.PublishRequest\x1a\x1c.netclode.v1.PublishResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17netclode/v1/agent.proto\x12\x0bnetclode.v1\x1a\x15netclode/v1/api.proto\x1a\x18netclode/v1/common.proto\x1a\x18netclode/v1/events.proto\"\xa2\x02\n\rSessionConfig\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05repos\x18\x02 \x03(\t\x12,\n\x0brepo_access\x18\x03 \x01(\x0e\x32\x17.netclode.v1.RepoAccess\x12&\n\x08sdk_type\x18\x04 \x01(\x0e\x32\x14.netclode.v1.SdkType\x12\r\n\x05model\x18\x05 \x01(\t\x12\x30\n\x03\x65nv\x18\x06 \x03(\x0b\x32#.netclode.v1.SessionConfig.EnvEntry\x12\x12\n\nwant_title\x18\x08 \x01(\x08\x12\x11\n\tmax_steps\x18\t \x01(\r\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x07\x10\x08\"\x0f\n\rHealthRequest\"a\n\x0eHealthResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x14\n\x0cturn_running\x18\x03 \x01(\x08\x12\x16\n\x0equeued_prompts\x18\x04 \x01(\r\"R\n\rAssignRequest\x12*\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.netclode.v1.SessionConfig\x12\x15\n\rsession_token\x18\x02 \x01(\t\"\x10\n\x0e\x41ssignResponse\"0\n\rPromptRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\tprompt_id\x18\x02 \x01(\t\" \n\x0ePromptResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\"\x12\n\x10InterruptRequest\"\x13\n\x11InterruptResponse\" \n\x0bTurnStarted\x12\x11\n\tprompt_id\x18\x01 \x01(\t\" \n\x0fTitleSuggestion\x12\r\n\x05title\x18\x01 \x01(\t\"\xfc\x02\n\x0b\x41gentOutput\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.netclode.v1.AgentEventH\x00\x12/\n\x08terminal\x18\x02 \x01(\x0b\x32\x1b.netclode.v1.TerminalOutputH\x00\x12\x30\n\x0cturn_started\x18\x03 \x01(\x0b\x32\x18.netclode.v1.TurnStartedH\x00\x12;\n\x0eturn_completed\x18\x04 \x01(\x0b\x32!.netclode.v1.TurnCompletedPayloadH\x00\x12#\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x12.netclode.v1.ErrorH\x00\x12-\n\x05title\x18\x06 \x01(\x0b\x32\x1c.netclode.v1.TitleSuggestionH\x00\x12\x36\n\x0fterminal_exited\x18\x07 \x01(\x0b\x32\x1b.netclode.v1.TerminalExitedH\x00\x12\x0f\n\x07partial\x18\n \x01(\x08\x42\x06\n\x04item\"#\n\x0eTerminalExited\x12\x11\n\texit_code\x18\x01 \x01(\x05\"\\\n\x0ePublishRequest\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.netclode.v1.AgentOutput\x12\x14\n\x0cpublisher_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\"\x11\n\x0fPublishResponse2\xa7\x05\n\x0eSandboxService\x12\x41\n\x06Health\x12\x1a.netclode.v1.HealthRequest\x1a\x1b.netclode.v1.HealthResponse\x12\x41\n\x06\x41ssign\x12\x1a.netclode.v1.AssignRequest\x1a\x1b.netclode.v1.AssignResponse\x12\x41\n\x06Prompt\x12\x1a.netclode.v1.PromptRequest\x1a\x1b.netclode.v1.PromptResponse\x12J\n\tInterrupt\x12\x1d.netclode.v1.InterruptRequest\x1a\x1e.netclode.v1.InterruptResponse\x12V\n\rTerminalInput\x12!.netclode.v1.TerminalInputRequest\x1a\".netclode.v1.TerminalInputResponse\x12Y\n\x0eTerminalResize\x12\".netclode.v1.TerminalResizeRequest\x1a#.netclode.v1.TerminalResizeResponse\x12;\n\x04\x45xec\x12\x18.netclode.v1.ExecRequest\x1a\x19.netclode.v1.ExecResponse\x12J\n\tGitStatus\x12\x1d.netclode.v1.GitStatusRequest\x1a\x1e.netclode.v1.GitStatusResponse\x12\x44\n\x07GitDiff\x12\x1b.netclode.v1.GitDiffRequest\x1a\x1c.netclode.v1.GitDiffResponse2U\n\rIngestService\x12\x44\n\x07Publish\x12\x1b.netclode.v1.PublishRequest\x1a\x1c.netclode.v1.PublishResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,39 +37,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SESSIONCONFIG_ENVENTRY']._loaded_options = None
   _globals['_SESSIONCONFIG_ENVENTRY']._serialized_options = b'8\001'
   _globals['_SESSIONCONFIG']._serialized_start=116
-  _globals['_SESSIONCONFIG']._serialized_end=425
-  _globals['_SESSIONCONFIG_ENVENTRY']._serialized_start=383
-  _globals['_SESSIONCONFIG_ENVENTRY']._serialized_end=425
-  _globals['_HEALTHREQUEST']._serialized_start=427
-  _globals['_HEALTHREQUEST']._serialized_end=442
-  _globals['_HEALTHRESPONSE']._serialized_start=444
-  _globals['_HEALTHRESPONSE']._serialized_end=541
-  _globals['_ASSIGNREQUEST']._serialized_start=543
-  _globals['_ASSIGNREQUEST']._serialized_end=625
-  _globals['_ASSIGNRESPONSE']._serialized_start=627
-  _globals['_ASSIGNRESPONSE']._serialized_end=643
-  _globals['_PROMPTREQUEST']._serialized_start=645
-  _globals['_PROMPTREQUEST']._serialized_end=693
-  _globals['_PROMPTRESPONSE']._serialized_start=695
-  _globals['_PROMPTRESPONSE']._serialized_end=727
-  _globals['_INTERRUPTREQUEST']._serialized_start=729
-  _globals['_INTERRUPTREQUEST']._serialized_end=747
-  _globals['_INTERRUPTRESPONSE']._serialized_start=749
-  _globals['_INTERRUPTRESPONSE']._serialized_end=768
-  _globals['_TURNSTARTED']._serialized_start=770
-  _globals['_TURNSTARTED']._serialized_end=802
-  _globals['_TITLESUGGESTION']._serialized_start=804
-  _globals['_TITLESUGGESTION']._serialized_end=836
-  _globals['_AGENTOUTPUT']._serialized_start=839
-  _globals['_AGENTOUTPUT']._serialized_end=1219
-  _globals['_TERMINALEXITED']._serialized_start=1221
-  _globals['_TERMINALEXITED']._serialized_end=1256
-  _globals['_PUBLISHREQUEST']._serialized_start=1258
-  _globals['_PUBLISHREQUEST']._serialized_end=1315
-  _globals['_PUBLISHRESPONSE']._serialized_start=1317
-  _globals['_PUBLISHRESPONSE']._serialized_end=1334
-  _globals['_SANDBOXSERVICE']._serialized_start=1337
-  _globals['_SANDBOXSERVICE']._serialized_end=2016
-  _globals['_INGESTSERVICE']._serialized_start=2018
-  _globals['_INGESTSERVICE']._serialized_end=2103
+  _globals['_SESSIONCONFIG']._serialized_end=406
+  _globals['_SESSIONCONFIG_ENVENTRY']._serialized_start=358
+  _globals['_SESSIONCONFIG_ENVENTRY']._serialized_end=400
+  _globals['_HEALTHREQUEST']._serialized_start=408
+  _globals['_HEALTHREQUEST']._serialized_end=423
+  _globals['_HEALTHRESPONSE']._serialized_start=425
+  _globals['_HEALTHRESPONSE']._serialized_end=522
+  _globals['_ASSIGNREQUEST']._serialized_start=524
+  _globals['_ASSIGNREQUEST']._serialized_end=606
+  _globals['_ASSIGNRESPONSE']._serialized_start=608
+  _globals['_ASSIGNRESPONSE']._serialized_end=624
+  _globals['_PROMPTREQUEST']._serialized_start=626
+  _globals['_PROMPTREQUEST']._serialized_end=674
+  _globals['_PROMPTRESPONSE']._serialized_start=676
+  _globals['_PROMPTRESPONSE']._serialized_end=708
+  _globals['_INTERRUPTREQUEST']._serialized_start=710
+  _globals['_INTERRUPTREQUEST']._serialized_end=728
+  _globals['_INTERRUPTRESPONSE']._serialized_start=730
+  _globals['_INTERRUPTRESPONSE']._serialized_end=749
+  _globals['_TURNSTARTED']._serialized_start=751
+  _globals['_TURNSTARTED']._serialized_end=783
+  _globals['_TITLESUGGESTION']._serialized_start=785
+  _globals['_TITLESUGGESTION']._serialized_end=817
+  _globals['_AGENTOUTPUT']._serialized_start=820
+  _globals['_AGENTOUTPUT']._serialized_end=1200
+  _globals['_TERMINALEXITED']._serialized_start=1202
+  _globals['_TERMINALEXITED']._serialized_end=1237
+  _globals['_PUBLISHREQUEST']._serialized_start=1239
+  _globals['_PUBLISHREQUEST']._serialized_end=1331
+  _globals['_PUBLISHRESPONSE']._serialized_start=1333
+  _globals['_PUBLISHRESPONSE']._serialized_end=1350
+  _globals['_SANDBOXSERVICE']._serialized_start=1353
+  _globals['_SANDBOXSERVICE']._serialized_end=2032
+  _globals['_INGESTSERVICE']._serialized_start=2034
+  _globals['_INGESTSERVICE']._serialized_end=2119
 # @@protoc_insertion_point(module_scope)
