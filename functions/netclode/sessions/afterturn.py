@@ -22,6 +22,9 @@ from netclode.sessions.snapshots import Snapshots
 log = logging.getLogger(__name__)
 
 WORKERS = 4
+# Longer than any snapshot may take (the local copy's limit is 660 s, a VolumeSnapshot's
+# readiness 60 s): a completed turn still open after this lost its after-turn work.
+DEADLINE_S = 900
 
 
 class AfterTurn:

@@ -170,7 +170,7 @@ class _Batch:
         if turn is None or turn.state != turns.ISSUED:
             log.warning("session %s: ignored a start of turn %r", self.record.id, prompt_id)
             return
-        self._set_turn(prompt_id, OpenTurn(turn.sandbox, turns.STARTED))
+        self._set_turn(prompt_id, OpenTurn(turn.sandbox, turns.STARTED, now_ms()))
         if self.record.status in (S.SESSION_STATUS_READY, S.SESSION_STATUS_INTERRUPTED):
             self._status(S.SESSION_STATUS_RUNNING)
 
@@ -179,7 +179,7 @@ class _Batch:
         if turn is None or turn.state == turns.COMPLETED:
             log.warning("session %s: ignored an end of turn %r", self.record.id, done.prompt_id)
             return
-        self._set_turn(done.prompt_id, OpenTurn(turn.sandbox, turns.COMPLETED))
+        self._set_turn(done.prompt_id, OpenTurn(turn.sandbox, turns.COMPLETED, now_ms()))
         self.record.turns += 1
         done.turn_number = self.record.turns
         self.pipe.hincrby(keys.session(self.record.id), "turns", 1)

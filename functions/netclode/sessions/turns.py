@@ -8,9 +8,10 @@ open until its snapshot is cut; only then is the next prompt issued. So a turn's
 never holds the next turn's changes, and a forged or repeated `turn_completed` changes
 nothing: a turn completes, and is snapshotted, at most once.
 
-Open turns are kept per session as `prompt id -> "<sandbox id> <state>"`. A turn left open
-by a sandbox that stopped (pause) does not hold back the next sandbox's turns, and its end
-is still taken if the resumed runtime sends it from its outbox.
+Open turns are kept per session as `prompt id -> "<sandbox id> <state> <since, ms>"`. A turn
+left open by a sandbox that stopped (pause) does not hold back the next sandbox's turns, and
+its end is still taken if the resumed runtime sends it from its outbox. A completed turn
+whose after-turn work was cut short (the ingest process died) is closed by the pool's sweep.
 """
 
 from __future__ import annotations
@@ -41,15 +42,16 @@ return raw
 class OpenTurn:
     sandbox: str
     state: str
+    since_ms: int = 0
 
     @classmethod
     def decode(cls, value: bytes | str) -> OpenTurn:
         text = value.decode() if isinstance(value, bytes) else value
-        sandbox, _, state = text.partition(" ")
-        return cls(sandbox, state)
+        sandbox, state, since = [*text.split(" "), "", ""][:3]
+        return cls(sandbox, state, int(since) if since.isdigit() else 0)
 
     def encode(self) -> str:
-        return f"{self.sandbox} {self.state}"
+        return f"{self.sandbox} {self.state} {self.since_ms}"
 
 
 @dataclass(frozen=True)
