@@ -51,6 +51,20 @@ def count(api: Client, session_id: str, kind: int) -> int:
     return sum(1 for e in history(api, session_id) if e.event.kind == kind)
 
 
+def index_of(entries: list[events_pb2.StreamEntry], kind: int) -> int:
+    return next(i for i, e in enumerate(entries) if e.event.kind == kind)
+
+
+def ready_after_end(entries: list[events_pb2.StreamEntry]) -> int:
+    """Where the session went READY after its turn's TURN_COMPLETED entry."""
+    end = index_of(entries, E.AGENT_EVENT_KIND_TURN_COMPLETED)
+    return next(
+        i
+        for i, e in enumerate(entries)
+        if i > end and e.session_update.status == S.SESSION_STATUS_READY
+    )
+
+
 def field(stack: Stack, session_id: str, name: str) -> str:
     return (stack.redis.hget(keys.session(session_id), name) or b"").decode()
 
@@ -142,6 +156,9 @@ def test_a_batch_resent_to_a_stalled_ingest_is_applied_once(
     api.wait_status(session.id, S.SESSION_STATUS_READY)
     assert count(api, session.id, E.AGENT_EVENT_KIND_TURN_COMPLETED) == 1
     assert count(api, session.id, E.AGENT_EVENT_KIND_SNAPSHOT_CREATED) == 1
+    # The session left RUNNING before the snapshot was cut (the snapshot is not in the way).
+    entries = history(api, session.id)
+    assert ready_after_end(entries) < index_of(entries, E.AGENT_EVENT_KIND_SNAPSHOT_CREATED)
     said_once = [e for e in history(api, session.id) if e.event.message.content == "said once"]
     assert len(said_once) == 1
     listed = api(api.sessions.list_snapshots, api_pb2.ListSnapshotsRequest(session_id=session.id))
@@ -173,15 +190,7 @@ def test_the_turn_completes_before_its_snapshot_and_a_failed_one_says_why(
     assert "File exists" in failed[0].error.message
     # The turn completed, and the session left RUNNING, before the snapshot was tried.
     entries = history(api, session.id)
-    completed = next(
-        i for i, e in enumerate(entries) if e.event.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED
-    )
-    ready = next(
-        i
-        for i, e in enumerate(entries)
-        if i > completed and e.session_update.status == S.SESSION_STATUS_READY
-    )
-    assert ready < entries.index(failed[0])
+    assert ready_after_end(entries) < entries.index(failed[0])
     api.wait_status(session.id, S.SESSION_STATUS_READY)
     # The next turn tries again, and its snapshot is taken.
     prompt(api, session.id, "second")
