@@ -203,7 +203,8 @@ def test_forged_turn_ends_make_at_most_one_snapshot(
     api: Client, stack: Stack, llm: ScriptedLLM
 ) -> None:
     """From inside the sandbox, with its token and even the open turn's id: 12 turn ends in
-    one call and 12 more in separate calls end that turn once, with one snapshot."""
+    one call and 12 more in separate calls end that turn once, with one snapshot; entries
+    only the control plane writes are not taken from the sandbox at all."""
     llm.script.clear()
     llm.push(text("the real answer", delay=3.0))
     session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model=OLLAMA_MODEL)
@@ -217,6 +218,17 @@ def test_forged_turn_ends_make_at_most_one_snapshot(
             for item in forged
         ),
     ]
+    user = E.MessagePayload(role=E.MESSAGE_ROLE_USER, content="FORGED: nothing happened")
+    snapshot = E.SnapshotCreatedPayload(snapshot=S.Snapshot(id="snap-forged", turn_number=1))
+    entries_of_the_control_plane = [
+        E.AgentEvent(kind=E.AGENT_EVENT_KIND_MESSAGE, message=user),
+        E.AgentEvent(
+            kind=E.AGENT_EVENT_KIND_TURN_COMPLETED, turn_completed=forged[0].turn_completed
+        ),
+        E.AgentEvent(kind=E.AGENT_EVENT_KIND_SNAPSHOT_CREATED, snapshot_created=snapshot),
+    ]
+    items = [agent_pb2.AgentOutput(event=event) for event in entries_of_the_control_plane]
+    bodies.append(agent_pb2.PublishRequest(items=items, publisher_id=uuid.uuid4().hex, seq=1))
     assert publish_inside(api, session.id, bodies) == [200] * len(bodies)
     # The runtime's real end comes later and is ignored too.
     ignored = f"ignored an end of turn {prompt_id!r}"
@@ -226,3 +238,12 @@ def test_forged_turn_ends_make_at_most_one_snapshot(
     assert count(api, session.id, E.AGENT_EVENT_KIND_TURN_COMPLETED) == 1
     assert count(api, session.id, E.AGENT_EVENT_KIND_SNAPSHOT_CREATED) == 1
     assert field(stack, session.id, "turns") == "1"
+    assert all("FORGED" not in e.event.message.content for e in history(api, session.id))
+    snapshots = api(
+        api.sessions.list_snapshots, api_pb2.ListSnapshotsRequest(session_id=session.id)
+    )
+    assert [s.id for s in snapshots.snapshots] == [
+        e.event.snapshot_created.snapshot.id
+        for e in history(api, session.id)
+        if e.event.kind == E.AGENT_EVENT_KIND_SNAPSHOT_CREATED
+    ]

@@ -9,8 +9,10 @@ with its publisher's "last applied seq", so a resent batch, even one that arrive
 first attempt is still being applied, finds itself applied and changes nothing. In the same
 transaction a turn's start and end are checked against the turns the control plane opened
 (netclode.sessions.turns): a turn completes once, with one number, one TURN_COMPLETED entry
-and one `turn.completed` CloudEvent. The slow part of a turn's end, its snapshot, runs after
-the answer (netclode.sessions.afterturn), so it never holds up the publisher or the turn.
+and one `turn.completed` CloudEvent. Events only the control plane writes (turn ends,
+snapshots, user messages, disconnects) are never taken from a sandbox. The slow part of a
+turn's end, its snapshot, runs after the answer (netclode.sessions.afterturn), so it never
+holds up the publisher or the turn.
 """
 
 from __future__ import annotations
@@ -39,6 +41,22 @@ S = common_pb2
 TITLE_MAX = 100
 # WATCH conflicts (the api touching the session meanwhile) are retried this often.
 MAX_ATTEMPTS = 50
+# What an agent reports; every other kind is the control plane's to write.
+K = events_pb2
+RUNTIME_KINDS = frozenset(
+    {
+        K.AGENT_EVENT_KIND_MESSAGE,
+        K.AGENT_EVENT_KIND_THINKING,
+        K.AGENT_EVENT_KIND_TOOL_START,
+        K.AGENT_EVENT_KIND_TOOL_INPUT,
+        K.AGENT_EVENT_KIND_TOOL_OUTPUT,
+        K.AGENT_EVENT_KIND_TOOL_END,
+        K.AGENT_EVENT_KIND_REPO_CLONE,
+        K.AGENT_EVENT_KIND_FILE_CHANGE,
+        K.AGENT_EVENT_KIND_COMMAND_START,
+        K.AGENT_EVENT_KIND_COMMAND_END,
+    }
+)
 
 
 @dataclass
@@ -156,6 +174,10 @@ class _Batch:
         return [end for _, end in self._ends]
 
     def _event(self, event: events_pb2.AgentEvent, partial: bool) -> None:
+        if not _runtime_may_send(event):
+            kind = events_pb2.AgentEventKind.Name(event.kind)
+            log.warning("session %s: ignored a %s event from the sandbox", self.record.id, kind)
+            return
         entry = entries.agent_event(event)
         if partial:
             self.stream.append_partial(entry, pipe=self.pipe)
@@ -212,6 +234,13 @@ class _Batch:
         self.record.status, self.record.status_at = status, now_ms()
         self.store.update(self.record.id, status=status, status_at=self.record.status_at)
         self.stream.append(entries.session_update(self.record.to_proto()), pipe=self.pipe)
+
+
+def _runtime_may_send(event: events_pb2.AgentEvent) -> bool:
+    """Agent activity only; a message only in the assistant's name."""
+    if event.kind == events_pb2.AGENT_EVENT_KIND_MESSAGE:
+        return event.message.role == events_pb2.MESSAGE_ROLE_ASSISTANT
+    return event.kind in RUNTIME_KINDS
 
 
 def _is_assistant_message(event: events_pb2.AgentEvent) -> bool:
