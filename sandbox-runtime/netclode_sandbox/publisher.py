@@ -7,12 +7,14 @@ over the control socket, authenticated by the session token.
 
 Every batch has an identity: this process's random publisher id and a sequence number. It is
 written to the session's outbox (OUTBOX under the workspace, which outlives the runtime and a
-pause of the session) before it is sent, and removed once ingest answered. A batch that gets
-no answer or an error is sent again, with the same identity (ingest applies it once), with
-backoff up to RETRY_MAX seconds, for as long as it takes: the control plane being away may
-delay history, never lose it. A runtime that starts on the workspace first sends what its
-predecessor left in the outbox; outboxes of other sessions (a workspace restored or forked
-from a snapshot) are removed unsent.
+pause of the session) before it is sent, and removed once ingest answered. Batches are cut
+as soon as the sender is free, so they grow while a call is in flight; when ingest does not
+answer, what arrives meanwhile is still cut and kept within KEEP_WITHIN seconds. A batch that
+gets no answer or an error is sent again, with the same identity (ingest applies it once),
+with backoff up to RETRY_MAX seconds, for as long as it takes: the control plane being away
+may delay history, never lose it. A runtime that starts on the workspace first sends what
+its predecessor left in the outbox; outboxes of other sessions (a workspace restored or
+forked from a snapshot) are removed unsent.
 
 The HTTP client is the stdlib's (one kept-alive connection): an HTTP library would cost the
 sandbox's start more than the whole publisher does.
@@ -39,6 +41,7 @@ MAX_BATCH = 256
 MAX_BATCH_BYTES = 1024 * 1024
 # Answers that say the batch itself can never be taken (malformed, too large).
 REFUSED = ("HTTP 400", "HTTP 413")
+KEEP_WITHIN = 0.25
 RETRY_FIRST = 0.05
 RETRY_MAX = 30.0
 TIMEOUT = 10.0
@@ -69,12 +72,16 @@ class Publisher:
         self._conn = UnixHTTPConnection(control_socket, TIMEOUT)
         self._path = ingest_path.rstrip("/") + PUBLISH_PATH
         self._queue: queue.Queue[agent_pb2.AgentOutput] = queue.Queue()
+        # Batches kept (body, outbox file or None when the disk refused it), in send order.
+        self._kept: queue.Queue[tuple[bytes, Path | None]] = queue.Queue()
+        self._sender_free = threading.Event()
         self._id = uuid.uuid4().hex
         self._seq = 0
         self._token = ""
         self._outbox = Path()
         self._assigned = threading.Event()
-        threading.Thread(target=self._run, name="publisher", daemon=True).start()
+        threading.Thread(target=self._keep_batches, name="outbox", daemon=True).start()
+        threading.Thread(target=self._send_batches, name="publisher", daemon=True).start()
 
     def assign(self, token: str, workspace: Path, session_id: str) -> None:
         """Starts sending for `session_id`, from its outbox in `workspace`."""
@@ -85,21 +92,33 @@ class Publisher:
     def emit(self, item: agent_pb2.AgentOutput) -> None:
         self._queue.put(item)
 
-    def _run(self) -> None:
+    def _keep_batches(self) -> None:
         self._assigned.wait()
         for leftover in self._open_outbox():
-            self._deliver(leftover.read_bytes(), leftover)
+            self._kept.put((leftover.read_bytes(), leftover))
         while True:
-            batch = self._next_batch()
+            first = self._queue.get()
+            self._sender_free.wait(KEEP_WITHIN)
+            batch = self._next_batch(first)
             self._seq += 1
             request = agent_pb2.PublishRequest(items=batch, publisher_id=self._id, seq=self._seq)
             body = request.SerializeToString()
-            self._deliver(body, self._keep(body))
+            self._sender_free.clear()
+            self._kept.put((body, self._keep(body)))
 
-    def _next_batch(self) -> list[agent_pb2.AgentOutput]:
-        """Waits for one output, then takes what else is queued, up to the batch limits."""
-        batch = [self._queue.get()]
-        size = batch[0].ByteSize()
+    def _send_batches(self) -> None:
+        while True:
+            try:
+                body, kept = self._kept.get_nowait()
+            except queue.Empty:
+                self._sender_free.set()
+                body, kept = self._kept.get()
+            self._deliver(body, kept)
+
+    def _next_batch(self, first: agent_pb2.AgentOutput) -> list[agent_pb2.AgentOutput]:
+        """`first` and what else is queued, up to the batch limits."""
+        batch = [first]
+        size = first.ByteSize()
         while len(batch) < MAX_BATCH and size < MAX_BATCH_BYTES:
             try:
                 item = self._queue.get_nowait()

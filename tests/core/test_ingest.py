@@ -1,9 +1,10 @@
-"""Ingest on the real stack: one sandbox cannot stop another's history, and a turn whose
-after-turn work was lost does not hold a session's prompts back."""
+"""Ingest on the real stack: one sandbox cannot stop another's history, nothing a runtime
+reports is lost to an ingest outage or a pause, and a turn whose after-turn work was lost
+does not hold a session's prompts back."""
 
 from __future__ import annotations
 
-import time
+import signal
 import uuid
 
 import pytest
@@ -15,7 +16,7 @@ from netclode.sessions import afterturn, turns
 from netclode.store import keys
 from netclode.store.sessions import now_ms
 from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
-from tests.support.inside import publish_inside
+from tests.support.inside import field, kept, publish_inside, stalled, until
 from tests.support.stack import Client, Stack
 
 pytestmark = pytest.mark.sandbox
@@ -39,10 +40,7 @@ def send(api: Client, session_id: str) -> api_pb2.SendPromptResponse:
 
 
 def wait_turns(api: Client, session_id: str, before: int) -> None:
-    deadline = time.monotonic() + 60
-    while completed_turns(api, session_id) == before:
-        assert time.monotonic() < deadline, f"the turn of {session_id} never reached history"
-        time.sleep(0.05)
+    until(f"a turn of {session_id} in history", lambda: completed_turns(api, session_id) > before)
 
 
 def turn(api: Client, session_id: str) -> None:
@@ -74,7 +72,7 @@ def test_a_turn_abandoned_after_its_end_is_closed_by_the_pool_sweep(
     """The ingest process died between storing a turn's end and the work after it: the
     turn stays open, and would hold every later prompt back but for the pool's sweep."""
     session = api.ready(**NATIVE)
-    sandbox = stack.redis.hget(keys.session(session.id), "sandbox").decode()
+    sandbox = field(stack, session.id, "sandbox")
     long_ago = now_ms() - (afterturn.DEADLINE_S + 60) * 1000
     left = turns.OpenTurn(sandbox, turns.COMPLETED, long_ago)
     stack.redis.hset(keys.turns(session.id), "1-0", left.encode())
@@ -85,3 +83,33 @@ def test_a_turn_abandoned_after_its_end_is_closed_by_the_pool_sweep(
     publish(settings, types.PING, "/tests/core/test_ingest", {"reason": "tick"})
     wait_turns(api, session.id, 0)
     assert "1-0" not in turns.open_turns(stack.redis, session.id)
+
+
+def ends_kept(stack: Stack, session_id: str) -> bool:
+    batches = kept(stack, session_id)
+    return any(item.HasField("turn_completed") for batch in batches for item in batch.items)
+
+
+def test_a_resumed_session_gets_what_its_stopped_sandbox_could_not_send(
+    api: Client, stack: Stack
+) -> None:
+    """Ingest is away while a turn runs and the session is paused: the turn's outputs, its
+    end included, wait in the workspace's outbox, and the resumed sandbox sends them."""
+    session = api.ready(**NATIVE)
+    stalled(stack, signal.SIGSTOP)
+    try:
+        send(api, session.id)
+        until(
+            "the turn's end is kept",
+            lambda: any(
+                i.HasField("turn_completed") for b in kept(stack, session.id) for i in b.items
+            ),
+        )
+        api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
+    finally:
+        stalled(stack, signal.SIGCONT)
+    assert completed_turns(api, session.id) == 0
+    api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
+    wait_turns(api, session.id, 0)
+    until("the outbox is emptied", lambda: not kept(stack, session.id))
+    assert field(stack, session.id, "turns") == "1"

@@ -6,12 +6,10 @@ second ingest process (another replica, as Knative runs several) whose broker is
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +17,11 @@ import pytest
 from netclode.eventing import types
 from netclode.sandboxhost.layout import Layout as HostLayout
 from netclode.sessions import turns
-from netclode.store import keys
 from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.github.conftest import FunctionProcess
 from tests.support.connect_wire import unary_proto
 from tests.support.event_sink import EventSink
-from tests.support.inside import TOKEN_FILE, publish_inside
+from tests.support.inside import TOKEN_FILE, field, kept, publish_inside, stalled, until
 from tests.support.scripted_llm import OLLAMA_MODEL, ScriptedLLM, text
 from tests.support.stack import Client, Stack, read_logs
 
@@ -33,14 +30,6 @@ pytestmark = pytest.mark.sandbox
 S = common_pb2
 E = events_pb2
 PUBLISH = "netclode.v1.IngestService/Publish"
-
-
-def until[T](what: str, probe: Callable[[], T], timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while not (found := probe()):
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.05)
-    return found
 
 
 def history(api: Client, session_id: str) -> list[events_pb2.StreamEntry]:
@@ -63,10 +52,6 @@ def ready_after_end(entries: list[events_pb2.StreamEntry]) -> int:
         for i, e in enumerate(entries)
         if i > end and e.session_update.status == S.SESSION_STATUS_READY
     )
-
-
-def field(stack: Stack, session_id: str, name: str) -> str:
-    return (stack.redis.hget(keys.session(session_id), name) or b"").decode()
 
 
 def open_turn(stack: Stack, session_id: str) -> str:
@@ -107,26 +92,19 @@ def replica(stack: Stack, sink: EventSink, tmp_path: Path) -> Iterator[str]:
     process.stop()
 
 
-def stalled(stack: Stack, sig: signal.Signals) -> None:
-    """SIGSTOP/SIGCONT the stack's ingest (its whole process group): an ingest that takes
-    longer than any publisher waits."""
-    os.killpg(stack.state["components"]["ingest"]["pid"], sig)
-
-
 def test_a_batch_resent_to_a_stalled_ingest_is_applied_once(
     api: Client, stack: Stack, sink: EventSink, replica: str
 ) -> None:
     session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model="anthropic/claude-test")
-    sandbox, workspace = field(stack, session.id, "sandbox"), field(stack, session.id, "workspace")
+    sandbox = field(stack, session.id, "sandbox")
     host = HostLayout(stack.layout.data)
-    outbox = host.workspace(workspace) / ".netclode/outbox" / session.id
     token = api.exec(session.id, "cat", TOKEN_FILE).stdout.decode()
     stalled(stack, signal.SIGSTOP)
     try:
         prompt_id = prompt(api, session.id, "count to one")
         assert open_turn(stack, session.id) == prompt_id
         # The runtime's batch gets no answer within its timeout and is sent again.
-        until("the runtime keeps its batch", lambda: list(outbox.glob("*.pb")))
+        until("the runtime keeps its batch", lambda: kept(stack, session.id))
         log = host.sandbox(sandbox) / "log"
         until("the runtime resends", lambda: b"resending" in log.read_bytes(), timeout=120)
         # Meanwhile the same turn's end reaches another replica, resent four times at once.
@@ -151,7 +129,7 @@ def test_a_batch_resent_to_a_stalled_ingest_is_applied_once(
     finally:
         stalled(stack, signal.SIGCONT)
     # The stalled ingest now answers the runtime's first send and its resends.
-    until("the runtime's outbox empties", lambda: not list(outbox.glob("*.pb")))
+    until("the runtime's outbox empties", lambda: not kept(stack, session.id))
     until("the snapshot", lambda: count(api, session.id, E.AGENT_EVENT_KIND_SNAPSHOT_CREATED))
     api.wait_status(session.id, S.SESSION_STATUS_READY)
     assert count(api, session.id, E.AGENT_EVENT_KIND_TURN_COMPLETED) == 1

@@ -1,12 +1,20 @@
-"""Publishing from inside a sandbox, as anything running there can: raw IngestService calls
-over its control socket, with the session token it can read or with any other."""
+"""The way from a sandbox to ingest, seen from a test: publishing from inside a sandbox as
+anything running there can (raw IngestService calls over its control socket, with the
+session token it can read or any other), the runtime's outbox, and stalling ingest."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 
+from netclode.sandboxhost.layout import Layout as HostLayout
+from netclode.store import keys
 from netclode.v1 import agent_pb2
-from tests.support.stack import Client
+from tests.support.stack import Client, Stack
 
 TOKEN_FILE = "/run/netclode/session/token"
 # argv: the token (or "@<file>" to read it there), then hex-encoded PublishRequests.
@@ -37,3 +45,36 @@ def publish_inside(
     reply = api.exec(session_id, *argv)
     assert reply.exit_code == 0, reply.stderr.decode()
     return [int(status) for status in reply.stdout.split()]
+
+
+def until[T](what: str, probe: Callable[[], T], timeout: float = 60) -> T:
+    """`probe()`'s first truthy value, polled; fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (found := probe()):
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.05)
+    return found
+
+
+def field(stack: Stack, session_id: str, name: str) -> str:
+    """One field of the session's record as stored."""
+    return (stack.redis.hget(keys.session(session_id), name) or b"").decode()
+
+
+def outbox(stack: Stack, session_id: str) -> Path:
+    """Where the session's runtime keeps the batches ingest has not taken yet."""
+    workspace = HostLayout(stack.layout.data).workspace(field(stack, session_id, "workspace"))
+    return workspace / ".netclode/outbox" / session_id
+
+
+def kept(stack: Stack, session_id: str) -> list[agent_pb2.PublishRequest]:
+    return [
+        agent_pb2.PublishRequest.FromString(path.read_bytes())
+        for path in sorted(outbox(stack, session_id).glob("*.pb"))
+    ]
+
+
+def stalled(stack: Stack, sig: signal.Signals) -> None:
+    """SIGSTOP/SIGCONT the stack's ingest (its whole process group): an ingest that takes
+    longer than any publisher waits."""
+    os.killpg(stack.state["components"]["ingest"]["pid"], sig)
