@@ -36,14 +36,17 @@ class AfterTurn:
         self._pool.submit(self.run, end)
 
     def run(self, end: TurnEnd) -> None:
+        snapshots = Snapshots(self.life)
         try:
             record = self.life.store.get(end.session_id)
             # A turn the stopped sandbox of a paused session ended gets no snapshot: the
             # workspace may already be serving the next sandbox.
             if record is not None and record.sandbox == end.sandbox:
-                Snapshots(self.life).after_turn(end.session_id, end.turn, end.cursor, end.prompt_id)
-        except Exception:  # a bug here must not keep the session's next prompt back
+                snapshots.after_turn(end.session_id, end.turn, end.cursor, end.prompt_id)
+        except Exception as exc:  # a bug here must not keep the session's next prompt back
             log.exception("after turn %d of %s", end.turn, end.session_id)
+            reason = f"internal error ({exc.__class__.__name__})"
+            snapshots.announce_failure(end.session_id, end.turn, reason)
         finally:
             turns.close(self.life.r, end.session_id, end.prompt_id)
             self._next_prompt(end.session_id)

@@ -101,9 +101,7 @@ class Snapshots:
         try:
             snap = self.take(record, turn, cursor, self._prompt_text(session_id, prompt_id, cursor))
         except NetclodeError as exc:
-            log.warning("snapshot of %s after turn %d failed: %s", session_id, turn, exc.message)
-            reason = f"snapshot after turn {turn} failed: {exc.message}"
-            self.life.stream(session_id).append(entries.error(SNAPSHOT_FAILED, reason))
+            self.announce_failure(session_id, turn, exc.message)
             return
         event = events_pb2.AgentEvent(
             kind=events_pb2.AGENT_EVENT_KIND_SNAPSHOT_CREATED,
@@ -111,6 +109,12 @@ class Snapshots:
             snapshot_created=events_pb2.SnapshotCreatedPayload(snapshot=snap.to_proto()),
         )
         self.life.stream(session_id).append(entries.agent_event(event))
+
+    def announce_failure(self, session_id: str, turn: int, reason: str) -> None:
+        """A SNAPSHOT_FAILED entry saying why; the next turn's snapshot is tried as usual."""
+        log.warning("snapshot of %s after turn %d failed: %s", session_id, turn, reason)
+        message = f"snapshot after turn {turn} failed: {reason}"
+        self.life.stream(session_id).append(entries.error(SNAPSHOT_FAILED, message))
 
     def take(self, record: SessionRecord, turn: int, cursor: str, prompt: str) -> SnapshotRecord:
         snap_id = f"snap-{uuid.uuid4().hex[:12]}"
