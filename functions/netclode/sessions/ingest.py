@@ -41,6 +41,8 @@ S = common_pb2
 TITLE_MAX = 100
 # WATCH conflicts (the api touching the session meanwhile) are retried this often.
 MAX_ATTEMPTS = 50
+# Items that read or change the session's state (status, turns, title).
+STATE_ITEMS = frozenset({"turn_started", "turn_completed", "title"})
 # What an agent reports; every other kind is the control plane's to write.
 K = events_pb2
 RUNTIME_KINDS = frozenset(
@@ -96,13 +98,27 @@ class Ingest:
         raise Unavailable(f"session {session_id} changed too often to apply the batch; retry")
 
     def _apply_once(self, session_id: str, request: agent_pb2.PublishRequest) -> list[TurnEnd]:
+        """Most batches (streamed deltas, tool events, terminal output) change no state: they
+        watch and read only the batch counter, three round trips in all."""
+        changes_state = any(item.WhichOneof("item") in STATE_ITEMS for item in request.items)
+        watched = [keys.batches(session_id)]
+        if changes_state:
+            watched += [keys.session(session_id), keys.turns(session_id)]
         with self.life.r.pipeline() as pipe:
-            pipe.watch(keys.session(session_id), keys.turns(session_id), keys.batches(session_id))
-            applied = int(pipe.hget(keys.batches(session_id), request.publisher_id) or 0)
-            raw = pipe.hgetall(keys.session(session_id))
-            if request.seq <= applied or not raw:
-                return []  # a resent batch, or the session was deleted meanwhile
-            batch = _Batch(pipe, SessionRecord.from_hash(raw), turns.open_turns(pipe, session_id))
+            pipe.watch(*watched)
+            if request.seq <= int(pipe.hget(keys.batches(session_id), request.publisher_id) or 0):
+                return []  # a resent batch
+            if changes_state:
+                raw = pipe.hgetall(keys.session(session_id))
+                if not raw:
+                    return []  # the session was deleted meanwhile
+                record, open_turns = (
+                    SessionRecord.from_hash(raw),
+                    turns.open_turns(pipe, session_id),
+                )
+            else:  # no item reads the record: its id is all the batch needs
+                record, open_turns = SessionRecord(id=session_id, name="", owner=""), {}
+            batch = _Batch(pipe, record, open_turns)
             pipe.multi()
             for item in request.items:
                 batch.add(item)
