@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -45,9 +46,14 @@ class Publisher:
         self.client = httpx.Client(
             headers={"Content-Type": "application/proto", "Authorization": f"Bearer {token}"}
         )
+        self.id = uuid.uuid4().hex
+        self.seq = 0
 
     def __call__(self, items: list[agent_pb2.AgentOutput]) -> None:
-        body = agent_pb2.PublishRequest(items=items).SerializeToString()
+        """One batch, with its identity (publisher id, seq) as the runtime sends it."""
+        self.seq += 1
+        request = agent_pb2.PublishRequest(items=items, publisher_id=self.id, seq=self.seq)
+        body = request.SerializeToString()
         self.client.post(self.url, content=body).raise_for_status()
 
 

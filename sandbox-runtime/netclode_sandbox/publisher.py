@@ -1,28 +1,49 @@
-"""Ships the runtime's AgentOutputs to the ingest function, in order, in batches.
+"""Ships the runtime's AgentOutputs to the ingest function, in order, in batches, and never
+drops one.
 
 One sender thread drains a queue, so entries reach the session stream in the order they were
 emitted. Each batch is one Connect unary `IngestService/Publish` call (application/proto)
-over the control socket, authenticated by the session token. Failed sends are retried with
-exponential backoff for a bounded time, then dropped with a one-line notice: the sandbox
-must keep working when the control plane is briefly away, but never block forever.
-The HTTP client is the stdlib's (one kept-alive connection): an HTTP library would
-cost the sandbox's start more than the whole publisher does.
+over the control socket, authenticated by the session token.
+
+Every batch has an identity: this process's random publisher id and a sequence number. It is
+written to the session's outbox (OUTBOX under the workspace, which outlives the runtime and a
+pause of the session) before it is sent, and removed once ingest answered. Batches are cut
+as soon as the sender is free, so they grow while a call is in flight; when ingest does not
+answer, what arrives meanwhile is still cut and kept within KEEP_WITHIN seconds. A batch that
+gets no answer or an error is sent again, with the same identity (ingest applies it once),
+with backoff up to RETRY_MAX seconds, for as long as it takes: the control plane being away
+may delay history, never lose it. A runtime that starts on the workspace first sends what
+its predecessor left in the outbox; outboxes of other sessions (a workspace restored or
+forked from a snapshot) are removed unsent.
+
+The HTTP client is the stdlib's (one kept-alive connection): an HTTP library would cost the
+sandbox's start more than the whole publisher does.
 """
 
 from __future__ import annotations
 
 import http.client
 import queue
+import shutil
 import socket
 import sys
 import threading
 import time
+import uuid
+from pathlib import Path
 
 from netclode.v1 import agent_pb2
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"
+OUTBOX = Path(".netclode/outbox")
 MAX_BATCH = 256
-RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+# Well under ingest's 4 MiB request limit; a bigger single output still goes alone.
+MAX_BATCH_BYTES = 1024 * 1024
+# Answers that say the batch itself can never be taken (malformed, too large).
+REFUSED = ("HTTP 400", "HTTP 413")
+KEEP_WITHIN = 0.25
+RETRY_FIRST = 0.05
+RETRY_MAX = 30.0
 TIMEOUT = 10.0
 
 
@@ -45,63 +66,107 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Publisher:
-    """Queues AgentOutputs and sends them once a session token is known."""
+    """Queues AgentOutputs and sends them once the session (token, outbox) is known."""
 
     def __init__(self, control_socket: str, ingest_path: str = "") -> None:
         self._conn = UnixHTTPConnection(control_socket, TIMEOUT)
         self._path = ingest_path.rstrip("/") + PUBLISH_PATH
         self._queue: queue.Queue[agent_pb2.AgentOutput] = queue.Queue()
+        # Batches kept (body, outbox file or None when the disk refused it), in send order.
+        self._kept: queue.Queue[tuple[bytes, Path | None]] = queue.Queue()
+        self._sender_free = threading.Event()
+        self._id = uuid.uuid4().hex
+        self._seq = 0
         self._token = ""
-        self._has_token = threading.Event()
-        # Outputs handed in / finished with (sent or given up on): what flush() waits for.
-        self._emitted = 0
-        self._finished = 0
-        self._progress = threading.Condition()
-        threading.Thread(target=self._run, name="publisher", daemon=True).start()
+        self._outbox = Path()
+        self._assigned = threading.Event()
+        threading.Thread(target=self._keep_batches, name="outbox", daemon=True).start()
+        threading.Thread(target=self._send_batches, name="publisher", daemon=True).start()
 
-    def set_token(self, token: str) -> None:
+    def assign(self, token: str, workspace: Path, session_id: str) -> None:
+        """Starts sending for `session_id`, from its outbox in `workspace`."""
         self._token = token
-        self._has_token.set()
+        self._outbox = workspace / OUTBOX / session_id
+        self._assigned.set()
 
     def emit(self, item: agent_pb2.AgentOutput) -> None:
-        with self._progress:
-            self._emitted += 1
         self._queue.put(item)
 
-    def flush(self, timeout: float) -> bool:
-        """Waits until everything emitted so far was acknowledged by the control plane (or
-        given up on); False if that took longer than `timeout` seconds."""
-        with self._progress:
-            target = self._emitted
-            return self._progress.wait_for(lambda: self._finished >= target, timeout)
-
-    def _run(self) -> None:
-        self._has_token.wait()
+    def _keep_batches(self) -> None:
+        self._assigned.wait()
+        for leftover in self._open_outbox():
+            self._kept.put((leftover.read_bytes(), leftover))
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._send(agent_pb2.PublishRequest(items=batch))
-            with self._progress:
-                self._finished += len(batch)
-                self._progress.notify_all()
+            first = self._queue.get()
+            self._sender_free.wait(KEEP_WITHIN)
+            batch = self._next_batch(first)
+            self._seq += 1
+            request = agent_pb2.PublishRequest(items=batch, publisher_id=self._id, seq=self._seq)
+            body = request.SerializeToString()
+            self._sender_free.clear()
+            self._kept.put((body, self._keep(body)))
 
-    def _send(self, request: agent_pb2.PublishRequest) -> None:
-        body = request.SerializeToString()
-        for delay in (*RETRY_DELAYS, None):
-            problem = self._post(body)
-            if not problem:
-                return
-            if delay is None:
+    def _send_batches(self) -> None:
+        while True:
+            try:
+                body, kept = self._kept.get_nowait()
+            except queue.Empty:
+                self._sender_free.set()
+                body, kept = self._kept.get()
+            self._deliver(body, kept)
+
+    def _next_batch(self, first: agent_pb2.AgentOutput) -> list[agent_pb2.AgentOutput]:
+        """`first` and what else is queued, up to the batch limits."""
+        batch = [first]
+        size = first.ByteSize()
+        while len(batch) < MAX_BATCH and size < MAX_BATCH_BYTES:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
                 break
+            batch.append(item)
+            size += item.ByteSize()
+        return batch
+
+    def _open_outbox(self) -> list[Path]:
+        """This session's leftover batches, oldest first; other sessions' outboxes go."""
+        try:
+            self._outbox.mkdir(parents=True, exist_ok=True)
+            for other in self._outbox.parent.iterdir():
+                if other != self._outbox:
+                    shutil.rmtree(other, ignore_errors=True)
+            return sorted(self._outbox.glob("*.pb"))
+        except OSError as exc:
+            _notice(f"outbox unusable, batches are kept in memory only: {exc}")
+            return []
+
+    def _keep(self, body: bytes) -> Path | None:
+        """Writes the batch to the outbox (atomically: a half-written batch is never sent)."""
+        path = self._outbox / f"{time.time_ns():020d}.pb"
+        staging = path.with_suffix(".tmp")
+        try:
+            staging.write_bytes(body)
+            staging.replace(path)
+        except OSError as exc:
+            _notice(f"batch {self._seq} kept in memory only: {exc}")
+            return None
+        return path
+
+    def _deliver(self, body: bytes, kept: Path | None) -> None:
+        """Sends until ingest takes the batch, then removes it from the outbox. Only a batch
+        ingest says it can never take is given up (a bug, not an outage)."""
+        delay = RETRY_FIRST
+        problem = self._post(body)
+        if problem:
+            _notice(f"ingest failed ({problem}); resending until it answers")
+        while problem and problem not in REFUSED:
             time.sleep(delay)
-        print(
-            f"netclode-sandbox: dropped {len(request.items)} outputs: ingest failed ({problem})",
-            file=sys.stderr,
-        )
+            delay = min(delay * 2, RETRY_MAX)
+            problem = self._post(body)
+        if problem:
+            _notice(f"dropped a batch ingest refused ({problem})")
+        if kept is not None:
+            kept.unlink(missing_ok=True)
 
     def _post(self, body: bytes) -> str:
         """One Publish call; '' on success, else what went wrong (the connection is reset)."""
@@ -119,3 +184,7 @@ class Publisher:
         if resp.status == 200:
             return ""
         return f"HTTP {resp.status}"
+
+
+def _notice(text: str) -> None:
+    print(f"netclode-sandbox: {text}", file=sys.stderr, flush=True)

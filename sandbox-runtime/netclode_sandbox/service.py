@@ -69,10 +69,10 @@ class SandboxRuntime:
             _write_token(self._token_file, request.session_token)
             self._assignment = request
             env = self._env()
-            self._publisher.set_token(request.session_token)
-            self._turns = TurnWorker(
-                request.config, self._workspace, self._publisher.emit, self._publisher.flush
+            self._publisher.assign(
+                request.session_token, self._workspace, request.config.session_id
             )
+            self._turns = TurnWorker(request.config, self._workspace, self._publisher.emit)
             self._terminal = Terminal(self._publisher.emit, self._workspace, env)
         return agent_pb2.AssignResponse()
 

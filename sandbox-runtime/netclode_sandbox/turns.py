@@ -2,8 +2,10 @@
 
 Before the first prompt the session's repositories are cloned (right after assignment, so
 the first turn does not pay for it). Prompts are run one at a time, in arrival order. Each
-turn publishes `turn_started`, runs the agent, and publishes `turn_completed`; after the
-first completed turn the session gets a generated title when it asked for one.
+turn publishes `turn_started`, runs the agent, and publishes `turn_completed`, both naming
+the prompt id the control plane issued; the control plane numbers the turns, snapshots the
+workspace after each and sends the next prompt only then (netclode.sessions.turns). After
+the first completed turn the session gets a generated title when it asked for one.
 
 The agent runs on its own thread so that an interrupt always ends the turn within
 INTERRUPT_GRACE seconds, even when the agent does not react: the turn is then reported as
@@ -23,8 +25,6 @@ from netclode.v1 import agent_pb2, events_pb2
 
 Emit = Callable[[agent_pb2.AgentOutput], None]
 INTERRUPT_GRACE = 1.5
-# How long the next turn waits for the control plane to take the previous turn's snapshot.
-SETTLE_TIMEOUT = 30.0
 
 
 class Agent(Protocol):
@@ -41,25 +41,15 @@ class _Turn:
 
 
 class TurnWorker:
-    def __init__(
-        self,
-        config: agent_pb2.SessionConfig,
-        workspace: Path,
-        emit: Emit,
-        settle: Callable[[float], bool] | None = None,
-    ) -> None:
-        """`settle(timeout)` waits until the control plane has acknowledged what was emitted:
-        it snapshots the workspace when it receives a turn's end, so the next queued turn
-        must not touch the files before then."""
+    def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
         self._config = config
         self._workspace = workspace
         self._emit = emit
-        self._settle = settle
         self._queue: queue.Queue[_Turn] = queue.Queue()
         self._agent: Agent | None = None
         self._current: _Turn | None = None
         self._interrupted = threading.Event()
-        self._turns = config.turns_completed
+        self._want_title = config.want_title
         threading.Thread(target=self._run, name="turns", daemon=True).start()
 
     @property
@@ -94,13 +84,10 @@ class TurnWorker:
                     )
                 )
                 payload = self._complete(turn)
-                self._turns += 1
-                payload.turn_number = self._turns
                 payload.prompt_id = turn.prompt_id
                 self._emit(agent_pb2.AgentOutput(turn_completed=payload))
-                if self._settle is not None:
-                    self._settle(SETTLE_TIMEOUT)
-                if self._config.want_title and self._turns == 1 and not payload.error:
+                if self._want_title and not payload.error:
+                    self._want_title = False
                     threading.Thread(target=self._title, args=(turn.text,), daemon=True).start()
             finally:
                 self._current = None

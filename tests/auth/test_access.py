@@ -6,6 +6,7 @@ import os
 import socket
 import stat
 import sys
+import uuid
 from urllib.parse import urlsplit
 
 import httpx
@@ -217,7 +218,7 @@ def _publish(stack: Stack, token: str, text: str) -> None:
     unary_proto(
         stack.component_url("ingest"),
         "netclode.v1.IngestService/Publish",
-        agent_pb2.PublishRequest(items=[item]),
+        agent_pb2.PublishRequest(items=[item], publisher_id=uuid.uuid4().hex, seq=1),
         agent_pb2.PublishResponse,
         token,
     )

@@ -40,11 +40,12 @@ def delta(i: int) -> agent_pb2.AgentOutput:
     return agent_pb2.AgentOutput(event=event, partial=True)
 
 
-def publish(stack: Stack, token: str, items: list[agent_pb2.AgentOutput]) -> None:
+def publish(stack: Stack, token: str, items: list[agent_pb2.AgentOutput], seq: int) -> None:
+    """One batch of this test's publisher (as the runtime's: an id and a growing seq)."""
     unary_proto(
         stack.component_url("ingest"),
         PUBLISH,
-        agent_pb2.PublishRequest(items=items),
+        agent_pb2.PublishRequest(items=items, publisher_id="contract", seq=seq),
         agent_pb2.PublishResponse,
         token,
     )
@@ -63,7 +64,7 @@ def test_reconnecting_watcher_sees_every_entry_exactly_once(stack: Stack, api: C
     rng = random.Random(7)
 
     def produce() -> None:
-        i = 0
+        i = seq = 0
         while i < total:
             batch = []
             for _ in range(rng.randint(1, 4)):
@@ -72,7 +73,8 @@ def test_reconnecting_watcher_sees_every_entry_exactly_once(stack: Stack, api: C
                     i += 1
                 if rng.random() < 0.3:
                     batch.append(delta(i))
-            publish(stack, token, batch)
+            seq += 1
+            publish(stack, token, batch, seq)
             time.sleep(rng.random() / 500)
 
     producer = threading.Thread(target=produce)
@@ -112,7 +114,7 @@ def test_reconnecting_watcher_sees_every_entry_exactly_once(stack: Stack, api: C
 
 def test_pages_are_complete_and_has_more_is_honest(stack: Stack, api: Client) -> None:
     session = api.create(name="pages")
-    publish(stack, session_token(stack, session.id), [tool_start(i) for i in range(120)])
+    publish(stack, session_token(stack, session.id), [tool_start(i) for i in range(120)], 1)
     everything = api.entries(session.id, limit=5000)
     assert not everything.has_more
     collected, cursor = [], ""
@@ -131,7 +133,7 @@ def test_pages_are_complete_and_has_more_is_honest(stack: Stack, api: Client) ->
 
 def test_json_and_binary_watchers_agree(stack: Stack, api: Client) -> None:
     session = api.create(name="codecs")
-    publish(stack, session_token(stack, session.id), [tool_start(i) for i in range(5)])
+    publish(stack, session_token(stack, session.id), [tool_start(i) for i in range(5)], 1)
     request = api_pb2.WatchSessionRequest(session_id=session.id)
     results = []
     for binary in (False, True):

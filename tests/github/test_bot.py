@@ -9,6 +9,7 @@ import contextlib
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -19,6 +20,8 @@ from netclode.auth.secrets import hash_token
 from netclode.auth.tokens import USER, TokenStore
 from netclode.config import Settings
 from netclode.github.sessions import SessionAPI
+from netclode.sessions import turns
+from netclode.sessions.afterturn import AfterTurn
 from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store import keys
@@ -156,17 +159,23 @@ def complete(bot, session_id: str, answer: str = "", error: str = "", turn: int 
 
 
 def agent_says(redis_url: str, session_id: str, text: str, finished: bool) -> None:
-    """Writes the agent's output through the ingest code path, as the ingest function would."""
+    """Writes the agent's output through the ingest code path, as the ingest function would,
+    for the turn the control plane opens with the session's first queued prompt."""
     settings = Settings(redis_url=redis_url)
+    life = Lifecycle(settings, redis.Redis.from_url(redis_url))
+    prompt = turns.issue_next(life.r, session_id, "sb-standin")
+    assert prompt is not None, "the session has no queued prompt"
     message = events_pb2.AgentEvent(
         kind=events_pb2.AGENT_EVENT_KIND_MESSAGE,
         message=events_pb2.MessagePayload(role=events_pb2.MESSAGE_ROLE_ASSISTANT, content=text),
     )
-    items = [agent_pb2.AgentOutput(event=message)]
+    items = [agent_pb2.AgentOutput(turn_started=agent_pb2.TurnStarted(prompt_id=prompt.id))]
+    items.append(agent_pb2.AgentOutput(event=message))
     if finished:
-        done = events_pb2.TurnCompletedPayload(final_answer=text)
+        done = events_pb2.TurnCompletedPayload(final_answer=text, prompt_id=prompt.id)
         items.append(agent_pb2.AgentOutput(turn_completed=done))
-    Ingest(settings, Lifecycle(settings, redis.Redis.from_url(redis_url))).apply(session_id, items)
+    batch = agent_pb2.PublishRequest(items=items, publisher_id=uuid.uuid4().hex, seq=1)
+    Ingest(settings, life, AfterTurn(life)).apply(session_id, batch)
 
 
 def tick(bot, n: int) -> None:

@@ -27,26 +27,35 @@ FAKE_SECRET = "sk-ant-fake-host-secret-0123456789"
 
 
 class Ingest:
-    """Collects (authorization, AgentOutput) pairs published to it."""
+    """Collects (authorization, AgentOutput) pairs published to it. While `down`, it answers
+    every call as an ingest that cannot reach its store does (503 unavailable)."""
 
     def __init__(self) -> None:
         self.items: list[tuple[str, agent_pb2.AgentOutput]] = []
         self.paths: list[str] = []
+        self.refused = 0
+        self.down = False
         ingest = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if ingest.down:
+                    ingest.refused += 1
+                    self._reply(503, "application/json", b'{"code":"unavailable"}')
+                    return
                 request = agent_pb2.PublishRequest.FromString(body)
                 ingest.paths.append(self.path)
                 auth = self.headers.get("Authorization", "")
                 ingest.items.extend((auth, item) for item in request.items)
-                reply = agent_pb2.PublishResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/proto")
-                self.send_header("Content-Length", str(len(reply)))
+                self._reply(200, "application/proto", b"")
+
+            def _reply(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(reply)
+                self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 pass

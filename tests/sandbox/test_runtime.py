@@ -183,3 +183,63 @@ def test_a_sandbox_stopped_right_after_start_leaves_no_process(driver):
     while (left := _processes_mentioning("/sandboxes/sb-brief-")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == []
+
+
+def _type(driver, sandbox_id: str, data: bytes) -> None:
+    rpc = driver.rpc(sandbox_id)
+    try:
+        request = api_pb2.TerminalInputRequest(data=data)
+        rpc.call("TerminalInput", request, api_pb2.TerminalInputResponse)
+    finally:
+        rpc.close()
+
+
+def _until(what: str, condition) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.05)
+
+
+def test_outputs_survive_an_ingest_outage_and_a_restart(driver, ingest):
+    """While ingest is away, what the runtime emits waits in the session's outbox in the
+    workspace and is resent until taken; a runtime started on the workspace after a stop
+    (a pause) sends what its predecessor could not, with its own token."""
+    outbox = driver.layout.workspace("ws-outbox") / ".netclode/outbox/sess-outbox"
+
+    def pending() -> list[Path]:
+        return sorted(outbox.glob("*.pb"))
+
+    def terminal(outputs) -> bytes:
+        return b"".join(o.terminal.data for o in outputs if o.HasField("terminal"))
+
+    ingest.down = True
+    try:
+        driver.start(SandboxSpec(sandbox_id="sb-outbox-1", workspace_id="ws-outbox"))
+        wait_ready(driver, "sb-outbox-1")
+        _assign(driver, "sb-outbox-1", "sess-outbox", "tok-outbox-1")
+        _type(driver, "sb-outbox-1", b"echo first-$((2+3))\n")
+        refused = ingest.refused
+        _until("a batch is refused and kept", lambda: pending() and ingest.refused > refused)
+        ingest.down = False
+        ingest.wait_for(lambda outs: b"first-5" in terminal(outs))
+
+        ingest.down = True
+        _type(driver, "sb-outbox-1", b"echo second-$((3+4))\n")
+        _until("the output is kept", lambda: any(b"second-7" in p.read_bytes() for p in pending()))
+        driver.stop("sb-outbox-1")
+        assert pending(), "the unsent batch outlives its runtime"
+        assert b"second-7" not in terminal([item for _, item in ingest.items])
+
+        ingest.down = False
+        driver.start(SandboxSpec(sandbox_id="sb-outbox-2", workspace_id="ws-outbox"))
+        wait_ready(driver, "sb-outbox-2")
+        _assign(driver, "sb-outbox-2", "sess-outbox", "tok-outbox-2")
+        ingest.wait_for(lambda outs: b"second-7" in terminal(outs))
+        _until("the outbox is emptied", lambda: not pending())
+        [auth] = {a for a, item in ingest.items if b"second-7" in item.terminal.data}
+        assert auth == "Bearer tok-outbox-2"
+    finally:
+        ingest.down = False
+        driver.stop("sb-outbox-1")
+        driver.stop("sb-outbox-2")

@@ -2,6 +2,11 @@
 
 Issued when a sandbox is bound to a session, revoked on pause and delete. Stored hashed;
 the value maps to the session id, so a token can only ever speak for its own session.
+
+Failures are counted per presented token (its hash's fingerprint), not per client address:
+all sandboxes share one loopback address, and a sandbox that keeps presenting a bad or
+revoked token must only ever slow itself down. Guessing needs no address-wide limit here:
+session tokens carry 256 random bits.
 """
 
 from __future__ import annotations
@@ -13,14 +18,19 @@ from netclode.auth.secrets import hash_token
 from netclode.errors import Unauthenticated
 from netclode.store import keys
 
+FINGERPRINT_CHARS = 16
 
-def session_for(r: redis.Redis, authorization: str | None, client: str | None) -> str:
-    """The session id the bearer token belongs to, or Unauthenticated."""
-    limit = FailureLimit(r, "ingest")
-    limit.check(client)
+
+def session_for(r: redis.Redis, authorization: str | None) -> str:
+    """The session id the bearer token belongs to, or Unauthenticated (ResourceExhausted
+    once that same token failed too often)."""
     token = bearer(authorization)
-    session_id = r.get(keys.session_token(hash_token(token))) if token else None
+    token_hash = hash_token(token) if token else ""
+    fingerprint = token_hash[:FINGERPRINT_CHARS] or "none"
+    limit = FailureLimit(r, "ingest")
+    limit.check(fingerprint)
+    session_id = r.get(keys.session_token(token_hash)) if token else None
     if session_id is None:
-        limit.record(client)
+        limit.record(fingerprint)
         raise Unauthenticated()
     return session_id.decode()

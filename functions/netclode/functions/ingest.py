@@ -1,6 +1,9 @@
 """The ingest function: what sandboxes report about their session.
 
 Authenticated by the session token, which pins the session: the body cannot name another.
+Failed attempts are counted per presented token, never per peer address: every sandbox
+reaches ingest from the same loopback address through its bridge, so one sandbox's bad
+calls must not lock the others out.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from werkzeug.wrappers import Response
 
 from netclode.auth.sessiontokens import session_for
 from netclode.config import Settings
-from netclode.functions.connect import client_of, mount, with_domain_errors
+from netclode.functions.connect import mount, with_domain_errors
+from netclode.sessions.afterturn import AfterTurn
 from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.redis import connect
@@ -27,10 +31,9 @@ class IngestService(agent_connect.IngestServiceSync):
         self.ingest = ingest
 
     def publish(self, request, ctx):
-        client = client_of(ctx, self.ingest.settings.trusted_proxies)
         r = self.ingest.life.r
-        session_id = session_for(r, ctx.request_headers.get("authorization"), client)
-        self.ingest.apply(session_id, list(request.items))
+        session_id = session_for(r, ctx.request_headers.get("authorization"))
+        self.ingest.apply(session_id, request)
         return agent_pb2.PublishResponse()
 
 
@@ -39,7 +42,7 @@ def _application():
     settings = Settings.from_env()
     life = Lifecycle(settings, connect(settings.redis_url))
     app = agent_connect.IngestServiceWSGIApplication(
-        IngestService(Ingest(settings, life)), read_max_bytes=MAX_REQUEST_BYTES
+        IngestService(Ingest(settings, life, AfterTurn(life))), read_max_bytes=MAX_REQUEST_BYTES
     )
     return mount([app])
 

@@ -8,7 +8,6 @@ writes a session_update entry, so watchers see every transition.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import threading
 import time
@@ -25,7 +24,7 @@ from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError
-from netclode.sessions import entries, ports
+from netclode.sessions import entries, ports, turns
 from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
@@ -230,7 +229,7 @@ class Lifecycle:
                 allowed=(S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING),
             )
             if moved is not None:
-                self._deliver(moved.id, rpc)
+                self._deliver(moved.id, sandbox_id, rpc)
         finally:
             rpc.close()
 
@@ -250,32 +249,36 @@ class Lifecycle:
             sdk_type=record.sdk_type,  # type: ignore[arg-type]
             model=record.model,
             env=env,
-            turns_completed=record.turns,
             want_title=not record.titled,
             github_token=github_token,
         )
 
     def deliver_pending(self, record: SessionRecord) -> bool:
-        """Sends queued prompts to the session's sandbox; True if any was queued behind a turn."""
+        """Hands the session's sandbox its next prompt, if no turn is open there; True if a
+        prompt still waits (behind the open turn)."""
         if not record.sandbox:
             return False
         rpc = self.driver.rpc(record.sandbox)
         try:
-            return self._deliver(record.id, rpc)
+            return self._deliver(record.id, record.sandbox, rpc)
         finally:
             rpc.close()
 
-    def _deliver(self, session_id: str, rpc: SandboxRPC) -> bool:
-        queued = False
-        while raw := self.r.lpop(keys.pending_prompts(session_id)):
-            prompt = json.loads(raw)
-            reply = rpc.call(
-                "Prompt",
-                agent_pb2.PromptRequest(text=prompt["text"], prompt_id=prompt["id"]),
-                agent_pb2.PromptResponse,
-            )
-            queued = queued or reply.queued
-        return queued
+    def _deliver(self, session_id: str, sandbox_id: str, rpc: SandboxRPC) -> bool:
+        """One prompt at a time (see netclode.sessions.turns): the next one goes out when
+        this turn's end has been ingested and its snapshot cut."""
+        prompt = turns.issue_next(self.r, session_id, sandbox_id)
+        if prompt is not None:
+            try:
+                rpc.call(
+                    "Prompt",
+                    agent_pb2.PromptRequest(text=prompt.text, prompt_id=prompt.id),
+                    agent_pb2.PromptResponse,
+                )
+            except Exception:
+                turns.give_back(self.r, session_id, prompt)
+                raise
+        return bool(self.r.llen(keys.pending_prompts(session_id)))
 
     def release_sandbox(self, record: SessionRecord) -> None:
         """Revokes the session token first (the proxies stop honouring it), then stops."""

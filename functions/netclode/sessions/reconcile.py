@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from netclode.sessions import entries
+from netclode.errors import NetclodeError
+from netclode.sessions import afterturn, entries, turns
 from netclode.sessions.lifecycle import READY_TIMEOUT_S, Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode.v1 import common_pb2, events_pb2
@@ -29,6 +30,8 @@ def reconcile_sessions(life: Lifecycle) -> None:
             _fail_if_stuck(life, record)
         elif _lost(record, alive):
             _sandbox_lost(life, record)
+        elif record.status in SERVED:
+            _close_abandoned_turns(life, record)
     _pause_idle(life)
     _enforce_active_limit(life)
     _refresh_github_tokens(life)
@@ -57,6 +60,26 @@ def _sandbox_lost(life: Lifecycle, record: SessionRecord) -> None:
         life.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
     else:
         life.transition(record.id, S.SESSION_STATUS_PAUSED)
+
+
+def _close_abandoned_turns(life: Lifecycle, record: SessionRecord) -> None:
+    """A completed turn whose snapshot and next prompt never followed (the ingest process
+    died in between) would hold the session's prompts back for good: it is closed without
+    a snapshot, and the next prompt goes out."""
+    cutoff = now_ms() - afterturn.DEADLINE_S * 1000
+    abandoned = [
+        prompt_id
+        for prompt_id, turn in turns.open_turns(life.r, record.id).items()
+        if turn.state == turns.COMPLETED and turn.since_ms < cutoff
+    ]
+    for prompt_id in abandoned:
+        log.warning("session %s: closing turn %s, abandoned after its end", record.id, prompt_id)
+        turns.close(life.r, record.id, prompt_id)
+    if abandoned:
+        try:
+            life.deliver_pending(record)
+        except NetclodeError as exc:
+            log.warning("next prompt of %s not delivered: %s", record.id, exc.message)
 
 
 def _pause_idle(life: Lifecycle) -> None:

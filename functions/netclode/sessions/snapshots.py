@@ -3,11 +3,11 @@
 A snapshot is the workspace's files (copied by the driver) plus the history position: the
 cursor of the turn's TURN_COMPLETED entry, the message count and the turn number.
 
-When it is taken: synchronously inside the ingest of `turn_completed`, after the entry is
-written and *before* the session goes READY. The control plane therefore never hands the
-sandbox another prompt (READY is what prompt delivery and clients wait for) until the copy
-is done. A prompt the runtime had already queued behind the turn waits too: the runtime
-starts it only once the turn's end is acknowledged (netclode_sandbox.turns, `settle`).
+When it is taken: after the turn's end is stored and the session is READY, off the ingest
+request (netclode.sessions.afterturn). The turn stays open until the copy is done, and the
+control plane hands the sandbox its next prompt only then (netclode.sessions.turns), so no
+later turn touches the files before they are copied. A failed snapshot is written to the
+history as a SNAPSHOT_FAILED error entry with the reason; the turn is complete either way.
 
 Restore rewinds in place: the session is paused (its sandbox stops, so nothing writes to the
 workspace), the snapshot is cloned into a *new* workspace that replaces the old one, later
@@ -41,6 +41,7 @@ S = common_pb2
 NAME_PROMPT_MAX = 50
 HISTORY_BATCH = 500
 PROMPT_LOOKBACK = 1000
+SNAPSHOT_FAILED = "SNAPSHOT_FAILED"
 
 
 def snapshot_name(turn: int, prompt: str) -> str:
@@ -92,15 +93,15 @@ class Snapshots:
         self.r = life.r
 
     def after_turn(self, session_id: str, turn: int, cursor: str, prompt_id: str) -> None:
-        """Takes the turn's snapshot and announces it; a failure is logged, never raised:
-        the turn itself completed either way."""
+        """Takes the turn's snapshot and announces it; a failure is announced as a
+        SNAPSHOT_FAILED entry, never raised: the turn itself completed either way."""
         record = self.life.store.get(session_id)
         if record is None or not record.workspace:
             return
         try:
             snap = self.take(record, turn, cursor, self._prompt_text(session_id, prompt_id, cursor))
         except NetclodeError as exc:
-            log.warning("snapshot of %s after turn %d failed: %s", session_id, turn, exc.message)
+            self.announce_failure(session_id, turn, exc.message)
             return
         event = events_pb2.AgentEvent(
             kind=events_pb2.AGENT_EVENT_KIND_SNAPSHOT_CREATED,
@@ -108,6 +109,12 @@ class Snapshots:
             snapshot_created=events_pb2.SnapshotCreatedPayload(snapshot=snap.to_proto()),
         )
         self.life.stream(session_id).append(entries.agent_event(event))
+
+    def announce_failure(self, session_id: str, turn: int, reason: str) -> None:
+        """A SNAPSHOT_FAILED entry saying why; the next turn's snapshot is tried as usual."""
+        log.warning("snapshot of %s after turn %d failed: %s", session_id, turn, reason)
+        message = f"snapshot after turn {turn} failed: {reason}"
+        self.life.stream(session_id).append(entries.error(SNAPSHOT_FAILED, message))
 
     def take(self, record: SessionRecord, turn: int, cursor: str, prompt: str) -> SnapshotRecord:
         snap_id = f"snap-{uuid.uuid4().hex[:12]}"
@@ -220,8 +227,9 @@ class SnapshotService:
         return self.service.resume(principal, session_id), removed
 
     def _drop_pending(self, session_id: str) -> None:
-        """Prompts queued after the snapshot belong to the history being removed."""
-        self.life.r.delete(keys.pending_prompts(session_id))
+        """Prompts queued (and turns opened) after the snapshot belong to the history being
+        removed."""
+        self.life.r.delete(keys.pending_prompts(session_id), keys.turns(session_id))
 
     def fork(
         self, principal: Principal, session_id: str, snapshot_id: str, name: str

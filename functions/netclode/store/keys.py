@@ -15,6 +15,9 @@ so the layout below is the whole persistent schema:
   session:{id}:snapshots         ZSET  snapshot id -> created_at (ms)
   session:{id}:snapshot:{snap}   HASH  snapshot record
   session:{id}:ports             HASH  port -> preview URL
+  session:{id}:turns             HASH  open turns: prompt id -> "<sandbox id> <state>"
+                                       (issued|started|completed; see sessions.turns)
+  session:{id}:batches           HASH  publisher id -> last batch seq applied (ingest)
   sessiontoken:{sha256}          STRING session id (the sandbox's credential, hashed)
   apitoken:{sha256}              HASH  name, role, created_at
   apitokens:names                HASH  name -> sha256
@@ -80,6 +83,14 @@ def ports(session_id: str) -> str:
     return f"session:{session_id}:ports"
 
 
+def turns(session_id: str) -> str:
+    return f"session:{session_id}:turns"
+
+
+def batches(session_id: str) -> str:
+    return f"session:{session_id}:batches"
+
+
 def session_token(token_hash: str) -> str:
     return f"sessiontoken:{token_hash}"
 
@@ -137,4 +148,6 @@ def all_for_session(session_id: str) -> list[str]:
         session_secrets(session_id),
         snapshots(session_id),
         ports(session_id),
+        turns(session_id),
+        batches(session_id),
     ]

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SessionConfig(_message.Message):
-    __slots__ = ("session_id", "repos", "repo_access", "sdk_type", "model", "env", "turns_completed", "want_title", "max_steps", "github_token")
+    __slots__ = ("session_id", "repos", "repo_access", "sdk_type", "model", "env", "want_title", "max_steps", "github_token")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -24,7 +24,6 @@ class SessionConfig(_message.Message):
     SDK_TYPE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
-    TURNS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
     WANT_TITLE_FIELD_NUMBER: _ClassVar[int]
     MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
     GITHUB_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -34,11 +33,10 @@ class SessionConfig(_message.Message):
     sdk_type: _common_pb2.SdkType
     model: str
     env: _containers.ScalarMap[str, str]
-    turns_completed: int
     want_title: bool
     max_steps: int
     github_token: bool
-    def __init__(self, session_id: _Optional[str] = ..., repos: _Optional[_Iterable[str]] = ..., repo_access: _Optional[_Union[_common_pb2.RepoAccess, str]] = ..., sdk_type: _Optional[_Union[_common_pb2.SdkType, str]] = ..., model: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., turns_completed: _Optional[int] = ..., want_title: _Optional[bool] = ..., max_steps: _Optional[int] = ..., github_token: _Optional[bool] = ...) -> None: ...
+    def __init__(self, session_id: _Optional[str] = ..., repos: _Optional[_Iterable[str]] = ..., repo_access: _Optional[_Union[_common_pb2.RepoAccess, str]] = ..., sdk_type: _Optional[_Union[_common_pb2.SdkType, str]] = ..., model: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., want_title: _Optional[bool] = ..., max_steps: _Optional[int] = ..., github_token: _Optional[bool] = ...) -> None: ...
 
 class HealthRequest(_message.Message):
     __slots__ = ()
@@ -129,10 +127,14 @@ class TerminalExited(_message.Message):
     def __init__(self, exit_code: _Optional[int] = ...) -> None: ...
 
 class PublishRequest(_message.Message):
-    __slots__ = ("items",)
+    __slots__ = ("items", "publisher_id", "seq")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[AgentOutput]
-    def __init__(self, items: _Optional[_Iterable[_Union[AgentOutput, _Mapping]]] = ...) -> None: ...
+    publisher_id: str
+    seq: int
+    def __init__(self, items: _Optional[_Iterable[_Union[AgentOutput, _Mapping]]] = ..., publisher_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class PublishResponse(_message.Message):
     __slots__ = ()

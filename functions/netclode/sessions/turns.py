@@ -1,0 +1,90 @@
+"""Turns as the control plane issues them: one open turn per sandbox at a time.
+
+The control plane owns turns. A queued prompt becomes a turn when it is handed to the
+session's sandbox: its prompt id (the cursor of its user message) is the turn id, recorded
+as open for that sandbox. Ingest takes `turn_started`/`turn_completed` only for an open
+turn id, numbers a completed turn (the one place turn numbers are made), and the turn stays
+open until its snapshot is cut; only then is the next prompt issued. So a turn's snapshot
+never holds the next turn's changes, and a forged or repeated `turn_completed` changes
+nothing: a turn completes, and is snapshotted, at most once.
+
+Open turns are kept per session as `prompt id -> "<sandbox id> <state> <since, ms>"`. A turn
+left open by a sandbox that stopped (pause) does not hold back the next sandbox's turns, and
+its end is still taken if the resumed runtime sends it from its outbox. A completed turn
+whose after-turn work was cut short (the ingest process died) is closed by the pool's sweep.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import redis
+
+from netclode.store import keys
+
+ISSUED, STARTED, COMPLETED = "issued", "started", "completed"
+
+# Pops the next queued prompt and opens its turn, unless the sandbox still has one open.
+_ISSUE_NEXT = """
+local prefix = ARGV[1] .. ' '
+for _, value in ipairs(redis.call('HVALS', KEYS[1])) do
+  if string.sub(value, 1, #prefix) == prefix then return false end
+end
+local raw = redis.call('LPOP', KEYS[2])
+if not raw then return false end
+redis.call('HSET', KEYS[1], cjson.decode(raw)['id'], prefix .. 'issued')
+return raw
+"""
+
+
+@dataclass(frozen=True)
+class OpenTurn:
+    sandbox: str
+    state: str
+    since_ms: int = 0
+
+    @classmethod
+    def decode(cls, value: bytes | str) -> OpenTurn:
+        text = value.decode() if isinstance(value, bytes) else value
+        sandbox, state, since = [*text.split(" "), "", ""][:3]
+        return cls(sandbox, state, int(since) if since.isdigit() else 0)
+
+    def encode(self) -> str:
+        return f"{self.sandbox} {self.state} {self.since_ms}"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    text: str
+    raw: bytes
+
+
+def issue_next(r: redis.Redis, session_id: str, sandbox_id: str) -> Prompt | None:
+    """The next queued prompt, now the sandbox's open turn; None while a turn is open."""
+    raw = r.eval(
+        _ISSUE_NEXT, 2, keys.turns(session_id), keys.pending_prompts(session_id), sandbox_id
+    )
+    if raw is None:
+        return None
+    prompt = json.loads(raw)
+    return Prompt(prompt["id"], prompt["text"], raw)
+
+
+def give_back(r: redis.Redis, session_id: str, prompt: Prompt) -> None:
+    """The sandbox could not take the prompt: it goes back to the head of the queue."""
+    pipe = r.pipeline()
+    pipe.hdel(keys.turns(session_id), prompt.id)
+    pipe.lpush(keys.pending_prompts(session_id), prompt.raw)
+    pipe.execute()
+
+
+def close(r: redis.Redis, session_id: str, prompt_id: str) -> None:
+    """The turn's work is done (snapshot cut or given up): the next prompt may go out."""
+    r.hdel(keys.turns(session_id), prompt_id)
+
+
+def open_turns(r: redis.Redis, session_id: str) -> dict[str, OpenTurn]:
+    raw = r.hgetall(keys.turns(session_id))
+    return {k.decode(): OpenTurn.decode(v) for k, v in raw.items()}
