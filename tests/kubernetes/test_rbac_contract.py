@@ -45,7 +45,7 @@ from tests.support.net import free_port
 Docs = list[dict[str, Any]]
 S = common_pb2
 HELPER_TOKEN = "system:kube-controllers"  # the kubelet and the snapshot controller
-OWNER = Principal("alice", USER)
+OWNER = Principal("p-alice", "alice", USER)
 SNAPSHOTS = ("snapshot.storage.k8s.io", "v1", NAMESPACE, "volumesnapshots")
 
 
