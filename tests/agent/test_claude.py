@@ -19,7 +19,7 @@ from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 def claude_config(llm: ScriptedLLM) -> agent_pb2.SessionConfig:
     env = {
-        "ANTHROPIC_API_KEY": "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_KEY": llm.keys["anthropic"],
         "ANTHROPIC_BASE_URL": llm.url,
     }
     if os.geteuid() == 0:
@@ -69,7 +69,7 @@ def test_claude_turn_runs_commands_and_reports_changes(
     assert events[6].tool_end.success and "written" in events[6].tool_end.result
     requests = scripted_llm.model_requests()
     assert {r.body["model"] for r in requests} == {"claude-opus-4-6"}  # the session model
-    assert "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY" in " ".join(requests[0].headers.values())
+    assert requests[0].headers["x-api-key"] == scripted_llm.keys["anthropic"]  # the session's
 
 
 def test_claude_conversation_resumes_after_rebuild(
