@@ -14,6 +14,7 @@ from pathlib import Path
 
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from tests.agent.conftest import AgentFactory
+from tests.support.net import free_port
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 
@@ -104,3 +105,16 @@ def test_claude_interrupt_returns_within_two_seconds(
     worker.join(5)
     assert time.monotonic() - asked < 2.0
     assert box[0].interrupted
+
+
+def test_unreachable_api_ends_the_turn_naming_host_and_reason(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    config = claude_config(scripted_llm)
+    config.env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    agent, rec = make_agent(config)
+    result = agent.run_turn("hi")
+    host = config.env["ANTHROPIC_BASE_URL"].removeprefix("http://")
+    assert result.error.startswith(f"anthropic API at {host} failed: API Error: Connection refused")
+    assert [i.error.message for i in rec.items if i.HasField("error")] == [result.error]
+    assert result.final_answer == ""  # the CLI's error text is not an answer
