@@ -36,7 +36,7 @@ def llm() -> Iterator[ScriptedLLM]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
-    running = start(tmp_path_factory.mktemp("web-stack"), {"OLLAMA_URL": llm.url})
+    running = start(tmp_path_factory.mktemp("web-stack"), {"OLLAMA_URL": llm.ollama_url})
     yield running
     stop(running)
 

@@ -32,6 +32,7 @@ from netclode.localstack.components import (
     broker_component,
     free_port,
     function_components,
+    held_providers,
     plan_ports,
     sandbox_host_component,
     secret_proxy_component,
@@ -103,6 +104,7 @@ class Supervisor:
             broker_port=broker_port,
             proxy_port=free_port(),
             service_ports=service_ports,
+            providers=held_providers(self.layout),
         )
 
     def _spawn(self, component: Component) -> None:
@@ -152,6 +154,10 @@ class Supervisor:
                 "redis_url": plan.redis_url,
                 "broker_url": plan.broker_url,
                 "internal_token": plan.internal_token,
+                "llm_providers": [
+                    *plan.providers,
+                    *(["ollama"] if os.environ.get("OLLAMA_URL") else []),
+                ],
                 "components": {
                     "valkey": {"url": plan.redis_url, "kind": "store"},
                     **{

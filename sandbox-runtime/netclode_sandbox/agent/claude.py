@@ -45,9 +45,9 @@ from claude_agent_sdk import (
 
 from netclode.providers import split_model
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
-from netclode_sandbox.agent.llm import GIVE_UP_S
 from netclode_sandbox.agent.prompt import system_prompt
 from netclode_sandbox.agent.worker import run_interruptible
 
@@ -59,8 +59,10 @@ TOOLS = ["Read", "Write", "Edit", "MultiEdit", "Bash", "Glob", "Grep", "WebFetch
 READ_ONLY = frozenset({"Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite", "LS"})
 PREVIOUS_TURN_WAIT_S = 10.0
 CLI_MAX_RETRIES = "2"  # as the native agent: GIVE_UP_S bounds them anyway
-# The SDK's close waits a few seconds for the CLI to exit: give up that much earlier.
+# Less than the native agent: the CLI starts within this wait, and the turn ends only
+# INTERRUPT_GRACE_S after it (the CLI stops in the background).
 CLI_GIVE_UP_S = GIVE_UP_S - 5.0
+WATCH_S = 0.25
 ANTHROPIC_HOST = "api.anthropic.com"
 _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
 
@@ -102,6 +104,7 @@ class ClaudeAgent:
         self.where = f"anthropic API at {urlsplit(base).netloc or ANTHROPIC_HOST}"
         self.system = system_prompt(config, workspace, TOOLS)
         self._cancel = threading.Event()
+        self._gave_up = threading.Event()
         self._worker: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -116,12 +119,13 @@ class ClaudeAgent:
         if self._worker:
             self._worker.join(PREVIOUS_TURN_WAIT_S)
         self._cancel.clear()
+        self._gave_up.clear()
         self.events.reopen()
         translator = Translator(
             self.events, WorkspaceTracker(self.workspace), self.mapping, self.where
         )
         self._worker = run_interruptible(
-            lambda: self._run_loop(prompt, translator), self._cancel, "claude-turn"
+            lambda: self._run_loop(prompt, translator), self._cancel, "claude-turn", self._gave_up
         )
         self.events.close()
         out = events_pb2.TurnCompletedPayload()
@@ -161,19 +165,27 @@ class ClaudeAgent:
             max_turns=self.max_turns,
             stderr=lambda line: log.debug("claude: %s", line),
         )
-        messages = query(prompt=prompt, options=options)
+        consume = asyncio.ensure_future(self._consume(prompt, options, translator))
+        watch = asyncio.ensure_future(self._watch(translator))
         try:
-            while True:
-                try:
-                    message = await asyncio.wait_for(anext(messages), translator.patience())
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
-                    translator.fail(translator.silence())
-                    return
-                translator.handle(message)
+            await asyncio.wait({consume, watch}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await messages.aclose()  # stops the CLI
+            watch.cancel()
+            consume.cancel()  # when the watch gave up; the SDK then stops the CLI
+            await asyncio.gather(consume, return_exceptions=True)
+
+    @staticmethod
+    async def _consume(prompt: str, options: ClaudeAgentOptions, translator: Translator) -> None:
+        async for message in query(prompt=prompt, options=options):
+            translator.handle(message)
+
+    async def _watch(self, translator: Translator) -> None:
+        """Ends the turn (without waiting for the CLI to stop) once the model has been
+        awaited for CLI_GIVE_UP_S."""
+        while (left := translator.patience()) is None or left > 0:
+            await asyncio.sleep(WATCH_S)
+        translator.fail(translator.silence())
+        self._gave_up.set()
 
 
 class Translator:

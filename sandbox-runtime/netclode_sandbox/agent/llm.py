@@ -44,6 +44,7 @@ import openai
 from netclode.errors import InvalidArgument
 from netclode.providers import Provider, split_model
 from netclode.v1 import agent_pb2
+from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.events import Events
 
 MAX_TOKENS = 8192
@@ -51,7 +52,6 @@ TIMEOUT = httpx2.Timeout(300.0, connect=10.0)
 DEFAULT_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5  # the SDKs' backoff: 0.5 s doubling, at most 8 s, minus up to 25 %
 MAX_RETRY_DELAY = 8.0
-GIVE_UP_S = 25.0  # no retry after this: a failing API ends the turn within 30 s
 
 
 class ModelError(Exception):
