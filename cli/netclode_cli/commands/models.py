@@ -37,13 +37,14 @@ def models(app: App, sdk: str) -> None:
             for m in reply.models
         ),
     )
-    missing = sorted({m.missing_key for m in reply.models if not m.available})
-    if missing:
+    needs = {m.provider: m.missing_key for m in reply.models if not m.available}
+    if needs:
+        listed = ", ".join(f"{p} needs {key}" for p, key in needs.items())
         console.print(
-            f"To use the others, add {' / '.join(missing)} to {SECRETS_HINT} "
+            f"Unavailable: {listed}. Add the key to {SECRETS_HINT} "
             "and restart Netclode (netclode down && netclode up)."
         )
 
 
 def _availability(model: common_pb2.ModelInfo) -> str:
-    return "yes" if model.available else f"[yellow]no: needs {model.missing_key}[/]"
+    return "yes" if model.available else "[yellow]no[/]"
