@@ -36,7 +36,8 @@ def llm() -> Iterator[ScriptedLLM]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
-    running = start(tmp_path_factory.mktemp("web-stack"), {"OLLAMA_URL": llm.ollama_url})
+    # No provider key: the only models to pick are Ollama's; the rest show what they need.
+    running = start(tmp_path_factory.mktemp("web-stack"), {"OLLAMA_URL": llm.ollama_url}, keys={})
     yield running
     stop(running)
 
