@@ -76,8 +76,8 @@ export function NewSession(ctx: Ctx) {
         </select>
         {missing.length > 0 && (
           <p class="hint">
-            To use the others, add {missing.join(" / ")} to ~/.config/netclode/secrets.env and
-            restart Netclode (netclode down &amp;&amp; netclode up).
+            Models marked “needs” become available once you add {missing.join(" / ")} to
+            ~/.config/netclode/secrets.env and restart Netclode (netclode down &amp;&amp; netclode up).
           </p>
         )}
         <label class="check">
