@@ -5,8 +5,10 @@ works through the proxy; an API that is down or overloaded ends the turn at once
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode_cli.main import cli
 from tests.llm.conftest import World
 from tests.support.scripted_llm import OLLAMA_MODEL, text
 
@@ -25,6 +27,11 @@ def completed(entries: list[E.StreamEntry]) -> E.TurnCompletedPayload:
 
 def errors(entries: list[E.StreamEntry]) -> list[str]:
     return [e.error.message for e in entries if e.HasField("error")]
+
+
+def test_the_stack_serves_the_providers_its_proxy_holds_keys_for(world: World) -> None:
+    said = CliRunner().invoke(cli, ["status"], env=world.stack.env(), catch_exceptions=False)
+    assert "LLM providers: anthropic, openai, ollama" in said.output
 
 
 def test_ollama_on_loopback_answers_a_turn(world: World) -> None:
