@@ -73,7 +73,7 @@ class DestinationGuard:
         """The first resolved address that may be connected to; Refused if there is none."""
         if self.egress and not on_list(host, (*self.egress, *(h for h, _ in self.allow))):
             raise Refused(f"{host} is not on this proxy's egress allow-list")
-        addresses = await resolve(host, port)
+        addresses = ipv4_first(await resolve(host, port))
         excepted: set[tuple[Address, int]] | None = None
         for ip in addresses:
             if not forbidden(ip):
@@ -83,6 +83,13 @@ class DestinationGuard:
             if (ip, port) in excepted:
                 return ip
         raise Refused(f"{host}:{port} resolves to a non-public address ({_show(addresses)})")
+
+
+def ipv4_first(addresses: list[Address]) -> list[Address]:
+    """The proxy dials one address (pinned), with no fallback: IPv4 first, as that is where
+    a dual-stack name's server surely listens (`ollama serve` binds 127.0.0.1 only, while
+    `localhost` may resolve to ::1 first). Resolver order is kept within each family."""
+    return sorted(addresses, key=lambda ip: ip.version)
 
 
 def _show(addresses: Iterable[Address]) -> str:
