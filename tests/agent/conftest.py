@@ -44,12 +44,13 @@ class Recorder:
 def native_config(
     llm: ScriptedLLM, model: str = "anthropic/claude-test", **kw: object
 ) -> agent_pb2.SessionConfig:
+    """A native session talking to `llm` directly, with the real keys (no secret proxy here)."""
     env = {
-        "ANTHROPIC_API_KEY": "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_KEY": llm.keys["anthropic"],
         "ANTHROPIC_BASE_URL": llm.url,
-        "OPENAI_API_KEY": "NETCLODE_PLACEHOLDER_OPENAI_API_KEY",
+        "OPENAI_API_KEY": llm.keys["openai"],
         "OPENAI_BASE_URL": f"{llm.url}/v1",
-        "OLLAMA_URL": llm.url,
+        "OLLAMA_URL": llm.ollama_url,
         "NETCLODE_LLM_MAX_RETRIES": "0",
     }
     return agent_pb2.SessionConfig(

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from tests.agent.conftest import AgentFactory
+from tests.support.net import free_port
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 
 def claude_config(llm: ScriptedLLM) -> agent_pb2.SessionConfig:
     env = {
-        "ANTHROPIC_API_KEY": "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_KEY": llm.keys["anthropic"],
         "ANTHROPIC_BASE_URL": llm.url,
     }
     if os.geteuid() == 0:
@@ -69,7 +70,7 @@ def test_claude_turn_runs_commands_and_reports_changes(
     assert events[6].tool_end.success and "written" in events[6].tool_end.result
     requests = scripted_llm.model_requests()
     assert {r.body["model"] for r in requests} == {"claude-opus-4-6"}  # the session model
-    assert "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY" in " ".join(requests[0].headers.values())
+    assert requests[0].headers["x-api-key"] == scripted_llm.keys["anthropic"]  # the session's
 
 
 def test_claude_conversation_resumes_after_rebuild(
@@ -104,3 +105,16 @@ def test_claude_interrupt_returns_within_two_seconds(
     worker.join(5)
     assert time.monotonic() - asked < 2.0
     assert box[0].interrupted
+
+
+def test_unreachable_api_ends_the_turn_naming_host_and_reason(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    config = claude_config(scripted_llm)
+    config.env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    agent, rec = make_agent(config)
+    result = agent.run_turn("hi")
+    host = config.env["ANTHROPIC_BASE_URL"].removeprefix("http://")
+    assert result.error.startswith(f"anthropic API at {host} failed: API Error: Connection refused")
+    assert [i.error.message for i in rec.items if i.HasField("error")] == [result.error]
+    assert result.final_answer == ""  # the CLI's error text is not an answer

@@ -10,7 +10,7 @@ import pytest
 
 from netclode.v1 import events_pb2
 from tests.agent.conftest import AgentFactory, native_config
-from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
+from tests.support.scripted_llm import Reply, ScriptedLLM, overloaded, text, tool
 
 MODELS = ["anthropic/claude-test", "openai/gpt-test", "ollama/qwen-test"]
 
@@ -83,14 +83,14 @@ def test_turn_creates_edits_and_runs_commands(
     assert any(
         e.kind == events_pb2.AGENT_EVENT_KIND_TOOL_INPUT and e.tool_input.delta for e in partial
     )
-    # The model saw the tool results, and only the placeholder key went out.
+    # The model saw the tool results, and the session's key went out with each step.
     requests = scripted_llm.model_requests()
     assert len(requests) == 4
     assert "exit code 3" in str(requests[3].body["messages"])
     provider = model.split("/", maxsplit=1)[0]
-    key = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}.get(provider)
-    if key:
-        assert f"NETCLODE_PLACEHOLDER_{key}" in " ".join(requests[0].headers.values())
+    if provider != "ollama":
+        key = f"Bearer {scripted_llm.keys[provider]}"
+        assert all(r.headers["authorization"] == key for r in requests)
     # The system prompt names the workspace: Anthropic's own field, else the first message.
     body = requests[0].body
     system = body["system"] if provider == "anthropic" else body["messages"][0]
@@ -162,10 +162,56 @@ def test_model_error_ends_the_turn_with_an_error(
     scripted_llm.push(Reply(status=status, error_message="Overloaded"))
     agent, rec = make_agent()
     result = agent.run_turn("hi")
-    expected = f"anthropic API returned HTTP {status}: Overloaded"
+    expected = f"anthropic API at {scripted_llm.address} returned HTTP {status}: Overloaded"
     assert result.error == expected and not result.interrupted
     errors = [i.error for i in rec.items if i.HasField("error")]
     assert [(e.code, e.message) for e in errors] == [("AGENT_ERROR", expected)]
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("anthropic/claude-test", "returned HTTP 401: invalid x-api-key"),
+        ("openai/gpt-test", "returned HTTP 401: Incorrect API key provided: sk-****oken."),
+    ],
+)
+def test_a_wrong_key_is_refused_as_the_provider_does(
+    model: str, message: str, scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    config = native_config(scripted_llm, model)
+    provider = model.partition("/")[0]
+    config.env[f"{provider.upper()}_API_KEY"] = "sk-not-the-real-token"
+    agent, _ = make_agent(config)
+    result = agent.run_turn("hi")
+    assert result.error == f"{provider} API at {scripted_llm.address} {message}"
+    assert scripted_llm.script == []  # nothing was asked of the model
+
+
+def test_a_retry_after_past_the_give_up_time_is_not_waited_for(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    """The API asks for a minute; the turn ends now with its error instead."""
+    scripted_llm.forever = overloaded(retry_after=60)
+    config = native_config(scripted_llm)
+    config.env["NETCLODE_LLM_MAX_RETRIES"] = "5"
+    agent, _ = make_agent(config)
+    result = agent.run_turn("hi")
+    assert result.error == f"anthropic API at {scripted_llm.address} returned HTTP 529: Overloaded"
+    assert len(scripted_llm.model_requests()) == 1
+
+
+def test_rate_limit_is_retried_after_the_time_asked(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(
+        Reply(status=429, error_message="Number of requests exceeded", retry_after=1),
+        text("fine now"),
+    )
+    config = native_config(scripted_llm, "openai/gpt-test")
+    config.env["NETCLODE_LLM_MAX_RETRIES"] = "1"
+    agent, _ = make_agent(config)
+    assert agent.run_turn("hi").final_answer == "fine now"
+    assert len(scripted_llm.model_requests()) == 2
 
 
 def test_overloaded_model_is_retried(scripted_llm: ScriptedLLM, make_agent: AgentFactory) -> None:
@@ -185,7 +231,7 @@ def test_answer_broken_off_mid_stream_ends_the_turn_with_its_error(
     agent, rec = make_agent(native_config(scripted_llm, model))
     result = agent.run_turn("hi")
     provider = model.partition("/")[0]
-    expected = f"{provider} API failed mid-answer: Overloaded"
+    expected = f"{provider} API at {scripted_llm.address} failed mid-answer: Overloaded"
     assert result.error == expected and not result.interrupted
     assert [i.error.message for i in rec.items if i.HasField("error")] == [expected]
     assert len(scripted_llm.model_requests()) == 1  # a half-given answer is not re-asked
@@ -209,7 +255,7 @@ def test_connection_dropped_with_no_retries_left_is_an_error(
     scripted_llm.push(Reply(hang_up=True))
     agent, _ = make_agent()
     result = agent.run_turn("hi")
-    assert result.error.startswith("anthropic API unreachable: ")
+    assert result.error.startswith(f"anthropic API at {scripted_llm.address} unreachable: ")
     assert "Traceback" not in result.error and "\n" not in result.error
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from netclode.errors import InvalidArgument
-from netclode.providers import ProviderSettings, list_models, sandbox_env, validate_model
+from netclode.errors import FailedPrecondition, InvalidArgument
+from netclode.providers import ProviderSettings, list_models, require_available, sandbox_env
 from netclode.v1 import common_pb2
 from tests.support.net import free_port
 from tests.support.scripted_llm import OllamaModel, ScriptedLLM
@@ -21,17 +21,34 @@ def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> ProviderSettings:
     return ProviderSettings.from_env()
 
 
-def test_validate_model(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_prompt_needs_its_providers_key_and_says_where_to_put_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     s = settings(monkeypatch, NETCLODE_PROVIDERS="anthropic")
-    assert validate_model(CLAUDE, "", s) == "claude-sonnet-4-5"
-    assert validate_model(CLAUDE, "anthropic/claude-opus-4-6", s) == "claude-opus-4-6"
-    assert validate_model(NATIVE, "anthropic/claude-x", s) == "anthropic/claude-x"
-    with pytest.raises(InvalidArgument, match="provider 'openai' is not configured on this server"):
-        validate_model(NATIVE, "openai/gpt-5", s)
+    require_available(CLAUDE, "claude-opus-4-6", s)
+    require_available(NATIVE, "anthropic/claude-x", s)
+    with pytest.raises(FailedPrecondition) as missing:
+        require_available(NATIVE, "openai/gpt-5", s)
+    assert missing.value.message == (
+        "OPENAI_API_KEY is not configured, so openai models cannot run: add OPENAI_API_KEY=... "
+        "to ~/.config/netclode/secrets.env and restart Netclode (netclode down && netclode up)"
+    )
+    with pytest.raises(FailedPrecondition, match=r"no ollama server is configured: .*OLLAMA_URL"):
+        require_available(NATIVE, "ollama/qwen3", s)
     with pytest.raises(InvalidArgument, match="unknown provider 'foo'"):
-        validate_model(NATIVE, "foo/bar", s)
+        require_available(NATIVE, "foo/bar", s)
     with pytest.raises(InvalidArgument, match="names no model"):
-        validate_model(NATIVE, "anthropic/", s)
+        require_available(NATIVE, "anthropic/", s)
+
+
+def test_a_base_url_is_not_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint without the key still cannot answer; Ollama needs no key."""
+    s = settings(
+        monkeypatch, ANTHROPIC_BASE_URL="http://127.0.0.1:9", OLLAMA_URL="http://127.0.0.1:9"
+    )
+    with pytest.raises(FailedPrecondition, match="ANTHROPIC_API_KEY is not configured"):
+        require_available(CLAUDE, "", s)
+    require_available(NATIVE, "ollama/qwen3", s)
 
 
 def test_unknown_provider_in_config_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,9 +77,11 @@ def test_list_models_includes_ollama_with_capabilities(monkeypatch: pytest.Monke
             OllamaModel("qwen3:8b", 5_000_000_000, "8.2B", ["completion", "tools", "thinking"]),
             OllamaModel("llava:7b", 4_000_000_000, "7B", ["completion", "vision"]),
         ]
-        s = settings(monkeypatch, NETCLODE_PROVIDERS="anthropic", OLLAMA_URL=ollama.url)
+        s = settings(monkeypatch, NETCLODE_PROVIDERS="anthropic", OLLAMA_URL=ollama.ollama_url)
         models = {m.id: m for m in list_models(NATIVE, s)}
-        assert "anthropic/claude-sonnet-4-5" in models and "openai/gpt-5" not in models
+        sonnet, gpt = models["anthropic/claude-sonnet-4-5"], models["openai/gpt-5"]
+        assert (sonnet.available, sonnet.missing_key) == (True, "")
+        assert (gpt.available, gpt.missing_key) == (False, "OPENAI_API_KEY")
         qwen = models["ollama/qwen3:8b"]
         assert (qwen.name, qwen.downloaded, qwen.size_bytes) == (
             "qwen3:8b (8.2B)",
@@ -71,16 +90,22 @@ def test_list_models_includes_ollama_with_capabilities(monkeypatch: pytest.Monke
         )
         assert list(qwen.capabilities) == ["chat", "code", "tools", "reasoning"]
         assert list(models["ollama/llava:7b"].capabilities) == ["chat", "code", "vision"]
+        assert qwen.available
         calls = len(ollama.requests)
         list_models(NATIVE, s)
         assert len(ollama.requests) == calls  # cached briefly
     claude = list_models(CLAUDE, s)
     assert claude and all(m.provider == "anthropic" and "/" not in m.id for m in claude)
+    assert all(m.available for m in claude)
+    unkeyed = list_models(CLAUDE, settings(monkeypatch))
+    assert [(m.available, m.missing_key) for m in unkeyed] == [(False, "ANTHROPIC_API_KEY")] * len(
+        claude
+    )
 
 
 def test_unreachable_ollama_lists_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     s = settings(
         monkeypatch, NETCLODE_PROVIDERS="openai", OLLAMA_URL=f"http://127.0.0.1:{free_port()}"
     )
-    ids = [m.id for m in list_models(NATIVE, s)]
-    assert ids and all(i.startswith("openai/") for i in ids)
+    available = [m.id for m in list_models(NATIVE, s) if m.available]
+    assert available and all(i.startswith("openai/") for i in available)

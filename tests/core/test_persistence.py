@@ -6,7 +6,7 @@ from pathlib import Path
 
 from netclode.localstack import control
 from netclode.v1 import api_pb2, common_pb2
-from tests.support.stack import TEST_EGRESS, Stack, start, stop
+from tests.support.stack import Stack, start, stop, up
 
 S = common_pb2
 
@@ -22,9 +22,7 @@ def test_sessions_history_tokens_and_workspaces_survive_a_restart(tmp_path: Path
         before = api.entries(session.id).entries
         control.down(stack.layout)
 
-        stack = Stack(
-            stack.layout, control.up(stack.layout, env={"NETCLODE_API_PORT": "0", **TEST_EGRESS})
-        )
+        stack = Stack(stack.layout, up(stack.layout))
         api = stack.client()
         assert api.get(session.id).name == "durable"
         after = api.entries(session.id).entries

@@ -34,7 +34,7 @@ def world(
     stack = start(
         tmp_path_factory.mktemp("gh-e2e"),
         {
-            "OLLAMA_URL": llm.url,
+            "OLLAMA_URL": llm.ollama_url,
             "GITHUB_WEBHOOK_SECRET": SECRET,
             "GITHUB_API_URL": gh.url,
             "GITHUB_APP_ID": "4242",

@@ -150,7 +150,9 @@ def test_a_session_asking_for_a_size_runs_in_a_pod_kata_sizes_so(
         settings, redis_client, KubernetesDriver(settings, api_client=kube_api.api, kube=kube)
     )
     size = common_pb2.SandboxResources(vcpus=2, memory_mb=3072)
-    record = service.create(Principal("p-alice", "alice", USER), api_pb2.CreateSessionRequest(resources=size))
+    record = service.create(
+        Principal("p-alice", "alice", USER), api_pb2.CreateSessionRequest(resources=size)
+    )
     deadline = time.monotonic() + 10
     while not pods(core) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -87,7 +87,8 @@ def secret_proxy(
             port,
             f"redis://{valkey_server.host}:{valkey_server.port}/0",
             secrets_file,
-            allow_addresses=[f"127.0.0.1:{https_up.port}", f"127.0.0.1:{http_up.port}"],
+            allow_addresses=[f"127.0.0.1:{https_up.port}"],
+            ollama_url=f"http://127.0.0.1:{http_up.port}",  # plays the user's Ollama
             key_hosts=KEY_HOSTS,
             token_cache_s=TOKEN_CACHE_S,
             injections_per_minute=INJECTIONS_PER_MINUTE,

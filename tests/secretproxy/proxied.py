@@ -3,7 +3,8 @@
 Keys live only in the stack's `<config>/secrets.env`, as a user would put them. Two HTTPS
 servers on 127.0.0.2 (a loopback address a sandbox's NO_PROXY does not cover, so its
 clients go through the proxy as they would to a real provider) play the providers: an
-echo server and the scripted LLM, whose self-signed cert the proxy trusts through
+echo server and the scripted LLM (which answers only requests bearing these real keys,
+so every model call must have passed the proxy), whose self-signed cert the proxy trusts through
 NETCLODE_PROXY_UPSTREAM_CA. Both are on the keys' allow-lists and are the only loopback
 endpoints the proxy may reach (NETCLODE_PROXY_KEY_HOSTS, NETCLODE_PROXY_ALLOW_ADDRESSES).
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from netclode.providers import placeholder
 from tests.secretproxy.upstream import Upstream, echo_server, self_signed
 from tests.support.scripted_llm import ScriptedLLM
-from tests.support.stack import Stack, layout_under, start, stop
+from tests.support.stack import Stack, start, stop
 
 PROVIDER_IP = "127.0.0.2"
 # Every real key (and the decoy) is MARKER-<40 hex>: a sandbox probe can search for the
@@ -51,13 +52,12 @@ class ProxiedStack:
 @contextmanager
 def proxied_stack(root: Path) -> Iterator[ProxiedStack]:
     keys = {"ANTHROPIC_API_KEY": shaped("sk-ant-"), "OPENAI_API_KEY": shaped("sk-proj-")}
-    config = layout_under(root).config
-    config.mkdir(parents=True, mode=0o700)
-    secrets_file = config / "secrets.env"
-    secrets_file.write_text("".join(f"{k}={v}\n" for k, v in keys.items()))
-    secrets_file.chmod(0o600)
     cert = self_signed(root, ips=(PROVIDER_IP,))
-    with echo_server(cert, host=PROVIDER_IP) as echo, ScriptedLLM(cert, PROVIDER_IP) as llm:
+    llm_keys = {"anthropic": keys["ANTHROPIC_API_KEY"], "openai": keys["OPENAI_API_KEY"]}
+    with (
+        echo_server(cert, host=PROVIDER_IP) as echo,
+        ScriptedLLM(cert, PROVIDER_IP, keys=llm_keys) as llm,
+    ):
         llm_port = llm.url.rsplit(":", 1)[1]
         env = {
             "NETCLODE_PROXY_KEY_HOSTS": ",".join(f"{k}={PROVIDER_IP}" for k in keys),
@@ -66,7 +66,7 @@ def proxied_stack(root: Path) -> Iterator[ProxiedStack]:
             "ANTHROPIC_BASE_URL": llm.url,
             "POOL_SIZE": "1",
         }
-        stack = start(root, env)
+        stack = start(root, env, keys=keys)
         try:
             yield ProxiedStack(stack, keys, echo, llm)
         finally:

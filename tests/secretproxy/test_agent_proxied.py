@@ -10,38 +10,22 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 
 import pytest
 
-from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode.v1 import common_pb2, events_pb2
 from tests.secretproxy.proxied import MARKER, SHAPE, ProxiedStack
 from tests.support.scripted_llm import text, tool
-from tests.support.stack import Client
 
 pytestmark = pytest.mark.sandbox
 
 E = events_pb2
 KEY = "ANTHROPIC_API_KEY"
-TURN_TIMEOUT_S = 60.0
 
 
 def sent_key(headers: dict[str, str]) -> str:
     """The key as the API received it (the SDK sends x-api-key or a bearer token)."""
     return headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
-
-
-def run_turn(api: Client, session_id: str, prompt: str) -> list[events_pb2.AgentEvent]:
-    """Sends a prompt and returns the session's events up to its turn's completion."""
-    before = api.entries(session_id).last_cursor
-    api(api.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=session_id, text=prompt))
-    deadline = time.monotonic() + TURN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        events = [e.event for e in api.entries(session_id, after=before).entries]
-        if any(e.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED for e in events):
-            return events
-        time.sleep(0.1)
-    raise AssertionError(f"the turn did not complete within {TURN_TIMEOUT_S:g}s")
 
 
 def test_native_turn_reaches_the_model_with_the_real_key_only_upstream(
@@ -53,7 +37,7 @@ def test_native_turn_reaches_the_model_with_the_real_key_only_upstream(
     seen = len(proxied.llm.model_requests())
     proxied.llm.push(tool("Bash", {"command": "env | sort"}), text("Done: environment listed."))
 
-    events = run_turn(api, session.id, "list your environment")
+    events = [e.event for e in api.turn(session.id, "list your environment")]
 
     completed = next(e for e in events if e.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED)
     assert completed.turn_completed.error == ""

@@ -169,6 +169,15 @@ def test_a_bad_resolve_entry_is_a_one_line_error(raw: str) -> None:
         parse_resolve(raw)
 
 
+def test_the_ollama_url_is_reachable_and_nothing_beside_it(secret_proxy: Proxy, redis_client):
+    """OLLAMA_URL names the user's loopback Ollama: exactly its host:port gets through."""
+    _, token = make_session(redis_client, common_pb2.SDK_TYPE_NATIVE)
+    port = secret_proxy.http.port
+    assert _proxy_status(secret_proxy, token, f"http://127.0.0.1:{port}/api/tags") == 200
+    assert _proxy_status(secret_proxy, token, f"http://127.0.0.1:{port + 1}/api/tags") == 403
+    assert _proxy_status(secret_proxy, token, f"http://127.0.0.2:{port}/api/tags") == 403
+
+
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS.values() if p.key_env])
 def test_every_providers_key_is_one_the_proxy_fills_for_that_providers_host(provider) -> None:
     """A sandbox gets the provider's placeholder; the proxy must know that key for the

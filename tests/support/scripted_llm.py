@@ -10,6 +10,13 @@ A test queues `Reply` steps; each model request consumes the next one (an exhaus
 answers 500 so the test fails loudly). Every request is recorded with its headers and JSON
 body so tests can check what the agent sent (and which key arrived).
 
+As strict as the real services: a model request without the real key is refused with 401
+and the provider's own error body, before it takes a step of the script (`x-api-key` or a
+bearer token for Anthropic, `Authorization: Bearer` for OpenAI; the keys are `keys`, random
+unless given, so a test either sends its traffic through the secret proxy holding them or
+configures them itself). Ollama checks no key, as Ollama does not: it is served under `/ollama`
+(`ollama_url`), keyless, beside the keyed provider APIs, so one script can feed all three.
+
 `ScriptedLLM(tls=(cert, key), host=...)` serves HTTPS on that loopback address instead (the
 cert must name it), as a provider API reached through the secret proxy.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import ssl
 import threading
 import time
@@ -42,15 +50,17 @@ class ToolCall:
 
 @dataclass
 class Reply:
-    """One model step. `status` != 200 answers an API error instead of a message;
-    `stream_error` breaks off a streamed answer with an error event after its first delta;
-    `hang_up` closes the connection without answering at all."""
+    """One model step. `status` != 200 answers an API error instead of a message (429 and
+    529 with the provider's rate-limit/overloaded error and `retry_after` seconds, if set, in
+    a `retry-after` header); `stream_error` breaks off a streamed answer with an error event
+    after its first delta; `hang_up` closes the connection without answering at all."""
 
     text: str = ""
     thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     status: int = 200
     error_message: str = ""
+    retry_after: int = 0
     stream_error: str = ""
     hang_up: bool = False
     # Seconds to wait before answering at all / after the first delta (to test interrupts).
@@ -80,6 +90,11 @@ def text(s: str, **kw: Any) -> Reply:
     return Reply(text=s, **kw)
 
 
+def overloaded(retry_after: int = 0) -> Reply:
+    """What a provider answers when it is overloaded (Anthropic's 529)."""
+    return Reply(status=529, error_message="Overloaded", retry_after=retry_after)
+
+
 def tool(name: str, input: dict[str, Any], **kw: Any) -> Reply:
     return Reply(tool_calls=[ToolCall(name, input)], **kw)
 
@@ -103,10 +118,17 @@ class ScriptedLLM:
         host: str = "127.0.0.1",
         *,
         titles: str | None = None,
+        keys: dict[str, str] | None = None,
+        forever: Reply | None = None,
     ) -> None:
         """`titles`: answer the agent's session-title requests with this text, outside the
-        script, so a title asked after a turn never takes a reply meant for the next turn."""
+        script, so a title asked after a turn never takes a reply meant for the next turn.
+        `keys`: the real key per API ("anthropic", "openai"); random ones by default.
+        `forever`: the answer to every model request once the script is spent (a provider
+        that is down for good) instead of the loud 500."""
         self.titles = titles
+        self.keys = keys or {api: f"sk-{api}-{secrets.token_hex(16)}" for api in API_PATHS}
+        self.forever = forever
         self.script: list[Reply] = []
         self.requests: list[Recorded] = []
         self.ollama_models: list[OllamaModel] = []
@@ -124,6 +146,17 @@ class ScriptedLLM:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"{self._scheme}://{host}:{port}"
+
+    @property
+    def address(self) -> str:
+        """host:port, as an API's host is named in errors."""
+        host, port = self._httpd.server_address[:2]
+        return f"{host}:{port}"
+
+    @property
+    def ollama_url(self) -> str:
+        """Where this server plays Ollama (OLLAMA_URL): keyless, its own model listing."""
+        return f"{self.url}{OLLAMA_PREFIX}"
 
     def start(self) -> ScriptedLLM:
         self._thread.start()
@@ -151,9 +184,40 @@ class ScriptedLLM:
             self.requests.append(req)
             if self.titles is not None and TITLE_ASK in json.dumps(req.body):
                 return Reply(text=self.titles)
-            if not self.script:
-                return Reply(status=500, error_message="scripted LLM: script exhausted")
-            return self.script.pop(0)
+            if self.script:
+                return self.script.pop(0)
+            if self.forever is not None:
+                return self.forever
+            return Reply(status=500, error_message="scripted LLM: script exhausted")
+
+    def refusal(self, api: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        """The provider's 401 when the request lacks the real key; None when it has it."""
+        key = self.keys[api]
+        scheme, _, bearer = headers.get("authorization", "").partition(" ")
+        bearer = bearer if scheme.lower() == "bearer" else ""
+        if api == "anthropic":
+            # Its SDK sends the key as a bearer token, its CLI as x-api-key: either will do.
+            sent = headers.get("x-api-key") or bearer
+            if sent == key:
+                return None
+            message = "invalid x-api-key" if sent else "x-api-key header is required"
+            error = {"type": "authentication_error", "message": message}
+            return 401, {"type": "error", "error": error, "request_id": _request_id()}
+        sent = bearer
+        if sent == key:
+            return None
+        message = (
+            f"Incorrect API key provided: {sent[:3]}****{sent[-4:]}."
+            if sent
+            else "You didn't provide an API key."
+        )
+        error = {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key" if sent else None,
+        }
+        return 401, {"error": error}
 
 
 def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
@@ -170,7 +234,7 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             rec = Recorded("GET", self.path, self._headers(), {})
             with server._lock:
                 server.requests.append(rec)
-            if self.path.rstrip("/") == "/api/tags":
+            if self.path.rstrip("/") == f"{OLLAMA_PREFIX}/api/tags":
                 self._json(200, {"models": [_ollama_tag(m) for m in server.ollama_models]})
             else:
                 self._json(404, {"error": "not found"})
@@ -181,7 +245,7 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw or b"{}")
             path = self.path.split("?")[0]
             rec = Recorded("POST", self.path, self._headers(), body)
-            if path == "/api/show":
+            if path == f"{OLLAMA_PREFIX}/api/show":
                 with server._lock:
                     server.requests.append(rec)
                 match = [m for m in server.ollama_models if m.name == body.get("model")]
@@ -190,12 +254,18 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._json(200, {"capabilities": match[0].capabilities})
                 return
-            if path.endswith("/messages"):
-                self._answer(server._next(rec), body, _anthropic_events, _anthropic_json)
-            elif path.endswith("/chat/completions"):
-                self._answer(server._next(rec), body, _openai_events, _openai_json)
-            else:
+            api = "ollama" if path == f"{OLLAMA_PREFIX}/v1/chat/completions" else API_OF.get(path)
+            if api is None:
                 self._json(404, {"error": "not found"})
+                return
+            refused = None if api == "ollama" else server.refusal(api, rec.headers)
+            if refused is not None:
+                with server._lock:
+                    server.requests.append(rec)
+                self._json(*refused)
+                return
+            events, as_json = WIRE["anthropic" if api == "anthropic" else "openai"]
+            self._answer(server._next(rec), body, events, as_json)
 
         def _answer(self, reply: Reply, body: dict, events: Any, as_json: Any) -> None:
             time.sleep(reply.delay)
@@ -203,11 +273,8 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             if reply.status != 200:
-                err = {
-                    "type": "error",
-                    "error": {"type": "api_error", "message": reply.error_message},
-                }
-                self._json(reply.status, err)
+                headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
+                self._json(reply.status, _api_error(events, reply), headers)
                 return
             model = str(body.get("model", "scripted"))
             if not body.get("stream"):
@@ -231,11 +298,13 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 pass  # the client hung up (interrupt): nothing more to say
             self.close_connection = True
 
-        def _json(self, status: int, data: Any) -> None:
+        def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
             raw = json.dumps(data).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(raw)
 
@@ -249,6 +318,25 @@ def _ollama_tag(m: OllamaModel) -> dict[str, Any]:
         "size": m.size,
         "details": {"parameter_size": m.parameter_size, "format": "gguf"},
     }
+
+
+def _request_id() -> str:
+    return f"req_{secrets.token_hex(12)}"
+
+
+# The error type each API gives a status (Anthropic's; OpenAI's in its own words).
+ANTHROPIC_ERRORS = {429: "rate_limit_error", 529: "overloaded_error", 500: "api_error"}
+OPENAI_ERRORS = {429: "rate_limit_exceeded", 500: "server_error", 503: "server_error"}
+
+
+def _api_error(events: Any, reply: Reply) -> dict[str, Any]:
+    """The error body the API answers `reply.status` with."""
+    if events is _anthropic_events:
+        kind = ANTHROPIC_ERRORS.get(reply.status, "api_error")
+        error = {"type": kind, "message": reply.error_message}
+        return {"type": "error", "error": error, "request_id": _request_id()}
+    kind = OPENAI_ERRORS.get(reply.status, "server_error")
+    return {"error": {"message": reply.error_message, "type": kind, "param": None, "code": None}}
 
 
 def _stream_error(events: Any, message: str) -> bytes:
@@ -405,17 +493,26 @@ def _openai_json(r: Reply, model: str) -> dict[str, Any]:
     }
 
 
+WIRE = {
+    "anthropic": (_anthropic_events, _anthropic_json),
+    "openai": (_openai_events, _openai_json),
+}
+API_PATHS = {
+    "anthropic": ("/v1/messages",),
+    "openai": ("/v1/chat/completions", "/chat/completions"),
+}
+API_OF = {path: api for api, paths in API_PATHS.items() for path in paths}
+OLLAMA_PREFIX = "/ollama"
 OLLAMA_MODEL = "ollama/qwen3:4b"
 
 
 @contextmanager
 def ollama_standin() -> Iterator[ScriptedLLM]:
-    """The scripted LLM as the stack's Ollama server (OLLAMA_URL), serving OLLAMA_MODEL.
-
-    On 127.0.0.2: sandboxes bypass their proxy only for 127.0.0.1, so the agent reaches it
-    the production way (auth-proxy, then the secret proxy, which lets the configured Ollama
-    address through). Titles are answered outside the script.
+    """The scripted LLM as the stack's Ollama server (`ollama_url` is OLLAMA_URL), serving
+    OLLAMA_MODEL, on 127.0.0.1 as Ollama usually runs: the agent reaches it the production
+    way (auth-proxy, then the secret proxy, which lets the configured Ollama address
+    through). Titles are answered outside the script.
     """
-    with ScriptedLLM(host="127.0.0.2", titles="Scripted session title") as server:
+    with ScriptedLLM(titles="Scripted session title") as server:
         server.ollama_models.append(OllamaModel(OLLAMA_MODEL.removeprefix("ollama/")))
         yield server

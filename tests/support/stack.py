@@ -7,6 +7,7 @@ functions-framework, the sandbox host, the secret proxy); tests talk to them ove
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from connectrpc.errors import ConnectError
 
 from netclode.localstack import control, credentials
 from netclode.localstack.layout import Layout
-from netclode.v1 import api_connect, api_pb2, common_pb2
+from netclode.v1 import api_connect, api_pb2, common_pb2, events_pb2
+from netclode.v1.events_pb2 import StreamEntry
 
 S = common_pb2
+E = events_pb2
 
 
 def layout_under(root: Path) -> Layout:
@@ -107,6 +110,21 @@ class Client:
         session = self.create(**fields)
         return self.wait_status(session.id, S.SESSION_STATUS_READY)
 
+    def turn(self, session_id: str, prompt: str, timeout: float = 60.0) -> list[StreamEntry]:
+        """Sends a prompt and returns the session's entries up to its turn's completion;
+        fails when the turn has not ended within `timeout` seconds."""
+        before = self.entries(session_id).last_cursor
+        self(
+            self.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=session_id, text=prompt)
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = list(self.entries(session_id, after=before).entries)
+            if any(e.event.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED for e in got):
+                return got
+            time.sleep(0.1)
+        raise AssertionError(f"the turn did not complete within {timeout:g}s")
+
     def exec(self, session_id: str, *argv: str) -> api_pb2.ExecResponse:
         request = api_pb2.ExecRequest(session_id=session_id, argv=list(argv), timeout_seconds=30)
         return self(self.sessions.exec, request)
@@ -115,12 +133,45 @@ class Client:
 # Sandboxes in tests may reach only the test servers on 127.0.0.2: nothing they ask for
 # (a repo on github.com, a provider API) is ever looked up in DNS or sent off this machine.
 TEST_EGRESS = {"NETCLODE_PROXY_EGRESS_HOSTS": "127.0.0.2"}
+# What a stack's processes inherit from the test's own environment: nothing that configures
+# Netclode, a provider or a proxy (a developer's ANTHROPIC_API_KEY, OLLAMA_URL, GITHUB_TOKEN
+# or NETCLODE_* must not change what a test sees). Everything else a test sets explicitly.
+INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")
+# The key a test stack's user has put in secrets.env unless the test says otherwise.
+DEFAULT_KEYS = {"ANTHROPIC_API_KEY": "sk-ant-test-key-of-the-stack-user"}
 
 
-def start(root: Path, env: dict[str, str] | None = None) -> Stack:
+def hermetic_environ(root: Path) -> dict[str, str]:
+    """The environment a test stack starts from, built from scratch (HOME under `root`)."""
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    return {name: os.environ[name] for name in INHERITED if name in os.environ} | {
+        "HOME": str(home)
+    }
+
+
+def write_secrets(layout: Layout, keys: dict[str, str]) -> None:
+    """The user's `<config>/secrets.env`, as they would write it (owner-only)."""
+    layout.config.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = layout.config / "secrets.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in keys.items()))
+    path.chmod(0o600)
+
+
+def start(
+    root: Path, env: dict[str, str] | None = None, *, keys: dict[str, str] | None = None
+) -> Stack:
+    """A stack under `root`. `keys`: the provider keys in the user's secrets.env (default
+    DEFAULT_KEYS, {} for none)."""
     layout = layout_under(root)
-    state = control.up(layout, env={"NETCLODE_API_PORT": "0", **TEST_EGRESS, **(env or {})})
-    return Stack(layout, state)
+    write_secrets(layout, DEFAULT_KEYS if keys is None else keys)
+    return Stack(layout, up(layout, env))
+
+
+def up(layout: Layout, env: dict[str, str] | None = None) -> dict:
+    """`netclode up` of the stack in `layout` (made by layout_under), hermetic (INHERITED)."""
+    settings = {"NETCLODE_API_PORT": "0", **TEST_EGRESS, **(env or {})}
+    return control.up(layout, env=settings, environ=hermetic_environ(layout.data.parents[1]))
 
 
 def stop(stack: Stack) -> None:

@@ -52,8 +52,9 @@ def github() -> Iterator[GitHubStandIn]:
 def stack(
     tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, github: GitHubStandIn
 ) -> Iterator[Stack]:
-    env = {"OLLAMA_URL": llm.url, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": GITHUB_TOKEN}
-    running = start(tmp_path_factory.mktemp("web-stack"), env)
+    # No provider key: the only models to pick are Ollama's; the rest show what they need.
+    env = {"OLLAMA_URL": llm.ollama_url, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": GITHUB_TOKEN}
+    running = start(tmp_path_factory.mktemp("web-stack"), env, keys={})
     yield running
     stop(running)
 

@@ -150,14 +150,22 @@ def test_terminal_pause_resume_and_snapshots_on_a_desktop(desktop: Page, llm: Sc
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_new_session_form_offers_the_configured_models(
+def test_new_session_form_offers_the_available_models_and_marks_the_rest(
     request: pytest.FixtureRequest, viewport: str
 ) -> None:
     page: Page = request.getfixturevalue(viewport)
     page.get_by_role("button", name="New session").click()
-    expect(page.get_by_label("Model")).to_have_value(OLLAMA_MODEL)
+    model = page.get_by_label("Model")
+    expect(model).to_have_value(OLLAMA_MODEL)
+    needs = model.locator(
+        "option", has_text="claude-sonnet-4-5 (anthropic) — needs ANTHROPIC_API_KEY"
+    )
+    expect(needs).to_be_disabled()
     page.get_by_label("Agent", exact=True).select_option(label="Claude Agent SDK")
-    expect(page.get_by_label("Model")).to_contain_text("No model configured")
+    expect(model).to_contain_text("No model available for this agent")
+    expect(
+        page.get_by_text("add ANTHROPIC_API_KEY to ~/.config/netclode/secrets.env")
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Create session")).to_be_disabled()
     screenshot(page, f"{viewport}-new-session")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from netclode.v1 import api_pb2
+from netclode.providers import SECRETS_HINT
+from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.sessions import SDKS
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, table
@@ -27,9 +28,23 @@ def models(app: App, sdk: str) -> None:
         emit_json(list(reply.models))
         return
     if not reply.models:
-        console.print(f"No models configured for {sdk} (configure a provider; see README).")
+        console.print(f"No models for {sdk}.")
         return
     table(
-        ["ID", "NAME", "PROVIDER", "CAPABILITIES"],
-        ([m.id, m.name, m.provider, ", ".join(m.capabilities)] for m in reply.models),
+        ["ID", "NAME", "PROVIDER", "CAPABILITIES", "AVAILABLE"],
+        (
+            [m.id, m.name, m.provider, ", ".join(m.capabilities), _availability(m)]
+            for m in reply.models
+        ),
     )
+    needs = {m.provider: m.missing_key for m in reply.models if not m.available}
+    if needs:
+        listed = ", ".join(f"{p} needs {key}" for p, key in needs.items())
+        console.print(
+            f"Unavailable: {listed}. Add the key to {SECRETS_HINT} "
+            "and restart Netclode (netclode down && netclode up)."
+        )
+
+
+def _availability(model: common_pb2.ModelInfo) -> str:
+    return "yes" if model.available else "[yellow]no[/]"

@@ -6,6 +6,7 @@ import click
 
 from netclode.localstack import control
 from netclode.localstack.layout import Layout
+from netclode.providers import NO_PROVIDER_HINT
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, errors, table
 
@@ -27,11 +28,19 @@ def up(app: App) -> None:
             state = control.up(layout)
     except control.StackError as exc:
         raise click.ClickException(str(exc)) from None
+    providers = state.get("llm_providers", [])
     if app.json:
-        emit_json({"api_url": state["api_url"], "credentials": str(layout.credentials)})
+        emit_json(
+            {
+                "api_url": state["api_url"],
+                "credentials": str(layout.credentials),
+                "llm_providers": providers,
+            }
+        )
         return
     console.print(f"Netclode is running: API at [bold]{state['api_url']}[/]")
     console.print(f"Admin token saved in {layout.credentials} (owner-only); the CLI uses it.")
+    _say_providers(providers)
     console.print(
         "Next: netclode sessions create --name demo   |   netclode status   |   netclode down"
     )
@@ -57,7 +66,9 @@ def down(app: App) -> None:
 @pass_app
 def status(app: App) -> None:
     """What runs where."""
-    components = control.status(Layout.from_env())
+    layout = Layout.from_env()
+    components = control.status(layout)
+    providers = control.llm_providers(layout) or []
     if app.json:
         emit_json(
             {
@@ -73,6 +84,7 @@ def status(app: App) -> None:
                     }
                     for c in components
                 ],
+                "llm_providers": providers,
             }
         )
         return
@@ -87,7 +99,16 @@ def status(app: App) -> None:
             for c in components
         ),
     )
+    _say_providers(providers)
 
 
 def _restarts(c: control.ComponentStatus) -> str:
     return f"{c.restarts} (last: {c.last_exit})" if c.restarts else "0"
+
+
+def _say_providers(providers: list[str]) -> None:
+    """Which LLM providers prompts can use, or how to configure one when there is none."""
+    if providers:
+        console.print(f"LLM providers: {', '.join(providers)}")
+    else:
+        console.print(f"[yellow]{NO_PROVIDER_HINT}[/]")

@@ -8,7 +8,6 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from netclode.eventing.topology import Topology
 from netclode.localstack.layout import FUNCTION_SOURCE, MANIFESTS, Layout
@@ -65,6 +64,8 @@ class Plan:
     broker_port: int
     proxy_port: int
     service_ports: dict[str, int]
+    # The providers whose key the secret proxy holds (see netclode.providers).
+    providers: tuple[str, ...] = ()
 
     @property
     def broker_url(self) -> str:
@@ -90,6 +91,7 @@ def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
         "NETCLODE_INGEST_URL": plan.service_url("ingest") if "ingest" in plan.service_ports else "",
         "NETCLODE_SECRET_PROXY_ADDR": f"127.0.0.1:{plan.proxy_port}",
         "NETCLODE_SECRET_PROXY_CONFDIR": str(proxy_confdir(layout)),
+        "NETCLODE_PROVIDERS": ",".join(plan.providers),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -181,7 +183,7 @@ def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
     Real keys come from the user's environment or from `<config>/secrets.env`
     (NETCLODE_SECRETS_FILE overrides); the CA lives under the data dir and is made once.
     The proxy's own settings apply as documented in netclode_secret_proxy.config
-    (NETCLODE_PROXY_ALLOW_ADDRESSES, NETCLODE_PROXY_KEY_HOSTS), plus
+    (OLLAMA_URL, NETCLODE_PROXY_ALLOW_ADDRESSES, NETCLODE_PROXY_KEY_HOSTS), plus
     NETCLODE_PROXY_UPSTREAM_CA: a PEM trusted for upstream TLS instead of the system roots
     (a self-hosted gateway, or a test's local HTTPS server).
     """
@@ -196,14 +198,21 @@ def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
         plan.proxy_port,
         plan.redis_url,
         secrets if secrets.exists() else None,
-        allow_addresses=_ollama_address() + [a.strip() for a in allow if a.strip()],
+        allow_addresses=[a.strip() for a in allow if a.strip()],
+        ollama_url=os.environ.get("OLLAMA_URL", ""),
         key_hosts=parse_key_hosts(os.environ.get("NETCLODE_PROXY_KEY_HOSTS", "")),
         upstream_ca=Path(upstream_ca) if upstream_ca else None,
     )
     return Component("secret-proxy", argv, plan.proxy_port, {}, kind="proxy")
 
 
-def _ollama_address() -> list[str]:
-    """The configured Ollama server is the one private address sandboxes may reach."""
-    url = urlparse(os.environ.get("OLLAMA_URL", ""))
-    return [f"{url.hostname}:{url.port or 11434}"] if url.hostname else []
+def held_providers(layout: Layout) -> tuple[str, ...]:
+    """The providers whose key the secret proxy will hold: read the way the proxy reads
+    its keys (its environment, then the secrets file), so the control plane can refuse a
+    prompt the proxy could not serve. Names only; SecretsFileError on a broken file."""
+    from netclode.providers import keyed_by
+    from netclode_secret_proxy.secrets import load_secrets
+
+    path = secrets_file(layout)
+    held = load_secrets(str(path) if path.exists() else "", os.environ)
+    return tuple(keyed_by(frozenset(held)))

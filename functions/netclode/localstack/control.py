@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -55,18 +56,25 @@ def running_pid(layout: Layout) -> int | None:
     return pid if pid and _alive(pid) else None
 
 
-def up(layout: Layout, env: dict[str, str] | None = None) -> dict:
+def up(
+    layout: Layout,
+    env: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict:
     """Starts the stack if it is not running; returns its state once every part answers.
 
-    `env` adds settings (e.g. POOL_SIZE) for every component of this start.
+    `env` adds settings (e.g. POOL_SIZE) for every component of this start. `environ` is
+    the environment the stack starts from, this process's by default (a user's keys and
+    settings); a test passes one built from scratch so its own shell cannot leak in.
     """
     if running_pid(layout):
         return layout.read_state() or {}
     layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
     layout.state_file.unlink(missing_ok=True)
+    base = os.environ if environ is None else environ
     subprocess.Popen(
         [sys.executable, "-m", "netclode.localstack.supervisor"],
-        env={**os.environ, **layout.environ(), **(env or {})},
+        env={**base, **layout.environ(), **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -113,6 +121,13 @@ def status(layout: Layout) -> list[ComponentStatus]:
         )
         for name, info in state.get("components", {}).items()
     ]
+
+
+def llm_providers(layout: Layout) -> list[str] | None:
+    """The LLM providers the running stack can serve (keys its secret proxy holds, Ollama);
+    None when it is not running."""
+    state = layout.read_state() if running_pid(layout) else None
+    return None if state is None else list(state.get("llm_providers", []))
 
 
 def _probe(url: str) -> str:

@@ -37,6 +37,7 @@ from netclode.localstack.components import (
     free_port,
     function_components,
     github_token,
+    held_providers,
     plan_ports,
     sandbox_host_component,
     secret_proxy_component,
@@ -151,6 +152,7 @@ class Supervisor:
             broker_port=broker_port,
             proxy_port=free_port(),
             service_ports=service_ports,
+            providers=held_providers(self.layout),
         )
 
     def _spawn(self, component: Component) -> None:
@@ -195,6 +197,10 @@ class Supervisor:
                 "api_url": plan.service_url("api"),
                 "redis_url": plan.redis_url,
                 "broker_url": plan.broker_url,
+                "llm_providers": [
+                    *plan.providers,
+                    *(["ollama"] if os.environ.get("OLLAMA_URL") else []),
+                ],
                 "components": {
                     VALKEY: {"url": plan.redis_url, "kind": "store", **self._history(VALKEY)},
                     **{

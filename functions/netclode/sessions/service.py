@@ -97,8 +97,8 @@ class SessionService:
         repos = validation.repos(list(req.repos))
         access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
         sdk = validation.enum_value("sdk_type", S.SdkType, req.sdk_type) or S.SDK_TYPE_CLAUDE
-        # The model must be well-formed now; an unconfigured provider is reported by the agent
-        # as an error entry when the session is prompted (terminal-only use needs none).
+        # The model must be well-formed now; its provider's key only once it is prompted
+        # (terminal-only use needs none).
         model = providers.normalize_model(sdk, req.model)
         vcpus, memory_mb = validation.resources(req.resources, self.settings)
         prompt = (
@@ -108,6 +108,8 @@ class SessionService:
             if req.initial_prompt
             else ""
         )
+        if prompt:
+            providers.require_available(sdk, model)
         session_id = str(uuid.uuid4())[:12]
         name = validation.name(req.name) if req.name.strip() else f"Session {session_id[:6]}"
         record = SessionRecord(
@@ -249,12 +251,15 @@ class SessionService:
     # -- prompts ----------------------------------------------------------------------------
 
     def send_prompt(self, principal: Principal, session_id: str, text: str) -> PromptReceipt:
+        from netclode import providers
+
         record = self.get(principal, session_id)
         text = validation.prompt(text, self.settings.max_prompt_bytes)
         if record.status == S.SESSION_STATUS_ERROR:
             raise FailedPrecondition(
                 f"session {session_id} failed; to retry: netclode sessions resume {session_id}"
             )
+        providers.require_available(record.sdk_type, record.model)
         cursor = self._record_prompt(record, text)
         if not record.sandbox and record.status not in (
             S.SESSION_STATUS_CREATING,

@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18netclode/v1/common.proto\x12\x0bnetclode.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\rNetworkConfig\x12\x16\n\x0etailnet_access\x18\x01 \x01(\x08\"4\n\x10SandboxResources\x12\r\n\x05vcpus\x18\x01 \x01(\r\x12\x11\n\tmemory_mb\x18\x02 \x01(\r\"\x9c\x03\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.netclode.v1.SessionStatus\x12\r\n\x05repos\x18\x04 \x03(\t\x12,\n\x0brepo_access\x18\x05 \x01(\x0e\x32\x17.netclode.v1.RepoAccess\x12&\n\x08sdk_type\x18\x06 \x01(\x0e\x32\x14.netclode.v1.SdkType\x12\r\n\x05model\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0elast_active_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0enetwork_config\x18\n \x01(\x0b\x32\x1a.netclode.v1.NetworkConfig\x12\x30\n\tresources\x18\x0b \x01(\x0b\x32\x1d.netclode.v1.SandboxResources\x12\r\n\x05owner\x18\x0c \x01(\t\"c\n\x0eSessionSummary\x12%\n\x07session\x18\x01 \x01(\x0b\x32\x14.netclode.v1.Session\x12\x15\n\rmessage_count\x18\x02 \x01(\x04\x12\x13\n\x0blast_cursor\x18\x03 \x01(\t\"\x93\x01\n\rGitFileChange\x12\x0c\n\x04path\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.netclode.v1.GitFileStatus\x12\x0e\n\x06staged\x18\x03 \x01(\x08\x12\x13\n\x0blines_added\x18\x04 \x01(\r\x12\x15\n\rlines_removed\x18\x05 \x01(\r\x12\x0c\n\x04repo\x18\x06 \x01(\t\"u\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\x12\x12\n\ndownloaded\x18\x05 \x01(\x08\x12\x12\n\nsize_bytes\x18\x06 \x01(\x04\"\xb8\x01\n\x08Snapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsize_bytes\x18\x05 \x01(\x04\x12\x13\n\x0bturn_number\x18\x06 \x01(\r\x12\x15\n\rmessage_count\x18\x07 \x01(\x04\x12\x0e\n\x06\x63ursor\x18\x08 \x01(\t\"0\n\x0b\x45xposedPort\x12\x0c\n\x04port\x18\x01 \x01(\r\x12\x13\n\x0bpreview_url\x18\x02 \x01(\t*\xf4\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SESSION_STATUS_CREATING\x10\x01\x12\x1b\n\x17SESSION_STATUS_RESUMING\x10\x02\x12\x18\n\x14SESSION_STATUS_READY\x10\x03\x12\x1a\n\x16SESSION_STATUS_RUNNING\x10\x04\x12\x19\n\x15SESSION_STATUS_PAUSED\x10\x05\x12\x18\n\x14SESSION_STATUS_ERROR\x10\x06\x12\x1e\n\x1aSESSION_STATUS_INTERRUPTED\x10\x07*M\n\x07SdkType\x12\x18\n\x14SDK_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSDK_TYPE_CLAUDE\x10\x01\x12\x13\n\x0fSDK_TYPE_NATIVE\x10\x02*V\n\nRepoAccess\x12\x1b\n\x17REPO_ACCESS_UNSPECIFIED\x10\x00\x12\x14\n\x10REPO_ACCESS_READ\x10\x01\x12\x15\n\x11REPO_ACCESS_WRITE\x10\x02*\x99\x02\n\rGitFileStatus\x12\x1f\n\x1bGIT_FILE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18GIT_FILE_STATUS_MODIFIED\x10\x01\x12\x19\n\x15GIT_FILE_STATUS_ADDED\x10\x02\x12\x1b\n\x17GIT_FILE_STATUS_DELETED\x10\x03\x12\x1b\n\x17GIT_FILE_STATUS_RENAMED\x10\x04\x12\x1d\n\x19GIT_FILE_STATUS_UNTRACKED\x10\x05\x12\x1a\n\x16GIT_FILE_STATUS_COPIED\x10\x06\x12\x1b\n\x17GIT_FILE_STATUS_IGNORED\x10\x07\x12\x1c\n\x18GIT_FILE_STATUS_UNMERGED\x10\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18netclode/v1/common.proto\x12\x0bnetclode.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\rNetworkConfig\x12\x16\n\x0etailnet_access\x18\x01 \x01(\x08\"4\n\x10SandboxResources\x12\r\n\x05vcpus\x18\x01 \x01(\r\x12\x11\n\tmemory_mb\x18\x02 \x01(\r\"\x9c\x03\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.netclode.v1.SessionStatus\x12\r\n\x05repos\x18\x04 \x03(\t\x12,\n\x0brepo_access\x18\x05 \x01(\x0e\x32\x17.netclode.v1.RepoAccess\x12&\n\x08sdk_type\x18\x06 \x01(\x0e\x32\x14.netclode.v1.SdkType\x12\r\n\x05model\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0elast_active_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0enetwork_config\x18\n \x01(\x0b\x32\x1a.netclode.v1.NetworkConfig\x12\x30\n\tresources\x18\x0b \x01(\x0b\x32\x1d.netclode.v1.SandboxResources\x12\r\n\x05owner\x18\x0c \x01(\t\"c\n\x0eSessionSummary\x12%\n\x07session\x18\x01 \x01(\x0b\x32\x14.netclode.v1.Session\x12\x15\n\rmessage_count\x18\x02 \x01(\x04\x12\x13\n\x0blast_cursor\x18\x03 \x01(\t\"\x93\x01\n\rGitFileChange\x12\x0c\n\x04path\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.netclode.v1.GitFileStatus\x12\x0e\n\x06staged\x18\x03 \x01(\x08\x12\x13\n\x0blines_added\x18\x04 \x01(\r\x12\x15\n\rlines_removed\x18\x05 \x01(\r\x12\x0c\n\x04repo\x18\x06 \x01(\t\"\x9d\x01\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\x12\x12\n\ndownloaded\x18\x05 \x01(\x08\x12\x12\n\nsize_bytes\x18\x06 \x01(\x04\x12\x11\n\tavailable\x18\x07 \x01(\x08\x12\x13\n\x0bmissing_key\x18\x08 \x01(\t\"\xb8\x01\n\x08Snapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsize_bytes\x18\x05 \x01(\x04\x12\x13\n\x0bturn_number\x18\x06 \x01(\r\x12\x15\n\rmessage_count\x18\x07 \x01(\x04\x12\x0e\n\x06\x63ursor\x18\x08 \x01(\t\"0\n\x0b\x45xposedPort\x12\x0c\n\x04port\x18\x01 \x01(\r\x12\x13\n\x0bpreview_url\x18\x02 \x01(\t*\xf4\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SESSION_STATUS_CREATING\x10\x01\x12\x1b\n\x17SESSION_STATUS_RESUMING\x10\x02\x12\x18\n\x14SESSION_STATUS_READY\x10\x03\x12\x1a\n\x16SESSION_STATUS_RUNNING\x10\x04\x12\x19\n\x15SESSION_STATUS_PAUSED\x10\x05\x12\x18\n\x14SESSION_STATUS_ERROR\x10\x06\x12\x1e\n\x1aSESSION_STATUS_INTERRUPTED\x10\x07*M\n\x07SdkType\x12\x18\n\x14SDK_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSDK_TYPE_CLAUDE\x10\x01\x12\x13\n\x0fSDK_TYPE_NATIVE\x10\x02*V\n\nRepoAccess\x12\x1b\n\x17REPO_ACCESS_UNSPECIFIED\x10\x00\x12\x14\n\x10REPO_ACCESS_READ\x10\x01\x12\x15\n\x11REPO_ACCESS_WRITE\x10\x02*\x99\x02\n\rGitFileStatus\x12\x1f\n\x1bGIT_FILE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18GIT_FILE_STATUS_MODIFIED\x10\x01\x12\x19\n\x15GIT_FILE_STATUS_ADDED\x10\x02\x12\x1b\n\x17GIT_FILE_STATUS_DELETED\x10\x03\x12\x1b\n\x17GIT_FILE_STATUS_RENAMED\x10\x04\x12\x1d\n\x19GIT_FILE_STATUS_UNTRACKED\x10\x05\x12\x1a\n\x16GIT_FILE_STATUS_COPIED\x10\x06\x12\x1b\n\x17GIT_FILE_STATUS_IGNORED\x10\x07\x12\x1c\n\x18GIT_FILE_STATUS_UNMERGED\x10\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'netclode.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SESSIONSTATUS']._serialized_start=1192
-  _globals['_SESSIONSTATUS']._serialized_end=1436
-  _globals['_SDKTYPE']._serialized_start=1438
-  _globals['_SDKTYPE']._serialized_end=1515
-  _globals['_REPOACCESS']._serialized_start=1517
-  _globals['_REPOACCESS']._serialized_end=1603
-  _globals['_GITFILESTATUS']._serialized_start=1606
-  _globals['_GITFILESTATUS']._serialized_end=1887
+  _globals['_SESSIONSTATUS']._serialized_start=1233
+  _globals['_SESSIONSTATUS']._serialized_end=1477
+  _globals['_SDKTYPE']._serialized_start=1479
+  _globals['_SDKTYPE']._serialized_end=1556
+  _globals['_REPOACCESS']._serialized_start=1558
+  _globals['_REPOACCESS']._serialized_end=1644
+  _globals['_GITFILESTATUS']._serialized_start=1647
+  _globals['_GITFILESTATUS']._serialized_end=1928
   _globals['_NETWORKCONFIG']._serialized_start=74
   _globals['_NETWORKCONFIG']._serialized_end=113
   _globals['_SANDBOXRESOURCES']._serialized_start=115
@@ -50,10 +50,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SESSIONSUMMARY']._serialized_end=683
   _globals['_GITFILECHANGE']._serialized_start=686
   _globals['_GITFILECHANGE']._serialized_end=833
-  _globals['_MODELINFO']._serialized_start=835
-  _globals['_MODELINFO']._serialized_end=952
-  _globals['_SNAPSHOT']._serialized_start=955
-  _globals['_SNAPSHOT']._serialized_end=1139
-  _globals['_EXPOSEDPORT']._serialized_start=1141
-  _globals['_EXPOSEDPORT']._serialized_end=1189
+  _globals['_MODELINFO']._serialized_start=836
+  _globals['_MODELINFO']._serialized_end=993
+  _globals['_SNAPSHOT']._serialized_start=996
+  _globals['_SNAPSHOT']._serialized_end=1180
+  _globals['_EXPOSEDPORT']._serialized_start=1182
+  _globals['_EXPOSEDPORT']._serialized_end=1230
 # @@protoc_insertion_point(module_scope)

@@ -137,20 +137,24 @@ class GitFileChange(_message.Message):
     def __init__(self, path: _Optional[str] = ..., status: _Optional[_Union[GitFileStatus, str]] = ..., staged: _Optional[bool] = ..., lines_added: _Optional[int] = ..., lines_removed: _Optional[int] = ..., repo: _Optional[str] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("id", "name", "provider", "capabilities", "downloaded", "size_bytes")
+    __slots__ = ("id", "name", "provider", "capabilities", "downloaded", "size_bytes", "available", "missing_key")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     DOWNLOADED_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    MISSING_KEY_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     provider: str
     capabilities: _containers.RepeatedScalarFieldContainer[str]
     downloaded: bool
     size_bytes: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., provider: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., downloaded: _Optional[bool] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+    available: bool
+    missing_key: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., provider: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., downloaded: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., available: _Optional[bool] = ..., missing_key: _Optional[str] = ...) -> None: ...
 
 class Snapshot(_message.Message):
     __slots__ = ("id", "session_id", "name", "created_at", "size_bytes", "turn_number", "message_count", "cursor")

@@ -14,6 +14,9 @@ from typing import Protocol
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent.events import Emit
 
+# A failing model API must end the turn within 30 s: neither backend retries past this.
+GIVE_UP_S = 25.0
+
 
 class Agent(Protocol):
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
@@ -33,4 +36,4 @@ def build_agent(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) ->
     return NativeAgent(config, workspace, emit)
 
 
-__all__ = ["Agent", "Emit", "build_agent"]
+__all__ = ["GIVE_UP_S", "Agent", "Emit", "build_agent"]

@@ -9,6 +9,11 @@ workspace, so the conversation resumes after pause/resume in a fresh sandbox.
 
 COMMAND_* and FILE_CHANGE events are derived: Bash tool uses/results give the commands, and
 a workspace comparison after each mutating tool gives the file changes.
+
+A failing API ends the turn soon, as in the native agent: the CLI retries a few times only
+(CLAUDE_CODE_MAX_RETRIES), and while the turn waits for the model (at its start, after a
+tool result) an answer must begin within CLI_GIVE_UP_S, or the turn ends with an error naming
+the API's host and the last failure the CLI reported. Tools may run as long as they need.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from claude_agent_sdk import (
     AssistantMessage,
@@ -28,6 +34,7 @@ from claude_agent_sdk import (
     ClaudeSDKError,
     ResultMessage,
     StreamEvent,
+    SystemMessage,
     TextBlock,
     ThinkingBlock,
     ToolResultBlock,
@@ -38,6 +45,7 @@ from claude_agent_sdk import (
 
 from netclode.providers import split_model
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.prompt import system_prompt
@@ -50,6 +58,12 @@ CONFIG_DIR = ".netclode/claude"
 TOOLS = ["Read", "Write", "Edit", "MultiEdit", "Bash", "Glob", "Grep", "WebFetch", "TodoWrite"]
 READ_ONLY = frozenset({"Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite", "LS"})
 PREVIOUS_TURN_WAIT_S = 10.0
+CLI_MAX_RETRIES = "2"  # as the native agent: GIVE_UP_S bounds them anyway
+# Less than the native agent: the CLI starts within this wait, and the turn ends only
+# INTERRUPT_GRACE_S after it (the CLI stops in the background).
+CLI_GIVE_UP_S = GIVE_UP_S - 5.0
+WATCH_S = 0.25
+ANTHROPIC_HOST = "api.anthropic.com"
 _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
 
 
@@ -84,9 +98,13 @@ class ClaudeAgent:
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_AUTOUPDATER": "1",
             "CLAUDE_CONFIG_DIR": str(workspace / CONFIG_DIR),
+            "CLAUDE_CODE_MAX_RETRIES": CLI_MAX_RETRIES,
         }
+        base = config.env.get("ANTHROPIC_BASE_URL", "")
+        self.where = f"anthropic API at {urlsplit(base).netloc or ANTHROPIC_HOST}"
         self.system = system_prompt(config, workspace, TOOLS)
         self._cancel = threading.Event()
+        self._gave_up = threading.Event()
         self._worker: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -101,10 +119,13 @@ class ClaudeAgent:
         if self._worker:
             self._worker.join(PREVIOUS_TURN_WAIT_S)
         self._cancel.clear()
+        self._gave_up.clear()
         self.events.reopen()
-        translator = Translator(self.events, WorkspaceTracker(self.workspace), self.mapping)
+        translator = Translator(
+            self.events, WorkspaceTracker(self.workspace), self.mapping, self.where
+        )
         self._worker = run_interruptible(
-            lambda: self._run_loop(prompt, translator), self._cancel, "claude-turn"
+            lambda: self._run_loop(prompt, translator), self._cancel, "claude-turn", self._gave_up
         )
         self.events.close()
         out = events_pb2.TurnCompletedPayload()
@@ -144,28 +165,68 @@ class ClaudeAgent:
             max_turns=self.max_turns,
             stderr=lambda line: log.debug("claude: %s", line),
         )
+        consume = asyncio.ensure_future(self._consume(prompt, options, translator))
+        watch = asyncio.ensure_future(self._watch(translator))
+        try:
+            await asyncio.wait({consume, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watch.cancel()
+            consume.cancel()  # when the watch gave up; the SDK then stops the CLI
+            await asyncio.gather(consume, return_exceptions=True)
+
+    @staticmethod
+    async def _consume(prompt: str, options: ClaudeAgentOptions, translator: Translator) -> None:
         async for message in query(prompt=prompt, options=options):
             translator.handle(message)
+
+    async def _watch(self, translator: Translator) -> None:
+        """Ends the turn (without waiting for the CLI to stop) once the model has been
+        awaited for CLI_GIVE_UP_S."""
+        while (left := translator.patience()) is None or left > 0:
+            await asyncio.sleep(WATCH_S)
+        translator.fail(translator.silence())
+        self._gave_up.set()
 
 
 class Translator:
     """SDK messages → agent events, and the turn's result."""
 
-    def __init__(self, events: Events, tracker: WorkspaceTracker, mapping: SessionMapping) -> None:
-        self.events, self.tracker, self.mapping = events, tracker, mapping
+    def __init__(
+        self, events: Events, tracker: WorkspaceTracker, mapping: SessionMapping, where: str
+    ) -> None:
+        self.events, self.tracker, self.mapping, self.where = events, tracker, mapping, where
         self.result = events_pb2.TurnCompletedPayload()
+        # Since when the turn waits for the model to begin an answer (None: it is answering,
+        # or a tool runs); and the last failure the CLI retried.
+        self.waiting_since: float | None = time.monotonic()
+        self.last_failure = ""
         self.message_id = ""
         self.blocks: dict[int, dict[str, str]] = {}  # stream index → {type, id}
         self.tools: dict[str, tuple[str, str, float]] = {}  # tool id → (name, command, start)
         self.started: set[str] = set()
 
     def fail(self, message: str) -> None:
+        if self.result.error:
+            return  # the first failure is the one to tell
         self.result.error = message
         self.events.error(message)
 
+    def patience(self) -> float | None:
+        """Seconds the next message may take: unbounded unless the model is awaited."""
+        if self.waiting_since is None:
+            return None
+        return max(self.waiting_since + CLI_GIVE_UP_S - time.monotonic(), 0.0)
+
+    def silence(self) -> str:
+        last = f" (last failure: {self.last_failure})" if self.last_failure else ""
+        return f"{self.where} did not answer within {CLI_GIVE_UP_S:g} s{last}"
+
     def handle(self, message: Any) -> None:
         if isinstance(message, StreamEvent):
+            self.waiting_since = None
             self._stream(message.event)
+        elif isinstance(message, SystemMessage) and message.subtype == "api_retry":
+            self._retried(message.data)
         elif isinstance(message, AssistantMessage):
             self._assistant(message)
         elif isinstance(message, UserMessage) and isinstance(message.content, list):
@@ -202,6 +263,8 @@ class Translator:
             self.events.tool_start(tool_id, name)
 
     def _assistant(self, message: AssistantMessage) -> None:
+        if message.error:
+            return  # the CLI's stand-in for an answer the API failed to give: the result says
         msg_id = message.message_id or self.message_id
         for block in message.content:
             if isinstance(block, TextBlock) and block.text:
@@ -212,7 +275,13 @@ class Translator:
             elif isinstance(block, ToolUseBlock):
                 self._tool_use(block)
 
+    def _retried(self, data: dict[str, Any]) -> None:
+        status = data.get("error_status")
+        error = data.get("error") or "failed"
+        self.last_failure = f"HTTP {status} {error}" if status else str(error)
+
     def _tool_use(self, block: ToolUseBlock) -> None:
+        self.waiting_since = None
         self._tool_start(block.id, block.name)
         self.events.tool_input(block.id, block.input)
         command = str(block.input.get("command", "")) if block.name == "Bash" else ""
@@ -221,6 +290,7 @@ class Translator:
         self.tools[block.id] = (block.name, command, time.monotonic())
 
     def _tool_result(self, block: ToolResultBlock) -> None:
+        self.waiting_since = time.monotonic()  # the CLI asks the model next
         name, command, started = self.tools.pop(block.tool_use_id, ("", "", time.monotonic()))
         ms = int((time.monotonic() - started) * 1000)
         text = _text(block.content)
@@ -243,7 +313,7 @@ class Translator:
         self.result.steps = message.num_turns
         if message.is_error:
             detail = message.result or message.subtype
-            self.fail(f"claude agent ended with an error: {detail}")
+            self.fail(f"{self.where} failed: {detail}")
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:

@@ -11,20 +11,31 @@ go through the SDKs.
 
 History is kept in a neutral, JSON-serialisable form (see `native.History`) and converted
 per API here, so a conversation file does not depend on the wire format.
+
+A provider's API is never inside the sandbox, so its requests always take the sandbox's
+proxy, even when NO_PROXY covers its host: `OLLAMA_URL=http://127.0.0.1:11434` names the
+user's machine (reached by the secret proxy), not the sandbox's own loopback.
+
+A failing API ends the turn soon: retries stop once GIVE_UP_S has passed or the next wait
+would pass it, and the error names the API's host and the reason. A server that answers
+slowly is left alone (a local model may think long before its first byte).
 """
 
 from __future__ import annotations
 
 import email.utils
+import html
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import anthropic
 import httpx2
@@ -33,6 +44,7 @@ import openai
 from netclode.errors import InvalidArgument
 from netclode.providers import Provider, split_model
 from netclode.v1 import agent_pb2
+from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.events import Events
 
 MAX_TOKENS = 8192
@@ -109,31 +121,49 @@ def make_client(config: agent_pb2.SessionConfig, model: str | None = None) -> Mo
             f"provider {provider.name!r} is not configured in this sandbox ({missing} unset)"
         )
     retries = int(env.get("NETCLODE_LLM_MAX_RETRIES") or DEFAULT_RETRIES)
-    if provider.api == "anthropic":
-        return AnthropicClient(provider, name, key, base, retries)
     if provider.name == "ollama":
         base = base.rstrip("/") + "/v1"
-    return OpenAIClient(provider, name, key, base, retries)
+    client = AnthropicClient if provider.api == "anthropic" else OpenAIClient
+    return client(provider, name, key, base, retries, proxy=_proxy_for(base, env))
 
 
-def _describe(provider: Provider, e: Exception) -> str:
+def _proxy_for(base: str, env: dict[str, str]) -> str | None:
+    """The sandbox's proxy for the API's scheme, whatever NO_PROXY says (see above)."""
+    scheme = urlsplit(base).scheme or "https"
+    names = ("HTTPS_PROXY", "https_proxy") if scheme == "https" else ("HTTP_PROXY", "http_proxy")
+    return next((env[n] for n in names if env.get(n)), None)
+
+
+def _describe(where: str, e: Exception) -> str:
+    """One line naming the API (`where`: name and host) and what went wrong."""
     if isinstance(e, _BrokenOff):
-        return f"{provider.name} API failed mid-answer: {_error_message(e.body) or e.body}"
+        return f"{where} failed mid-answer: {_error_message(e.body) or e.body}"
     if isinstance(e, anthropic.APIStatusError | openai.APIStatusError | _StatusError):
         msg = _error_message(e.body)
-        return f"{provider.name} API returned HTTP {e.status_code}: {msg or e.message}"
+        return f"{where} returned HTTP {e.status_code}: {msg or e.message}"
     if isinstance(e, anthropic.APIConnectionError | openai.APIConnectionError):
-        return f"{provider.name} API unreachable: {e.__cause__ or e}"
+        return f"{where} unreachable: {e.__cause__ or e}"
     if isinstance(e, _Unreachable):
-        return f"{provider.name} API unreachable: {e.cause}"
-    return f"{provider.name} API failed: {e}"
+        return f"{where} unreachable: {e.cause}"
+    return f"{where} failed: {e}"
 
 
 def _error_message(body: Any) -> str | None:
-    """The message in an API error body: `{"error": {"message": ...}}` or `{"message": ...}`."""
+    """The message in an API error body: `{"error": {"message": ...}}` or `{"message": ...}`;
+    for a page (a proxy's 502), its text in one line."""
+    if isinstance(body, str):
+        return _page_text(body) or None
     body = body if isinstance(body, dict) else {}
     detail = body.get("error", body)
     return detail.get("message") if isinstance(detail, dict) else None
+
+
+def _page_text(page: str, limit: int = 300) -> str:
+    """An HTML or text error page as one line: its paragraph if it has one (mitmproxy's
+    502 says why in a <p>), else all its text."""
+    found = re.search(r"<p>(.*?)</p>", page, re.DOTALL)
+    text = re.sub(r"<[^>]+>", " ", found.group(1) if found else page)
+    return " ".join(html.unescape(text).split())[:limit]
 
 
 class _StatusError(Exception):
@@ -262,9 +292,17 @@ class _Streaming:
     endpoint: str
     turn: Callable[..., Any]
 
-    def __init__(self, provider: Provider, model: str, key: str, base: str, retries: int) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        model: str,
+        key: str,
+        base: str,
+        retries: int,
+        proxy: str | None = None,
+    ) -> None:
         self.provider, self.model, self.retries = provider, model, retries
-        self.http: httpx2.Client = self.http_class(timeout=TIMEOUT)
+        self.http: httpx2.Client = self.http_class(timeout=TIMEOUT, proxy=proxy)
         self.sdk = self.client_class(
             api_key=key,
             base_url=base or None,
@@ -274,6 +312,7 @@ class _Streaming:
         )
         self.headers = _sdk_headers(self.sdk)
         self.url = str(self.sdk.base_url.join(self.endpoint))
+        self.where = f"{provider.name} API at {self.sdk.base_url.netloc.decode()}"
         self._encoded = _Encoded(self.turn)
         self._stream: Any = None
         self._lock = threading.Lock()
@@ -292,18 +331,25 @@ class _Streaming:
                 stream.close()
 
     def _open(self, url: str, content: bytes) -> httpx2.Response:
-        """The streamed 2xx reply; _StatusError / _Unreachable once retries are spent."""
+        """The streamed 2xx reply; _StatusError / _Unreachable once retries are spent or
+        the next one would start after GIVE_UP_S."""
         self._aborted.clear()
+        give_up = time.monotonic() + GIVE_UP_S
         for attempt in range(self.retries + 1):
             headers = {**self.headers, "X-Stainless-Retry-Count": str(attempt)}
+            connect = min(TIMEOUT.connect or GIVE_UP_S, max(give_up - time.monotonic(), 1.0))
             request = self.http.build_request(
-                "POST", url, content=content, headers=headers, timeout=TIMEOUT
+                "POST",
+                url,
+                content=content,
+                headers=headers,
+                timeout=httpx2.Timeout(TIMEOUT.read, connect=connect),
             )
             left = attempt < self.retries
             try:
                 resp = self.http.send(request, stream=True)
             except httpx2.TransportError as e:
-                if not left or self._aborted.wait(_retry_delay(attempt, None)):
+                if not self._retry(left, _retry_delay(attempt, None), give_up):
                     raise _Unreachable(e) from None
                 continue
             if resp.is_success:
@@ -314,9 +360,16 @@ class _Streaming:
                 failure = _StatusError(resp.status_code, _error_body(resp))
             finally:
                 resp.close()
-            if not retry or self._aborted.wait(_retry_delay(attempt, resp.headers)):
+            if not self._retry(retry, _retry_delay(attempt, resp.headers), give_up):
                 raise failure
         raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _retry(self, allowed: bool, delay: float, give_up: float) -> bool:
+        """Waits `delay` and says to try again, unless retrying is not allowed, would start
+        after `give_up`, or the turn was interrupted meanwhile."""
+        if not allowed or time.monotonic() + delay >= give_up:
+            return False
+        return not self._aborted.wait(delay)
 
 
 def _anthropic_turn(message: dict) -> list[tuple[str, list[str]]]:
@@ -368,7 +421,7 @@ class AnthropicClient(_Streaming):
                 messages=[{"role": "user", "content": prompt}],
             )
         except anthropic.APIError as e:
-            raise ModelError(_describe(self.provider, e)) from None
+            raise ModelError(_describe(self.where, e)) from None
         return "".join(b.text for b in msg.content if b.type == "text")
 
     def step(self, system: str, history: list[dict], tools: list[dict], events: Events) -> Step:
@@ -392,7 +445,7 @@ class AnthropicClient(_Streaming):
             finally:
                 resp.close()
         except (_StatusError, _BrokenOff, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
-            raise ModelError(_describe(self.provider, e)) from None
+            raise ModelError(_describe(self.where, e)) from None
 
 
 def _sdk_headers(sdk: anthropic.Anthropic | openai.OpenAI) -> dict[str, str]:
@@ -528,7 +581,7 @@ class OpenAIClient(_Streaming):
                 messages=[{"role": "user", "content": prompt}],
             )
         except openai.APIError as e:
-            raise ModelError(_describe(self.provider, e)) from None
+            raise ModelError(_describe(self.where, e)) from None
         return resp.choices[0].message.content or "" if resp.choices else ""
 
     def step(self, system: str, history: list[dict], tools: list[dict], events: Events) -> Step:
@@ -557,7 +610,7 @@ class OpenAIClient(_Streaming):
             finally:
                 resp.close()
         except (_StatusError, _BrokenOff, _Unreachable, httpx2.HTTPError, httpx2.StreamError) as e:
-            raise ModelError(_describe(self.provider, e)) from None
+            raise ModelError(_describe(self.where, e)) from None
 
 
 class _OpenAIReader:

@@ -45,7 +45,8 @@ function SizePicker(props: {
 
 /** The new-session form; models come from ListModels for the chosen SDK, sizes from
  * GetResourceLimits, and the repos the deployment's GitHub App (or token) reaches from
- * ListGithubRepos, to pick from. */
+ * ListGithubRepos, to pick from. Models whose provider has no key on this server are shown but
+ * cannot be picked, with the key they need. */
 export function NewSession(ctx: Ctx) {
   const [name, setName] = useState("");
   const [repos, setRepos] = useState("");
@@ -79,9 +80,11 @@ export function NewSession(ctx: Ctx) {
     void run(async () => {
       const res = await ctx.api.sessions.listModels({ sdkType: sdk });
       setModels(res.models);
-      setModel(res.models[0]?.id ?? "");
+      setModel(res.models.find((m) => m.available)?.id ?? "");
     });
   }, [sdk]);
+
+  const missing = [...new Set((models ?? []).filter((m) => !m.available).map((m) => m.missingKey))];
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -131,13 +134,21 @@ export function NewSession(ctx: Ctx) {
           <option value={String(SdkType.CLAUDE)}>Claude Agent SDK</option>
         </select>
         <label for="ns-model">Model</label>
-        <select id="ns-model" value={model} disabled={!models?.length} onChange={(e) => setModel(e.currentTarget.value)}>
+        <select id="ns-model" value={model} disabled={!model} onChange={(e) => setModel(e.currentTarget.value)}>
           {models === null && <option>Loading models…</option>}
-          {models?.length === 0 && <option value="">No model configured for this agent</option>}
+          {models !== null && !model && <option value="">No model available for this agent</option>}
           {models?.map((m) => (
-            <option key={m.id} value={m.id}>{m.name || m.id} ({m.provider})</option>
+            <option key={m.id} value={m.id} disabled={!m.available}>
+              {m.name || m.id} ({m.provider}){m.available ? "" : ` — needs ${m.missingKey}`}
+            </option>
           ))}
         </select>
+        {missing.length > 0 && (
+          <p class="hint">
+            Models marked “needs” become available once you add {missing.join(" / ")} to
+            ~/.config/netclode/secrets.env and restart Netclode (netclode down &amp;&amp; netclode up).
+          </p>
+        )}
         <label class="check">
           <input type="checkbox" checked={tailnet} onChange={(e) => setTailnet(e.currentTarget.checked)} />
           Allow tailnet access

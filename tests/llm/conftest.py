@@ -1,0 +1,60 @@
+"""One real local stack whose model APIs are what a user meets on day one: Ollama on
+127.0.0.1, an Anthropic API that answers 529 forever, an OpenAI API nothing listens on.
+
+The keyed APIs are HTTPS servers on 127.0.0.2 (reached through the secret proxy, which
+holds their real keys from the stack's secrets.env and trusts their certificate);
+Ollama is the scripted LLM on 127.0.0.1, as `ollama serve` runs by default.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.secretproxy.upstream import self_signed
+from tests.support.net import free_port
+from tests.support.scripted_llm import ScriptedLLM, ollama_standin, overloaded
+from tests.support.stack import Stack, start, stop
+
+PROVIDER_IP = "127.0.0.2"
+
+
+@dataclass
+class World:
+    stack: Stack
+    ollama: ScriptedLLM
+    overloaded: ScriptedLLM  # plays Anthropic, overloaded for good
+    dead_address: str  # where OpenAI should be: nothing listens
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root: Path = tmp_path_factory.mktemp("llm-stack")
+    keys = {
+        "ANTHROPIC_API_KEY": f"sk-ant-{secrets.token_hex(20)}",
+        "OPENAI_API_KEY": f"sk-proj-{secrets.token_hex(20)}",
+    }
+    cert = self_signed(root, ips=(PROVIDER_IP,))
+    llm_keys = {"anthropic": keys["ANTHROPIC_API_KEY"], "openai": keys["OPENAI_API_KEY"]}
+    # Asks for a minute's pause: more than a turn may wait.
+    busy = ScriptedLLM(cert, PROVIDER_IP, keys=llm_keys, forever=overloaded(retry_after=60))
+    dead = f"{PROVIDER_IP}:{free_port()}"
+    with ollama_standin() as ollama, busy:
+        env = {
+            "OLLAMA_URL": ollama.ollama_url,
+            "ANTHROPIC_BASE_URL": busy.url,
+            "OPENAI_BASE_URL": f"https://{dead}/v1",
+            "NETCLODE_PROXY_KEY_HOSTS": ",".join(f"{k}={PROVIDER_IP}" for k in keys),
+            "NETCLODE_PROXY_ALLOW_ADDRESSES": f"{busy.address},{dead}",
+            "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
+            "POOL_SIZE": "1",
+        }
+        stack = start(root, env, keys=keys)
+        try:
+            yield World(stack, ollama, busy, dead)
+        finally:
+            stop(stack)
