@@ -1,41 +1,34 @@
-# Rollouts on the k3s cluster (included by the Makefile). Uses the kubeconfig context that
+# Operating the k3s cluster (included by the Makefile). kubectl uses the context that
 # ansible/playbooks/fetch-kubeconfig.yaml writes.
 CONTEXT ?= netclode
 NAMESPACE ?= netclode
 KUBECTL ?= kubectl --context $(CONTEXT) -n $(NAMESPACE)
-FUNCTIONS ?= api ingest pool deadletter webhook bot
-# Public host name of the webhook through Tailscale Funnel (<name>.<tailnet>.ts.net).
-WEBHOOK_HOSTNAME ?=
+# The image tag to roll out: the current commit by default, as CI and Ansible tag images.
+TAG ?= $(shell git rev-parse --short=12 HEAD)
+# Where the images are: dev.local = built on the host by ansible (site.yaml/k8s-only.yaml);
+# set it to the registry path CI pushes to (.github/workflows/images.yaml, IMAGE_REGISTRY).
+IMAGE_REGISTRY ?= dev.local
+CONTROL_PLANE_FUNCTIONS := api ingest pool deadletter
+GITHUB_BOT_FUNCTIONS := webhook bot
+# Without Tailscale, kubectl reaches the API server through an SSH tunnel to this port.
+DEPLOY_HOST ?= netclode
+DEPLOY_USER ?= root
+KUBE_TUNNEL_PORT ?= 16443
+ROLLOUT = KUBECTL="$(KUBECTL)" IMAGE_REGISTRY="$(IMAGE_REGISTRY)" TAG="$(TAG)" scripts/rollout.sh
 
-.PHONY: rollout-functions rollout-agent rollout-secret-proxy expose-webhook
+.PHONY: rollout-control-plane rollout-github-bot rollout-agent rollout-secret-proxy kube-tunnel
 
-## rollout-functions: new Knative revisions of every function (re-pulls the image tag)
-rollout-functions:
-	@stamp=$$(date -u +%Y%m%dT%H%M%SZ); for fn in $(FUNCTIONS); do \
-	  $(KUBECTL) patch ksvc $$fn --type merge -p \
-	    "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"netclode.io/rollout\":\"$$stamp\"}}}}}" \
-	  || exit 1; \
-	done
-	@for fn in $(FUNCTIONS); do $(KUBECTL) wait ksvc/$$fn --for=condition=Ready --timeout=180s || exit 1; done
+rollout-control-plane:  ## New revisions of the control-plane functions on image TAG, then wait until Ready
+	@$(ROLLOUT) functions $(CONTROL_PLANE_FUNCTIONS)
 
-## rollout-agent: drain the warm pool so new sandboxes start from the new sandbox image
-# Atomically takes every ready sandbox out of the pool (so none can be claimed while it
-# goes), then deletes their pods; the pool function's next tick removes them and refills.
-rollout-agent:
-	@ids=$$($(KUBECTL) exec statefulset/redis -- valkey-cli --raw EVAL \
-	  "local ids = redis.call('LRANGE', KEYS[1], 0, -1); redis.call('DEL', KEYS[1]); \
-	   for _, id in ipairs(ids) do redis.call('HSET', 'sandbox:' .. id, 'state', 'draining') end; \
-	   return ids" 1 pool:ready); \
-	for id in $$ids; do $(KUBECTL) delete pod "sbx-$$id" --ignore-not-found --wait=false; done; \
-	echo "drained: $${ids:-nothing}"
+rollout-github-bot:  ## New revisions of the webhook and bot functions on image TAG
+	@$(ROLLOUT) functions $(GITHUB_BOT_FUNCTIONS)
 
-## rollout-secret-proxy: restart the secret proxy (new image, CA or secrets file)
-rollout-secret-proxy:
-	$(KUBECTL) rollout restart deployment/secret-proxy
-	$(KUBECTL) rollout status deployment/secret-proxy --timeout=120s
+rollout-agent:  ## New sandboxes from the sandbox image TAG: drain the warm pool
+	@$(ROLLOUT) agent
 
-## expose-webhook: publish the webhook function through Tailscale Funnel at WEBHOOK_HOSTNAME
-expose-webhook:
-	@test -n "$(WEBHOOK_HOSTNAME)" || { echo "set WEBHOOK_HOSTNAME=<name>.<tailnet>.ts.net"; exit 1; }
-	sed 's/netclode-webhook\.example\.ts\.net/$(WEBHOOK_HOSTNAME)/' knative/overlays/funnel/ingress.yaml \
-	  | kubectl --context $(CONTEXT) apply -f -
+rollout-secret-proxy:  ## Restart the secret proxy on image TAG (also picks up a new CA or secrets)
+	@$(ROLLOUT) secret-proxy
+
+kube-tunnel:  ## Without Tailscale: forward 127.0.0.1:KUBE_TUNNEL_PORT to the API server over SSH
+	ssh -N -L $(KUBE_TUNNEL_PORT):127.0.0.1:6443 $(DEPLOY_USER)@$(DEPLOY_HOST)

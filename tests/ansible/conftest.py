@@ -20,6 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO / "ansible"
 VENV_BIN = Path(sys.executable).parent
+TAILNET = "example-tailnet.ts.net"
 RECAP = re.compile(
     r"^localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
 )
@@ -104,7 +105,7 @@ def render_vars(tmp: Path, root: Path, version: str, **extra: object) -> Path:
 def rendered(
     tmp_path_factory: pytest.TempPathFactory, ansible_env: dict[str, str], local_inventory: Path
 ) -> Rendered:
-    """site.yaml run twice in render mode (with the GPU toggles on, so every role renders)."""
+    """site.yaml run twice in render mode (GPU and Tailscale on, so every role renders)."""
     tmp = tmp_path_factory.mktemp("render")
     root = tmp / "root"
     version = subprocess.run(
@@ -113,7 +114,16 @@ def rendered(
         text=True,
         check=True,
     ).stdout.strip()
-    extra = render_vars(tmp, root, version, nvidia_enabled=True, ollama_enabled=True)
+    extra = render_vars(
+        tmp,
+        root,
+        version,
+        nvidia_enabled=True,
+        ollama_enabled=True,
+        tailscale_enabled=True,
+        # What the tailscale role reads from a joined host (skipped in render mode).
+        tailscale_tailnet_domain=TAILNET,
+    )
     command = [
         "ansible-playbook",
         "-i",

@@ -17,7 +17,7 @@ from kubernetes.client import ApiClient
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.kubernetes import ANNOTATIONS, KubernetesDriver, KubernetesSettings
-from tests.ansible.conftest import REPO, Rendered
+from tests.ansible.conftest import REPO, TAILNET, Rendered
 from tests.support.manifests import load_documents, validate_manifest
 
 # Two full site.yaml runs (about 25 s of CPU each; far longer on a loaded machine).
@@ -48,7 +48,12 @@ def test_containerd_template_declares_the_runtimeclass_handler(rendered: Rendere
 def test_k3s_server_config_disables_traefik(rendered: Rendered) -> None:
     config = yaml.safe_load((rendered.root / "etc/rancher/k3s/config.yaml").read_text())
     assert config["disable"] == ["traefik"]
-    assert config["tls-san"] == ["127.0.0.1"]
+    # DEPLOY_HOST is an IP here: the host is named netclode-host, never "127".
+    assert config["tls-san"] == [
+        "127.0.0.1",
+        "netclode-host",
+        f"netclode-host.{TAILNET}",
+    ]
     (runtime_class,) = load_documents(REPO / "knative/base/security/runtimeclass.yaml")
     selector = runtime_class["scheduling"]["nodeSelector"]
     assert [f"{k}={v}" for k, v in selector.items()] == config["node-label"]
@@ -156,6 +161,84 @@ def test_deployment_overlay_builds_with_the_commit_images(
     clh = kata_dropin(rendered)["hypervisor"]["clh"]
     assert config["data"]["KATA_VM_CPUS"] == str(clh["default_vcpus"])
     assert config["data"]["KATA_VM_MEMORY_MB"] == str(clh["default_memory"])
+    ollama = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "ollama"
+    )
+    assert ollama["spec"]["template"]["metadata"]["labels"]["app"] == "ollama"
+
+
+def test_tailscale_ingresses_route_their_names_to_the_api_and_the_webhook(
+    rendered: Rendered,
+) -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(rendered.root / "opt/netclode/deploy")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    docs = [d for d in yaml.safe_load_all(built) if d]
+    ingresses = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Ingress"}
+    assert set(ingresses) == {"netclode-control-plane-ingress", "netclode-github-bot-ingress"}
+    for name, ingress in ingresses.items():
+        # The Tailscale operator names the tailnet device after the first TLS host.
+        assert ingress["spec"]["ingressClassName"] == "tailscale"
+        assert ingress["spec"]["tls"][0]["hosts"] == [name]
+        backend = ingress["spec"]["defaultBackend"]["service"]
+        assert (ingress["metadata"]["namespace"], backend["name"]) == ("kourier-system", "kourier")
+    funnel = {
+        n
+        for n, i in ingresses.items()
+        if i["metadata"].get("annotations", {}).get("tailscale.com/funnel") == "true"
+    }
+    assert funnel == {"netclode-github-bot-ingress"}
+    # Tailscale keeps the Host header: Kourier needs a claimed DomainMapping for each name.
+    mappings = {
+        d["metadata"]["name"]: d["spec"]["ref"]["name"]
+        for d in docs
+        if d["kind"] == "DomainMapping"
+    }
+    assert mappings == {
+        f"netclode-control-plane-ingress.{TAILNET}": "api",
+        f"netclode-github-bot-ingress.{TAILNET}": "webhook",
+    }
+    claims = {
+        d["metadata"]["name"]: d["spec"]["namespace"]
+        for d in docs
+        if d["kind"] == "ClusterDomainClaim"
+    }
+    assert claims == dict.fromkeys(mappings, "netclode")
+
+
+def test_gpu_operator_keeps_the_host_driver_and_labels_gpu_nodes(rendered: Rendered) -> None:
+    docs = list(load_documents(rendered.root / "opt/netclode/manifests/gpu-operator.yaml"))
+    for doc in docs:
+        validate_manifest(doc)
+    (namespace,) = [d for d in docs if d["kind"] == "Namespace"]
+    (chart,) = [d for d in docs if d["kind"] == "HelmChart"]
+    assert chart["spec"]["targetNamespace"] == namespace["metadata"]["name"] == "gpu-operator"
+    versions = yaml.safe_load((REPO / "ansible/playbooks/group_vars/all/versions.yaml").read_text())
+    assert chart["spec"]["version"] == versions["gpu_operator_version"]
+    values = yaml.safe_load(chart["spec"]["valuesContent"])
+    assert values["driver"]["enabled"] is False  # the MOK-signed DKMS driver stays
+    assert values["toolkit"]["enabled"] is False  # the host toolkit; k3s adds the runtime
+    assert values["nfd"]["enabled"] is True  # feature discovery -> nvidia.com/gpu.present
+    (ollama,) = [
+        d
+        for d in load_documents(REPO / "knative/overlays/gpu/ollama.yaml")
+        if d["kind"] == "Deployment"
+    ]
+    assert ollama["spec"]["template"]["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+
+
+def test_tailscale_operator_chart_holds_no_oauth_client(rendered: Rendered) -> None:
+    docs = list(load_documents(rendered.root / "opt/netclode/manifests/tailscale-operator.yaml"))
+    for doc in docs:
+        validate_manifest(doc)
+    (chart,) = [d for d in docs if d["kind"] == "HelmChart"]
+    assert chart["spec"]["targetNamespace"] == "tailscale"
+    # The client goes into the operator-oauth Secret the chart mounts, never into values.
+    assert "oauth" not in (yaml.safe_load(chart["spec"]["valuesContent"]) or {})
 
 
 def test_activator_drains_at_least_as_long_as_the_longest_request(rendered: Rendered) -> None:

@@ -53,7 +53,7 @@ def test_a_malformed_delivery_timeout_fails() -> None:
         validate_manifest(trigger)
 
 
-@pytest.mark.parametrize("components", [[], ["gpu"], ["funnel"], ["gpu", "funnel"]])
+@pytest.mark.parametrize("components", [[], ["gpu"], ["tailscale"], ["gpu", "tailscale"]])
 def test_kustomize_builds_are_valid(tmp_path: Path, components: list[str]) -> None:
     built = kustomize(with_components(tmp_path, components))
     for doc in built:
@@ -68,7 +68,7 @@ def test_kustomize_builds_are_valid(tmp_path: Path, components: list[str]) -> No
     assert ("Deployment" in kinds and any(d["metadata"]["name"] == "ollama" for d in built)) == (
         "gpu" in components
     )
-    assert ("Ingress" in kinds) == ("funnel" in components)
+    assert ("Ingress" in kinds) == ("tailscale" in components)
 
 
 def test_production_gives_every_function_the_shared_config(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 Built-in kinds are checked by kubernetes-validate against the newest schemas it ships, in
 strict mode (unknown fields fail). Knative kinds have no schema there, so they are checked
 with the cloudcoil CRD models with extra fields forbidden; the CSI snapshot kinds
-(external-snapshotter's CRDs, snapshot.storage.k8s.io/v1) with the strict models below.
+(external-snapshotter's CRDs, snapshot.storage.k8s.io/v1), k3s's HelmChart and Knative's
+ClusterDomainClaim with the strict models below.
 Any other kind is an error: a manifest nobody can validate is a manifest nobody has checked.
 """
 
@@ -109,6 +110,59 @@ SNAPSHOT_MODELS: dict[tuple[str, str], type[pydantic.BaseModel]] = {
 }
 
 
+class _HelmChartSpec(_Strict):
+    """k3s helm-controller's HelmChart (helm.cattle.io/v1), the fields its CRD defines."""
+
+    chart: str = pydantic.Field(min_length=1)
+    repo: str | None = None
+    version: str | None = None
+    targetNamespace: str | None = None
+    createNamespace: bool | None = None
+    valuesContent: str | None = None
+    set: dict[str, str | int | bool] = {}
+    helmVersion: str | None = None
+    jobImage: str | None = None
+    timeout: str | None = None
+    failurePolicy: Literal["abort", "reinstall"] | None = None
+    bootstrap: bool | None = None
+    backOffLimit: int | None = None
+    authSecret: dict[str, str] | None = None
+    repoCA: str | None = None
+
+    @pydantic.field_validator("valuesContent")
+    @classmethod
+    def _values_are_a_yaml_mapping(cls, value: str | None) -> str | None:
+        if value is not None and not isinstance(yaml.safe_load(value) or {}, dict):
+            raise ValueError("valuesContent must be a YAML mapping")
+        return value
+
+
+class HelmChart(_Strict):
+    apiVersion: Literal["helm.cattle.io/v1"]
+    kind: Literal["HelmChart"]
+    metadata: _Meta
+    spec: _HelmChartSpec
+
+
+class _ClaimSpec(_Strict):
+    namespace: str = pydantic.Field(min_length=1)
+
+
+class ClusterDomainClaim(_Strict):
+    """Knative's claim of a domain name for one namespace's DomainMappings (cluster-scoped)."""
+
+    apiVersion: Literal["networking.internal.knative.dev/v1alpha1"]
+    kind: Literal["ClusterDomainClaim"]
+    metadata: _Meta
+    spec: _ClaimSpec
+
+
+ADDON_MODELS: dict[tuple[str, str], type[pydantic.BaseModel]] = {
+    ("helm.cattle.io/v1", "HelmChart"): HelmChart,
+    ("networking.internal.knative.dev/v1alpha1", "ClusterDomainClaim"): ClusterDomainClaim,
+}
+
+
 class ManifestError(ValueError):
     """A document that does not match its kind's schema (or has no known schema)."""
 
@@ -131,7 +185,7 @@ def validate_manifest(doc: dict[str, Any]) -> None:
     """Raises ManifestError naming the document and the first problem found."""
     api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
     name = f"{kind or '?'} {doc.get('metadata', {}).get('name', '?')}"
-    strict = SNAPSHOT_MODELS.get((api_version, kind))
+    strict = SNAPSHOT_MODELS.get((api_version, kind)) or ADDON_MODELS.get((api_version, kind))
     if strict is not None:
         try:
             strict.model_validate(doc)
