@@ -27,13 +27,17 @@ ALLOWED_IN = {
     "connectrpc": {"api", "bot", "ingest"},
     "netclode.v1": {"api", "bot", "ingest", "pool"},
     "httpx": {"api", "bot", "ingest", "pool", "webhook"},
+    "rich": set(),  # httpx's command-line tool pulls it in (see netclode/__init__.py)
+    "pygments": set(),
 }
 CLI_NEVER_AT_HELP = ("connectrpc", "netclode.v1", "google.protobuf", "rich", "netclode_cli.client")
 
 
 def modules_after(code: str) -> set[str]:
-    """The module names a fresh interpreter holds after running `code`."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    """The modules a fresh interpreter has imported after running `code` (not the names
+    marked None, which block an import)."""
+    listing = "sorted(k for k, v in sys.modules.items() if v is not None)"
+    script = f"{code}\nimport json, sys\nprint(json.dumps({listing}))"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
     )
