@@ -4,7 +4,8 @@ Each command module pulls in the generated protobuf code, the Connect client and
 CLI that imported them all would spend most of every call, even `--help`, importing code
 the command never uses. A `LazyGroup` names its subcommands by import path, with the
 one-line summary `--help` lists, and imports a subcommand's module only to run it (or to
-show its own help). tests/core/test_import_boundaries.py checks each summary against the command.
+show its own help). tests/core/test_import_boundaries.py checks each summary against its
+command.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Lazy(NamedTuple):
 
 
 class LazyGroup(click.Group):
+    """A click group whose `lazy` subcommands are imported on first use."""
+
     def __init__(self, *args: Any, lazy: Mapping[str, Lazy], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy)
