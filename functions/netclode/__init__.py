@@ -10,3 +10,10 @@ Sub-packages, one idea each:
   functions/   the functions-framework targets (api, ingest, pool, ...)
   localstack/  `netclode up`: every piece of the stack as a local process
 """
+
+import sys
+
+# httpx imports its own command-line tool (rich, pygments) whenever it is imported: a large
+# share of every function's cold start, for a tool no Netclode process runs. A None entry
+# makes just that import fail, which httpx expects (its `main` then asks for the extras).
+sys.modules.setdefault("httpx._main", None)

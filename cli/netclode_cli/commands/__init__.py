@@ -1,1 +1,1 @@
-"""Command groups; each module has `register(cli)`."""
+"""Command groups, one module per group; netclode_cli.main names their commands."""

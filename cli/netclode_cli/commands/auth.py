@@ -16,12 +16,6 @@ from netclode_cli.output import clock, console, emit_json, table
 ROLES = {"user": api_pb2.TOKEN_ROLE_USER, "admin": api_pb2.TOKEN_ROLE_ADMIN}
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(login)
-    cli.add_command(logout)
-    cli.add_command(tokens)
-
-
 @click.command()
 @click.option("--url", "login_url", help="API URL (default: --url / NETCLODE_URL / local stack).")
 @json_flag

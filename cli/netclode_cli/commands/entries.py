@@ -19,12 +19,6 @@ PAGE = 1000
 STOPPING = (common_pb2.SESSION_STATUS_ERROR, common_pb2.SESSION_STATUS_PAUSED)
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(prompt)
-    cli.add_command(messages)
-    cli.add_command(events)
-
-
 def history(app: App, session_id: str) -> Iterator[events_pb2.StreamEntry]:
     """Every final entry of a session, oldest first, page by page."""
     cursor = ""

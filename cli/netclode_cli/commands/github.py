@@ -6,17 +6,11 @@ from __future__ import annotations
 import click
 
 from netclode.v1 import api_pb2, common_pb2
-from netclode_cli.commands.sessions import sessions
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, short_repo, table, truncate
 
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
 SOURCES = {"app": "GitHub App installation", "token": "GITHUB_TOKEN"}
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(github)
-    sessions.add_command(repos)
 
 
 @click.group()

@@ -11,10 +11,6 @@ from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, table
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(models)
-
-
 @click.command()
 @click.option("--sdk", type=click.Choice(sorted(SDKS)), default="native", show_default=True)
 @json_flag

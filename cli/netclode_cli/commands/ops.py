@@ -86,10 +86,6 @@ def dead_letters(app: App, limit: int) -> None:
     )
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(ops)
-
-
 def _kubernetes(kubeconfig: str | None, context: str) -> client.ApiClient:
     from kubernetes import config  # slow to import: only for this command
 

@@ -11,10 +11,6 @@ from netclode_cli.output import console, emit_json, table
 PORT = click.IntRange(1, 65535)
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(port)
-
-
 @click.group()
 def port() -> None:
     """Preview URLs for sandbox ports."""

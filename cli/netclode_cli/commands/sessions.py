@@ -8,6 +8,7 @@ import click
 
 from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
+from netclode_cli.lazy import Lazy, LazyGroup
 from netclode_cli.output import (
     clock,
     console,
@@ -75,11 +76,10 @@ def check_size(app: App, cpus: int | None, memory: int | None) -> None:
         )
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(sessions)
-
-
-@click.group()
+@click.group(
+    cls=LazyGroup,
+    lazy={"repos": Lazy("netclode_cli.commands.github:repos", "A session's repositories.")},
+)
 def sessions() -> None:
     """Manage sessions."""
 

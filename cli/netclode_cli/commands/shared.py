@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from netclode_cli.client import Api, resolve
+if TYPE_CHECKING:
+    from netclode_cli.client import Api
 
 
 @dataclass
@@ -21,6 +22,9 @@ class App:
 
     @cached_property
     def api(self) -> Api:
+        # Imported here: the Connect client is for commands that call the API, not `--help`.
+        from netclode_cli.client import Api, resolve
+
         return Api(resolve(self.url))
 
 

@@ -9,10 +9,6 @@ from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, relative, styled_status, table
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(snapshots)
-
-
 @click.group()
 def snapshots() -> None:
     """Workspace snapshots, one per completed turn."""

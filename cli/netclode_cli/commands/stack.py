@@ -11,12 +11,6 @@ from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, errors, table
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(up)
-    cli.add_command(down)
-    cli.add_command(status)
-
-
 @click.command()
 @json_flag
 @pass_app

@@ -14,13 +14,6 @@ from netclode_cli.terminal import attach, wait_until_ready
 S = common_pb2
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(shell)
-    cli.add_command(exec_)
-    cli.add_command(git)
-    cli.add_command(audit)
-
-
 @click.command()
 @click.argument("session_id", required=False)
 @click.option("--name", default="", help="Name for a new session.")

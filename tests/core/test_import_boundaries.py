@@ -1,0 +1,115 @@
+"""What each process imports before its first answer: a function loads only its own target's
+code, and the CLI finds its commands without the Connect client or generated protobuf code.
+
+Every module a process imports is paid on each cold start (scale to zero) and on every CLI
+call; bench/cold_start.py measures that time, these tests keep the boundaries that set it.
+Each check runs in a fresh interpreter, loading the code as production does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+from netclode.localstack.layout import FUNCTION_SOURCE
+from netclode_cli.lazy import LazyGroup
+from netclode_cli.main import cli
+
+TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
+# Heavy packages no function needs at start, and the targets that may import each one.
+ALLOWED_IN = {
+    "github": {"bot"},  # PyGithub
+    "kubernetes": set(),  # only the kubernetes sandbox driver, once chosen
+    "connectrpc": {"api", "bot", "ingest"},
+    "netclode.v1": {"api", "bot", "ingest", "pool"},
+    "httpx": {"api", "bot", "ingest", "pool", "webhook"},
+    "rich": set(),  # httpx's command-line tool pulls it in (see netclode/__init__.py)
+    "pygments": set(),
+}
+CLI_NEVER_AT_HELP = ("connectrpc", "netclode.v1", "google.protobuf", "rich", "netclode_cli.client")
+
+
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has imported after running `code` (not the names
+    marked None, which block an import)."""
+    listing = "sorted(k for k, v in sys.modules.items() if v is not None)"
+    script = f"{code}\nimport json, sys\nprint(json.dumps({listing}))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def loaded(modules: set[str], package: str) -> bool:
+    return any(m == package or m.startswith(f"{package}.") for m in modules)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_function_imports_only_its_own_target(target: str) -> None:
+    modules = modules_after(
+        "from functions_framework import create_app\n"
+        f"create_app({target!r}, {str(FUNCTION_SOURCE)!r}, 'http')"
+    )
+    assert f"netclode.functions.{target}" in modules
+    others = {f"netclode.functions.{t}" for t in TARGETS if t != target}
+    assert not others & modules, f"{target} imported other targets: {others & modules}"
+    unexpected = [p for p, allowed in ALLOWED_IN.items() if target not in allowed]
+    assert [p for p in unexpected if loaded(modules, p)] == []
+
+
+def test_an_unknown_target_is_refused_by_functions_framework() -> None:
+    code = f"from functions_framework import create_app\ncreate_app('nosuch', '{FUNCTION_SOURCE}')"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "expected to contain a function named 'nosuch'" in done.stderr
+
+
+def test_cli_help_imports_no_client_and_no_protobuf() -> None:
+    modules = modules_after(
+        "from netclode_cli.main import cli\n"
+        "try:\n    cli(['--help'], prog_name='netclode')\nexcept SystemExit:\n    pass"
+    )
+    assert "netclode_cli.main" in modules
+    assert [p for p in CLI_NEVER_AT_HELP if loaded(modules, p)] == []
+    assert not loaded(modules, "netclode_cli.commands.sessions")
+
+
+def test_sessions_list_imports_only_its_own_command_module() -> None:
+    modules = modules_after(
+        "from netclode_cli.main import cli\n"
+        "import click\n"
+        "ctx = click.Context(cli)\n"
+        "cli.get_command(ctx, 'sessions').get_command(ctx, 'list')"
+    )
+    assert "netclode_cli.commands.sessions" in modules
+    others = ("workspace", "entries", "auth", "ops", "github", "snapshots", "stack", "ports")
+    assert [m for m in others if f"netclode_cli.commands.{m}" in modules] == []
+
+
+def lazy_groups(group: click.Group, ctx: click.Context) -> list[LazyGroup]:
+    found = [group] if isinstance(group, LazyGroup) else []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            found += lazy_groups(command, ctx)
+    return found
+
+
+def test_every_lazy_summary_is_its_commands_own_help() -> None:
+    """`--help` lists the summaries without importing the commands: they must not drift."""
+    ctx = click.Context(cli)
+    for group in lazy_groups(cli, ctx):
+        for name, lazy in group.lazy.items():
+            command = group.load(name)
+            assert command.get_short_help_str(1000) == lazy.summary, name
