@@ -59,10 +59,7 @@ class GitHubStack:
 
     def tick(self) -> None:
         """One PingSource tick, through the broker to the pool (and every other subscriber)."""
-        settings = Settings(
-            broker_url=self.stack.state["broker_url"],
-            internal_token=self.stack.state["internal_token"],
-        )
+        settings = Settings(broker_url=self.stack.state["broker_url"])
         publish(settings, types.PING, "/apis/v1/namespaces/netclode/pingsources/pool-tick", {})
 
 
