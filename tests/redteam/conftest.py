@@ -10,10 +10,11 @@ from tests.github.conftest import SECRET, start_function  # noqa: F401  (fixture
 from tests.secretproxy.conftest import proxied, secret_proxy  # noqa: F401  (fixtures)
 from tests.support.stack import Stack, start, stop
 
-# Secrets in the operator's environment, each meant for at most one component.
+# Secrets in the operator's environment, each meant only for the components that use it.
 OPERATOR_SECRETS = {
     "GITHUB_TOKEN": "ghp_redteamOperatorToken0123456789",
     "GITHUB_APP_PRIVATE_KEY": "redteam-app-private-key-not-a-pem",
+    "MISTRAL_API_KEY": "redteam-operator-mistral-key-0123456789",
 }
 
 

@@ -1,9 +1,9 @@
 """Red team (issue 17, finding 8): each local component gets only the secrets it uses.
 
-The operator's environment holds the webhook secret, a GitHub token and the App's private
-key when `netclode up` runs; the environment of every running process of every component
-(its process group: gunicorn's master and worker, the sandbox host and its sandboxes) is read
-from /proc and searched for each value.
+The operator's environment holds the webhook secret, a GitHub token, the App's private key
+and a provider key when `netclode up` runs; the environment of every running process of
+every component (its process group: gunicorn's master and worker, the sandbox host and its
+sandboxes) is read from /proc and searched for each value.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from tests.redteam.conftest import OPERATOR_SECRETS, SECRET
 from tests.support.stack import Stack
 
 SECRETS = {"GITHUB_WEBHOOK_SECRET": SECRET, **OPERATOR_SECRETS}
-ALLOWED = {"GITHUB_WEBHOOK_SECRET": {"webhook"}, "GITHUB_APP_PRIVATE_KEY": {"bot"}}
+# Who uses what: the webhook checks signatures; the api grants sessions the personal token;
+# the App key mints tokens (the bot's, and the sessions' at create and resume in the api and
+# before expiry in the pool); only the secret proxy holds provider keys. Nobody else anything.
+ALLOWED = {
+    "GITHUB_WEBHOOK_SECRET": {"webhook"},
+    "GITHUB_TOKEN": {"api"},
+    "GITHUB_APP_PRIVATE_KEY": {"api", "pool", "bot"},
+    "MISTRAL_API_KEY": {"secret-proxy"},
+}
 
 
 def _group_environ(pgid: int) -> bytes:

@@ -59,10 +59,7 @@ class GitHubStack:
 
     def tick(self) -> None:
         """One PingSource tick, through the broker to the pool (and every other subscriber)."""
-        settings = Settings(
-            broker_url=self.stack.state["broker_url"],
-            internal_token=self.stack.state["internal_token"],
-        )
+        settings = Settings(broker_url=self.stack.state["broker_url"])
         publish(settings, types.PING, "/apis/v1/namespaces/netclode/pingsources/pool-tick", {})
 
 
@@ -96,20 +93,13 @@ def sandbox_dump(gh_stack: GitHubStack, session_id: str) -> str:
     return out.stdout.decode(errors="replace")
 
 
-# GitHub settings a developer's environment may hold; each stack says what it has.
-NO_GITHUB = {
-    "GITHUB_TOKEN": "",
-    "GITHUB_APP_ID": "",
-    "GITHUB_APP_PRIVATE_KEY": "",
-    "GITHUB_APP_PRIVATE_KEY_FILE": "",
-    "GITHUB_INSTALLATION_ID": "",
-    "NETCLODE_SECRETS_FILE": "",
-}
-
-
 @contextmanager
-def github_stack(root: Path, env: dict[str, str], **standin: object) -> Iterator[GitHubStack]:
-    """`env`: the stack's GitHub settings (none unless given); `standin`: GitHubStandIn's."""
+def github_stack(
+    root: Path, env: dict[str, str], keys: dict[str, str] | None = None, **standin: object
+) -> Iterator[GitHubStack]:
+    """`env`: the stack's GitHub settings (none unless given: test stacks inherit none from
+    the test's environment); `keys`: the user's secrets.env (start's); `standin`:
+    GitHubStandIn's."""
     cert = self_signed(root, ips=(GITHUB_IP,), names=("github.com", "api.github.com"), stem="gh")
     gh = GitHubStandIn(root / "github", **standin).serve_tls(cert, GITHUB_IP)  # type: ignore[arg-type]
     with ScriptedLLM(host=LLM_IP) as llm:
@@ -124,9 +114,9 @@ def github_stack(root: Path, env: dict[str, str], **standin: object) -> Iterator
                 "GITHUB_API_URL": gh.url,
                 "OLLAMA_URL": llm.url,
                 "POOL_SIZE": "1",
-                **NO_GITHUB,
                 **env,
             },
+            keys=keys,
         )
         try:
             yield GitHubStack(stack, gh, stack.client())

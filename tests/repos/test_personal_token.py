@@ -18,7 +18,7 @@ from tests.repos.conftest import (
     personal_token,
     sandbox_dump,
 )
-from tests.support.stack import layout_under
+from tests.support.stack import DEFAULT_KEYS, layout_under
 
 pytestmark = pytest.mark.sandbox
 
@@ -27,11 +27,8 @@ PAT = personal_token()
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
-    root = tmp_path_factory.mktemp("pat")
-    config = layout_under(root).config
-    config.mkdir(parents=True, mode=0o700)
-    (config / "secrets.env").write_text(f"GITHUB_TOKEN={PAT}\n")
-    with github_stack(root, {}) as s:
+    keys = {**DEFAULT_KEYS, "GITHUB_TOKEN": PAT}
+    with github_stack(tmp_path_factory.mktemp("pat"), {}, keys) as s:
         s.gh.add_repo("acme/private", private=True, files={"README.md": "private\n"})
         s.gh.add_repo("acme/unreached", private=True, files={"README.md": "no\n"})
         s.gh.add_personal_token(PAT, ["acme/private"])

@@ -24,4 +24,4 @@ async def test_a_dual_stack_loopback_name_is_dialled_on_ipv4(monkeypatch: pytest
 
     monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolver)
     guard = DestinationGuard(allow=(("localhost", 11434),))
-    assert await guard.pick("localhost", 11434) == ipaddress.ip_address("127.0.0.1")
+    assert await guard.pick("localhost", 11434) == (ipaddress.ip_address("127.0.0.1"), 11434)

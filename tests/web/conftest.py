@@ -70,8 +70,11 @@ def fresh_script(llm: ScriptedLLM) -> None:
     llm.script.clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One browser for the web suite, closed before any other suite runs in this process:
+    Playwright's sync API keeps an asyncio loop running on this thread while it is open,
+    and pytest-asyncio cannot run an async test (tests/secretproxy) under a running loop."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install the `chromium` system package")
     with sync_playwright() as p:

@@ -244,14 +244,17 @@ class Supervisor:
         history.last_exit = why
         history.next_at = now + BACKOFF_S[min(history.count, len(BACKOFF_S)) - 1]
         log.warning("%s %s; restart %d", name, why, history.count)
+        assert self.plan is not None
+        # The restart is on record before it starts: whoever sees the component answer
+        # again (Valkey answers before its start() returns) sees it counted in `status`.
+        self._write_state(self.plan, "running")
         try:
             restart()
         except Exception as exc:  # logged and retried after the backoff, never given up
             history.last_exit = f"{why}; restart failed: {exc}"
             log.error("%s: restart failed: %s", name, exc)
         history.up_since = time.monotonic()
-        assert self.plan is not None
-        self._write_state(self.plan, "running")
+        self._write_state(self.plan, "running")  # the new pid, or why the restart failed
 
     def _restart_valkey(self) -> None:
         """The same port and data directory: every component's URL stays valid."""
