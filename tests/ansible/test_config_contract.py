@@ -365,7 +365,7 @@ def documented_unused(readme: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def contract(tmp_path_factory: pytest.TempPathFactory, probe: dict) -> Contract:
-    built = kustomize(with_components(tmp_path_factory.mktemp("build"), ["gpu", "funnel"]))
+    built = kustomize(with_components(tmp_path_factory.mktemp("build"), ["gpu", "tailscale"]))
     defaults = yaml.safe_load((ANSIBLE_DIR / "roles/secrets/defaults/main.yaml").read_text())
     return Contract(
         reads=scan(CODE, LOCAL_ONLY),
