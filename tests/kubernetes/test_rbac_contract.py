@@ -174,7 +174,9 @@ def driver_as(kube_api: Emulator, settings: Settings, token: str, port: int) -> 
 
 
 def session(life: Lifecycle, **fields: Any) -> SessionRecord:
-    record = SessionRecord(id=f"{uuid.uuid4().hex[:8]}-abc", name="s", owner="alice", **fields)
+    record = SessionRecord(
+        id=f"{uuid.uuid4().hex[:8]}-abc", name="s", owner=OWNER.name, owner_id=OWNER.id, **fields
+    )
     life.store.create(record)
     return record
 
