@@ -8,8 +8,9 @@ Three sources, none hand-copied:
   sandboxhost excepted);
 - knative/: the production overlay with every optional component, built by kustomize;
 - Ansible: the objects the secrets role puts into the cluster, templated by Ansible itself
-  from a `.env` holding every key (a probe play loads the role's variables), plus the
-  `.env`-driven settings of group_vars and the roles.
+  from a `.env` holding every key (a probe play loads the role's variables), the patches
+  the netclode role's kustomization adds to knative/ on the host (built with the overlay),
+  plus the `.env`-driven settings of group_vars and the roles.
 
 Each fixture under fixtures/config-contract seeds one kind of mistake and names the
 violation it must cause.
@@ -56,8 +57,9 @@ CLUSTER_DEFAULTS = {
     "NETCLODE_MAX_PROMPT_BYTES": "100 kB prompts",
     "SNAPSHOT_RETENTION": "ten snapshots a session",
     "NETCLODE_RUNTIME_CLASS": "kata, the RuntimeClass in knative/base/security",
-    "NETCLODE_STORAGE_CLASS": "the cluster's default StorageClass",
     "NETCLODE_WORKSPACE_SIZE": "10Gi workspaces",
+    "NETCLODE_MAX_VCPUS": "half the node's CPUs (single node: the host the sandboxes run on)",
+    "NETCLODE_MAX_MEMORY_MB": "a quarter of the node's memory, as the original sized its VMs",
     "NETCLODE_SNAPSHOT_CLASS": "netclode-workspaces, the class in knative/cluster",
     "NETCLODE_PREVIEW_TAILNET": "previews stay in the cluster unless Tailscale is set up",
     "GITHUB_APP_PRIVATE_KEY_FILE": "the alternative to GITHUB_APP_PRIVATE_KEY",
@@ -81,6 +83,7 @@ PROXY_DEFAULTS = {
     "NETCLODE_PROXY_KEY_HOSTS": "each key's own hosts",
     "NETCLODE_PROXY_INJECTIONS_PER_MINUTE": "600 a minute",
     "NETCLODE_PROXY_TOKEN_CACHE_S": "3 s",
+    "NETCLODE_PROXY_RESOLVE": "none: names resolve through the cluster's DNS",
 }
 # Set by Knative Serving in every revision's container.
 KNATIVE_RUNTIME = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
@@ -309,7 +312,18 @@ PROBE = """
     - name: Load the role variables
       ansible.builtin.include_vars: "{{ roles_dir }}/{{ item }}"
       loop: [secrets/defaults/main.yaml, secrets/vars/main.yaml,
-             nvidia/defaults/main.yaml, kata/defaults/main.yaml]
+             nvidia/defaults/main.yaml, kata/defaults/main.yaml, netclode/defaults/main.yaml]
+    - name: Place the deployment anywhere (only its patches are used)
+      ansible.builtin.set_fact:
+        netclode_version: probe
+        netclode_source_dir: /src
+        netclode_deploy_dir: /deploy
+    - name: Render the netclode role's kustomization
+      ansible.builtin.template:
+        src: "{{ roles_dir }}/netclode/templates/kustomization.yaml.j2"
+        dest: "{{ lookup('ansible.builtin.env', 'PROBE_KUSTOMIZATION') }}"
+        mode: "0600"
+      delegate_to: localhost
     - name: Write what they come to
       ansible.builtin.copy:
         dest: "{{ lookup('ansible.builtin.env', 'PROBE_OUT') }}"
@@ -339,11 +353,14 @@ def probe(tmp_path_factory: pytest.TempPathFactory, ansible_env: dict[str, str])
     (tmp / ".env").write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in values.items()))
     env = {k: v for k, v in ansible_env.items() if k not in values}
     env |= {"ENV_FILE": str(tmp / ".env"), "PROBE_OUT": str(tmp / "out.json")}
+    env |= {"PROBE_KUSTOMIZATION": str(tmp / "kustomization.yaml")}
     env |= {"KATA_VM_CPUS": "3", "OLLAMA_ENABLED": "false"}
     env |= {"PROBE_ROLES": str(ANSIBLE_DIR / "roles"), "ANSIBLE_LOCALHOST_WARNING": "0"}
     result = run_ansible(env, "ansible-playbook", str(tmp / "probe.yaml"), timeout=120)
     assert result.rc == 0, result.output[-3000:]
-    return json.loads((tmp / "out.json").read_text())
+    out = json.loads((tmp / "out.json").read_text())
+    out["patches"] = yaml.safe_load((tmp / "kustomization.yaml").read_text())["patches"]
+    return out
 
 
 def dotenv_reads() -> set[str]:
@@ -363,9 +380,19 @@ def documented_unused(readme: str) -> set[str]:
     return {name for row in rows for name in re.findall(r"`([A-Z0-9_]+)`", row)}
 
 
+def with_patches(directory: Path, patches: list[dict[str, Any]]) -> Path:
+    """The overlay in `directory` with the netclode role's patches, as the host builds it."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    (directory / "kustomization.yaml").write_text(
+        yaml.safe_dump({**kustomization, "patches": patches})
+    )
+    return directory
+
+
 @pytest.fixture(scope="module")
 def contract(tmp_path_factory: pytest.TempPathFactory, probe: dict) -> Contract:
-    built = kustomize(with_components(tmp_path_factory.mktemp("build"), ["gpu", "funnel"]))
+    overlay = with_components(tmp_path_factory.mktemp("build"), ["gpu", "tailscale"])
+    built = kustomize(with_patches(overlay, probe["patches"]))
     defaults = yaml.safe_load((ANSIBLE_DIR / "roles/secrets/defaults/main.yaml").read_text())
     return Contract(
         reads=scan(CODE, LOCAL_ONLY),
@@ -393,11 +420,20 @@ def test_dotenv_settings_reach_ansible_and_the_environment_wins(probe: dict) -> 
     assert (int(probe["kata_vcpus"]), int(probe["kata_memory"])) == (3, 8192)
 
 
-def test_the_functions_get_the_settings_and_the_providers_of_the_keys_given(probe: dict) -> None:
+def test_the_functions_get_the_settings_and_the_providers_of_the_keys_given(
+    probe: dict, contract: Contract
+) -> None:
     by_name = {o["metadata"]["name"]: o for o in probe["objects"]}
     settings = by_name["netclode-env"]["data"]
     assert settings["MAX_ACTIVE_SESSIONS"] == "7"
-    assert settings["KATA_VM_CPUS"] == "3"  # the environment wins here too
+    # The Kata VM size comes once, with the drop-in's values: the environment wins here too.
+    config = next(
+        d
+        for d in contract.manifests
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "netclode-config"
+    )
+    assert (config["data"]["KATA_VM_CPUS"], config["data"]["KATA_VM_MEMORY_MB"]) == ("3", "8192")
+    assert "KATA_VM_CPUS" not in settings
     # OPENAI_API_KEY is empty in .env: openai stays off; the others have keys.
     assert settings["NETCLODE_PROVIDERS"].split(",") == ["anthropic", "mistral", "openrouter"]
     internal = by_name["netclode-internal"]["stringData"]

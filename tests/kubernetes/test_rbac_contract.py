@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from netclode.config import Settings
 from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
 from netclode.errors import NetclodeError
 from netclode.pool import WarmPool
+from netclode.sessions.afterturn import AfterTurn
 from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.ports import PortService
@@ -87,23 +89,28 @@ def recorded(kube_api: Emulator) -> list[rbac.Call]:
 
 
 class Runtime(BaseHTTPRequestHandler):
-    """The sandbox runtime behind a pod's bridge: Health says ready, Assign accepts; only
-    for the secrets of pods the kubelet started."""
+    """The sandbox runtime behind a pod's bridge: Health says ready, Assign and Prompt
+    accept (the prompt ids taken are kept, in order); only for the secrets of pods the
+    kubelet started."""
 
     secrets: set[str] = set()
+    prompts: list[str] = []
     replies = {
         "/netclode.v1.SandboxService/Health": agent_pb2.HealthResponse(ready=True),
         "/netclode.v1.SandboxService/Assign": agent_pb2.AssignResponse(),
+        "/netclode.v1.SandboxService/Prompt": agent_pb2.PromptResponse(),
     }
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         reply = self.replies.get(self.path)
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in self.secrets:
             self._send(401, b'{"code": "unauthenticated", "message": "bad secret"}', "json")
         elif reply is None:
             self._send(404, b'{"code": "unimplemented", "message": "no such method"}', "json")
         else:
+            if self.path.endswith("/Prompt"):
+                self.prompts.append(agent_pb2.PromptRequest.FromString(body).prompt_id)
             self._send(200, reply.SerializeToString(), "proto")
 
     def _send(self, status: int, body: bytes, kind: str) -> None:
@@ -124,6 +131,7 @@ def cluster_helpers(kube_api: Emulator, runtime_port: int) -> Iterator[None]:
     helper = api_client(kube_api.url, HELPER_TOKEN)
     core, custom = client.CoreV1Api(helper), client.CustomObjectsApi(helper)
     server = ThreadingHTTPServer(("127.0.0.1", runtime_port), Runtime)
+    Runtime.prompts.clear()  # prompt ids are stream cursors: another session's may recur
     stop = threading.Event()
 
     def loop() -> None:
@@ -174,7 +182,9 @@ def driver_as(kube_api: Emulator, settings: Settings, token: str, port: int) -> 
 
 
 def session(life: Lifecycle, **fields: Any) -> SessionRecord:
-    record = SessionRecord(id=f"{uuid.uuid4().hex[:8]}-abc", name="s", owner="alice", **fields)
+    record = SessionRecord(
+        id=f"{uuid.uuid4().hex[:8]}-abc", name="s", owner=OWNER.name, owner_id=OWNER.id, **fields
+    )
     life.store.create(record)
     return record
 
@@ -193,15 +203,38 @@ def wait_settled(life: Lifecycle, session_id: str) -> None:
 # -- what each function does --------------------------------------------------------------
 
 
+def wait_prompted(prompt_id: str) -> None:
+    """Until the sandbox runtime has been handed `prompt_id`."""
+    deadline = time.monotonic() + 30
+    while prompt_id not in Runtime.prompts:
+        assert time.monotonic() < deadline, f"{prompt_id} never reached the sandbox"
+        time.sleep(0.02)
+
+
 def run_ingest(kube_api: Emulator, r: redis.Redis, redis_url: str, token: str, port: int) -> None:
-    """Two turns end with a retention of one: two snapshots taken, the older one removed."""
+    """Three prompts queued by the api; two turns end with a retention of one. After each
+    end (in production's background after-turn worker) the snapshot is cut, the older one
+    removed, and the sandbox gets its next prompt: the third one's arrival comes after all
+    of the second turn's after-turn calls."""
     settings = settings_for(redis_url, snapshot_retention=1)
     life = Lifecycle(settings, r, driver_as(kube_api, settings, token, port))
-    record = session(life, status=S.SESSION_STATUS_RUNNING, workspace="ws-1")
-    done = agent_pb2.AgentOutput(turn_completed=events_pb2.TurnCompletedPayload())
-    with cluster_helpers(kube_api, port):
-        for _ in range(2):
-            Ingest(settings, life).apply(record.id, [done])
+    api = SessionService(settings, r, driver_as(kube_api, settings, HELPER_TOKEN, port))
+    ingest = Ingest(settings, life, AfterTurn(life))
+    with cluster_helpers(kube_api, port), pytest.MonkeyPatch.context() as env:
+        env.setenv("NETCLODE_PROVIDERS", "anthropic")  # the secret proxy holds its key
+        record = session(api.life)
+        api.life.provision(record.id)  # the sandbox (and workspace) the session has
+        prompts = [api.send_prompt(OWNER, record.id, f"turn {n}").cursor for n in (1, 2, 3)]
+        for seq, (prompt_id, next_id) in enumerate(pairwise(prompts), start=1):
+            wait_prompted(prompt_id)
+            done = events_pb2.TurnCompletedPayload(prompt_id=prompt_id)
+            batch = agent_pb2.PublishRequest(
+                publisher_id="runtime",
+                seq=seq,
+                items=[agent_pb2.AgentOutput(turn_completed=done)],
+            )
+            assert len(ingest.apply(record.id, batch)) == 1
+            wait_prompted(next_id)
     assert len(Snapshots(life).list(record.id)) == 1
 
 
