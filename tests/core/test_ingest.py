@@ -77,10 +77,12 @@ def test_a_turn_abandoned_after_its_end_is_closed_by_the_pool_sweep(
     left = turns.OpenTurn(sandbox, turns.COMPLETED, long_ago)
     stack.redis.hset(keys.turns(session.id), "1-0", left.encode())
     assert send(api, session.id).queued
-    settings = Settings(
-        broker_url=stack.state["broker_url"], internal_token=stack.state["internal_token"]
+    publish(
+        Settings(broker_url=stack.state["broker_url"]),
+        types.PING,
+        "/tests/core/test_ingest",
+        {"reason": "tick"},
     )
-    publish(settings, types.PING, "/tests/core/test_ingest", {"reason": "tick"})
     wait_turns(api, session.id, 0)
     assert "1-0" not in turns.open_turns(stack.redis, session.id)
 
