@@ -243,13 +243,16 @@ def serve(
     create_server(app, False, **options).run(host, port)
 
 
-def function_command(target: str, source: Path, fd: int, signature: str = "http") -> list[str]:
-    """The command line of one function process serving the listening socket it inherits
-    as file descriptor `fd`."""
+def function_command(
+    target: str, source: Path, port: int, signature: str = "http", fd: int | None = None
+) -> list[str]:
+    """The command line of one function process on loopback port `port`; with `fd`, it
+    serves that inherited listening socket (bound to `port`) instead of binding one."""
     return [
         sys.executable, "-m", __name__,
         "--target", target, "--source", str(source), "--signature-type", signature,
-        "--fd", str(fd),
+        "--host", "127.0.0.1", "--port", str(port),
+        *(["--fd", str(fd)] if fd is not None else []),
     ]  # fmt: skip
 
 

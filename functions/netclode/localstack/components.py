@@ -124,7 +124,7 @@ def function_components(
         if service.concurrency and "THREADS" not in service.env:
             # One request at a time, as Knative's containerConcurrency promises the code.
             env["THREADS"] = str(service.concurrency)
-        argv = function_command(target, FUNCTION_SOURCE, listener.fileno(), signature)
+        argv = function_command(target, FUNCTION_SOURCE, port, signature, listener.fileno())
         out.append(Component(name, argv, port, env, listener=listener))
     return out
 
