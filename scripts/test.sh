@@ -1,12 +1,32 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (lint included). pytest's "no tests collected" (exit 5) counts
 # as a failure: a suite that tests nothing must not pass.
+#
+# The whole suite runs on two pytest-xdist workers, one test file at a time per worker
+# (--dist loadfile: a file's module and session fixtures, its stack or sandbox host, stay in
+# one process). Arguments that pick tests (paths, node ids, -k, -m) or the worker count
+# (-n, -p no:xdist) run as given.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check . >/dev/null || { echo "ruff format: files need formatting (make format)"; exit 1; }
 .venv/bin/ruff check . || exit 1
 mkdir -p test-artifacts
-.venv/bin/pytest "$@"
+
+# Whether the arguments choose tests or workers themselves.
+selects() {
+  for arg in "$@"; do
+    case "$arg" in
+      -k | -k* | -m | -m* | -n | -n* | --numprocesses* | no:xdist | -pno:xdist | *::*) return 0 ;;
+      -*) ;;
+      *) [ -e "$arg" ] && return 0 ;;
+    esac
+  done
+  return 1
+}
+
+parallel=(-n 2 --dist loadfile)
+if selects "$@"; then parallel=(); fi
+.venv/bin/pytest "${parallel[@]}" "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests" >&2

@@ -224,7 +224,11 @@ def body_limit(target: str) -> int:
     return getattr(module, "MAX_REQUEST_BYTES", EVENT_MAX_BYTES)
 
 
-def serve(target: str, source: str, signature: str, host: str, port: int) -> None:
+def serve(
+    target: str, source: str, signature: str, host: str, port: int, fd: int | None = None
+) -> None:
+    """Serves on host:port, or on the inherited listening socket `fd` (the local stack's
+    supervisor holds each function's socket across restarts)."""
     HardenedWorker.max_body_bytes = body_limit(target)
     app = create_app(target, source, signature)
     options = {
@@ -234,15 +238,21 @@ def serve(target: str, source: str, signature: str, host: str, port: int) -> Non
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
     }
+    if fd is not None:
+        options["bind"] = f"fd://{fd}"
     create_server(app, False, **options).run(host, port)
 
 
-def function_command(target: str, source: Path, port: int, signature: str = "http") -> list[str]:
-    """The command line of one function process on loopback."""
+def function_command(
+    target: str, source: Path, port: int, signature: str = "http", fd: int | None = None
+) -> list[str]:
+    """The command line of one function process on loopback port `port`; with `fd`, it
+    serves that inherited listening socket (bound to `port`) instead of binding one."""
     return [
         sys.executable, "-m", __name__,
         "--target", target, "--source", str(source), "--signature-type", signature,
         "--host", "127.0.0.1", "--port", str(port),
+        *(["--fd", str(fd)] if fd is not None else []),
     ]  # fmt: skip
 
 
@@ -253,8 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--signature-type", default="http")
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a pod serves on all)
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--fd", type=int, default=None, help="an inherited listening socket")
     args = parser.parse_args(argv)
-    serve(args.target, args.source, args.signature_type, args.host, args.port)
+    serve(args.target, args.source, args.signature_type, args.host, args.port, args.fd)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,23 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from netclode.sandboxhost.layout import Layout
+
+
+@pytest.fixture
+def base() -> Iterator[Path]:
+    """The host's XDG_RUNTIME_DIR: short, as /run/user/<uid> is. Under pytest-xdist tmp_path
+    is a level deeper (popen-gwN), too deep for the host's socket path, which a Unix socket
+    caps at 107 bytes."""
+    with tempfile.TemporaryDirectory(prefix="nc-run-") as path:
+        yield Path(path)
 
 
 def host(data_dir: Path, runtime_base: Path) -> subprocess.Popen[str]:
@@ -26,9 +39,8 @@ def runtime_dir(data_dir: Path, runtime_base: Path) -> Path:
     return runtime_base / Layout(data_dir).runtime_dir.name
 
 
-def test_private_while_running_and_removed_on_a_clean_stop(tmp_path: Path) -> None:
-    data_dir, base = tmp_path / "data", tmp_path / "run"
-    base.mkdir()
+def test_private_while_running_and_removed_on_a_clean_stop(tmp_path: Path, base: Path) -> None:
+    data_dir = tmp_path / "data"
     process = host(data_dir, base)
     run_dir = runtime_dir(data_dir, base)
     deadline = time.monotonic() + 15
@@ -44,10 +56,9 @@ def test_private_while_running_and_removed_on_a_clean_stop(tmp_path: Path) -> No
     assert not run_dir.exists()
 
 
-def test_a_runtime_dir_prepared_by_someone_else_is_refused(tmp_path: Path) -> None:
+def test_a_runtime_dir_prepared_by_someone_else_is_refused(tmp_path: Path, base: Path) -> None:
     """Its name is predictable under a shared /tmp: whoever made it could swap the sockets."""
-    data_dir, base, elsewhere = tmp_path / "data", tmp_path / "run", tmp_path / "theirs"
-    base.mkdir()
+    data_dir, elsewhere = tmp_path / "data", tmp_path / "theirs"
     elsewhere.mkdir()
     runtime_dir(data_dir, base).symlink_to(elsewhere)
     process = host(data_dir, base)

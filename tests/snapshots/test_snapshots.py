@@ -15,6 +15,7 @@ from connectrpc.errors import ConnectError
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
 from tests.snapshots.conftest import RETENTION
+from tests.support.inside import until
 from tests.support.scripted_llm import OLLAMA_MODEL, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 
@@ -113,17 +114,18 @@ def test_restore_brings_back_the_files_and_history_of_that_turn(api: Client) -> 
 
 
 def announced_snapshots(api: Client, session_id: str, count: int) -> list[common_pb2.Snapshot]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = [
+    """The first `count` snapshots announced; waits as long as `count` turns may take in a
+    fresh sandbox on a loaded machine (its first turn builds the agent)."""
+
+    def found() -> list[common_pb2.Snapshot]:
+        announced = [
             e.event.snapshot_created.snapshot
             for e in api.entries(session_id).entries
             if e.event.kind == E.AGENT_EVENT_KIND_SNAPSHOT_CREATED
         ]
-        if len(found) >= count:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"fewer than {count} snapshots announced")
+        return announced if len(announced) >= count else []
+
+    return until(f"{count} snapshots announced", found, timeout=60 * count)
 
 
 def test_a_queued_turn_is_not_in_the_snapshot_of_the_turn_before(

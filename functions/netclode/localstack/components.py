@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netclode.eventing.topology import Topology
+from netclode.localstack.control import serves
 from netclode.localstack.layout import FUNCTION_SOURCE, MANIFESTS, Layout
 from netclode.providers import GITHUB_TOKEN
 from netclode.serving import function_command
@@ -26,18 +27,16 @@ class Component:
     kind: str = "function"
     # For components reached over a Unix socket instead of a port.
     socket: Path | None = None
+    # The listening socket it serves on, held by the supervisor (see `listen`).
+    listener: socket.socket | None = None
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket}" if self.socket else f"http://127.0.0.1:{self.port}"
 
     def answering(self) -> bool:
-        """Whether the component accepts connections yet."""
-        family = socket.AF_UNIX if self.socket else socket.AF_INET
-        address = str(self.socket) if self.socket else ("127.0.0.1", self.port)
-        with socket.socket(family) as s:
-            s.settimeout(0.2)
-            return s.connect_ex(address) == 0
+        """Whether the component serves yet."""
+        return serves(self.url, held=self.listener is not None, timeout=1.0)
 
 
 def free_port() -> int:
@@ -46,13 +45,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+def listen(port: int = 0) -> socket.socket:
+    """A listening socket on loopback that the supervisor holds for as long as the stack
+    runs, and that every run of the component serving it inherits. A port that was only
+    planned (found free, then let go) could be taken by another process before the component
+    bound it, or while it restarted; the stack's URL then reached somebody else's server."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen(socket.SOMAXCONN)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Plan:
     service_ports: dict[str, int]
     # The providers whose key the secret proxy holds (see netclode.providers).
     providers: tuple[str, ...] = ()
+    # The Services' listening sockets (see `listen`), on `service_ports`.
+    listeners: dict[str, socket.socket] = field(default_factory=dict)
 
     @property
     def broker_url(self) -> str:
@@ -75,11 +82,15 @@ class Plan:
         return f"http://127.0.0.1:{self.service_ports[name]}"
 
 
-def plan_ports(topology: Topology, api_port: int) -> tuple[int, dict[str, int]]:
-    ports = {name: free_port() for name in topology.services}
-    if "api" in ports:
-        ports["api"] = api_port if api_port and port_is_free(api_port) else free_port()
-    return free_port(), ports
+def service_listeners(topology: Topology, api_port: int) -> dict[str, socket.socket]:
+    """One listening socket per Knative Service; the api's on `api_port` unless it is taken."""
+    listeners = {}
+    for name in topology.services:
+        try:
+            listeners[name] = listen(api_port if name == "api" else 0)
+        except OSError:
+            listeners[name] = listen()
+    return listeners
 
 
 def common_env(layout: Layout, plan: Plan) -> dict[str, str]:
@@ -107,13 +118,14 @@ def function_components(
     for name, service in topology.services.items():
         target = service.env.get("FUNCTION_TARGET", name)
         signature = service.env.get("FUNCTION_SIGNATURE_TYPE", "http")
+        listener = plan.listeners[name]
         port = plan.service_ports[name]
         env = {**service.env, **shared, **per_service.get(name, {}), "PORT": str(port)}
         if service.concurrency and "THREADS" not in service.env:
             # One request at a time, as Knative's containerConcurrency promises the code.
             env["THREADS"] = str(service.concurrency)
-        argv = function_command(target, FUNCTION_SOURCE, port, signature)
-        out.append(Component(name, argv, port, env))
+        argv = function_command(target, FUNCTION_SOURCE, port, signature, listener.fileno())
+        out.append(Component(name, argv, port, env, listener=listener))
     return out
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from netclode.localstack.layout import Layout
@@ -115,7 +116,7 @@ def status(layout: Layout) -> list[ComponentStatus]:
             name,
             info["url"],
             info.get("kind", "function"),
-            _probe(info["url"]),
+            _state(info),
             info.get("restarts", 0),
             info.get("last_exit", ""),
         )
@@ -130,11 +131,41 @@ def llm_providers(layout: Layout) -> list[str] | None:
     return None if state is None else list(state.get("llm_providers", []))
 
 
-def _probe(url: str) -> str:
+def _state(info: dict) -> str:
+    """A function's port is held by the supervisor and accepts connections while the
+    function is down (see components.listen): a function runs while its process does. An
+    answer is not asked for, as one busy with its only request (Knative's concurrency 1)
+    would not give it."""
+    running = serves(info["url"], held=False, timeout=0.5)
+    if info.get("kind") == "function":
+        running = running and _alive(int(info["pid"]))
+    return "running" if running else "down"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a dead child the supervisor has not reaped is a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def serves(url: str, *, held: bool, timeout: float) -> bool:
+    """Whether the component at `url` (http:// or unix://) serves. On a socket the supervisor
+    holds (`held`, see `listen`) connections are accepted into its backlog while the function
+    is down or still starting: such a component serves once it answers an HTTP request."""
     parsed = urlparse(url)
     family = socket.AF_UNIX if parsed.scheme == "unix" else socket.AF_INET
     address = parsed.path if parsed.scheme == "unix" else (parsed.hostname, parsed.port or 80)
     with socket.socket(family) as s:
-        s.settimeout(0.5)
-        ok = s.connect_ex(address) == 0
-    return "running" if ok else "down"
+        s.settimeout(timeout)
+        if s.connect_ex(address) != 0:
+            return False
+        if not held:
+            return True
+        try:
+            s.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return s.recv(5) == b"HTTP/"
+        except OSError:
+            return False

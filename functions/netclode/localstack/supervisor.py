@@ -38,9 +38,9 @@ from netclode.localstack.components import (
     function_components,
     github_token,
     held_providers,
-    plan_ports,
     sandbox_host_component,
     secret_proxy_component,
+    service_listeners,
 )
 from netclode.localstack.layout import MANIFESTS, Layout
 from netclode.providers import GITHUB_TOKEN
@@ -145,14 +145,16 @@ class Supervisor:
         )
         self.valkey.start()
         api_port = int(os.environ.get("NETCLODE_API_PORT", DEFAULT_API_PORT))
-        broker_port, service_ports = plan_ports(topology, api_port)
+        listeners = service_listeners(topology, api_port)
+        service_ports = {name: sock.getsockname()[1] for name, sock in listeners.items()}
         return Plan(
             redis_url=f"redis://127.0.0.1:{self.valkey.port}/0",
             api_port=service_ports.get("api", 0),
-            broker_port=broker_port,
+            broker_port=free_port(),
             proxy_port=free_port(),
             service_ports=service_ports,
             providers=held_providers(self.layout),
+            listeners=listeners,
         )
 
     def _spawn(self, component: Component) -> None:
@@ -165,6 +167,7 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                pass_fds=(component.listener.fileno(),) if component.listener else (),
             )
 
     def _wait_ready(self) -> None:
@@ -282,6 +285,8 @@ class Supervisor:
         if self.valkey is not None:
             with contextlib.suppress(Exception):  # not running after a failed restart
                 self.valkey.stop()
+        for sock in self.plan.listeners.values() if self.plan else ():
+            sock.close()
         self.layout.state_file.unlink(missing_ok=True)
         log.info("stopped in %.1fs", time.monotonic() - started)
 

@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     bytecode.compile_in_background()
-    server = build_server(host, args.socket or Layout(args.data_dir).host_socket)
-    print(f"sandbox host listening on {server.server_address}", flush=True)
+    socket_path = args.socket or Layout(args.data_dir).host_socket
+    server = build_server(host, socket_path)
+    print(f"sandbox host listening on {socket_path}", flush=True)
     server.serve_forever()
 
 

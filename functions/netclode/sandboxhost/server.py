@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -138,8 +139,27 @@ def _body(request: Request, required: str) -> dict[str, Any]:
 def build_server(host: SandboxHost, socket_path: Path) -> BaseWSGIServer:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    old_umask = os.umask(0o077)  # the socket is the host's owner's alone
+    with _listening(socket_path) as listener:
+        return make_server(
+            f"unix://{socket_path}", 0, HostAPI(host), threaded=True, fd=listener.fileno()
+        )
+
+
+def _listening(path: Path) -> socket.socket:
+    """A Unix socket that appears at `path` only once it listens: whoever waits for the host
+    waits for that path. (http.server binds, then looks up a host name, then listens: for a
+    second or more the path refused connections.) Owner-only, as is the runtime dir."""
+    staging = path.with_name(f".{os.getpid()}")
+    staging.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o077)
     try:
-        return make_server(f"unix://{socket_path}", 0, HostAPI(host), threaded=True)
+        listener.bind(str(staging))
+        listener.listen(socket.SOMAXCONN)
+        os.replace(staging, path)
+    except BaseException:
+        listener.close()
+        raise
     finally:
         os.umask(old_umask)
+    return listener
