@@ -24,6 +24,19 @@ from tests.support.manifests import load_documents, validate_manifest
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
+def deployed_documents(rendered: Rendered) -> list[dict]:
+    """The overlay the host applies, built from the unpacked source of the deployed commit
+    (as on a real host)."""
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(rendered.root / "opt/netclode/deploy")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return [d for d in yaml.safe_load_all(built) if d]
+
+
 def test_second_run_changes_nothing(rendered: Rendered) -> None:
     assert rendered.first.changed > 0
     assert rendered.second.changed == 0, rendered.second.output[-3000:]
@@ -128,16 +141,7 @@ def test_secret_proxy_ca_is_a_ca_generated_once(rendered: Rendered) -> None:
 def test_deployment_overlay_builds_with_the_commit_images(
     rendered: Rendered, tmp_path: Path
 ) -> None:
-    # The overlay points at the unpacked source of the deployed commit, as on a real host.
-    deploy = rendered.root / "opt/netclode/deploy"
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(deploy)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    docs = [d for d in yaml.safe_load_all(built) if d]
+    docs = deployed_documents(rendered)
     for doc in docs:
         validate_manifest(doc)
     images = {
@@ -170,14 +174,7 @@ def test_deployment_overlay_builds_with_the_commit_images(
 def test_tailscale_ingresses_route_their_names_to_the_api_and_the_webhook(
     rendered: Rendered,
 ) -> None:
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(rendered.root / "opt/netclode/deploy")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    docs = [d for d in yaml.safe_load_all(built) if d]
+    docs = deployed_documents(rendered)
     ingresses = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Ingress"}
     assert set(ingresses) == {"netclode-control-plane-ingress", "netclode-github-bot-ingress"}
     for name, ingress in ingresses.items():

@@ -79,16 +79,22 @@ def _option(argv: list[str], *names: str) -> str | None:
     return None
 
 
+def _dry_run(target: str) -> subprocess.CompletedProcess[str]:
+    """`make -n target` as an operator's shell runs it: no "Entering directory" lines even
+    when the tests themselves run under make (MAKELEVEL set)."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", target],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def _check_make(argv: list[str], _: list[dict[str, Any]]) -> None:
     for target in argv[1:]:
-        dry = subprocess.run(
-            ["make", "-n", target],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        dry = _dry_run(target)
         assert dry.returncode == 0, f"make {target}: {dry.stderr}"
 
 
@@ -234,10 +240,9 @@ def test_knative_services_are_all_labelled(shipped: list[dict[str, Any]]) -> Non
 def test_rollout_targets_roll_exactly_the_labelled_functions(
     target: str, app: str, shipped: list[dict[str, Any]]
 ) -> None:
-    dry = subprocess.run(
-        ["make", "-n", target], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
-    ).stdout
-    rolled = set(dry.split("scripts/rollout.sh functions", 1)[1].split())
+    dry = _dry_run(target)
+    assert dry.returncode == 0, f"make {target}: {dry.stderr}"
+    rolled = set(dry.stdout.split("scripts/rollout.sh functions", 1)[1].split())
     labelled = {
         owner.removeprefix("Service/")
         for _, owner, labels in _pod_templates(shipped)

@@ -10,6 +10,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 
 import kmock
 import pytest
@@ -76,3 +77,18 @@ def driver(kube_api: Emulator, runtime_port: int) -> KubernetesDriver:
 @pytest.fixture
 def core(kube_api: Emulator) -> client.CoreV1Api:
     return client.CoreV1Api(kube_api.api)
+
+
+class ConnectUnaryHandler(BaseHTTPRequestHandler):
+    """Base of the loopback runtime stand-ins: one Connect unary answer per request."""
+
+    def reply(self, status: int, body: bytes, kind: str) -> None:
+        """`kind`: "proto" for a message, "json" for a Connect error."""
+        self.send_response(status)
+        self.send_header("Content-Type", f"application/{kind}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass

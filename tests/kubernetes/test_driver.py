@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from kubernetes import client
@@ -20,7 +20,7 @@ from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
 from netclode.errors import InvalidArgument, NotFound, Unavailable
 from netclode.sessions.service import SessionService
 from netclode.v1 import agent_pb2, api_pb2, common_pb2
-from tests.kubernetes.conftest import NAMESPACE, Emulator
+from tests.kubernetes.conftest import NAMESPACE, ConnectUnaryHandler, Emulator
 from tests.support.manifests import validate_manifest
 
 SPEC = SandboxSpec(sandbox_id="s1", workspace_id="w1")
@@ -232,7 +232,7 @@ def test_list_reports_sandboxes_and_whether_they_live(driver, core) -> None:
     ]
 
 
-class FakeRuntime(BaseHTTPRequestHandler):
+class FakeRuntime(ConnectUnaryHandler):
     """A loopback stand-in for the runtime behind the bridge: Connect unary Health."""
 
     expected_auth = ""
@@ -240,22 +240,12 @@ class FakeRuntime(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path != "/netclode.v1.SandboxService/Health":
-            self._reply(404, b'{"code": "not_found", "message": "no such method"}', "json")
+            self.reply(404, b'{"code": "not_found", "message": "no such method"}', "json")
         elif self.headers.get("Authorization") != self.expected_auth:
-            self._reply(401, b'{"code": "unauthenticated", "message": "bad secret"}', "json")
+            self.reply(401, b'{"code": "unauthenticated", "message": "bad secret"}', "json")
         else:
             body = agent_pb2.HealthResponse(ready=True, session_id="sess").SerializeToString()
-            self._reply(200, body, "proto")
-
-    def _reply(self, status: int, body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", f"application/{kind}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.reply(200, body, "proto")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from itertools import pairwise
 from typing import Any
 
@@ -39,7 +39,7 @@ from netclode.sessions.service import SessionService
 from netclode.sessions.snapshots import Snapshots, SnapshotService
 from netclode.store.sessions import SessionRecord
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
-from tests.kubernetes.conftest import NAMESPACE, Emulator
+from tests.kubernetes.conftest import NAMESPACE, ConnectUnaryHandler, Emulator
 from tests.manifests.conftest import KNATIVE, kustomize
 from tests.support import rbac
 from tests.support.net import free_port
@@ -88,7 +88,7 @@ def recorded(kube_api: Emulator) -> list[rbac.Call]:
     ]
 
 
-class Runtime(BaseHTTPRequestHandler):
+class Runtime(ConnectUnaryHandler):
     """The sandbox runtime behind a pod's bridge: Health says ready, Assign and Prompt
     accept (the prompt ids taken are kept, in order); only for the secrets of pods the
     kubelet started."""
@@ -105,23 +105,13 @@ class Runtime(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         reply = self.replies.get(self.path)
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in self.secrets:
-            self._send(401, b'{"code": "unauthenticated", "message": "bad secret"}', "json")
+            self.reply(401, b'{"code": "unauthenticated", "message": "bad secret"}', "json")
         elif reply is None:
-            self._send(404, b'{"code": "unimplemented", "message": "no such method"}', "json")
+            self.reply(404, b'{"code": "unimplemented", "message": "no such method"}', "json")
         else:
             if self.path.endswith("/Prompt"):
                 self.prompts.append(agent_pb2.PromptRequest.FromString(body).prompt_id)
-            self._send(200, reply.SerializeToString(), "proto")
-
-    def _send(self, status: int, body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", f"application/{kind}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.reply(200, reply.SerializeToString(), "proto")
 
 
 @contextmanager
