@@ -84,12 +84,12 @@ def clone_result(api: Client, session_id: str, repo: str, timeout: float = 60.0)
 
 def sandbox_dump(gh_stack: GitHubStack, session_id: str) -> str:
     """Everything a process in the sandbox can read that could hold a credential: every
-    process's environment and command line, and every file in the workspace and /tmp but
-    the runtime's own bytecode cache (compiled from our source, which names the placeholder
-    in its docstrings; on a fresh clone it is written under /tmp)."""
+    process's environment and command line, and every file the sandbox itself holds in the
+    workspace and /tmp (`-xdev`: not the read-only project source bind-mounted at its host
+    path, which is under /tmp when the project is cloned there)."""
     script = (
         "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
-        " | tr '\\0' '\\n'; find /workspace /tmp -type f -size -2M ! -name '*.pyc'"
+        " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M"
         " -exec cat {} + 2>/dev/null"
     )
     out = gh_stack.sh(session_id, script)
