@@ -26,6 +26,9 @@ class SdkType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SDK_TYPE_UNSPECIFIED: _ClassVar[SdkType]
     SDK_TYPE_CLAUDE: _ClassVar[SdkType]
     SDK_TYPE_NATIVE: _ClassVar[SdkType]
+    SDK_TYPE_OPENCODE: _ClassVar[SdkType]
+    SDK_TYPE_COPILOT: _ClassVar[SdkType]
+    SDK_TYPE_CODEX: _ClassVar[SdkType]
 
 class RepoAccess(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -55,6 +58,9 @@ SESSION_STATUS_INTERRUPTED: SessionStatus
 SDK_TYPE_UNSPECIFIED: SdkType
 SDK_TYPE_CLAUDE: SdkType
 SDK_TYPE_NATIVE: SdkType
+SDK_TYPE_OPENCODE: SdkType
+SDK_TYPE_COPILOT: SdkType
+SDK_TYPE_CODEX: SdkType
 REPO_ACCESS_UNSPECIFIED: RepoAccess
 REPO_ACCESS_READ: RepoAccess
 REPO_ACCESS_WRITE: RepoAccess
