@@ -24,7 +24,10 @@ from netclode.v1 import common_pb2
 
 CLAUDE = common_pb2.SDK_TYPE_CLAUDE
 NATIVE = common_pb2.SDK_TYPE_NATIVE
-ANY_KIND = frozenset({common_pb2.SDK_TYPE_UNSPECIFIED, CLAUDE, NATIVE})
+OPENCODE = common_pb2.SDK_TYPE_OPENCODE
+COPILOT = common_pb2.SDK_TYPE_COPILOT
+CODEX = common_pb2.SDK_TYPE_CODEX
+ANY_KIND = frozenset(common_pb2.SdkType.values())
 # The original system treats an unspecified kind as Claude; so do we.
 CLAUDE_KINDS = frozenset({common_pb2.SDK_TYPE_UNSPECIFIED, CLAUDE})
 
@@ -68,18 +71,27 @@ def _rule(
 
 
 TABLE: tuple[SecretRule, ...] = (
-    _rule("ANTHROPIC_API_KEY", ["api.anthropic.com"], CLAUDE_KINDS | {NATIVE}),
-    _rule("OPENAI_API_KEY", ["api.openai.com"], [NATIVE]),
-    _rule("MISTRAL_API_KEY", ["api.mistral.ai"], [NATIVE]),
-    _rule("OPENCODE_API_KEY", ["api.opencode.ai", "openrouter.ai", "api.openrouter.ai"], [NATIVE]),
-    _rule("ZAI_API_KEY", ["open.bigmodel.cn"], [NATIVE]),
+    _rule("ANTHROPIC_API_KEY", ["api.anthropic.com"], CLAUDE_KINDS | {NATIVE, OPENCODE, COPILOT}),
+    _rule("OPENAI_API_KEY", ["api.openai.com"], [NATIVE, OPENCODE, CODEX]),
+    _rule("MISTRAL_API_KEY", ["api.mistral.ai"], [NATIVE, OPENCODE]),
+    _rule(
+        "OPENCODE_API_KEY",
+        ["api.opencode.ai", "openrouter.ai", "api.openrouter.ai"],
+        [NATIVE, OPENCODE],
+    ),
+    _rule("ZAI_API_KEY", ["open.bigmodel.cn"], [NATIVE, OPENCODE]),
     _rule(
         "GITHUB_COPILOT_TOKEN",
-        ["api.github.com", "copilot-proxy.githubusercontent.com"],
-        [NATIVE],
+        [
+            "api.github.com",
+            "api.githubcopilot.com",
+            "api.individual.githubcopilot.com",
+            "copilot-proxy.githubusercontent.com",
+        ],
+        [COPILOT],
         TOKEN_SLOTS,
     ),
-    _rule("CODEX_ACCESS_TOKEN", ["api.openai.com"], [NATIVE]),
+    _rule("CODEX_ACCESS_TOKEN", ["api.openai.com"], [CODEX]),
     _rule(GITHUB_TOKEN, ["github.com", "api.github.com"], ANY_KIND, GIT_SLOTS, per_session=True),
 )
 
