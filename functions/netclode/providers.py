@@ -18,19 +18,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from dataclasses import dataclass
 from typing import Literal
-
-import httpx
 
 from netclode.errors import FailedPrecondition, InvalidArgument
 from netclode.v1 import common_pb2
 
 PLACEHOLDER_PREFIX = "NETCLODE_PLACEHOLDER_"
-OLLAMA_TIMEOUT_S = 2.0
-OLLAMA_CACHE_S = 30.0
 CLAUDE_DEFAULT_MODEL = "claude-sonnet-4-5"
 NATIVE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
 # A model name as providers spell them (`gpt-5`, `qwen2.5-coder:7b`, `anthropic/claude-x` via
@@ -53,8 +47,6 @@ class Provider:
     base_env: str
     # The public endpoint when base_env is unset ("" = the SDK's own default; Ollama has none).
     default_base: str = ""
-    models: tuple[str, ...] = ()
-    reasoning: tuple[str, ...] = ()  # models of the catalogue that think
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -65,18 +57,12 @@ PROVIDERS: dict[str, Provider] = {
             "anthropic",
             "ANTHROPIC_API_KEY",
             "ANTHROPIC_BASE_URL",
-            "",
-            ("claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5", "claude-sonnet-4-0"),
-            ("claude-sonnet-4-5", "claude-opus-4-5", "claude-sonnet-4-0"),
         ),
         Provider(
             "openai",
             "openai",
             "OPENAI_API_KEY",
             "OPENAI_BASE_URL",
-            "",
-            ("gpt-5", "gpt-5-mini", "gpt-4.1"),
-            ("gpt-5", "gpt-5-mini"),
         ),
         Provider(
             "mistral",
@@ -84,7 +70,6 @@ PROVIDERS: dict[str, Provider] = {
             "MISTRAL_API_KEY",
             "MISTRAL_BASE_URL",
             "https://api.mistral.ai/v1",
-            ("mistral-large-latest", "devstral-medium-latest", "codestral-latest"),
         ),
         Provider(
             "openrouter",
@@ -210,89 +195,3 @@ def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[s
     if base := settings.base_urls.get(provider.name):
         env[provider.base_env] = base
     return env
-
-
-def list_models(
-    sdk_type: int, settings: ProviderSettings | None = None
-) -> list[common_pb2.ModelInfo]:
-    """The models of `sdk_type`'s providers, those without their key marked unavailable
-    (with the key they need), then Ollama's local models when it is configured."""
-    settings = settings or ProviderSettings.from_env()
-    if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
-        return _catalogue(PROVIDERS["anthropic"], settings, prefixed=False)
-    models: list[common_pb2.ModelInfo] = []
-    for provider in PROVIDERS.values():
-        models.extend(_catalogue(provider, settings, prefixed=True))
-    if base := settings.base_urls.get("ollama"):
-        models.extend(_ollama_models(base))
-    return models
-
-
-def _catalogue(
-    provider: Provider, settings: ProviderSettings, *, prefixed: bool
-) -> list[common_pb2.ModelInfo]:
-    available = settings.configured(provider.name)
-    return [
-        common_pb2.ModelInfo(
-            id=f"{provider.name}/{m}" if prefixed else m,
-            name=m,
-            provider=provider.name,
-            capabilities=_capabilities(provider.name != "ollama", m in provider.reasoning),
-            available=available,
-            missing_key="" if available else provider.key_env,
-        )
-        for m in provider.models
-    ]
-
-
-def _capabilities(tools: bool, reasoning: bool, vision: bool = False) -> list[str]:
-    caps = ["chat", "code"]
-    caps += ["tools"] if tools else []
-    caps += ["vision"] if vision else []
-    caps += ["reasoning"] if reasoning else []
-    return caps
-
-
-_ollama_cache: dict[str, tuple[float, list[common_pb2.ModelInfo]]] = {}
-_ollama_lock = threading.Lock()
-
-
-def _ollama_models(base: str) -> list[common_pb2.ModelInfo]:
-    """Ollama's local models (`/api/tags`, capabilities from `/api/show`), cached briefly.
-
-    An unreachable Ollama lists nothing rather than failing the whole listing."""
-    with _ollama_lock:
-        hit = _ollama_cache.get(base)
-        if hit and time.monotonic() - hit[0] < OLLAMA_CACHE_S:
-            return hit[1]
-    try:
-        models = _fetch_ollama(base.rstrip("/"))
-    except (httpx.HTTPError, ValueError, KeyError):
-        models = []
-    with _ollama_lock:
-        _ollama_cache[base] = (time.monotonic(), models)
-    return models
-
-
-def _fetch_ollama(base: str) -> list[common_pb2.ModelInfo]:
-    with httpx.Client(timeout=OLLAMA_TIMEOUT_S) as client:
-        tags = client.get(f"{base}/api/tags").raise_for_status().json()["models"]
-        out = []
-        for tag in tags:
-            show = client.post(f"{base}/api/show", json={"model": tag["name"]})
-            caps = set(show.json().get("capabilities", [])) if show.is_success else set()
-            size = tag.get("details", {}).get("parameter_size", "")
-            out.append(
-                common_pb2.ModelInfo(
-                    id=f"ollama/{tag['name']}",
-                    name=f"{tag['name']} ({size})" if size else tag["name"],
-                    provider="ollama",
-                    capabilities=_capabilities(
-                        "tools" in caps, "thinking" in caps, "vision" in caps
-                    ),
-                    downloaded=True,
-                    size_bytes=int(tag.get("size", 0)),
-                    available=True,
-                )
-            )
-        return out

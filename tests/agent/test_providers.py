@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from netclode.catalogue import list_models
 from netclode.errors import FailedPrecondition, InvalidArgument
-from netclode.providers import ProviderSettings, list_models, require_available, sandbox_env
+from netclode.providers import ProviderSettings, require_available, sandbox_env
 from netclode.v1 import common_pb2
 from tests.support.net import free_port
 from tests.support.scripted_llm import OllamaModel, ScriptedLLM

@@ -3,6 +3,10 @@
 import socket
 import time
 
+# Test processes send nothing off this machine, model listings included: they use the
+# catalogue shipped in the package (tests/core/test_catalogue.py serves its own locally).
+OFFLINE_CATALOGUE = {"NETCLODE_MODELS_CATALOGUE_URL": "off"}
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -20,6 +20,7 @@ from netclode.localstack import control, credentials
 from netclode.localstack.layout import Layout
 from netclode.v1 import api_connect, api_pb2, common_pb2, events_pb2
 from netclode.v1.events_pb2 import StreamEntry
+from tests.support.net import OFFLINE_CATALOGUE
 
 S = common_pb2
 E = events_pb2
@@ -170,7 +171,7 @@ def start(
 
 def up(layout: Layout, env: dict[str, str] | None = None) -> dict:
     """`netclode up` of the stack in `layout` (made by layout_under), hermetic (INHERITED)."""
-    settings = {"NETCLODE_API_PORT": "0", **TEST_EGRESS, **(env or {})}
+    settings = {"NETCLODE_API_PORT": "0", **TEST_EGRESS, **OFFLINE_CATALOGUE, **(env or {})}
     return control.up(layout, env=settings, environ=hermetic_environ(layout.data.parents[1]))
 
 

@@ -183,10 +183,10 @@ class Sessions(api_connect.SessionServiceSync):
         return self.service.git_diff(caller(self.guard, ctx), request.session_id, request.file)
 
     def list_models(self, request, ctx):
-        from netclode import providers
+        from netclode import catalogue
 
         caller(self.guard, ctx)
-        models = providers.list_models(request.sdk_type)
+        models = catalogue.list_models(request.sdk_type)
         return pb.ListModelsResponse(models=models)
 
     def list_snapshots(self, request, ctx):
