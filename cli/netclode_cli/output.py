@@ -88,9 +88,10 @@ def truncate(text: str, width: int) -> str:
 
 
 def table(columns: Iterable[str], rows: Iterable[Iterable[str]]) -> None:
+    """Rows under `columns`; the first column (an ID users copy) never wraps."""
     t = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for column in columns:
-        t.add_column(column, overflow="fold")
+    for i, column in enumerate(columns):
+        t.add_column(column, overflow="fold", no_wrap=i == 0)
     for row in rows:
         t.add_row(*row)
     console.print(t)

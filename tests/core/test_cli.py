@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner, Result
 
+from netclode.v1 import common_pb2 as S
 from netclode_cli.main import cli
 from tests.support.stack import Stack
 
@@ -109,3 +110,40 @@ def test_tokens_and_login(stack: Stack, run) -> None:
     assert "permission_denied" in refused.output
     assert run("--url", stack.api_url, "logout").exit_code == 0
     assert run("tokens", "revoke", "cli-user").exit_code == 0
+
+
+def test_every_backend_of_the_schema_can_be_chosen_by_name(run) -> None:
+    names = [n.removeprefix("SDK_TYPE_").lower() for n, v in S.SdkType.items() if v]
+    for command in (("sessions", "create"), ("models",)):
+        assert f"[{'|'.join(names)}]" in " ".join(run(*command, "--help").output.split())
+    created = run(
+        "--json",
+        "sessions",
+        "create",
+        "--sdk",
+        "opencode",
+        "--model",
+        "anthropic/claude-sonnet-4-5",
+    )
+    assert created.exit_code == 0, created.output
+    session = json.loads(created.output)
+    assert session["sdkType"] == "SDK_TYPE_OPENCODE"
+    shown = [line.split() for line in run("sessions", "get", session["id"]).output.splitlines()]
+    assert ["SDK:", "opencode"] in shown
+    assert run("sessions", "delete", session["id"]).exit_code == 0
+
+
+def test_models_lists_each_backends_naming_and_what_unlocks_the_rest(run) -> None:
+    codex = {m["id"]: m for m in json.loads(run("--json", "models", "--sdk", "codex").output)}
+    oauth, api = codex["gpt-5.1-codex:oauth:high"], codex["gpt-5.1-codex:api:high"]
+    assert oauth.get("available", False) is False and oauth["missingKey"] == "netclode auth codex"
+    assert api["missingKey"] == "OPENAI_API_KEY"  # the stack holds only the Anthropic key
+    footer = " ".join(run("models", "--sdk", "codex").output.split())
+    assert "Unavailable: openai needs OPENAI_API_KEY. Add the key to " in footer
+    assert "Unavailable: openai needs a sign-in: run `netclode auth codex`." in footer
+    copilot = run("models", "--sdk", "copilot").output.splitlines()
+    byok = next(line.split() for line in copilot if line.startswith("claude-sonnet-4-5:anthropic"))
+    assert byok[-1] == "yes"
+    assert "Unavailable: github-copilot needs GITHUB_COPILOT_TOKEN." in " ".join(
+        " ".join(copilot).split()
+    )

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import click
 
 from netclode.providers import SECRETS_HINT
+from netclode.sdks import SDKS
 from netclode.v1 import api_pb2, common_pb2
-from netclode_cli.commands.sessions import SDKS
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, table
 
 
 @click.command()
-@click.option("--sdk", type=click.Choice(sorted(SDKS)), default="native", show_default=True)
+@click.option("--sdk", type=click.Choice(list(SDKS)), default="native", show_default=True)
 @json_flag
 @pass_app
 def models(app: App, sdk: str) -> None:
@@ -33,13 +35,21 @@ def models(app: App, sdk: str) -> None:
             for m in reply.models
         ),
     )
-    needs = {m.provider: m.missing_key for m in reply.models if not m.available}
-    if needs:
-        listed = ", ".join(f"{p} needs {key}" for p, key in needs.items())
+    _explain_unavailable(reply.models)
+
+
+def _explain_unavailable(models: Iterable[common_pb2.ModelInfo]) -> None:
+    """What unlocks the unavailable models: a key in secrets.env, or a sign-in command
+    (a `missing_key` with a space, e.g. `netclode auth codex`)."""
+    needs = dict.fromkeys((m.provider, m.missing_key) for m in models if not m.available)
+    keys = ", ".join(f"{p} needs {need}" for p, need in needs if " " not in need)
+    if keys:
         console.print(
-            f"Unavailable: {listed}. Add the key to {SECRETS_HINT} "
+            f"Unavailable: {keys}. Add the key to {SECRETS_HINT} "
             "and restart Netclode (netclode down && netclode up)."
         )
+    for provider, command in ((p, need) for p, need in needs if " " in need):
+        console.print(f"Unavailable: {provider} needs a sign-in: run `{command}`.")
 
 
 def _availability(model: common_pb2.ModelInfo) -> str:

@@ -6,6 +6,7 @@ import re
 
 import click
 
+from netclode.sdks import SDKS, sdk_name
 from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.lazy import Lazy, LazyGroup
@@ -21,7 +22,6 @@ from netclode_cli.output import (
     truncate,
 )
 
-SDKS = {"claude": common_pb2.SDK_TYPE_CLAUDE, "native": common_pb2.SDK_TYPE_NATIVE}
 SORT_KEYS = {
     "created": lambda s: s.session.created_at.ToMilliseconds(),
     "active": lambda s: s.session.last_active_at.ToMilliseconds(),
@@ -133,7 +133,7 @@ def get(app: App, session_id: str) -> None:
         ("ID", s.id),
         ("Name", s.name),
         ("Status", styled_status(s.status)),
-        ("SDK", common_pb2.SdkType.Name(s.sdk_type).removeprefix("SDK_TYPE_").lower()),
+        ("SDK", sdk_name(s.sdk_type)),
         ("Model", s.model or "-"),
         ("Repos", ", ".join(short_repo(r) for r in s.repos) or "-"),
         ("Owner", s.owner),
@@ -150,8 +150,8 @@ def get(app: App, session_id: str) -> None:
 @click.option("--name", default="", help="Session name (default: generated).")
 @click.option("--repo", "repos", multiple=True, help="owner/repo or GitHub URL (repeatable).")
 @click.option("--write", is_flag=True, help="Give the agent write access to the repos.")
-@click.option("--sdk", type=click.Choice(sorted(SDKS)), default="claude", show_default=True)
-@click.option("--model", default="", help="e.g. claude-sonnet-4-5 or anthropic/<model>.")
+@click.option("--sdk", type=click.Choice(list(SDKS)), default="claude", show_default=True)
+@click.option("--model", default="", help="One `netclode models --sdk <sdk>` lists.")
 @click.option("--prompt", "initial_prompt", default="", help="First prompt to run.")
 @click.option("--tailnet", is_flag=True, help="Allow the sandbox to reach the tailnet.")
 @click.option(
