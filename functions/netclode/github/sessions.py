@@ -5,6 +5,9 @@ from __future__ import annotations
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
+from netclode.errors import InvalidArgument
+from netclode.providers import normalize_model
+from netclode.sdks import parse_sdk
 from netclode.sessions import entries as entry_kinds
 from netclode.v1 import api_connect, api_pb2, common_pb2, events_pb2
 
@@ -14,20 +17,32 @@ MAX_PAGES = 40
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
 
 
-SDKS = {
-    "": common_pb2.SDK_TYPE_UNSPECIFIED,
-    "claude": common_pb2.SDK_TYPE_CLAUDE,
-    "native": common_pb2.SDK_TYPE_NATIVE,
-}
+def session_choice(sdk: str, model: str) -> tuple[int, str]:
+    """The (SdkType, model) the bot's sessions run, from GITHUB_SESSION_SDK and
+    GITHUB_SESSION_MODEL (empty: the server's defaults), checked as the API would check
+    them: a typo stops the bot at its start with one line, rather than failing each mention.
+    """
+    try:
+        sdk_type = parse_sdk(sdk) if sdk else common_pb2.SDK_TYPE_UNSPECIFIED
+    except ValueError as exc:
+        raise SystemExit(f"configuration error: GITHUB_SESSION_SDK: {exc}") from None
+    try:
+        if model:
+            normalize_model(sdk_type or common_pb2.SDK_TYPE_CLAUDE, model)
+    except InvalidArgument as exc:
+        raise SystemExit(
+            f"configuration error: GITHUB_SESSION_MODEL: {exc.message.removeprefix('model: ')} "
+            f"(for the {sdk or 'claude'} SDK; `netclode models --sdk {sdk or 'claude'}` lists them)"
+        ) from None
+    return sdk_type, model
 
 
 class SessionAPI:
     def __init__(self, address: str, token: str, sdk: str = "", model: str = "") -> None:
-        """`sdk` / `model`: what the bot's sessions run (empty: the server's defaults)."""
+        """`sdk` / `model`: what the bot's sessions run (see session_choice)."""
         self.client = api_connect.SessionServiceClientSync(address, timeout_ms=TIMEOUT_MS)
         self.headers = {"authorization": f"Bearer {token}"}
-        self.sdk = SDKS[sdk]
-        self.model = model
+        self.sdk, self.model = session_choice(sdk, model)
 
     def create(self, name: str, repo: str, access: str, prompt: str) -> str:
         req = api_pb2.CreateSessionRequest(

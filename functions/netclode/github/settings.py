@@ -28,7 +28,8 @@ class GitHubSettings:
     # The api function, and the bot's own API token (a `user` token, so it owns its sessions).
     netclode_api_url: str = ""
     bot_token: str = ""
-    # What the bot's sessions run: "claude" or "native", and the model (empty: defaults).
+    # What the bot's sessions run: an SDK name (`netclode models --sdk`) and a model of it
+    # (empty: the server's defaults); checked by the bot (github/sessions.py session_choice).
     session_sdk: str = ""
     session_model: str = ""
     max_concurrent: int = 5
@@ -58,21 +59,12 @@ class GitHubSettings:
             token=os.environ.get("GITHUB_TOKEN", "").strip(),
             netclode_api_url=os.environ.get("NETCLODE_API_URL", "").rstrip("/"),
             bot_token=os.environ.get("NETCLODE_BOT_TOKEN", ""),
-            session_sdk=_sdk(os.environ.get("GITHUB_SESSION_SDK", "")),
+            session_sdk=os.environ.get("GITHUB_SESSION_SDK", "").strip().lower(),
             session_model=os.environ.get("GITHUB_SESSION_MODEL", "").strip(),
             max_concurrent=max(1, _int("MAX_CONCURRENT_GITHUB_SESSIONS", cls.max_concurrent)),
             session_timeout_s=_int("GITHUB_SESSION_TIMEOUT_SECONDS", cls.session_timeout_s),
             start_lease_s=_int("GITHUB_START_LEASE_SECONDS", cls.start_lease_s),
         )
-
-
-def _sdk(value: str) -> str:
-    value = value.strip().lower()
-    if value not in ("", "claude", "native"):
-        raise SystemExit(
-            f"configuration error: GITHUB_SESSION_SDK must be claude or native, got {value!r}"
-        )
-    return value
 
 
 def _private_key() -> str:
