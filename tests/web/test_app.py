@@ -158,7 +158,7 @@ def test_new_session_form_offers_the_available_models_and_marks_the_rest(
     model = page.get_by_label("Model")
     expect(model).to_have_value(OLLAMA_MODEL)
     needs = model.locator(
-        "option", has_text="claude-sonnet-4-5 (anthropic) — needs ANTHROPIC_API_KEY"
+        "option", has_text="Claude Sonnet 4.5 (anthropic) — needs ANTHROPIC_API_KEY"
     )
     expect(needs).to_be_disabled()
     page.get_by_label("Agent", exact=True).select_option(label="Claude Agent SDK")
@@ -168,6 +168,27 @@ def test_new_session_form_offers_the_available_models_and_marks_the_rest(
     ).to_be_visible()
     expect(page.get_by_role("button", name="Create session")).to_be_disabled()
     screenshot(page, f"{viewport}-new-session")
+
+
+def test_each_agent_lists_its_own_models_and_what_unlocks_the_rest(desktop: Page) -> None:
+    desktop.get_by_role("button", name="New session").click()
+    agent, model = desktop.get_by_label("Agent", exact=True), desktop.get_by_label("Model")
+    expect(agent.locator("option")).to_have_text(
+        ["Claude Agent SDK", "Native agent", "OpenCode", "GitHub Copilot", "Codex"]
+    )
+    agent.select_option(label="OpenCode")
+    expect(model).to_have_value("opencode/gpt-5-nano")  # Zen's free tier needs no key
+    paid = model.locator("option", has_text="(opencode) — needs OPENCODE_API_KEY")
+    expect(paid.first).to_be_disabled()
+    expect(model.locator("option", has_text=OLLAMA_MODEL.removeprefix("ollama/"))).to_be_enabled()
+    agent.select_option(label="Codex")
+    expect(model).to_contain_text("No model available for this agent")
+    expect(model.locator("option", has_text="(ChatGPT sign-in, High)").first).to_be_disabled()
+    expect(
+        desktop.get_by_text("add OPENAI_API_KEY to ~/.config/netclode/secrets.env")
+    ).to_be_visible()
+    expect(desktop.get_by_text("once you run netclode auth codex")).to_be_visible()
+    screenshot(desktop, "desktop-new-session-codex")
 
 
 def test_size_picker_offers_sizes_within_the_limits_and_creates_that_size(

@@ -7,6 +7,15 @@ import { ErrorLine, Header, useAction, type Ctx } from "./common";
 // The sizes offered (vCPUs, MiB of memory): those within the server's limits, plus its default.
 const CPU_STEPS = [1, 2, 4, 8, 16, 32];
 const MEMORY_STEPS = [1024, 2048, 4096, 8192, 16384, 32768, 65536];
+// Every backend of the schema (listed in enum order); a new SdkType fails the build until it
+// is named here.
+const AGENTS: Record<Exclude<SdkType, SdkType.UNSPECIFIED>, string> = {
+  [SdkType.NATIVE]: "Native agent",
+  [SdkType.CLAUDE]: "Claude Agent SDK",
+  [SdkType.OPENCODE]: "OpenCode",
+  [SdkType.COPILOT]: "GitHub Copilot",
+  [SdkType.CODEX]: "Codex",
+};
 
 export function memoryLabel(mb: number): string {
   return mb % 512 === 0 ? `${mb / 1024} GiB` : `${mb} MiB`;
@@ -84,7 +93,10 @@ export function NewSession(ctx: Ctx) {
     });
   }, [sdk]);
 
-  const missing = [...new Set((models ?? []).filter((m) => !m.available).map((m) => m.missingKey))];
+  // What unlocks the rest: keys (for secrets.env), or sign-in commands (`netclode auth codex`).
+  const needs = [...new Set((models ?? []).filter((m) => !m.available).map((m) => m.missingKey))];
+  const missing = needs.filter((n) => !n.includes(" "));
+  const signIns = needs.filter((n) => n.includes(" "));
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -130,8 +142,7 @@ export function NewSession(ctx: Ctx) {
         </label>
         <label for="ns-sdk">Agent</label>
         <select id="ns-sdk" value={String(sdk)} onChange={(e) => setSdk(Number(e.currentTarget.value) as SdkType)}>
-          <option value={String(SdkType.NATIVE)}>Native agent</option>
-          <option value={String(SdkType.CLAUDE)}>Claude Agent SDK</option>
+          {Object.entries(AGENTS).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
         </select>
         <label for="ns-model">Model</label>
         <select id="ns-model" value={model} disabled={!model} onChange={(e) => setModel(e.currentTarget.value)}>
@@ -149,6 +160,9 @@ export function NewSession(ctx: Ctx) {
             ~/.config/netclode/secrets.env and restart Netclode (netclode down &amp;&amp; netclode up).
           </p>
         )}
+        {signIns.map((command) => (
+          <p class="hint" key={command}>Models marked “needs {command}” become available once you run {command}.</p>
+        ))}
         <label class="check">
           <input type="checkbox" checked={tailnet} onChange={(e) => setTailnet(e.currentTarget.checked)} />
           Allow tailnet access
