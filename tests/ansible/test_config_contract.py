@@ -74,6 +74,7 @@ CLUSTER_DEFAULTS = {
     "OPENAI_BASE_URL": "the provider's public API",
     "MISTRAL_BASE_URL": "the provider's public API",
     "OPENROUTER_BASE_URL": "the provider's public API",
+    "NETCLODE_MODELS_CATALOGUE_URL": "models.dev's catalogue, else the snapshot in the package",
 }
 # The secret proxy reads its settings through one table (config.OPTIONS).
 PROXY_DYNAMIC = {"config.py": {env for env, _, _ in OPTIONS.values()}}
