@@ -79,7 +79,8 @@ Catalogue = dict[str, tuple[Model, ...]]
 
 def parse(doc: object) -> Catalogue:
     """The sources Netclode uses from a models.dev `api.json` document; a source that is
-    missing or malformed is left out (the caller falls back to the snapshot's)."""
+    missing, malformed or without one usable model is left out (the caller falls back to
+    the snapshot's)."""
     if not isinstance(doc, dict):
         raise ValueError("the catalogue is not a JSON object")
     out: Catalogue = {}
@@ -87,8 +88,9 @@ def parse(doc: object) -> Catalogue:
         entry = doc.get(source)
         models = entry.get("models") if isinstance(entry, dict) else None
         if isinstance(models, dict):
-            parsed = [_model(m) for m in models.values() if isinstance(m, dict)]
-            out[source] = tuple(m for m in parsed if m is not None)
+            parsed = (_model(m) for m in models.values() if isinstance(m, dict))
+            if usable := tuple(m for m in parsed if m is not None):
+                out[source] = usable
     return out
 
 

@@ -34,6 +34,7 @@ FRESH = {
             "bad id; rm -rf": {"id": "bad id; rm -rf", "name": "not a model name"},
         },
     },
+    "openai": {"id": "openai", "models": {"gpt 9": {"id": "gpt 9"}}},  # nothing usable
     "somebody-else": {"id": "somebody-else", "models": {"x": {"id": "x"}}},
 }
 
@@ -97,8 +98,10 @@ def test_a_fresh_catalogue_is_used_and_then_cached(served: Catalogue) -> None:
     assert ids(claude) == ["claude-next-9"]  # the unusable id is left out
     assert list(claude[0].capabilities) == ["chat", "code", "tools", "vision", "reasoning"]
     assert (claude[0].name, claude[0].available) == ("Claude Next 9", True)
-    # A source the fetched catalogue lacks keeps the snapshot's models.
-    assert ids(list_models(S.SDK_TYPE_NATIVE, NONE))[-1] == f"mistral/{snapshot_ids('mistral')[-1]}"
+    # A source the fetched catalogue lacks, or has no usable model of, keeps the snapshot's.
+    native = ids(list_models(S.SDK_TYPE_NATIVE, NONE))
+    kept = [f"{p}/{i}" for p in ("openai", "mistral") for i in snapshot_ids(p)]
+    assert native == ["anthropic/claude-next-9", *kept]
     assert served.requests == 1  # the second listing used the cached catalogue
 
 
