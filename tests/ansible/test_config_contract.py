@@ -68,6 +68,7 @@ CLUSTER_DEFAULTS = {
     "GITHUB_BOT_NAME": "@netclode",
     "GITHUB_SESSION_SDK": "the claude SDK",
     "GITHUB_SESSION_MODEL": "the SDK's default model",
+    "GITHUB_REPO_SESSIONS": "every repository runs GITHUB_SESSION_SDK / _MODEL",
     "GITHUB_SESSION_TIMEOUT_SECONDS": "the bot's default session timeout",
     "GITHUB_START_LEASE_SECONDS": "the bot's default start lease",
     "ANTHROPIC_BASE_URL": "the provider's public API",

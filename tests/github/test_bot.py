@@ -235,6 +235,24 @@ def test_issue_mention_answers_by_editing_the_progress_comment(bot, gh, api, red
     assert job(redis_client, "d-issue") == {}
 
 
+def test_a_repository_runs_the_backend_its_settings_choose(
+    start_module_function, bots, bot, api, redis_client
+):
+    chosen = {REPO.upper(): {"sdk": "opencode", "model": "anthropic/claude-opus-4-5"}}
+    other = start_module_function("bot", bots.env | {"GITHUB_REPO_SESSIONS": json.dumps(chosen)})
+    try:
+        deliver(other, "issue_comment", comment_payload("@netclode fix it"), "d-repo-sdk")
+        session = api.get(job(redis_client, "d-repo-sdk")["session_id"])
+        assert (session.sdk_type, session.model) == (
+            common_pb2.SDK_TYPE_OPENCODE,
+            "anthropic/claude-opus-4-5",
+        )
+        complete(other, session.id, "Fixed.")
+        assert gone(api, session.id)
+    finally:
+        other.stop()
+
+
 def test_pr_mention_with_long_diff_cuts_it_on_a_line(bot, gh, api, redis_client):
     line = "+" + "y" * 99 + "\n"
     gh.issues[(REPO, 2)].diff = "diff --git a/f b/f\n" + line * 600  # ~60 kB

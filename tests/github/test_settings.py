@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from netclode.github.sessions import session_choice
+from netclode.github.sessions import SessionAPI, session_choice
+from netclode.github.settings import GitHubSettings
 from netclode.v1 import common_pb2 as S
 
 
@@ -32,3 +35,35 @@ def test_a_bad_choice_stops_the_bot_with_one_line() -> None:
         "configuration error: GITHUB_SESSION_MODEL: 'gpt-5' must name its provider, e.g. "
         "anthropic/gpt-5 (for the native SDK; `netclode models --sdk native` lists them)"
     )
+
+
+def test_a_repository_may_run_another_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    choices = {
+        "Octo/Hello": {"sdk": "codex"},
+        "octo/site": {"model": "claude-opus-4-5"},
+    }
+    monkeypatch.setenv("GITHUB_REPO_SESSIONS", json.dumps(choices))
+    settings = GitHubSettings.from_env()
+    assert settings.repo_sessions == {
+        "octo/hello": ("codex", ""),
+        "octo/site": ("", "claude-opus-4-5"),
+    }
+    api = SessionAPI("http://127.0.0.1:9", "t", "claude", "", settings.repo_sessions)
+    assert api.per_repo == {
+        "octo/hello": (S.SDK_TYPE_CODEX, ""),
+        "octo/site": (S.SDK_TYPE_CLAUDE, "claude-opus-4-5"),  # the bot's SDK
+    }
+    with pytest.raises(SystemExit) as bad:
+        SessionAPI("http://127.0.0.1:9", "t", "", "", {"octo/x": ("native", "gpt-5")})
+    assert str(bad.value).startswith(
+        "configuration error: GITHUB_REPO_SESSIONS octo/x model: 'gpt-5' must name its provider"
+    )
+
+
+@pytest.mark.parametrize("raw", ['{"octo/x": "codex"}', "{octo", '{"octo/x": {"sdk": 5}}'])
+def test_a_malformed_repo_table_is_one_line(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("GITHUB_REPO_SESSIONS", raw)
+    with pytest.raises(SystemExit) as bad:
+        GitHubSettings.from_env()
+    assert str(bad.value).startswith("configuration error: GITHUB_REPO_SESSIONS ")
+    assert "\n" not in str(bad.value)

@@ -32,7 +32,9 @@ def _bot() -> Bot:
         gh,
         r,
         GitHubApp(gh),
-        SessionAPI(gh.netclode_api_url, gh.bot_token, gh.session_sdk, gh.session_model),
+        SessionAPI(
+            gh.netclode_api_url, gh.bot_token, gh.session_sdk, gh.session_model, gh.repo_sessions
+        ),
     )
 
 

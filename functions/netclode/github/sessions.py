@@ -17,41 +17,60 @@ MAX_PAGES = 40
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
 
 
-def session_choice(sdk: str, model: str) -> tuple[int, str]:
-    """The (SdkType, model) the bot's sessions run, from GITHUB_SESSION_SDK and
-    GITHUB_SESSION_MODEL (empty: the server's defaults), checked as the API would check
-    them: a typo stops the bot at its start with one line, rather than failing each mention.
-    """
+SETTINGS = ("GITHUB_SESSION_SDK", "GITHUB_SESSION_MODEL")
+
+
+def session_choice(sdk: str, model: str, settings: tuple[str, str] = SETTINGS) -> tuple[int, str]:
+    """The (SdkType, model) of a bot session, from the settings named `settings` (empty:
+    the server's defaults), checked as the API would check them: a typo stops the bot at
+    its start with one line, rather than failing each mention."""
     try:
         sdk_type = parse_sdk(sdk) if sdk else common_pb2.SDK_TYPE_UNSPECIFIED
     except ValueError as exc:
-        raise SystemExit(f"configuration error: GITHUB_SESSION_SDK: {exc}") from None
+        raise SystemExit(f"configuration error: {settings[0]}: {exc}") from None
     try:
         if model:
             normalize_model(sdk_type or common_pb2.SDK_TYPE_CLAUDE, model)
     except InvalidArgument as exc:
         raise SystemExit(
-            f"configuration error: GITHUB_SESSION_MODEL: {exc.message.removeprefix('model: ')} "
+            f"configuration error: {settings[1]}: {exc.message.removeprefix('model: ')} "
             f"(for the {sdk or 'claude'} SDK; `netclode models --sdk {sdk or 'claude'}` lists them)"
         ) from None
     return sdk_type, model
 
 
 class SessionAPI:
-    def __init__(self, address: str, token: str, sdk: str = "", model: str = "") -> None:
-        """`sdk` / `model`: what the bot's sessions run (see session_choice)."""
+    def __init__(
+        self,
+        address: str,
+        token: str,
+        sdk: str = "",
+        model: str = "",
+        repos: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """`sdk` / `model`: what the bot's sessions run; `repos`: (sdk, model) by lower-case
+        "owner/repo" where a repository runs another (its sdk defaults to `sdk`)."""
         self.client = api_connect.SessionServiceClientSync(address, timeout_ms=TIMEOUT_MS)
         self.headers = {"authorization": f"Bearer {token}"}
-        self.sdk, self.model = session_choice(sdk, model)
+        self.default = session_choice(sdk, model)
+        self.per_repo = {
+            repo: session_choice(
+                repo_sdk or sdk,
+                repo_model,
+                (f"GITHUB_REPO_SESSIONS {repo} sdk", f"GITHUB_REPO_SESSIONS {repo} model"),
+            )
+            for repo, (repo_sdk, repo_model) in (repos or {}).items()
+        }
 
     def create(self, name: str, repo: str, access: str, prompt: str) -> str:
+        sdk_type, model = self.per_repo.get(repo.lower(), self.default)
         req = api_pb2.CreateSessionRequest(
             name=name,
             repos=[repo],
             repo_access=ACCESS[access],
             initial_prompt=prompt,
-            sdk_type=self.sdk,
-            model=self.model,
+            sdk_type=sdk_type,
+            model=model,
         )
         return self.client.create_session(req, headers=self.headers).session.id
 

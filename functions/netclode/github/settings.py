@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from netclode.config import _int
@@ -32,6 +33,8 @@ class GitHubSettings:
     # (empty: the server's defaults); checked by the bot (github/sessions.py session_choice).
     session_sdk: str = ""
     session_model: str = ""
+    # Per repository ("owner/repo", lower case): its (sdk, model) instead (GITHUB_REPO_SESSIONS).
+    repo_sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
     max_concurrent: int = 5
     session_timeout_s: int = 600
     # A workflow still creating its session after this long was lost with its process.
@@ -61,10 +64,39 @@ class GitHubSettings:
             bot_token=os.environ.get("NETCLODE_BOT_TOKEN", ""),
             session_sdk=os.environ.get("GITHUB_SESSION_SDK", "").strip().lower(),
             session_model=os.environ.get("GITHUB_SESSION_MODEL", "").strip(),
+            repo_sessions=_repo_sessions(os.environ.get("GITHUB_REPO_SESSIONS", "")),
             max_concurrent=max(1, _int("MAX_CONCURRENT_GITHUB_SESSIONS", cls.max_concurrent)),
             session_timeout_s=_int("GITHUB_SESSION_TIMEOUT_SECONDS", cls.session_timeout_s),
             start_lease_s=_int("GITHUB_START_LEASE_SECONDS", cls.start_lease_s),
         )
+
+
+def _repo_sessions(raw: str) -> dict[str, tuple[str, str]]:
+    """GITHUB_REPO_SESSIONS, JSON: {"owner/repo": {"sdk": "codex", "model": "..."}}, either
+    key optional. Only the shape is checked here; the bot checks the names at its start."""
+    if not raw.strip():
+        return {}
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise SystemExit(f"configuration error: GITHUB_REPO_SESSIONS is not JSON: {exc}") from None
+    if not isinstance(doc, dict) or not all(_is_choice(v) for v in doc.values()):
+        raise SystemExit(
+            'configuration error: GITHUB_REPO_SESSIONS must map "owner/repo" to '
+            '{"sdk": "<sdk>", "model": "<model>"}'
+        )
+    return {
+        repo.strip().lower(): (v.get("sdk", "").strip().lower(), v.get("model", "").strip())
+        for repo, v in doc.items()
+    }
+
+
+def _is_choice(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) <= {"sdk", "model"}
+        and all(isinstance(v, str) for v in value.values())
+    )
 
 
 def _private_key() -> str:
