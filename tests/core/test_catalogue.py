@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from netclode.catalogue import CATALOGUE_URL_ENV, list_models, snapshot
+from netclode.catalogue import CATALOGUE_URL_ENV, SNAPSHOT, list_models, snapshot
 from netclode.providers import ProviderSettings
 from netclode.v1 import common_pb2 as S
 from tests.support.net import free_port
@@ -136,6 +136,10 @@ def test_the_snapshot_holds_the_originals_fallback_models() -> None:
     """`off` (as in every other test) lists the shipped snapshot without fetching."""
     cat = snapshot()
     assert set(cat) == {"anthropic", "openai", "mistral", "zai", "opencode", "github-copilot"}
+    shipped = json.loads(SNAPSHOT.read_text())
+    assert {s: len(cat[s]) for s in cat} == {
+        s: len(shipped[s]["models"]) for s in cat
+    }  # none dropped
     assert {"claude-sonnet-4-5", "claude-sonnet-4-0"} <= set(snapshot_ids("anthropic"))
     zen_free = {m.id for m in cat["opencode"] if m.free}
     assert zen_free == {"gpt-5-nano", "big-pickle", "glm-4.7-free", "minimax-m2.1-free"}
