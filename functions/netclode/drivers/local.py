@@ -46,6 +46,7 @@ class LocalDriver:
             json={
                 "workspace_id": spec.workspace_id,
                 "memory_mb": spec.memory_mb or self._default_memory_mb,
+                "cpus": spec.vcpus,
             },
         )
 
