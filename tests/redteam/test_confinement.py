@@ -207,7 +207,10 @@ def test_keyring_ptrace_perf_and_unshare_are_refused_with_eperm(driver, sandbox)
 
 
 def test_tools_still_work_under_the_filter(driver, sandbox):
-    script = "git init -q /tmp/r && git -C /tmp/r status --short && node -e 'console.log(6*7)'"
+    script = (
+        "git init -q /tmp/r && git -C /tmp/r status --short && gh --version >/dev/null"
+        " && node -e 'console.log(6*7)'"
+    )
     reply = sh(driver, sandbox, script)
     assert reply.exit_code == 0, reply.stderr
     assert reply.stdout.endswith(b"42\n")

@@ -233,6 +233,7 @@ class SandboxHost:
                 ).result()
         except BaseException:
             os.close(cmd.info_fd)
+            self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
             raise
         finally:
             cmd.close_fds()

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netclode.config import _int
+from netclode.config import Settings, _int
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu")
@@ -48,7 +48,8 @@ class LimitError(Exception):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-sandbox limits. memory_mb and cpus are defaults a start request may override."""
+    """Per-sandbox limits. memory_mb and cpus are the sessions' defaults (KATA_VM_MEMORY_MB,
+    KATA_VM_CPUS, see Settings), which a start request may override."""
 
     memory_mb: int = 4096
     cpus: int = 2
@@ -58,9 +59,10 @@ class SandboxLimits:
 
     @classmethod
     def from_env(cls) -> SandboxLimits:
+        settings = Settings.from_env()
         return cls(
-            memory_mb=_int("NETCLODE_SANDBOX_MEMORY_MB", cls.memory_mb, minimum=64),
-            cpus=_int("NETCLODE_SANDBOX_CPUS", cls.cpus, minimum=1),
+            memory_mb=settings.default_memory_mb,
+            cpus=settings.default_vcpus,
             pids=_int("NETCLODE_SANDBOX_PIDS", cls.pids, minimum=16),
             tmp_mb=_int("NETCLODE_SANDBOX_TMP_MB", cls.tmp_mb, minimum=1),
             workspace_mb=_int("NETCLODE_SANDBOX_WORKSPACE_MB", cls.workspace_mb, minimum=16),
@@ -119,19 +121,22 @@ class Cgroups:
         """The sandbox's cgroup dirs, limits written; a process joins by writing its pid to
         each returned cgroup.procs file."""
         files = _v2_files(limits) if self.version == 2 else _v1_files(limits)
-        procs = []
-        for parent in self.parents:
-            parent.mkdir(exist_ok=True)
-            if self.version == 2:
-                enable = " ".join(f"+{c}" for c in CONTROLLERS)
-                (parent / "cgroup.subtree_control").write_text(enable)
-            group = parent / sandbox_id
-            group.mkdir(exist_ok=True)
-            for file, value in files:
-                if (group / file).exists():
-                    (group / file).write_text(value)
-            procs.append(group / "cgroup.procs")
-        return procs
+        try:
+            return [self._make(parent, sandbox_id, files) for parent in self.parents]
+        except OSError as e:
+            raise LimitError(f"cgroup {sandbox_id}: {e.strerror}") from None
+
+    def _make(self, parent: Path, sandbox_id: str, files: list[tuple[str, str]]) -> Path:
+        parent.mkdir(exist_ok=True)
+        if self.version == 2:
+            enable = " ".join(f"+{c}" for c in CONTROLLERS)
+            (parent / "cgroup.subtree_control").write_text(enable)
+        group = parent / sandbox_id
+        group.mkdir(exist_ok=True)
+        for file, value in files:
+            if (group / file).exists():
+                (group / file).write_text(value)
+        return group / "cgroup.procs"
 
     def remove(self, sandbox_id: str) -> None:
         for parent in self.parents:
@@ -375,10 +380,15 @@ class Confinement:
             self.cgroups.close()
 
     def prepare(self, sandbox_id: str, tmp: Path, limits: SandboxLimits) -> Confined:
-        """Mounts the sandbox's /tmp at `tmp` and makes its cgroups."""
-        if self.sized_tmp:
-            mount_tmp(tmp, limits.tmp_mb)
-        procs = self.cgroups.create(sandbox_id, limits) if self.cgroups else []
+        """Mounts the sandbox's /tmp at `tmp` and makes its cgroups; on failure, neither
+        is left behind."""
+        try:
+            if self.sized_tmp:
+                mount_tmp(tmp, limits.tmp_mb)
+            procs = self.cgroups.create(sandbox_id, limits) if self.cgroups else []
+        except LimitError:
+            self.release(sandbox_id, tmp)
+            raise
         return Confined(tmp if self.sized_tmp else None, procs)
 
     def release(self, sandbox_id: str, tmp: Path) -> None:
