@@ -238,6 +238,36 @@ def test_stop_removes_the_cgroups_and_the_tmp_mount(driver, data_dir):
     assert mounts_under(Layout(data_dir).sandbox("sb-cleanup")) == []
 
 
+def test_a_killed_host_leaves_nothing_the_next_one_does_not_clear(tmp_path):
+    """SIGKILL the host with a sandbox running: its successor on the same data dir clears
+    the old /tmp mount and cgroups, and the workspace (still mounted) keeps its files."""
+    ingest = Ingest()
+    env = {"NETCLODE_INGEST_URL": f"http://127.0.0.1:{ingest.port}/"}
+    layout = Layout(tmp_path)
+    host = start_sandbox_host(tmp_path, env)
+    d = LocalDriver(Settings(data_dir=tmp_path))
+    try:
+        d.start(SandboxSpec(sandbox_id="sb-killed", workspace_id="ws-kept", memory_mb=MEMORY_MB))
+        wait_ready(d, "sb-killed")
+        assert sh(d, "sb-killed", "echo kept > /workspace/f && echo x > /tmp/x").exit_code == 0
+        host.kill()
+        host.wait(timeout=10)
+        layout.host_socket.unlink()  # left by the killed host: wait for the new one's
+        host = start_sandbox_host(tmp_path, env)
+        assert cgroups_of("sb-killed") == []
+        assert mounts_under(layout.sandboxes) == []
+        d.start(SandboxSpec(sandbox_id="sb-after", workspace_id="ws-kept", memory_mb=MEMORY_MB))
+        wait_ready(d, "sb-after")
+        assert run(d, "sb-after", "cat", "/workspace/f").stdout == b"kept\n"
+        d.stop("sb-after")
+    finally:
+        d.close()
+        host.terminate()
+        host.wait(timeout=10)
+        ingest.server.shutdown()
+    assert mounts_under(tmp_path) == []  # the workspace too, once the host stopped
+
+
 def write_hog(driver: LocalDriver, sandbox: str) -> None:
     code = f"open('/tmp/hog.py', 'w').write({HOG!r})"
     assert run(driver, sandbox, PY, "-c", code).exit_code == 0

@@ -23,6 +23,7 @@ Every number comes from SandboxLimits.from_env: one place, environment-configura
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import os
@@ -111,11 +112,13 @@ class Cgroups:
         return f"cgroup v{self.version}"
 
     def clear(self) -> None:
-        """Removes what a previous run of this host left (its sandboxes died with it)."""
+        """Removes what a previous run of this host left (its sandboxes died with it). One
+        still draining is left to be reused: a host that will not start is worse."""
         for parent in self.parents:
             for child in parent.iterdir() if parent.is_dir() else ():
                 if child.is_dir():
-                    _rmdir(child)
+                    with contextlib.suppress(OSError):
+                        _rmdir(child)
 
     def create(self, sandbox_id: str, limits: SandboxLimits) -> list[Path]:
         """The sandbox's cgroup dirs, limits written; a process joins by writing its pid to
