@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from netclode.sandboxhost import bwrap, snapshots
 from netclode.sandboxhost.bridge import Bridges
 from netclode.sandboxhost.layout import Layout
-from netclode.sandboxhost.limits import Confinement, unmount_under
+from netclode.sandboxhost.limits import Confined, Confinement, SandboxLimits, unmount_under
 
 STOP_TIMEOUT = 5.0
 CONFDIR_ENV = "NETCLODE_SECRET_PROXY_CONFDIR"
@@ -212,7 +212,23 @@ class SandboxHost:
             path.mkdir(parents=True, exist_ok=True)
         self.confinement.attach(workspace)
         limits = self.confinement.limits.with_request(memory_mb, cpus)
-        confined = self.confinement.prepare(sandbox_id, self.layout.sandbox_tmp(sandbox_id), limits)
+        tmp = self.layout.sandbox_tmp(sandbox_id)
+        confined = self.confinement.prepare(sandbox_id, tmp, limits)
+        try:
+            return self._spawn(sandbox_id, workspace_id, workspace, limits, confined)
+        except BaseException:
+            self.confinement.release(sandbox_id, tmp)
+            raise
+
+    def _spawn(
+        self,
+        sandbox_id: str,
+        workspace_id: str,
+        workspace: Path,
+        limits: SandboxLimits,
+        confined: Confined,
+    ) -> _Sandbox:
+        root = self.layout.sandbox(sandbox_id)
         secret = secrets.token_urlsafe(32)
         self.layout.secret(sandbox_id).write_text(secret)
         self.layout.secret(sandbox_id).chmod(0o600)
@@ -233,7 +249,6 @@ class SandboxHost:
                 ).result()
         except BaseException:
             os.close(cmd.info_fd)
-            self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
             raise
         finally:
             cmd.close_fds()

@@ -52,8 +52,8 @@ class SandboxLimits:
     """Per-sandbox limits. memory_mb and cpus are the sessions' defaults (KATA_VM_MEMORY_MB,
     KATA_VM_CPUS, see Settings), which a start request may override."""
 
-    memory_mb: int = 4096
-    cpus: int = 2
+    memory_mb: int
+    cpus: int
     pids: int = 1024
     tmp_mb: int = 1024
     workspace_mb: int = 10240
