@@ -40,7 +40,8 @@ from pathlib import Path
 import netclode
 import netclode_sandbox
 from netclode.sandboxhost import seccomp
-from netclode.sandboxhost.limits import Confined, SandboxLimits, join_then
+from netclode.sandboxhost.cgroups import join_then
+from netclode.sandboxhost.limits import Confined, SandboxLimits
 
 INSIDE_UID = 1000
 RUN_DIR = "/run/netclode"

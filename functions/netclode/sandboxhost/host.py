@@ -26,8 +26,10 @@ from urllib.parse import urlsplit
 
 from netclode.sandboxhost import bwrap, snapshots
 from netclode.sandboxhost.bridge import Bridges
+from netclode.sandboxhost.confinement import Confinement
 from netclode.sandboxhost.layout import Layout
-from netclode.sandboxhost.limits import Confined, Confinement, SandboxLimits, unmount_under
+from netclode.sandboxhost.limits import Confined, SandboxLimits
+from netclode.sandboxhost.mounts import unmount_under
 
 STOP_TIMEOUT = 5.0
 CONFDIR_ENV = "NETCLODE_SECRET_PROXY_CONFDIR"
