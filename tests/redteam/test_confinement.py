@@ -134,9 +134,13 @@ def sh(driver: LocalDriver, sandbox_id: str, script: str, timeout: int = 30):
     return run(driver, sandbox_id, "sh", "-c", script, timeout=timeout)
 
 
-def host_info(data_dir: Path) -> dict:
+def host_api(data_dir: Path) -> httpx.Client:
     socket = str(Layout(data_dir).host_socket)
-    with httpx.Client(transport=plain_transport(uds=socket), base_url="http://host") as client:
+    return httpx.Client(transport=plain_transport(uds=socket), base_url="http://host")
+
+
+def host_info(data_dir: Path) -> dict:
+    with host_api(data_dir) as client:
         return client.get("/info").json()["confinement"]
 
 
@@ -226,6 +230,14 @@ def test_host_says_which_mechanism_holds(driver, data_dir):
     assert info["pids"] == PIDS
     assert info["tmp"] == f"tmpfs of {TMP_MB} MiB"
     assert info["workspace_quota"] == f"ext4 image of {WORKSPACE_MB} MiB"
+
+
+@pytest.mark.parametrize("size", [-1, "2", True, 1.5])
+def test_a_bad_size_is_a_one_line_400(driver, data_dir, size):
+    with host_api(data_dir) as client:
+        reply = client.put("/sandboxes/sb-bad", json={"workspace_id": "ws-bad", "cpus": size})
+    assert reply.status_code == 400
+    assert reply.json() == {"error": "cpus must be a non-negative whole number"}
 
 
 def test_stop_removes_the_cgroups_and_the_tmp_mount(driver, data_dir):
