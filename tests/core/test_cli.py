@@ -93,6 +93,15 @@ def test_status_shows_every_component(run) -> None:
     assert all(c["state"] == "running" for c in status["components"])
 
 
+def test_status_says_which_mechanism_holds_the_sandbox_limits(run) -> None:
+    # This host (and CI's, of the same kind) has cgroups: the limits hold for a whole
+    # sandbox, not per process; the rlimit fallback would say "rlimit (per process)".
+    limits = json.loads(run("status", "--json").output)["sandbox_limits"]
+    assert limits["mechanism"] in ("cgroup v1", "cgroup v2"), limits
+    assert limits["seccomp"] == "on"
+    assert f"Sandbox limits: {limits['mechanism']}: " in run("status").output
+
+
 def test_tokens_and_login(stack: Stack, run) -> None:
     created = json.loads(run("--json", "tokens", "create", "cli-user").output)
     assert created["role"] == "user"

@@ -63,6 +63,7 @@ def status(app: App) -> None:
     layout = Layout.from_env()
     components = control.status(layout)
     providers = control.llm_providers(layout) or []
+    confinement = control.confinement(layout) if components else None
     if app.json:
         emit_json(
             {
@@ -79,6 +80,7 @@ def status(app: App) -> None:
                     for c in components
                 ],
                 "llm_providers": providers,
+                "sandbox_limits": confinement,
             }
         )
         return
@@ -94,6 +96,17 @@ def status(app: App) -> None:
         ),
     )
     _say_providers(providers)
+    if confinement:
+        console.print(_limits_line(confinement))
+
+
+def _limits_line(c: dict) -> str:
+    """One line: which mechanism holds each sandbox limit on this host."""
+    return (
+        f"Sandbox limits: {c['mechanism']}: {c['memory_mb']} MiB, {c['pids']} processes, "
+        f"{c['cpus']} CPUs; /tmp {c['tmp']}; workspace quota {c['workspace_quota']}; "
+        f"seccomp {c['seccomp']}"
+    )
 
 
 def _restarts(c: control.ComponentStatus) -> str:

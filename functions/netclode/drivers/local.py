@@ -33,6 +33,7 @@ class LocalDriver:
     def __init__(self, settings: Settings) -> None:
         self.layout = Layout(settings.data_dir)
         self._default_memory_mb = settings.default_memory_mb
+        self._default_vcpus = settings.default_vcpus
         self._client = httpx.Client(
             transport=plain_transport(uds=str(self.layout.host_socket)),
             base_url="http://sandboxhost",
@@ -46,6 +47,7 @@ class LocalDriver:
             json={
                 "workspace_id": spec.workspace_id,
                 "memory_mb": spec.memory_mb or self._default_memory_mb,
+                "cpus": spec.vcpus or self._default_vcpus,
             },
         )
 

@@ -131,6 +131,24 @@ def llm_providers(layout: Layout) -> list[str] | None:
     return None if state is None else list(state.get("llm_providers", []))
 
 
+def confinement(layout: Layout) -> dict[str, object] | None:
+    """How the sandbox host confines its sandboxes (cgroups or rlimits, /tmp, quota,
+    seccomp), from its GET /info; None when it is not running or does not answer."""
+    import httpx
+
+    from netclode.drivers.rpc import plain_transport
+    from netclode.sandboxhost.layout import Layout as SandboxLayout
+
+    if not running_pid(layout):
+        return None
+    transport = plain_transport(uds=str(SandboxLayout(layout.data).host_socket))
+    try:
+        with httpx.Client(transport=transport, base_url="http://sandboxhost", timeout=2) as c:
+            return dict(c.get("/info").raise_for_status().json()["confinement"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+
+
 def _state(info: dict) -> str:
     """A function's port is held by the supervisor and accepts connections while the
     function is down (see components.listen): a function runs while its process does. An

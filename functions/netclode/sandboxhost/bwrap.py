@@ -18,9 +18,12 @@ capability inside). bwrap runs as the host's own user: when that is root, uid 10
 maps to root outside (files it writes in the workspace are root's), since an unprivileged
 bwrap could not reach an interpreter under /root.
 
-Limits: cgroups v2 are not used (this host may not delegate them); each sandbox gets
-rlimits through prlimit: data segment (memory), processes, open files, no core dumps, and
-runs at nice 10 so sandboxes cannot starve the control plane of CPU.
+Limits (see limits.py): the whole sandbox runs in its own cgroups where the host has them
+(memory with its /tmp pages, processes, CPU), its /tmp is a size-limited tmpfs the host
+mounts, and a seccomp filter (see seccomp.py) refuses namespaces, mounts, keyrings, ptrace
+and the like. Each process also gets rlimits through prlimit (data segment, processes, open
+files, no core dumps: the only limits where there are no cgroups) and runs at nice 10 so
+sandboxes cannot starve the control plane of CPU.
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ from pathlib import Path
 
 import netclode
 import netclode_sandbox
+from netclode.sandboxhost import seccomp
+from netclode.sandboxhost.cgroups import join_then
+from netclode.sandboxhost.limits import Confined, SandboxLimits
 
 INSIDE_UID = 1000
 RUN_DIR = "/run/netclode"
-DEFAULT_MEMORY_MB = 4096
-MAX_PROCESSES = 2048
 INFO_TIMEOUT_S = 10.0
 ETC_FILES = (
     "ssl",
@@ -134,17 +138,18 @@ def build(
     workspace: Path,
     sandbox_dir: Path,
     secret: str,
-    memory_mb: int,
+    limits: SandboxLimits,
     trust: ProxyTrust | None = None,
+    confined: Confined | None = None,
 ) -> tuple[Command, dict[str, str]]:
     """The command (limits + bwrap + auth-proxy + runtime) and the environment to start it
     with. Without `trust` (no secret proxy configured) HTTPS through the proxy cannot work."""
-    mem = (memory_mb or DEFAULT_MEMORY_MB) * 1024 * 1024
+    confined = confined or Confined()
     cmd = Command(
         [
             "prlimit",
-            f"--data={mem}",
-            f"--nproc={MAX_PROCESSES}",
+            f"--data={limits.memory_mb * 1024 * 1024}",
+            f"--nproc={limits.pids}",
             "--nofile=4096",
             "--core=0",
             "--",
@@ -167,7 +172,7 @@ def build(
     )
     # The private /tmp first: binds below may live under the host's /tmp (a checkout or a
     # venv there) and must land on top of it, not be hidden by it.
-    cmd.argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", RUN_DIR]  # noqa: S108
+    cmd.argv += ["--proc", "/proc", "--dev", "/dev", *_tmp(confined.tmp), "--dir", RUN_DIR]
     _system(cmd)
     _python(cmd)
     cmd.bind("--bind", workspace, "/workspace")
@@ -179,6 +184,7 @@ def build(
     cmd.report_child()
     secret_fd = cmd.data("", secret.encode(), "")
     os.set_inheritable(secret_fd, True)
+    _seccomp(cmd)
     # The root is a tmpfs bwrap assembled: freeze it so /, /etc and friends are read-only too.
     cmd.argv += [
         "--remount-ro",
@@ -188,6 +194,8 @@ def build(
         "--",
         *_auth_proxy_then(sys.executable, "-m", "netclode_sandbox"),
     ]
+    if confined.cgroup_procs:
+        cmd.argv = join_then(confined.cgroup_procs, cmd.argv)
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": "/workspace",
@@ -205,6 +213,17 @@ def build(
     if trust is not None:
         env |= dict.fromkeys(CA_BUNDLE_ENV, CA_BUNDLE) | {"NODE_EXTRA_CA_CERTS": CA_CERT}
     return cmd, env
+
+
+def _tmp(tmp: Path | None) -> list[str]:
+    return ["--bind", str(tmp), "/tmp"] if tmp else ["--tmpfs", "/tmp"]  # noqa: S108
+
+
+def _seccomp(cmd: Command) -> None:
+    """The filter bwrap installs just before it execs the sandbox's first process."""
+    fd = seccomp.program_fd()
+    cmd.fds.append(fd)
+    cmd.argv += ["--seccomp", str(fd)]
 
 
 def _auth_proxy_then(*runtime: str) -> list[str]:

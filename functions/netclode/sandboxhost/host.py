@@ -26,7 +26,10 @@ from urllib.parse import urlsplit
 
 from netclode.sandboxhost import bwrap, snapshots
 from netclode.sandboxhost.bridge import Bridges
+from netclode.sandboxhost.confinement import Confinement
 from netclode.sandboxhost.layout import Layout
+from netclode.sandboxhost.limits import Confined, SandboxLimits
+from netclode.sandboxhost.mounts import unmount_under
 
 STOP_TIMEOUT = 5.0
 CONFDIR_ENV = "NETCLODE_SECRET_PROXY_CONFDIR"
@@ -94,10 +97,12 @@ class SandboxHost:
         self._sandboxes: dict[str, _Sandbox] = {}
         self._lock = threading.Lock()
         self.layout.claim_runtime_dir()
-        shutil.rmtree(self.layout.sandboxes, ignore_errors=True)  # left by a previous run
+        unmount_under(self.layout.sandboxes)  # left by a previous run, as is the dir
+        shutil.rmtree(self.layout.sandboxes, ignore_errors=True)
+        self.confinement = Confinement(self.layout.runtime_dir, self.layout.workspace_images)
         self.layout.sandboxes.mkdir(mode=0o700)
 
-    def start(self, sandbox_id: str, workspace_id: str, memory_mb: int = 0) -> bool:
+    def start(self, sandbox_id: str, workspace_id: str, memory_mb: int = 0, cpus: int = 0) -> bool:
         """Starts a sandbox; False if one with this id already runs on this workspace."""
         workspace = self.layout.workspace(workspace_id)
         with self._lock:
@@ -109,7 +114,7 @@ class SandboxHost:
             if any(s.workspace_id == workspace_id and s.alive for s in self._sandboxes.values()):
                 raise Conflict(f"workspace {workspace_id} is in use by another sandbox")
             self._sandboxes[sandbox_id] = self._launch(
-                sandbox_id, workspace_id, workspace, memory_mb
+                sandbox_id, workspace_id, workspace, memory_mb, cpus
             )
         return True
 
@@ -127,6 +132,7 @@ class SandboxHost:
         sandbox.process.wait(timeout=STOP_TIMEOUT)
         for server in [*sandbox.bridges, *sandbox.ports.values()]:
             self._bridges.close(server)
+        self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
         shutil.rmtree(self.layout.sandbox(sandbox_id), ignore_errors=True)
 
     def list(self) -> list[dict[str, object]]:
@@ -146,6 +152,7 @@ class SandboxHost:
         with self._lock:
             if any(s.workspace_id == workspace_id for s in self._sandboxes.values()):
                 raise Conflict(f"workspace {workspace_id} is in use by a sandbox; stop it first")
+        self.confinement.delete(self.layout.workspace(workspace_id))
         shutil.rmtree(self.layout.workspace(workspace_id), ignore_errors=True)
 
     def expose_port(self, sandbox_id: str, port: int, host_port: int = 0) -> int:
@@ -174,6 +181,8 @@ class SandboxHost:
             self._bridges.close(server)
 
     def snapshot(self, workspace_id: str, snapshot_id: str) -> int:
+        if self.layout.workspace(workspace_id).is_dir():
+            self.confinement.attach(self.layout.workspace(workspace_id))
         return snapshots.take(self.layout, workspace_id, snapshot_id)
 
     def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
@@ -193,20 +202,40 @@ class SandboxHost:
         """Stops every sandbox and removes the runtime dir (sockets, per-sandbox state)."""
         for sandbox_id in [s["sandbox_id"] for s in self.list()]:
             self.stop(str(sandbox_id))
+        self.confinement.close(self.layout.data_dir / "workspaces")
         shutil.rmtree(self.layout.runtime_dir, ignore_errors=True)
 
     def _launch(
-        self, sandbox_id: str, workspace_id: str, workspace: Path, memory_mb: int
+        self, sandbox_id: str, workspace_id: str, workspace: Path, memory_mb: int, cpus: int
     ) -> _Sandbox:
         root = self.layout.sandbox(sandbox_id)
         shutil.rmtree(root, ignore_errors=True)
         for path in (root / "in", root / "out", workspace):
             path.mkdir(parents=True, exist_ok=True)
+        self.confinement.attach(workspace)
+        limits = self.confinement.limits.with_request(memory_mb, cpus)
+        tmp = self.layout.sandbox_tmp(sandbox_id)
+        confined = self.confinement.prepare(sandbox_id, tmp, limits)
+        try:
+            return self._spawn(sandbox_id, workspace_id, workspace, limits, confined)
+        except BaseException:
+            self.confinement.release(sandbox_id, tmp)
+            raise
+
+    def _spawn(
+        self,
+        sandbox_id: str,
+        workspace_id: str,
+        workspace: Path,
+        limits: SandboxLimits,
+        confined: Confined,
+    ) -> _Sandbox:
+        root = self.layout.sandbox(sandbox_id)
         secret = secrets.token_urlsafe(32)
         self.layout.secret(sandbox_id).write_text(secret)
         self.layout.secret(sandbox_id).chmod(0o600)
         bridges = self._open_bridges(root / "out")
-        cmd, env = bwrap.build(self._bwrap, workspace, root, secret, memory_mb, self._trust)
+        cmd, env = bwrap.build(self._bwrap, workspace, root, secret, limits, self._trust, confined)
         if self._upstreams.ingest_path:
             env["NETCLODE_INGEST_PATH"] = self._upstreams.ingest_path
         try:

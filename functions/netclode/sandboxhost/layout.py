@@ -2,6 +2,8 @@
 
 <runtime>/host.sock                the host's API socket (owner-only)
 <data>/workspaces/<workspace_id>/  persistent workspaces, bound at /workspace
+<data>/workspace-images/<id>.img   each workspace's filesystem, loop-mounted at its dir
+                                   (its disk quota, see limits.py)
 <data>/snapshots/<snapshot_id>/    workspace snapshots (copies; see snapshots.py)
 <runtime>/sandboxes/<sandbox_id>/  per-sandbox state, removed when it stops:
     secret                         the inbound bearer secret (owner-only)
@@ -10,6 +12,7 @@
     in/ports.sock                  the runtime's port forwarder (preview URLs)
     out/control.sock               bridge to the ingest function
     out/proxy.sock                 bridge to the secret proxy
+    tmp/                           the sandbox's /tmp, a size-limited tmpfs
 """
 
 from __future__ import annotations
@@ -70,11 +73,18 @@ class Layout:
     def workspace(self, workspace_id: str) -> Path:
         return self.data_dir / "workspaces" / check_id("workspace id", workspace_id)
 
+    @property
+    def workspace_images(self) -> Path:
+        return self.data_dir / "workspace-images"
+
     def snapshot(self, snapshot_id: str) -> Path:
         return self.data_dir / "snapshots" / check_id("snapshot id", snapshot_id)
 
     def sandbox(self, sandbox_id: str) -> Path:
         return self.sandboxes / check_id("sandbox id", sandbox_id)
+
+    def sandbox_tmp(self, sandbox_id: str) -> Path:
+        return self.sandbox(sandbox_id) / "tmp"
 
     def secret(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "secret"

@@ -1,7 +1,9 @@
 """The sandbox host's HTTP API, served on an owner-only Unix socket.
 
+  GET    /info                      {"confinement": {mechanism, memory_mb, pids, cpus, tmp, ...}}
   GET    /sandboxes                 {"sandboxes": [{sandbox_id, workspace_id, alive, reason}]}
-  PUT    /sandboxes/<id>            {"workspace_id", "memory_mb"?} -> 201 started, 200 already
+  PUT    /sandboxes/<id>            {"workspace_id", "memory_mb"?, "cpus"?} -> 201 started,
+                                    200 already
   DELETE /sandboxes/<id>            204 (stopping a stopped sandbox is fine)
   DELETE /workspaces/<id>           204, or 409 while a sandbox uses it
   PUT    /workspaces/<id>           {"snapshot_id"} -> 201: a new workspace from a snapshot
@@ -10,7 +12,7 @@
   PUT    /sandboxes/<id>/ports/<p>  {"host_port"?} -> 200 {"host_port"}: preview on loopback
   DELETE /sandboxes/<id>/ports/<p>  204
 Errors are JSON {"error": "<one line>"} with 400 (bad input), 404 (no such snapshot or
-workspace), 409 (conflict) or 500 (a copy failed).
+workspace), 409 (conflict) or 500 (a copy, mount or cgroup setup failed).
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from netclode.sandboxhost.host import Conflict, SandboxHost
+from netclode.sandboxhost.limits import LimitError
 from netclode.sandboxhost.snapshots import SnapshotError
 
 log = logging.getLogger(__name__)
 
 ROUTES = Map(
     [
+        Rule("/info", methods=["GET"], endpoint="info"),
         Rule("/sandboxes", methods=["GET"], endpoint="list"),
         Rule("/sandboxes/<sandbox_id>", methods=["PUT"], endpoint="start"),
         Rule("/sandboxes/<sandbox_id>", methods=["DELETE"], endpoint="stop"),
@@ -70,19 +74,22 @@ class HostAPI:
             return _json({"error": str(exc)}, 409)
         except SnapshotError as exc:
             return _json({"error": f"copy failed: {exc}"}, 500)
+        except LimitError as exc:
+            return _json({"error": f"cannot set up the sandbox's limits: {exc}"}, 500)
         except Exception as exc:
             log.exception("%s %s failed", request.method, request.path)
             return _json({"error": f"internal error ({exc.__class__.__name__})"}, 500)
+
+    def _info(self, request: Request) -> Response:
+        return _json({"confinement": self._host.confinement.info()})
 
     def _list(self, request: Request) -> Response:
         return _json({"sandboxes": self._host.list()})
 
     def _start(self, request: Request, sandbox_id: str) -> Response:
         body = _body(request, "workspace_id")
-        memory_mb = body.get("memory_mb", 0)
-        if not isinstance(memory_mb, int) or memory_mb < 0:
-            raise ValueError("memory_mb must be a non-negative whole number")
-        started = self._host.start(sandbox_id, body["workspace_id"], memory_mb)
+        memory_mb, cpus = _size(body, "memory_mb"), _size(body, "cpus")
+        started = self._host.start(sandbox_id, body["workspace_id"], memory_mb, cpus)
         return _json({}, 201 if started else 200)
 
     def _stop(self, request: Request, sandbox_id: str) -> Response:
@@ -123,6 +130,14 @@ class HostAPI:
         self._host.layout.sandbox(sandbox_id)
         self._host.unexpose_port(sandbox_id, port)
         return Response(status=204)
+
+
+def _size(body: dict[str, Any], name: str) -> int:
+    """An optional size of a start request: 0 (the host's default) when absent."""
+    value = body.get(name, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a non-negative whole number")
+    return value
 
 
 def _body(request: Request, required: str) -> dict[str, Any]:
