@@ -19,6 +19,7 @@ from codex_cli_bin import bundled_codex_path
 from netclode.errors import FailedPrecondition, InvalidArgument
 from netclode.providers import ProviderSettings, normalize_model, require_available, sandbox_env
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
+from netclode_sandbox.title import generate_title
 from tests.agent.conftest import AgentFactory
 from tests.support.net import free_port
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
@@ -198,3 +199,15 @@ def test_codex_modes_need_their_credentials() -> None:
         require_available(CODEX, "gpt-5:api", ProviderSettings(frozenset(), {}))
     with pytest.raises(FailedPrecondition, match="netclode auth codex"):
         require_available(CODEX, "gpt-5:oauth", openai)
+
+
+def test_codex_title_comes_from_the_small_openai_chat_model(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.push(text("Write the release notes"))
+    assert (
+        generate_title(codex_config(scripted_llm), "write the notes") == "Write the release notes"
+    )
+    (request,) = scripted_llm.model_requests()
+    assert (request.path, request.body["model"]) == ("/v1/chat/completions", "gpt-5-mini")
+    oauth = codex_config(scripted_llm, f"{MODEL}:oauth")
+    del oauth.env["OPENAI_API_KEY"]
+    assert generate_title(oauth, "write the notes") is None  # no key for it: the name stays
