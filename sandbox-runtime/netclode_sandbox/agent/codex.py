@@ -188,8 +188,8 @@ class CodexAgent:
 
 
 def _overrides(model: CodexModel, base: str) -> tuple[str, ...]:
-    """`-c key=value` settings (TOML values): the provider, and nothing the CLI would fetch
-    or phone home for (updates, analytics, web search, plugins)."""
+    """`-c key=value` settings (TOML values): the provider, plain (non-login) shells, and
+    nothing the CLI would fetch or phone home for (updates, analytics, web search, plugins)."""
     common = {
         "model": model.name,
         "check_for_update_on_startup": False,
@@ -200,6 +200,8 @@ def _overrides(model: CodexModel, base: str) -> tuple[str, ...]:
         "features.goals": False,
         "features.multi_agent": False,
         "features.shell_snapshot": False,
+        # The sandbox's environment is complete: no profile to re-read before each command.
+        "allow_login_shell": False,
     }
     if model.mode == "oauth":
         mode = {"forced_login_method": "chatgpt", "cli_auth_credentials_store": "file"}
