@@ -131,9 +131,22 @@ def test_unreachable_api_ends_the_turn_naming_host_and_reason(
     config.env["OPENAI_BASE_URL"] = f"http://{host}/v1"
     agent, rec = make_agent(config)
     result = agent.run_turn("hi")
-    assert result.error.startswith(f"openai API at {host} ")
+    assert result.error.startswith(f"openai API at {host} did not answer within 20 s (last failure")
+    assert "Connection failed" in result.error
     assert [i.error.message for i in rec.items if i.HasField("error")] == [result.error]
     assert result.final_answer == ""
+
+
+def test_failing_api_ends_the_turn_with_the_kind_of_failure(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.forever = Reply(status=500, error_message="upstream broke")
+    agent, rec = make_agent(codex_config(scripted_llm))
+    result = agent.run_turn("hi")
+    assert result.error.startswith(
+        f"openai API at {scripted_llm.address} failed: internalServerError"
+    )
+    assert [i.error.message for i in rec.items if i.HasField("error")] == [result.error]
 
 
 def test_oauth_mode_writes_only_placeholders(

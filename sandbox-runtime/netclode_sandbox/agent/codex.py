@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openai_codex import ApprovalMode, Codex, CodexConfig, CodexError, Sandbox, TurnHandle
-from openai_codex.generated.v2_all import ReasoningEffort
+from openai_codex.generated.v2_all import ReasoningEffort, TurnError
 
 from netclode.providers import CODEX_ACCOUNT_ENV, CodexModel, codex_model, placeholder
 from netclode.v1 import agent_pb2, events_pb2
@@ -241,6 +241,19 @@ def _interrupt_quietly(handle: TurnHandle) -> None:
         log.debug("codex interrupt: %s", e)
 
 
+def _reason(error: TurnError) -> str:
+    """A CLI error with its kind and HTTP status: the CLI words some failures for people (a
+    500 as "high demand"), and while it retries its message is only "Reconnecting... n/m"."""
+    info = error.codex_error_info
+    dumped = info.model_dump(mode="json", by_alias=True, exclude_none=True) if info else None
+    kind = dumped if isinstance(dumped, str) else next(iter(dumped or {}), "")
+    detail = (dumped or {}).get(kind) if isinstance(dumped, dict) else None
+    status = detail.get("httpStatusCode") if isinstance(detail, dict) else None
+    text = error.additional_details or error.message
+    head = " ".join(p for p in (f"HTTP {status}" if status else "", kind) if p)
+    return f"{head}: {text}" if head else text
+
+
 def _shell_command(command: str) -> str:
     """The command the model asked for, without the CLI's `bash -lc` wrapper."""
     try:
@@ -295,12 +308,12 @@ class Translator:
             self.result.usage.output_tokens += last.output_tokens
             self.result.steps += 1
         elif method == "error":
-            self.last_failure = payload.error.message
+            self.last_failure = _reason(payload.error)
             if not payload.will_retry:
-                self.fail(f"{self.where} failed: {payload.error.message}")
+                self.fail(f"{self.where} failed: {self.last_failure}")
         elif method == "turn/completed" and payload.turn.status.value == "failed":
             error = payload.turn.error
-            self.fail(f"{self.where} failed: {error.message if error else 'turn failed'}")
+            self.fail(f"{self.where} failed: {_reason(error) if error else 'turn failed'}")
 
     def _started(self, item: Any) -> None:
         name = TOOL_NAME.get(item.type)
