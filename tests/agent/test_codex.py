@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from codex_cli_bin import bundled_codex_path
 
@@ -224,3 +225,20 @@ def test_codex_title_comes_from_the_small_openai_chat_model(scripted_llm: Script
     oauth = codex_config(scripted_llm, f"{MODEL}:oauth")
     del oauth.env["OPENAI_API_KEY"]
     assert generate_title(oauth, "write the notes") is None  # no key for it: the name stays
+
+
+def test_the_scripted_responses_api_is_strict(scripted_llm: ScriptedLLM) -> None:
+    """As the real API: the key is checked before anything else, then the required fields."""
+    url = f"{scripted_llm.url}/v1/responses"
+    body = {"model": MODEL, "input": "hi", "stream": False}
+    refused = httpx.post(url, json=body, headers={"authorization": "Bearer sk-wrong-key"})
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_api_key"
+    auth = {"authorization": f"Bearer {scripted_llm.keys['openai']}"}
+    incomplete = httpx.post(url, json={"input": "hi"}, headers=auth)
+    assert incomplete.status_code == 400
+    assert incomplete.json()["error"]["param"] == "model"
+    scripted_llm.push(text("hello"))
+    answer = httpx.post(url, json=body, headers=auth).json()
+    assert answer["output"][0]["content"][0]["text"] == "hello"
+    assert answer["usage"]["total_tokens"] == 18

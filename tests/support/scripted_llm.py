@@ -267,8 +267,15 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                     server.requests.append(rec)
                 self._json(*refused)
                 return
-            wire = "responses" if path == RESPONSES_PATH else api
-            events, as_json = WIRE["anthropic" if wire == "anthropic" else wire]
+            wire = "anthropic" if api == "anthropic" else "openai"  # Ollama speaks OpenAI's
+            wire = "responses" if path == RESPONSES_PATH else wire
+            missing = [p for p in ("model", "input") if wire == "responses" and p not in body]
+            if missing:  # as the Responses API answers it
+                with server._lock:
+                    server.requests.append(rec)
+                self._json(400, _missing_parameter(missing[0]))
+                return
+            events, as_json = WIRE[wire]
             self._answer(server._next(rec), body, events, as_json)
 
         def _answer(self, reply: Reply, body: dict, events: Any, as_json: Any) -> None:
@@ -313,6 +320,17 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(raw)
 
     return Handler
+
+
+def _missing_parameter(name: str) -> dict[str, Any]:
+    message = f"Missing required parameter: '{name}'."
+    error = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": name,
+        "code": "missing_required_parameter",
+    }
+    return {"error": error}
 
 
 def _ollama_tag(m: OllamaModel) -> dict[str, Any]:

@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from openai_codex import ApprovalMode, Codex, CodexConfig, CodexError, Sandbox, TurnHandle
+from openai_codex import (
+    ApprovalMode,
+    Codex,
+    CodexConfig,
+    CodexError,
+    Sandbox,
+    Thread,
+    TurnHandle,
+)
 from openai_codex.generated.v2_all import ReasoningEffort, TurnError
 
 from netclode.providers import CODEX_ACCOUNT_ENV, CodexModel, codex_model, placeholder
@@ -72,10 +80,11 @@ class CodexAgent:
         self.account_id = config.env.get(CODEX_ACCOUNT_ENV, "")
         self.mapping = SessionMapping(workspace / MAPPING_FILE, config.session_id, "thread_id")
         self.env = {**config.env, "CODEX_HOME": str(self.home)}
-        base = config.env.get("OPENAI_BASE_URL") or OPENAI_BASE
-        self.base = base
-        host = urlsplit(base).netloc if self.model.mode == "api" else CHATGPT_HOST
-        self.where = f"openai API at {host}" if self.model.mode == "api" else f"ChatGPT at {host}"
+        self.base = config.env.get("OPENAI_BASE_URL") or OPENAI_BASE
+        api = self.model.mode == "api"
+        self.where = (
+            f"openai API at {urlsplit(self.base).netloc}" if api else f"ChatGPT at {CHATGPT_HOST}"
+        )
         self.system = system_prompt(config, workspace, TOOLS)
         self._cancel = threading.Event()
         self._gave_up = threading.Event()
@@ -127,7 +136,7 @@ class CodexAgent:
             done.set()
             self._handle = None
 
-    def _thread(self, codex: Codex) -> Any:
+    def _thread(self, codex: Codex) -> Thread:
         """The session's thread: the one the mapping names, or a new one."""
         options: dict[str, Any] = {
             "approval_mode": ApprovalMode.deny_all,  # approval policy "never"
