@@ -45,7 +45,13 @@ from openai_codex import (
 )
 from openai_codex.generated.v2_all import ReasoningEffort, TurnError
 
-from netclode.providers import CODEX_ACCOUNT_ENV, CodexModel, codex_model, placeholder
+from netclode.providers import (
+    CODEX_ACCOUNT_ENV,
+    CODEX_OAUTH,
+    CodexModel,
+    codex_model,
+    placeholder,
+)
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
@@ -66,7 +72,6 @@ WATCH_S = 0.25
 OPENAI_BASE = "https://api.openai.com/v1"
 CHATGPT_HOST = "chatgpt.com"
 PROVIDER_ID = "netclode-openai"
-ACCESS_TOKEN_ENV = "CODEX_ACCESS_TOKEN"
 REFRESH_PLACEHOLDER = placeholder("CODEX_REFRESH_TOKEN")  # swapped for nothing, anywhere
 TOOL_NAME = {"commandExecution": "shell", "fileChange": "apply_patch"}
 
@@ -181,7 +186,7 @@ class CodexAgent:
         claims = {"https://api.openai.com/auth": {"chatgpt_account_id": self.account_id}}
         tokens = {
             "id_token": _unsigned_jwt(claims),
-            "access_token": placeholder(ACCESS_TOKEN_ENV),
+            "access_token": placeholder(CODEX_OAUTH.key_env),
             "refresh_token": REFRESH_PLACEHOLDER,
             "account_id": self.account_id,
         }
