@@ -242,3 +242,26 @@ def test_the_scripted_responses_api_is_strict(scripted_llm: ScriptedLLM) -> None
     answer = httpx.post(url, json=body, headers=auth).json()
     assert answer["output"][0]["content"][0]["text"] == "hello"
     assert answer["usage"]["total_tokens"] == 18
+
+
+def test_codex_interrupt_stops_a_running_command(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(tool("exec_command", {"cmd": "sleep 60 && touch finished"}))
+    agent, rec = make_agent(codex_config(scripted_llm))
+    box: list[events_pb2.TurnCompletedPayload] = []
+    worker = threading.Thread(target=lambda: box.append(agent.run_turn("wait a minute")))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while "COMMAND_START" not in rec.kinds() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    asked = time.monotonic()
+    agent.interrupt()
+    worker.join(5)
+    assert time.monotonic() - asked < 2.0
+    assert box[0].interrupted and not box[0].error
+    second, _ = make_agent(codex_config(scripted_llm))  # the CLI is gone: no command lives on
+    scripted_llm.push(text("ok"))
+    assert second.run_turn("still there?").final_answer == "ok"
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert "sleep 60 && touch finished" not in ps.stdout
