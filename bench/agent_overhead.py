@@ -1,29 +1,36 @@
-"""Agent overhead per tool step: the time a native-agent step takes beyond the model's reply.
+"""Agent overhead per tool step, per backend: the time a step takes beyond the model's reply.
 
-Against the scripted LLM server on loopback. Baseline (same run): the same scripted reply
-fetched and read as raw SSE with httpx, i.e. what the model side costs by itself. Agent
-step: one model step with a Write tool call, executed, with its events and the workspace
-comparison, over a workspace of WORKSPACE_FILES files. Overhead = agent step - baseline
-median. Target: p50 <= 20 ms.
+Against the scripted LLM server on loopback. Baseline (same run, per wire protocol): the same
+scripted reply fetched and read as raw SSE with httpx, i.e. what the model side costs by
+itself. Agent step: one model step with a tool call writing a file (native: Write; codex: its
+shell tool), executed, with its events and the workspace comparison, over a workspace of
+WORKSPACE_FILES files. Overhead = agent step - baseline median, one row per backend.
+Target (native): p50 <= 20 ms. An SDK backend also pays its CLI's start per turn, spread over
+the turn's steps.
 
-Run: .venv/bin/python bench/agent_overhead.py
+Run: .venv/bin/python bench/agent_overhead.py [native|codex ...]
 """
 
 from __future__ import annotations
 
+import shlex
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from netclode.v1 import agent_pb2
 from netclode_sandbox.agent import build_agent
 from tests.agent.conftest import native_config
-from tests.support.scripted_llm import ScriptedLLM, text, tool
+from tests.agent.test_codex import codex_config
+from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 STEPS_PER_TURN = 10
 TURNS = 20
@@ -35,28 +42,65 @@ def p99(xs: list[float]) -> float:
     return sorted(xs)[min(len(xs) - 1, int(len(xs) * 0.99))]
 
 
-def baseline(llm: ScriptedLLM, n: int) -> list[float]:
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    config: Callable[[ScriptedLLM], agent_pb2.SessionConfig]
+    write: Callable[[str, str], Reply]  # a model step whose tool call writes (path, content)
+    path: str  # the model API it speaks, for the baseline
+    body: dict
+    auth: Callable[[ScriptedLLM], dict[str, str]]
+    turns: int
+
+
+def _shell_write(path: str, content: str) -> Reply:
+    cmd = f"mkdir -p out && printf %s {shlex.quote(content)} > {shlex.quote(path)}"
+    return tool("exec_command", {"cmd": cmd})
+
+
+BACKENDS = (
+    Backend(
+        "native",
+        native_config,
+        lambda path, content: tool("Write", {"file_path": path, "content": content}),
+        "/v1/messages",
+        {"model": "m", "stream": True, "max_tokens": 10, "messages": []},
+        lambda llm: {"x-api-key": llm.keys["anthropic"]},
+        TURNS,
+    ),
+    Backend(
+        "codex",
+        codex_config,
+        _shell_write,
+        "/v1/responses",
+        {"model": "m", "stream": True, "input": []},
+        lambda llm: {"authorization": f"Bearer {llm.keys['openai']}"},
+        5,  # each turn starts the Codex CLI: fewer, longer turns
+    ),
+)
+
+
+def baseline(llm: ScriptedLLM, backend: Backend, n: int) -> list[float]:
     """Raw streamed model replies (the model's share of a step)."""
     out = []
-    body = {"model": "m", "stream": True, "max_tokens": 10, "messages": []}
-    with httpx.Client(headers={"x-api-key": llm.keys["anthropic"]}) as client:
+    with httpx.Client(headers=backend.auth(llm)) as client:
         for i in range(n):
-            llm.push(tool("Write", {"file_path": f"b{i}.txt", "content": "x\n" * 20}))
+            llm.push(backend.write(f"b{i}.txt", "x\n" * 20))
             t = time.perf_counter()
-            with client.stream("POST", f"{llm.url}/v1/messages", json=body) as resp:
+            with client.stream("POST", f"{llm.url}{backend.path}", json=backend.body) as resp:
                 for _ in resp.iter_bytes():
                     pass
             out.append((time.perf_counter() - t) * 1000)
     return out
 
 
-def agent_steps(llm: ScriptedLLM, ws: Path) -> list[float]:
-    agent = build_agent(native_config(llm), ws, lambda _item: None)
+def agent_steps(llm: ScriptedLLM, backend: Backend, ws: Path) -> list[float]:
+    agent = build_agent(backend.config(llm), ws, lambda _item: None)
     per_step = []
-    for turn in range(TURNS):
+    for turn in range(backend.turns):
         for s in range(STEPS_PER_TURN):
             content = f"turn {turn} step {s}\n" * 20
-            llm.push(tool("Write", {"file_path": f"out/{turn}_{s}.txt", "content": content}))
+            llm.push(backend.write(f"out/{turn}_{s}.txt", content))
         llm.push(text("done"))
         t = time.perf_counter()
         result = agent.run_turn(f"turn {turn}")
@@ -66,28 +110,41 @@ def agent_steps(llm: ScriptedLLM, ws: Path) -> list[float]:
     return per_step
 
 
-def main() -> None:
-    with ScriptedLLM() as llm, tempfile.TemporaryDirectory() as tmp:
-        ws = Path(tmp)
-        for i in range(WORKSPACE_FILES):
-            (ws / f"src/{i % 10}").mkdir(parents=True, exist_ok=True)
-            (ws / f"src/{i % 10}/f{i}.py").write_text("x = 1\n" * 50)
-        agent_steps(llm, ws)  # warm up (imports, connections)
-        base = baseline(llm, 200)
-        steps = agent_steps(llm, ws)
-    b50 = statistics.median(base)
+def workspace(root: Path) -> Path:
+    for i in range(WORKSPACE_FILES):
+        (root / f"src/{i % 10}").mkdir(parents=True, exist_ok=True)
+        (root / f"src/{i % 10}/f{i}.py").write_text("x = 1\n" * 50)
+    return root
+
+
+def measure(llm: ScriptedLLM, backend: Backend) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = workspace(Path(tmp))
+        agent_steps(llm, backend, ws)  # warm up (imports, connections)
+        base = baseline(llm, backend, 200)
+        steps = agent_steps(llm, backend, ws)
+    b50, name = statistics.median(base), backend.name
     overhead = [s - b50 for s in steps]
     o50 = statistics.median(overhead)
-    print(f"model reply alone (baseline): median {b50:.2f} ms  p99 {p99(base):.2f} ms")
+    target = f"; target p50 <= {TARGET_MS} ms: {'met' if o50 <= TARGET_MS else 'MISSED'}"
+    print(f"[{name}] model reply alone (baseline): median {b50:.2f} ms  p99 {p99(base):.2f} ms")
     print(
-        f"agent step (per step, {TURNS} turns x {STEPS_PER_TURN + 1} steps): "
+        f"[{name}] agent step (per step, {backend.turns} turns x {STEPS_PER_TURN + 1} steps): "
         f"median {statistics.median(steps):.2f} ms  p99 {p99(steps):.2f} ms"
     )
     print(
-        f"agent overhead per step: median {o50:.2f} ms  p99 {p99(overhead):.2f} ms  "
-        f"(step/baseline ratio {statistics.median(steps) / b50:.2f}x; "
-        f"target p50 <= {TARGET_MS} ms: {'met' if o50 <= TARGET_MS else 'MISSED'})"
+        f"agent overhead per step [{name}]: median {o50:.2f} ms  p99 {p99(overhead):.2f} ms  "
+        f"(step/baseline ratio {statistics.median(steps) / b50:.2f}x"
+        f"{target if name == 'native' else ''})"
     )
+
+
+def main() -> None:
+    only = set(sys.argv[1:])  # backend names; all by default
+    with ScriptedLLM() as llm:
+        for backend in BACKENDS:
+            if not only or backend.name in only:
+                measure(llm, backend)
 
 
 if __name__ == "__main__":

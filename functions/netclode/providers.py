@@ -27,6 +27,7 @@ from netclode.v1 import common_pb2
 PLACEHOLDER_PREFIX = "NETCLODE_PLACEHOLDER_"
 CLAUDE_DEFAULT_MODEL = "claude-sonnet-4-5"
 NATIVE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+CODEX_DEFAULT_MODEL = "gpt-5.3-codex:api"
 # A model name as providers spell them (`gpt-5`, `qwen2.5-coder:7b`, `anthropic/claude-x` via
 # OpenRouter): it ends up in files, URLs and command lines, so nothing else is taken.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,199}")
@@ -104,6 +105,9 @@ def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
     if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
         name = model.removeprefix("anthropic/") or CLAUDE_DEFAULT_MODEL
         return PROVIDERS["anthropic"], _model_name(model, name)
+    if sdk_type == common_pb2.SDK_TYPE_CODEX:
+        codex = codex_model(model)
+        return codex.provider, codex.name
     provider_name, sep, name = (model or NATIVE_DEFAULT_MODEL).partition("/")
     if not sep:
         example = f"anthropic/{model[:60]}"
@@ -173,6 +177,8 @@ class ProviderSettings:
 def normalize_model(sdk_type: int, model: str) -> str:
     """The model as sessions store it (the claude SDK's without a provider prefix);
     InvalidArgument when it is not well-formed."""
+    if sdk_type == common_pb2.SDK_TYPE_CODEX:
+        return codex_model(model).spelled
     provider, name = split_model(sdk_type, model)
     return name if sdk_type == common_pb2.SDK_TYPE_CLAUDE else f"{provider.name}/{name}"
 
@@ -181,9 +187,59 @@ def require_available(sdk_type: int, model: str, settings: ProviderSettings | No
     """FailedPrecondition, saying what to configure where, when a turn of `model` could not
     reach its provider here: checked before a prompt is accepted, so none waits in vain."""
     settings = settings or ProviderSettings.from_env()
-    missing = settings.missing(split_model(sdk_type, model)[0])
+    provider = split_model(sdk_type, model)[0]
+    missing = (
+        _codex_oauth_missing(settings) if provider is CODEX_OAUTH else settings.missing(provider)
+    )
     if missing:
         raise FailedPrecondition(missing)
+
+
+# Codex (`model:api|oauth[:effort]`): api mode speaks the OpenAI Responses API with the OpenAI
+# key; oauth mode uses the ChatGPT sign-in (`netclode auth codex`), whose tokens the secret
+# proxy holds and injects: the sandbox only gets the access token's placeholder.
+CODEX_MODES = ("api", "oauth")
+CODEX_EFFORTS = ("low", "medium", "high", "xhigh")
+CODEX_OAUTH = Provider("codex-oauth", "openai", "CODEX_ACCESS_TOKEN", "")
+CODEX_ACCOUNT_ENV = "NETCLODE_CODEX_ACCOUNT_ID"  # the ChatGPT account id: not a secret
+
+
+@dataclass(frozen=True)
+class CodexModel:
+    name: str
+    mode: Literal["api", "oauth"]
+    effort: str  # "" = the model's default
+
+    @property
+    def provider(self) -> Provider:
+        return PROVIDERS["openai"] if self.mode == "api" else CODEX_OAUTH
+
+    @property
+    def spelled(self) -> str:
+        return ":".join(p for p in (self.name, self.mode, self.effort) if p)
+
+
+def codex_model(model: str) -> CodexModel:
+    """A Codex session model, `model:api|oauth[:effort]`; InvalidArgument when malformed."""
+    spelled = model.strip() or CODEX_DEFAULT_MODEL
+    parts = spelled.split(":")
+    effort = parts.pop() if len(parts) > 2 and parts[-1] in CODEX_EFFORTS else ""
+    mode = parts.pop() if len(parts) > 1 else ""
+    if mode not in CODEX_MODES:
+        example = f"{parts[0][:60]}:api or {parts[0][:60]}:oauth:high"
+        raise InvalidArgument(
+            "model",
+            f"{spelled[:60]!r}: a codex model is model:api|oauth[:low|medium|high|xhigh], "
+            f"e.g. {example}",
+        )
+    name = ":".join(parts)
+    return CodexModel(_model_name(spelled, name), mode, effort)  # type: ignore[arg-type]
+
+
+def _codex_oauth_missing(settings: ProviderSettings) -> str:
+    if settings.configured(CODEX_OAUTH.name):
+        return ""
+    return "Codex is not signed in with ChatGPT, so :oauth models cannot run: netclode auth codex"
 
 
 def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[str, str]:

@@ -4,6 +4,9 @@ Endpoints:
 - `POST /v1/messages` — Anthropic Messages (SSE when `stream` is true, JSON otherwise);
 - `POST /v1/chat/completions` (and `/chat/completions`) — OpenAI chat completions (SSE chunks
   with tool calls and a final usage chunk, then `[DONE]`; JSON otherwise);
+- `POST /v1/responses` — the OpenAI Responses API, as the Codex CLI uses it (typed SSE events:
+  response.created, output items for reasoning summaries, messages and function calls with
+  their deltas, response.completed with usage; JSON otherwise), with the OpenAI key;
 - `GET /api/tags`, `POST /api/show` — Ollama's model listing.
 
 A test queues `Reply` steps; each model request consumes the next one (an exhausted script
@@ -264,7 +267,15 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                     server.requests.append(rec)
                 self._json(*refused)
                 return
-            events, as_json = WIRE["anthropic" if api == "anthropic" else "openai"]
+            wire = "anthropic" if api == "anthropic" else "openai"  # Ollama speaks OpenAI's
+            wire = "responses" if path == RESPONSES_PATH else wire
+            missing = [p for p in ("model", "input") if wire == "responses" and p not in body]
+            if missing:  # as the Responses API answers it
+                with server._lock:
+                    server.requests.append(rec)
+                self._json(400, _missing_parameter(missing[0]))
+                return
+            events, as_json = WIRE[wire]
             self._answer(server._next(rec), body, events, as_json)
 
         def _answer(self, reply: Reply, body: dict, events: Any, as_json: Any) -> None:
@@ -311,6 +322,17 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _missing_parameter(name: str) -> dict[str, Any]:
+    message = f"Missing required parameter: '{name}'."
+    error = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": name,
+        "code": "missing_required_parameter",
+    }
+    return {"error": error}
+
+
 def _ollama_tag(m: OllamaModel) -> dict[str, Any]:
     return {
         "name": m.name,
@@ -335,7 +357,7 @@ def _api_error(events: Any, reply: Reply) -> dict[str, Any]:
         kind = ANTHROPIC_ERRORS.get(reply.status, "api_error")
         error = {"type": kind, "message": reply.error_message}
         return {"type": "error", "error": error, "request_id": _request_id()}
-    kind = OPENAI_ERRORS.get(reply.status, "server_error")
+    kind = OPENAI_ERRORS.get(reply.status, "server_error")  # the Responses API's too
     return {"error": {"message": reply.error_message, "type": kind, "param": None, "code": None}}
 
 
@@ -344,6 +366,8 @@ def _stream_error(events: Any, message: str) -> bytes:
     if events is _anthropic_events:
         error = {"type": "overloaded_error", "message": message}
         return _sse("error", {"type": "error", "error": error})
+    if events is _responses_events:
+        return _typed({"type": "error", "code": "server_error", "message": message, "param": None})
     return _sse(None, {"error": {"message": message, "type": "server_error"}})
 
 
@@ -493,13 +517,156 @@ def _openai_json(r: Reply, model: str) -> dict[str, Any]:
     }
 
 
+def _typed(event: dict[str, Any]) -> bytes:
+    """A Responses API SSE event: its type is also the SSE event name."""
+    return _sse(event["type"], event)
+
+
+def _responses_output(r: Reply) -> list[dict[str, Any]]:
+    """The finished output items of a reply: reasoning summary, message, function calls."""
+    items: list[dict[str, Any]] = []
+    if r.thinking:
+        summary = [{"type": "summary_text", "text": r.thinking}]
+        items.append(
+            {
+                "type": "reasoning",
+                "id": f"rs_{next(_ids):06d}",
+                "summary": summary,
+                "encrypted_content": secrets.token_urlsafe(24),
+            }
+        )
+    if r.text:
+        content = [{"type": "output_text", "text": r.text, "annotations": []}]
+        items.append(
+            {
+                "type": "message",
+                "id": f"msg_{next(_ids):06d}",
+                "status": "completed",
+                "role": "assistant",
+                "content": content,
+            }
+        )
+    for call in r.tool_calls:
+        items.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{next(_ids):06d}",
+                "call_id": call.id,
+                "name": call.name,
+                "arguments": json.dumps(call.input),
+                "status": "completed",
+            }
+        )
+    return items
+
+
+def _response(r: Reply, model: str, rid: str, status: str, output: list[dict]) -> dict:
+    usage = {
+        "input_tokens": r.input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": r.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": r.input_tokens + r.output_tokens,
+    }
+    return {
+        "id": rid,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": model,
+        "output": output,
+        "usage": usage if status == "completed" else None,
+    }
+
+
+def _item_deltas(index: int, item: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The events between an output item's `added` and `done`: its text arriving."""
+    at = {"item_id": item["id"], "output_index": index}
+    if item["type"] == "reasoning":
+        text = item["summary"][0]["text"]
+        part = {"type": "summary_text", "text": ""}
+        yield {
+            "type": "response.reasoning_summary_part.added",
+            **at,
+            "summary_index": 0,
+            "part": part,
+        }
+        for c in _chunks(text):
+            yield {
+                "type": "response.reasoning_summary_text.delta",
+                **at,
+                "summary_index": 0,
+                "delta": c,
+            }
+        yield {
+            "type": "response.reasoning_summary_text.done",
+            **at,
+            "summary_index": 0,
+            "text": text,
+        }
+        part = {"type": "summary_text", "text": text}
+        yield {
+            "type": "response.reasoning_summary_part.done",
+            **at,
+            "summary_index": 0,
+            "part": part,
+        }
+    elif item["type"] == "message":
+        text, at = item["content"][0]["text"], {**at, "content_index": 0}
+        part = {"type": "output_text", "text": "", "annotations": []}
+        yield {"type": "response.content_part.added", **at, "part": part}
+        for c in _chunks(text):
+            yield {"type": "response.output_text.delta", **at, "delta": c}
+        yield {"type": "response.output_text.done", **at, "text": text}
+        yield {"type": "response.content_part.done", **at, "part": item["content"][0]}
+    else:
+        for c in _chunks(item["arguments"], 12):
+            yield {"type": "response.function_call_arguments.delta", **at, "delta": c}
+        yield {
+            "type": "response.function_call_arguments.done",
+            **at,
+            "arguments": item["arguments"],
+        }
+
+
+def _begun(item: dict[str, Any]) -> dict[str, Any]:
+    """An output item as `response.output_item.added` shows it: nothing arrived yet."""
+    empty = {"reasoning": {"summary": []}, "message": {"content": [], "status": "in_progress"}}
+    return {**item, **empty.get(item["type"], {"arguments": "", "status": "in_progress"})}
+
+
+def _responses_events(r: Reply, model: str) -> Iterator[bytes]:
+    for seq, event in enumerate(_response_stream(r, model)):
+        yield _typed({**event, "sequence_number": seq})
+
+
+def _response_stream(r: Reply, model: str) -> Iterator[dict[str, Any]]:
+    rid = f"resp_{next(_ids):06d}"
+    begun = _response(r, model, rid, "in_progress", [])
+    yield {"type": "response.created", "response": begun}
+    yield {"type": "response.in_progress", "response": begun}
+    output = _responses_output(r)
+    for index, item in enumerate(output):
+        yield {"type": "response.output_item.added", "output_index": index, "item": _begun(item)}
+        yield from _item_deltas(index, item)
+        yield {"type": "response.output_item.done", "output_index": index, "item": item}
+    done = _response(r, model, rid, "completed", output)
+    yield {"type": "response.completed", "response": done}
+
+
+def _responses_json(r: Reply, model: str) -> dict[str, Any]:
+    return _response(r, model, f"resp_{next(_ids):06d}", "completed", _responses_output(r))
+
+
 WIRE = {
     "anthropic": (_anthropic_events, _anthropic_json),
     "openai": (_openai_events, _openai_json),
+    "responses": (_responses_events, _responses_json),
 }
+RESPONSES_PATH = "/v1/responses"
 API_PATHS = {
     "anthropic": ("/v1/messages",),
-    "openai": ("/v1/chat/completions", "/chat/completions"),
+    "openai": ("/v1/chat/completions", "/chat/completions", RESPONSES_PATH),
 }
 API_OF = {path: api for api, paths in API_PATHS.items() for path in paths}
 OLLAMA_PREFIX = "/ollama"
