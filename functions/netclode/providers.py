@@ -33,6 +33,8 @@ OLLAMA_TIMEOUT_S = 2.0
 OLLAMA_CACHE_S = 30.0
 CLAUDE_DEFAULT_MODEL = "claude-sonnet-4-5"
 NATIVE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+COPILOT_DEFAULT_MODEL = "claude-sonnet-4.5"  # on the github backend
+COPILOT_ANTHROPIC = ":anthropic"  # the copilot SDK's suffix for Anthropic BYOK models
 # A model name as providers spell them (`gpt-5`, `qwen2.5-coder:7b`, `anthropic/claude-x` via
 # OpenRouter): it ends up in files, URLs and command lines, so nothing else is taken.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,199}")
@@ -94,6 +96,11 @@ PROVIDERS: dict[str, Provider] = {
             "https://openrouter.ai/api/v1",
         ),
         Provider("ollama", "openai", "", "OLLAMA_URL"),
+        # GitHub Copilot's own API, for the copilot SDK's github backend only (its CLI
+        # exchanges the GitHub token itself): no catalogue here, no base URL to override.
+        Provider(
+            "github-copilot", "openai", "GITHUB_COPILOT_TOKEN", "", "https://api.githubcopilot.com"
+        ),
     )
 }
 
@@ -119,6 +126,8 @@ def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
     if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
         name = model.removeprefix("anthropic/") or CLAUDE_DEFAULT_MODEL
         return PROVIDERS["anthropic"], _model_name(model, name)
+    if sdk_type == common_pb2.SDK_TYPE_COPILOT:
+        return _split_copilot(model)
     provider_name, sep, name = (model or NATIVE_DEFAULT_MODEL).partition("/")
     if not sep:
         example = f"anthropic/{model[:60]}"
@@ -130,6 +139,27 @@ def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
     if not name:
         raise InvalidArgument("model", f"{model[:60]!r} names no model after the provider")
     return provider, _model_name(model, name)
+
+
+def _split_copilot(model: str) -> tuple[Provider, str]:
+    """Copilot models as the original named them: `claude-sonnet-4.5` runs on GitHub
+    Copilot's API with the deployment's Copilot token (github backend); `claude-sonnet-4-5:
+    anthropic` on Anthropic's API with our Anthropic key (BYOK; the suffix is ours, not the
+    model's)."""
+    model = model or COPILOT_DEFAULT_MODEL
+    if model.endswith(COPILOT_ANTHROPIC):
+        name = model.removesuffix(COPILOT_ANTHROPIC)
+        if not name:
+            raise InvalidArgument(
+                "model", f"{model[:60]!r} names no model before {COPILOT_ANTHROPIC}"
+            )
+        return PROVIDERS["anthropic"], _model_name(model, name)
+    return PROVIDERS["github-copilot"], _model_name(model, model)
+
+
+def copilot_model(provider: Provider, name: str) -> str:
+    """A copilot session's model as stored: the inverse of `_split_copilot`."""
+    return f"{name}{COPILOT_ANTHROPIC}" if provider.name == "anthropic" else name
 
 
 def _model_name(model: str, name: str) -> str:
@@ -189,6 +219,8 @@ def normalize_model(sdk_type: int, model: str) -> str:
     """The model as sessions store it (the claude SDK's without a provider prefix);
     InvalidArgument when it is not well-formed."""
     provider, name = split_model(sdk_type, model)
+    if sdk_type == common_pb2.SDK_TYPE_COPILOT:
+        return copilot_model(provider, name)
     return name if sdk_type == common_pb2.SDK_TYPE_CLAUDE else f"{provider.name}/{name}"
 
 
