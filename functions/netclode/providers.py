@@ -185,7 +185,9 @@ class ProviderSettings:
     def from_env(cls) -> ProviderSettings:
         listed = {p.strip() for p in os.environ.get("NETCLODE_PROVIDERS", "").split(",")} - {""}
         bases = {
-            n: os.environ[p.base_env] for n, p in PROVIDERS.items() if os.environ.get(p.base_env)
+            n: os.environ[p.base_env]
+            for n, p in PROVIDERS.items()
+            if p.base_env and os.environ.get(p.base_env)
         }
         unknown = listed - {n for n, p in PROVIDERS.items() if p.key_env}
         if unknown:

@@ -85,6 +85,8 @@ class CopilotAgent:
             **os.environ,
             **config.env,
             "COPILOT_HOME": str(workspace / STATE_DIR),
+            # Its cache (a device id among others) with its state, not in the user's files.
+            "XDG_CACHE_HOME": str(workspace / STATE_DIR / "cache"),
             "COPILOT_AUTO_UPDATE": "false",
         }
         self.options: dict[str, Any] = {
