@@ -54,9 +54,11 @@ MAPPING_FILE = ".netclode/copilot-session.json"
 STATE_DIR = ".netclode/copilot"
 ANTHROPIC_BASE = "https://api.anthropic.com"
 COPILOT_HOST = "api.githubcopilot.com"
-TOOLS = ["bash", "view", "create", "edit", "glob", "grep", "web_fetch"]
+TOOLS = ["bash", "view", "create", "edit", "glob", "grep"]
 SHELL = "bash"
-READ_ONLY = frozenset({"view", "glob", "grep", "web_fetch", "report_intent", "think"})
+READ_ONLY = frozenset(
+    {"view", "glob", "grep", "read_bash", "list_bash", "read_agent", "list_agents", "skill"}
+)
 PREVIOUS_TURN_WAIT_S = 10.0
 CLI_GIVE_UP_S = GIVE_UP_S - 5.0  # as the claude backend: the CLI stops in the background
 ABORT_S = 1.0
