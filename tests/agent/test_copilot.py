@@ -118,3 +118,17 @@ def test_copilot_unreachable_api_ends_the_turn_naming_host_and_reason(
     assert "(last failure: " in result.error and "Connect" in result.error
     assert [i.error.message for i in rec.items if i.HasField("error")] == [result.error]
     assert result.final_answer == ""
+
+
+def test_copilot_streams_thinking_before_the_answer(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
+) -> None:
+    scripted_llm.push(Reply(thinking="Herons wade; storks soar.", text="A heron."))
+    agent, rec = make_agent(copilot_config(scripted_llm))
+    assert agent.run_turn("name a wading bird").final_answer == "A heron."
+    streamed = [i.event.kind for i in rec.items if i.partial]
+    thinks, says = events_pb2.AGENT_EVENT_KIND_THINKING, events_pb2.AGENT_EVENT_KIND_MESSAGE
+    assert streamed == [thinks] * streamed.count(thinks) + [says] * streamed.count(says)
+    assert rec.kinds() == ["MESSAGE", "THINKING"]  # the CLI closes its reasoning last
+    thinking = [i.event.thinking.content for i in rec.items if i.event.HasField("thinking")]
+    assert "".join(thinking[:-1]) == thinking[-1] == "Herons wade; storks soar."
