@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 MAPPING_FILE = ".netclode/copilot-session.json"
 STATE_DIR = ".netclode/copilot"
 ANTHROPIC_BASE = "https://api.anthropic.com"
-COPILOT_HOST = "api.githubcopilot.com"
+GITHUB_HOSTS = "api.github.com and api.githubcopilot.com"  # sign-in, then the model API
 TOOLS = ["bash", "view", "create", "edit", "glob", "grep"]
 SHELL = "bash"
 READ_ONLY = frozenset(
@@ -106,7 +106,7 @@ class CopilotAgent:
             self._byok_anthropic(config, model)
         else:
             self.github_token = config.env.get(provider.key_env, "")
-            self.where = f"GitHub Copilot API at {COPILOT_HOST}"
+            self.where = f"GitHub Copilot at {GITHUB_HOSTS}"
         self._cancel = threading.Event()
         self._gave_up = threading.Event()
         self._worker: threading.Thread | None = None
@@ -163,12 +163,26 @@ class CopilotAgent:
             pass  # the interrupt
         except Exception as e:  # the SDK raises plain exceptions; a turn must end, not the runtime
             log.exception("copilot agent turn failed")
-            translator.fail(f"copilot agent failed: {e}")
+            translator.fail(f"{self.where} failed: {_reason(e)}")
         finally:
             self._loop = self._task = None
             loop.close()
 
     async def _turn(self, prompt: str, translator: Translator) -> None:
+        """The turn, bounded by the watch from the start: the CLI signs in and fetches its
+        model list before the session opens, and a dead API may stall any of it."""
+        run = asyncio.ensure_future(self._run(prompt, translator))
+        watch = asyncio.ensure_future(self._watch(translator))
+        try:
+            await asyncio.wait({run, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if run.done():
+                run.result()  # its failure, if any
+        finally:
+            watch.cancel()
+            run.cancel()  # when the watch gave up: the CLI is stopped in the background
+            await asyncio.gather(run, return_exceptions=True)
+
+    async def _run(self, prompt: str, translator: Translator) -> None:
         cli = cli_path()
         if not cli.is_file():
             translator.fail(f"the Copilot CLI is not installed at {cli}: run scripts/setup.sh")
@@ -187,13 +201,7 @@ class CopilotAgent:
             session = await self._open(client)
             session.on(translator.handle)
             await session.send(prompt)
-            watch = asyncio.ensure_future(self._watch(translator))
-            idle = asyncio.ensure_future(translator.idle.wait())
-            try:
-                await asyncio.wait({watch, idle}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                watch.cancel()
-                idle.cancel()
+            await translator.idle.wait()
         finally:
             await _close(client, session, translator.idle.is_set())
 
@@ -334,6 +342,12 @@ class Translator:
 
     def _idle(self, _: Any) -> None:
         self.idle.set()
+
+
+def _reason(e: Exception) -> str:
+    """An SDK failure without its JSON-RPC wrapping: what the CLI said went wrong."""
+    text = str(e).strip()
+    return text.split(" failed with message: ", 1)[-1].splitlines()[0] if text else type(e).__name__
 
 
 def _exit_code(d: Any, text: str) -> int:
