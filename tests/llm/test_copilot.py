@@ -30,6 +30,7 @@ S = common_pb2
 PROVIDER_IP = "127.0.0.2"
 MODEL = "claude-test-4-5:anthropic"
 TITLE = "Copilot notes"
+FAILING_TURN_S = 30.0  # the promise: a failing API ends the turn within 30 s
 
 
 @dataclass
@@ -37,12 +38,14 @@ class World:
     stack: Stack
     llm: ScriptedLLM
     key: str  # the real Anthropic key: only the secret proxy and the stand-in hold it
+    github_token: str  # the real Copilot token: only the secret proxy holds it
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root: Path = tmp_path_factory.mktemp("copilot-stack")
     key = f"sk-ant-{secrets.token_hex(20)}"
+    github_token = f"gho_{secrets.token_hex(18)}"
     cert = self_signed(root, ips=(PROVIDER_IP,))
     with ScriptedLLM(cert, PROVIDER_IP, keys={"anthropic": key}, titles=TITLE) as llm:
         env = {
@@ -52,9 +55,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
             "POOL_SIZE": "1",
         }
-        stack = start(root, env, keys={"ANTHROPIC_API_KEY": key})
+        stack = start(
+            root, env, keys={"ANTHROPIC_API_KEY": key, "GITHUB_COPILOT_TOKEN": github_token}
+        )
         try:
-            yield World(stack, llm, key)
+            yield World(stack, llm, key, github_token)
         finally:
             stop(stack)
 
@@ -135,3 +140,22 @@ def test_copilot_turn_interrupt_and_resume_in_a_sandbox(world: World) -> None:
     assert completed(entries).final_answer == "It was heron."
     sent = json.dumps(llm.model_requests()[-1].body["messages"])
     assert "pick a code word and write it down" in sent and "The code word heron" in sent
+
+
+def test_copilot_github_backend_gets_only_the_placeholder_and_says_why_it_fails(
+    world: World,
+) -> None:
+    """No local stand-in serves GitHub's Copilot API: the github backend's CLI signs in at
+    api.github.com with the placeholder, which the test egress never lets leave this machine.
+    The turn ends at once with the hosts and the reason; the real token is never inside."""
+    api = world.stack.client()
+    session = api.ready(sdk_type=S.SDK_TYPE_COPILOT, model="claude-sonnet-4.5")
+
+    entries = api.turn(session.id, "hi", timeout=FAILING_TURN_S)
+
+    error = completed(entries).error
+    assert error.startswith("GitHub Copilot at api.github.com and api.githubcopilot.com "), error
+    assert "api.github.com/copilot_internal/user" in error
+    inside = sandbox_dump(api, session.id)
+    assert "NETCLODE_PLACEHOLDER_GITHUB_COPILOT_TOKEN" in inside
+    assert world.github_token not in inside
