@@ -132,3 +132,22 @@ def test_copilot_streams_thinking_before_the_answer(
     assert rec.kinds() == ["MESSAGE", "THINKING"]  # the CLI closes its reasoning last
     thinking = [i.event.thinking.content for i in rec.items if i.event.HasField("thinking")]
     assert "".join(thinking[:-1]) == thinking[-1] == "Herons wade; storks soar."
+
+
+def test_copilot_edit_tool_reports_the_lines_it_changed(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    (workspace / "app.py").write_text("x = 1\ny = 2\n")
+    edit = {"path": str(workspace / "app.py"), "old_str": "y = 2", "new_str": "y = 3\nz = 4"}
+    scripted_llm.push(tool("edit", edit), text("Edited."))
+    agent, rec = make_agent(copilot_config(scripted_llm))
+    assert agent.run_turn("change y").final_answer == "Edited."
+    assert (workspace / "app.py").read_text() == "x = 1\ny = 3\nz = 4\n"
+    assert rec.kinds() == ["TOOL_START", "TOOL_INPUT", "FILE_CHANGE", "TOOL_END", "MESSAGE"]
+    change = next(i.event.file_change for i in rec.finals() if i.event.HasField("file_change"))
+    assert (change.path, change.change, change.lines_added, change.lines_removed) == (
+        "app.py",
+        events_pb2.FILE_CHANGE_TYPE_EDITED,
+        2,
+        1,
+    )

@@ -62,6 +62,7 @@ READ_ONLY = frozenset(
 PREVIOUS_TURN_WAIT_S = 10.0
 CLI_GIVE_UP_S = GIVE_UP_S - 5.0  # as the claude backend: the CLI stops in the background
 ABORT_S = 1.0
+CLI_ARGS = ("--no-auto-update", "--disable-client-telemetry")
 WATCH_S = 0.25
 _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
 E = SessionEventType
@@ -188,7 +189,7 @@ class CopilotAgent:
             translator.fail(f"the Copilot CLI is not installed at {cli}: run scripts/setup.sh")
             return
         client = CopilotClient(
-            connection=RuntimeConnection.for_stdio(path=str(cli), args=["--no-auto-update"]),
+            connection=RuntimeConnection.for_stdio(path=str(cli), args=CLI_ARGS),
             env=self.env,
             working_directory=str(self.workspace),
             github_token=self.github_token,
