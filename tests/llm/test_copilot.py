@@ -18,7 +18,7 @@ import pytest
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
 from tests.secretproxy.upstream import self_signed
-from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
+from tests.support.scripted_llm import COPILOT_API, GITHUB_API, Reply, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack, start, stop
 
 # A stack, three turns of a CLI that starts per turn, a pause and a resume: under load, more
@@ -30,7 +30,6 @@ S = common_pb2
 PROVIDER_IP = "127.0.0.2"
 MODEL = "claude-test-4-5:anthropic"
 TITLE = "Copilot notes"
-FAILING_TURN_S = 30.0  # the promise: a failing API ends the turn within 30 s
 
 
 @dataclass
@@ -38,7 +37,7 @@ class World:
     stack: Stack
     llm: ScriptedLLM
     key: str  # the real Anthropic key: only the secret proxy and the stand-in hold it
-    github_token: str  # the real Copilot token: only the secret proxy holds it
+    github_token: str  # the real Copilot token: only the secret proxy and the stand-in hold it
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +45,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root: Path = tmp_path_factory.mktemp("copilot-stack")
     key = f"sk-ant-{secrets.token_hex(20)}"
     github_token = f"gho_{secrets.token_hex(18)}"
-    cert = self_signed(root, ips=(PROVIDER_IP,))
-    with ScriptedLLM(cert, PROVIDER_IP, keys={"anthropic": key}, titles=TITLE) as llm:
+    cert = self_signed(root, ips=(PROVIDER_IP,), names=(GITHUB_API, COPILOT_API))
+    keys = {"anthropic": key, "copilot": github_token}
+    with ScriptedLLM(cert, PROVIDER_IP, keys=keys, titles=TITLE) as llm:
+        port = llm.address.rsplit(":", 1)[1]
         env = {
             "ANTHROPIC_BASE_URL": llm.url,
+            # GitHub's hosts, as the github backend's CLI names them, lead to the stand-in.
+            "NETCLODE_PROXY_RESOLVE": ",".join(
+                f"{host}:443={PROVIDER_IP}:{port}" for host in (GITHUB_API, COPILOT_API)
+            ),
             "NETCLODE_PROXY_KEY_HOSTS": f"ANTHROPIC_API_KEY={PROVIDER_IP}",
             "NETCLODE_PROXY_ALLOW_ADDRESSES": llm.address,
             "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
@@ -142,20 +147,29 @@ def test_copilot_turn_interrupt_and_resume_in_a_sandbox(world: World) -> None:
     assert "pick a code word and write it down" in sent and "The code word heron" in sent
 
 
-def test_copilot_github_backend_gets_only_the_placeholder_and_says_why_it_fails(
+def test_copilot_github_backend_signs_in_and_answers_with_the_real_token_outside_only(
     world: World,
 ) -> None:
-    """No local stand-in serves GitHub's Copilot API: the github backend's CLI signs in at
-    api.github.com with the placeholder, which the test egress never lets leave this machine.
-    The turn ends at once with the hosts and the reason; the real token is never inside."""
-    api = world.stack.client()
+    """The github backend's CLI signs in at api.github.com and asks Copilot's chat API, both
+    with the placeholder the secret proxy swaps for the real token on the way out."""
+    api, llm = world.stack.client(), world.llm
     session = api.ready(sdk_type=S.SDK_TYPE_COPILOT, model="claude-sonnet-4.5")
+    llm.push(text("Hello from Copilot."))
+    seen = len(llm.requests)
 
-    entries = api.turn(session.id, "hi", timeout=FAILING_TURN_S)
+    entries = api.turn(session.id, "say hello", timeout=120)
 
-    error = completed(entries).error
-    assert error.startswith("GitHub Copilot at api.github.com and api.githubcopilot.com "), error
-    assert "api.github.com/copilot_internal/user" in error
+    assert (completed(entries).error, completed(entries).final_answer) == (
+        "",
+        "Hello from Copilot.",
+    )
+    mine = llm.requests[seen:]
+    sign_in = [r for r in mine if r.headers.get("host") == GITHUB_API and r.method == "GET"]
+    chat = [r for r in mine if r.headers.get("host") == COPILOT_API and r.method == "POST"]
+    chat = [r for r in chat if r.path == "/chat/completions"]
+    assert sign_in and chat and chat[0].body["model"] == "claude-sonnet-4.5"
+    bearer = {r.headers["authorization"] for r in sign_in + chat}
+    assert bearer == {f"Bearer {world.github_token}"}
     inside = sandbox_dump(api, session.id)
     assert "NETCLODE_PLACEHOLDER_GITHUB_COPILOT_TOKEN" in inside
     assert world.github_token not in inside
