@@ -57,6 +57,7 @@ class Provider:
     default_base: str = ""
     models: tuple[str, ...] = ()
     reasoning: tuple[str, ...] = ()  # models of the catalogue that think
+    native: bool = True  # the native agent may use it (`provider/model`)
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -96,10 +97,15 @@ PROVIDERS: dict[str, Provider] = {
             "https://openrouter.ai/api/v1",
         ),
         Provider("ollama", "openai", "", "OLLAMA_URL"),
-        # GitHub Copilot's own API, for the copilot SDK's github backend only (its CLI
-        # exchanges the GitHub token itself): no catalogue here, no base URL to override.
+        # GitHub Copilot's own API, for the copilot SDK's github backend only (its CLI signs
+        # in with the token and speaks the API itself): no catalogue here, no base URL.
         Provider(
-            "github-copilot", "openai", "GITHUB_COPILOT_TOKEN", "", "https://api.githubcopilot.com"
+            "github-copilot",
+            "openai",
+            "GITHUB_COPILOT_TOKEN",
+            "",
+            "https://api.githubcopilot.com",
+            native=False,
         ),
     )
 }
@@ -133,8 +139,8 @@ def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
         example = f"anthropic/{model[:60]}"
         raise InvalidArgument("model", f"{model[:60]!r} must name its provider, e.g. {example}")
     provider = PROVIDERS.get(provider_name)
-    if provider is None:
-        known = ", ".join(PROVIDERS)
+    if provider is None or not provider.native:
+        known = ", ".join(n for n, p in PROVIDERS.items() if p.native)
         raise InvalidArgument("model", f"unknown provider {provider_name[:60]!r} (known: {known})")
     if not name:
         raise InvalidArgument("model", f"{model[:60]!r} names no model after the provider")

@@ -103,6 +103,8 @@ def test_copilot_models_pick_the_github_or_the_anthropic_backend(
     require_available(
         COPILOT, "claude-sonnet-4.5", settings(monkeypatch, NETCLODE_PROVIDERS="github-copilot")
     )
+    with pytest.raises(InvalidArgument, match="unknown provider 'github-copilot'"):
+        normalize_model(NATIVE, "github-copilot/gpt-5")  # the copilot SDK's alone
     with pytest.raises(InvalidArgument, match="names no model before :anthropic"):
         normalize_model(COPILOT, ":anthropic")
     with pytest.raises(InvalidArgument, match="is not a model name"):

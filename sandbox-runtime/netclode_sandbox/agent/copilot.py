@@ -29,7 +29,6 @@ import os
 import platform
 import re
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
-from netclode_sandbox.agent.worker import run_interruptible
+from netclode_sandbox.agent.worker import AsyncTurns
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,6 @@ SHELL = "bash"
 READ_ONLY = frozenset(
     {"view", "glob", "grep", "read_bash", "list_bash", "read_agent", "list_agents", "skill"}
 )
-PREVIOUS_TURN_WAIT_S = 10.0
 CLI_GIVE_UP_S = GIVE_UP_S - 5.0  # as the claude backend: the CLI stops in the background
 ABORT_S = 1.0
 CLI_ARGS = ("--no-auto-update", "--disable-client-telemetry")
@@ -108,11 +106,7 @@ class CopilotAgent:
         else:
             self.github_token = config.env.get(provider.key_env, "")
             self.where = f"GitHub Copilot at {GITHUB_HOSTS}"
-        self._cancel = threading.Event()
-        self._gave_up = threading.Event()
-        self._worker: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.turns = AsyncTurns("copilot-turn")
 
     def _byok_anthropic(self, config: agent_pb2.SessionConfig, model: str) -> None:
         """Anthropic's API with the session's key: the session's provider, and the same as
@@ -130,44 +124,22 @@ class CopilotAgent:
         self.where = f"anthropic API at {urlsplit(base).netloc}"
 
     def interrupt(self) -> None:
-        self._cancel.set()
-        loop, task = self._loop, self._task
-        if loop and task:
-            loop.call_soon_threadsafe(task.cancel)
+        self.turns.interrupt()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        if self._worker:
-            self._worker.join(PREVIOUS_TURN_WAIT_S)
-        self._cancel.clear()
-        self._gave_up.clear()
+        self.turns.begin()
         self.events.reopen()
         translator = Translator(self.events, WorkspaceTracker(self.workspace), self.where)
-        self._worker = run_interruptible(
-            lambda: self._run_loop(prompt, translator), self._cancel, "copilot-turn", self._gave_up
+        interrupted = self.turns.run(
+            lambda: self._turn(prompt, translator),
+            lambda e: translator.fail(f"{self.where} failed: {_reason(e)}"),
         )
         self.events.close()
         out = events_pb2.TurnCompletedPayload()
         out.CopyFrom(translator.result)
-        if self._cancel.is_set():
+        if interrupted:
             out.interrupted, out.error = True, ""
         return out
-
-    def _run_loop(self, prompt: str, translator: Translator) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            self._task = loop.create_task(self._turn(prompt, translator))
-            if self._cancel.is_set():  # interrupted before the task existed
-                self._task.cancel()
-            loop.run_until_complete(self._task)
-        except asyncio.CancelledError:
-            pass  # the interrupt
-        except Exception as e:  # the SDK raises plain exceptions; a turn must end, not the runtime
-            log.exception("copilot agent turn failed")
-            translator.fail(f"{self.where} failed: {_reason(e)}")
-        finally:
-            self._loop = self._task = None
-            loop.close()
 
     async def _turn(self, prompt: str, translator: Translator) -> None:
         """The turn, bounded by the watch from the start: the CLI signs in and fetches its
@@ -223,7 +195,7 @@ class CopilotAgent:
         while (left := translator.patience()) is None or left > 0:
             await asyncio.sleep(WATCH_S)
         translator.fail(translator.silence())
-        self._gave_up.set()
+        self.turns.gave_up.set()
 
 
 async def _close(client: CopilotClient, session: CopilotSession | None, idle: bool) -> None:
@@ -346,7 +318,9 @@ class Translator:
 
 
 def _reason(e: Exception) -> str:
-    """An SDK failure without its JSON-RPC wrapping: what the CLI said went wrong."""
+    """An SDK failure without its JSON-RPC wrapping: what the CLI said went wrong. The SDK
+    raises plain exceptions, so a bug of ours looks the same: its trace goes to the log."""
+    log.info("copilot agent turn failed", exc_info=e)
     text = str(e).strip()
     return text.split(" failed with message: ", 1)[-1].splitlines()[0] if text else type(e).__name__
 
