@@ -3,12 +3,13 @@
 Against the scripted LLM server on loopback. Baseline (same run, per wire protocol): the same
 scripted reply fetched and read as raw SSE with httpx, i.e. what the model side costs by
 itself. Agent step: one model step with a tool call writing a file (native: Write; codex: its
-shell tool), executed, with its events and the workspace comparison, over a workspace of
-WORKSPACE_FILES files. Overhead = agent step - baseline median, one row per backend.
+shell tool; copilot: its create tool), executed, with its events and the workspace comparison,
+over a workspace of WORKSPACE_FILES files. Overhead = agent step - baseline median, one row
+per backend.
 Target (native): p50 <= 20 ms. An SDK backend also pays its CLI's start per turn, spread over
 the turn's steps.
 
-Run: .venv/bin/python bench/agent_overhead.py [native|codex ...]
+Run: .venv/bin/python bench/agent_overhead.py [native|codex|copilot ...]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from netclode.v1 import agent_pb2
 from netclode_sandbox.agent import build_agent
 from tests.agent.conftest import native_config
 from tests.agent.test_codex import codex_config
+from tests.agent.test_copilot import copilot_config
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 STEPS_PER_TURN = 10
@@ -46,14 +48,15 @@ def p99(xs: list[float]) -> float:
 class Backend:
     name: str
     config: Callable[[ScriptedLLM], agent_pb2.SessionConfig]
-    write: Callable[[str, str], Reply]  # a model step whose tool call writes (path, content)
+    # A model step whose tool call writes (workspace, relative path, content).
+    write: Callable[[Path, str, str], Reply]
     path: str  # the model API it speaks, for the baseline
     body: dict
     auth: Callable[[ScriptedLLM], dict[str, str]]
     turns: int
 
 
-def _shell_write(path: str, content: str) -> Reply:
+def _shell_write(_ws: Path, path: str, content: str) -> Reply:
     cmd = f"mkdir -p out && printf %s {shlex.quote(content)} > {shlex.quote(path)}"
     return tool("exec_command", {"cmd": cmd})
 
@@ -62,7 +65,7 @@ BACKENDS = (
     Backend(
         "native",
         native_config,
-        lambda path, content: tool("Write", {"file_path": path, "content": content}),
+        lambda _ws, path, content: tool("Write", {"file_path": path, "content": content}),
         "/v1/messages",
         {"model": "m", "stream": True, "max_tokens": 10, "messages": []},
         lambda llm: {"x-api-key": llm.keys["anthropic"]},
@@ -77,6 +80,15 @@ BACKENDS = (
         lambda llm: {"authorization": f"Bearer {llm.keys['openai']}"},
         5,  # each turn starts the Codex CLI: fewer, longer turns
     ),
+    Backend(
+        "copilot",
+        copilot_config,
+        lambda ws, path, content: tool("create", {"path": str(ws / path), "file_text": content}),
+        "/v1/messages",  # its Anthropic BYOK backend
+        {"model": "m", "stream": True, "max_tokens": 10, "messages": []},
+        lambda llm: {"x-api-key": llm.keys["anthropic"]},
+        3,  # each turn starts the Copilot CLI
+    ),
 )
 
 
@@ -85,7 +97,7 @@ def baseline(llm: ScriptedLLM, backend: Backend, n: int) -> list[float]:
     out = []
     with httpx.Client(headers=backend.auth(llm)) as client:
         for i in range(n):
-            llm.push(backend.write(f"b{i}.txt", "x\n" * 20))
+            llm.push(backend.write(Path(), f"b{i}.txt", "x\n" * 20))
             t = time.perf_counter()
             with client.stream("POST", f"{llm.url}{backend.path}", json=backend.body) as resp:
                 for _ in resp.iter_bytes():
@@ -97,10 +109,11 @@ def baseline(llm: ScriptedLLM, backend: Backend, n: int) -> list[float]:
 def agent_steps(llm: ScriptedLLM, backend: Backend, ws: Path) -> list[float]:
     agent = build_agent(backend.config(llm), ws, lambda _item: None)
     per_step = []
+    (ws / "out").mkdir(exist_ok=True)
     for turn in range(backend.turns):
         for s in range(STEPS_PER_TURN):
             content = f"turn {turn} step {s}\n" * 20
-            llm.push(backend.write(f"out/{turn}_{s}.txt", content))
+            llm.push(backend.write(ws, f"out/{turn}_{s}.txt", content))
         llm.push(text("done"))
         t = time.perf_counter()
         result = agent.run_turn(f"turn {turn}")

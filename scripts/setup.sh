@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Netclode needs and is missing: the system packages listed in
-# scripts/system-packages.txt, a Python 3.12 virtual environment at .venv, and the locked
-# Python dependencies. Idempotent: a second run changes nothing.
+# scripts/system-packages.txt, a Python 3.12 virtual environment at .venv, the locked
+# Python dependencies, and the Copilot CLI (scripts/install-copilot-cli.sh). Idempotent: a second run changes nothing.
 #   scripts/setup.sh          runtime dependencies
 #   scripts/setup.sh --dev    also the test and lint tools
 set -euo pipefail
@@ -59,3 +59,4 @@ install_python_env() {
 
 install_system_packages
 install_python_env
+scripts/install-copilot-cli.sh

@@ -28,6 +28,8 @@ PLACEHOLDER_PREFIX = "NETCLODE_PLACEHOLDER_"
 CLAUDE_DEFAULT_MODEL = "claude-sonnet-4-5"
 NATIVE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
 CODEX_DEFAULT_MODEL = "gpt-5.3-codex:api"
+COPILOT_DEFAULT_MODEL = "claude-sonnet-4.5"  # on the github backend
+COPILOT_ANTHROPIC = ":anthropic"  # the copilot SDK's suffix for Anthropic BYOK models
 # A model name as providers spell them (`gpt-5`, `qwen2.5-coder:7b`, `anthropic/claude-x` via
 # OpenRouter): it ends up in files, URLs and command lines, so nothing else is taken.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,199}")
@@ -48,6 +50,7 @@ class Provider:
     base_env: str
     # The public endpoint when base_env is unset ("" = the SDK's own default; Ollama has none).
     default_base: str = ""
+    native: bool = True  # the native agent may use it (`provider/model`)
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -80,6 +83,16 @@ PROVIDERS: dict[str, Provider] = {
             "https://openrouter.ai/api/v1",
         ),
         Provider("ollama", "openai", "", "OLLAMA_URL"),
+        # GitHub Copilot's own API, for the copilot SDK's github backend only (its CLI signs
+        # in with the token and speaks the API itself): no catalogue here, no base URL.
+        Provider(
+            "github-copilot",
+            "openai",
+            "GITHUB_COPILOT_TOKEN",
+            "",
+            "https://api.githubcopilot.com",
+            native=False,
+        ),
     )
 }
 
@@ -108,17 +121,40 @@ def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
     if sdk_type == common_pb2.SDK_TYPE_CODEX:
         codex = codex_model(model)
         return codex.provider, codex.name
+    if sdk_type == common_pb2.SDK_TYPE_COPILOT:
+        return _split_copilot(model)
     provider_name, sep, name = (model or NATIVE_DEFAULT_MODEL).partition("/")
     if not sep:
         example = f"anthropic/{model[:60]}"
         raise InvalidArgument("model", f"{model[:60]!r} must name its provider, e.g. {example}")
     provider = PROVIDERS.get(provider_name)
-    if provider is None:
-        known = ", ".join(PROVIDERS)
+    if provider is None or not provider.native:
+        known = ", ".join(n for n, p in PROVIDERS.items() if p.native)
         raise InvalidArgument("model", f"unknown provider {provider_name[:60]!r} (known: {known})")
     if not name:
         raise InvalidArgument("model", f"{model[:60]!r} names no model after the provider")
     return provider, _model_name(model, name)
+
+
+def _split_copilot(model: str) -> tuple[Provider, str]:
+    """Copilot models as the original named them: `claude-sonnet-4.5` runs on GitHub
+    Copilot's API with the deployment's Copilot token (github backend); `claude-sonnet-4-5:
+    anthropic` on Anthropic's API with our Anthropic key (BYOK; the suffix is ours, not the
+    model's)."""
+    model = model or COPILOT_DEFAULT_MODEL
+    if model.endswith(COPILOT_ANTHROPIC):
+        name = model.removesuffix(COPILOT_ANTHROPIC)
+        if not name:
+            raise InvalidArgument(
+                "model", f"{model[:60]!r} names no model before {COPILOT_ANTHROPIC}"
+            )
+        return PROVIDERS["anthropic"], _model_name(model, name)
+    return PROVIDERS["github-copilot"], _model_name(model, model)
+
+
+def copilot_model(provider: Provider, name: str) -> str:
+    """A copilot session's model as stored: the inverse of `_split_copilot`."""
+    return f"{name}{COPILOT_ANTHROPIC}" if provider.name == "anthropic" else name
 
 
 def _model_name(model: str, name: str) -> str:
@@ -144,7 +180,9 @@ class ProviderSettings:
     def from_env(cls) -> ProviderSettings:
         listed = {p.strip() for p in os.environ.get("NETCLODE_PROVIDERS", "").split(",")} - {""}
         bases = {
-            n: os.environ[p.base_env] for n, p in PROVIDERS.items() if os.environ.get(p.base_env)
+            n: os.environ[p.base_env]
+            for n, p in PROVIDERS.items()
+            if p.base_env and os.environ.get(p.base_env)
         }
         unknown = listed - {n for n, p in PROVIDERS.items() if p.key_env}
         if unknown:
@@ -180,6 +218,8 @@ def normalize_model(sdk_type: int, model: str) -> str:
     if sdk_type == common_pb2.SDK_TYPE_CODEX:
         return codex_model(model).spelled
     provider, name = split_model(sdk_type, model)
+    if sdk_type == common_pb2.SDK_TYPE_COPILOT:
+        return copilot_model(provider, name)
     return name if sdk_type == common_pb2.SDK_TYPE_CLAUDE else f"{provider.name}/{name}"
 
 

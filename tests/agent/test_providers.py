@@ -6,12 +6,18 @@ import pytest
 
 from netclode.catalogue import list_models
 from netclode.errors import FailedPrecondition, InvalidArgument
-from netclode.providers import ProviderSettings, require_available, sandbox_env
+from netclode.providers import (
+    ProviderSettings,
+    normalize_model,
+    require_available,
+    sandbox_env,
+)
 from netclode.v1 import common_pb2
 from tests.support.net import free_port
 from tests.support.scripted_llm import OllamaModel, ScriptedLLM
 
 CLAUDE, NATIVE = common_pb2.SDK_TYPE_CLAUDE, common_pb2.SDK_TYPE_NATIVE
+COPILOT = common_pb2.SDK_TYPE_COPILOT
 
 
 def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> ProviderSettings:
@@ -70,6 +76,39 @@ def test_sandbox_env_holds_placeholders_and_base_urls_only(monkeypatch: pytest.M
     }
     s2 = settings(monkeypatch, OLLAMA_URL="http://127.0.0.1:9")
     assert sandbox_env(s2, NATIVE, "ollama/qwen") == {"OLLAMA_URL": "http://127.0.0.1:9"}
+
+
+def test_copilot_models_pick_the_github_or_the_anthropic_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`name` runs on GitHub Copilot with the Copilot token, `name:anthropic` on Anthropic's
+    API with its key (the suffix is kept in the session, stripped for the API)."""
+    s = settings(
+        monkeypatch, NETCLODE_PROVIDERS="anthropic", ANTHROPIC_BASE_URL="https://127.0.0.2:8443"
+    )
+    assert normalize_model(COPILOT, "") == "claude-sonnet-4.5"
+    assert (
+        normalize_model(COPILOT, " claude-sonnet-4-5:anthropic ") == "claude-sonnet-4-5:anthropic"
+    )
+    assert sandbox_env(s, COPILOT, "claude-sonnet-4-5:anthropic") == {
+        "ANTHROPIC_API_KEY": "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL": "https://127.0.0.2:8443",
+    }
+    assert sandbox_env(s, COPILOT, "gpt-5") == {
+        "GITHUB_COPILOT_TOKEN": "NETCLODE_PLACEHOLDER_GITHUB_COPILOT_TOKEN"
+    }
+    require_available(COPILOT, "claude-sonnet-4-5:anthropic", s)
+    with pytest.raises(FailedPrecondition, match="GITHUB_COPILOT_TOKEN is not configured"):
+        require_available(COPILOT, "claude-sonnet-4.5", s)
+    require_available(
+        COPILOT, "claude-sonnet-4.5", settings(monkeypatch, NETCLODE_PROVIDERS="github-copilot")
+    )
+    with pytest.raises(InvalidArgument, match="unknown provider 'github-copilot'"):
+        normalize_model(NATIVE, "github-copilot/gpt-5")  # the copilot SDK's alone
+    with pytest.raises(InvalidArgument, match="names no model before :anthropic"):
+        normalize_model(COPILOT, ":anthropic")
+    with pytest.raises(InvalidArgument, match="is not a model name"):
+        normalize_model(COPILOT, "../x:anthropic")
 
 
 def test_list_models_includes_ollama_with_capabilities(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,7 +42,7 @@ LOCAL_ONLY = frozenset({"localstack", "sandboxhost"})
 # Reads the scan cannot resolve, by file: what each one reads.
 DYNAMIC = {
     "auth/bootstrap.py": {variable for variable, _, _ in CONFIGURED},
-    "providers.py": {p.base_env for p in PROVIDERS.values()},
+    "providers.py": {p.base_env for p in PROVIDERS.values() if p.base_env},
     "config.py": {f"XDG_{kind}_HOME" for kind in ("DATA", "CONFIG", "STATE")},
 }
 # Read by the code, deliberately not set on a cluster: the default is right there.
@@ -437,7 +437,12 @@ def test_the_functions_get_the_settings_and_the_providers_of_the_keys_given(
     assert (config["data"]["KATA_VM_CPUS"], config["data"]["KATA_VM_MEMORY_MB"]) == ("3", "8192")
     assert "KATA_VM_CPUS" not in settings
     # OPENAI_API_KEY is empty in .env: openai stays off; the others have keys.
-    assert settings["NETCLODE_PROVIDERS"].split(",") == ["anthropic", "mistral", "openrouter"]
+    assert settings["NETCLODE_PROVIDERS"].split(",") == [
+        "anthropic",
+        "mistral",
+        "openrouter",
+        "github-copilot",
+    ]
     internal = by_name["netclode-internal"]["stringData"]
     assert internal["GITHUB_INSTALLATION_ID"] == "value-of-github_installation_id"
     assert "NETCLODE_INTERNAL_TOKEN" not in internal  # Knative's Broker sends no credential

@@ -7,7 +7,12 @@ Endpoints:
 - `POST /v1/responses` — the OpenAI Responses API, as the Codex CLI uses it (typed SSE events:
   response.created, output items for reasoning summaries, messages and function calls with
   their deltas, response.completed with usage; JSON otherwise), with the OpenAI key;
-- `GET /api/tags`, `POST /api/show` — Ollama's model listing.
+- `GET /api/tags`, `POST /api/show` — Ollama's model listing;
+- GitHub Copilot's API, by the Host a request names (the secret proxy resolves these hosts
+  here): `GET /copilot_internal/user` on api.github.com (how the Copilot CLI checks its token)
+  and `POST /chat/completions` on api.githubcopilot.com (OpenAI chat completions, which also
+  needs the Copilot-Integration-Id header the real API asks of every client); a GitHub token
+  as bearer, `keys["copilot"]`.
 
 A test queues `Reply` steps; each model request consumes the next one (an exhausted script
 answers 500 so the test fails loudly). Every request is recorded with its headers and JSON
@@ -130,7 +135,7 @@ class ScriptedLLM:
         `forever`: the answer to every model request once the script is spent (a provider
         that is down for good) instead of the loud 500."""
         self.titles = titles
-        self.keys = keys or {api: f"sk-{api}-{secrets.token_hex(16)}" for api in API_PATHS}
+        self.keys = keys or {api: f"sk-{api}-{secrets.token_hex(16)}" for api in KEYED_APIS}
         self.forever = forever
         self.script: list[Reply] = []
         self.requests: list[Recorded] = []
@@ -209,6 +214,8 @@ class ScriptedLLM:
         sent = bearer
         if sent == key:
             return None
+        if api == "copilot":
+            return 401, {"message": "Bad credentials", "documentation_url": GITHUB_DOCS}
         message = (
             f"Incorrect API key provided: {sent[:3]}****{sent[-4:]}."
             if sent
@@ -239,6 +246,9 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 server.requests.append(rec)
             if self.path.rstrip("/") == f"{OLLAMA_PREFIX}/api/tags":
                 self._json(200, {"models": [_ollama_tag(m) for m in server.ollama_models]})
+            elif rec.headers.get("host") == GITHUB_API and self.path == COPILOT_USER:
+                refused = server.refusal("copilot", rec.headers)
+                self._json(*(refused or (200, COPILOT_USER_BODY)))
             else:
                 self._json(404, {"error": "not found"})
 
@@ -258,6 +268,11 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                     self._json(200, {"capabilities": match[0].capabilities})
                 return
             api = "ollama" if path == f"{OLLAMA_PREFIX}/v1/chat/completions" else API_OF.get(path)
+            if rec.headers.get("host") == COPILOT_API:
+                api = "copilot" if path == "/chat/completions" else None
+                if api and not rec.headers.get("copilot-integration-id"):
+                    self._json(400, {"message": "missing Copilot-Integration-Id header"})
+                    return
             if api is None:
                 self._json(404, {"error": "not found"})
                 return
@@ -669,6 +684,11 @@ API_PATHS = {
     "openai": ("/v1/chat/completions", "/chat/completions", RESPONSES_PATH),
 }
 API_OF = {path: api for api, paths in API_PATHS.items() for path in paths}
+KEYED_APIS = (*API_PATHS, "copilot")
+GITHUB_API, COPILOT_API = "api.github.com", "api.githubcopilot.com"
+COPILOT_USER = "/copilot_internal/user"
+COPILOT_USER_BODY = {"login": "octocat", "copilot_plan": "individual", "chat_enabled": True}
+GITHUB_DOCS = "https://docs.github.com/rest"
 OLLAMA_PREFIX = "/ollama"
 OLLAMA_MODEL = "ollama/qwen3:4b"
 

@@ -2,8 +2,8 @@
 
 The sandbox runtime owns the prompt queue, turn numbering and turn_started/turn_completed
 outputs; an `Agent` runs one turn at a time and emits what happens through `emit`.
-`build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native) or the
-Claude Agent SDK (claude), or OpenAI's Codex SDK (codex).
+`build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native), the
+Claude Agent SDK (claude), GitHub's Copilot SDK (copilot) or OpenAI's Codex SDK (codex).
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ def build_agent(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) ->
         from netclode_sandbox.agent.codex import CodexAgent
 
         return CodexAgent(config, workspace, emit)
+    if config.sdk_type == common_pb2.SDK_TYPE_COPILOT:
+        from netclode_sandbox.agent.copilot import CopilotAgent
+
+        return CopilotAgent(config, workspace, emit)
     from netclode_sandbox.agent.native import NativeAgent
 
     return NativeAgent(config, workspace, emit)

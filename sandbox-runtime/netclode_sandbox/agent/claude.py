@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -47,9 +46,9 @@ from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
+from netclode_sandbox.agent.mapping import SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
-from netclode_sandbox.agent.resume import SessionMapping
-from netclode_sandbox.agent.worker import run_interruptible
+from netclode_sandbox.agent.worker import AsyncTurns
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ MAPPING_FILE = ".netclode/session-mapping.json"
 CONFIG_DIR = ".netclode/claude"
 TOOLS = ["Read", "Write", "Edit", "MultiEdit", "Bash", "Glob", "Grep", "WebFetch", "TodoWrite"]
 READ_ONLY = frozenset({"Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite", "LS"})
-PREVIOUS_TURN_WAIT_S = 10.0
 CLI_MAX_RETRIES = "2"  # as the native agent: GIVE_UP_S bounds them anyway
 # Less than the native agent: the CLI starts within this wait, and the turn ends only
 # INTERRUPT_GRACE_S after it (the CLI stops in the background).
@@ -86,55 +84,26 @@ class ClaudeAgent:
         base = config.env.get("ANTHROPIC_BASE_URL", "")
         self.where = f"anthropic API at {urlsplit(base).netloc or ANTHROPIC_HOST}"
         self.system = system_prompt(config, workspace, TOOLS)
-        self._cancel = threading.Event()
-        self._gave_up = threading.Event()
-        self._worker: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.turns = AsyncTurns("claude-turn")
 
     def interrupt(self) -> None:
-        self._cancel.set()
-        loop, task = self._loop, self._task
-        if loop and task:
-            loop.call_soon_threadsafe(task.cancel)
+        self.turns.interrupt()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        if self._worker:
-            self._worker.join(PREVIOUS_TURN_WAIT_S)
-        self._cancel.clear()
-        self._gave_up.clear()
+        self.turns.begin()
         self.events.reopen()
         translator = Translator(
             self.events, WorkspaceTracker(self.workspace), self.mapping, self.where
         )
-        self._worker = run_interruptible(
-            lambda: self._run_loop(prompt, translator), self._cancel, "claude-turn", self._gave_up
+        interrupted = self.turns.run(
+            lambda: self._turn(prompt, translator), lambda e: translator.fail(_failure(e))
         )
         self.events.close()
         out = events_pb2.TurnCompletedPayload()
         out.CopyFrom(translator.result)
-        if self._cancel.is_set():
+        if interrupted:
             out.interrupted, out.error = True, ""
         return out
-
-    def _run_loop(self, prompt: str, translator: Translator) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            self._task = loop.create_task(self._turn(prompt, translator))
-            if self._cancel.is_set():  # interrupted before the task existed
-                self._task.cancel()
-            loop.run_until_complete(self._task)
-        except asyncio.CancelledError:
-            pass  # the interrupt
-        except (ClaudeSDKError, OSError) as e:
-            translator.fail(f"claude agent failed: {e}")
-        except Exception as e:  # a bug must end the turn with an error entry, not kill the runtime
-            log.exception("claude agent turn failed")
-            translator.fail(f"internal agent error ({type(e).__name__}: {e})")
-        finally:
-            self._loop = self._task = None
-            loop.close()
 
     async def _turn(self, prompt: str, translator: Translator) -> None:
         options = ClaudeAgentOptions(
@@ -168,7 +137,7 @@ class ClaudeAgent:
         while (left := translator.patience()) is None or left > 0:
             await asyncio.sleep(WATCH_S)
         translator.fail(translator.silence())
-        self._gave_up.set()
+        self.turns.gave_up.set()
 
 
 class Translator:
@@ -297,6 +266,15 @@ class Translator:
         if message.is_error:
             detail = message.result or message.subtype
             self.fail(f"{self.where} failed: {detail}")
+
+
+def _failure(e: Exception) -> str:
+    """The error entry of a turn that raised: the SDK's own failures as they are, anything
+    else as the bug it is (logged with its trace)."""
+    if isinstance(e, ClaudeSDKError | OSError):
+        return f"claude agent failed: {e}"
+    log.error("claude agent turn failed", exc_info=e)
+    return f"internal agent error ({type(e).__name__}: {e})"
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:

@@ -56,8 +56,8 @@ from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
+from netclode_sandbox.agent.mapping import SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
-from netclode_sandbox.agent.resume import SessionMapping
 from netclode_sandbox.agent.worker import run_interruptible
 
 log = logging.getLogger(__name__)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 INTERRUPT_GRACE_S = 1.5
+PREVIOUS_TURN_WAIT_S = 10.0
 POLL_S = 0.05
 
 
@@ -35,3 +38,61 @@ def run_interruptible(
             done.wait(INTERRUPT_GRACE_S)
             break
     return worker
+
+
+class AsyncTurns:
+    """Turns of an asyncio-based SDK: each runs on its own event loop in a worker thread
+    (run_interruptible), so the runtime's blocking run_turn can drive it; an interrupt cancels
+    the running task from any thread (the SDK then stops its CLI)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cancel = threading.Event()
+        self.gave_up = threading.Event()  # set by the backend when its turn failed
+        self._worker: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def begin(self) -> None:
+        """Waits (bounded) for the previous turn's thread, then resets the flags: call before
+        reopening the turn's events, so nothing of the old turn lands in the new one."""
+        if self._worker:
+            self._worker.join(PREVIOUS_TURN_WAIT_S)
+        self.cancel.clear()
+        self.gave_up.clear()
+
+    def run(
+        self,
+        turn: Callable[[], Coroutine[Any, Any, None]],
+        fail: Callable[[Exception], None],
+    ) -> bool:
+        """Runs `turn()` until it ends, or INTERRUPT_GRACE_S after an interrupt or give-up;
+        `fail` gets what it raised. True when the user interrupted it."""
+        self._worker = run_interruptible(
+            lambda: self._run_loop(turn, fail), self.cancel, self.name, self.gave_up
+        )
+        return self.cancel.is_set()
+
+    def interrupt(self) -> None:
+        self.cancel.set()
+        loop, task = self._loop, self._task
+        if loop and task:
+            loop.call_soon_threadsafe(task.cancel)
+
+    def _run_loop(
+        self, turn: Callable[[], Coroutine[Any, Any, None]], fail: Callable[[Exception], None]
+    ) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._task = loop.create_task(turn())
+            if self.cancel.is_set():  # interrupted before the task existed
+                self._task.cancel()
+            loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass  # the interrupt
+        except Exception as e:  # a turn must end with an error entry, not kill the runtime
+            fail(e)
+        finally:
+            self._loop = self._task = None
+            loop.close()
