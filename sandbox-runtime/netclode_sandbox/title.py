@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 TITLE_MODEL_ANTHROPIC = "claude-haiku-4-5"
 # Codex models answer only the Responses API: a small chat model on the same OpenAI key titles
 # (an oauth-mode session has no such key, and keeps its name).
-TITLE_MODEL_CODEX = "gpt-5-mini:api"
+TITLE_MODEL_CODEX = "openai/gpt-5-mini"
 MAX_TOKENS = 30
 PROMPT_CHARS = 300
 MAX_WORDS = 8
