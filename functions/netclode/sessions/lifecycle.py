@@ -23,7 +23,7 @@ from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
-from netclode.errors import NetclodeError
+from netclode.errors import NetclodeError, ResourceExhausted
 from netclode.sessions import entries, ports, turns
 from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
@@ -297,18 +297,27 @@ class Lifecycle:
         self.release_sandbox(record)
         return self.transition(record.id, S.SESSION_STATUS_PAUSED)
 
-    def make_room(self, exclude: str | None = None) -> None:
-        """Pauses the least recently active sessions until one more may become active."""
+    def make_room(self, owner_id: str, exclude: str | None = None) -> None:
+        """Makes room for one more active session of `owner_id`, never at another user's
+        expense: the owner's own least recently active sessions are paused until the owner
+        is under the per-user quota and the stack under its limit. When giving up all of
+        them would not be enough (other users hold the slots) the call is refused and
+        nothing is paused."""
+        active = [
+            a for a in self.store.activity() if a.status in ACTIVE and a.session_id != exclude
+        ]
+        own = sorted((a for a in active if a.owner_id == owner_id), key=lambda a: a.last_active_at)
+        quota = self.settings.max_active_sessions_per_user
         limit = self.settings.max_active_sessions
-        if limit <= 0:
-            return
-        active = sorted(
-            (last_active, session_id)
-            for session_id, status, last_active in self.store.activity()
-            if status in ACTIVE and session_id != exclude
-        )
-        for _, session_id in active[: max(0, len(active) - limit + 1)]:
-            if (record := self.store.get(session_id)) is not None:
+        over_quota = len(own) - quota + 1 if quota > 0 else 0
+        over_limit = len(active) - limit + 1 if limit > 0 else 0
+        if over_limit > len(own):
+            raise ResourceExhausted(
+                f"other users hold {len(active) - len(own)} of the {limit} active sessions "
+                "this server allows (MAX_ACTIVE_SESSIONS); try again later"
+            )
+        for activity in own[: max(0, over_quota, over_limit)]:
+            if (record := self.store.get(activity.session_id)) is not None:
                 self.pause(record, "active-session limit")
 
     # -- sandbox bookkeeping shared with the warm pool (see netclode.pool) ----------------

@@ -7,6 +7,7 @@ so a lost or repeated tick does no harm.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
 from netclode.errors import NetclodeError
 from netclode.sessions import afterturn, entries, turns
@@ -33,7 +34,7 @@ def reconcile_sessions(life: Lifecycle) -> None:
         elif record.status in SERVED:
             _close_abandoned_turns(life, record)
     _pause_idle(life)
-    _enforce_active_limit(life)
+    _enforce_active_limits(life)
     _refresh_github_tokens(life)
 
 
@@ -92,13 +93,24 @@ def _pause_idle(life: Lifecycle) -> None:
             life.pause(record, "idle")
 
 
-def _enforce_active_limit(life: Lifecycle) -> None:
+def _enforce_active_limits(life: Lifecycle) -> None:
+    """Sessions past a limit (lowered settings, racing creates) are paused, least recently
+    active first: past the per-user quota the owner's own; past the stack-wide limit those
+    of whoever holds the most, so no user pays for another's sessions."""
+    by_owner: dict[str, list[SessionRecord]] = defaultdict(list)
+    for record in sorted((r for r in life.store.all() if r.active), key=_last_active):
+        by_owner[record.owner_id].append(record)
+    quota = life.settings.max_active_sessions_per_user
     limit = life.settings.max_active_sessions
-    if limit <= 0:
-        return
-    active = sorted((r for r in life.store.all() if r.active), key=lambda r: r.last_active_at)
-    while len(active) > limit:
-        life.pause(active.pop(0), "active-session limit")
+    for owned in by_owner.values():
+        while 0 < quota < len(owned):
+            life.pause(owned.pop(0), "per-user active-session quota")
+    while 0 < limit < sum(len(owned) for owned in by_owner.values()):
+        life.pause(max(by_owner.values(), key=len).pop(0), "active-session limit")
+
+
+def _last_active(record: SessionRecord) -> int:
+    return record.last_active_at
 
 
 def _refresh_github_tokens(life: Lifecycle) -> None:

@@ -125,7 +125,7 @@ class SessionService:
             vcpus=vcpus,
             memory_mb=memory_mb,
         )
-        self.life.make_room()
+        self.life.make_room(principal.id)
         self.store.create(record)
         self.life.stream(session_id).append(entries.session_update(record.to_proto()))
         self.life.grant_github(record)
@@ -187,7 +187,7 @@ class SessionService:
             raise FailedPrecondition(
                 f"session {session_id} is already {status_word(record.status)}"
             )
-        self.life.make_room(exclude=session_id)
+        self.life.make_room(record.owner_id, exclude=session_id)
         moved = self.life.transition(
             session_id,
             S.SESSION_STATUS_RESUMING,
@@ -260,11 +260,14 @@ class SessionService:
                 f"session {session_id} failed; to retry: netclode sessions resume {session_id}"
             )
         providers.require_available(record.sdk_type, record.model)
-        cursor = self._record_prompt(record, text)
-        if not record.sandbox and record.status not in (
+        wakes = not record.sandbox and record.status not in (
             S.SESSION_STATUS_CREATING,
             S.SESSION_STATUS_RESUMING,
-        ):
+        )
+        if wakes:  # refused before the prompt is stored: a refusal leaves no trace
+            self.life.make_room(record.owner_id, exclude=session_id)
+        cursor = self._record_prompt(record, text)
+        if wakes:
             self.resume(principal, session_id)
             return PromptReceipt(cursor, queued=True)
         current = self.store.get(session_id)
