@@ -1,33 +1,54 @@
 """Red team (issue 17, item 7): a component that dies comes back, Valkey included, and while
-the store is out every call is a clean 503 `unavailable`.
+the store is out every call is a clean 503 `unavailable`. A sandbox that dies under its
+session is noticed at once: the session leaves READY at the next tick (and the supervisor
+sends one as soon as a restarted sandbox host answers), and a prompt or command that finds
+it gone says so, the prompt by resuming the session.
 
 Real processes: the stack's own Valkey is killed with SIGKILL while the supervisor is held
 (SIGSTOP), so the outage lasts as long as the test needs; a function is killed more often
-than the old restart limit allowed.
+than the old restart limit allowed; a sandbox's own process and the sandbox host are killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from connectrpc.errors import ConnectError
 
+from netclode.config import Settings
+from netclode.eventing import types
+from netclode.eventing.publish import publish
 from netclode.localstack import control
-from netclode.v1 import api_pb2
+from netclode.sandboxhost.layout import Layout as HostLayout
+from netclode.v1 import api_pb2, common_pb2
 from tests.redteam.conftest import SECRET
-from tests.support.stack import Stack, error_code, start, stop
+from tests.support.inside import field
+from tests.support.scripted_llm import OLLAMA_MODEL, ScriptedLLM, ollama_standin, text
+from tests.support.stack import Client, Stack, error_code, start, stop
 
+S = common_pb2
 RECOVERY_TIMEOUT_S = 90.0
+# Heartbeats (10 s each) a watcher waits for a status: well inside the minute between two
+# scheduled ticks, so only a tick sent at once can pass.
+WATCH_HEARTBEATS = 4
 
 
 @pytest.fixture(scope="module")
-def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def llm() -> Iterator[ScriptedLLM]:
+    with ollama_standin() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def fault_stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
     """A stack of its own: these tests break it on purpose."""
-    env = {"GITHUB_WEBHOOK_SECRET": SECRET, "POOL_SIZE": "0"}
+    env = {"GITHUB_WEBHOOK_SECRET": SECRET, "POOL_SIZE": "0", "OLLAMA_URL": llm.ollama_url}
     running = start(tmp_path_factory.mktemp("fault-stack"), env)
     yield running
     stop(running)
@@ -92,3 +113,79 @@ def test_a_component_killed_again_and_again_keeps_coming_back(fault_stack: Stack
             f"restart {kills} of the webhook",
         )
     assert _component(fault_stack, "webhook").last_exit == "exited with -9"
+
+
+def _kill_sandbox(stack: Stack, session_id: str) -> None:
+    """SIGKILL to the process the sandbox host started for the session's sandbox (bwrap,
+    whose argv binds the sandbox's own directory): everything in the sandbox dies with it."""
+    host = stack.layout.read_state()["components"]["sandboxhost"]["pid"]
+    marker = str(HostLayout(stack.layout.data).sandbox(field(stack, session_id, "sandbox")))
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == host and any(marker in a.decode(errors="replace") for a in argv):
+                os.kill(int(proc.name), signal.SIGKILL)
+                return
+    raise AssertionError(f"no sandbox process of session {session_id}")
+
+
+def _becomes(api: Client, session_id: str, after: str, status: int) -> None:
+    """Follows the session's history from `after` until a session_update to `status`."""
+    request = api_pb2.WatchSessionRequest(session_id=session_id, after_cursor=after)
+    beats = 0
+    with contextlib.closing(api.stream(api.sessions.watch_session, request)) as stream:
+        for item in stream:
+            beats += item.HasField("heartbeat")
+            assert beats <= WATCH_HEARTBEATS, f"never {S.SessionStatus.Name(status)}"
+            update = item.entry.session_update
+            if item.entry.HasField("session_update") and update.status == status:
+                return
+
+
+def _tick(stack: Stack) -> None:
+    """One PingSource tick, as the broker's schedule sends it."""
+    settings = Settings(broker_url=stack.state["broker_url"])
+    publish(settings, types.PING, "/tests/redteam/tick", {"reason": "test"})
+
+
+def test_a_sandbox_that_died_is_noticed_at_the_next_tick(fault_stack: Stack) -> None:
+    api = fault_stack.client()
+    session = api.ready(name="dies at once")
+    cursor = api.entries(session.id).last_cursor
+    _kill_sandbox(fault_stack, session.id)
+    _tick(fault_stack)
+    _becomes(api, session.id, cursor, S.SESSION_STATUS_PAUSED)
+
+
+def test_a_restarted_sandbox_host_has_its_lost_sessions_repaired_at_once(
+    fault_stack: Stack,
+) -> None:
+    api = fault_stack.client()
+    session = api.ready(name="host dies")
+    cursor = api.entries(session.id).last_cursor
+    os.killpg(fault_stack.layout.read_state()["components"]["sandboxhost"]["pid"], signal.SIGKILL)
+    _becomes(api, session.id, cursor, S.SESSION_STATUS_PAUSED)  # no tick sent by the test
+    assert _component(fault_stack, "sandboxhost").state == "running"
+
+
+def test_a_command_or_prompt_that_finds_the_sandbox_gone_says_so_or_resumes(
+    fault_stack: Stack, llm: ScriptedLLM
+) -> None:
+    api = fault_stack.client()
+    session = api.ready(name="found gone", sdk_type=S.SDK_TYPE_NATIVE, model=OLLAMA_MODEL)
+    _kill_sandbox(fault_stack, session.id)
+    with pytest.raises(ConnectError) as gone:
+        api.exec(session.id, "true")
+    assert error_code(gone.value) == "failed_precondition"
+    assert gone.value.message.startswith(f"the sandbox of session {session.id} is gone")
+    assert api.get(session.id).status == S.SESSION_STATUS_PAUSED  # no tick needed
+
+    api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
+    api.wait_status(session.id, S.SESSION_STATUS_READY)
+    _kill_sandbox(fault_stack, session.id)
+    llm.script.clear()
+    llm.push(text("answered by a new sandbox"))
+    got = api.turn(session.id, "are you there?")
+    said = [e.event.message.content for e in got if e.event.HasField("message")]
+    assert "answered by a new sandbox" in said

@@ -53,6 +53,7 @@ BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_S = 60.0
 STOP_GRACE_S = 5.0
 VALKEY = "valkey"
+SANDBOXES = "sandboxes"  # the sandbox host's component kind
 
 
 # Secrets of the operator's environment and the components that read them; every other
@@ -103,6 +104,9 @@ class Supervisor:
         self.restarts: dict[str, Restarts] = {}
         self.plan: Plan | None = None
         self.stopping = threading.Event()
+        # Set when the sandbox host was restarted: its sandboxes died with it, and the
+        # sessions they served are repaired by a tick sent once it answers again.
+        self.tick_due = False
 
     # -- start ----------------------------------------------------------------------------
 
@@ -183,14 +187,17 @@ class Supervisor:
         if pending:
             raise RuntimeError(f"not ready after {READY_TIMEOUT_S:g}s: {', '.join(pending)}")
 
-    def _reconcile_now(self, plan: Plan) -> None:
-        """One PingSource-like tick at start: sessions whose sandboxes did not survive the
-        restart are repaired and the warm pool filled, without waiting for the schedule."""
+    def _reconcile_now(self, plan: Plan, reason: str = "startup") -> bool:
+        """One PingSource-like tick: sessions whose sandboxes did not survive a restart are
+        repaired and the warm pool filled, without waiting for the schedule. False if the
+        broker did not take it."""
         settings = Settings(broker_url=plan.broker_url)
         try:
-            publish(settings, types.PING, "/netclode/localstack/startup", {"reason": "startup"})
+            publish(settings, types.PING, "/netclode/localstack/supervisor", {"reason": reason})
         except Unavailable as exc:
-            log.warning("startup tick not delivered: %s", exc.message)
+            log.warning("tick (%s) not delivered: %s", reason, exc.message)
+            return False
+        return True
 
     def _write_state(self, plan: Plan, status: str) -> None:
         self.layout.write_state(
@@ -232,7 +239,22 @@ class Supervisor:
             for component in self.components:
                 proc = self.procs[component.name]
                 exited = f"exited with {proc.returncode}" if proc.poll() is not None else ""
-                self._keep(component.name, not exited, exited, partial(self._spawn, component))
+                self._keep(component.name, not exited, exited, partial(self._respawn, component))
+            self._tick_if_due()
+
+    def _respawn(self, component: Component) -> None:
+        self._spawn(component)
+        self.tick_due = self.tick_due or component.kind == SANDBOXES
+
+    def _tick_if_due(self) -> None:
+        """Sessions whose sandboxes died with the sandbox host leave READY at once, not at
+        the next scheduled tick: a tick goes out as soon as the host answers again (and
+        again each second while the broker does not take it)."""
+        if not self.tick_due or self.plan is None:
+            return
+        host = next(c for c in self.components if c.kind == SANDBOXES)
+        if host.answering() and self._reconcile_now(self.plan, "sandbox host restarted"):
+            self.tick_due = False
 
     def _keep(self, name: str, alive: bool, why: str, restart: Callable[[], None]) -> None:
         history = self.restarts.setdefault(name, Restarts())

@@ -28,7 +28,7 @@ from netclode.sessions import entries, ports, turns
 from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
-from netclode.v1 import agent_pb2, common_pb2
+from netclode.v1 import agent_pb2, common_pb2, events_pb2
 
 if TYPE_CHECKING:
     from netclode.github.grants import SessionTokens
@@ -296,6 +296,34 @@ class Lifecycle:
         log.info("pausing session %s (%s)", record.id, reason)
         self.release_sandbox(record)
         return self.transition(record.id, S.SESSION_STATUS_PAUSED)
+
+    def sandbox_lost(self, record: SessionRecord) -> None:
+        """The sandbox died under the session: a running turn is interrupted, else paused."""
+        log.warning("session %s lost its sandbox %s", record.id, record.sandbox)
+        self.release_sandbox(record)
+        if record.status == S.SESSION_STATUS_RUNNING:
+            self.stream(record.id).append(
+                entries.bare_event(events_pb2.AGENT_EVENT_KIND_AGENT_DISCONNECTED)
+            )
+            self.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
+        else:
+            self.transition(record.id, S.SESSION_STATUS_PAUSED)
+
+    def notice_lost(self, record: SessionRecord) -> bool:
+        """After a call to the session's sandbox failed: if the host lists the sandbox dead
+        or not at all, the session leaves READY now rather than at the pool's next tick.
+        False when the sandbox lives, when the host cannot tell (it is not running), or
+        when the session has moved on meanwhile."""
+        try:
+            if not record.sandbox or self._alive(record.sandbox):
+                return False
+        except NetclodeError:
+            return False
+        current = self.store.get(record.id)
+        if current is None or current.sandbox != record.sandbox:
+            return False
+        self.sandbox_lost(current)
+        return True
 
     def make_room(self, owner_id: str, exclude: str | None = None) -> None:
         """Makes room for one more active session of `owner_id`, never at another user's

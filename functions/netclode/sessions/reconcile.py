@@ -10,10 +10,10 @@ import logging
 from collections import defaultdict
 
 from netclode.errors import NetclodeError
-from netclode.sessions import afterturn, entries, turns
+from netclode.sessions import afterturn, turns
 from netclode.sessions.lifecycle import READY_TIMEOUT_S, Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
-from netclode.v1 import common_pb2, events_pb2
+from netclode.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def reconcile_sessions(life: Lifecycle) -> None:
         if record.status in STARTING:
             _fail_if_stuck(life, record)
         elif _lost(record, alive):
-            _sandbox_lost(life, record)
+            life.sandbox_lost(record)
         elif record.status in SERVED:
             _close_abandoned_turns(life, record)
     _pause_idle(life)
@@ -49,18 +49,6 @@ def _lost(record: SessionRecord, alive: set[str]) -> bool:
 def _fail_if_stuck(life: Lifecycle, record: SessionRecord) -> None:
     if now_ms() - record.status_at > STUCK_AFTER_MS:
         life.fail(record.id, f"sandbox did not become ready within {READY_TIMEOUT_S:g} s")
-
-
-def _sandbox_lost(life: Lifecycle, record: SessionRecord) -> None:
-    """The sandbox died under the session: a running turn is interrupted, else paused."""
-    log.warning("session %s lost its sandbox %s", record.id, record.sandbox)
-    life.release_sandbox(record)
-    if record.status == S.SESSION_STATUS_RUNNING:
-        stream = life.stream(record.id)
-        stream.append(entries.bare_event(events_pb2.AGENT_EVENT_KIND_AGENT_DISCONNECTED))
-        life.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
-    else:
-        life.transition(record.id, S.SESSION_STATUS_PAUSED)
 
 
 def _close_abandoned_turns(life: Lifecycle, record: SessionRecord) -> None:

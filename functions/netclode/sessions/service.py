@@ -37,6 +37,7 @@ MAX_PAGE = 5000
 EXEC_DEFAULT_S = 60
 EXEC_MAX_S = 600
 NEEDS_SANDBOX = "session is paused; resume it first: netclode sessions resume {id}"
+LOST_SANDBOX = "the sandbox of session {id} is gone; resume it: netclode sessions resume {id}"
 
 
 def status_word(status: int) -> str:
@@ -277,7 +278,14 @@ class SessionService:
             S.SESSION_STATUS_INTERRUPTED,
         ):
             return PromptReceipt(cursor, queued=True)
-        return PromptReceipt(cursor, queued=self.life.deliver_pending(current))
+        try:
+            return PromptReceipt(cursor, queued=self.life.deliver_pending(current))
+        except (NotFound, Unavailable):
+            if not self.life.notice_lost(current):
+                raise
+        # Its sandbox is gone: a new one takes the prompt, still queued.
+        self.resume(principal, session_id)
+        return PromptReceipt(cursor, queued=True)
 
     def _record_prompt(self, record: SessionRecord, text: str) -> str:
         """Stores the user message and queues the prompt for the sandbox."""
@@ -356,8 +364,15 @@ class SessionService:
         return record
 
     def _call(self, record: SessionRecord, method: str, request, reply, timeout: float = 10.0):
-        rpc = self.life.driver.rpc(record.sandbox)
+        """One call to the session's sandbox; a sandbox found gone is told as such (and the
+        session leaves READY at once)."""
         try:
-            return rpc.call(method, request, reply, timeout=timeout)
-        finally:
-            rpc.close()
+            rpc = self.life.driver.rpc(record.sandbox)
+            try:
+                return rpc.call(method, request, reply, timeout=timeout)
+            finally:
+                rpc.close()
+        except (NotFound, Unavailable):
+            if not self.life.notice_lost(record):
+                raise
+        raise FailedPrecondition(LOST_SANDBOX.format(id=record.id))
