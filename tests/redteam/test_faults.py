@@ -74,6 +74,31 @@ def _answers(stack: Stack) -> bool:
     return True
 
 
+def test_a_full_store_refuses_writes_cleanly_and_evicts_nothing(fault_stack: Stack) -> None:
+    r = fault_stack.redis
+    memory = r.config_get("maxmemory*")
+    assert (memory["maxmemory"], memory["maxmemory-policy"]) == (str(192 << 20), "noeviction")
+    keys_before = _lasting_keys(r)
+    r.config_set("maxmemory", 1)  # the store is full
+    try:
+        with pytest.raises(ConnectError) as full:
+            fault_stack.client().create(name="no room")
+        listed = _list(fault_stack)  # reads go on
+    finally:
+        r.config_set("maxmemory", memory["maxmemory"])
+    assert (error_code(full.value), full.value.message) == (
+        "resource_exhausted",
+        "state store full; retry later",
+    )
+    assert "no room" not in [s.session.name for s in listed.sessions]
+    assert keys_before <= _lasting_keys(r)  # nothing was evicted
+
+
+def _lasting_keys(r) -> set[bytes]:
+    """The keys without an expiry (those with one may expire meanwhile)."""
+    return {k for k in r.scan_iter() if r.ttl(k) == -1}
+
+
 def _component(stack: Stack, name: str) -> control.ComponentStatus:
     return next(c for c in control.status(stack.layout) if c.name == name)
 

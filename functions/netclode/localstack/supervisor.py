@@ -54,6 +54,9 @@ STABLE_S = 60.0
 STOP_GRACE_S = 5.0
 VALKEY = "valkey"
 SANDBOXES = "sandboxes"  # the sandbox host's component kind
+# As the cluster's Redis (knative/base/workloads/redis.yaml): every key is state, so a full
+# store refuses writes (answered as resource_exhausted) and never evicts a key to make room.
+VALKEY_MEMORY = {"maxmemory": "192mb", "maxmemory-policy": "noeviction"}
 
 
 # Secrets of the operator's environment and the components that read them; every other
@@ -144,6 +147,7 @@ class Supervisor:
             port=free_port(),
             data_dir=self.layout.data / "valkey",
             persist=True,
+            config=VALKEY_MEMORY,
             appendonly="yes",
             appendfsync="everysec",
         )
