@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from connectrpc.errors import ConnectError
 
 from netclode.config import Settings
@@ -26,13 +27,21 @@ from netclode.eventing import types
 from netclode.eventing.publish import publish
 from netclode.localstack import control
 from netclode.sandboxhost.layout import Layout as HostLayout
-from netclode.v1 import api_pb2, common_pb2
+from netclode.v1 import api_pb2, common_pb2, events_pb2
 from tests.redteam.conftest import SECRET
 from tests.support.inside import field
-from tests.support.scripted_llm import OLLAMA_MODEL, ScriptedLLM, ollama_standin, text
+from tests.support.scripted_llm import (
+    OLLAMA_MODEL,
+    TITLE_ASK,
+    ScriptedLLM,
+    ollama_standin,
+    text,
+    tool,
+)
 from tests.support.stack import Client, Stack, error_code, start, stop
 
 S = common_pb2
+E = events_pb2
 RECOVERY_TIMEOUT_S = 90.0
 # Heartbeats (10 s each) a watcher waits for a status: well inside the minute between two
 # scheduled ticks, so only a tick sent at once can pass.
@@ -214,3 +223,157 @@ def test_a_command_or_prompt_that_finds_the_sandbox_gone_says_so_or_resumes(
     got = api.turn(session.id, "are you there?")
     said = [e.event.message.content for e in got if e.event.HasField("message")]
     assert "answered by a new sandbox" in said
+
+
+# Killed mid-turn, and kept down (the supervisor held) while the turn goes on: none of them is
+# on the agent's way to its model, and what the runtime reports meanwhile waits in its spool.
+OFF_THE_MODEL_PATH = ("api", "ingest", "pool", "webhook", "bot", "deadletter", "broker")
+# Killed mid-turn and back before the turn goes on: the agent's model calls pass the secret
+# proxy, which checks the sandbox's token in the store; its SDK retries for a few seconds only.
+ON_THE_MODEL_PATH = ("secret-proxy", "valkey")
+FINAL = "done after the fault"
+# The tool the turn runs: it waits for the test's go, so the fault lands in the middle.
+WAIT_FOR_GO = "touch .fault-started; while [ ! -e .fault-go ]; do sleep 0.1; done; echo resumed"
+
+
+def _workspace(stack: Stack, session_id: str) -> Path:
+    return HostLayout(stack.layout.data).workspace(field(stack, session_id, "workspace"))
+
+
+def _model_calls(llm: ScriptedLLM) -> int:
+    return sum(TITLE_ASK not in str(r.body) for r in llm.model_requests())
+
+
+def _entries_after(stack: Stack, session_id: str, after: str) -> list[events_pb2.StreamEntry]:
+    try:
+        return list(stack.client().entries(session_id, after=after, limit=5000).entries)
+    except ConnectError:  # the api or the store is still down
+        return []
+
+
+def _kinds(entries: list[events_pb2.StreamEntry], kind: int) -> list[events_pb2.StreamEntry]:
+    return [e for e in entries if not e.partial and e.event.kind == kind]
+
+
+def _pid(stack: Stack, name: str) -> int | None:
+    """The component's process id; None while Valkey does not answer."""
+    if name != "valkey":
+        return stack.layout.read_state()["components"][name]["pid"]
+    try:
+        return int(stack.redis.info("server")["process_id"])
+    except redis.RedisError:
+        return None
+
+
+def _kill(stack: Stack, name: str) -> int:
+    """SIGKILL to the component (a function's whole process group); its pid."""
+    pid = _pid(stack, name)
+    assert pid is not None
+    if name == "valkey":
+        os.kill(pid, signal.SIGKILL)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    return pid
+
+
+def _back(stack: Stack, name: str, killed: int) -> None:
+    _until(
+        lambda: (
+            _pid(stack, name) not in (None, killed) and _component(stack, name).state == "running"
+        ),
+        f"{name} restarted",
+    )
+
+
+def _mid_turn(stack: Stack, llm: ScriptedLLM) -> tuple[str, str]:
+    """A session whose turn waits in its tool (reported: TOOL_START is in history);
+    (session id, the cursor before the prompt)."""
+    api = stack.client()
+    session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model=OLLAMA_MODEL)
+    llm.script.clear()
+    llm.push(tool("Bash", {"command": WAIT_FOR_GO}))
+    llm.forever = text(FINAL)  # a model call retried after a fault gets the same answer
+    before = api.entries(session.id).last_cursor
+    api(api.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=session.id, text="go"))
+    _until(
+        lambda: (
+            (_workspace(stack, session.id) / ".fault-started").exists()
+            and _kinds(_entries_after(stack, session.id, before), E.AGENT_EVENT_KIND_TOOL_START)
+        ),
+        "the turn waiting in its tool",
+    )
+    return session.id, before
+
+
+def _assert_complete(stack: Stack, session_id: str, before: str) -> None:
+    """The turn's history, each item exactly once: nothing lost, nothing doubled."""
+    _until(
+        lambda: _kinds(
+            _entries_after(stack, session_id, before), E.AGENT_EVENT_KIND_TURN_COMPLETED
+        ),
+        "the turn completed",
+    )
+    got = _entries_after(stack, session_id, before)
+    messages = [e.event.message for e in _kinds(got, E.AGENT_EVENT_KIND_MESSAGE)]
+    assert [(m.role, m.content) for m in messages] == [
+        (E.MESSAGE_ROLE_USER, "go"),
+        (E.MESSAGE_ROLE_ASSISTANT, FINAL),
+    ]
+    ends = _kinds(got, E.AGENT_EVENT_KIND_TOOL_END)
+    assert len(_kinds(got, E.AGENT_EVENT_KIND_TOOL_START)) == 1 and len(ends) == 1
+    assert ends[0].event.tool_end.success
+    (done,) = _kinds(got, E.AGENT_EVENT_KIND_TURN_COMPLETED)
+    assert not done.event.turn_completed.error
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("name", OFF_THE_MODEL_PATH)
+def test_a_component_down_for_the_rest_of_a_turn_loses_no_entry(
+    fault_stack: Stack, llm: ScriptedLLM, name: str
+) -> None:
+    session_id, before = _mid_turn(fault_stack, llm)
+    calls = _model_calls(llm)
+    supervisor = fault_stack.state["pid"]
+    os.kill(supervisor, signal.SIGSTOP)
+    try:
+        killed = _kill(fault_stack, name)
+        (_workspace(fault_stack, session_id) / ".fault-go").touch()
+        _until(lambda: _model_calls(llm) > calls, "the agent going on without it")
+    finally:
+        os.kill(supervisor, signal.SIGCONT)
+    _back(fault_stack, name, killed)
+    _assert_complete(fault_stack, session_id, before)
+    print(f"fault: {name} killed mid-turn, down for the rest of it: no entry lost")
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("name", ON_THE_MODEL_PATH)
+def test_a_component_killed_mid_turn_loses_no_entry(
+    fault_stack: Stack, llm: ScriptedLLM, name: str
+) -> None:
+    session_id, before = _mid_turn(fault_stack, llm)
+    _back(fault_stack, name, _kill(fault_stack, name))
+    _until(lambda: _answers(fault_stack), "the API answering again")
+    (_workspace(fault_stack, session_id) / ".fault-go").touch()
+    _assert_complete(fault_stack, session_id, before)
+    print(f"fault: {name} killed mid-turn: no entry lost")
+
+
+@pytest.mark.sandbox
+def test_a_sandbox_host_killed_mid_turn_loses_no_reported_entry(
+    fault_stack: Stack, llm: ScriptedLLM
+) -> None:
+    """The turn dies with its sandbox; what it reported stays, once, and the session goes
+    on in a new sandbox."""
+    session_id, before = _mid_turn(fault_stack, llm)
+    _back(fault_stack, "sandboxhost", _kill(fault_stack, "sandboxhost"))
+    api = fault_stack.client()
+    api.wait_status(session_id, S.SESSION_STATUS_INTERRUPTED, timeout=RECOVERY_TIMEOUT_S)
+    api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session_id))
+    api.wait_status(session_id, S.SESSION_STATUS_READY)
+    got = api.turn(session_id, "again")
+    assert FINAL in [e.event.message.content for e in _kinds(got, E.AGENT_EVENT_KIND_MESSAGE)]
+    history = _entries_after(fault_stack, session_id, before)
+    assert len(_kinds(history, E.AGENT_EVENT_KIND_TOOL_START)) == 1
+    assert len(_kinds(history, E.AGENT_EVENT_KIND_AGENT_DISCONNECTED)) == 1
+    print("fault: sandboxhost killed mid-turn: turn interrupted, no reported entry lost")
