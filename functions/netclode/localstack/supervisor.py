@@ -38,6 +38,7 @@ from netclode.localstack.components import (
     function_components,
     github_token,
     held_providers,
+    listen,
     sandbox_host_component,
     secret_proxy_component,
     service_listeners,
@@ -155,14 +156,17 @@ class Supervisor:
         api_port = int(os.environ.get("NETCLODE_API_PORT", DEFAULT_API_PORT))
         listeners = service_listeners(topology, api_port)
         service_ports = {name: sock.getsockname()[1] for name, sock in listeners.items()}
+        broker = listen()
         return Plan(
             redis_url=f"redis://127.0.0.1:{self.valkey.port}/0",
             api_port=service_ports.get("api", 0),
-            broker_port=free_port(),
+            broker_port=broker.getsockname()[1],
+            # mitmproxy binds its own port: only found free here (see components.listen).
             proxy_port=free_port(),
             service_ports=service_ports,
             providers=held_providers(self.layout),
             listeners=listeners,
+            broker_listener=broker,
         )
 
     def _spawn(self, component: Component) -> None:
@@ -311,8 +315,10 @@ class Supervisor:
         if self.valkey is not None:
             with contextlib.suppress(Exception):  # not running after a failed restart
                 self.valkey.stop()
-        for sock in self.plan.listeners.values() if self.plan else ():
-            sock.close()
+        held = [*self.plan.listeners.values(), self.plan.broker_listener] if self.plan else []
+        for sock in held:
+            if sock is not None:
+                sock.close()
         self.layout.state_file.unlink(missing_ok=True)
         log.info("stopped in %.1fs", time.monotonic() - started)
 
