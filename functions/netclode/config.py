@@ -63,6 +63,9 @@ class Settings:
     sandbox_driver: str = "local"
     data_dir: Path = field(default_factory=lambda: xdg_dir("DATA", ".local/share"))
     max_active_sessions: int = 5
+    # The most active sessions one user may hold: past it the user's least recently active
+    # is paused (0: no quota beyond the stack-wide limit).
+    max_active_sessions_per_user: int = 0
     idle_timeout_minutes: int = 0
     pool_size: int = 2
     # Public base URL of the ingest function as seen from inside a sandbox.
@@ -90,6 +93,7 @@ class Settings:
             if os.environ.get("NETCLODE_DATA_DIR")
             else xdg_dir("DATA", ".local/share"),
             max_active_sessions=_int("MAX_ACTIVE_SESSIONS", 5),
+            max_active_sessions_per_user=_int("MAX_ACTIVE_SESSIONS_PER_USER", 0, minimum=0),
             idle_timeout_minutes=_int("IDLE_TIMEOUT_MINUTES", 0),
             pool_size=_int("POOL_SIZE", 2),
             ingest_url=os.environ.get("NETCLODE_INGEST_URL", ""),

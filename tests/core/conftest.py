@@ -19,10 +19,14 @@ SIZES = {
     "NETCLODE_MAX_MEMORY_MB": "8192",
 }
 
+# The admin's sessions (most of the suites') keep the default 5 active; the auth suites'
+# other users get slots of their own, as no user's session pauses another's.
+ROOM = {"MAX_ACTIVE_SESSIONS": "8", "MAX_ACTIVE_SESSIONS_PER_USER": "5"}
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = {"NETCLODE_TRUSTED_PROXIES": f"{TRUSTED_PROXY}/32", **SIZES}
+    env = {"NETCLODE_TRUSTED_PROXIES": f"{TRUSTED_PROXY}/32", **SIZES, **ROOM}
     running = start(tmp_path_factory.mktemp("core-stack"), env)
     yield running
     stop(running)

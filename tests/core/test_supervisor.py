@@ -1,7 +1,7 @@
-"""The supervisor holds each function's port for as long as the stack runs: a function that
-crashed is `down` in `netclode status`, no other process can take its port meanwhile (the
-stack's URL once led to somebody else's server, answering 404), and once restarted it serves
-the same URL again."""
+"""The supervisor holds each function's port, and the broker's, for as long as the stack runs:
+a component that crashed is `down` in `netclode status`, no other process can take its port
+meanwhile (the stack's URL once led to somebody else's server, answering 404), and once
+restarted it serves the same URL again."""
 
 from __future__ import annotations
 
@@ -12,19 +12,22 @@ import socket
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
 from netclode.eventing import types
 from netclode.localstack import control
+from netclode.localstack.components import BROKER_PATH
 from tests.support.inside import until
 from tests.support.stack import Stack
 
-NAME = "deadletter"
+# Each component, where it takes an event, and its answer when it took it.
+HELD = [("deadletter", "", 200), ("broker", BROKER_PATH, 202)]
 
 
-def status(stack: Stack) -> control.ComponentStatus:
-    return next(c for c in control.status(stack.layout) if c.name == NAME)
+def status(stack: Stack, name: str) -> control.ComponentStatus:
+    return next(c for c in control.status(stack.layout) if c.name == name)
 
 
 def bind_error(port: int) -> int:
@@ -37,20 +40,24 @@ def bind_error(port: int) -> int:
     return 0
 
 
-def test_a_crashed_function_keeps_its_port_and_serves_it_again(stack: Stack) -> None:
-    component = stack.layout.read_state()["components"][NAME]
-    restarts = status(stack).restarts
+@pytest.mark.parametrize(("name", "path", "took"), HELD)
+def test_a_crashed_component_keeps_its_port_and_serves_it_again(
+    stack: Stack, name: str, path: str, took: int
+) -> None:
+    component = stack.layout.read_state()["components"][name]
+    restarts = status(stack, name).restarts
     supervisor = stack.state["pid"]
-    os.kill(supervisor, signal.SIGSTOP)  # no restart while the function is down
+    os.kill(supervisor, signal.SIGSTOP)  # no restart while the component is down
     try:
         os.killpg(component["pid"], signal.SIGKILL)
-        until(f"{NAME} is down", lambda: status(stack).state == "down")
+        until(f"{name} is down", lambda: status(stack, name).state == "down")
         assert bind_error(urlsplit(component["url"]).port or 0) == errno.EADDRINUSE
     finally:
         os.kill(supervisor, signal.SIGCONT)
-    until(f"{NAME} restarted", lambda: status(stack).restarts == restarts + 1, timeout=90)
-    until(f"{NAME} running", lambda: status(stack).state == "running", timeout=90)
+    until(f"{name} restarted", lambda: status(stack, name).restarts == restarts + 1, timeout=90)
+    until(f"{name} running", lambda: status(stack, name).state == "running", timeout=90)
     event = CloudEvent({"type": types.SESSION_CREATED, "source": "tests", "id": "after"}, {})
     headers, body = to_binary(event)
-    assert httpx.post(component["url"], headers=headers, content=body).status_code == 200
-    assert stack.layout.read_state()["components"][NAME]["url"] == component["url"]
+    sent = httpx.post(component["url"] + path, headers=headers, content=body)
+    assert sent.status_code == took
+    assert stack.layout.read_state()["components"][name]["url"] == component["url"]

@@ -20,8 +20,15 @@ OPERATOR_SECRETS = {
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A local stack with the GitHub webhook configured and no warm pool."""
-    env = {"GITHUB_WEBHOOK_SECRET": SECRET, "POOL_SIZE": "0", **OPERATOR_SECRETS}
+    """A local stack with the GitHub webhook configured and no warm pool; room for the
+    sessions of the many users the suites make (no user's session pauses another's)."""
+    env = {
+        "GITHUB_WEBHOOK_SECRET": SECRET,
+        "POOL_SIZE": "0",
+        "MAX_ACTIVE_SESSIONS": "12",
+        "MAX_ACTIVE_SESSIONS_PER_USER": "5",
+        **OPERATOR_SECRETS,
+    }
     running = start(tmp_path_factory.mktemp("redteam-stack"), env)
     yield running
     stop(running)

@@ -17,6 +17,7 @@ import argparse
 import base64
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -215,7 +216,9 @@ def run_schedules(router: Router, stop: threading.Event) -> None:
         stop.wait(0.5)
 
 
-def make_server(router: Router, host: str, port: int) -> ThreadingHTTPServer:
+def make_server(
+    router: Router, host: str, port: int, sock: socket.socket | None = None
+) -> ThreadingHTTPServer:
     """The Broker ingress at /<namespace>/<broker>; like Knative's, it answers with a bare
     status (202 accepted, 400 not a CloudEvent, 404 no such broker) and asks for no
     credential."""
@@ -251,7 +254,13 @@ def make_server(router: Router, host: str, port: int) -> ThreadingHTTPServer:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    return ThreadingHTTPServer((host, port), Ingress)
+    if sock is None:
+        return ThreadingHTTPServer((host, port), Ingress)
+    server = ThreadingHTTPServer(sock.getsockname(), Ingress, bind_and_activate=False)
+    server.socket.close()
+    server.socket = sock  # already bound and listening (held by the local supervisor)
+    server.server_name, server.server_port = sock.getsockname()[:2]
+    return server
 
 
 def main() -> None:
@@ -259,12 +268,14 @@ def main() -> None:
     parser.add_argument("--manifests", type=Path, required=True)
     parser.add_argument("--routes", type=Path, required=True, help="JSON: service name -> URL")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--fd", type=int, default=None, help="an inherited listening socket")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     router = Router(load(args.manifests), json.loads(args.routes.read_text()))
     stop = threading.Event()
     threading.Thread(target=run_schedules, args=(router, stop), daemon=True).start()
-    server = make_server(router, "127.0.0.1", args.port)
+    held = socket.socket(fileno=args.fd) if args.fd is not None else None
+    server = make_server(router, "127.0.0.1", args.port, held)
     try:
         server.serve_forever()
     finally:

@@ -33,6 +33,9 @@ def _translate(exc: Exception, method: str) -> ConnectError:
         return exc
     if isinstance(exc, NetclodeError):
         return ConnectError(Code(exc.code), exc.message)
+    if isinstance(exc, redis.OutOfMemoryError):
+        log.error("%s: state store full: %s", method, exc)
+        return ConnectError(Code.RESOURCE_EXHAUSTED, "state store full; retry later")
     if isinstance(exc, redis.RedisError):
         log.error("%s: state store error: %s", method, exc.__class__.__name__)
         return ConnectError(Code.UNAVAILABLE, "state store unavailable; retry shortly")

@@ -73,6 +73,8 @@ class Plan:
     providers: tuple[str, ...] = ()
     # The Services' listening sockets (see `listen`), on `service_ports`.
     listeners: dict[str, socket.socket] = field(default_factory=dict)
+    # The broker ingress's listening socket, on `broker_port`.
+    broker_listener: socket.socket | None = None
 
     @property
     def broker_url(self) -> str:
@@ -129,8 +131,9 @@ def function_components(
     return out
 
 
-def broker_command(routes_file: Path, port: int) -> list[str]:
-    """The eventing stand-in, routing by the Triggers in knative/ to `routes_file`'s URLs."""
+def broker_command(routes_file: Path, port: int, fd: int | None = None) -> list[str]:
+    """The eventing stand-in, routing by the Triggers in knative/ to `routes_file`'s URLs;
+    with `fd`, it serves that inherited listening socket (bound to `port`)."""
     return [
         sys.executable,
         "-m",
@@ -141,13 +144,15 @@ def broker_command(routes_file: Path, port: int) -> list[str]:
         str(routes_file),
         "--port",
         str(port),
+        *(["--fd", str(fd)] if fd is not None else []),
     ]
 
 
 def broker_component(layout: Layout, plan: Plan, routes_file: Path) -> Component:
-    argv = broker_command(routes_file, plan.broker_port)
+    listener = plan.broker_listener
+    argv = broker_command(routes_file, plan.broker_port, listener.fileno() if listener else None)
     env = {"PYTHONUNBUFFERED": "1"}
-    return Component("broker", argv, plan.broker_port, env, kind="eventing")
+    return Component("broker", argv, plan.broker_port, env, kind="eventing", listener=listener)
 
 
 def sandbox_host_component(layout: Layout, plan: Plan) -> Component:

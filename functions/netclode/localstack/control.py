@@ -150,12 +150,12 @@ def confinement(layout: Layout) -> dict[str, object] | None:
 
 
 def _state(info: dict) -> str:
-    """A function's port is held by the supervisor and accepts connections while the
-    function is down (see components.listen): a function runs while its process does. An
-    answer is not asked for, as one busy with its only request (Knative's concurrency 1)
-    would not give it."""
+    """The ports of the functions and the broker are held by the supervisor and accept
+    connections while the component is down (see components.listen): a component runs
+    while its process does. An answer is not asked for, as a function busy with its only
+    request (Knative's concurrency 1) would not give it."""
     running = serves(info["url"], held=False, timeout=0.5)
-    if info.get("kind") == "function":
+    if "pid" in info:
         running = running and _alive(int(info["pid"]))
     return "running" if running else "down"
 

@@ -38,6 +38,7 @@ from netclode.localstack.components import (
     function_components,
     github_token,
     held_providers,
+    listen,
     sandbox_host_component,
     secret_proxy_component,
     service_listeners,
@@ -53,6 +54,10 @@ BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_S = 60.0
 STOP_GRACE_S = 5.0
 VALKEY = "valkey"
+SANDBOXES = "sandboxes"  # the sandbox host's component kind
+# As the cluster's Redis (knative/base/workloads/redis.yaml): every key is state, so a full
+# store refuses writes (answered as resource_exhausted) and never evicts a key to make room.
+VALKEY_MEMORY = {"maxmemory": "192mb", "maxmemory-policy": "noeviction"}
 
 
 # Secrets of the operator's environment and the components that read them; every other
@@ -103,6 +108,9 @@ class Supervisor:
         self.restarts: dict[str, Restarts] = {}
         self.plan: Plan | None = None
         self.stopping = threading.Event()
+        # Set when the sandbox host was restarted: its sandboxes died with it, and the
+        # sessions they served are repaired by a tick sent once it answers again.
+        self.tick_due = False
 
     # -- start ----------------------------------------------------------------------------
 
@@ -140,6 +148,7 @@ class Supervisor:
             port=free_port(),
             data_dir=self.layout.data / "valkey",
             persist=True,
+            config=VALKEY_MEMORY,
             appendonly="yes",
             appendfsync="everysec",
         )
@@ -147,14 +156,17 @@ class Supervisor:
         api_port = int(os.environ.get("NETCLODE_API_PORT", DEFAULT_API_PORT))
         listeners = service_listeners(topology, api_port)
         service_ports = {name: sock.getsockname()[1] for name, sock in listeners.items()}
+        broker = listen()
         return Plan(
             redis_url=f"redis://127.0.0.1:{self.valkey.port}/0",
             api_port=service_ports.get("api", 0),
-            broker_port=free_port(),
+            broker_port=broker.getsockname()[1],
+            # mitmproxy binds its own port: only found free here (see components.listen).
             proxy_port=free_port(),
             service_ports=service_ports,
             providers=held_providers(self.layout),
             listeners=listeners,
+            broker_listener=broker,
         )
 
     def _spawn(self, component: Component) -> None:
@@ -183,14 +195,17 @@ class Supervisor:
         if pending:
             raise RuntimeError(f"not ready after {READY_TIMEOUT_S:g}s: {', '.join(pending)}")
 
-    def _reconcile_now(self, plan: Plan) -> None:
-        """One PingSource-like tick at start: sessions whose sandboxes did not survive the
-        restart are repaired and the warm pool filled, without waiting for the schedule."""
+    def _reconcile_now(self, plan: Plan, reason: str = "startup") -> bool:
+        """One PingSource-like tick: sessions whose sandboxes did not survive a restart are
+        repaired and the warm pool filled, without waiting for the schedule. False if the
+        broker did not take it."""
         settings = Settings(broker_url=plan.broker_url)
         try:
-            publish(settings, types.PING, "/netclode/localstack/startup", {"reason": "startup"})
+            publish(settings, types.PING, "/netclode/localstack/supervisor", {"reason": reason})
         except Unavailable as exc:
-            log.warning("startup tick not delivered: %s", exc.message)
+            log.warning("tick (%s) not delivered: %s", reason, exc.message)
+            return False
+        return True
 
     def _write_state(self, plan: Plan, status: str) -> None:
         self.layout.write_state(
@@ -232,7 +247,22 @@ class Supervisor:
             for component in self.components:
                 proc = self.procs[component.name]
                 exited = f"exited with {proc.returncode}" if proc.poll() is not None else ""
-                self._keep(component.name, not exited, exited, partial(self._spawn, component))
+                self._keep(component.name, not exited, exited, partial(self._respawn, component))
+            self._tick_if_due()
+
+    def _respawn(self, component: Component) -> None:
+        self._spawn(component)
+        self.tick_due = self.tick_due or component.kind == SANDBOXES
+
+    def _tick_if_due(self) -> None:
+        """Sessions whose sandboxes died with the sandbox host leave READY at once, not at
+        the next scheduled tick: a tick goes out as soon as the host answers again (and
+        again each second while the broker does not take it)."""
+        if not self.tick_due or self.plan is None:
+            return
+        host = next(c for c in self.components if c.kind == SANDBOXES)
+        if host.answering() and self._reconcile_now(self.plan, "sandbox host restarted"):
+            self.tick_due = False
 
     def _keep(self, name: str, alive: bool, why: str, restart: Callable[[], None]) -> None:
         history = self.restarts.setdefault(name, Restarts())
@@ -285,8 +315,10 @@ class Supervisor:
         if self.valkey is not None:
             with contextlib.suppress(Exception):  # not running after a failed restart
                 self.valkey.stop()
-        for sock in self.plan.listeners.values() if self.plan else ():
-            sock.close()
+        held = [*self.plan.listeners.values(), self.plan.broker_listener] if self.plan else []
+        for sock in held:
+            if sock is not None:
+                sock.close()
         self.layout.state_file.unlink(missing_ok=True)
         log.info("stopped in %.1fs", time.monotonic() - started)
 

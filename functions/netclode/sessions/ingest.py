@@ -32,7 +32,7 @@ from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.turns import OpenTurn
 from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore, now_ms
-from netclode.store.streams import SessionStream, TerminalStream
+from netclode.store.streams import HISTORY_MAX_BYTES, MIB, SessionStream, TerminalStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class _Batch:
             self.terminal.append(b"", exit_code=item.terminal_exited.exit_code, pipe=self.pipe)
         elif which == "error":
             error = entries.error(item.error.code or "AGENT_ERROR", item.error.message)
-            self.stream.append(error, pipe=self.pipe)
+            self.stream.append_reported(error, _history_full(), self.pipe)
         elif which == "turn_started":
             self._turn_started(item.turn_started.prompt_id)
         elif which == "turn_completed":
@@ -198,7 +198,7 @@ class _Batch:
         if partial:
             self.stream.append_partial(entry, pipe=self.pipe)
             return
-        self.stream.append(entry, pipe=self.pipe)
+        self.stream.append_reported(entry, _history_full(), self.pipe)
         if _is_assistant_message(event):
             self.pipe.hincrby(keys.session(self.record.id), "message_count", 1)
             self.record.message_count += 1
@@ -250,6 +250,16 @@ class _Batch:
         self.record.status, self.record.status_at = status, now_ms()
         self.store.update(self.record.id, status=status, status_at=self.record.status_at)
         self.stream.append(entries.session_update(self.record.to_proto()), pipe=self.pipe)
+
+
+def _history_full() -> events_pb2.StreamEntry:
+    """The one entry told when a session's history reaches its cap."""
+    cap = HISTORY_MAX_BYTES // MIB
+    return entries.error(
+        "HISTORY_FULL",
+        f"this session's history reached its cap of {cap} MiB; the agent's later output "
+        "is not kept",
+    )
 
 
 def _runtime_may_send(event: events_pb2.AgentEvent) -> bool:

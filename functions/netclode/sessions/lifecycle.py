@@ -23,12 +23,12 @@ from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
-from netclode.errors import NetclodeError
+from netclode.errors import NetclodeError, ResourceExhausted
 from netclode.sessions import entries, ports, turns
 from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
-from netclode.v1 import agent_pb2, common_pb2
+from netclode.v1 import agent_pb2, common_pb2, events_pb2
 
 if TYPE_CHECKING:
     from netclode.github.grants import SessionTokens
@@ -297,18 +297,55 @@ class Lifecycle:
         self.release_sandbox(record)
         return self.transition(record.id, S.SESSION_STATUS_PAUSED)
 
-    def make_room(self, exclude: str | None = None) -> None:
-        """Pauses the least recently active sessions until one more may become active."""
+    def sandbox_lost(self, record: SessionRecord) -> None:
+        """The sandbox died under the session: a running turn is interrupted, else paused."""
+        log.warning("session %s lost its sandbox %s", record.id, record.sandbox)
+        self.release_sandbox(record)
+        if record.status == S.SESSION_STATUS_RUNNING:
+            self.stream(record.id).append(
+                entries.bare_event(events_pb2.AGENT_EVENT_KIND_AGENT_DISCONNECTED)
+            )
+            self.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
+        else:
+            self.transition(record.id, S.SESSION_STATUS_PAUSED)
+
+    def notice_lost(self, record: SessionRecord) -> bool:
+        """After a call to the session's sandbox failed: if the host lists the sandbox dead
+        or not at all, the session leaves READY now rather than at the pool's next tick.
+        False when the sandbox lives, when the host cannot tell (it is not running), or
+        when the session has moved on meanwhile."""
+        try:
+            if not record.sandbox or self._alive(record.sandbox):
+                return False
+        except NetclodeError:
+            return False
+        current = self.store.get(record.id)
+        if current is None or current.sandbox != record.sandbox:
+            return False
+        self.sandbox_lost(current)
+        return True
+
+    def make_room(self, owner_id: str, exclude: str | None = None) -> None:
+        """Makes room for one more active session of `owner_id`, never at another user's
+        expense: the owner's own least recently active sessions are paused until the owner
+        is under the per-user quota and the stack under its limit. When giving up all of
+        them would not be enough (other users hold the slots) the call is refused and
+        nothing is paused."""
+        active = [
+            a for a in self.store.activity() if a.status in ACTIVE and a.session_id != exclude
+        ]
+        own = sorted((a for a in active if a.owner_id == owner_id), key=lambda a: a.last_active_at)
+        quota = self.settings.max_active_sessions_per_user
         limit = self.settings.max_active_sessions
-        if limit <= 0:
-            return
-        active = sorted(
-            (last_active, session_id)
-            for session_id, status, last_active in self.store.activity()
-            if status in ACTIVE and session_id != exclude
-        )
-        for _, session_id in active[: max(0, len(active) - limit + 1)]:
-            if (record := self.store.get(session_id)) is not None:
+        over_quota = len(own) - quota + 1 if quota > 0 else 0
+        over_limit = len(active) - limit + 1 if limit > 0 else 0
+        if over_limit > len(own):
+            raise ResourceExhausted(
+                f"other users hold {len(active) - len(own)} of the {limit} active sessions "
+                "this server allows (MAX_ACTIVE_SESSIONS); try again later"
+            )
+        for activity in own[: max(0, over_quota, over_limit)]:
+            if (record := self.store.get(activity.session_id)) is not None:
                 self.pause(record, "active-session limit")
 
     # -- sandbox bookkeeping shared with the warm pool (see netclode.pool) ----------------

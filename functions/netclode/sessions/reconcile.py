@@ -7,12 +7,13 @@ so a lost or repeated tick does no harm.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
 from netclode.errors import NetclodeError
-from netclode.sessions import afterturn, entries, turns
+from netclode.sessions import afterturn, turns
 from netclode.sessions.lifecycle import READY_TIMEOUT_S, Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
-from netclode.v1 import common_pb2, events_pb2
+from netclode.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,11 @@ def reconcile_sessions(life: Lifecycle) -> None:
         if record.status in STARTING:
             _fail_if_stuck(life, record)
         elif _lost(record, alive):
-            _sandbox_lost(life, record)
+            life.sandbox_lost(record)
         elif record.status in SERVED:
             _close_abandoned_turns(life, record)
     _pause_idle(life)
-    _enforce_active_limit(life)
+    _enforce_active_limits(life)
     _refresh_github_tokens(life)
 
 
@@ -48,18 +49,6 @@ def _lost(record: SessionRecord, alive: set[str]) -> bool:
 def _fail_if_stuck(life: Lifecycle, record: SessionRecord) -> None:
     if now_ms() - record.status_at > STUCK_AFTER_MS:
         life.fail(record.id, f"sandbox did not become ready within {READY_TIMEOUT_S:g} s")
-
-
-def _sandbox_lost(life: Lifecycle, record: SessionRecord) -> None:
-    """The sandbox died under the session: a running turn is interrupted, else paused."""
-    log.warning("session %s lost its sandbox %s", record.id, record.sandbox)
-    life.release_sandbox(record)
-    if record.status == S.SESSION_STATUS_RUNNING:
-        stream = life.stream(record.id)
-        stream.append(entries.bare_event(events_pb2.AGENT_EVENT_KIND_AGENT_DISCONNECTED))
-        life.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
-    else:
-        life.transition(record.id, S.SESSION_STATUS_PAUSED)
 
 
 def _close_abandoned_turns(life: Lifecycle, record: SessionRecord) -> None:
@@ -92,13 +81,24 @@ def _pause_idle(life: Lifecycle) -> None:
             life.pause(record, "idle")
 
 
-def _enforce_active_limit(life: Lifecycle) -> None:
+def _enforce_active_limits(life: Lifecycle) -> None:
+    """Sessions past a limit (lowered settings, racing creates) are paused, least recently
+    active first: past the per-user quota the owner's own; past the stack-wide limit those
+    of whoever holds the most, so no user pays for another's sessions."""
+    by_owner: dict[str, list[SessionRecord]] = defaultdict(list)
+    for record in sorted((r for r in life.store.all() if r.active), key=_last_active):
+        by_owner[record.owner_id].append(record)
+    quota = life.settings.max_active_sessions_per_user
     limit = life.settings.max_active_sessions
-    if limit <= 0:
-        return
-    active = sorted((r for r in life.store.all() if r.active), key=lambda r: r.last_active_at)
-    while len(active) > limit:
-        life.pause(active.pop(0), "active-session limit")
+    for owned in by_owner.values():
+        while 0 < quota < len(owned):
+            life.pause(owned.pop(0), "per-user active-session quota")
+    while 0 < limit < sum(len(owned) for owned in by_owner.values()):
+        life.pause(max(by_owner.values(), key=len).pop(0), "active-session limit")
+
+
+def _last_active(record: SessionRecord) -> int:
+    return record.last_active_at
 
 
 def _refresh_github_tokens(life: Lifecycle) -> None:

@@ -37,6 +37,7 @@ MAX_PAGE = 5000
 EXEC_DEFAULT_S = 60
 EXEC_MAX_S = 600
 NEEDS_SANDBOX = "session is paused; resume it first: netclode sessions resume {id}"
+LOST_SANDBOX = "the sandbox of session {id} is gone; resume it: netclode sessions resume {id}"
 
 
 def status_word(status: int) -> str:
@@ -125,7 +126,7 @@ class SessionService:
             vcpus=vcpus,
             memory_mb=memory_mb,
         )
-        self.life.make_room()
+        self.life.make_room(principal.id)
         self.store.create(record)
         self.life.stream(session_id).append(entries.session_update(record.to_proto()))
         self.life.grant_github(record)
@@ -187,7 +188,7 @@ class SessionService:
             raise FailedPrecondition(
                 f"session {session_id} is already {status_word(record.status)}"
             )
-        self.life.make_room(exclude=session_id)
+        self.life.make_room(record.owner_id, exclude=session_id)
         moved = self.life.transition(
             session_id,
             S.SESSION_STATUS_RESUMING,
@@ -260,11 +261,14 @@ class SessionService:
                 f"session {session_id} failed; to retry: netclode sessions resume {session_id}"
             )
         providers.require_available(record.sdk_type, record.model)
-        cursor = self._record_prompt(record, text)
-        if not record.sandbox and record.status not in (
+        wakes = not record.sandbox and record.status not in (
             S.SESSION_STATUS_CREATING,
             S.SESSION_STATUS_RESUMING,
-        ):
+        )
+        if wakes:  # refused before the prompt is stored: a refusal leaves no trace
+            self.life.make_room(record.owner_id, exclude=session_id)
+        cursor = self._record_prompt(record, text)
+        if wakes:
             self.resume(principal, session_id)
             return PromptReceipt(cursor, queued=True)
         current = self.store.get(session_id)
@@ -274,7 +278,14 @@ class SessionService:
             S.SESSION_STATUS_INTERRUPTED,
         ):
             return PromptReceipt(cursor, queued=True)
-        return PromptReceipt(cursor, queued=self.life.deliver_pending(current))
+        try:
+            return PromptReceipt(cursor, queued=self.life.deliver_pending(current))
+        except (NotFound, Unavailable):
+            if not self.life.notice_lost(current):
+                raise
+        # Its sandbox is gone: a new one takes the prompt, still queued.
+        self.resume(principal, session_id)
+        return PromptReceipt(cursor, queued=True)
 
     def _record_prompt(self, record: SessionRecord, text: str) -> str:
         """Stores the user message and queues the prompt for the sandbox."""
@@ -353,8 +364,15 @@ class SessionService:
         return record
 
     def _call(self, record: SessionRecord, method: str, request, reply, timeout: float = 10.0):
-        rpc = self.life.driver.rpc(record.sandbox)
+        """One call to the session's sandbox; a sandbox found gone is told as such (and the
+        session leaves READY at once)."""
         try:
-            return rpc.call(method, request, reply, timeout=timeout)
-        finally:
-            rpc.close()
+            rpc = self.life.driver.rpc(record.sandbox)
+            try:
+                return rpc.call(method, request, reply, timeout=timeout)
+            finally:
+                rpc.close()
+        except (NotFound, Unavailable):
+            if not self.life.notice_lost(record):
+                raise
+        raise FailedPrecondition(LOST_SANDBOX.format(id=record.id))

@@ -257,7 +257,7 @@ class SnapshotService:
             workspace=workspace,
             titled=True,
         )
-        self.life.make_room()
+        self.life.make_room(original.owner_id)
         self.life.store.create(fork)
         self._copy_history(session_id, fork.id, snap.cursor)
         self.life.stream(fork.id).append(entries.session_update(fork.to_proto()))

@@ -18,6 +18,8 @@ so the layout below is the whole persistent schema:
   session:{id}:turns             HASH  open turns: prompt id -> "<sandbox id> <state>"
                                        (issued|started|completed; see sessions.turns)
   session:{id}:batches           HASH  publisher id -> last batch seq applied (ingest)
+  session:{id}:bytes             HASH  bytes held per stream (history, live, terminal): the
+                                       per-session caps (see store.streams)
   sessiontoken:{sha256}          STRING session id (the sandbox's credential, hashed)
   apitoken:{sha256}              HASH  name, role, created_at
   apitokens:names                HASH  name -> sha256
@@ -91,6 +93,10 @@ def batches(session_id: str) -> str:
     return f"session:{session_id}:batches"
 
 
+def stream_bytes(session_id: str) -> str:
+    return f"session:{session_id}:bytes"
+
+
 def session_token(token_hash: str) -> str:
     return f"sessiontoken:{token_hash}"
 
@@ -150,4 +156,5 @@ def all_for_session(session_id: str) -> list[str]:
         ports(session_id),
         turns(session_id),
         batches(session_id),
+        stream_bytes(session_id),
     ]

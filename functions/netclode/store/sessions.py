@@ -108,6 +108,14 @@ class SessionRecord:
         return s
 
 
+@dataclass(frozen=True)
+class Activity:
+    session_id: str
+    owner_id: str
+    status: int
+    last_active_at: int
+
+
 class SessionStore:
     def __init__(self, r: redis.Redis) -> None:
         self.r = r
@@ -132,16 +140,16 @@ class SessionStore:
             pipe.hgetall(keys.session(session_id))
         return [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
 
-    def activity(self) -> list[tuple[str, int, int]]:
-        """(id, status, last_active_at) of every session: what the active-session limit
-        needs, without decoding whole records (it runs on every create and resume)."""
+    def activity(self) -> list[Activity]:
+        """Who owns each session, its status and last activity: what the active-session limits
+        need, without decoding whole records (they run on every create and resume)."""
         ids = self.ids()
         pipe = self.r.pipeline()
         for session_id in ids:
-            pipe.hmget(keys.session(session_id), "status", "last_active_at")
+            pipe.hmget(keys.session(session_id), "status", "last_active_at", "owner_id")
         return [
-            (session_id, int(status), int(active))
-            for session_id, (status, active) in zip(ids, pipe.execute(), strict=True)
+            Activity(session_id, owner.decode() if owner else "", int(status), int(active))
+            for session_id, (status, active, owner) in zip(ids, pipe.execute(), strict=True)
             if status is not None and active is not None
         ]
 

@@ -4,6 +4,12 @@ The durable stream holds final entries; its Redis IDs are the clients' cursors. 
 entries (text deltas, streamed tool input) go to a capped live stream so history does not
 grow with every token. A follower reads history after its cursor and then blocks on both
 streams at once, with concrete IDs on each, so nothing is missed or doubled between reads.
+
+Every stream a sandbox can fill has a per-session byte cap, so one session can never fill
+the store (whose memory policy is noeviction: nothing is ever evicted to make room). The
+live tail and the scrollback drop their oldest entries past their caps; the durable history
+is never trimmed, so what a sandbox reports past HISTORY_MAX_BYTES is refused, with one
+entry saying so. Each write and its accounting are one script: atomic, also in a batch.
 """
 
 from __future__ import annotations
@@ -21,7 +27,49 @@ from netclode.v1 import events_pb2
 FIELD = b"e"
 LIVE_MAXLEN = 2_000
 TERMINAL_MAXLEN = 5_000
+MIB = 1024 * 1024
+HISTORY_MAX_BYTES = 32 * MIB
+LIVE_MAX_BYTES = 4 * MIB
+TERMINAL_MAX_BYTES = 8 * MIB
 BLOCK_MS = 5_000
+
+# KEYS: stream, byte counts; ARGV: counter field, cap, maxlen, then field/value pairs.
+# Appends, then drops the oldest entries until the stream holds at most `cap` bytes (values)
+# and `maxlen` entries; the count of bytes is kept exact, so no trim is done behind its back.
+_CAPPED_XADD = """
+local size = 0
+for i = 5, #ARGV, 2 do size = size + #ARGV[i] end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+local total = redis.call('HINCRBY', KEYS[2], ARGV[1], size)
+local n = redis.call('XLEN', KEYS[1])
+while total > tonumber(ARGV[2]) or n > tonumber(ARGV[3]) do
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  if not oldest then
+    redis.call('HSET', KEYS[2], ARGV[1], 0)
+    break
+  end
+  local gone = 0
+  for i = 2, #oldest[2], 2 do gone = gone + #oldest[2][i] end
+  redis.call('XDEL', KEYS[1], oldest[1])
+  total = redis.call('HINCRBY', KEYS[2], ARGV[1], -gone)
+  n = n - 1
+end
+return id
+"""
+# KEYS: stream, byte counts; ARGV: the entry, the cap, the entry telling the cap is reached.
+# Appends within the cap, else tells once that the cap is reached and returns false.
+_BUDGETED_XADD = """
+local used = tonumber(redis.call('HGET', KEYS[2], 'history') or '0')
+if used + #ARGV[1] <= tonumber(ARGV[2]) then
+  redis.call('HINCRBY', KEYS[2], 'history', #ARGV[1])
+  return redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
+end
+if used < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[2], 'history', ARGV[2])
+  redis.call('XADD', KEYS[1], '*', 'e', ARGV[3])
+end
+return false
+"""
 
 
 def _now() -> Timestamp:
@@ -59,6 +107,7 @@ class SessionStream:
         self.session_id = session_id
         self.key = keys.stream(session_id)
         self.live_key = keys.live(session_id)
+        self.bytes_key = keys.stream_bytes(session_id)
 
     def append(self, entry: events_pb2.StreamEntry, *, pipe: redis.client.Pipeline | None = None):
         """Appends a final entry; returns its cursor (or the pipeline's pending result)."""
@@ -69,14 +118,28 @@ class SessionStream:
         result = target.xadd(self.key, {FIELD: entry.SerializeToString()})
         return result.decode() if isinstance(result, bytes) else result
 
+    def append_reported(
+        self, entry: events_pb2.StreamEntry, full: events_pb2.StreamEntry, pipe
+    ) -> None:
+        """Appends a final entry a sandbox reported, within the session's history budget;
+        past it the entry is refused and `full` is appended instead, once."""
+        entry.partial = full.partial = False
+        for e in (entry, full):
+            if not e.HasField("timestamp"):
+                e.timestamp.CopyFrom(_now())
+        args = [entry.SerializeToString(), HISTORY_MAX_BYTES, full.SerializeToString()]
+        _script(pipe, _BUDGETED_XADD)(keys=[self.key, self.bytes_key], args=args, client=pipe)
+
     def append_partial(
         self, entry: events_pb2.StreamEntry, *, pipe: redis.client.Pipeline | None = None
     ) -> None:
         entry.partial = True
         if not entry.HasField("timestamp"):
             entry.timestamp.CopyFrom(_now())
-        (pipe if pipe is not None else self.r).xadd(
-            self.live_key, {FIELD: entry.SerializeToString()}, maxlen=LIVE_MAXLEN, approximate=True
+        target = pipe if pipe is not None else self.r
+        fields = [FIELD, entry.SerializeToString()]
+        _capped_xadd(
+            target, self.live_key, self.bytes_key, "live", LIVE_MAX_BYTES, LIVE_MAXLEN, fields
         )
 
     def last_cursor(self) -> str:
@@ -125,12 +188,18 @@ class SessionStream:
         return newest[0][0].decode() if newest else "0-0"
 
     def truncate_after(self, cursor: str) -> int:
-        """Removes every final entry after `cursor` (snapshot restore); returns how many."""
-        ids = [i for i, _ in self.r.xrange(self.key, min=f"({cursor}" if cursor else "-")]
-        if ids:
-            self.r.xdel(self.key, *ids)
-        self.r.delete(self.live_key)
-        return len(ids)
+        """Removes every final entry after `cursor` (snapshot restore); returns how many.
+        The bytes they held go back to the history budget."""
+        rows = self.r.xrange(self.key, min=f"({cursor}" if cursor else "-")
+        pipe = self.r.pipeline()
+        if rows:
+            pipe.xdel(self.key, *[i for i, _ in rows])
+            freed = sum(len(f.get(FIELD, b"")) for _, f in rows)
+            pipe.hincrby(self.bytes_key, "history", -freed)
+        pipe.delete(self.live_key)
+        pipe.hdel(self.bytes_key, "live")
+        pipe.execute()
+        return len(rows)
 
 
 class TerminalStream:
@@ -139,6 +208,7 @@ class TerminalStream:
     def __init__(self, r: redis.Redis, session_id: str) -> None:
         self.r = r
         self.key = keys.terminal(session_id)
+        self.bytes_key = keys.stream_bytes(session_id)
 
     def last_cursor(self) -> str:
         newest = self.r.xrevrange(self.key, count=1)
@@ -151,11 +221,18 @@ class TerminalStream:
         exit_code: int | None = None,
         pipe: redis.client.Pipeline | None = None,
     ) -> None:
-        fields = {b"d": data}
+        fields = [b"d", data]
         if exit_code is not None:
-            fields[b"x"] = str(exit_code).encode()
-        (pipe if pipe is not None else self.r).xadd(
-            self.key, fields, maxlen=TERMINAL_MAXLEN, approximate=True
+            fields += [b"x", str(exit_code).encode()]
+        target = pipe if pipe is not None else self.r
+        _capped_xadd(
+            target,
+            self.key,
+            self.bytes_key,
+            "terminal",
+            TERMINAL_MAX_BYTES,
+            TERMINAL_MAXLEN,
+            fields,
         )
 
     def follow(
@@ -177,3 +254,21 @@ class TerminalStream:
             if time.monotonic() - last_sent >= heartbeat_s:
                 yield None
                 last_sent = time.monotonic()
+
+
+def _script(client: redis.Redis, source: str) -> redis.commands.core.Script:
+    return client.register_script(source)
+
+
+def _capped_xadd(
+    target: redis.Redis,
+    key: str,
+    bytes_key: str,
+    counter: str,
+    cap: int,
+    maxlen: int,
+    fields: list[bytes],
+) -> None:
+    """XADD to a stream trimmed to `cap` bytes (and about `maxlen` entries)."""
+    args = [counter, cap, maxlen, *fields]
+    _script(target, _CAPPED_XADD)(keys=[key, bytes_key], args=args, client=target)
