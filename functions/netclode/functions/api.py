@@ -16,6 +16,7 @@ from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json
 from google.protobuf.timestamp_pb2 import Timestamp
 from werkzeug.wrappers import Response
 
+from netclode import codexauth
 from netclode.auth.bootstrap import register_configured_tokens
 from netclode.auth.guard import Guard
 from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
@@ -269,6 +270,33 @@ class Tokens(api_connect.TokenServiceSync):
         return pb.WhoAmIResponse(token=_token_proto(caller(self.guard, ctx)))
 
 
+@with_domain_errors
+class ProviderAuth(api_connect.ProviderAuthServiceSync):
+    """Admin only: relayed to the secret proxy, which alone holds these credentials."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    def _proxy(self, ctx, method: str, path: str) -> dict:
+        require_admin(caller(self.guard, ctx))
+        return codexauth.ProxyControl.from_env().call(method, path)
+
+    def start_codex_sign_in(self, request, ctx):
+        answer = self._proxy(ctx, "POST", "/codex/start")
+        return pb.StartCodexSignInResponse(status=codexauth.codex_status(answer))
+
+    def get_codex_auth_status(self, request, ctx):
+        answer = self._proxy(ctx, "GET", "/codex/status")
+        return pb.GetCodexAuthStatusResponse(status=codexauth.codex_status(answer))
+
+    def codex_sign_out(self, request, ctx):
+        answer = self._proxy(ctx, "POST", "/codex/logout")
+        return pb.CodexSignOutResponse(status=codexauth.codex_status(answer))
+
+    def get_copilot_status(self, request, ctx):
+        return codexauth.copilot_status(self._proxy(ctx, "GET", "/copilot/status"))
+
+
 def _stream_id(cursor: str) -> tuple[int, int]:
     ms, _, seq = cursor.partition("-")
     return int(ms), int(seq or 0)
@@ -301,6 +329,7 @@ def _application():
         ),
         api_connect.TokenServiceWSGIApplication(Tokens(TokenStore(r), guard), **gate),
         api_connect.OpsServiceWSGIApplication(OpsServiceImpl(settings, r, guard), **gate),
+        api_connect.ProviderAuthServiceWSGIApplication(ProviderAuth(guard), **gate),
     ]
     return mount(apps)
 
