@@ -6,6 +6,8 @@ summary in Redis (keys.CODEX_ACCOUNT: account id, expiry); this module reads tha
 (is Codex OAuth usable? which account id does a session's CLI send?) and relays the
 admin's start/status/sign-out and Copilot status calls to the proxy's control endpoint
 (netclode_secret_proxy.control), which only the api function can reach.
+
+The secret proxy imports this module too (codex_oauth_session), so it imports little.
 """
 
 from __future__ import annotations
@@ -15,25 +17,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import redis
 
 from netclode.errors import FailedPrecondition, Unavailable
 from netclode.store import keys
-from netclode.v1 import api_pb2, common_pb2
+from netclode.v1 import common_pb2
 
 ACCOUNT_ID_ENV = "NETCLODE_CODEX_ACCOUNT_ID"
 CONTROL_URL_ENV = "NETCLODE_PROXY_CONTROL_URL"
 CONTROL_TOKEN_ENV = "NETCLODE_PROXY_CONTROL_TOKEN"
 CONTROL_TIMEOUT_S = 20.0
 OAUTH = "oauth"
-
-STATES = {
-    "signed_out": api_pb2.CODEX_AUTH_STATE_SIGNED_OUT,
-    "pending": api_pb2.CODEX_AUTH_STATE_PENDING,
-    "signed_in": api_pb2.CODEX_AUTH_STATE_SIGNED_IN,
-    "failed": api_pb2.CODEX_AUTH_STATE_FAILED,
-}
 
 
 def codex_oauth_session(sdk_type: int, model: str) -> bool:
@@ -98,6 +92,8 @@ class ProxyControl:
         return cls(url.rstrip("/"), token)
 
     def call(self, method: str, path: str) -> dict[str, Any]:
+        import httpx  # here: the secret proxy imports this module, and never calls
+
         try:
             resp = httpx.request(
                 method,
@@ -118,21 +114,3 @@ class ProxyControl:
         if resp.status_code != 200:
             raise Unavailable(f"secret proxy control endpoint answered {resp.status_code}")
         return body
-
-
-def codex_status(answer: dict[str, Any]) -> api_pb2.CodexAuthStatus:
-    status = api_pb2.CodexAuthStatus(
-        state=STATES.get(answer.get("state", ""), api_pb2.CODEX_AUTH_STATE_UNSPECIFIED),
-        account_id=str(answer.get("account_id") or ""),
-        verification_url=str(answer.get("verification_url") or ""),
-        user_code=str(answer.get("user_code") or ""),
-        error=str(answer.get("error") or ""),
-    )
-    if answer.get("expires_at"):
-        status.expires_at.FromMilliseconds(int(float(answer["expires_at"]) * 1000))
-    return status
-
-
-def copilot_status(answer: dict[str, Any]) -> api_pb2.GetCopilotStatusResponse:
-    fields = api_pb2.GetCopilotStatusResponse.DESCRIPTOR.fields_by_name
-    return api_pb2.GetCopilotStatusResponse(**{k: v for k, v in answer.items() if k in fields})

@@ -37,13 +37,12 @@ from math import ceil
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from aiohttp import web
 from mitmproxy import connection, exceptions, http
 from mitmproxy.net.http import url
 from mitmproxy.proxy import server_hooks
 
 from netclode import audit
-from netclode_secret_proxy import config, control, guard, inject, policy
+from netclode_secret_proxy import config, guard, inject, policy
 from netclode_secret_proxy.auditlog import AuditWriter
 from netclode_secret_proxy.auth import Session, SessionAuth, token_hash_of
 from netclode_secret_proxy.budget import InjectionBudget
@@ -99,7 +98,7 @@ class SecretProxy:
         # server connection id -> (hostname, port) while its address is pinned to an IP
         self.pinned: dict[str, tuple[str, int]] = {}
         self.codex: CodexSignIn | None = None
-        self.control: web.AppRunner | None = None
+        self.control: object | None = None  # the control endpoint's aiohttp runner
         self._with_codex: tuple[str, dict[str, str]] = ("", {})
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -139,6 +138,8 @@ class SecretProxy:
         self.codex = CodexSignIn(cfg.codex_issuer, state, self.redis)
         await self.codex.load()
         if cfg.control_listen is not None:
+            from netclode_secret_proxy import control  # aiohttp: only when it is served
+
             app = control.application(
                 cfg.control_token,
                 self.codex,

@@ -283,18 +283,42 @@ class ProviderAuth(api_connect.ProviderAuthServiceSync):
 
     def start_codex_sign_in(self, request, ctx):
         answer = self._proxy(ctx, "POST", "/codex/start")
-        return pb.StartCodexSignInResponse(status=codexauth.codex_status(answer))
+        return pb.StartCodexSignInResponse(status=_codex_status(answer))
 
     def get_codex_auth_status(self, request, ctx):
         answer = self._proxy(ctx, "GET", "/codex/status")
-        return pb.GetCodexAuthStatusResponse(status=codexauth.codex_status(answer))
+        return pb.GetCodexAuthStatusResponse(status=_codex_status(answer))
 
     def codex_sign_out(self, request, ctx):
         answer = self._proxy(ctx, "POST", "/codex/logout")
-        return pb.CodexSignOutResponse(status=codexauth.codex_status(answer))
+        return pb.CodexSignOutResponse(status=_codex_status(answer))
 
     def get_copilot_status(self, request, ctx):
-        return codexauth.copilot_status(self._proxy(ctx, "GET", "/copilot/status"))
+        answer = self._proxy(ctx, "GET", "/copilot/status")
+        fields = pb.GetCopilotStatusResponse.DESCRIPTOR.fields_by_name
+        return pb.GetCopilotStatusResponse(**{k: v for k, v in answer.items() if k in fields})
+
+
+CODEX_STATES = {
+    "signed_out": pb.CODEX_AUTH_STATE_SIGNED_OUT,
+    "pending": pb.CODEX_AUTH_STATE_PENDING,
+    "signed_in": pb.CODEX_AUTH_STATE_SIGNED_IN,
+    "failed": pb.CODEX_AUTH_STATE_FAILED,
+}
+
+
+def _codex_status(answer: dict) -> pb.CodexAuthStatus:
+    """The proxy's (non-secret) sign-in status as the API states it."""
+    status = pb.CodexAuthStatus(
+        state=CODEX_STATES.get(answer.get("state", ""), pb.CODEX_AUTH_STATE_UNSPECIFIED),
+        account_id=str(answer.get("account_id") or ""),
+        verification_url=str(answer.get("verification_url") or ""),
+        user_code=str(answer.get("user_code") or ""),
+        error=str(answer.get("error") or ""),
+    )
+    if answer.get("expires_at"):
+        status.expires_at.FromMilliseconds(int(float(answer["expires_at"]) * 1000))
+    return status
 
 
 def _stream_id(cursor: str) -> tuple[int, int]:
