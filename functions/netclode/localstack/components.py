@@ -29,14 +29,19 @@ class Component:
     socket: Path | None = None
     # The listening socket it serves on, held by the supervisor (see `listen`).
     listener: socket.socket | None = None
+    # Further endpoints it must serve before it counts as ready (the proxy's control one).
+    also_serves: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket}" if self.socket else f"http://127.0.0.1:{self.port}"
 
     def answering(self) -> bool:
-        """Whether the component serves yet."""
-        return serves(self.url, held=self.listener is not None, timeout=1.0)
+        """Whether the component serves yet (on every endpoint it has)."""
+        held = self.listener is not None
+        return serves(self.url, held=held, timeout=1.0) and all(
+            serves(url, held=False, timeout=1.0) for url in self.also_serves
+        )
 
 
 def free_port() -> int:
@@ -231,7 +236,10 @@ def secret_proxy_component(layout: Layout, plan: Plan, control_token: str) -> Co
         state_dir=layout.data / "secret-proxy-state",
     )
     env = {"NETCLODE_PROXY_CONTROL_TOKEN": control_token}
-    return Component("secret-proxy", argv, plan.proxy_port, env, kind="proxy")
+    control = f"http://127.0.0.1:{plan.proxy_control_port}"
+    return Component(
+        "secret-proxy", argv, plan.proxy_port, env, kind="proxy", also_serves=(control,)
+    )
 
 
 def held_providers(layout: Layout) -> tuple[str, ...]:
