@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from aiohttp import web
 
 from netclode.auth.guard import bearer
@@ -37,6 +38,9 @@ def application(
                 return web.json_response(await work())
             except SignInError as e:
                 return web.json_response({"error": str(e)}, status=502)
+            except httpx.HTTPError as e:
+                error = f"issuer unreachable ({type(e).__name__})"
+                return web.json_response({"error": error}, status=502)
 
         return handle
 

@@ -183,6 +183,19 @@ def test_control_endpoint_wants_its_token(oauth_proxy: OAuthProxy):
     assert not oauth_proxy.auth.devices  # nothing was asked of the issuer
 
 
+def test_a_sandbox_cannot_reach_the_control_endpoint(
+    oauth_proxy: OAuthProxy, redis_client: redis.Redis
+):
+    """Through the proxy (a sandbox's only way out) the control endpoint is a loopback
+    address: refused before any byte reaches it, token or not."""
+    token = _session(redis_client, common_pb2.SDK_TYPE_CODEX, "gpt-5.2-codex:oauth:high")
+    headers = {"Authorization": f"Bearer {oauth_proxy.control_token}"}
+    with oauth_proxy.proxy.client(token) as c:
+        resp = c.get(f"{oauth_proxy.control_url}/codex/status", headers=headers)
+    assert resp.status_code == 403
+    assert oauth_proxy.auth.account_id not in resp.text
+
+
 def test_sign_in_refresh_and_sign_out(oauth_proxy: OAuthProxy, redis_client: redis.Redis):
     op = oauth_proxy
     assert op.status()["state"] == "signed_out"
