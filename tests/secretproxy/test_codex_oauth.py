@@ -66,6 +66,8 @@ class OAuthProxy:
         return resp.json()
 
     answers: list[str]
+    # Stops the proxy process and starts a new one with the same settings and state dir.
+    restart: Callable[[], None]
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +100,21 @@ def oauth_proxy(
             "GITHUB_API_URL": github.url,
         }
         log = tmp / "secret-proxy.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-        try:
+        procs: list[subprocess.Popen] = []
+
+        def run() -> None:
+            with log.open("ab") as out:
+                procs.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env))
             wait_for_port(port, timeout=60)  # a loaded machine starts mitmproxy slowly
             wait_for_port(control_port, timeout=20)
+
+        def restart() -> None:
+            procs[-1].terminate()
+            procs[-1].wait(timeout=10)
+            run()
+
+        run()
+        try:
             ca = tmp / "conf" / "mitmproxy-ca-cert.pem"
             proxy = Proxy(port, ca, log, https_up, http_up, None)  # type: ignore[arg-type]
             yield OAuthProxy(
@@ -113,10 +125,11 @@ def oauth_proxy(
                 github,
                 tmp / "state",
                 [],
+                restart,
             )
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            procs[-1].terminate()
+            procs[-1].wait(timeout=10)
             auth.stop()
             github.stop()
 
@@ -225,6 +238,12 @@ def test_sign_in_refresh_and_sign_out(oauth_proxy: OAuthProxy, redis_client: red
     assert all(not op.auth.refresh_tokens[t] for t in first_refresh)
     saved = (op.state_dir / "codex-signin.json").stat()
     assert saved.st_mode & 0o077 == 0
+
+    # The sign-in is the proxy's own state: a restarted proxy is still signed in.
+    op.restart()
+    resumed = op.status()
+    assert (resumed["state"], resumed["account_id"]) == ("signed_in", op.auth.account_id)
+    assert resumed["expires_at"] >= refreshed["expires_at"]
 
     out = op.call("POST", "/codex/logout")
     assert out.status_code == 200
