@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 from connectrpc.errors import ConnectError
 
-from netclode.v1 import api_pb2
+from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.main import cli
 from tests.redteam.leaks import leaked
 from tests.support.github_standin import GitHubStandIn
@@ -28,7 +28,18 @@ from tests.support.openai_auth_standin import OpenAIAuthStandIn
 from tests.support.stack import Stack, error_code, read_logs, start, stop
 
 COPILOT_TOKEN = f"ghu_{secrets.token_hex(18)}"
+# A Codex model in OAuth mode, in the grammar sessions accept on this branch (the Codex
+# backend's own grammar, `model:oauth[:effort]`, may drop the provider prefix).
+CODEX_OAUTH_MODEL = "openai/gpt-5.2-codex:oauth:high"
+# Everything a process in the sandbox can read that could hold a credential (as
+# tests/repos' sandbox_dump): environments, command lines, workspace and /tmp files.
+DUMP = (
+    "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
+    " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M"
+    " -exec cat {} + 2>/dev/null"
+)
 WAIT_S = 60.0
+S = common_pb2
 
 
 @dataclass
@@ -57,14 +68,15 @@ def run(stack: Stack, *args: str) -> Result:
 
 
 def approve_when_asked(auth: OpenAIAuthStandIn) -> threading.Thread:
-    """The user: once a device code exists, enters it at the issuer's page."""
+    """The user: once a new device code is issued, enters it at the issuer's page."""
+    known = set(auth.devices)
 
     def user() -> None:
         deadline = time.monotonic() + WAIT_S
-        while not auth.devices and time.monotonic() < deadline:
+        while not set(auth.devices) - known and time.monotonic() < deadline:
             time.sleep(0.05)
-        for device in list(auth.devices.values()):
-            auth.approve(device.user_code)
+        for device_id in set(auth.devices) - known:
+            auth.approve(auth.devices[device_id].user_code)
 
     thread = threading.Thread(target=user, daemon=True)
     thread.start()
@@ -102,6 +114,23 @@ def test_codex_device_code_sign_in_status_and_logout(world: World) -> None:
     outputs = before.output + signed.output + status.output + out.output + read_logs(stack)
     assert auth.issued
     assert not [t for t in auth.issued if leaked(outputs, t)]
+
+
+@pytest.mark.sandbox
+def test_a_codex_oauth_session_holds_the_account_id_and_no_token(world: World) -> None:
+    stack, auth = world.stack, world.auth
+    api = stack.client()
+    user = approve_when_asked(auth)
+    assert run(stack, "auth", "codex", "start").exit_code == 0
+    user.join()
+    try:
+        session = api.ready(name="codex", sdk_type=S.SDK_TYPE_CODEX, model=CODEX_OAUTH_MODEL)
+        dump = api.exec(session.id, "sh", "-c", DUMP).stdout.decode(errors="replace")
+        assert f"NETCLODE_CODEX_ACCOUNT_ID={auth.account_id}" in dump
+        assert not [t for t in auth.issued if leaked(dump, t)]
+        assert not leaked(dump, COPILOT_TOKEN)
+    finally:
+        run(stack, "auth", "codex", "logout")
 
 
 def test_copilot_status_with_quota_then_unlimited(world: World) -> None:
