@@ -132,19 +132,20 @@ class CodexSignIn:
         return self.tokens.access_token
 
     def status(self) -> dict[str, Any]:
-        """Non-secret: state, account id, expiry, and the code to type while pending."""
+        """Non-secret: state, account id, expiry, and the code to type while pending (a new
+        sign-in in progress is PENDING even while an earlier one still serves)."""
         out: dict[str, Any] = {"state": SIGNED_OUT, "error": self.error}
+        if self.error:
+            out["state"] = FAILED
         if self.tokens is not None:
             out |= {"account_id": self.tokens.account_id, "expires_at": self.tokens.expires_at}
             out["state"] = SIGNED_IN
-        elif self.pending is not None:
+        if self.pending is not None:
             out |= {
                 "state": PENDING,
                 "user_code": self.pending.user_code,
                 "verification_url": self.pending.verification_url,
             }
-        elif self.error:
-            out["state"] = FAILED
         return out
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -182,19 +183,12 @@ class CodexSignIn:
             raise SignInError("the issuer's device-code answer is malformed") from None
         self.error = ""
         self._run("poll", self._poll(self.pending))
-        return self.status() | {
-            "state": PENDING,
-            "user_code": self.pending.user_code,
-            "verification_url": self.pending.verification_url,
-        }
+        return self.status()
 
     async def logout(self) -> dict[str, Any]:
         self.close()
-        self.tokens, self.pending, self.error = None, None, ""
-        if self.state_file is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.state_file.unlink()
-        await self._publish()
+        self.pending, self.error = None, ""
+        await self._forget()
         return self.status()
 
     def close(self) -> None:
@@ -251,11 +245,8 @@ class CodexSignIn:
             try:
                 await self.refresh()
             except SignInError as e:  # the issuer said no: this sign-in is over
-                self.tokens, self.error = None, f"refresh refused: {e}"
-                if self.state_file is not None:
-                    with contextlib.suppress(FileNotFoundError):
-                        self.state_file.unlink()
-                await self._publish()
+                self.error = str(e)
+                await self._forget()
                 log.warning("secret-proxy: Codex sign-in ended: %s", self.error)
                 return
             except (httpx.HTTPError, ValueError) as e:  # unreachable: try again soon
@@ -292,6 +283,14 @@ class CodexSignIn:
             with os.fdopen(fd, "w") as f:
                 json.dump(asdict(tokens), f)
             tmp.replace(self.state_file)
+        await self._publish()
+
+    async def _forget(self) -> None:
+        """Drops the tokens: from memory, from the state dir and from the summary."""
+        self.tokens = None
+        if self.state_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.state_file.unlink()
         await self._publish()
 
     async def _publish(self) -> None:

@@ -256,6 +256,17 @@ def test_sign_in_refresh_and_sign_out(oauth_proxy: OAuthProxy, redis_client: red
     _no_token_in(op, [*op.answers, *redis_dump, op.proxy.log.read_text()])
 
 
+def test_a_refused_refresh_ends_the_sign_in(oauth_proxy: OAuthProxy, redis_client: redis.Redis):
+    op = oauth_proxy
+    _sign_in(op)
+    with op.auth.lock:  # the account's sessions were revoked at OpenAI
+        op.auth.refresh_tokens.clear()
+    ended = _until("the sign-in to end", lambda: (s := op.status())["state"] == "failed" and s)
+    assert ended["error"] == "refresh refused (401: refresh_token_invalidated)"
+    assert not codex_signed_in(redis_client)
+    assert not (op.state_dir / "codex-signin.json").exists()
+
+
 def test_token_injected_only_for_codex_oauth_sessions(
     oauth_proxy: OAuthProxy, redis_client: redis.Redis
 ):
