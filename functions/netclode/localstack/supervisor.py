@@ -68,6 +68,8 @@ COMPONENT_SECRETS: dict[str, frozenset[str]] = {
     "GITHUB_APP_PRIVATE_KEY_FILE": _APP_KEY_READERS,
     GITHUB_TOKEN: frozenset(),
     "NETCLODE_PROXY_CONTROL_TOKEN": frozenset({"secret-proxy", "api"}),
+    # The original's Codex tokens: read by none (the secret proxy signs Codex in itself).
+    **dict.fromkeys(("CODEX_ACCESS_TOKEN", "CODEX_ID_TOKEN", "CODEX_REFRESH_TOKEN"), frozenset()),
     **{key: frozenset({"secret-proxy"}) for key in PROXY_KEYS},  # real provider keys
 }
 
