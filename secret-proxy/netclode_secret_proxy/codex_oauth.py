@@ -47,7 +47,6 @@ from netclode.store import keys
 log = logging.getLogger("netclode.secret-proxy")
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
-DEFAULT_ISSUER = "https://auth.openai.com"
 AUTH_CLAIM = "https://api.openai.com/auth"
 # The CLI gives up on a device code after 15 minutes; so do we.
 DEVICE_CODE_TTL_S = 15 * 60
@@ -114,7 +113,7 @@ class CodexSignIn:
     """One ChatGPT sign-in for the whole installation (the proxy is its only holder)."""
 
     def __init__(self, issuer: str, state_file: Path | None, redis: aioredis.Redis | None) -> None:
-        self.issuer = (issuer or DEFAULT_ISSUER).rstrip("/")
+        self.issuer = issuer.rstrip("/")  # config.OPTIONS: netclode_codex_issuer
         self.state_file = state_file
         self.redis = redis
         self.tokens: Tokens | None = None

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 
-DEFAULT_API_URL = "https://api.github.com"
 HTTP_TIMEOUT_S = 10.0
 
 
