@@ -60,6 +60,9 @@ class Api:
         self.sessions = api_connect.SessionServiceClientSync(target.url, timeout_ms=60_000)
         self.tokens = api_connect.TokenServiceClientSync(target.url, timeout_ms=30_000)
         self.ops = api_connect.OpsServiceClientSync(target.url, timeout_ms=30_000)
+        self.provider_auth = api_connect.ProviderAuthServiceClientSync(
+            target.url, timeout_ms=30_000
+        )
 
     @property
     def headers(self) -> dict[str, str]:

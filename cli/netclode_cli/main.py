@@ -14,6 +14,10 @@ COMMANDS = {
         f"{_C}.workspace:audit",
         "What the secret proxy injected or refused for a session (never the values).",
     ),
+    "auth": Lazy(
+        f"{_C}.providers:auth",
+        "Provider sign-ins held by the secret proxy: Codex (ChatGPT), Copilot status (admin).",
+    ),
     "down": Lazy(f"{_C}.stack:down", "Stop the local stack."),
     "events": Lazy(
         f"{_C}.entries:events", "Show agent events (tools, files, commands, clones, ports)."

@@ -176,24 +176,19 @@ def _download(url: str) -> bytes:
 # -- what a backend lists ----------------------------------------------------------------
 
 
-def codex_signed_in() -> bool:
-    """Whether this server holds a Codex (ChatGPT) sign-in for OAuth-mode sessions.
-
-    The sign-in (`netclode auth codex`) is not stored anywhere yet, so OAuth-mode models
-    are listed as needing it; the Codex sign-in's own status answers here once it exists."""
-    return False
-
-
 def held(settings: ProviderSettings, key_env: str) -> bool:
     """Whether the secret proxy holds `key_env` (as NETCLODE_PROVIDERS reports it)."""
     return any(p.key_env == key_env and settings.configured(p.name) for p in PROVIDERS.values())
 
 
 def list_models(
-    sdk_type: int, settings: ProviderSettings | None = None
+    sdk_type: int, settings: ProviderSettings | None = None, codex_signed_in: bool = False
 ) -> list[common_pb2.ModelInfo]:
-    """`ListModels` for `sdk_type` (unspecified lists the default backend's, Claude's)."""
+    """`ListModels` for `sdk_type` (unspecified lists the default backend's, Claude's);
+    `codex_signed_in`: whether Codex's ChatGPT sign-in is usable (netclode.codexauth)."""
     settings = settings or ProviderSettings.from_env()
+    if sdk_type == common_pb2.SDK_TYPE_CODEX:
+        return _codex(catalogue(), settings, codex_signed_in)
     lister = LISTERS.get(sdk_type, _claude)
     return lister(catalogue(), settings)
 
@@ -269,10 +264,12 @@ def _copilot(cat: Catalogue, settings: ProviderSettings) -> list[common_pb2.Mode
     ]
 
 
-def _codex(cat: Catalogue, settings: ProviderSettings) -> list[common_pb2.ModelInfo]:
+def _codex(
+    cat: Catalogue, settings: ProviderSettings, signed_in: bool
+) -> list[common_pb2.ModelInfo]:
     """OpenAI's Codex models, each per auth mode and reasoning effort."""
     access = {"api": (SOURCE_KEYS["openai"], held(settings, SOURCE_KEYS["openai"]))}
-    access["oauth"] = (CODEX_SIGN_IN, codex_signed_in())
+    access["oauth"] = (CODEX_SIGN_IN, signed_in)
     return [
         _info(m, f"{m.id}:{mode}:{effort}", "openai", need, have, f"{m.name} ({how}, {label})")
         for m in cat.get("openai", ())
@@ -288,7 +285,6 @@ LISTERS: dict[int, Callable[[Catalogue, ProviderSettings], list[common_pb2.Model
     common_pb2.SDK_TYPE_NATIVE: _native,
     common_pb2.SDK_TYPE_OPENCODE: _opencode,
     common_pb2.SDK_TYPE_COPILOT: _copilot,
-    common_pb2.SDK_TYPE_CODEX: _codex,
 }
 
 

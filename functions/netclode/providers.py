@@ -228,9 +228,9 @@ def require_available(sdk_type: int, model: str, settings: ProviderSettings | No
     reach its provider here: checked before a prompt is accepted, so none waits in vain."""
     settings = settings or ProviderSettings.from_env()
     provider = split_model(sdk_type, model)[0]
-    missing = (
-        _codex_oauth_missing(settings) if provider is CODEX_OAUTH else settings.missing(provider)
-    )
+    if provider is CODEX_OAUTH:  # no key: the sign-in is netclode.codexauth's to check
+        return
+    missing = settings.missing(provider)
     if missing:
         raise FailedPrecondition(missing)
 
@@ -274,12 +274,6 @@ def codex_model(model: str) -> CodexModel:
         )
     name = ":".join(parts)
     return CodexModel(_model_name(spelled, name), mode, effort)  # type: ignore[arg-type]
-
-
-def _codex_oauth_missing(settings: ProviderSettings) -> str:
-    if settings.configured(CODEX_OAUTH.name):
-        return ""
-    return "Codex is not signed in with ChatGPT, so :oauth models cannot run: netclode auth codex"
 
 
 def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[str, str]:

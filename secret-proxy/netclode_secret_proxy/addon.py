@@ -34,6 +34,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from math import ceil
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from mitmproxy import connection, exceptions, http
@@ -45,8 +46,10 @@ from netclode_secret_proxy import config, guard, inject, policy
 from netclode_secret_proxy.auditlog import AuditWriter
 from netclode_secret_proxy.auth import Session, SessionAuth, token_hash_of
 from netclode_secret_proxy.budget import InjectionBudget
+from netclode_secret_proxy.codex_oauth import CodexSignIn
 from netclode_secret_proxy.scrub import Scrubber
 from netclode_secret_proxy.secrets import SecretsFileError, load_secrets
+from netclode_secret_proxy.table import CODEX_ACCESS_TOKEN
 
 log = logging.getLogger("netclode.secret-proxy")
 
@@ -88,12 +91,15 @@ class SecretProxy:
         self.auth: SessionAuth | None = None
         self.audit: AuditWriter | None = None
         self.budget = InjectionBudget(0)
-        # session id -> (the Session it was built for, its scrubber)
-        self._scrubbers: dict[str, tuple[Session, Scrubber]] = {}
+        # session id -> (the Session and proxy secrets it was built for, its scrubber)
+        self._scrubbers: dict[str, tuple[Session, dict[str, str], Scrubber]] = {}
         # client connection id -> token hash presented on its CONNECT
         self.tunnels: dict[str, str] = {}
         # server connection id -> (hostname, port) while its address is pinned to an IP
         self.pinned: dict[str, tuple[str, int]] = {}
+        self.codex: CodexSignIn | None = None
+        self.control: object | None = None  # the control endpoint's aiohttp runner
+        self._with_codex: tuple[str, dict[str, str]] = ("", {})
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -112,6 +118,7 @@ class SecretProxy:
         except (ValueError, SecretsFileError) as e:
             raise exceptions.OptionsError(f"secret-proxy configuration: {e}") from None
         self.cfg = cfg
+        self._with_codex = ("", {})
         self.guard = guard.DestinationGuard(cfg.allow_addresses, cfg.egress_hosts, cfg.resolve)
         self.redis = aioredis.Redis.from_url(cfg.redis_url, protocol=2)
         self.auth = SessionAuth(self.redis, cfg.token_cache_s)
@@ -123,7 +130,27 @@ class SecretProxy:
         self._scrubbers.clear()
         log.info("secret-proxy: %d provider secret(s) loaded", len(self.proxy_secrets))
 
+    async def running(self) -> None:
+        """The Codex sign-in (resumed from the state dir) and the control endpoint."""
+        assert self.cfg is not None and self.redis is not None
+        cfg = self.cfg
+        state = Path(cfg.state_dir) / "codex-signin.json" if cfg.state_dir else None
+        self.codex = CodexSignIn(cfg.codex_issuer, state, self.redis)
+        await self.codex.load()
+        if cfg.control_listen is not None:
+            from netclode_secret_proxy import control  # aiohttp: only when it is served
+
+            app = control.application(
+                cfg.control_token,
+                self.codex,
+                lambda: self.proxy_secrets.get("GITHUB_COPILOT_TOKEN", ""),
+                cfg.github_api_url,
+            )
+            self.control = await control.serve(app, *cfg.control_listen)
+
     def done(self) -> None:  # sync: mitmproxy also calls it from sync code (script reload)
+        if self.codex is not None:
+            self.codex.close()
         if self.audit is not None and self.cfg is not None:
             self.audit.close(self.cfg.redis_url)
             self.audit = None
@@ -224,7 +251,7 @@ class SecretProxy:
             host=host,
             https=flow.request.scheme == "https",
             session=session,
-            proxy_secrets=self.proxy_secrets,
+            proxy_secrets=self._secrets(),
         )
         await self._spend(session, host, decisions, flow)
         for d in decisions:
@@ -290,21 +317,32 @@ class SecretProxy:
 
     # --- responses -----------------------------------------------------------------------
 
+    def _secrets(self) -> dict[str, str]:
+        """The proxy's real values: its keys, plus the Codex sign-in's current access token."""
+        token = self.codex.access_token() if self.codex is not None else ""
+        if not token:
+            return self.proxy_secrets
+        if self._with_codex[0] != token:  # one dict per token: the scrubber cache keys on it
+            self._with_codex = (token, self.proxy_secrets | {CODEX_ACCESS_TOKEN: token})
+        return self._with_codex[1]
+
     def _scrubber(self, flow: http.HTTPFlow) -> tuple[Session | None, Scrubber]:
         """Every real value this flow's answer could echo: the proxy's and its session's."""
         session = flow.metadata.get(SESSION)
+        proxy_secrets = self._secrets()
         cached = self._scrubbers.get(session.id) if session is not None else None
-        if cached is not None and cached[0] is session:
-            return session, cached[1]
-        secrets = dict(self.proxy_secrets)
+        if cached is not None and cached[0] is session and cached[1] is proxy_secrets:
+            return session, cached[2]
+        secrets = dict(proxy_secrets)
         if session is not None:
             secrets.update(session.secrets)
         scrubber = Scrubber(secrets)
         if session is not None:
-            # A new Session object (token cache refresh) rebuilds it: secrets may have changed.
+            # A new Session object (token cache refresh) or a refreshed Codex token rebuilds
+            # it: secrets may have changed.
             if len(self._scrubbers) > 4096:
                 self._scrubbers.clear()
-            self._scrubbers[session.id] = (session, scrubber)
+            self._scrubbers[session.id] = (session, proxy_secrets, scrubber)
         return session, scrubber
 
     async def responseheaders(self, flow: http.HTTPFlow) -> None:

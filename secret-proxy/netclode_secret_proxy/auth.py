@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 
 from netclode.auth.guard import bearer
 from netclode.auth.secrets import hash_token
+from netclode.codexauth import codex_oauth_session
 from netclode.store import keys
 from netclode.v1 import common_pb2
 
@@ -45,6 +46,8 @@ class Session:
     sdk_type: int
     # The session's own real credentials (e.g. GITHUB_TOKEN), from keys.session_secrets.
     secrets: dict[str, str] = field(default_factory=dict)
+    # A Codex session whose model is in OAuth mode (`model:oauth[:effort]`).
+    codex_oauth: bool = False
 
 
 class SessionAuth:
@@ -88,18 +91,20 @@ class SessionAuth:
             return None
         session_id = raw_id.decode()
         pipe = self.r.pipeline(transaction=False)
-        pipe.hmget(keys.session(session_id), "status", "sdk_type", "token_hash")
+        pipe.hmget(keys.session(session_id), "status", "sdk_type", "token_hash", "model")
         pipe.hgetall(keys.session_secrets(session_id))
-        (status, sdk_type, stored_hash), secrets = await pipe.execute()
+        (status, sdk_type, stored_hash, model), secrets = await pipe.execute()
         if status is None or int(status) not in ALLOWED_STATUSES:
             return None
         # A rotated token leaves the old mapping behind only until cleanup; never honour it.
         if stored_hash and stored_hash.decode() != token_hash:
             return None
+        kind = int(sdk_type or 0)
         return Session(
             id=session_id,
-            sdk_type=int(sdk_type or 0),
+            sdk_type=kind,
             secrets={k.decode(): v.decode() for k, v in secrets.items()},
+            codex_oauth=codex_oauth_session(kind, (model or b"").decode()),
         )
 
 

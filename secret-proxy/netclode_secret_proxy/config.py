@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from netclode_secret_proxy.guard import Mapping
@@ -70,8 +70,32 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
         "3",
         "Seconds a validated session token is cached (0 < s <= 5): revocation delay.",
     ),
+    "netclode_control_listen": (
+        "NETCLODE_PROXY_CONTROL_LISTEN",
+        "",
+        "host:port of the internal control endpoint the api function uses (Codex sign-in, "
+        "Copilot status; see control.py); empty: none. Needs NETCLODE_PROXY_CONTROL_TOKEN "
+        "in the environment (never on the command line).",
+    ),
+    "netclode_state_dir": (
+        "NETCLODE_PROXY_STATE_DIR",
+        "",
+        "Directory (owner-only) for the proxy's own state: the Codex sign-in's tokens. "
+        "Empty: kept in memory only (lost on restart).",
+    ),
+    "netclode_codex_issuer": (
+        "NETCLODE_CODEX_ISSUER",
+        "https://auth.openai.com",
+        "The OpenAI auth issuer for Codex's device-code sign-in and token refresh.",
+    ),
+    "netclode_github_api_url": (
+        "GITHUB_API_URL",
+        "https://api.github.com",
+        "The GitHub REST API asked for Copilot status (copilot_internal/user).",
+    ),
 }
 
+CONTROL_TOKEN_ENV = "NETCLODE_PROXY_CONTROL_TOKEN"
 MAX_TOKEN_CACHE_S = 5.0
 
 
@@ -90,6 +114,11 @@ class ProxyConfig:
     table: tuple[SecretRule, ...]
     token_cache_s: float
     injections_per_minute: int
+    control_listen: tuple[str, int] | None = None
+    control_token: str = field(default="", repr=False)
+    state_dir: str = ""
+    codex_issuer: str = ""
+    github_api_url: str = ""
 
 
 def parse_host_port(entry: str) -> tuple[str, int]:
@@ -172,4 +201,20 @@ def parse_config(values: dict[str, str]) -> ProxyConfig:
         table=build_table(parse_key_hosts(values["netclode_key_hosts"])),
         token_cache_s=cache_s,
         injections_per_minute=int(per_minute),
+        **_control(values),
     )
+
+
+def _control(values: dict[str, str]) -> dict:
+    """The control endpoint's settings; its token only ever from the environment."""
+    listen = values["netclode_control_listen"].strip()
+    token = os.environ.get(CONTROL_TOKEN_ENV, "")
+    if listen and len(token) < 32:
+        raise ValueError(f"netclode_control_listen needs {CONTROL_TOKEN_ENV} (32+ characters)")
+    return {
+        "control_listen": parse_host_port(listen) if listen else None,
+        "control_token": token,
+        "state_dir": values["netclode_state_dir"].strip(),
+        "codex_issuer": values["netclode_codex_issuer"].strip(),
+        "github_api_url": values["netclode_github_api_url"].strip(),
+    }

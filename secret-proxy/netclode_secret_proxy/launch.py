@@ -23,14 +23,18 @@ def secret_proxy_command(
     injections_per_minute: int | None = None,
     upstream_ca: Path | None = None,
     resolve: Sequence[str] = (),
+    control_port: int = 0,
+    state_dir: Path | None = None,
 ) -> list[str]:
     """argv for the proxy process (server.py); creates the CA under `confdir` if missing.
 
     `connection_strategy=lazy`: no upstream is dialled before the request has been
     authenticated and checked. `upstream_ca` replaces the system trust for upstream TLS
     (tests use it for a local HTTPS server); `resolve` maps names to addresses
-    (NETCLODE_PROXY_RESOLVE applies when it is not given). No secret value is ever on
-    this command line.
+    (NETCLODE_PROXY_RESOLVE applies when it is not given). `control_port`: the control
+    endpoint on the listen host (its token goes in the environment, NETCLODE_PROXY_CONTROL_
+    TOKEN); `state_dir`: where the Codex sign-in is kept. No secret value is ever on this
+    command line.
     """
     ensure_ca(confdir)
     opts = {
@@ -51,6 +55,10 @@ def secret_proxy_command(
         opts["netclode_injections_per_minute"] = str(injections_per_minute)
     if resolve:
         opts["netclode_resolve"] = ",".join(resolve)
+    if control_port:
+        opts["netclode_control_listen"] = f"{listen_host}:{control_port}"
+    if state_dir is not None:
+        opts["netclode_state_dir"] = str(state_dir)
     if upstream_ca is not None:
         opts["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
     argv = [sys.executable, "-m", "netclode_secret_proxy.server", "--quiet", "--mode", "regular"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from netclode import audit
 from netclode.v1 import common_pb2
 from netclode_secret_proxy.auth import Session
-from netclode_secret_proxy.table import SecretRule, Slot, show_slot
+from netclode_secret_proxy.table import CODEX_OAUTH, SESSION, SecretRule, Slot, show_slot
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ def decide(
     if session.sdk_type not in rule.kinds:
         reason = f"session kind {_kind(session.sdk_type)} may not use this key"
         return Decision(rule.key, audit.WITHHELD, reason)
+    if rule.source == CODEX_OAUTH and not session.codex_oauth:
+        reason = "only a Codex session in OAuth mode may use the ChatGPT sign-in"
+        return Decision(rule.key, audit.WITHHELD, reason)
     stray = sorted(slots - rule.slots)
     if stray:
         allowed = " or ".join(sorted(show_slot(s) for s in rule.slots))
@@ -56,8 +59,9 @@ def decide(
         return Decision(rule.key, audit.REFUSED, reason)
     value = (session.secrets if rule.per_session else proxy_secrets).get(rule.key, "")
     if not value:
-        owner = "this session" if rule.per_session else "the secret proxy"
-        return Decision(rule.key, audit.REFUSED, f"{rule.key} is not configured for {owner}")
+        owner = {SESSION: "this session", CODEX_OAUTH: "Codex (netclode auth codex start)"}
+        reason = f"{rule.key} is not configured for {owner.get(rule.source, 'the secret proxy')}"
+        return Decision(rule.key, audit.REFUSED, reason)
     return Decision(rule.key, audit.INJECTED, "allowed", value)
 
 

@@ -12,6 +12,8 @@ otherwise hand the real value back in a form the scrubber may not recognise.
 Provider keys come from the proxy's own environment or secrets file. The GitHub token is
 different: it is the session's own repo-scoped token, stored by the control plane in Redis
 (`keys.session_secrets(id)`), so one session can never push with another session's token.
+The Codex access token is different again: it comes from the proxy's own ChatGPT sign-in
+(codex_oauth.py, refreshed there), and only a Codex session in OAuth mode may use it.
 """
 
 from __future__ import annotations
@@ -52,12 +54,26 @@ class SecretRule:
     hosts: frozenset[str]
     kinds: frozenset[int]
     slots: frozenset[Slot]
-    # True: the value is the session's own (Redis); False: the proxy's secrets file / env.
-    per_session: bool = False
+    # Where the value comes from: PROXY (secrets file / env), SESSION (the session's own,
+    # Redis) or CODEX_OAUTH (the proxy's ChatGPT sign-in; OAuth-mode Codex sessions only).
+    source: str = "proxy"
+
+    @property
+    def per_session(self) -> bool:
+        return self.source == SESSION
 
     def with_hosts(self, extra: Iterable[str]) -> SecretRule:
         hosts = self.hosts | frozenset(extra)
-        return SecretRule(self.key, hosts, self.kinds, self.slots, self.per_session)
+        return SecretRule(self.key, hosts, self.kinds, self.slots, self.source)
+
+
+PROXY = "proxy"
+SESSION = "session"
+CODEX_OAUTH = "codex_oauth"
+CODEX_ACCESS_TOKEN = "CODEX_ACCESS_TOKEN"
+# Where the Codex CLI sends a ChatGPT sign-in's token: the OpenAI API and the ChatGPT
+# backend (its default chatgpt_base_url, https://chatgpt.com/backend-api/).
+CODEX_OAUTH_HOSTS = ("api.openai.com", "chatgpt.com")
 
 
 def _rule(
@@ -65,9 +81,9 @@ def _rule(
     hosts: Iterable[str],
     kinds: Iterable[int],
     slots: frozenset[Slot] = LLM_SLOTS,
-    per_session: bool = False,
+    source: str = PROXY,
 ) -> SecretRule:
-    return SecretRule(key, frozenset(hosts), frozenset(kinds), slots, per_session)
+    return SecretRule(key, frozenset(hosts), frozenset(kinds), slots, source)
 
 
 TABLE: tuple[SecretRule, ...] = (
@@ -91,11 +107,11 @@ TABLE: tuple[SecretRule, ...] = (
         [COPILOT],
         TOKEN_SLOTS,
     ),
-    _rule("CODEX_ACCESS_TOKEN", ["api.openai.com"], [CODEX]),
-    _rule(GITHUB_TOKEN, ["github.com", "api.github.com"], ANY_KIND, GIT_SLOTS, per_session=True),
+    _rule(CODEX_ACCESS_TOKEN, CODEX_OAUTH_HOSTS, [CODEX], source=CODEX_OAUTH),
+    _rule(GITHUB_TOKEN, ["github.com", "api.github.com"], ANY_KIND, GIT_SLOTS, source=SESSION),
 )
 
-PROXY_KEYS = frozenset(r.key for r in TABLE if not r.per_session)
+PROXY_KEYS = frozenset(r.key for r in TABLE if r.source == PROXY)
 
 
 def build_table(extra_hosts: Mapping[str, Iterable[str]]) -> tuple[SecretRule, ...]:

@@ -86,6 +86,8 @@ PROXY_DEFAULTS = {
     "NETCLODE_PROXY_INJECTIONS_PER_MINUTE": "600 a minute",
     "NETCLODE_PROXY_TOKEN_CACHE_S": "3 s",
     "NETCLODE_PROXY_RESOLVE": "none: names resolve through the cluster's DNS",
+    "NETCLODE_CODEX_ISSUER": "OpenAI's auth issuer",
+    "GITHUB_API_URL": "GitHub's REST API (Copilot status)",
 }
 # Set by Knative Serving in every revision's container.
 KNATIVE_RUNTIME = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}

@@ -193,3 +193,8 @@ def test_codex_expands_each_codex_model_per_auth_mode_and_effort() -> None:
     assert api.available and api.name.endswith("(API key, xHigh)")
     oauth = models["gpt-5.1-codex:oauth:low"]
     assert (oauth.available, oauth.missing_key) == (False, "netclode auth codex")
+    signed_in = {m.id: m for m in list_models(S.SDK_TYPE_CODEX, openai, codex_signed_in=True)}
+    assert (signed_in["gpt-5.1-codex:oauth:low"].available, signed_in[oauth.id].missing_key) == (
+        True,
+        "",
+    )

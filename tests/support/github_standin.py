@@ -138,6 +138,8 @@ class GitHubStandIn:
         self.requests: list[tuple[str, str]] = []
         self.git_requests: list[dict[str, str]] = []
         self.placeholders: list[str] = []
+        # Copilot token -> its /copilot_internal/user answer (add_copilot_user).
+        self.copilot_users: dict[str, dict[str, Any]] = {}
         self.holds: list[Hold] = []
         self.servers: list[ThreadingHTTPServer] = []
         self.server = self._listen("127.0.0.1", _rest_handler(self))
@@ -224,6 +226,34 @@ class GitHubStandIn:
         perms = {"contents": permission, "metadata": "read", "issues": permission}
         perms["pull_requests"] = permission
         self.credentials[token] = Token("personal", perms, frozenset(repos))
+
+    def add_copilot_user(
+        self, token: str, login: str, plan: str, premium: tuple[int, int] | None
+    ) -> None:
+        """A Copilot subscriber's token; `premium` (entitlement, remaining) of premium
+        requests, None for an unlimited plan (GitHub then sends zeros and `unlimited`)."""
+        entitlement, remaining = premium or (0, 0)
+        snapshot = {
+            "quota_id": "premium_interactions",
+            "entitlement": entitlement,
+            "remaining": remaining,
+            "percent_remaining": 100.0 * remaining / entitlement if entitlement else 100.0,
+            "unlimited": premium is None,
+            "overage_count": 0,
+            "overage_permitted": False,
+        }
+        self.copilot_users[token] = {
+            "login": login,
+            "copilot_plan": plan,
+            "access_type_sku": f"{plan}_access",
+            "chat_enabled": True,
+            "quota_reset_date": "2026-01-01",
+            "quota_snapshots": {
+                "chat": {**snapshot, "quota_id": "chat", "unlimited": True},
+                "completions": {**snapshot, "quota_id": "completions", "unlimited": True},
+                "premium_interactions": snapshot,
+            },
+        }
 
     def grant(self, repo: str, login: str, permission: str) -> None:
         self.permissions[(repo, login.lower())] = permission
@@ -723,6 +753,14 @@ def _rest_handler(gh: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                 {"id": next(gh.ids), "content": body["content"], "user": _user("netclode[bot]")},
             )
 
+        def copilot_user(self, body: Any) -> None:
+            """GitHub answers only a Copilot subscriber's own token here (401 otherwise)."""
+            token = _bearer_or_basic(self.headers.get("Authorization", ""))
+            user = gh.copilot_users.get(token) if token else None
+            if user is None:
+                raise Refusal(401, "Bad credentials")
+            self._send(200, user)
+
         def permission(self, repo: str, login: str, body: Any) -> None:
             self._may(repo, ("metadata",), "read")
             level = gh.permissions.get((repo, login.lower()), "read")
@@ -734,6 +772,7 @@ def _rest_handler(gh: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
         (r"/app/installations", "GET", Handler.installations),
         (r"/installation/repositories", "GET", Handler.installation_repos),
         (r"/user/repos", "GET", Handler.user_repos),
+        (r"/copilot_internal/user", "GET", Handler.copilot_user),
         (repo_re, "GET", Handler.repo),
         (repo_re + r"/installation", "GET", Handler.repo_installation),
         (repo_re + r"/issues/(\d+)", "GET", Handler.issue),

@@ -70,6 +70,7 @@ class Client:
         self.sessions = api_connect.SessionServiceClientSync(url, timeout_ms=60_000)
         self.tokens = api_connect.TokenServiceClientSync(url, timeout_ms=30_000)
         self.ops = api_connect.OpsServiceClientSync(url, timeout_ms=30_000)
+        self.provider_auth = api_connect.ProviderAuthServiceClientSync(url, timeout_ms=30_000)
 
     def __call__(self, method, request, **kwargs):
         return method(request, headers=self.headers, **kwargs)

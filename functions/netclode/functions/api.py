@@ -16,6 +16,7 @@ from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json
 from google.protobuf.timestamp_pb2 import Timestamp
 from werkzeug.wrappers import Response
 
+from netclode import codexauth
 from netclode.auth.bootstrap import register_configured_tokens
 from netclode.auth.guard import Guard
 from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
@@ -183,10 +184,11 @@ class Sessions(api_connect.SessionServiceSync):
         return self.service.git_diff(caller(self.guard, ctx), request.session_id, request.file)
 
     def list_models(self, request, ctx):
-        from netclode import catalogue
+        from netclode import catalogue, codexauth
 
         caller(self.guard, ctx)
-        models = catalogue.list_models(request.sdk_type)
+        signed_in = codexauth.codex_signed_in(self.service.r)
+        models = catalogue.list_models(request.sdk_type, codex_signed_in=signed_in)
         return pb.ListModelsResponse(models=models)
 
     def list_snapshots(self, request, ctx):
@@ -269,6 +271,57 @@ class Tokens(api_connect.TokenServiceSync):
         return pb.WhoAmIResponse(token=_token_proto(caller(self.guard, ctx)))
 
 
+@with_domain_errors
+class ProviderAuth(api_connect.ProviderAuthServiceSync):
+    """Admin only: relayed to the secret proxy, which alone holds these credentials."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    def _proxy(self, ctx, method: str, path: str) -> dict:
+        require_admin(caller(self.guard, ctx))
+        return codexauth.ProxyControl.from_env().call(method, path)
+
+    def start_codex_sign_in(self, request, ctx):
+        answer = self._proxy(ctx, "POST", "/codex/start")
+        return pb.StartCodexSignInResponse(status=_codex_status(answer))
+
+    def get_codex_auth_status(self, request, ctx):
+        answer = self._proxy(ctx, "GET", "/codex/status")
+        return pb.GetCodexAuthStatusResponse(status=_codex_status(answer))
+
+    def codex_sign_out(self, request, ctx):
+        answer = self._proxy(ctx, "POST", "/codex/logout")
+        return pb.CodexSignOutResponse(status=_codex_status(answer))
+
+    def get_copilot_status(self, request, ctx):
+        answer = self._proxy(ctx, "GET", "/copilot/status")
+        fields = pb.GetCopilotStatusResponse.DESCRIPTOR.fields_by_name
+        return pb.GetCopilotStatusResponse(**{k: v for k, v in answer.items() if k in fields})
+
+
+CODEX_STATES = {
+    "signed_out": pb.CODEX_AUTH_STATE_SIGNED_OUT,
+    "pending": pb.CODEX_AUTH_STATE_PENDING,
+    "signed_in": pb.CODEX_AUTH_STATE_SIGNED_IN,
+    "failed": pb.CODEX_AUTH_STATE_FAILED,
+}
+
+
+def _codex_status(answer: dict) -> pb.CodexAuthStatus:
+    """The proxy's (non-secret) sign-in status as the API states it."""
+    status = pb.CodexAuthStatus(
+        state=CODEX_STATES.get(answer.get("state", ""), pb.CODEX_AUTH_STATE_UNSPECIFIED),
+        account_id=str(answer.get("account_id") or ""),
+        verification_url=str(answer.get("verification_url") or ""),
+        user_code=str(answer.get("user_code") or ""),
+        error=str(answer.get("error") or ""),
+    )
+    if answer.get("expires_at"):
+        status.expires_at.FromMilliseconds(int(float(answer["expires_at"]) * 1000))
+    return status
+
+
 def _stream_id(cursor: str) -> tuple[int, int]:
     ms, _, seq = cursor.partition("-")
     return int(ms), int(seq or 0)
@@ -301,6 +354,7 @@ def _application():
         ),
         api_connect.TokenServiceWSGIApplication(Tokens(TokenStore(r), guard), **gate),
         api_connect.OpsServiceWSGIApplication(OpsServiceImpl(settings, r, guard), **gate),
+        api_connect.ProviderAuthServiceWSGIApplication(ProviderAuth(guard), **gate),
     ]
     return mount(apps)
 

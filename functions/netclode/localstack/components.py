@@ -29,14 +29,19 @@ class Component:
     socket: Path | None = None
     # The listening socket it serves on, held by the supervisor (see `listen`).
     listener: socket.socket | None = None
+    # Further endpoints it must serve before it counts as ready (the proxy's control one).
+    also_serves: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket}" if self.socket else f"http://127.0.0.1:{self.port}"
 
     def answering(self) -> bool:
-        """Whether the component serves yet."""
-        return serves(self.url, held=self.listener is not None, timeout=1.0)
+        """Whether the component serves yet (on every endpoint it has)."""
+        held = self.listener is not None
+        return serves(self.url, held=held, timeout=1.0) and all(
+            serves(url, held=False, timeout=1.0) for url in self.also_serves
+        )
 
 
 def free_port() -> int:
@@ -69,6 +74,8 @@ class Plan:
     broker_port: int
     proxy_port: int
     service_ports: dict[str, int]
+    # The secret proxy's control endpoint (netclode_secret_proxy.control), for the api only.
+    proxy_control_port: int = 0
     # The providers whose key the secret proxy holds (see netclode.providers).
     providers: tuple[str, ...] = ()
     # The Services' listening sockets (see `listen`), on `service_ports`.
@@ -194,7 +201,17 @@ def github_token(layout: Layout) -> str:
         return ""
 
 
-def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
+def proxy_control_env(plan: Plan, token: str) -> dict[str, str]:
+    """What the api needs to reach the proxy's control endpoint (netclode.codexauth)."""
+    from netclode import codexauth
+
+    return {
+        codexauth.CONTROL_URL_ENV: f"http://127.0.0.1:{plan.proxy_control_port}",
+        codexauth.CONTROL_TOKEN_ENV: token,
+    }
+
+
+def secret_proxy_component(layout: Layout, plan: Plan, control_token: str) -> Component:
     """The secret proxy (mitmproxy with our addon): the only component holding real keys.
 
     Real keys come from the user's environment or from `<config>/secrets.env`
@@ -202,7 +219,8 @@ def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
     The proxy's own settings apply as documented in netclode_secret_proxy.config
     (OLLAMA_URL, NETCLODE_PROXY_ALLOW_ADDRESSES, NETCLODE_PROXY_KEY_HOSTS), plus
     NETCLODE_PROXY_UPSTREAM_CA: a PEM trusted for upstream TLS instead of the system roots
-    (a self-hosted gateway, or a test's local HTTPS server).
+    (a self-hosted gateway, or a test's local HTTPS server). Its own state (the Codex
+    sign-in) lives under the data dir; `control_token` guards its control endpoint.
     """
     from netclode_secret_proxy.config import parse_key_hosts
     from netclode_secret_proxy.launch import secret_proxy_command
@@ -219,8 +237,14 @@ def secret_proxy_component(layout: Layout, plan: Plan) -> Component:
         ollama_url=os.environ.get("OLLAMA_URL", ""),
         key_hosts=parse_key_hosts(os.environ.get("NETCLODE_PROXY_KEY_HOSTS", "")),
         upstream_ca=Path(upstream_ca) if upstream_ca else None,
+        control_port=plan.proxy_control_port,
+        state_dir=layout.data / "secret-proxy-state",
     )
-    return Component("secret-proxy", argv, plan.proxy_port, {}, kind="proxy")
+    env = {"NETCLODE_PROXY_CONTROL_TOKEN": control_token}
+    control = f"http://127.0.0.1:{plan.proxy_control_port}"
+    return Component(
+        "secret-proxy", argv, plan.proxy_port, env, kind="proxy", also_serves=(control,)
+    )
 
 
 def held_providers(layout: Layout) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import threading
@@ -39,6 +40,7 @@ from netclode.localstack.components import (
     github_token,
     held_providers,
     listen,
+    proxy_control_env,
     sandbox_host_component,
     secret_proxy_component,
     service_listeners,
@@ -70,6 +72,9 @@ COMPONENT_SECRETS: dict[str, frozenset[str]] = {
     "GITHUB_APP_PRIVATE_KEY": _APP_KEY_READERS,
     "GITHUB_APP_PRIVATE_KEY_FILE": _APP_KEY_READERS,
     GITHUB_TOKEN: frozenset(),
+    "NETCLODE_PROXY_CONTROL_TOKEN": frozenset({"secret-proxy", "api"}),
+    # The original's Codex tokens: read by none (the secret proxy signs Codex in itself).
+    **dict.fromkeys(("CODEX_ACCESS_TOKEN", "CODEX_ID_TOKEN", "CODEX_REFRESH_TOKEN"), frozenset()),
     **{key: frozenset({"secret-proxy"}) for key in PROXY_KEYS},  # real provider keys
 }
 
@@ -121,18 +126,22 @@ class Supervisor:
         plan = self.plan = self._plan(topology)
         r = redis.Redis.from_url(plan.redis_url)
         admin.ensure_admin_token(r, self.layout.credentials)
+        control_token = secrets.token_urlsafe(32)  # a new one each start, never stored
         per_service = {
             "bot": {
                 "NETCLODE_API_URL": plan.service_url("api"),
                 "NETCLODE_BOT_TOKEN": admin.fresh_bot_token(r),
             },
             # Only the api grants sessions their token (netclode.github.grants).
-            "api": {GITHUB_TOKEN: github_token(self.layout)},
+            "api": {
+                GITHUB_TOKEN: github_token(self.layout),
+                **proxy_control_env(plan, control_token),
+            },
         }
         routes = self.layout.state / "routes.json"
         routes.write_text(json.dumps({n: plan.service_url(n) for n in topology.services}))
         self.components = [
-            secret_proxy_component(self.layout, plan),
+            secret_proxy_component(self.layout, plan, control_token),
             sandbox_host_component(self.layout, plan),
             broker_component(self.layout, plan, routes),
             *function_components(topology, self.layout, plan, per_service),
@@ -163,6 +172,7 @@ class Supervisor:
             broker_port=broker.getsockname()[1],
             # mitmproxy binds its own port: only found free here (see components.listen).
             proxy_port=free_port(),
+            proxy_control_port=free_port(),
             service_ports=service_ports,
             providers=held_providers(self.layout),
             listeners=listeners,

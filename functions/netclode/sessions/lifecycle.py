@@ -235,11 +235,12 @@ class Lifecycle:
 
     def session_config(self, record: SessionRecord, github_token: bool) -> agent_pb2.SessionConfig:
         """What the sandbox is told; `github_token`: the proxy holds one for the session."""
-        from netclode import providers
+        from netclode import codexauth, providers
 
         env = providers.sandbox_env(
             providers.ProviderSettings.from_env(), record.sdk_type, record.model
         )
+        env |= codexauth.session_env(self.r, record.sdk_type, record.model)
         if github_token:
             env |= providers.github_env()
         return agent_pb2.SessionConfig(

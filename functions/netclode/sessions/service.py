@@ -93,7 +93,7 @@ class SessionService:
     # -- lifecycle ------------------------------------------------------------------------
 
     def create(self, principal: Principal, req: api_pb2.CreateSessionRequest) -> SessionRecord:
-        from netclode import providers
+        from netclode import codexauth, providers
 
         repos = validation.repos(list(req.repos))
         access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
@@ -111,6 +111,7 @@ class SessionService:
         )
         if prompt:
             providers.require_available(sdk, model)
+            codexauth.require_signed_in(self.r, sdk, model)
         session_id = str(uuid.uuid4())[:12]
         name = validation.name(req.name) if req.name.strip() else f"Session {session_id[:6]}"
         record = SessionRecord(
@@ -252,7 +253,7 @@ class SessionService:
     # -- prompts ----------------------------------------------------------------------------
 
     def send_prompt(self, principal: Principal, session_id: str, text: str) -> PromptReceipt:
-        from netclode import providers
+        from netclode import codexauth, providers
 
         record = self.get(principal, session_id)
         text = validation.prompt(text, self.settings.max_prompt_bytes)
@@ -261,6 +262,7 @@ class SessionService:
                 f"session {session_id} failed; to retry: netclode sessions resume {session_id}"
             )
         providers.require_available(record.sdk_type, record.model)
+        codexauth.require_signed_in(self.r, record.sdk_type, record.model)
         wakes = not record.sandbox and record.status not in (
             S.SESSION_STATUS_CREATING,
             S.SESSION_STATUS_RESUMING,

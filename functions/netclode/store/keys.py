@@ -35,9 +35,12 @@ so the layout below is the whole persistent schema:
   ghbot:running                  SET   deliveries holding one of the concurrency slots
   ghbot:session:{session}        STRING the delivery whose workflow owns that session
   ghbot:depreview:{repo}#{n}     STRING dependency review already started for that PR
+  codexauth:account              HASH  account_id, expires_at of the secret proxy's Codex
+                                       (ChatGPT) sign-in: written by the proxy, never a token
 """
 
 SESSIONS_INDEX = "sessions:index"
+CODEX_ACCOUNT = "codexauth:account"
 API_TOKEN_NAMES = "apitokens:names"
 POOL_READY = "pool:ready"
 POOL_SANDBOXES = "pool:sandboxes"

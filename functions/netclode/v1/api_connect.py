@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .api_pb2 import CreateSessionRequest, CreateSessionResponse, CreateTokenRequest, CreateTokenResponse, DeleteAllSessionsRequest, DeleteAllSessionsResponse, DeleteSessionRequest, DeleteSessionResponse, ExecRequest, ExecResponse, ExposePortRequest, ExposePortResponse, ForkSnapshotRequest, ForkSnapshotResponse, GetResourceLimitsRequest, GetResourceLimitsResponse, GetSessionRequest, GetSessionResponse, GitDiffRequest, GitDiffResponse, GitStatusRequest, GitStatusResponse, InterruptPromptRequest, InterruptPromptResponse, ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse, ListEntriesRequest, ListEntriesResponse, ListGithubReposRequest, ListGithubReposResponse, ListModelsRequest, ListModelsResponse, ListPortsRequest, ListPortsResponse, ListSessionsRequest, ListSessionsResponse, ListSnapshotsRequest, ListSnapshotsResponse, ListTokensRequest, ListTokensResponse, PauseSessionRequest, PauseSessionResponse, PoolStatusRequest, PoolStatusResponse, RenameSessionRequest, RenameSessionResponse, RestoreSnapshotRequest, RestoreSnapshotResponse, ResumeSessionRequest, ResumeSessionResponse, RevokeTokenRequest, RevokeTokenResponse, SendPromptRequest, SendPromptResponse, TerminalInputRequest, TerminalInputResponse, TerminalResizeRequest, TerminalResizeResponse, UnexposePortRequest, UnexposePortResponse, UpdateRepoAccessRequest, UpdateRepoAccessResponse, WatchSessionRequest, WatchSessionResponse, WatchTerminalRequest, WatchTerminalResponse, WhoAmIRequest, WhoAmIResponse
+from .api_pb2 import CodexSignOutRequest, CodexSignOutResponse, CreateSessionRequest, CreateSessionResponse, CreateTokenRequest, CreateTokenResponse, DeleteAllSessionsRequest, DeleteAllSessionsResponse, DeleteSessionRequest, DeleteSessionResponse, ExecRequest, ExecResponse, ExposePortRequest, ExposePortResponse, ForkSnapshotRequest, ForkSnapshotResponse, GetCodexAuthStatusRequest, GetCodexAuthStatusResponse, GetCopilotStatusRequest, GetCopilotStatusResponse, GetResourceLimitsRequest, GetResourceLimitsResponse, GetSessionRequest, GetSessionResponse, GitDiffRequest, GitDiffResponse, GitStatusRequest, GitStatusResponse, InterruptPromptRequest, InterruptPromptResponse, ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse, ListEntriesRequest, ListEntriesResponse, ListGithubReposRequest, ListGithubReposResponse, ListModelsRequest, ListModelsResponse, ListPortsRequest, ListPortsResponse, ListSessionsRequest, ListSessionsResponse, ListSnapshotsRequest, ListSnapshotsResponse, ListTokensRequest, ListTokensResponse, PauseSessionRequest, PauseSessionResponse, PoolStatusRequest, PoolStatusResponse, RenameSessionRequest, RenameSessionResponse, RestoreSnapshotRequest, RestoreSnapshotResponse, ResumeSessionRequest, ResumeSessionResponse, RevokeTokenRequest, RevokeTokenResponse, SendPromptRequest, SendPromptResponse, StartCodexSignInRequest, StartCodexSignInResponse, TerminalInputRequest, TerminalInputResponse, TerminalResizeRequest, TerminalResizeResponse, UnexposePortRequest, UnexposePortResponse, UpdateRepoAccessRequest, UpdateRepoAccessResponse, WatchSessionRequest, WatchSessionResponse, WatchTerminalRequest, WatchTerminalResponse, WhoAmIRequest, WhoAmIResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
@@ -2858,6 +2858,435 @@ class OpsServiceClientSync(ConnectClientSync):
                 service_name="netclode.v1.OpsService",
                 input=ListDeadLettersRequest,
                 output=ListDeadLettersResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+class ProviderAuthService(Protocol):
+    """
+    Sign-ins to model providers whose credentials only the secret proxy holds (admin only).
+    The api relays to the proxy; no token ever appears in these responses.
+    """
+    async def start_codex_sign_in(self, request: StartCodexSignInRequest, ctx: RequestContext[StartCodexSignInRequest, StartCodexSignInResponse], /) -> StartCodexSignInResponse:
+        """
+        Starts Codex's device-code sign-in (ChatGPT account): open the URL, enter the code.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def get_codex_auth_status(self, request: GetCodexAuthStatusRequest, ctx: RequestContext[GetCodexAuthStatusRequest, GetCodexAuthStatusResponse], /) -> GetCodexAuthStatusResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def codex_sign_out(self, request: CodexSignOutRequest, ctx: RequestContext[CodexSignOutRequest, CodexSignOutResponse], /) -> CodexSignOutResponse:
+        """
+        Forgets the Codex tokens (and any sign-in in progress).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def get_copilot_status(self, request: GetCopilotStatusRequest, ctx: RequestContext[GetCopilotStatusRequest, GetCopilotStatusResponse], /) -> GetCopilotStatusResponse:
+        """
+        The Copilot token's account and premium-request quota, asked of GitHub.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+
+class ProviderAuthServiceASGIApplication(ConnectASGIApplication[ProviderAuthService]):
+    def __init__(
+        self,
+        service: ProviderAuthService | AsyncGenerator[ProviderAuthService],
+        *,
+        interceptors: Iterable[Interceptor] = (),
+        read_max_bytes: int | None = DEFAULT_READ_MAX_BYTES,
+        compressions: Iterable[Compression] | None = None,
+        codecs: Iterable[Codec] | None = _DEFAULT_CODECS,
+    ) -> None:
+        super().__init__(
+            service=service,
+            endpoints=lambda svc: {
+                "/netclode.v1.ProviderAuthService/StartCodexSignIn": Endpoint.unary(
+                    method=MethodInfo(
+                        name="StartCodexSignIn",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=StartCodexSignInRequest,
+                        output=StartCodexSignInResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.start_codex_sign_in,
+                ),
+                "/netclode.v1.ProviderAuthService/GetCodexAuthStatus": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetCodexAuthStatus",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=GetCodexAuthStatusRequest,
+                        output=GetCodexAuthStatusResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.get_codex_auth_status,
+                ),
+                "/netclode.v1.ProviderAuthService/CodexSignOut": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CodexSignOut",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=CodexSignOutRequest,
+                        output=CodexSignOutResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.codex_sign_out,
+                ),
+                "/netclode.v1.ProviderAuthService/GetCopilotStatus": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetCopilotStatus",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=GetCopilotStatusRequest,
+                        output=GetCopilotStatusResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.get_copilot_status,
+                ),
+            },
+            interceptors=interceptors,
+            read_max_bytes=read_max_bytes,
+            compressions=compressions,
+            codecs=codecs,
+        )
+
+    @property
+    def path(self) -> str:
+        """Returns the URL path to mount the application to when serving multiple applications."""
+        return "/netclode.v1.ProviderAuthService"
+
+
+class ProviderAuthServiceClient(ConnectClient):
+    """
+    Sign-ins to model providers whose credentials only the secret proxy holds (admin only).
+    The api relays to the proxy; no token ever appears in these responses.
+    """
+    def __init__(
+        self,
+        address: str,
+        *,
+        codec: Codec | None = _PROTO_BINARY_CODEC,
+        protocol: ProtocolType = ProtocolType.CONNECT,
+        accept_compression: Iterable[Compression] | None = None,
+        send_compression: Compression | None = _GZIP_COMPRESSION,
+        timeout_ms: int | None = None,
+        read_max_bytes: int | None = None,
+        interceptors: Iterable[Interceptor] = (),
+        http_client: Client | None = None,
+    ) -> None:
+        super().__init__(
+            address=address,
+            codec=codec,
+            protocol=protocol,
+            accept_compression=accept_compression,
+            send_compression=send_compression,
+            timeout_ms=timeout_ms,
+            read_max_bytes=read_max_bytes,
+            interceptors=interceptors,
+            http_client=http_client,
+        )
+    async def start_codex_sign_in(
+        self,
+        request: StartCodexSignInRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> StartCodexSignInResponse:
+        """
+        Starts Codex's device-code sign-in (ChatGPT account): open the URL, enter the code.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="StartCodexSignIn",
+                service_name="netclode.v1.ProviderAuthService",
+                input=StartCodexSignInRequest,
+                output=StartCodexSignInResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def get_codex_auth_status(
+        self,
+        request: GetCodexAuthStatusRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetCodexAuthStatusResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetCodexAuthStatus",
+                service_name="netclode.v1.ProviderAuthService",
+                input=GetCodexAuthStatusRequest,
+                output=GetCodexAuthStatusResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def codex_sign_out(
+        self,
+        request: CodexSignOutRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> CodexSignOutResponse:
+        """
+        Forgets the Codex tokens (and any sign-in in progress).
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CodexSignOut",
+                service_name="netclode.v1.ProviderAuthService",
+                input=CodexSignOutRequest,
+                output=CodexSignOutResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def get_copilot_status(
+        self,
+        request: GetCopilotStatusRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetCopilotStatusResponse:
+        """
+        The Copilot token's account and premium-request quota, asked of GitHub.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetCopilotStatus",
+                service_name="netclode.v1.ProviderAuthService",
+                input=GetCopilotStatusRequest,
+                output=GetCopilotStatusResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+class ProviderAuthServiceSync(Protocol):
+    """
+    Sign-ins to model providers whose credentials only the secret proxy holds (admin only).
+    The api relays to the proxy; no token ever appears in these responses.
+    """
+    def start_codex_sign_in(self, request: StartCodexSignInRequest, ctx: RequestContext[StartCodexSignInRequest, StartCodexSignInResponse], /) -> StartCodexSignInResponse:
+        """
+        Starts Codex's device-code sign-in (ChatGPT account): open the URL, enter the code.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def get_codex_auth_status(self, request: GetCodexAuthStatusRequest, ctx: RequestContext[GetCodexAuthStatusRequest, GetCodexAuthStatusResponse], /) -> GetCodexAuthStatusResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def codex_sign_out(self, request: CodexSignOutRequest, ctx: RequestContext[CodexSignOutRequest, CodexSignOutResponse], /) -> CodexSignOutResponse:
+        """
+        Forgets the Codex tokens (and any sign-in in progress).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def get_copilot_status(self, request: GetCopilotStatusRequest, ctx: RequestContext[GetCopilotStatusRequest, GetCopilotStatusResponse], /) -> GetCopilotStatusResponse:
+        """
+        The Copilot token's account and premium-request quota, asked of GitHub.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+
+class ProviderAuthServiceWSGIApplication(ConnectWSGIApplication):
+    def __init__(
+        self,
+        service: ProviderAuthServiceSync,
+        interceptors: Iterable[InterceptorSync] = (),
+        read_max_bytes: int | None = DEFAULT_READ_MAX_BYTES,
+        compressions: Iterable[Compression] | None = None,
+        codecs: Iterable[Codec] | None = _DEFAULT_CODECS,
+    ) -> None:
+        super().__init__(
+            endpoints={
+                "/netclode.v1.ProviderAuthService/StartCodexSignIn": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="StartCodexSignIn",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=StartCodexSignInRequest,
+                        output=StartCodexSignInResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.start_codex_sign_in,
+                ),
+                "/netclode.v1.ProviderAuthService/GetCodexAuthStatus": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetCodexAuthStatus",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=GetCodexAuthStatusRequest,
+                        output=GetCodexAuthStatusResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.get_codex_auth_status,
+                ),
+                "/netclode.v1.ProviderAuthService/CodexSignOut": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CodexSignOut",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=CodexSignOutRequest,
+                        output=CodexSignOutResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.codex_sign_out,
+                ),
+                "/netclode.v1.ProviderAuthService/GetCopilotStatus": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetCopilotStatus",
+                        service_name="netclode.v1.ProviderAuthService",
+                        input=GetCopilotStatusRequest,
+                        output=GetCopilotStatusResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.get_copilot_status,
+                ),
+            },
+            interceptors=interceptors,
+            read_max_bytes=read_max_bytes,
+            compressions=compressions,
+            codecs=codecs,
+        )
+
+    @property
+    def path(self) -> str:
+        """Returns the URL path to mount the application to when serving multiple applications."""
+        return "/netclode.v1.ProviderAuthService"
+
+
+class ProviderAuthServiceClientSync(ConnectClientSync):
+    """
+    Sign-ins to model providers whose credentials only the secret proxy holds (admin only).
+    The api relays to the proxy; no token ever appears in these responses.
+    """
+    def __init__(
+        self,
+        address: str,
+        *,
+        codec: Codec | None = _PROTO_BINARY_CODEC,
+        protocol: ProtocolType = ProtocolType.CONNECT,
+        accept_compression: Iterable[Compression] | None = None,
+        send_compression: Compression | None = _GZIP_COMPRESSION,
+        timeout_ms: int | None = None,
+        read_max_bytes: int | None = None,
+        interceptors: Iterable[InterceptorSync] = (),
+        http_client: SyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            address=address,
+            codec=codec,
+            protocol=protocol,
+            accept_compression=accept_compression,
+            send_compression=send_compression,
+            timeout_ms=timeout_ms,
+            read_max_bytes=read_max_bytes,
+            interceptors=interceptors,
+            http_client=http_client,
+        )
+    def start_codex_sign_in(
+        self,
+        request: StartCodexSignInRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> StartCodexSignInResponse:
+        """
+        Starts Codex's device-code sign-in (ChatGPT account): open the URL, enter the code.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="StartCodexSignIn",
+                service_name="netclode.v1.ProviderAuthService",
+                input=StartCodexSignInRequest,
+                output=StartCodexSignInResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def get_codex_auth_status(
+        self,
+        request: GetCodexAuthStatusRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetCodexAuthStatusResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetCodexAuthStatus",
+                service_name="netclode.v1.ProviderAuthService",
+                input=GetCodexAuthStatusRequest,
+                output=GetCodexAuthStatusResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def codex_sign_out(
+        self,
+        request: CodexSignOutRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> CodexSignOutResponse:
+        """
+        Forgets the Codex tokens (and any sign-in in progress).
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CodexSignOut",
+                service_name="netclode.v1.ProviderAuthService",
+                input=CodexSignOutRequest,
+                output=CodexSignOutResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def get_copilot_status(
+        self,
+        request: GetCopilotStatusRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetCopilotStatusResponse:
+        """
+        The Copilot token's account and premium-request quota, asked of GitHub.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetCopilotStatus",
+                service_name="netclode.v1.ProviderAuthService",
+                input=GetCopilotStatusRequest,
+                output=GetCopilotStatusResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -17,9 +17,22 @@ class TokenRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TOKEN_ROLE_UNSPECIFIED: _ClassVar[TokenRole]
     TOKEN_ROLE_USER: _ClassVar[TokenRole]
     TOKEN_ROLE_ADMIN: _ClassVar[TokenRole]
+
+class CodexAuthState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CODEX_AUTH_STATE_UNSPECIFIED: _ClassVar[CodexAuthState]
+    CODEX_AUTH_STATE_SIGNED_OUT: _ClassVar[CodexAuthState]
+    CODEX_AUTH_STATE_PENDING: _ClassVar[CodexAuthState]
+    CODEX_AUTH_STATE_SIGNED_IN: _ClassVar[CodexAuthState]
+    CODEX_AUTH_STATE_FAILED: _ClassVar[CodexAuthState]
 TOKEN_ROLE_UNSPECIFIED: TokenRole
 TOKEN_ROLE_USER: TokenRole
 TOKEN_ROLE_ADMIN: TokenRole
+CODEX_AUTH_STATE_UNSPECIFIED: CodexAuthState
+CODEX_AUTH_STATE_SIGNED_OUT: CodexAuthState
+CODEX_AUTH_STATE_PENDING: CodexAuthState
+CODEX_AUTH_STATE_SIGNED_IN: CodexAuthState
+CODEX_AUTH_STATE_FAILED: CodexAuthState
 
 class CreateSessionRequest(_message.Message):
     __slots__ = ("name", "repos", "repo_access", "sdk_type", "model", "initial_prompt", "network_config", "resources")
@@ -590,3 +603,75 @@ class ListGithubReposResponse(_message.Message):
     repos: _containers.RepeatedCompositeFieldContainer[GithubRepo]
     source: str
     def __init__(self, repos: _Optional[_Iterable[_Union[GithubRepo, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
+
+class CodexAuthStatus(_message.Message):
+    __slots__ = ("state", "account_id", "expires_at", "verification_url", "user_code", "error")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
+    USER_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    state: CodexAuthState
+    account_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    verification_url: str
+    user_code: str
+    error: str
+    def __init__(self, state: _Optional[_Union[CodexAuthState, str]] = ..., account_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verification_url: _Optional[str] = ..., user_code: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class StartCodexSignInRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StartCodexSignInResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: CodexAuthStatus
+    def __init__(self, status: _Optional[_Union[CodexAuthStatus, _Mapping]] = ...) -> None: ...
+
+class GetCodexAuthStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCodexAuthStatusResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: CodexAuthStatus
+    def __init__(self, status: _Optional[_Union[CodexAuthStatus, _Mapping]] = ...) -> None: ...
+
+class CodexSignOutRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CodexSignOutResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: CodexAuthStatus
+    def __init__(self, status: _Optional[_Union[CodexAuthStatus, _Mapping]] = ...) -> None: ...
+
+class GetCopilotStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCopilotStatusResponse(_message.Message):
+    __slots__ = ("signed_in", "login", "plan", "has_quota", "entitlement", "remaining", "used", "reset_date", "error")
+    SIGNED_IN_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    HAS_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    ENTITLEMENT_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    RESET_DATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    signed_in: bool
+    login: str
+    plan: str
+    has_quota: bool
+    entitlement: int
+    remaining: int
+    used: int
+    reset_date: str
+    error: str
+    def __init__(self, signed_in: _Optional[bool] = ..., login: _Optional[str] = ..., plan: _Optional[str] = ..., has_quota: _Optional[bool] = ..., entitlement: _Optional[int] = ..., remaining: _Optional[int] = ..., used: _Optional[int] = ..., reset_date: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
