@@ -224,8 +224,8 @@ def _claude(cat: Catalogue, settings: ProviderSettings) -> list[common_pb2.Model
 def _native(cat: Catalogue, settings: ProviderSettings) -> list[common_pb2.ModelInfo]:
     models = [
         info
-        for provider in PROVIDERS
-        if provider in cat
+        for provider, spec in PROVIDERS.items()
+        if provider in cat and spec.native
         for info in _source(cat, settings, provider, prefixed=True)
     ]
     return models + _ollama(settings)
