@@ -148,7 +148,7 @@ def show_phases(name: str, runs: list[dict[str, float]]) -> None:
         show(name if phase == "total" else phase, [run[phase] for run in runs])
 
 
-def _children() -> dict[int, list[int]]:
+def process_children() -> dict[int, list[int]]:
     """ppid -> pids, for every process on the machine (from /proc)."""
     tree: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -161,7 +161,7 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+def process_tree(root: int, children: dict[int, list[int]]) -> list[int]:
     pids, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -170,7 +170,7 @@ def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
     return pids
 
 
-def _memory_kb(pid: int) -> tuple[int, int]:
+def memory_kb(pid: int) -> tuple[int, int]:
     """(RSS, PSS) in KiB: PSS splits shared pages (the interpreter, libraries) fairly."""
     try:
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
@@ -183,10 +183,10 @@ def _memory_kb(pid: int) -> tuple[int, int]:
 def tree_cpu_ms(host_pid: int) -> float:
     """CPU time (user + system, reaped children included) of every process under the host:
     what starting its sandboxes cost, independent of how busy the machine is."""
-    children = _children()
+    children = process_children()
     ticks = 0
     for root in children.get(host_pid, []):
-        for pid in _tree(root, children):
+        for pid in process_tree(root, children):
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             except OSError:
@@ -198,10 +198,10 @@ def tree_cpu_ms(host_pid: int) -> float:
 def sandbox_memory_kb(host_pid: int) -> list[tuple[int, int]]:
     """(RSS, PSS) of each sandbox: every process in its tree (bwrap, init, auth-proxy,
     runtime), one sandbox per child of the host."""
-    children = _children()
+    children = process_children()
     per_sandbox = []
     for root in children.get(host_pid, []):
-        sizes = [_memory_kb(pid) for pid in _tree(root, children)]
+        sizes = [memory_kb(pid) for pid in process_tree(root, children)]
         per_sandbox.append((sum(r for r, _ in sizes), sum(p for _, p in sizes)))
     return per_sandbox
 
