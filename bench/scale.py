@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox_pool import memory_kb, pct, process_children, process_tree, sandbox_memory_kb
+from sandbox_api import Bench
+from sandbox_pool import (
+    bare_interpreter_pss_kb,
+    memory_kb,
+    pct,
+    process_children,
+    process_tree,
+    sandbox_memory_kb,
+)
 from stream_latency import Publisher, Watcher, bench_store, item, wait_for
 
 from netclode.auth.secrets import hash_token, new_token
@@ -50,7 +57,7 @@ FLAT_LIMIT = 1.5
 
 
 def sizes(text: str) -> list[int]:
-    return sorted({int(part) for part in text.split(",") if part.strip()})
+    return sorted({int(part) for part in text.split(",") if part.strip() and int(part) > 0})
 
 
 def mib(kb: float) -> float:
@@ -80,21 +87,6 @@ class Table:
         return next((s for s, p50, _, _ in self.rows if first and p50 > FLAT_LIMIT * first), None)
 
 
-def bare_interpreter_pss_kb() -> int:
-    """Baseline: the PSS of an idle `python` with nothing imported."""
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=-1)
-    try:
-        while True:  # until the interpreter has started (its PSS stops growing)
-            before = memory_kb(proc.pid)[1]
-            time.sleep(0.2)
-            after = memory_kb(proc.pid)[1]
-            if after and after == before:
-                return after
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 def tree_pss_kb(pid: int) -> int:
     children = process_children()
     return sum(memory_kb(p)[1] for p in process_tree(pid, children))
@@ -104,11 +96,12 @@ def pid_of(stack: Stack, component: str) -> int:
     return int(stack.state["components"][component]["pid"])
 
 
-def ping_pool(stack: Stack) -> float:
-    """One tick of the pool function (a CloudEvent as the PingSource sends it), in ms."""
+def ping_pool(stack: Stack, event_id: str | None = None) -> float:
+    """One tick of the pool function (a CloudEvent as the PingSource sends it), in ms. An
+    `event_id` already delivered is answered as a duplicate, without a tick: the baseline."""
     headers = {
         "ce-specversion": "1.0",
-        "ce-id": uuid.uuid4().hex,
+        "ce-id": event_id or uuid.uuid4().hex,
         "ce-source": "bench/scale",
         "ce-type": "dev.knative.sources.ping",
         "content-type": "application/json",
@@ -119,21 +112,50 @@ def ping_pool(stack: Stack) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def idle_sessions(stack: Stack, counts: list[int], ticks: int) -> list[Table]:
+def get_session_ms(stack: Stack, session_id: str, runs: int) -> float:
+    """Baseline: one GetSession through the same API (the least any API call costs)."""
     api = stack.client()
+    request = api_pb2.GetSessionRequest(session_id=session_id)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        api(api.sessions.get_session, request)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def duplicate_tick_ms(stack: Stack, runs: int) -> float:
+    """Baseline: the pool function answering an event it has already handled."""
+    event_id = uuid.uuid4().hex
+    ping_pool(stack, event_id)
+    return statistics.median(ping_pool(stack, event_id) for _ in range(runs))
+
+
+def idle_sessions(stack: Stack, counts: list[int], ticks: int, pool: int) -> list[Table]:
+    api = stack.client()
+    started = time.perf_counter()
+    first = api.ready(name="idle-0")
+    latencies = [(time.perf_counter() - started) * 1000]
+    call = get_session_ms(stack, first.id, 10)
+    duplicate = duplicate_tick_ms(stack, 5)
+    print(
+        f"  baseline: GetSession p50 {call:.2f} ms, pool answering a duplicate event "
+        f"p50 {duplicate:.2f} ms",
+        flush=True,
+    )
     bare = mib(bare_interpreter_pss_kb())
     print(f"  baseline: bare interpreter PSS {bare:.1f} MiB", flush=True)
     pss = Table("PSS per idle sandbox", "MiB", ("bare interpreter", bare))
-    create = Table("create -> READY", "ms", None)
-    tick = Table("pool tick", "ms", None)
-    made = 0
+    create = Table("create -> READY", "ms", ("GetSession", call))
+    tick = Table("pool tick", "ms", ("duplicate event", duplicate))
+    made = 1
     for n in counts:
-        latencies = []
         while made < n:
             started = time.perf_counter()
             api.ready(name=f"idle-{made}")
             latencies.append((time.perf_counter() - started) * 1000)
             made += 1
+        Bench(api).wait_pool(pool)  # the refilled sandboxes measured once started, not while
         per_sandbox = [mib(p) for _, p in sandbox_memory_kb(pid_of(stack, "sandboxhost"))]
         total = sum(per_sandbox)
         pss.add(
@@ -143,6 +165,7 @@ def idle_sessions(stack: Stack, counts: list[int], ticks: int) -> list[Table]:
             f"({len(per_sandbox)} sandboxes incl. the warm pool, {total:.0f} MiB in all)",
         )
         create.add(n, statistics.median(latencies), pct(latencies, 0.99))
+        latencies = []
         times = [ping_pool(stack) for _ in range(ticks)]
         tick.add(n, statistics.median(times), pct(times, 0.99))
     return [pss, create, tick]
@@ -152,7 +175,7 @@ def stored_records(store: SessionStore, first: int, last: int) -> Iterator[str]:
     """Paused sessions (no sandbox, so no sweep touches them), written as the api writes."""
     for i in range(first, last):
         record = SessionRecord(
-            id=f"scale{i:06d}",
+            id=f"5ca1e{i & 0xFFF:03x}-{i >> 12:03x}",  # the api's id format: 8 hex - 3 hex
             name=f"stored {i}",
             owner="admin",
             status=common_pb2.SESSION_STATUS_PAUSED,
@@ -165,8 +188,10 @@ def stored_records(store: SessionStore, first: int, last: int) -> Iterator[str]:
 def stored_sessions(stack: Stack, counts: list[int], runs: int) -> list[Table]:
     api = stack.client()
     store = SessionStore(stack.redis)
-    table = Table("ListSessions (first page)", "ms", None)
-    written: list[str] = []
+    written = list(stored_records(store, 0, 1))
+    call = get_session_ms(stack, written[0], 10)
+    print(f"  baseline: GetSession p50 {call:.2f} ms", flush=True)
+    table = Table("ListSessions (first page)", "ms", ("GetSession", call))
     try:
         for n in counts:
             written += stored_records(store, len(written), n)
@@ -274,7 +299,7 @@ def main() -> None:
             print("concurrent watchers", flush=True)
             tables += watchers(stack, args.watchers, args.rounds)
             print(f"idle sessions (warm pool of {args.pool})", flush=True)
-            tables += idle_sessions(stack, args.idle, args.ticks)
+            tables += idle_sessions(stack, args.idle, args.ticks, args.pool)
         finally:
             stop(stack)
     conclude(tables)
