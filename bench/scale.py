@@ -16,6 +16,8 @@ ends with where a cost stops being flat and why.
 
     .venv/bin/python bench/scale.py [--idle 1,10,50,100] [--stored 100,1000,10000]
         [--watchers 1,10,50,100,200] [--rounds 10]
+
+An empty list (`--idle ''`) skips that curve.
 """
 
 from __future__ import annotations
@@ -294,12 +296,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nc-bench-scale-") as root:
         stack = start(Path(root), env)
         try:
-            print("stored sessions", flush=True)
-            tables += stored_sessions(stack, args.stored, args.list_runs)
-            print("concurrent watchers", flush=True)
-            tables += watchers(stack, args.watchers, args.rounds)
-            print(f"idle sessions (warm pool of {args.pool})", flush=True)
-            tables += idle_sessions(stack, args.idle, args.ticks, args.pool)
+            if args.stored:
+                print("stored sessions", flush=True)
+                tables += stored_sessions(stack, args.stored, args.list_runs)
+            if args.watchers:
+                print("concurrent watchers", flush=True)
+                tables += watchers(stack, args.watchers, args.rounds)
+            if args.idle:
+                print(f"idle sessions (warm pool of {args.pool})", flush=True)
+                tables += idle_sessions(stack, args.idle, args.ticks, args.pool)
         finally:
             stop(stack)
     conclude(tables)
