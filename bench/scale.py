@@ -260,8 +260,8 @@ WHY = {
     "create -> READY": "past the warm pool's size a create waits for a cold sandbox start",
     "pool tick": "a tick lists every sandbox from the driver and sweeps every session "
     "(WarmPool.reconcile, then the sessions' reconcile)",
-    "ListSessions (first page)": "ListSessions has no paging: it reads every record, then "
-    "each session's stream cursor, one Valkey round trip per session",
+    "ListSessions (first page)": "ListSessions has no paging: every call reads, decodes and "
+    "sends every stored session (two pipelined Valkey reads, one message per session)",
     "ingest -> each watcher": "each watcher is a serving thread blocked in its own Valkey "
     "XREAD: one entry wakes them all, and they take turns on the cores",
     "api function PSS": "each watcher holds a serving thread and a Valkey connection",
