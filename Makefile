@@ -34,6 +34,6 @@ proto: setup-dev  ## Regenerate functions/netclode/v1 from functions/proto
 	@scripts/gen-proto.sh
 
 bench: setup-dev  ## Run every benchmark in bench/
-	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+	@for b in bench/*.py; do echo "== $$b"; PYTHONPATH=. $(VENV)/bin/python $$b || exit 1; done
 
 -include mk/*.mk

@@ -41,16 +41,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def show(name: str, ms: list[float]) -> None:
+def show(name: str, ms: list[float], baseline: list[float], unit: str = "ms") -> None:
+    """Median, p95, p99, and the median's ratio to the baseline's median."""
+    p50 = statistics.median(ms)
     print(
-        f"{name:<34} n={len(ms):<4} p50={statistics.median(ms):8.1f} ms  "
-        f"p95={pct(ms, 0.95):8.1f} ms  p99={pct(ms, 0.99):8.1f} ms"
+        f"{name:<34} n={len(ms):<4} p50={p50:8.1f} {unit}  p95={pct(ms, 0.95):8.1f} {unit}  "
+        f"p99={pct(ms, 0.99):8.1f} {unit}  {p50 / statistics.median(baseline):6.1f}x baseline"
     )
-
-
-def show_ratio(name: str, measured: list[float], baseline: list[float]) -> None:
-    m, b = statistics.median(measured), statistics.median(baseline)
-    print(f"{name:<34} p50 {m:.1f} ms vs baseline {b:.1f} ms: {m / b:.1f}x")
 
 
 def bare_health(pool: WarmPool, driver: LocalDriver, n: int) -> list[float]:
@@ -80,13 +77,26 @@ def bare_interpreter(n: int) -> list[float]:
     return runs
 
 
+def bare_interpreter_pss_kb() -> int:
+    """Baseline: the PSS of an idle `python` with nothing imported, in KiB."""
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=-1)
+    try:
+        while True:  # until the interpreter has started (its PSS stops growing)
+            before = memory_kb(proc.pid)[1]
+            time.sleep(0.2)
+            after = memory_kb(proc.pid)[1]
+            if after and after == before:
+                return after
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def show_memory(per_sandbox: list[tuple[int, int]]) -> None:
-    rss = [r / 1024 for r, _ in per_sandbox]
-    pss = [p / 1024 for _, p in per_sandbox]
-    print(
-        f"memory per idle sandbox (whole process tree, n={len(per_sandbox)}): "
-        f"RSS p50={statistics.median(rss):.1f} MiB, PSS p50={statistics.median(pss):.1f} MiB"
-    )
+    """PSS of each idle sandbox's whole process tree, against a bare interpreter's."""
+    bare = bare_interpreter_pss_kb() / 1024
+    show("baseline: bare interpreter PSS", [bare], [bare], "MiB")
+    show("PSS per idle sandbox", [p / 1024 for _, p in per_sandbox], [bare], "MiB")
 
 
 def claim_to_ready(
@@ -143,12 +153,12 @@ def burst_claims(pool: WarmPool, open_rpc: Callable[[str], SandboxRPC]) -> list[
         return list(ex.map(lambda i: claim_to_ready(pool, f"b{i}", open_rpc), range(pool.size)))
 
 
-def show_phases(name: str, runs: list[dict[str, float]]) -> None:
+def show_phases(name: str, runs: list[dict[str, float]], baseline: list[float]) -> None:
     for phase in runs[0]:
-        show(name if phase == "total" else phase, [run[phase] for run in runs])
+        show(name if phase == "total" else phase, [run[phase] for run in runs], baseline)
 
 
-def _children() -> dict[int, list[int]]:
+def process_children() -> dict[int, list[int]]:
     """ppid -> pids, for every process on the machine (from /proc)."""
     tree: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -161,7 +171,7 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+def process_tree(root: int, children: dict[int, list[int]]) -> list[int]:
     pids, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -170,7 +180,7 @@ def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
     return pids
 
 
-def _memory_kb(pid: int) -> tuple[int, int]:
+def memory_kb(pid: int) -> tuple[int, int]:
     """(RSS, PSS) in KiB: PSS splits shared pages (the interpreter, libraries) fairly."""
     try:
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
@@ -183,10 +193,10 @@ def _memory_kb(pid: int) -> tuple[int, int]:
 def tree_cpu_ms(host_pid: int) -> float:
     """CPU time (user + system, reaped children included) of every process under the host:
     what starting its sandboxes cost, independent of how busy the machine is."""
-    children = _children()
+    children = process_children()
     ticks = 0
     for root in children.get(host_pid, []):
-        for pid in _tree(root, children):
+        for pid in process_tree(root, children):
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             except OSError:
@@ -198,10 +208,10 @@ def tree_cpu_ms(host_pid: int) -> float:
 def sandbox_memory_kb(host_pid: int) -> list[tuple[int, int]]:
     """(RSS, PSS) of each sandbox: every process in its tree (bwrap, init, auth-proxy,
     runtime), one sandbox per child of the host."""
-    children = _children()
+    children = process_children()
     per_sandbox = []
     for root in children.get(host_pid, []):
-        sizes = [_memory_kb(pid) for pid in _tree(root, children)]
+        sizes = [memory_kb(pid) for pid in process_tree(root, children)]
         per_sandbox.append((sum(r for r, _ in sizes), sum(p for _, p in sizes)))
     return per_sandbox
 
@@ -222,21 +232,21 @@ def main() -> None:
 
         pool = WarmPool(Settings(data_dir=data, pool_size=args.burst), r)
         seq = sequential_claims(pool, driver, args.claims, driver.rpc)
-        show_phases("warm claim -> ready (sequential)", seq)
         health = bare_health(pool, driver, args.claims)
-        show("baseline: Health on an open client", health)
-        show_ratio("warm claim over the baseline", [r["total"] for r in seq], health)
+        show("baseline: Health on an open client", health, health)
+        show_phases("warm claim -> ready (sequential)", seq, health)
         shared = sequential_claims(pool, driver, args.claims, shared_context_rpc(driver))
-        show_phases("  the same, one shared TLS context", shared)
+        show_phases("  the same, one shared TLS context", shared, health)
 
         show_memory(sandbox_memory_kb(host.pid))  # the full pool, idle
-        show_phases(f"warm claim -> ready (burst {args.burst})", burst_claims(pool, driver.rpc))
+        burst = burst_claims(pool, driver.rpc)
+        show_phases(f"warm claim -> ready (burst {args.burst})", burst, health)
         for s in pool.status()["sandboxes"]:
             if s.get("state") == "claimed":
                 driver.stop(s["sandbox_id"])
         pool.reconcile(driver)
         shared = burst_claims(pool, shared_context_rpc(driver))
-        show_phases("  the same, one shared TLS context", shared)
+        show_phases("  the same, one shared TLS context", shared, health)
         for s in pool.status()["sandboxes"]:
             driver.stop(s["sandbox_id"])
 
@@ -253,12 +263,11 @@ def main() -> None:
             wait_ready(driver, f"res{i}")
             resume.append((time.perf_counter() - start) * 1000)
             driver.stop(f"res{i}")
-        show("cold start -> Health ready", cold)
         interpreter = bare_interpreter(args.cold)
-        show("baseline: bare interpreter start", interpreter)
-        show_ratio("cold start over the baseline", cold, interpreter)
-        show("  CPU time of its process tree", cpu)
-        show("resume (existing workspace) -> ready", resume)
+        show("baseline: bare interpreter start", interpreter, interpreter)
+        show("cold start -> Health ready", cold, interpreter)
+        show("  CPU time of its process tree", cpu, interpreter)
+        show("resume (existing workspace) -> ready", resume, interpreter)
         print(
             "targets: warm p50 <= 50 ms, p99 <= 150 ms; burst p95 <= 300 ms; resume p50 <= 300 ms"
         )

@@ -1,6 +1,6 @@
 """Command groups whose subcommands are imported only when run.
 
-Each command module pulls in the generated protobuf code, the Connect client and rich; a
+Each command module pulls in the generated protobuf code and the API client (see client.py); a
 CLI that imported them all would spend most of every call, even `--help`, importing code
 the command never uses. A `LazyGroup` names its subcommands by import path, with the
 one-line summary `--help` lists, and imports a subcommand's module only to run it (or to

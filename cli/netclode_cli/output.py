@@ -6,17 +6,36 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from rich.console import Console
-from rich.table import Table
 
 from netclode.v1 import common_pb2, events_pb2
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class LazyConsole:
+    """A rich Console made on first use: rich is a large share of a short command's start,
+    and `--json` output and errors never need it."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+console = LazyConsole(highlight=False, soft_wrap=True)
+errors = LazyConsole(stderr=True, highlight=False)
 
 STATUS_COLOURS = {
     "ready": "green",
@@ -89,6 +108,8 @@ def truncate(text: str, width: int) -> str:
 
 def table(columns: Iterable[str], rows: Iterable[Iterable[str]]) -> None:
     """Rows under `columns`; the first column (an ID users copy) never wraps."""
+    from rich.table import Table
+
     t = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for i, column in enumerate(columns):
         t.add_column(column, overflow="fold", no_wrap=i == 0)

@@ -9,6 +9,7 @@ from click.testing import CliRunner, Result
 
 from netclode.v1 import common_pb2 as S
 from netclode_cli.main import cli
+from tests.support.net import free_port
 from tests.support.stack import Stack
 
 
@@ -59,6 +60,22 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(run) -> None:
     assert len(lines) == 1
     assert "invalid_argument: repos:" in lines[0]
     assert run("sessions", "create", "--sdk", "cobol").exit_code == 2
+
+
+def test_a_refused_token_and_an_unreachable_api_are_one_line_errors(stack: Stack) -> None:
+    runner = CliRunner()
+    env = {**stack.env(), "NETCLODE_TOKEN": "nc_not-a-token"}
+    refused = runner.invoke(cli, ["sessions", "list"], env=env)
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: unauthenticated: ")
+    assert refused.output.endswith("(log in with `netclode login`, or set NETCLODE_TOKEN)\n")
+    unreachable = runner.invoke(
+        cli, ["--url", f"http://127.0.0.1:{free_port()}", "sessions", "list"]
+    )
+    assert unreachable.exit_code == 1
+    assert unreachable.output == (
+        "Error: cannot reach the Netclode API (is it running? `netclode status`)\n"
+    )
 
 
 def test_prompt_messages_and_events(stack: Stack, run) -> None:

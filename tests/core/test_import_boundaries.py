@@ -97,6 +97,20 @@ def test_sessions_list_imports_only_its_own_command_module() -> None:
     assert [m for m in others if f"netclode_cli.commands.{m}" in modules] == []
 
 
+def test_a_one_call_command_imports_no_connect_client_and_no_rich_until_it_prints() -> None:
+    """Unary calls go over http.client; the connectrpc client is for streams only, and rich
+    for tables and styled text (this call fails to connect: an error, printed by click)."""
+    modules = modules_after(
+        "from netclode_cli.main import cli\n"
+        "try:\n"
+        "    cli(['--url', 'http://127.0.0.1:9', 'sessions', 'list', '--json'], "
+        "prog_name='netclode')\n"
+        "except SystemExit:\n    pass"
+    )
+    assert "netclode_cli.client" in modules
+    assert [p for p in ("connectrpc", "pyqwest", "rich") if loaded(modules, p)] == []
+
+
 def lazy_groups(group: click.Group, ctx: click.Context) -> list[LazyGroup]:
     found = [group] if isinstance(group, LazyGroup) else []
     for name in group.list_commands(ctx):

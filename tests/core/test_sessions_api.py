@@ -58,6 +58,16 @@ def test_create_normalises_repos_and_lists_the_session(api: Client) -> None:
     assert summary.last_cursor  # the creation wrote a session_update entry
 
 
+def test_list_gives_each_session_its_own_stream_cursor(api: Client) -> None:
+    first, second = api.create(name="first"), api.create(name="second")
+    api(api.sessions.rename_session, api_pb2.RenameSessionRequest(session_id=second.id, name="b"))
+    reply = api(api.sessions.list_sessions, api_pb2.ListSessionsRequest())
+    listed = {s.session.id: s.last_cursor for s in reply.sessions}
+    own = {sid: api.entries(sid).last_cursor for sid in (first.id, second.id)}
+    assert {sid: listed[sid] for sid in own} == own
+    assert own[first.id] != own[second.id]
+
+
 def test_default_name_comes_from_the_id(api: Client) -> None:
     session = api.create()
     assert session.name == f"Session {session.id[:6]}"

@@ -78,7 +78,7 @@ class Sessions(api_connect.SessionServiceSync):
 
     def list_sessions(self, request, ctx):
         records = self.service.list(caller(self.guard, ctx))
-        return pb.ListSessionsResponse(sessions=[self.service.summary(r) for r in records])
+        return pb.ListSessionsResponse(sessions=self.service.summaries(records))
 
     def get_session(self, request, ctx):
         record = self.service.get(caller(self.guard, ctx), request.session_id)

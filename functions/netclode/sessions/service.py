@@ -26,7 +26,7 @@ from netclode.sessions.snapshots import Snapshots
 from netclode.store import keys
 from netclode.store.redis import connect
 from netclode.store.sessions import SessionRecord
-from netclode.store.streams import Page, TerminalStream
+from netclode.store.streams import Page, TerminalStream, last_cursors
 from netclode.v1 import agent_pb2, api_pb2, common_pb2
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,19 @@ class SessionService:
         return [r for r in records if principal.is_admin or r.owner_id == principal.id]
 
     def summary(self, record: SessionRecord) -> common_pb2.SessionSummary:
-        return common_pb2.SessionSummary(
-            session=record.to_proto(),
-            message_count=record.message_count,
-            last_cursor=self.life.stream(record.id).last_cursor(),
-        )
+        return self.summaries([record])[0]
+
+    def summaries(self, records: list[SessionRecord]) -> list[common_pb2.SessionSummary]:
+        """One summary per record, their stream cursors read in one round trip."""
+        cursors = last_cursors(self.r, [record.id for record in records])
+        return [
+            common_pb2.SessionSummary(
+                session=record.to_proto(),
+                message_count=record.message_count,
+                last_cursor=cursor,
+            )
+            for record, cursor in zip(records, cursors, strict=True)
+        ]
 
     def entries_page(self, principal: Principal, session_id: str, after: str, limit: int) -> Page:
         self.get(principal, session_id)

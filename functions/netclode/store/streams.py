@@ -92,6 +92,20 @@ def _block_ms(until_heartbeat_s: float) -> int:
     return max(1, min(BLOCK_MS, int(until_heartbeat_s * 1000)))
 
 
+def _cursor(newest: list) -> str:
+    """The cursor of a stream's newest entry (XREVRANGE ... COUNT 1); empty for none."""
+    return newest[0][0].decode() if newest else ""
+
+
+def last_cursors(r: redis.Redis, session_ids: list[str]) -> list[str]:
+    """Each session's SessionStream.last_cursor, in one round trip for any number of them
+    (listing sessions reads one per session)."""
+    pipe = r.pipeline(transaction=False)
+    for session_id in session_ids:
+        pipe.xrevrange(keys.stream(session_id), count=1)
+    return [_cursor(newest) for newest in pipe.execute()]
+
+
 @dataclass
 class Page:
     entries: list[events_pb2.StreamEntry]
@@ -143,8 +157,7 @@ class SessionStream:
         )
 
     def last_cursor(self) -> str:
-        newest = self.r.xrevrange(self.key, count=1)
-        return newest[0][0].decode() if newest else ""
+        return _cursor(self.r.xrevrange(self.key, count=1))
 
     def page(self, after: str, limit: int) -> Page:
         """Final entries strictly after `after` (empty: from the start), oldest first."""
