@@ -19,7 +19,6 @@ the API's host and the last failure the CLI reported. Tools may run as long as t
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import threading
@@ -48,12 +47,12 @@ from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
+from netclode_sandbox.agent.mapping import MAPPING_FILE, SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
 from netclode_sandbox.agent.worker import run_interruptible
 
 log = logging.getLogger(__name__)
 
-MAPPING_FILE = ".netclode/session-mapping.json"
 CONFIG_DIR = ".netclode/claude"
 TOOLS = ["Read", "Write", "Edit", "MultiEdit", "Bash", "Glob", "Grep", "WebFetch", "TodoWrite"]
 READ_ONLY = frozenset({"Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite", "LS"})
@@ -65,25 +64,6 @@ CLI_GIVE_UP_S = GIVE_UP_S - 5.0
 WATCH_S = 0.25
 ANTHROPIC_HOST = "api.anthropic.com"
 _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
-
-
-class SessionMapping:
-    """Netclode session id → Claude session id, kept in the workspace."""
-
-    def __init__(self, path: Path, session_id: str) -> None:
-        self.path, self.session_id = path, session_id
-
-    def get(self) -> str | None:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
-        return data.get("claude_session_id") if data.get("session_id") == self.session_id else None
-
-    def set(self, claude_session_id: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"session_id": self.session_id, "claude_session_id": claude_session_id}
-        self.path.write_text(json.dumps(data))
 
 
 class ClaudeAgent:
