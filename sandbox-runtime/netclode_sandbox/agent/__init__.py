@@ -2,8 +2,8 @@
 
 The sandbox runtime owns the prompt queue, turn numbering and turn_started/turn_completed
 outputs; an `Agent` runs one turn at a time and emits what happens through `emit`.
-`build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native) or the
-Claude Agent SDK (claude).
+`build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native), the
+Claude Agent SDK (claude) or the OpenCode server (opencode).
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ def build_agent(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) ->
         from netclode_sandbox.agent.claude import ClaudeAgent  # imports the SDK only when used
 
         return ClaudeAgent(config, workspace, emit)
+    if config.sdk_type == common_pb2.SDK_TYPE_OPENCODE:
+        from netclode_sandbox.agent.opencode import OpenCodeAgent
+
+        return OpenCodeAgent(config, workspace, emit)
     from netclode_sandbox.agent.native import NativeAgent
 
     return NativeAgent(config, workspace, emit)
