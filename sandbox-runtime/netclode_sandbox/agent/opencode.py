@@ -325,13 +325,11 @@ class OpenCodeAgent:
         server.drain()  # what an interrupted turn left behind
         translator.session_id = self._session_id
         server.prompt(self._session_id, prompt, self.provider.name, self.model)
-        translator.waiting_since = time.monotonic()
+        translator.prepare_until = time.monotonic() + START_TIMEOUT_S
         while not translator.done and not self._cancel.is_set():
             with contextlib.suppress(queue.Empty):
                 translator.handle(server.events.get(timeout=WATCH_S))
-            left = translator.patience()
-            if left is not None and left <= 0:
-                translator.fail(translator.silence())
+            if translator.gave_up():
                 server.abort(self._session_id)
                 self._gave_up.set()
                 return
@@ -366,8 +364,10 @@ class Translator:
         self.session_id = ""
         self.done = False
         self.busy = False  # this turn's prompt started: an idle before it is an older turn's
-        # Since when the turn waits for the model (None: it answers, or a tool runs).
-        self.waiting_since: float | None = time.monotonic()
+        # Since when the turn waits for the model (None: it answers, a tool runs, or OpenCode
+        # prepares the request: on a fresh server that takes a while, up to prepare_until).
+        self.waiting_since: float | None = None
+        self.prepare_until = float("inf")
         self.last_failure = ""
         self.assistant: set[str] = set()  # message ids
         self.parts: dict[str, str] = {}  # part id → type
@@ -379,15 +379,18 @@ class Translator:
         self.result.error = message
         self.events.error(message)
 
-    def patience(self) -> float | None:
-        """Seconds the model may still take to begin answering; None when not awaited."""
-        if self.waiting_since is None:
-            return None
-        return max(self.waiting_since + SERVER_GIVE_UP_S - time.monotonic(), 0.0)
-
-    def silence(self) -> str:
-        last = f" (last failure: {self.last_failure})" if self.last_failure else ""
-        return f"{self.where} did not answer within {SERVER_GIVE_UP_S:g} s{last}"
+    def gave_up(self) -> bool:
+        """True (and the turn failed) once the model has been awaited for SERVER_GIVE_UP_S,
+        or OpenCode never began to ask it."""
+        now = time.monotonic()
+        if self.waiting_since is not None and now - self.waiting_since >= SERVER_GIVE_UP_S:
+            last = f" (last failure: {self.last_failure})" if self.last_failure else ""
+            self.fail(f"{self.where} did not answer within {SERVER_GIVE_UP_S:g} s{last}")
+            return True
+        if not self.assistant and now >= self.prepare_until:
+            self.fail(f"opencode did not begin the turn within {START_TIMEOUT_S:g} s")
+            return True
+        return False
 
     def handle(self, event: dict[str, Any]) -> None:
         kind, props = event.get("type", ""), event.get("properties", {})
@@ -426,6 +429,8 @@ class Translator:
 
     def _message(self, info: dict[str, Any]) -> None:
         if info.get("role") == "assistant":
+            if info.get("id", "") not in self.assistant:
+                self.waiting_since = time.monotonic()  # OpenCode now asks the model
             self.assistant.add(info.get("id", ""))
             if error := info.get("error"):
                 self._error(error)
