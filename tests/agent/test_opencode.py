@@ -67,6 +67,7 @@ def test_opencode_turn_runs_commands_and_reports_changes(
             text="On it.",
             tool_calls=tool("bash", {"command": command, "description": "write"}).tool_calls,
         ),
+        tool("write", {"filePath": str(workspace / "todo.md"), "content": "- a\n- b\n- c\n"}),
         text("notes.txt has two lines."),
     )
     agent, rec = agents(opencode_config(scripted_llm, "anthropic/claude-test:high"))
@@ -74,7 +75,7 @@ def test_opencode_turn_runs_commands_and_reports_changes(
 
     assert (workspace / "notes.txt").read_text() == "one\ntwo\n"
     assert result.final_answer == "notes.txt has two lines." and not result.error
-    assert result.usage.output_tokens > 0 and result.steps == 2
+    assert result.usage.output_tokens > 0 and result.steps == 3
     assert rec.kinds() == [
         "THINKING",
         "MESSAGE",
@@ -82,6 +83,10 @@ def test_opencode_turn_runs_commands_and_reports_changes(
         "TOOL_INPUT",
         "COMMAND_START",
         "COMMAND_END",
+        "FILE_CHANGE",
+        "TOOL_END",
+        "TOOL_START",
+        "TOOL_INPUT",
         "FILE_CHANGE",
         "TOOL_END",
         "MESSAGE",
@@ -98,11 +103,18 @@ def test_opencode_turn_runs_commands_and_reports_changes(
         2,
     )
     assert events[7].tool_end.success and "written" in events[7].tool_end.result
+    assert events[8].tool_start.tool == "write"
+    written = events[10].file_change
+    assert (written.path, written.change, written.lines_added) == (
+        "todo.md",
+        events_pb2.FILE_CHANGE_TYPE_CREATED,
+        3,
+    )
     partial = "".join(i.event.message.content for i in rec.items if i.partial and i.event.message)
     assert "notes.txt has two lines." in partial  # streamed before the final message
 
     requests = scripted_llm.model_requests()
-    assert len(requests) == 2  # no title or other request of OpenCode's own
+    assert len(requests) == 3  # no title or other request of OpenCode's own
     assert {r.body["model"] for r in requests} == {"claude-test"}
     assert requests[0].headers["x-api-key"] == scripted_llm.keys["anthropic"]
     assert requests[0].body["thinking"] == {"type": "enabled", "budget_tokens": 16000}
