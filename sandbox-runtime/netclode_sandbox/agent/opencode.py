@@ -58,6 +58,7 @@ POLL_S = 0.2
 WATCH_S = 0.25
 HTTP_TIMEOUT_S = 10.0
 PREVIOUS_TURN_WAIT_S = 10.0
+ERROR_CHARS = 300
 # Less than GIVE_UP_S: the turn ends only INTERRUPT_GRACE_S after it (the abort is async).
 SERVER_GIVE_UP_S = GIVE_UP_S - 5.0
 NO_TRAFFIC = {
@@ -219,7 +220,8 @@ class Server:
     @staticmethod
     def _ok(response: httpx.Response) -> Any:
         if not response.is_success:
-            raise OpenCodeError(f"opencode server answered {response.status_code}: {response.text}")
+            detail = response.text[:ERROR_CHARS]
+            raise OpenCodeError(f"opencode server answered {response.status_code}: {detail}")
         return response.json() if response.content else None
 
 
