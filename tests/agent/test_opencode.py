@@ -60,14 +60,13 @@ def opencode_config(
 def test_opencode_turn_runs_commands_and_reports_changes(
     scripted_llm: ScriptedLLM, agents: AgentFactory, workspace: Path
 ) -> None:
+    """The write comes first: a file change is credited to the tool that made it even when
+    the server's events lag behind it (the next tool may already have run)."""
     command = "printf 'one\\ntwo\\n' > notes.txt && echo written"
+    todo = {"filePath": str(workspace / "todo.md"), "content": "- a\n- b\n- c\n"}
     scripted_llm.push(
-        Reply(
-            thinking="Two lines go in.",
-            text="On it.",
-            tool_calls=tool("bash", {"command": command, "description": "write"}).tool_calls,
-        ),
-        tool("write", {"filePath": str(workspace / "todo.md"), "content": "- a\n- b\n- c\n"}),
+        Reply(thinking="A list first.", text="On it.", tool_calls=tool("write", todo).tool_calls),
+        tool("bash", {"command": command, "description": "write notes"}),
         text("notes.txt has two lines."),
     )
     agent, rec = agents(opencode_config(scripted_llm, "anthropic/claude-test:high"))
@@ -81,35 +80,30 @@ def test_opencode_turn_runs_commands_and_reports_changes(
         "MESSAGE",
         "TOOL_START",
         "TOOL_INPUT",
-        "COMMAND_START",
-        "COMMAND_END",
         "FILE_CHANGE",
         "TOOL_END",
         "TOOL_START",
         "TOOL_INPUT",
+        "COMMAND_START",
+        "COMMAND_END",
         "FILE_CHANGE",
         "TOOL_END",
         "MESSAGE",
     ]
     events = [i.event for i in rec.finals()]
-    assert events[0].thinking.content == "Two lines go in."
-    assert events[2].tool_start.tool == "bash"
-    assert events[4].command_start.command == command
-    assert events[5].command_end.exit_code == 0
-    change = events[6].file_change
+    assert events[0].thinking.content == "A list first."
+    assert events[2].tool_start.tool == "write"
+    assert (events[4].file_change.path, events[4].file_change.lines_added) == ("todo.md", 3)
+    assert events[6].tool_start.tool == "bash"
+    assert events[8].command_start.command == command
+    assert events[9].command_end.exit_code == 0
+    change = events[10].file_change
     assert (change.path, change.change, change.lines_added) == (
         "notes.txt",
         events_pb2.FILE_CHANGE_TYPE_CREATED,
         2,
     )
-    assert events[7].tool_end.success and "written" in events[7].tool_end.result
-    assert events[8].tool_start.tool == "write"
-    written = events[10].file_change
-    assert (written.path, written.change, written.lines_added) == (
-        "todo.md",
-        events_pb2.FILE_CHANGE_TYPE_CREATED,
-        3,
-    )
+    assert events[11].tool_end.success and "written" in events[11].tool_end.result
     partial = "".join(i.event.message.content for i in rec.items if i.partial and i.event.message)
     assert "notes.txt has two lines." in partial  # streamed before the final message
 

@@ -53,6 +53,7 @@ INSTRUCTIONS = ".netclode/instructions.md"
 MAPPING_FILE = ".netclode/opencode-session.json"
 TOOLS = ["bash", "read", "write", "edit", "glob", "grep", "webfetch", "todowrite", "task"]
 READ_ONLY = frozenset({"read", "glob", "grep", "list", "webfetch", "todowrite", "todoread"})
+EXACT_TOOLS = frozenset({"write", "edit"})  # their input's filePath is all they change
 START_TIMEOUT_S = 60.0
 POLL_S = 0.2
 WATCH_S = 0.25
@@ -140,6 +141,7 @@ class Server:
         self.http = httpx.Client(base_url=self.url, trust_env=False, timeout=HTTP_TIMEOUT_S)
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._connected = threading.Event()
+        self._reader: threading.Thread | None = None
 
     def start(self, cancel: threading.Event) -> None:
         """Waits until the server answers and its event stream is open."""
@@ -156,7 +158,10 @@ class Server:
                         f"opencode server did not start within {START_TIMEOUT_S:g} s"
                     ) from None
                 time.sleep(POLL_S)
-        threading.Thread(target=self._read_events, name="opencode-events", daemon=True).start()
+        self._reader = threading.Thread(
+            target=self._read_events, name="opencode-events", daemon=True
+        )
+        self._reader.start()
         while not self._connected.wait(POLL_S) and not cancel.is_set():
             if time.monotonic() > deadline:
                 raise OpenCodeError("opencode server's event stream did not open")
@@ -181,6 +186,11 @@ class Server:
             self._connected.set()
         else:
             self.events.put(event)
+
+    def alive(self) -> bool:
+        """The process runs and its events still arrive."""
+        reading = self._reader is not None and self._reader.is_alive()
+        return self.proc.poll() is None and reading
 
     def session(self, mapping: SessionMapping, title: str) -> str:
         """The mapped OpenCode session when the server knows it, else a new one (mapped)."""
@@ -254,7 +264,7 @@ class OpenCodeAgent:
             env
             | NO_TRAFFIC
             | _state_dirs(workspace)
-            | {"OPENCODE_CONFIG_CONTENT": json.dumps(self._config(env, effort))}
+            | {"OPENCODE_CONFIG_CONTENT": json.dumps(self._config(env, effort, config.max_steps))}
         )
         self._server: Server | None = None
         self._session_id = ""
@@ -262,11 +272,13 @@ class OpenCodeAgent:
         self._gave_up = threading.Event()
         self._worker: threading.Thread | None = None
 
-    def _config(self, env: dict[str, str], effort: str) -> dict[str, Any]:
+    def _config(self, env: dict[str, str], effort: str, max_steps: int) -> dict[str, Any]:
         name = f"{self.provider.name}/{self.model}"
         return {
             "autoupdate": False,
             "share": "disabled",
+            "snapshot": False,  # Netclode snapshots the workspace itself
+            "agent": {"build": {"steps": max_steps}} if max_steps else {},
             "permission": {"edit": "allow", "bash": "allow", "webfetch": "allow"},
             "instructions": [str(self.workspace / INSTRUCTIONS)],
             "model": name,
@@ -337,8 +349,9 @@ class OpenCodeAgent:
                 return
 
     def _ensure_server(self) -> Server:
-        if self._server and self._server.proc.poll() is None:
+        if self._server and self._server.alive():
             return self._server
+        self.close()  # a server that died or went deaf
         self._server = Server(self.workspace, self.env)
         try:
             self._server.start(self._cancel)
@@ -483,6 +496,21 @@ class Translator:
         if status in {"completed", "error"} and before not in {"completed", "error"}:
             self._tool_end(call, name, state)
 
+    def _target(self, name: str, tool_input: dict[str, Any]) -> str | None:
+        """The one workspace file a write or edit touched (None: compare the workspace).
+
+        Events may arrive after the server ran the next tool already: a comparison would
+        credit that tool's changes to this one, so the tools that name their file check
+        just it."""
+        path = tool_input.get("filePath") if name in EXACT_TOOLS else None
+        if not isinstance(path, str):
+            return None
+        root = self.tracker.root.resolve()
+        try:
+            return str((root / path).resolve().relative_to(root))
+        except ValueError:
+            return None  # outside the workspace
+
     def _tool_end(self, call: str, name: str, state: dict[str, Any]) -> None:
         times = state.get("time", {})
         ms = max(int(times.get("end", 0)) - int(times.get("start", 0)), 0)
@@ -493,6 +521,6 @@ class Translator:
             code = int(exit_code) if isinstance(exit_code, int) else (1 if error else 0)
             self.events.command_end(call, str(state.get("input", {}).get("command", "")), code, ms)
         if name not in READ_ONLY:
-            for change in self.tracker.changes():
+            for change in self.tracker.changes(self._target(name, state.get("input", {}))):
                 self.events.file_change(call, change)
         self.events.tool_end(call, error=error, duration_ms=ms, result=output)
