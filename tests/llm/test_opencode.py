@@ -75,6 +75,14 @@ def sandbox_dump(api: Client, session_id: str) -> str:
     return api.exec(session_id, "sh", "-c", script).stdout.decode(errors="replace")
 
 
+def titled(api: Client, session_id: str) -> str:
+    """The session's name once the sandbox has titled it (its generated title)."""
+    deadline = time.monotonic() + TURN_S
+    while (name := api.get(session_id).name) != "Notes file" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return name
+
+
 def interrupted_turn(api: Client, llm: ScriptedLLM, session_id: str) -> E.TurnCompletedPayload:
     before = api.entries(session_id).last_cursor
     asked = len(llm.model_requests())
@@ -115,6 +123,7 @@ def test_opencode_turn_through_both_proxies_runs_interrupts_and_resumes(world: W
     dump = sandbox_dump(api, session.id)
     assert world.key not in dump
     assert placeholder("ANTHROPIC_API_KEY") in dump  # what the sandbox holds instead
+    assert titled(api, session.id) == "Notes file"  # as other backends: from the first prompt
 
     assert interrupted_turn(api, llm, session.id).interrupted
 
