@@ -169,3 +169,20 @@ def test_unreachable_api_ends_the_turn_naming_host_and_reason(
     assert "(last failure: Cannot connect to API" in result.error  # OpenCode's retried failure
     assert [i.error.message for i in rec.items if i.HasField("error")] == [result.error]
     assert result.final_answer == ""
+
+
+def test_opencode_ollama_model_goes_to_ollamas_openai_compatible_api(
+    scripted_llm: ScriptedLLM, agents: AgentFactory
+) -> None:
+    config = agent_pb2.SessionConfig(
+        session_id="sess-opencode-ollama",
+        sdk_type=common_pb2.SDK_TYPE_OPENCODE,
+        model="ollama/qwen3:8b",
+        env={"OLLAMA_URL": scripted_llm.ollama_url},
+    )
+    scripted_llm.push(text("Hello from Ollama."))
+    agent, _ = agents(config)
+
+    assert agent.run_turn("say hello").final_answer == "Hello from Ollama."
+    (request,) = scripted_llm.model_requests()
+    assert (request.path, request.body["model"]) == ("/ollama/v1/chat/completions", "qwen3:8b")
