@@ -3,17 +3,18 @@
 Against the scripted LLM server on loopback. Baseline (same run, per wire protocol): the same
 scripted reply fetched and read as raw SSE with httpx, i.e. what the model side costs by
 itself. Agent step: one model step with a tool call writing a file (native: Write; codex: its
-shell tool; copilot: its create tool), executed, with its events and the workspace comparison,
-over a workspace of WORKSPACE_FILES files. Overhead = agent step - baseline median, one row
-per backend.
+shell tool; copilot: its create tool; opencode: its write tool), executed, with its events and
+the workspace comparison, over a workspace of WORKSPACE_FILES files. Overhead = agent step -
+baseline median, one row per backend.
 Target (native): p50 <= 20 ms. An SDK backend also pays its CLI's start per turn, spread over
-the turn's steps.
+the turn's steps (the opencode server starts once, in the warm-up turn).
 
-Run: .venv/bin/python bench/agent_overhead.py [native|codex|copilot ...]
+Run: .venv/bin/python bench/agent_overhead.py [native|codex|copilot|opencode ...]
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import statistics
 import sys
@@ -27,11 +28,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from netclode.sandboxhost.bwrap import opencode_binary
 from netclode.v1 import agent_pb2
 from netclode_sandbox.agent import build_agent
 from tests.agent.conftest import native_config
 from tests.agent.test_codex import codex_config
 from tests.agent.test_copilot import copilot_config
+from tests.agent.test_opencode import opencode_config
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 STEPS_PER_TURN = 10
@@ -89,6 +92,15 @@ BACKENDS = (
         lambda llm: {"x-api-key": llm.keys["anthropic"]},
         3,  # each turn starts the Copilot CLI
     ),
+    Backend(
+        "opencode",
+        opencode_config,
+        lambda ws, path, content: tool("write", {"filePath": str(ws / path), "content": content}),
+        "/v1/messages",  # its anthropic provider
+        {"model": "m", "stream": True, "max_tokens": 10, "messages": []},
+        lambda llm: {"x-api-key": llm.keys["anthropic"]},
+        3,  # its server's steps are slower
+    ),
 )
 
 
@@ -110,16 +122,20 @@ def agent_steps(llm: ScriptedLLM, backend: Backend, ws: Path) -> list[float]:
     agent = build_agent(backend.config(llm), ws, lambda _item: None)
     per_step = []
     (ws / "out").mkdir(exist_ok=True)
-    for turn in range(backend.turns):
-        for s in range(STEPS_PER_TURN):
-            content = f"turn {turn} step {s}\n" * 20
-            llm.push(backend.write(ws, f"out/{turn}_{s}.txt", content))
-        llm.push(text("done"))
-        t = time.perf_counter()
-        result = agent.run_turn(f"turn {turn}")
-        elapsed = (time.perf_counter() - t) * 1000
-        assert result.steps == STEPS_PER_TURN + 1 and not result.error, result
-        per_step.append(elapsed / result.steps)
+    try:
+        for turn in range(backend.turns):
+            for s in range(STEPS_PER_TURN):
+                content = f"turn {turn} step {s}\n" * 20
+                llm.push(backend.write(ws, f"out/{turn}_{s}.txt", content))
+            llm.push(text("done"))
+            t = time.perf_counter()
+            result = agent.run_turn(f"turn {turn}")
+            elapsed = (time.perf_counter() - t) * 1000
+            assert result.steps == STEPS_PER_TURN + 1 and not result.error, result
+            per_step.append(elapsed / result.steps)
+    finally:
+        if close := getattr(agent, "close", None):
+            close()  # the opencode server
     return per_step
 
 
@@ -152,9 +168,17 @@ def measure(llm: ScriptedLLM, backend: Backend) -> None:
     )
 
 
+def opencode_on_path(tmp: Path) -> None:
+    """`opencode` on PATH, as the sandbox has it (scripts/setup.sh installs it)."""
+    (tmp / "bin").mkdir()
+    (tmp / "bin/opencode").symlink_to(opencode_binary())
+    os.environ["PATH"] = f"{tmp / 'bin'}:{os.environ['PATH']}"
+
+
 def main() -> None:
     only = set(sys.argv[1:])  # backend names; all by default
-    with ScriptedLLM() as llm:
+    with ScriptedLLM() as llm, tempfile.TemporaryDirectory() as tmp:
+        opencode_on_path(Path(tmp))
         for backend in BACKENDS:
             if not only or backend.name in only:
                 measure(llm, backend)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Netclode needs and is missing: the system packages listed in
 # scripts/system-packages.txt, a Python 3.12 virtual environment at .venv, the locked
-# Python dependencies, and the Copilot CLI (scripts/install-copilot-cli.sh). Idempotent: a second run changes nothing.
+# Python dependencies, the Copilot CLI (scripts/install-copilot-cli.sh) and the OpenCode server
+# (npm package opencode-ai, version pinned in scripts/opencode-version, under .tools/opencode);
+# each skipped with a hint when npm is missing. Idempotent: a second run changes nothing.
 #   scripts/setup.sh          runtime dependencies
 #   scripts/setup.sh --dev    also the test and lint tools
 set -euo pipefail
@@ -57,6 +59,24 @@ install_python_env() {
   UV_PYTHON=.venv/bin/python .venv/bin/uv sync --frozen --inexact -q "${groups[@]}"
 }
 
+install_opencode() {
+  local version prefix=.tools/opencode
+  version=$(cat scripts/opencode-version)
+  if [ "$(cat "$prefix/installed-version" 2>/dev/null)" = "$version" ]; then
+    return
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    say "npm not found: skipping OpenCode (sessions with --sdk opencode need it); install Node.js + npm and re-run"
+    return
+  fi
+  say "installing OpenCode $version"
+  # Its postinstall links the binary for this machine (CPU features, libc) to bin/opencode.exe.
+  npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error \
+    "opencode-ai@$version" >/dev/null
+  echo "$version" >"$prefix/installed-version"
+}
+
 install_system_packages
 install_python_env
 scripts/install-copilot-cli.sh
+install_opencode

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from netclode.providers import MODEL_NAME, PROVIDERS, ProviderSettings
+from netclode.providers import KNOWN_PROVIDERS, MODEL_NAME, PROVIDERS, ProviderSettings
 from netclode.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,9 @@ def _download(url: str) -> bytes:
 
 def held(settings: ProviderSettings, key_env: str) -> bool:
     """Whether the secret proxy holds `key_env` (as NETCLODE_PROVIDERS reports it)."""
-    return any(p.key_env == key_env and settings.configured(p.name) for p in PROVIDERS.values())
+    return any(
+        p.key_env == key_env and settings.configured(p.name) for p in KNOWN_PROVIDERS.values()
+    )
 
 
 def list_models(

@@ -97,6 +97,30 @@ PROVIDERS: dict[str, Provider] = {
 }
 
 
+# Providers only the OpenCode backend speaks to (through its own provider SDKs).
+OPENCODE_ONLY: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        # OpenCode Zen: without a key, its free models take the key "public".
+        Provider(
+            "opencode",
+            "openai",
+            "OPENCODE_API_KEY",
+            "OPENCODE_BASE_URL",
+            "https://opencode.ai/zen/v1",
+        ),
+        Provider(
+            "zai", "openai", "ZAI_API_KEY", "ZAI_BASE_URL", "https://open.bigmodel.cn/api/paas/v4"
+        ),
+    )
+}
+KNOWN_PROVIDERS: dict[str, Provider] = PROVIDERS | OPENCODE_ONLY
+OPENCODE_PROVIDERS = ("opencode", "anthropic", "openai", "mistral", "zai", "ollama")
+OPENCODE_DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+# `:high` / `:max` after an OpenCode model: its thinking budget (tokens).
+OPENCODE_EFFORTS = {"high": 16000, "max": 32000}
+
+
 def placeholder(key_env: str) -> str:
     return f"{PLACEHOLDER_PREFIX}{key_env}"
 
@@ -115,6 +139,8 @@ def github_env() -> dict[str, str]:
 def split_model(sdk_type: int, model: str) -> tuple[Provider, str]:
     """(provider, model name) for a session model; the claude SDK always speaks Anthropic."""
     model = model.strip()
+    if sdk_type == common_pb2.SDK_TYPE_OPENCODE:
+        return split_opencode(model)[:2]
     if sdk_type == common_pb2.SDK_TYPE_CLAUDE:
         name = model.removeprefix("anthropic/") or CLAUDE_DEFAULT_MODEL
         return PROVIDERS["anthropic"], _model_name(model, name)
@@ -157,6 +183,22 @@ def copilot_model(provider: Provider, name: str) -> str:
     return f"{name}{COPILOT_ANTHROPIC}" if provider.name == "anthropic" else name
 
 
+def split_opencode(model: str) -> tuple[Provider, str, str]:
+    """(provider, model name, effort) of an OpenCode model `provider/model[:high|:max]`;
+    effort is "" or a key of OPENCODE_EFFORTS."""
+    model = model.strip() or OPENCODE_DEFAULT_MODEL
+    provider_name, sep, rest = model.partition("/")
+    if not sep or provider_name not in OPENCODE_PROVIDERS:
+        known = ", ".join(f"{p}/..." for p in OPENCODE_PROVIDERS)
+        raise InvalidArgument("model", f"{model[:60]!r} is not an OpenCode model (one of {known})")
+    name, _, effort = rest.rpartition(":")
+    if effort not in OPENCODE_EFFORTS:
+        name, effort = rest, ""
+    if not name:
+        raise InvalidArgument("model", f"{model[:60]!r} names no model after the provider")
+    return KNOWN_PROVIDERS[provider_name], _model_name(model, name), effort
+
+
 def _model_name(model: str, name: str) -> str:
     if not MODEL_NAME.fullmatch(name) or {".", ".."} & set(name.split("/")):
         raise InvalidArgument("model", f"{model[:60]!r} is not a model name")
@@ -166,7 +208,7 @@ def _model_name(model: str, name: str) -> str:
 def keyed_by(keys: set[str] | frozenset[str]) -> list[str]:
     """The providers whose key is among `keys` (key names, never values), in table order:
     what NETCLODE_PROVIDERS says for a secret proxy holding those keys."""
-    return [p.name for p in PROVIDERS.values() if p.key_env and p.key_env in keys]
+    return [p.name for p in KNOWN_PROVIDERS.values() if p.key_env and p.key_env in keys]
 
 
 @dataclass(frozen=True)
@@ -181,16 +223,16 @@ class ProviderSettings:
         listed = {p.strip() for p in os.environ.get("NETCLODE_PROVIDERS", "").split(",")} - {""}
         bases = {
             n: os.environ[p.base_env]
-            for n, p in PROVIDERS.items()
+            for n, p in KNOWN_PROVIDERS.items()
             if p.base_env and os.environ.get(p.base_env)
         }
-        unknown = listed - {n for n, p in PROVIDERS.items() if p.key_env}
+        unknown = listed - {n for n, p in KNOWN_PROVIDERS.items() if p.key_env}
         if unknown:
             raise SystemExit(
                 f"configuration error: NETCLODE_PROVIDERS names unknown {sorted(unknown)} "
                 "(it lists providers whose key the secret proxy holds)"
             )
-        keyless = {n for n, p in PROVIDERS.items() if not p.key_env and n in bases}
+        keyless = {n for n, p in KNOWN_PROVIDERS.items() if not p.key_env and n in bases}
         return cls(enabled=frozenset(listed | keyless), base_urls=bases)
 
     def configured(self, provider: str) -> bool:
@@ -217,6 +259,9 @@ def normalize_model(sdk_type: int, model: str) -> str:
     InvalidArgument when it is not well-formed."""
     if sdk_type == common_pb2.SDK_TYPE_CODEX:
         return codex_model(model).spelled
+    if sdk_type == common_pb2.SDK_TYPE_OPENCODE:
+        provider, name, effort = split_opencode(model)
+        return f"{provider.name}/{name}" + (f":{effort}" if effort else "")
     provider, name = split_model(sdk_type, model)
     if sdk_type == common_pb2.SDK_TYPE_COPILOT:
         return copilot_model(provider, name)
@@ -230,7 +275,7 @@ def require_available(sdk_type: int, model: str, settings: ProviderSettings | No
     provider = split_model(sdk_type, model)[0]
     if provider is CODEX_OAUTH:  # no key: the sign-in is netclode.codexauth's to check
         return
-    missing = settings.missing(provider)
+    missing = "" if _zen_free(settings, sdk_type, provider) else settings.missing(provider)
     if missing:
         raise FailedPrecondition(missing)
 
@@ -280,8 +325,17 @@ def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[s
     """SessionConfig.env for a session: its provider's placeholder key and base URL only."""
     provider, _ = split_model(sdk_type, model)
     env: dict[str, str] = {}
-    if provider.key_env:
+    if provider.key_env and not _zen_free(settings, sdk_type, provider):
         env[provider.key_env] = placeholder(provider.key_env)
     if base := settings.base_urls.get(provider.name):
         env[provider.base_env] = base
     return env
+
+
+def _zen_free(settings: ProviderSettings, sdk_type: int, provider: Provider) -> bool:
+    """An OpenCode Zen session without a Zen key: its free models, no placeholder to send."""
+    return (
+        sdk_type == common_pb2.SDK_TYPE_OPENCODE
+        and provider.name == "opencode"
+        and not settings.configured(provider.name)
+    )

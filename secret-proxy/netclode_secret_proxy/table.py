@@ -92,7 +92,8 @@ TABLE: tuple[SecretRule, ...] = (
     _rule("MISTRAL_API_KEY", ["api.mistral.ai"], [NATIVE, OPENCODE]),
     _rule(
         "OPENCODE_API_KEY",
-        ["api.opencode.ai", "openrouter.ai", "api.openrouter.ai"],
+        # opencode.ai: OpenCode Zen's API (https://opencode.ai/zen/v1), its SDK's endpoint.
+        ["api.opencode.ai", "opencode.ai", "openrouter.ai", "api.openrouter.ai"],
         [NATIVE, OPENCODE],
     ),
     _rule("ZAI_API_KEY", ["open.bigmodel.cn"], [NATIVE, OPENCODE]),

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from netclode.auth.bootstrap import CONFIGURED
-from netclode.providers import PROVIDERS
+from netclode.providers import KNOWN_PROVIDERS
 from netclode_secret_proxy.config import OPTIONS
 from tests.ansible.conftest import ANSIBLE_DIR, run_ansible
 from tests.manifests.conftest import REPO, kustomize, with_components
@@ -42,7 +42,7 @@ LOCAL_ONLY = frozenset({"localstack", "sandboxhost"})
 # Reads the scan cannot resolve, by file: what each one reads.
 DYNAMIC = {
     "auth/bootstrap.py": {variable for variable, _, _ in CONFIGURED},
-    "providers.py": {p.base_env for p in PROVIDERS.values() if p.base_env},
+    "providers.py": {p.base_env for p in KNOWN_PROVIDERS.values() if p.base_env},
     "config.py": {f"XDG_{kind}_HOME" for kind in ("DATA", "CONFIG", "STATE")},
 }
 # Read by the code, deliberately not set on a cluster: the default is right there.
@@ -76,6 +76,8 @@ CLUSTER_DEFAULTS = {
     "MISTRAL_BASE_URL": "the provider's public API",
     "OPENROUTER_BASE_URL": "the provider's public API",
     "NETCLODE_MODELS_CATALOGUE_URL": "models.dev's catalogue, else the snapshot in the package",
+    "OPENCODE_BASE_URL": "the provider's public API",
+    "ZAI_BASE_URL": "the provider's public API",
 }
 # The secret proxy reads its settings through one table (config.OPTIONS).
 PROXY_DYNAMIC = {"config.py": {env for env, _, _ in OPTIONS.values()}}
@@ -295,7 +297,7 @@ def violations(contract: Contract) -> list[str]:
         if read == unused:
             state = "both read by Ansible and" if read else "neither read by Ansible nor"
             found.append(f".env key {key} is {state} documented as unused")
-    expected = {name: p.key_env for name, p in PROVIDERS.items() if p.key_env}
+    expected = {name: p.key_env for name, p in KNOWN_PROVIDERS.items() if p.key_env}
     if contract.provider_keys != expected:
         found.append(f"NETCLODE_PROVIDERS maps {contract.provider_keys}, providers.py {expected}")
     return found
@@ -444,6 +446,8 @@ def test_the_functions_get_the_settings_and_the_providers_of_the_keys_given(
         "mistral",
         "openrouter",
         "github-copilot",
+        "opencode",
+        "zai",
     ]
     internal = by_name["netclode-internal"]["stringData"]
     assert internal["GITHUB_INSTALLATION_ID"] == "value-of-github_installation_id"

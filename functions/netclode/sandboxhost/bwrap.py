@@ -4,7 +4,8 @@ What a sandbox sees: read-only system dirs (/usr and a short list of /etc files)
 /tmp, /proc and /dev, its workspace at /workspace, the Python tree the runtime needs (the
 interpreter, the venv, `netclode_sandbox` and only the parts of `netclode` the runtime and
 its agent import (SHARED: the schema, the provider table, the error types), never the
-repository root, which may hold a `.env`), and /run/netclode/{in,out} for its sockets.
+repository root, which may hold a `.env`), the agent tools scripts/setup.sh installed (the
+OpenCode server, at TOOLS_DIR on PATH), and /run/netclode/{in,out} for its sockets.
 
 Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
 before the runtime, see netclode_sandbox.authproxy), which adds the session token the
@@ -74,6 +75,9 @@ CA_BUNDLE_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_S
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 NO_PROXY = "localhost,127.0.0.1,::1"
 SHARED = ("__init__.py", "v1", "errors.py", "providers.py")
+# Agent tools installed by scripts/setup.sh (npm packages), bound read-only into TOOLS_DIR.
+TOOLS_DIR = "/opt/netclode/bin"
+OPENCODE = Path(".tools/opencode/node_modules/opencode-ai/bin/opencode.exe")
 
 
 def require_bwrap() -> str:
@@ -175,6 +179,7 @@ def build(
     cmd.argv += ["--proc", "/proc", "--dev", "/dev", *_tmp(confined.tmp), "--dir", RUN_DIR]
     _system(cmd)
     _python(cmd)
+    _tools(cmd)
     cmd.bind("--bind", workspace, "/workspace")
     cmd.bind("--bind", sandbox_dir / "in", f"{RUN_DIR}/in")
     cmd.bind("--ro-bind", sandbox_dir / "out", f"{RUN_DIR}/out")
@@ -197,7 +202,7 @@ def build(
     if confined.cgroup_procs:
         cmd.argv = join_then(confined.cgroup_procs, cmd.argv)
     env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{TOOLS_DIR}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/workspace",
         "USER": "agent",
         "LANG": "C.UTF-8",
@@ -278,6 +283,17 @@ def _python(cmd: Command) -> None:
         cmd.bind("--ro-bind", package / name, str(package / name))
     runtime = Path(netclode_sandbox.__file__).parent
     cmd.bind("--ro-bind", runtime, str(runtime))
+
+
+def opencode_binary() -> Path:
+    """Where scripts/setup.sh installs the OpenCode server in this checkout."""
+    return Path(netclode.__file__).resolve().parents[2] / OPENCODE
+
+
+def _tools(cmd: Command) -> None:
+    """The OpenCode server, when installed, as `opencode` on the sandbox's PATH."""
+    if opencode_binary().is_file():
+        cmd.bind("--ro-bind", opencode_binary(), f"{TOOLS_DIR}/opencode")
 
 
 def init_pidfd(info_fd: int, timeout: float = INFO_TIMEOUT_S) -> int | None:

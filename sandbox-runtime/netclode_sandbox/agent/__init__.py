@@ -3,7 +3,8 @@
 The sandbox runtime owns the prompt queue, turn numbering and turn_started/turn_completed
 outputs; an `Agent` runs one turn at a time and emits what happens through `emit`.
 `build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native), the
-Claude Agent SDK (claude), GitHub's Copilot SDK (copilot) or OpenAI's Codex SDK (codex).
+Claude Agent SDK (claude), the OpenCode server (opencode), GitHub's Copilot SDK (copilot) or
+OpenAI's Codex SDK (codex).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def build_agent(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) ->
         from netclode_sandbox.agent.copilot import CopilotAgent
 
         return CopilotAgent(config, workspace, emit)
+    if config.sdk_type == common_pb2.SDK_TYPE_OPENCODE:
+        from netclode_sandbox.agent.opencode import OpenCodeAgent
+
+        return OpenCodeAgent(config, workspace, emit)
     from netclode_sandbox.agent.native import NativeAgent
 
     return NativeAgent(config, workspace, emit)

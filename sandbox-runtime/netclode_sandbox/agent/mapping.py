@@ -1,9 +1,8 @@
 """Netclode session id → an SDK's own session id, kept in the workspace.
 
-SDK backends that persist their conversations (the Claude CLI, the Copilot CLI, Codex threads)
-resume one
-by its own id; the workspace outlives the sandbox, so the id kept there lets a fresh sandbox
-continue the conversation after pause/resume. The Netclode session id guards against a
+SDK backends that persist their conversations (the Claude CLI, the Copilot CLI, Codex threads,
+the OpenCode server) resume one by its own id; the workspace outlives the sandbox, so the id
+kept there lets a fresh sandbox continue the conversation after pause/resume. The Netclode session id guards against a
 workspace reused by another session.
 """
 
