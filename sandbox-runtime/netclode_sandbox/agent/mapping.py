@@ -2,8 +2,8 @@
 
 SDK backends that persist their conversations (the Claude CLI, the Copilot CLI, Codex threads,
 the OpenCode server) resume one by its own id; the workspace outlives the sandbox, so the id
-kept there lets a fresh sandbox continue the conversation after pause/resume. The Netclode session id guards against a
-workspace reused by another session.
+kept there lets a fresh sandbox continue the conversation after pause/resume. The Netclode
+session id guards against a workspace reused by another session.
 """
 
 from __future__ import annotations
