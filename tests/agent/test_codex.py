@@ -211,8 +211,12 @@ def test_codex_modes_need_their_credentials() -> None:
     }
     with pytest.raises(FailedPrecondition, match="OPENAI_API_KEY"):
         require_available(CODEX, "gpt-5:api", ProviderSettings(frozenset(), {}))
-    with pytest.raises(FailedPrecondition, match="netclode auth codex"):
-        require_available(CODEX, "gpt-5:oauth", openai)
+    # OAuth mode needs no key here: the sign-in is netclode.codexauth's to check
+    # (tests/secretproxy/test_codex_oauth.py), and its sandbox gets the token's placeholder.
+    require_available(CODEX, "gpt-5:oauth", ProviderSettings(frozenset(), {}))
+    assert sandbox_env(openai, CODEX, "gpt-5:oauth") == {
+        "CODEX_ACCESS_TOKEN": "NETCLODE_PLACEHOLDER_CODEX_ACCESS_TOKEN"
+    }
 
 
 def test_codex_title_comes_from_the_small_openai_chat_model(scripted_llm: ScriptedLLM) -> None:
