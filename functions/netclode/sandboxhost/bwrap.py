@@ -8,15 +8,15 @@ repository root, which may hold a `.env`), and /run/netclode/{in,out} for its so
 
 Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
 before the runtime, see netclode_sandbox.authproxy), which adds the session token the
-runtime writes to /run/netclode/session/token (a private tmpfs) and forwards to the secret
-proxy over out/proxy.sock. The secret proxy's CA is trusted inside: the CA bundle (system
-roots + ours) is bound read-only over the system store and named by every *_CA_* variable
-the usual clients read; Node gets our CA alone (NODE_EXTRA_CA_CERTS adds to its own roots).
-It runs as uid 1000 inside, with every namespace unshared (so only its own loopback) and no
-capabilities (`--cap-drop ALL`: without it, bwrap started by root keeps almost every
-capability inside). bwrap runs as the host's own user: when that is root, uid 1000 inside
-maps to root outside (files it writes in the workspace are root's), since an unprivileged
-bwrap could not reach an interpreter under /root.
+runtime writes to /run/netclode/session/token (a host dir only the runtime's uid may enter)
+and forwards to the secret proxy over out/proxy.sock. The secret proxy's CA is trusted
+inside: the CA bundle (system roots + ours) is bound read-only over the system store and
+named by every *_CA_* variable the usual clients read; Node gets our CA alone
+(NODE_EXTRA_CA_CERTS adds to its own roots).
+Every namespace is unshared (so only its own loopback). The user namespace is the host's
+(see userns.py): the runtime runs as uid 0 inside keeping only CAP_SETUID/CAP_SETGID (to
+start the agent's processes as uid 1000, which have no capabilities at all), and both uids
+map to an unprivileged host uid of the sandbox's own slot, never to root.
 
 Limits: cgroups v2 are not used (this host may not delegate them); each sandbox gets
 rlimits through prlimit: data segment (memory), processes, open files, no core dumps, and
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import netclode
 import netclode_sandbox
+from netclode.sandboxhost import userns
 
-INSIDE_UID = 1000
 RUN_DIR = "/run/netclode"
 DEFAULT_MEMORY_MB = 4096
 MAX_PROCESSES = 2048
@@ -55,8 +55,11 @@ ETC_FILES = (
     "profile",
     "mime.types",
 )
-PASSWD = f"agent:x:{INSIDE_UID}:{INSIDE_UID}:agent:/workspace:/bin/bash\n"
-GROUP = f"agent:x:{INSIDE_UID}:\n"
+PASSWD = (
+    f"runtime:x:{userns.RUNTIME_UID}:{userns.AGENT_UID}:runtime:/:/usr/sbin/nologin\n"
+    f"agent:x:{userns.AGENT_UID}:{userns.AGENT_UID}:agent:/workspace:/bin/bash\n"
+)
+GROUP = f"agent:x:{userns.AGENT_UID}:\n"
 HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
 SESSION_DIR = f"{RUN_DIR}/session"
 TOKEN_FILE = f"{SESSION_DIR}/token"
@@ -135,10 +138,13 @@ def build(
     sandbox_dir: Path,
     secret: str,
     memory_mb: int,
+    namespaces: tuple[int, int],
     trust: ProxyTrust | None = None,
 ) -> tuple[Command, dict[str, str]]:
     """The command (limits + bwrap + auth-proxy + runtime) and the environment to start it
-    with. Without `trust` (no secret proxy configured) HTTPS through the proxy cannot work."""
+    with. `namespaces` are the slot's user namespaces (userns.namespaces); the command
+    holds them until close_fds(). Without `trust` (no secret proxy configured) HTTPS
+    through the proxy cannot work."""
     mem = (memory_mb or DEFAULT_MEMORY_MB) * 1024 * 1024
     cmd = Command(
         [
@@ -152,28 +158,24 @@ def build(
             "-n",
             "10",
             bwrap,
-            "--unshare-all",
+            *userns.bwrap_args(*namespaces),
             "--die-with-parent",
             "--new-session",
-            "--cap-drop",
-            "ALL",
-            "--uid",
-            str(INSIDE_UID),
-            "--gid",
-            str(INSIDE_UID),
             "--hostname",
             "sandbox",
         ]
     )
+    cmd.fds += namespaces
     # The private /tmp first: binds below may live under the host's /tmp (a checkout or a
     # venv there) and must land on top of it, not be hidden by it.
-    cmd.argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", RUN_DIR]  # noqa: S108
+    cmd.argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
+    cmd.argv += ["--dir", RUN_DIR]
     _system(cmd)
     _python(cmd)
     cmd.bind("--bind", workspace, "/workspace")
     cmd.bind("--bind", sandbox_dir / "in", f"{RUN_DIR}/in")
     cmd.bind("--ro-bind", sandbox_dir / "out", f"{RUN_DIR}/out")
-    cmd.argv += ["--perms", "0700", "--tmpfs", SESSION_DIR]
+    cmd.bind("--bind", sandbox_dir / "session", SESSION_DIR)
     if trust is not None:
         _trust(cmd, trust)
     cmd.report_child()
@@ -186,6 +188,7 @@ def build(
         "--chdir",
         "/workspace",
         "--",
+        *userns.RUNTIME_IDENTITY,
         *_auth_proxy_then(sys.executable, "-m", "netclode_sandbox"),
     ]
     env = {
@@ -198,6 +201,7 @@ def build(
         "NETCLODE_CONTROL_SOCKET": f"{RUN_DIR}/out/control.sock",
         "NETCLODE_SECRET_FD": str(secret_fd),
         "NETCLODE_WORKSPACE": "/workspace",
+        "NETCLODE_AGENT_UID": str(userns.AGENT_UID),
         **dict.fromkeys(PROXY_ENV, f"http://{AUTH_PROXY}"),
         "NO_PROXY": NO_PROXY,
         "no_proxy": NO_PROXY,
@@ -253,12 +257,23 @@ def _python(cmd: Command) -> None:
     trees = {Path(sys.base_prefix), Path(sys.prefix)}
     for tree in sorted(trees):
         if not tree.is_relative_to("/usr"):
+            _open_dirs(cmd, tree.parent)
             cmd.bind("--ro-bind", tree, str(tree))
     package = Path(netclode.__file__).parent
+    _open_dirs(cmd, package)
     for name in SHARED:
         cmd.bind("--ro-bind", package / name, str(package / name))
     runtime = Path(netclode_sandbox.__file__).parent
+    _open_dirs(cmd, runtime.parent)
     cmd.bind("--ro-bind", runtime, str(runtime))
+
+
+def _open_dirs(cmd: Command, directory: Path) -> None:
+    """Creates `directory` and those above it as 0755 before anything is bound in them:
+    bwrap would otherwise make them 0700 (or copy the host's /root, 0700), closed to the
+    sandbox's uids, which are not root."""
+    for path in [*reversed(directory.parents[:-1]), directory]:
+        cmd.argv += ["--dir", str(path)]
 
 
 def init_pidfd(info_fd: int, timeout: float = INFO_TIMEOUT_S) -> int | None:
