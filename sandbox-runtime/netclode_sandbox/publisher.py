@@ -33,6 +33,7 @@ import uuid
 from pathlib import Path
 
 from netclode.v1 import agent_pb2
+from netclode_sandbox import identity
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"
 OUTBOX = Path(".netclode/outbox")
@@ -58,7 +59,8 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
-            sock.connect(self._socket_path)
+            with identity.as_runtime():  # the control socket is the runtime's alone
+                sock.connect(self._socket_path)
         except OSError:
             sock.close()
             raise

@@ -44,7 +44,7 @@ RUNTIME_IDENTITY = (
     f"--reuid={RUNTIME_UID}",
     f"--regid={AGENT_UID}",
     "--clear-groups",
-    "--bounding-set=-all,+setuid,+setgid",
+    "--bounding-set=-all,+setuid,+setgid,+kill",
     "--inh-caps=-all",
     "--ambient-caps=-all",
     "--",
@@ -107,7 +107,7 @@ def configured_base() -> int:
 def bwrap_args(outer: int, inner: int) -> list[str]:
     """bwrap's namespace and capability options for the descriptors from `namespaces`.
     CAP_SETPCAP only lets RUNTIME_IDENTITY shrink the bounding set; it does not survive it."""
-    caps = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+    caps = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SETPCAP")
     return [
         "--userns",
         str(outer),
