@@ -6,6 +6,7 @@
 <runtime>/sandboxes/<sandbox_id>/  per-sandbox state, removed when it stops:
     secret                         the inbound bearer secret (owner-only)
     log                            the sandbox's stderr
+    session/token                  the session token (the runtime's uid only; see userns.py)
     in/sandbox.sock                the runtime's SandboxService
     in/ports.sock                  the runtime's port forwarder (preview URLs)
     out/control.sock               bridge to the ingest function
@@ -78,6 +79,9 @@ class Layout:
 
     def secret(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "secret"
+
+    def session_token(self, sandbox_id: str) -> Path:
+        return self.sandbox(sandbox_id) / "session" / "token"
 
     def inbound_socket(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "in" / "sandbox.sock"
