@@ -229,6 +229,7 @@ def _auth_proxy_then(*runtime: str) -> list[str]:
 
 
 def _trust(cmd: Command, trust: ProxyTrust) -> None:
+    _open_dirs(cmd, Path(CA_DIR))
     cmd.bind("--ro-bind", trust.ca_cert, CA_CERT)
     cmd.bind("--ro-bind", trust.bundle, CA_BUNDLE)
     if Path(SYSTEM_CAS).is_file():  # bound over it: OpenSSL's default file, git, curl, apt
@@ -243,12 +244,13 @@ def _system(cmd: Command) -> None:
             cmd.argv += ["--symlink", os.readlink(top), str(top)]
         elif top.is_dir():
             cmd.bind("--ro-bind", top, str(top))
+    _open_dirs(cmd, Path("/etc"))
     for name in ETC_FILES:
         if (Path("/etc") / name).exists():
             cmd.bind("--ro-bind", Path("/etc") / name, f"/etc/{name}")
-    cmd.data("--ro-bind-data", PASSWD.encode(), "/etc/passwd")
-    cmd.data("--ro-bind-data", GROUP.encode(), "/etc/group")
-    cmd.data("--ro-bind-data", HOSTS.encode(), "/etc/hosts")
+    for data, dest in ((PASSWD, "/etc/passwd"), (GROUP, "/etc/group"), (HOSTS, "/etc/hosts")):
+        cmd.argv += ["--perms", "0644"]  # else 0600: the host's root's, unreadable inside
+        cmd.data("--ro-bind-data", data.encode(), dest)
 
 
 def _python(cmd: Command) -> None:
