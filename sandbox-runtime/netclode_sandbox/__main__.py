@@ -7,6 +7,7 @@ Reads its wiring from the environment the host set:
   NETCLODE_SECRET_FD       a pipe holding the inbound bearer secret; read once, then closed
   NETCLODE_WORKSPACE       the persistent workspace (default /workspace)
   NETCLODE_AGENT_UID       the uid the agent's processes run as (see identity.py)
+  NETCLODE_OUTBOX          where unsent batches wait, out of the agent's reach (publisher.py)
 Everything else in the environment is passed on to commands and the shell.
 """
 
@@ -24,6 +25,7 @@ WIRING = (
     "NETCLODE_SECRET_FD",
     "NETCLODE_WORKSPACE",
     "NETCLODE_AGENT_UID",
+    "NETCLODE_OUTBOX",
 )
 
 
@@ -46,9 +48,14 @@ def main() -> None:
     from netclode_sandbox.server import build_server
     from netclode_sandbox.service import SandboxRuntime
 
-    identity.drop_files_to_agent()  # before any thread starts: they all inherit it
     workspace = Path(env.get("NETCLODE_WORKSPACE", "/workspace"))
-    publisher = Publisher(env["NETCLODE_CONTROL_SOCKET"], env.get("NETCLODE_INGEST_PATH", ""))
+    outbox = Path(env["NETCLODE_OUTBOX"]) if env.get("NETCLODE_OUTBOX") else None
+    # The publisher's threads keep the runtime's file identity (its outbox and the control
+    # socket are the runtime's); every thread started after the drop has the agent's.
+    publisher = Publisher(
+        env["NETCLODE_CONTROL_SOCKET"], env.get("NETCLODE_INGEST_PATH", ""), outbox
+    )
+    identity.drop_files_to_agent()
     base_env = {k: v for k, v in env.items() if k not in WIRING}
     runtime = SandboxRuntime(workspace, base_env, publisher)
     with identity.as_runtime():

@@ -138,7 +138,9 @@ def test_the_agent_cannot_read_the_runtime_token_or_memory(api: Client) -> None:
     for target in (TOKEN_FILE, f"/proc/{pid[0]}/environ", f"/proc/{pid[0]}/mem"):
         code, out = _sh(api, session.id, f"head -c 64 {target}")
         assert code != 0 and "Permission denied" in out, (target, out)
-    for how in (f"kill -9 {pid[0]}", "ls /run/netclode/in /run/netclode/session"):
+    # Nor kill it, nor look into its directories, nor plant a batch in its outbox.
+    private = ("/run/netclode/in", "/run/netclode/session", "/run/netclode/outbox")
+    for how in (f"kill -9 {pid[0]}", *(f"ls {d}" for d in private), "touch /run/netclode/outbox/x"):
         assert _sh(api, session.id, how)[0] != 0, how
     assert _sh(api, session.id, f"kill -0 {pid[0]}")[0] != 0
     assert api.exec(session.id, "true").exit_code == 0  # the runtime lives on

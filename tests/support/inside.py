@@ -74,8 +74,7 @@ def field(stack: Stack, session_id: str, name: str) -> str:
 
 def outbox(stack: Stack, session_id: str) -> Path:
     """Where the session's runtime keeps the batches ingest has not taken yet."""
-    workspace = HostLayout(stack.layout.data).workspace(field(stack, session_id, "workspace"))
-    return workspace / ".netclode/outbox" / session_id
+    return HostLayout(stack.layout.data).outbox(field(stack, session_id, "workspace")) / session_id
 
 
 def kept(stack: Stack, session_id: str) -> list[agent_pb2.PublishRequest]:

@@ -63,6 +63,7 @@ GROUP = f"agent:x:{userns.AGENT_UID}:\n"
 HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
 SESSION_DIR = f"{RUN_DIR}/session"
 TOKEN_FILE = f"{SESSION_DIR}/token"
+OUTBOX_DIR = f"{RUN_DIR}/outbox"
 PROXY_SOCKET = f"{RUN_DIR}/out/proxy.sock"
 AUTH_PROXY = "127.0.0.1:8080"
 CA_DIR = "/etc/netclode/ca"
@@ -135,6 +136,7 @@ class Command:
 def build(
     bwrap: str,
     workspace: Path,
+    outbox: Path,
     sandbox_dir: Path,
     secret: str,
     memory_mb: int,
@@ -176,6 +178,7 @@ def build(
     cmd.bind("--bind", sandbox_dir / "in", f"{RUN_DIR}/in")
     cmd.bind("--ro-bind", sandbox_dir / "out", f"{RUN_DIR}/out")
     cmd.bind("--bind", sandbox_dir / "session", SESSION_DIR)
+    cmd.bind("--bind", outbox, OUTBOX_DIR)
     if trust is not None:
         _trust(cmd, trust)
     cmd.report_child()
@@ -202,6 +205,7 @@ def build(
         "NETCLODE_SECRET_FD": str(secret_fd),
         "NETCLODE_WORKSPACE": "/workspace",
         "NETCLODE_AGENT_UID": str(userns.AGENT_UID),
+        "NETCLODE_OUTBOX": OUTBOX_DIR,
         **dict.fromkeys(PROXY_ENV, f"http://{AUTH_PROXY}"),
         "NO_PROXY": NO_PROXY,
         "no_proxy": NO_PROXY,

@@ -152,6 +152,7 @@ class SandboxHost:
             if any(s.workspace_id == workspace_id for s in self._sandboxes.values()):
                 raise Conflict(f"workspace {workspace_id} is in use by a sandbox; stop it first")
         shutil.rmtree(self.layout.workspace(workspace_id), ignore_errors=True)
+        shutil.rmtree(self.layout.outbox(workspace_id), ignore_errors=True)
 
     def expose_port(self, sandbox_id: str, port: int, host_port: int = 0) -> int:
         """Forwards 127.0.0.1:<host port> to the sandbox's `port`; returns the host port.
@@ -215,10 +216,12 @@ class SandboxHost:
     ) -> _Sandbox:
         root = self.layout.sandbox(sandbox_id)
         shutil.rmtree(root, ignore_errors=True)
-        for path in (root / "in", root / "out", root / "session", workspace):
+        outbox = self.layout.outbox(workspace_id)
+        for path in (root / "in", root / "out", root / "session", workspace, outbox):
             path.mkdir(parents=True, exist_ok=True)
         userns.hand_over(workspace, slot.agent)
-        for private in (root / "in", root / "session"):  # the runtime's alone
+        userns.hand_over(outbox, slot.runtime)  # only ever written by runtimes
+        for private in (root / "in", root / "session", outbox):  # the runtime's alone
             os.chown(private, slot.runtime, slot.runtime)
             private.chmod(0o700)
         secret = secrets.token_urlsafe(32)
@@ -227,7 +230,7 @@ class SandboxHost:
         bridges = self._open_bridges(root / "out", slot.runtime)
         namespaces = userns.namespaces(slot)
         cmd, env = bwrap.build(
-            self._bwrap, workspace, root, secret, memory_mb, namespaces, self._trust
+            self._bwrap, workspace, outbox, root, secret, memory_mb, namespaces, self._trust
         )
         if self._upstreams.ingest_path:
             env["NETCLODE_INGEST_PATH"] = self._upstreams.ingest_path

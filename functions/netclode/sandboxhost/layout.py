@@ -3,6 +3,8 @@
 <runtime>/host.sock                the host's API socket (owner-only)
 <data>/workspaces/<workspace_id>/  persistent workspaces, bound at /workspace
 <data>/snapshots/<snapshot_id>/    workspace snapshots (copies; see snapshots.py)
+<data>/outboxes/<workspace_id>/    the runtime's unsent batches (the runtime's uid only),
+                                   bound at /run/netclode/outbox: they outlive a pause
 <runtime>/sandboxes/<sandbox_id>/  per-sandbox state, removed when it stops:
     secret                         the inbound bearer secret (owner-only)
     log                            the sandbox's stderr
@@ -70,6 +72,9 @@ class Layout:
 
     def workspace(self, workspace_id: str) -> Path:
         return self.data_dir / "workspaces" / check_id("workspace id", workspace_id)
+
+    def outbox(self, workspace_id: str) -> Path:
+        return self.data_dir / "outboxes" / check_id("workspace id", workspace_id)
 
     def snapshot(self, snapshot_id: str) -> Path:
         return self.data_dir / "snapshots" / check_id("snapshot id", snapshot_id)
