@@ -14,7 +14,7 @@ nested ones and hands them over (`--userns`, `--userns2`):
          so it can still reach trees only root may traverse (an interpreter under /root);
   inner  a child of the outer one that maps only the slot's two uids: bwrap switches into it
          before starting the runtime, so nothing in the sandbox can become host root.
-A short-lived helper process (this module run as a script) creates both; the host writes
+A short-lived helper process (HELPER) creates both; the host writes
 the outer map, the helper (all capabilities in the outer namespace) the inner one, and the
 host keeps a descriptor of each until bwrap has started.
 """
@@ -49,6 +49,35 @@ RUNTIME_IDENTITY = (
     "--ambient-caps=-all",
     "--",
 )
+
+
+# The helper process (no site, no imports but os and sys: it runs at every sandbox start):
+# makes the outer namespace, waits for the host to map it, then forks a child that makes
+# the inner one, whose maps it writes (it holds every capability in the outer namespace).
+# Both stay alive until the host closes stdin.
+HELPER = """
+import os, sys
+os.unshare(os.CLONE_NEWUSER)
+print("outer", flush=True)
+if sys.stdin.readline() != "mapped\\n":
+    sys.exit("the host did not map the outer namespace")
+ready, go = os.pipe()
+child = os.fork()
+if child == 0:
+    os.close(ready)
+    os.unshare(os.CLONE_NEWUSER)
+    os.close(go)
+    sys.stdin.read()
+    os._exit(0)
+os.close(go)
+os.read(ready, 1)
+for name in ("uid_map", "gid_map"):
+    with open(f"/proc/{child}/{name}", "w") as f:
+        f.write(sys.argv[1])
+print(f"inner {child}", flush=True)
+sys.stdin.read()
+os.waitpid(child, 0)
+"""
 
 
 class UidError(Exception):
@@ -124,7 +153,7 @@ def bwrap_args(outer: int, inner: int) -> list[str]:
 def namespaces(slot: Slot) -> tuple[int, int]:
     """Descriptors of the (outer, inner) user namespaces for `slot`; the caller closes them."""
     helper = subprocess.Popen(
-        [sys.executable, "-I", __file__, slot.inner_map()],
+        [sys.executable, "-I", "-S", "-c", HELPER, slot.inner_map()],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -197,33 +226,3 @@ def _reason(helper: subprocess.Popen[bytes]) -> str:
     helper.wait(timeout=HELPER_TIMEOUT_S)
     lines = helper.stderr.read().decode(errors="replace").strip().splitlines()  # type: ignore[union-attr]
     return lines[-1] if lines else f"helper exited with status {helper.returncode}"
-
-
-def _helper(inner_map: str) -> None:
-    """Runs as the helper process: makes the outer namespace, waits for its map, then a
-    child that makes the inner one, whose maps it writes (it holds every capability in the
-    outer namespace). Both stay alive until the host closes stdin."""
-    os.unshare(os.CLONE_NEWUSER)
-    print("outer", flush=True)
-    if sys.stdin.readline() != "mapped\n":
-        sys.exit("the host did not map the outer namespace")
-    ready, go = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(ready)
-        os.unshare(os.CLONE_NEWUSER)
-        os.close(go)
-        sys.stdin.read()
-        os._exit(0)
-    os.close(go)
-    os.read(ready, 1)  # EOF once the child has unshared
-    for name in ("uid_map", "gid_map"):
-        with open(f"/proc/{child}/{name}", "w") as f:
-            f.write(inner_map)
-    print(f"inner {child}", flush=True)
-    sys.stdin.read()
-    os.waitpid(child, 0)
-
-
-if __name__ == "__main__":
-    _helper(sys.argv[1])
