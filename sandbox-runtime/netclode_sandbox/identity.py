@@ -2,10 +2,10 @@
 
 The runtime holds the session token and the inbound secret; the agent (the Claude CLI, the
 native agent's Bash, Exec, the terminal, git) runs arbitrary code. When the host starts the
-runtime with NETCLODE_AGENT_UID (a local sandbox: uid 0 inside, keeping only CAP_SETUID and
-CAP_SETGID), every process the runtime starts runs as that uid, with no capabilities, and
-cannot read the runtime's token file, /proc/<runtime>/environ or /proc/<runtime>/mem (the
-kernel allows that to the same uid only).
+runtime with NETCLODE_AGENT_UID (a local sandbox: uid 0 inside, keeping only CAP_SETUID,
+CAP_SETGID and CAP_KILL), every process the runtime starts runs as that uid, with no
+capabilities, and cannot read the runtime's token file, /proc/<runtime>/environ or
+/proc/<runtime>/mem, nor signal it (the kernel allows that to the same uid only).
 
 The runtime's own file work in the workspace (the native agent's Write/Edit, the Claude
 session mapping, git's config) must leave files the agent can change later, so the

@@ -14,9 +14,9 @@ inside: the CA bundle (system roots + ours) is bound read-only over the system s
 named by every *_CA_* variable the usual clients read; Node gets our CA alone
 (NODE_EXTRA_CA_CERTS adds to its own roots).
 Every namespace is unshared (so only its own loopback). The user namespace is the host's
-(see userns.py): the runtime runs as uid 0 inside keeping only CAP_SETUID/CAP_SETGID (to
-start the agent's processes as uid 1000, which have no capabilities at all), and both uids
-map to an unprivileged host uid of the sandbox's own slot, never to root.
+(see userns.py): the runtime runs as uid 0 inside keeping only CAP_SETUID, CAP_SETGID and
+CAP_KILL (to start the agent's processes as uid 1000, which have no capabilities at all, and
+stop them), and both uids map to unprivileged host uids of the sandbox's own slot.
 
 Limits: cgroups v2 are not used (this host may not delegate them); each sandbox gets
 rlimits through prlimit: data segment (memory), processes, open files, no core dumps, and

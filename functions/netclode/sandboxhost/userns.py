@@ -37,8 +37,9 @@ HELPER_TIMEOUT_S = 10.0
 CHOWN_TIMEOUT_S = 600.0
 FULL_MAP = "0 0 4294967295\n"
 # bwrap leaves the first process as host root seen from the inner namespace (unmapped, so
-# uid 65534): it becomes the runtime (uid 0 inside, the agent's group) with exactly the two
-# capabilities it needs, which the kernel clears when it switches a child to AGENT_UID.
+# uid 65534): it becomes the runtime (uid 0 inside, the agent's group) with exactly the
+# capabilities it needs (start the agent's processes, stop them), which the kernel clears
+# when a child switches to AGENT_UID.
 RUNTIME_IDENTITY = (
     "setpriv",
     f"--reuid={RUNTIME_UID}",
