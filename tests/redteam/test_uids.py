@@ -105,6 +105,13 @@ def test_the_process_limit_holds(api: Client) -> None:
     assert int(reply.stdout) < 20
 
 
+def test_no_user_namespace_inside(api: Client) -> None:
+    """A nested user namespace gave a full capability set (and mounts) inside the sandbox."""
+    session = api.ready(name="uids-userns")
+    code, out = _sh(api, session.id, "unshare -U true")
+    assert code != 0 and "No space left on device" in out, out  # max_user_namespaces = 0
+
+
 def test_setuid_bits_do_not_work_inside_nor_survive_outside(stack: Stack, api: Client) -> None:
     session = api.ready(name="uids-setuid")
     made = "cp /usr/bin/id suid && chmod 6755 suid && stat -c %a suid && ./suid -u"
@@ -146,17 +153,38 @@ def test_the_agent_cannot_read_the_runtime_token_or_memory(api: Client) -> None:
     assert api.exec(session.id, "true").exit_code == 0  # the runtime lives on
 
 
-def test_the_agent_cannot_publish_as_the_runtime(api: Client) -> None:
-    session = api.ready(name="uids-forge")
-    pid = _sh(api, session.id, RUNTIME_PID)[1].split()[0]
+def test_a_batch_planted_in_the_workspace_is_not_published(api: Client) -> None:
+    """The runtime's outbox used to live in the workspace: a batch the agent wrote there was
+    published by the next runtime (after a pause), with its token."""
+    session = api.ready(name="uids-plant")
+    planted = f".netclode/outbox/{session.id}/1.pb"
+    plant = "import os, sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); "
+    plant += "open(sys.argv[1], 'wb').write(bytes.fromhex(sys.argv[2]))"
+    hexed = _forged_batch().SerializeToString().hex()
+    assert api.exec(session.id, sys.executable, "-c", plant, planted, hexed).exit_code == 0
+    api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
+    api.wait_status(session.id, common_pb2.SESSION_STATUS_PAUSED)
+    api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
+    api.wait_status(session.id, common_pb2.SESSION_STATUS_READY)
+    assert api.exec(session.id, "test", "-f", planted).exit_code == 0  # never sent, nor removed
+    entries = api.entries(session.id).entries
+    assert all("FORGED" not in e.event.message.content for e in entries)
+
+
+def _forged_batch() -> agent_pb2.PublishRequest:
     forged = events_pb2.MessagePayload(
         role=events_pb2.MESSAGE_ROLE_ASSISTANT, content="FORGED: nothing happened here"
     )
     item = agent_pb2.AgentOutput(
         event=events_pb2.AgentEvent(kind=events_pb2.AGENT_EVENT_KIND_MESSAGE, message=forged)
     )
-    batch = agent_pb2.PublishRequest(items=[item], publisher_id=uuid.uuid4().hex, seq=1)
-    hexed = batch.SerializeToString().hex()
+    return agent_pb2.PublishRequest(items=[item], publisher_id=uuid.uuid4().hex, seq=1)
+
+
+def test_the_agent_cannot_publish_as_the_runtime(api: Client) -> None:
+    session = api.ready(name="uids-forge")
+    pid = _sh(api, session.id, RUNTIME_PID)[1].split()[0]
+    hexed = _forged_batch().SerializeToString().hex()
     reply = api.exec(session.id, sys.executable, "-c", POSTER, hexed, pid)
     out = (reply.stdout + reply.stderr).decode()
     assert out.count("no token from") == 2, out

@@ -55,6 +55,9 @@ RUNTIME_IDENTITY = (
 # The helper process (no site, no imports but os and sys: it runs at every sandbox start):
 # makes the outer namespace, waits for the host to map it, then forks a child that makes
 # the inner one, whose maps it writes (it holds every capability in the outer namespace).
+# The child, while it still holds every capability in the inner namespace, lets nothing in
+# it create user namespaces (max_user_namespaces is per namespace and binds descendants):
+# what bwrap's --disable-userns does, which needs bwrap to create the namespace itself.
 # Both stay alive until the host closes stdin.
 HELPER = """
 import os, sys
@@ -67,6 +70,8 @@ child = os.fork()
 if child == 0:
     os.close(ready)
     os.unshare(os.CLONE_NEWUSER)
+    with open("/proc/sys/user/max_user_namespaces", "w") as f:
+        f.write("0")
     os.close(go)
     sys.stdin.read()
     os._exit(0)
