@@ -37,9 +37,10 @@ from tests.support.net import free_port, wait_for_port
 
 WARMUP = 20
 BRIDGE = (
-    "import sys, threading; from pathlib import Path; "
+    "import os, sys, threading; from pathlib import Path; "
     "from netclode.sandboxhost.bridge import Bridges; "
-    "Bridges().open(Path(sys.argv[1]), '127.0.0.1', int(sys.argv[2])); threading.Event().wait()"
+    "Bridges().open(Path(sys.argv[1]), os.getuid(), '127.0.0.1', int(sys.argv[2])); "
+    "threading.Event().wait()"
 )
 
 

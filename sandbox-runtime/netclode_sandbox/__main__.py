@@ -6,6 +6,8 @@ Reads its wiring from the environment the host set:
   NETCLODE_INGEST_PATH     path prefix of the ingest function's URL, if any
   NETCLODE_SECRET_FD       a pipe holding the inbound bearer secret; read once, then closed
   NETCLODE_WORKSPACE       the persistent workspace (default /workspace)
+  NETCLODE_AGENT_UID       the uid the agent's processes run as (see identity.py)
+  NETCLODE_OUTBOX          where unsent batches wait, out of the agent's reach (publisher.py)
 Everything else in the environment is passed on to commands and the shell.
 """
 
@@ -22,6 +24,8 @@ WIRING = (
     "NETCLODE_INGEST_PATH",
     "NETCLODE_SECRET_FD",
     "NETCLODE_WORKSPACE",
+    "NETCLODE_AGENT_UID",
+    "NETCLODE_OUTBOX",
 )
 
 
@@ -39,15 +43,23 @@ def main() -> None:
     if not secret:
         sys.exit("netclode-sandbox: the secret pipe was empty")
 
+    from netclode_sandbox import identity
     from netclode_sandbox.publisher import Publisher
     from netclode_sandbox.server import build_server
     from netclode_sandbox.service import SandboxRuntime
 
     workspace = Path(env.get("NETCLODE_WORKSPACE", "/workspace"))
-    publisher = Publisher(env["NETCLODE_CONTROL_SOCKET"], env.get("NETCLODE_INGEST_PATH", ""))
+    outbox = Path(env["NETCLODE_OUTBOX"]) if env.get("NETCLODE_OUTBOX") else None
+    # The publisher's threads keep the runtime's file identity (its outbox and the control
+    # socket are the runtime's); every thread started after the drop has the agent's.
+    publisher = Publisher(
+        env["NETCLODE_CONTROL_SOCKET"], env.get("NETCLODE_INGEST_PATH", ""), outbox
+    )
+    identity.drop_files_to_agent()
     base_env = {k: v for k, v in env.items() if k not in WIRING}
     runtime = SandboxRuntime(workspace, base_env, publisher)
-    server = build_server(env["NETCLODE_LISTEN_SOCKET"], runtime, secret)
+    with identity.as_runtime():
+        server = build_server(env["NETCLODE_LISTEN_SOCKET"], runtime, secret)
     ports_socket = str(Path(env["NETCLODE_LISTEN_SOCKET"]).with_name("ports.sock"))
     threading.Thread(target=start_port_forwarder, args=(ports_socket,), daemon=True).start()
     server.serve_forever()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from netclode.v1 import api_pb2
+from netclode_sandbox import identity
 
 DEFAULT_TIMEOUT = 60
 MAX_TIMEOUT = 600
@@ -34,6 +35,7 @@ def run(argv: list[str], timeout: int, cwd: Path, env: Mapping[str, str]) -> api
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            **identity.popen_kwargs(),
         )
     except OSError as exc:
         return api_pb2.ExecResponse(exit_code=EXIT_NOT_FOUND, stderr=f"{exc.strerror}\n".encode())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netclode.v1 import common_pb2
+from netclode_sandbox import identity
 
 GIT_TIMEOUT_S = 30
 S = common_pb2.GitFileStatus
@@ -63,6 +64,7 @@ def _git(repo: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
             errors="replace",
             timeout=GIT_TIMEOUT_S,
             check=False,
+            **identity.popen_kwargs(),
         )
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]}: no answer after {GIT_TIMEOUT_S}s") from None

@@ -14,6 +14,7 @@ import contextlib
 import os
 import threading
 
+from netclode_sandbox import identity
 from netclode_sandbox.pipes import pipe
 
 HEADER_TIMEOUT = 5.0
@@ -36,7 +37,8 @@ def _serve(socket_path: str, ready: threading.Event) -> None:
         ready.set()
         await server.serve_forever()
 
-    asyncio.run(main())
+    with identity.as_runtime():  # the socket lives in the runtime's own directory
+        asyncio.run(main())
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

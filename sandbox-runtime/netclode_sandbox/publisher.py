@@ -6,8 +6,9 @@ emitted. Each batch is one Connect unary `IngestService/Publish` call (applicati
 over the control socket, authenticated by the session token.
 
 Every batch has an identity: this process's random publisher id and a sequence number. It is
-written to the session's outbox (OUTBOX under the workspace, which outlives the runtime and a
-pause of the session) before it is sent, and removed once ingest answered. Batches are cut
+written to the session's outbox (in `outboxes`, a directory of the runtime's own that
+outlives it and a pause of the session, where the agent can plant nothing; else OUTBOX
+under the workspace) before it is sent, and removed once ingest answered. Batches are cut
 as soon as the sender is free, so they grow while a call is in flight; when ingest does not
 answer, what arrives meanwhile is still cut and kept within KEEP_WITHIN seconds. A batch that
 gets no answer or an error is sent again, with the same identity (ingest applies it once),
@@ -68,7 +69,10 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 class Publisher:
     """Queues AgentOutputs and sends them once the session (token, outbox) is known."""
 
-    def __init__(self, control_socket: str, ingest_path: str = "") -> None:
+    def __init__(
+        self, control_socket: str, ingest_path: str = "", outboxes: Path | None = None
+    ) -> None:
+        self._outboxes = outboxes
         self._conn = UnixHTTPConnection(control_socket, TIMEOUT)
         self._path = ingest_path.rstrip("/") + PUBLISH_PATH
         self._queue: queue.Queue[agent_pb2.AgentOutput] = queue.Queue()
@@ -86,7 +90,7 @@ class Publisher:
     def assign(self, token: str, workspace: Path, session_id: str) -> None:
         """Starts sending for `session_id`, from its outbox in `workspace`."""
         self._token = token
-        self._outbox = workspace / OUTBOX / session_id
+        self._outbox = (self._outboxes or workspace / OUTBOX) / session_id
         self._assigned.set()
 
     def emit(self, item: agent_pb2.AgentOutput) -> None:

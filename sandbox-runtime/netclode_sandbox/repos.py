@@ -22,6 +22,7 @@ from pathlib import Path
 
 from netclode.providers import GITHUB_TOKEN, placeholder
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox import identity
 from netclode_sandbox.agent.events import Emit
 
 GIT_NAME = "Netclode Agent"
@@ -82,6 +83,7 @@ def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
         text=True,
         timeout=60,
         check=False,
+        **identity.popen_kwargs(),
     )
 
 
@@ -192,6 +194,7 @@ def _run_clone(repo: str, staging: Path, emit: Emit) -> str:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        **identity.popen_kwargs(),
     )
     assert proc.stderr is not None
     deadline = time.monotonic() + CLONE_TIMEOUT_S

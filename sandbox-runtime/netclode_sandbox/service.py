@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from netclode.v1 import agent_pb2, api_pb2
-from netclode_sandbox import execute
+from netclode_sandbox import execute, identity
 from netclode_sandbox.errors import RPCError
 from netclode_sandbox.publisher import Publisher
 from netclode_sandbox.terminal import Terminal
@@ -151,13 +151,15 @@ class SandboxRuntime:
 
 
 def _write_token(path: Path, token: str) -> None:
-    """Atomically, mode 0600: the auth-proxy never reads a partial token."""
+    """Atomically, mode 0600, as the runtime: the auth-proxy never reads a partial token,
+    and the agent none at all."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token)
-        tmp.replace(path)
+        with identity.as_runtime():
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(token)
+            tmp.replace(path)
     except OSError as e:
         raise RPCError("internal", f"cannot write the session token: {e.strerror}") from None
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox import identity
 
 Emit = Callable[[agent_pb2.AgentOutput], None]
 READ_SIZE = 65536
@@ -53,6 +54,7 @@ class Terminal:
                 return self._fd
             pid, fd = pty.fork()
             if pid == 0:  # the child: become the shell
+                identity.become_agent()
                 os.chdir(self._cwd)
                 os.execve("/bin/bash", ["bash", "-i"], self._env)  # noqa: S606 - fixed argv
             self._pid, self._fd = pid, fd

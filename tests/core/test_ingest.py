@@ -16,7 +16,7 @@ from netclode.sessions import afterturn, turns
 from netclode.store import keys
 from netclode.store.sessions import now_ms
 from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
-from tests.support.inside import field, kept, publish_inside, stalled, until
+from tests.support.inside import field, kept, publish_as_runtime, stalled, until
 from tests.support.stack import Client, Stack
 
 pytestmark = pytest.mark.sandbox
@@ -50,14 +50,14 @@ def turn(api: Client, session_id: str) -> None:
     wait_turns(api, session_id, before)
 
 
-def test_bad_tokens_from_one_sandbox_do_not_stop_other_sessions(api: Client) -> None:
+def test_bad_tokens_from_one_sandbox_do_not_stop_other_sessions(api: Client, stack: Stack) -> None:
     attacker, neighbour = api.ready(**NATIVE), api.ready(**NATIVE)
     noise = agent_pb2.AgentOutput(error=events_pb2.Error(code="X", message="noise"))
     batches = [
         agent_pb2.PublishRequest(items=[noise], publisher_id=uuid.uuid4().hex, seq=1)
         for _ in range(25)
     ]
-    statuses = publish_inside(api, attacker.id, batches, token="ncs_not-a-session-token")
+    statuses = publish_as_runtime(stack, attacker.id, batches, token="ncs_not-a-session-token")
     # The guessed token itself is still limited...
     assert statuses == [401] * 20 + [429] * 5
     # ...and nothing else is: the neighbour's and the attacker's own runtime publish on.

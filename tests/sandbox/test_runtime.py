@@ -202,10 +202,10 @@ def _until(what: str, condition) -> None:
 
 
 def test_outputs_survive_an_ingest_outage_and_a_restart(driver, ingest):
-    """While ingest is away, what the runtime emits waits in the session's outbox in the
-    workspace and is resent until taken; a runtime started on the workspace after a stop
+    """While ingest is away, what the runtime emits waits in the session's outbox (kept with
+    the workspace) and is resent until taken; a runtime started on the workspace after a stop
     (a pause) sends what its predecessor could not, with its own token."""
-    outbox = driver.layout.workspace("ws-outbox") / ".netclode/outbox/sess-outbox"
+    outbox = driver.layout.outbox("ws-outbox") / "sess-outbox"
 
     def pending() -> list[Path]:
         return sorted(outbox.glob("*.pb"))

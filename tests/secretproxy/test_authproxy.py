@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def authproxy(secret_proxy: Proxy, tmp_path: Path) -> Iterator[tuple[int, Path]]
     # The sandbox host's own bridge: the sandbox's out/proxy.sock -> the secret proxy.
     bridges = Bridges()
     sock = tmp_path / "proxy.sock"
-    server = bridges.open(sock, "127.0.0.1", secret_proxy.port)
+    server = bridges.open(sock, os.getuid(), "127.0.0.1", secret_proxy.port)
     try:
         proc = subprocess.Popen(
             [

@@ -23,11 +23,7 @@ pytestmark = pytest.mark.sandbox
 
 S = common_pb2
 E = events_pb2
-# .netclode/outbox holds the runtime's unsent batches, not workspace content.
-HASH_ALL = (
-    "find . \\( -path ./.cache -o -path ./.netclode/outbox \\) -prune -o -type f -print0"
-    " | sort -z | xargs -0 -r sha256sum"
-)
+HASH_ALL = "find . -path ./.cache -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum"
 
 
 def native(api: Client) -> common_pb2.Session:

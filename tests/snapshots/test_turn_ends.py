@@ -21,7 +21,14 @@ from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.github.conftest import FunctionProcess
 from tests.support.connect_wire import unary_proto
 from tests.support.event_sink import EventSink
-from tests.support.inside import TOKEN_FILE, field, kept, publish_inside, stalled, until
+from tests.support.inside import (
+    field,
+    kept,
+    publish_as_runtime,
+    runtime_token,
+    stalled,
+    until,
+)
 from tests.support.scripted_llm import OLLAMA_MODEL, ScriptedLLM, text
 from tests.support.stack import Client, Stack, read_logs
 
@@ -98,7 +105,7 @@ def test_a_batch_resent_to_a_stalled_ingest_is_applied_once(
     session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model="anthropic/claude-test")
     sandbox = field(stack, session.id, "sandbox")
     host = HostLayout(stack.layout.data)
-    token = api.exec(session.id, "cat", TOKEN_FILE).stdout.decode()
+    token = runtime_token(stack, session.id)
     stalled(stack, signal.SIGSTOP)
     try:
         prompt_id = prompt(api, session.id, "count to one")
@@ -180,9 +187,9 @@ def test_the_turn_completes_before_its_snapshot_and_a_failed_one_says_why(
 def test_forged_turn_ends_make_at_most_one_snapshot(
     api: Client, stack: Stack, llm: ScriptedLLM
 ) -> None:
-    """From inside the sandbox, with its token and even the open turn's id: 12 turn ends in
-    one call and 12 more in separate calls end that turn once, with one snapshot; entries
-    only the control plane writes are not taken from the sandbox at all."""
+    """From the sandbox's runtime (taken over), with its token and even the open turn's id:
+    12 turn ends in one call and 12 more in separate calls end that turn once, with one
+    snapshot; entries only the control plane writes are not taken from the sandbox at all."""
     llm.script.clear()
     llm.push(text("the real answer", delay=3.0))
     session = api.ready(sdk_type=S.SDK_TYPE_NATIVE, model=OLLAMA_MODEL)
@@ -207,7 +214,7 @@ def test_forged_turn_ends_make_at_most_one_snapshot(
     ]
     items = [agent_pb2.AgentOutput(event=event) for event in entries_of_the_control_plane]
     bodies.append(agent_pb2.PublishRequest(items=items, publisher_id=uuid.uuid4().hex, seq=1))
-    assert publish_inside(api, session.id, bodies) == [200] * len(bodies)
+    assert publish_as_runtime(stack, session.id, bodies) == [200] * len(bodies)
     # The runtime's real end comes later and is ignored too.
     ignored = f"ignored an end of turn {prompt_id!r}"
     until("the real end is ignored", lambda: read_logs(stack).count(ignored) >= 2)

@@ -1,12 +1,17 @@
-"""The way from a sandbox to ingest, seen from a test: publishing from inside a sandbox as
-anything running there can (raw IngestService calls over its control socket, with the
-session token it can read or any other), the runtime's outbox, and stalling ingest."""
+"""The way from a sandbox to ingest, seen from a test: publishing as a sandbox's runtime can
+(raw IngestService calls over its control socket, with its session token or any other), the
+runtime's outbox, and stalling ingest.
+
+Only the runtime's uid may read the token or connect to the control socket (the agent's
+processes cannot: tests/redteam/test_uids.py), so a test plays a runtime taken over from
+the host side, through the same socket and bridge, which ingest cannot tell apart."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
-import sys
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,37 +19,43 @@ from pathlib import Path
 from netclode.sandboxhost.layout import Layout as HostLayout
 from netclode.store import keys
 from netclode.v1 import agent_pb2
-from tests.support.stack import Client, Stack
+from tests.support.stack import Stack
 
-TOKEN_FILE = "/run/netclode/session/token"
-# argv: the token (or "@<file>" to read it there), then hex-encoded PublishRequests.
-_POSTER = """
-import http.client, socket, sys
-class Conn(http.client.HTTPConnection):
-    def connect(self):
+PUBLISH_PATH = "/netclode.v1.IngestService/Publish"
+
+
+class _ControlSocket(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("ingest", timeout=30)
+        self._path = path
+
+    def connect(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect("/run/netclode/out/control.sock")
-token = sys.argv[1]
-if token.startswith("@"):
-    token = open(token[1:]).read().strip()
-for body in sys.argv[2:]:
-    conn = Conn("ingest")
-    headers = {"Content-Type": "application/proto", "Authorization": "Bearer " + token}
-    conn.request("POST", "/netclode.v1.IngestService/Publish", bytes.fromhex(body), headers)
-    print(conn.getresponse().status)
-    conn.close()
-"""
+        self.sock.connect(str(self._path))
 
 
-def publish_inside(
-    api: Client, session_id: str, batches: list[agent_pb2.PublishRequest], token: str = ""
+def runtime_token(stack: Stack, session_id: str) -> str:
+    """The session token the sandbox's runtime holds (read on the host)."""
+    host = HostLayout(stack.layout.data)
+    return host.session_token(field(stack, session_id, "sandbox")).read_text().strip()
+
+
+def publish_as_runtime(
+    stack: Stack, session_id: str, batches: list[agent_pb2.PublishRequest], token: str = ""
 ) -> list[int]:
-    """The HTTP status of each call; `token` defaults to the sandbox's own."""
-    argv = [sys.executable, "-c", _POSTER, token or f"@{TOKEN_FILE}"]
-    argv += [batch.SerializeToString().hex() for batch in batches]
-    reply = api.exec(session_id, *argv)
-    assert reply.exit_code == 0, reply.stderr.decode()
-    return [int(status) for status in reply.stdout.split()]
+    """The HTTP status of each call over the sandbox's control socket; `token` defaults to
+    the runtime's own."""
+    host = HostLayout(stack.layout.data)
+    control = host.sandbox(field(stack, session_id, "sandbox")) / "out" / "control.sock"
+    token = token or runtime_token(stack, session_id)
+    statuses = []
+    for batch in batches:
+        conn = _ControlSocket(control)
+        headers = {"Content-Type": "application/proto", "Authorization": f"Bearer {token}"}
+        conn.request("POST", PUBLISH_PATH, batch.SerializeToString(), headers)
+        statuses.append(conn.getresponse().status)
+        conn.close()
+    return statuses
 
 
 def until[T](what: str, probe: Callable[[], T], timeout: float = 60) -> T:
@@ -63,8 +74,7 @@ def field(stack: Stack, session_id: str, name: str) -> str:
 
 def outbox(stack: Stack, session_id: str) -> Path:
     """Where the session's runtime keeps the batches ingest has not taken yet."""
-    workspace = HostLayout(stack.layout.data).workspace(field(stack, session_id, "workspace"))
-    return workspace / ".netclode/outbox" / session_id
+    return HostLayout(stack.layout.data).outbox(field(stack, session_id, "workspace")) / session_id
 
 
 def kept(stack: Stack, session_id: str) -> list[agent_pb2.PublishRequest]:

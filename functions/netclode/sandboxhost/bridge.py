@@ -24,10 +24,11 @@ class Bridges:
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="bridges", daemon=True).start()
 
-    def open(self, path: Path, host: str, port: int) -> asyncio.Server:
-        """Listens on `path` (world-connectable: the sandbox runs as another uid)."""
+    def open(self, path: Path, owner: int, host: str, port: int) -> asyncio.Server:
+        """Listens on `path`, connectable by the host uid `owner` alone."""
         server = self._run(asyncio.start_unix_server(_forwarder(host, port), path=str(path)))
-        os.chmod(path, 0o666)  # noqa: S103 - only this sandbox can see the directory
+        os.chown(path, owner, owner)
+        os.chmod(path, 0o600)
         return server
 
     def open_preview(self, port: int, unix_path: Path, preamble: bytes) -> asyncio.Server:

@@ -9,15 +9,15 @@ OpenCode server, at TOOLS_DIR on PATH), and /run/netclode/{in,out} for its socke
 
 Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
 before the runtime, see netclode_sandbox.authproxy), which adds the session token the
-runtime writes to /run/netclode/session/token (a private tmpfs) and forwards to the secret
-proxy over out/proxy.sock. The secret proxy's CA is trusted inside: the CA bundle (system
-roots + ours) is bound read-only over the system store and named by every *_CA_* variable
-the usual clients read; Node gets our CA alone (NODE_EXTRA_CA_CERTS adds to its own roots).
-It runs as uid 1000 inside, with every namespace unshared (so only its own loopback) and no
-capabilities (`--cap-drop ALL`: without it, bwrap started by root keeps almost every
-capability inside). bwrap runs as the host's own user: when that is root, uid 1000 inside
-maps to root outside (files it writes in the workspace are root's), since an unprivileged
-bwrap could not reach an interpreter under /root.
+runtime writes to /run/netclode/session/token (a host dir only the runtime's uid may enter)
+and forwards to the secret proxy over out/proxy.sock. The secret proxy's CA is trusted
+inside: the CA bundle (system roots + ours) is bound read-only over the system store and
+named by every *_CA_* variable the usual clients read; Node gets our CA alone
+(NODE_EXTRA_CA_CERTS adds to its own roots).
+Every namespace is unshared (so only its own loopback). The user namespace is the host's
+(see userns.py): the runtime runs as uid 0 inside keeping only CAP_SETUID, CAP_SETGID and
+CAP_KILL (to start the agent's processes as uid 1000, which have no capabilities at all, and
+stop them), and both uids map to unprivileged host uids of the sandbox's own slot.
 
 Limits (see limits.py): the whole sandbox runs in its own cgroups where the host has them
 (memory with its /tmp pages, processes, CPU), its /tmp is a size-limited tmpfs the host
@@ -40,11 +40,10 @@ from pathlib import Path
 
 import netclode
 import netclode_sandbox
-from netclode.sandboxhost import seccomp
+from netclode.sandboxhost import seccomp, userns
 from netclode.sandboxhost.cgroups import join_then
 from netclode.sandboxhost.limits import Confined, SandboxLimits
 
-INSIDE_UID = 1000
 RUN_DIR = "/run/netclode"
 INFO_TIMEOUT_S = 10.0
 ETC_FILES = (
@@ -60,11 +59,15 @@ ETC_FILES = (
     "profile",
     "mime.types",
 )
-PASSWD = f"agent:x:{INSIDE_UID}:{INSIDE_UID}:agent:/workspace:/bin/bash\n"
-GROUP = f"agent:x:{INSIDE_UID}:\n"
+PASSWD = (
+    f"runtime:x:{userns.RUNTIME_UID}:{userns.AGENT_UID}:runtime:/:/usr/sbin/nologin\n"
+    f"agent:x:{userns.AGENT_UID}:{userns.AGENT_UID}:agent:/workspace:/bin/bash\n"
+)
+GROUP = f"agent:x:{userns.AGENT_UID}:\n"
 HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
 SESSION_DIR = f"{RUN_DIR}/session"
 TOKEN_FILE = f"{SESSION_DIR}/token"
+OUTBOX_DIR = f"{RUN_DIR}/outbox"
 PROXY_SOCKET = f"{RUN_DIR}/out/proxy.sock"
 AUTH_PROXY = "127.0.0.1:8080"
 CA_DIR = "/etc/netclode/ca"
@@ -140,14 +143,18 @@ class Command:
 def build(
     bwrap: str,
     workspace: Path,
+    outbox: Path,
     sandbox_dir: Path,
     secret: str,
     limits: SandboxLimits,
+    namespaces: tuple[int, int],
     trust: ProxyTrust | None = None,
     confined: Confined | None = None,
 ) -> tuple[Command, dict[str, str]]:
     """The command (limits + bwrap + auth-proxy + runtime) and the environment to start it
-    with. Without `trust` (no secret proxy configured) HTTPS through the proxy cannot work."""
+    with. `namespaces` are the slot's user namespaces (userns.namespaces); the command
+    holds them until close_fds(). Without `trust` (no secret proxy configured) HTTPS
+    through the proxy cannot work."""
     confined = confined or Confined()
     cmd = Command(
         [
@@ -161,19 +168,14 @@ def build(
             "-n",
             "10",
             bwrap,
-            "--unshare-all",
+            *userns.bwrap_args(*namespaces),
             "--die-with-parent",
             "--new-session",
-            "--cap-drop",
-            "ALL",
-            "--uid",
-            str(INSIDE_UID),
-            "--gid",
-            str(INSIDE_UID),
             "--hostname",
             "sandbox",
         ]
     )
+    cmd.fds += namespaces
     # The private /tmp first: binds below may live under the host's /tmp (a checkout or a
     # venv there) and must land on top of it, not be hidden by it.
     cmd.argv += ["--proc", "/proc", "--dev", "/dev", *_tmp(confined.tmp), "--dir", RUN_DIR]
@@ -183,7 +185,8 @@ def build(
     cmd.bind("--bind", workspace, "/workspace")
     cmd.bind("--bind", sandbox_dir / "in", f"{RUN_DIR}/in")
     cmd.bind("--ro-bind", sandbox_dir / "out", f"{RUN_DIR}/out")
-    cmd.argv += ["--perms", "0700", "--tmpfs", SESSION_DIR]
+    cmd.bind("--bind", sandbox_dir / "session", SESSION_DIR)
+    cmd.bind("--bind", outbox, OUTBOX_DIR)
     if trust is not None:
         _trust(cmd, trust)
     cmd.report_child()
@@ -197,6 +200,7 @@ def build(
         "--chdir",
         "/workspace",
         "--",
+        *userns.RUNTIME_IDENTITY,
         *_auth_proxy_then(sys.executable, "-m", "netclode_sandbox"),
     ]
     if confined.cgroup_procs:
@@ -211,6 +215,8 @@ def build(
         "NETCLODE_CONTROL_SOCKET": f"{RUN_DIR}/out/control.sock",
         "NETCLODE_SECRET_FD": str(secret_fd),
         "NETCLODE_WORKSPACE": "/workspace",
+        "NETCLODE_AGENT_UID": str(userns.AGENT_UID),
+        "NETCLODE_OUTBOX": OUTBOX_DIR,
         **dict.fromkeys(PROXY_ENV, f"http://{AUTH_PROXY}"),
         "NO_PROXY": NO_PROXY,
         "no_proxy": NO_PROXY,
@@ -221,7 +227,8 @@ def build(
 
 
 def _tmp(tmp: Path | None) -> list[str]:
-    return ["--bind", str(tmp), "/tmp"] if tmp else ["--tmpfs", "/tmp"]  # noqa: S108
+    # Anyone's, as a /tmp is: the sandbox's uids are not the root that mounts it.
+    return ["--bind", str(tmp), "/tmp"] if tmp else ["--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
 
 
 def _seccomp(cmd: Command) -> None:
@@ -249,6 +256,7 @@ def _auth_proxy_then(*runtime: str) -> list[str]:
 
 
 def _trust(cmd: Command, trust: ProxyTrust) -> None:
+    _open_dirs(cmd, Path(CA_DIR))
     cmd.bind("--ro-bind", trust.ca_cert, CA_CERT)
     cmd.bind("--ro-bind", trust.bundle, CA_BUNDLE)
     if Path(SYSTEM_CAS).is_file():  # bound over it: OpenSSL's default file, git, curl, apt
@@ -263,12 +271,13 @@ def _system(cmd: Command) -> None:
             cmd.argv += ["--symlink", os.readlink(top), str(top)]
         elif top.is_dir():
             cmd.bind("--ro-bind", top, str(top))
+    _open_dirs(cmd, Path("/etc"))
     for name in ETC_FILES:
         if (Path("/etc") / name).exists():
             cmd.bind("--ro-bind", Path("/etc") / name, f"/etc/{name}")
-    cmd.data("--ro-bind-data", PASSWD.encode(), "/etc/passwd")
-    cmd.data("--ro-bind-data", GROUP.encode(), "/etc/group")
-    cmd.data("--ro-bind-data", HOSTS.encode(), "/etc/hosts")
+    for data, dest in ((PASSWD, "/etc/passwd"), (GROUP, "/etc/group"), (HOSTS, "/etc/hosts")):
+        cmd.argv += ["--perms", "0644"]  # else 0600: the host's root's, unreadable inside
+        cmd.data("--ro-bind-data", data.encode(), dest)
 
 
 def _python(cmd: Command) -> None:
@@ -277,11 +286,14 @@ def _python(cmd: Command) -> None:
     trees = {Path(sys.base_prefix), Path(sys.prefix)}
     for tree in sorted(trees):
         if not tree.is_relative_to("/usr"):
+            _open_dirs(cmd, tree.parent)
             cmd.bind("--ro-bind", tree, str(tree))
     package = Path(netclode.__file__).parent
+    _open_dirs(cmd, package)
     for name in SHARED:
         cmd.bind("--ro-bind", package / name, str(package / name))
     runtime = Path(netclode_sandbox.__file__).parent
+    _open_dirs(cmd, runtime.parent)
     cmd.bind("--ro-bind", runtime, str(runtime))
 
 
@@ -293,7 +305,16 @@ def opencode_binary() -> Path:
 def _tools(cmd: Command) -> None:
     """The OpenCode server, when installed, as `opencode` on the sandbox's PATH."""
     if opencode_binary().is_file():
+        _open_dirs(cmd, Path(TOOLS_DIR))
         cmd.bind("--ro-bind", opencode_binary(), f"{TOOLS_DIR}/opencode")
+
+
+def _open_dirs(cmd: Command, directory: Path) -> None:
+    """Creates `directory` and those above it as 0755 before anything is bound in them:
+    bwrap would otherwise make them 0700 (or copy the host's /root, 0700), closed to the
+    sandbox's uids, which are not root."""
+    for path in [*reversed(directory.parents[:-1]), directory]:
+        cmd.argv += ["--dir", str(path)]
 
 
 def init_pidfd(info_fd: int, timeout: float = INFO_TIMEOUT_S) -> int | None:

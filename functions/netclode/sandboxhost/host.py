@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from netclode.sandboxhost import bwrap, snapshots
+from netclode.sandboxhost import bwrap, snapshots, userns
 from netclode.sandboxhost.bridge import Bridges
 from netclode.sandboxhost.confinement import Confinement
 from netclode.sandboxhost.layout import Layout
@@ -45,6 +45,7 @@ class _Sandbox:
     workspace_id: str
     process: subprocess.Popen[bytes]
     init_pidfd: int | None
+    slot: userns.Slot
     bridges: list[asyncio.Server] = field(default_factory=list)
     # Preview ports: sandbox port -> the loopback listener forwarding to it.
     ports: dict[int, asyncio.Server] = field(default_factory=dict)
@@ -91,6 +92,7 @@ class SandboxHost:
         confdir = os.environ.get(CONFDIR_ENV, "")
         self._trust = bwrap.ProxyTrust.from_confdir(Path(confdir)) if confdir else None
         self._bridges = Bridges()
+        self._slots = userns.Slots()
         # bwrap's --die-with-parent follows the *thread* that forked it (PR_SET_PDEATHSIG):
         # spawn from one thread that lives as long as the host, never from request threads.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
@@ -134,6 +136,9 @@ class SandboxHost:
             self._bridges.close(server)
         self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
         shutil.rmtree(self.layout.sandbox(sandbox_id), ignore_errors=True)
+        self._slots.give_back(sandbox.slot)
+        if self.layout.workspace(sandbox.workspace_id).is_dir():
+            userns.strip_setid(self.layout.workspace(sandbox.workspace_id))
 
     def list(self) -> list[dict[str, object]]:
         with self._lock:
@@ -154,6 +159,7 @@ class SandboxHost:
                 raise Conflict(f"workspace {workspace_id} is in use by a sandbox; stop it first")
         self.confinement.delete(self.layout.workspace(workspace_id))
         shutil.rmtree(self.layout.workspace(workspace_id), ignore_errors=True)
+        shutil.rmtree(self.layout.outbox(workspace_id), ignore_errors=True)
 
     def expose_port(self, sandbox_id: str, port: int, host_port: int = 0) -> int:
         """Forwards 127.0.0.1:<host port> to the sandbox's `port`; returns the host port.
@@ -208,25 +214,49 @@ class SandboxHost:
     def _launch(
         self, sandbox_id: str, workspace_id: str, workspace: Path, memory_mb: int, cpus: int
     ) -> _Sandbox:
+        slot = self._slots.take()
+        try:
+            return self._launch_in(slot, sandbox_id, workspace_id, workspace, memory_mb, cpus)
+        except BaseException:
+            self._slots.give_back(slot)
+            raise
+
+    def _launch_in(
+        self,
+        slot: userns.Slot,
+        sandbox_id: str,
+        workspace_id: str,
+        workspace: Path,
+        memory_mb: int,
+        cpus: int,
+    ) -> _Sandbox:
         root = self.layout.sandbox(sandbox_id)
         shutil.rmtree(root, ignore_errors=True)
-        for path in (root / "in", root / "out", workspace):
+        outbox = self.layout.outbox(workspace_id)
+        for path in (root / "in", root / "out", root / "session", workspace, outbox):
             path.mkdir(parents=True, exist_ok=True)
         self.confinement.attach(workspace)
+        userns.hand_over(workspace, slot.agent)  # once mounted: the image's root, not below
+        userns.hand_over(outbox, slot.runtime)  # only ever written by runtimes
+        for private in (root / "in", root / "session", outbox):  # the runtime's alone
+            os.chown(private, slot.runtime, slot.runtime)
+            private.chmod(0o700)
         limits = self.confinement.limits.with_request(memory_mb, cpus)
         tmp = self.layout.sandbox_tmp(sandbox_id)
         confined = self.confinement.prepare(sandbox_id, tmp, limits)
         try:
-            return self._spawn(sandbox_id, workspace_id, workspace, limits, confined)
+            return self._spawn(slot, sandbox_id, workspace_id, workspace, outbox, limits, confined)
         except BaseException:
             self.confinement.release(sandbox_id, tmp)
             raise
 
     def _spawn(
         self,
+        slot: userns.Slot,
         sandbox_id: str,
         workspace_id: str,
         workspace: Path,
+        outbox: Path,
         limits: SandboxLimits,
         confined: Confined,
     ) -> _Sandbox:
@@ -234,8 +264,19 @@ class SandboxHost:
         secret = secrets.token_urlsafe(32)
         self.layout.secret(sandbox_id).write_text(secret)
         self.layout.secret(sandbox_id).chmod(0o600)
-        bridges = self._open_bridges(root / "out")
-        cmd, env = bwrap.build(self._bwrap, workspace, root, secret, limits, self._trust, confined)
+        bridges = self._open_bridges(root / "out", slot.runtime)
+        namespaces = userns.namespaces(slot)
+        cmd, env = bwrap.build(
+            self._bwrap,
+            workspace,
+            outbox,
+            root,
+            secret,
+            limits,
+            namespaces,
+            self._trust,
+            confined,
+        )
         if self._upstreams.ingest_path:
             env["NETCLODE_INGEST_PATH"] = self._upstreams.ingest_path
         try:
@@ -255,15 +296,17 @@ class SandboxHost:
         finally:
             cmd.close_fds()
         init_pidfd = bwrap.init_pidfd(cmd.info_fd)  # once the write end is closed here
-        return _Sandbox(sandbox_id, workspace_id, process, init_pidfd, bridges)
+        return _Sandbox(sandbox_id, workspace_id, process, init_pidfd, slot, bridges)
 
-    def _open_bridges(self, out_dir: Path) -> list[asyncio.Server]:
+    def _open_bridges(self, out_dir: Path, owner: int) -> list[asyncio.Server]:
+        """The ways out, connectable by the runtime's uid only: the agent reaches the
+        secret proxy through the auth-proxy, and ingest never."""
         targets = {
             "control.sock": self._upstreams.ingest,
             "proxy.sock": self._upstreams.secret_proxy,
         }
         return [
-            self._bridges.open(out_dir / name, *target)
+            self._bridges.open(out_dir / name, owner, *target)
             for name, target in targets.items()
             if target is not None
         ]

@@ -5,9 +5,12 @@
 <data>/workspace-images/<id>.img   each workspace's filesystem, loop-mounted at its dir
                                    (its disk quota, see limits.py)
 <data>/snapshots/<snapshot_id>/    workspace snapshots (copies; see snapshots.py)
+<data>/outboxes/<workspace_id>/    the runtime's unsent batches (the runtime's uid only),
+                                   bound at /run/netclode/outbox: they outlive a pause
 <runtime>/sandboxes/<sandbox_id>/  per-sandbox state, removed when it stops:
     secret                         the inbound bearer secret (owner-only)
     log                            the sandbox's stderr
+    session/token                  the session token (the runtime's uid only; see userns.py)
     in/sandbox.sock                the runtime's SandboxService
     in/ports.sock                  the runtime's port forwarder (preview URLs)
     out/control.sock               bridge to the ingest function
@@ -77,6 +80,9 @@ class Layout:
     def workspace_images(self) -> Path:
         return self.data_dir / "workspace-images"
 
+    def outbox(self, workspace_id: str) -> Path:
+        return self.data_dir / "outboxes" / check_id("workspace id", workspace_id)
+
     def snapshot(self, snapshot_id: str) -> Path:
         return self.data_dir / "snapshots" / check_id("snapshot id", snapshot_id)
 
@@ -88,6 +94,9 @@ class Layout:
 
     def secret(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "secret"
+
+    def session_token(self, sandbox_id: str) -> Path:
+        return self.sandbox(sandbox_id) / "session" / "token"
 
     def inbound_socket(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "in" / "sandbox.sock"

@@ -4,7 +4,9 @@ A snapshot must stay what the workspace was at that moment, however the workspac
 later, so it is a real copy, never hard links (an in-place edit would show through). `cp -a
 --reflink=auto` makes copy-on-write clones on filesystems that can (btrfs, XFS) and falls
 back to a plain copy elsewhere. Copies go to a temporary sibling first and are renamed into
-place, so a failed copy never leaves a half-written snapshot or workspace behind.
+place, so a failed copy never leaves a half-written snapshot or workspace behind. Copies
+carry no setuid/setgid bits (userns.strip_setid): cp -a keeps modes, and a sandbox may set
+them on its own files.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from netclode.sandboxhost import userns
 from netclode.sandboxhost.layout import Layout
 
 COPY_TIMEOUT = 600.0
@@ -63,6 +66,11 @@ def _copy(source: Path, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         lines = result.stderr.strip().splitlines() or [f"cp exited with {result.returncode}"]
         raise SnapshotError(lines[-1])
+    try:
+        userns.strip_setid(staging)
+    except userns.UidError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SnapshotError(str(exc)) from None
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
 

@@ -43,6 +43,7 @@ from claude_agent_sdk import (
 
 from netclode.providers import split_model
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox import identity
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
@@ -116,6 +117,7 @@ class ClaudeAgent:
             resume=self.mapping.get(),
             max_turns=self.max_turns,
             stderr=lambda line: log.debug("claude: %s", line),
+            user=identity.agent_uid(),  # its group is the runtime's: the agent's already
         )
         consume = asyncio.ensure_future(self._consume(prompt, options, translator))
         watch = asyncio.ensure_future(self._watch(translator))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import shlex
 import threading
 import time
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from codex_cli_bin import bundled_codex_path, bundled_path_dir
 from openai_codex import (
     ApprovalMode,
     Codex,
@@ -53,6 +55,7 @@ from netclode.providers import (
     placeholder,
 )
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox import identity
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
@@ -194,10 +197,18 @@ class CodexAgent:
         return {"OPENAI_API_KEY": None, "tokens": tokens, "last_refresh": now}
 
     def _cli_config(self) -> CodexConfig:
+        """The app-server command as the SDK builds it, started as the agent."""
+        overrides = _overrides(self.model, self.base)
+        argv = [str(bundled_codex_path())]
+        for setting in overrides:
+            argv += ["--config", setting]
+        argv += ["app-server", "--listen", "stdio://"]
+        tools = bundled_path_dir()  # the CLI's own helpers (rg), as the SDK adds them
+        path = f"{tools}:{self.env.get('PATH', os.environ['PATH'])}" if tools else None
         return CodexConfig(
             cwd=str(self.workspace),
-            env=self.env,
-            config_overrides=_overrides(self.model, self.base),
+            env=self.env | ({"PATH": path} if path else {}),
+            launch_args_override=tuple(identity.agent_argv(argv)),
         )
 
 

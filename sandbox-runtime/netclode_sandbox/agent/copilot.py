@@ -34,12 +34,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from copilot import CopilotClient, RuntimeConnection
+from copilot import CopilotClient, RuntimeConnection, StdioRuntimeConnection
 from copilot.generated.session_events import SessionEvent, SessionEventType
 from copilot.session import CopilotSession, PermissionHandler
 
 from netclode.providers import split_model
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox import identity
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
@@ -64,6 +65,13 @@ CLI_ARGS = ("--no-auto-update", "--disable-client-telemetry")
 WATCH_S = 0.25
 _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
 E = SessionEventType
+
+
+def _as_agent(cli: Path) -> StdioRuntimeConnection:
+    """The CLI's stdio connection, the CLI started as the agent: the SDK appends its own
+    arguments to `args`, so a setpriv prefix stays in front."""
+    path, *args = identity.agent_argv([str(cli), *CLI_ARGS])
+    return RuntimeConnection.for_stdio(path=path, args=args)
 
 
 def cli_path() -> Path:
@@ -161,7 +169,7 @@ class CopilotAgent:
             translator.fail(f"the Copilot CLI is not installed at {cli}: run scripts/setup.sh")
             return
         client = CopilotClient(
-            connection=RuntimeConnection.for_stdio(path=str(cli), args=CLI_ARGS),
+            connection=_as_agent(cli),
             env=self.env,
             working_directory=str(self.workspace),
             github_token=self.github_token,

@@ -39,6 +39,7 @@ import httpx
 
 from netclode.providers import OPENCODE_EFFORTS, Provider, split_opencode
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_sandbox import identity
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
@@ -135,6 +136,7 @@ class Server:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                **identity.popen_kwargs(),
             )
         self._stop = weakref.finalize(self, _stop_process, self.proc)
         self.url = f"http://127.0.0.1:{port}"

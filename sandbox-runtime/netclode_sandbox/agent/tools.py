@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netclode_sandbox import identity
+
 BASH_DEFAULT_TIMEOUT_S = 120
 BASH_MAX_TIMEOUT_S = 600
 OUTPUT_CAP = 30_000
@@ -213,6 +215,7 @@ class Toolbox:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    **identity.popen_kwargs(),
                 )
             try:
                 code = proc.wait(timeout=timeout)
