@@ -3,8 +3,8 @@
 The runtime holds the session token and the inbound secret; the agent (the SDK backends'
 CLIs and servers, the native agent's Bash, Exec, the terminal, git) runs arbitrary code.
 When the host starts the runtime with NETCLODE_AGENT_UID (a local sandbox: uid 0 inside,
-keeping only CAP_SETUID, CAP_SETGID and CAP_KILL), every process the runtime starts runs as that uid, with no
-capabilities, and cannot read the runtime's token file, /proc/<runtime>/environ or
+keeping only CAP_SETUID, CAP_SETGID and CAP_KILL), every process the runtime starts runs as
+that uid, with no capabilities, and cannot read the runtime's token file, /proc/<runtime>/environ or
 /proc/<runtime>/mem, nor signal it (the kernel allows that to the same uid only).
 
 The runtime's own file work in the workspace (the native agent's Write/Edit, the Claude
