@@ -11,7 +11,7 @@ import pytest
 
 from netclode import audit
 from netclode.auth.secrets import hash_token
-from netclode.providers import PROVIDERS
+from netclode.providers import KNOWN_PROVIDERS
 from netclode.store import keys
 from netclode.store.sessions import SessionStore
 from netclode.v1 import common_pb2
@@ -178,13 +178,14 @@ def test_the_ollama_url_is_reachable_and_nothing_beside_it(secret_proxy: Proxy, 
     assert _proxy_status(secret_proxy, token, f"http://127.0.0.2:{port}/api/tags") == 403
 
 
-@pytest.mark.parametrize("provider", [p for p in PROVIDERS.values() if p.key_env])
+@pytest.mark.parametrize("provider", [p for p in KNOWN_PROVIDERS.values() if p.key_env])
 def test_every_providers_key_is_one_the_proxy_fills_for_that_providers_host(provider) -> None:
     """A sandbox gets the provider's placeholder; the proxy must know that key for the
-    provider's default endpoint, or the agent's requests go out with the placeholder."""
+    provider's default endpoint, or the agent's requests go out with the placeholder (and
+    for native sessions, when the native agent speaks to the provider)."""
     rule = next((r for r in TABLE if r.key == provider.key_env), None)
     assert rule is not None, f"{provider.name}: the proxy has no {provider.key_env}"
     sdk_default = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com"}
     endpoint = provider.default_base or sdk_default[provider.api]
     assert urlsplit(endpoint).hostname in rule.hosts
-    assert common_pb2.SDK_TYPE_NATIVE in rule.kinds
+    assert (common_pb2.SDK_TYPE_NATIVE in rule.kinds) == provider.native
