@@ -47,7 +47,8 @@ def test_ollama_on_loopback_answers_a_turn(world: World) -> None:
 
     done = completed(entries)
     assert (done.error, done.final_answer) == ("", "Hello from the Ollama on your machine.")
-    (request,) = [r for r in world.ollama.model_requests()[seen:] if "say hello" in str(r.body)]
+    turn = [r for r in world.ollama.model_requests()[seen:] if "tools" in r.body]  # no title
+    (request,) = [r for r in turn if "say hello" in str(r.body)]
     assert request.path == "/ollama/v1/chat/completions"
     assert request.body["model"] == OLLAMA_MODEL.removeprefix("ollama/")
 

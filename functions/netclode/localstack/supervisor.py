@@ -322,6 +322,7 @@ class Supervisor:
                 log.warning("%s did not stop within %ss; killing it", name, STOP_GRACE_S)
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(timeout=STOP_GRACE_S)
+        _unmount_sandbox_leftovers(self.layout)
         if self.valkey is not None:
             with contextlib.suppress(Exception):  # not running after a failed restart
                 self.valkey.stop()
@@ -331,6 +332,17 @@ class Supervisor:
                 sock.close()
         self.layout.state_file.unlink(missing_ok=True)
         log.info("stopped in %.1fs", time.monotonic() - started)
+
+
+def _unmount_sandbox_leftovers(layout: Layout) -> None:
+    """A sandbox host killed at the end of its grace leaves its workspace images and /tmp
+    mounts: `down` leaves nothing mounted (the images keep the files)."""
+    from netclode.sandboxhost.layout import Layout as SandboxLayout
+    from netclode.sandboxhost.mounts import unmount_under
+
+    host = SandboxLayout(layout.data)
+    for root in (host.data_dir, host.runtime_dir):
+        unmount_under(root)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
