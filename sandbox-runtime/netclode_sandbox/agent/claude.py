@@ -44,11 +44,11 @@ from claude_agent_sdk import (
 from netclode.providers import split_model
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
-from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
+from netclode_sandbox.agent.turnstate import TurnState
 from netclode_sandbox.agent.worker import AsyncTurns
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,6 @@ CONFIG_DIR = ".netclode/claude"
 TOOLS = ["Read", "Write", "Edit", "MultiEdit", "Bash", "Glob", "Grep", "WebFetch", "TodoWrite"]
 READ_ONLY = frozenset({"Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite", "LS"})
 CLI_MAX_RETRIES = "2"  # as the native agent: GIVE_UP_S bounds them anyway
-# Less than the native agent: the CLI starts within this wait, and the turn ends only
-# INTERRUPT_GRACE_S after it (the CLI stops in the background).
-CLI_GIVE_UP_S = GIVE_UP_S - 5.0
 WATCH_S = 0.25
 ANTHROPIC_HOST = "api.anthropic.com"
 _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
@@ -100,11 +97,7 @@ class ClaudeAgent:
             lambda: self._turn(prompt, translator), lambda e: translator.fail(_failure(e))
         )
         self.events.close()
-        out = events_pb2.TurnCompletedPayload()
-        out.CopyFrom(translator.result)
-        if interrupted:
-            out.interrupted, out.error = True, ""
-        return out
+        return translator.completed(interrupted)
 
     async def _turn(self, prompt: str, translator: Translator) -> None:
         options = ClaudeAgentOptions(
@@ -142,38 +135,18 @@ class ClaudeAgent:
         self.turns.gave_up.set()
 
 
-class Translator:
+class Translator(TurnState):
     """SDK messages → agent events, and the turn's result."""
 
     def __init__(
         self, events: Events, tracker: WorkspaceTracker, mapping: SessionMapping, where: str
     ) -> None:
-        self.events, self.tracker, self.mapping, self.where = events, tracker, mapping, where
-        self.result = events_pb2.TurnCompletedPayload()
-        # Since when the turn waits for the model to begin an answer (None: it is answering,
-        # or a tool runs); and the last failure the CLI retried.
-        self.waiting_since: float | None = time.monotonic()
-        self.last_failure = ""
+        super().__init__(events, where)
+        self.tracker, self.mapping = tracker, mapping
         self.message_id = ""
         self.blocks: dict[int, dict[str, str]] = {}  # stream index → {type, id}
         self.tools: dict[str, tuple[str, str, float]] = {}  # tool id → (name, command, start)
         self.started: set[str] = set()
-
-    def fail(self, message: str) -> None:
-        if self.result.error:
-            return  # the first failure is the one to tell
-        self.result.error = message
-        self.events.error(message)
-
-    def patience(self) -> float | None:
-        """Seconds the next message may take: unbounded unless the model is awaited."""
-        if self.waiting_since is None:
-            return None
-        return max(self.waiting_since + CLI_GIVE_UP_S - time.monotonic(), 0.0)
-
-    def silence(self) -> str:
-        last = f" (last failure: {self.last_failure})" if self.last_failure else ""
-        return f"{self.where} did not answer within {CLI_GIVE_UP_S:g} s{last}"
 
     def handle(self, message: Any) -> None:
         if isinstance(message, StreamEvent):

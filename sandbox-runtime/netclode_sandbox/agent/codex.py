@@ -56,21 +56,19 @@ from netclode.providers import (
 )
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
-from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
-from netclode_sandbox.agent.worker import run_interruptible
+from netclode_sandbox.agent.turnstate import TurnState
+from netclode_sandbox.agent.worker import Turns
 
 log = logging.getLogger(__name__)
 
 HOME_DIR = ".netclode/codex"
 MAPPING_FILE = ".netclode/codex-thread.json"
 TOOLS = ["shell (exec_command)", "apply_patch", "view_image"]
-PREVIOUS_TURN_WAIT_S = 10.0
 CLI_MAX_RETRIES = 2  # GIVE_UP_S bounds them anyway
-CLI_GIVE_UP_S = GIVE_UP_S - 5.0  # as the claude backend: the CLI stops in the background
 WATCH_S = 0.25
 OPENAI_BASE = "https://api.openai.com/v1"
 CHATGPT_HOST = "chatgpt.com"
@@ -94,31 +92,20 @@ class CodexAgent:
             f"openai API at {urlsplit(self.base).netloc}" if api else f"ChatGPT at {CHATGPT_HOST}"
         )
         self.system = system_prompt(config, workspace, TOOLS)
-        self._cancel = threading.Event()
-        self._gave_up = threading.Event()
-        self._worker: threading.Thread | None = None
+        self.turns = Turns("codex-turn")
         self._handle: TurnHandle | None = None
 
     def interrupt(self) -> None:
-        self._cancel.set()
+        self.turns.interrupt()
         self._stop_turn()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        if self._worker:
-            self._worker.join(PREVIOUS_TURN_WAIT_S)
-        self._cancel.clear()
-        self._gave_up.clear()
+        self.turns.begin()
         self.events.reopen()
         translator = Translator(self.events, WorkspaceTracker(self.workspace), self.where)
-        self._worker = run_interruptible(
-            lambda: self._run(prompt, translator), self._cancel, "codex-turn", self._gave_up
-        )
+        interrupted = self.turns.run_in_thread(lambda: self._run(prompt, translator))
         self.events.close()
-        out = events_pb2.TurnCompletedPayload()
-        out.CopyFrom(translator.result)
-        if self._cancel.is_set():
-            out.interrupted, out.error = True, ""
-        return out
+        return translator.completed(interrupted)
 
     def _run(self, prompt: str, translator: Translator) -> None:
         done = threading.Event()
@@ -129,13 +116,13 @@ class CodexAgent:
                 thread = self._thread(codex)
                 effort = ReasoningEffort(self.model.effort) if self.model.effort else None
                 self._handle = thread.turn(prompt, effort=effort)
-                if self._cancel.is_set():  # interrupted while the CLI started
+                if self.turns.cancel.is_set():  # interrupted while the CLI started
                     self._stop_turn()
                 watch.start()
                 for notification in self._handle.stream():
                     translator.handle(notification.method, notification.payload)
         except (CodexError, OSError) as e:
-            if not self._cancel.is_set() and not self._gave_up.is_set():
+            if not self.turns.cancel.is_set() and not self.turns.gave_up.is_set():
                 translator.fail(f"codex agent failed: {e}")
         except Exception as e:  # a bug must end the turn with an error entry, not kill the runtime
             log.exception("codex agent turn failed")
@@ -174,7 +161,7 @@ class CodexAgent:
             left = translator.patience()
             if left is not None and left <= 0:
                 translator.fail(translator.silence())
-                self._gave_up.set()
+                self.turns.gave_up.set()
                 self._stop_turn()
                 return
 
@@ -290,31 +277,13 @@ def _shell_command(command: str) -> str:
     return command
 
 
-class Translator:
+class Translator(TurnState):
     """App-server notifications → agent events, and the turn's result."""
 
     def __init__(self, events: Events, tracker: WorkspaceTracker, where: str) -> None:
-        self.events, self.tracker, self.where = events, tracker, where
-        self.result = events_pb2.TurnCompletedPayload()
-        # Since when the turn waits for the model (None: it answers, or a tool runs).
-        self.waiting_since: float | None = time.monotonic()
-        self.last_failure = ""
+        super().__init__(events, where)
+        self.tracker = tracker
         self.started: dict[str, float] = {}  # tool item id → start
-
-    def fail(self, message: str) -> None:
-        if self.result.error:
-            return  # the first failure is the one to tell
-        self.result.error = message
-        self.events.error(message)
-
-    def patience(self) -> float | None:
-        if self.waiting_since is None:
-            return None
-        return max(self.waiting_since + CLI_GIVE_UP_S - time.monotonic(), 0.0)
-
-    def silence(self) -> str:
-        last = f" (last failure: {self.last_failure})" if self.last_failure else ""
-        return f"{self.where} did not answer within {CLI_GIVE_UP_S:g} s{last}"
 
     def handle(self, method: str, payload: Any) -> None:
         if method == "item/agentMessage/delta":

@@ -41,11 +41,11 @@ from copilot.session import CopilotSession, PermissionHandler
 from netclode.providers import split_model
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
-from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
+from netclode_sandbox.agent.turnstate import TurnState
 from netclode_sandbox.agent.worker import AsyncTurns
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ SHELL = "bash"
 READ_ONLY = frozenset(
     {"view", "glob", "grep", "read_bash", "list_bash", "read_agent", "list_agents", "skill"}
 )
-CLI_GIVE_UP_S = GIVE_UP_S - 5.0  # as the claude backend: the CLI stops in the background
 ABORT_S = 1.0
 CLI_ARGS = ("--no-auto-update", "--disable-client-telemetry")
 WATCH_S = 0.25
@@ -143,11 +142,7 @@ class CopilotAgent:
             lambda e: translator.fail(f"{self.where} failed: {_reason(e)}"),
         )
         self.events.close()
-        out = events_pb2.TurnCompletedPayload()
-        out.CopyFrom(translator.result)
-        if interrupted:
-            out.interrupted, out.error = True, ""
-        return out
+        return translator.completed(interrupted)
 
     async def _turn(self, prompt: str, translator: Translator) -> None:
         """The turn, bounded by the watch from the start: the CLI signs in and fetches its
@@ -221,35 +216,18 @@ async def _close(client: CopilotClient, session: CopilotSession | None, idle: bo
         await client.force_stop()
 
 
-class Translator:
+class Translator(TurnState):
     """Copilot session events → agent events, and the turn's result."""
 
     def __init__(self, events: Events, tracker: WorkspaceTracker, where: str) -> None:
-        self.events, self.tracker, self.where = events, tracker, where
-        self.result = events_pb2.TurnCompletedPayload()
+        super().__init__(events, where)
+        self.tracker = tracker
         self.idle = asyncio.Event()
-        # Since when the turn waits for the model to begin an answer (None: it is answering,
-        # or a tool runs); and the last failure the CLI retried.
-        self.waiting_since: float | None = time.monotonic()
-        self.last_failure = ""
         self.tools: dict[str, tuple[str, str, float]] = {}  # call id → (name, command, start)
         self.started: set[str] = set()
 
-    def fail(self, message: str) -> None:
-        if self.result.error:
-            return  # the first failure is the one to tell
-        self.result.error = message
-        self.events.error(message)
-
     def patience(self) -> float | None:
-        """Seconds the next answer may take: unbounded unless the model is awaited."""
-        if self.waiting_since is None or self.idle.is_set():
-            return None
-        return max(self.waiting_since + CLI_GIVE_UP_S - time.monotonic(), 0.0)
-
-    def silence(self) -> str:
-        last = f" (last failure: {self.last_failure})" if self.last_failure else ""
-        return f"{self.where} did not answer within {CLI_GIVE_UP_S:g} s{last}"
+        return None if self.idle.is_set() else super().patience()
 
     def handle(self, event: SessionEvent) -> None:
         if event.agent_id:

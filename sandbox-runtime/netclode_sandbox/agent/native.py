@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,11 @@ from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.llm import ModelClient, ModelError, Step, ToolCall, make_client
 from netclode_sandbox.agent.prompt import system_prompt
 from netclode_sandbox.agent.tools import READ_ONLY, SPECS, Toolbox
-from netclode_sandbox.agent.worker import run_interruptible
+from netclode_sandbox.agent.worker import Turns
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_STEPS = 50
-PREVIOUS_TURN_WAIT_S = 10.0
 HISTORY_FILE = ".netclode/native-history.json"
 
 
@@ -80,30 +78,25 @@ class NativeAgent:
             self.client = make_client(config)
         except ModelError as e:
             self.setup_error = str(e)
-        self._cancel = threading.Event()
-        self._worker: threading.Thread | None = None
+        self.turns = Turns("native-turn")
         self._tracker: WorkspaceTracker | None = None
 
     def interrupt(self) -> None:
-        self._cancel.set()
+        self.turns.interrupt()
         self.toolbox.kill()
         if self.client:
             self.client.abort()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        if self._worker:
-            self._worker.join(PREVIOUS_TURN_WAIT_S)
-        self._cancel.clear()
+        self.turns.begin()
         self.toolbox.reset()
         self.events.reopen()
         result = events_pb2.TurnCompletedPayload()
-        self._worker = run_interruptible(
-            lambda: self._turn(prompt, result), self._cancel, "native-turn"
-        )
+        interrupted = self.turns.run_in_thread(lambda: self._turn(prompt, result))
         self.events.close()
         out = events_pb2.TurnCompletedPayload()
         out.CopyFrom(result)  # a worker still unwinding must not change what we returned
-        if self._cancel.is_set():
+        if interrupted:
             out.interrupted = True
             out.error = ""
         return out
@@ -118,7 +111,7 @@ class NativeAgent:
             self._fail(result, f"internal agent error ({type(e).__name__}: {e})")
 
     def _fail(self, result: events_pb2.TurnCompletedPayload, message: str) -> None:
-        if self._cancel.is_set():
+        if self.turns.cancel.is_set():
             return  # an aborted stream is the interrupt, not a model failure
         result.error = message
         self.events.error(message)
@@ -129,9 +122,9 @@ class NativeAgent:
         self._baseline()
         self.history.append({"role": "user", "text": prompt})
         tools = [dict(s) for s in SPECS]
-        while result.steps < self.max_steps and not self._cancel.is_set():
+        while result.steps < self.max_steps and not self.turns.cancel.is_set():
             step = self.client.step(self.system, self.history.messages, tools, self.events)
-            if self._cancel.is_set():
+            if self.turns.cancel.is_set():
                 return
             result.steps += 1
             result.usage.input_tokens += step.input_tokens
@@ -154,7 +147,7 @@ class NativeAgent:
     def _run_tools(self, step: Step) -> None:
         results = []
         for call in step.tool_calls:
-            if self._cancel.is_set():
+            if self.turns.cancel.is_set():
                 results.append(
                     {"id": call.id, "output": "interrupted by the user", "is_error": True}
                 )

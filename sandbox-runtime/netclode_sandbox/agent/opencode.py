@@ -14,7 +14,7 @@ the conversation resumes after pause/resume in a fresh sandbox.
 
 A failing API ends the turn soon: OpenCode retries a failing provider on its own (reported
 as `session.status` retry), so while the turn waits for the model an answer must begin
-within SERVER_GIVE_UP_S, or the turn ends with an error naming the API's host and the last
+within CLI_GIVE_UP_S, or the turn ends with an error naming the API's host and the last
 failure; a failure OpenCode gives up on (`session.error`) ends it at once.
 """
 
@@ -40,12 +40,12 @@ import httpx
 from netclode.providers import OPENCODE_EFFORTS, Provider, split_opencode
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
-from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
 from netclode_sandbox.agent.prompt import system_prompt
-from netclode_sandbox.agent.worker import run_interruptible
+from netclode_sandbox.agent.turnstate import TurnState
+from netclode_sandbox.agent.worker import Turns
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,8 @@ START_TIMEOUT_S = 60.0
 POLL_S = 0.2
 WATCH_S = 0.25
 HTTP_TIMEOUT_S = 10.0
-PREVIOUS_TURN_WAIT_S = 10.0
 ERROR_CHARS = 300
 # Less than GIVE_UP_S: the turn ends only INTERRUPT_GRACE_S after it (the abort is async).
-SERVER_GIVE_UP_S = GIVE_UP_S - 5.0
 NO_TRAFFIC = {
     "OPENCODE_DISABLE_DEFAULT_PLUGINS": "true",
     "OPENCODE_DISABLE_MODELS_FETCH": "true",
@@ -272,9 +270,7 @@ class OpenCodeAgent:
         )
         self._server: Server | None = None
         self._session_id = ""
-        self._cancel = threading.Event()
-        self._gave_up = threading.Event()
-        self._worker: threading.Thread | None = None
+        self.turns = Turns("opencode-turn")
 
     def _config(self, env: dict[str, str], effort: str, max_steps: int) -> dict[str, Any]:
         name = f"{self.provider.name}/{self.model}"
@@ -294,7 +290,7 @@ class OpenCodeAgent:
         }
 
     def interrupt(self) -> None:
-        self._cancel.set()
+        self.turns.interrupt()
         server, session_id = self._server, self._session_id
         if server and session_id:
             threading.Thread(target=server.abort, args=(session_id,), daemon=True).start()
@@ -306,27 +302,18 @@ class OpenCodeAgent:
             self._server = None
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        if self._worker:
-            self._worker.join(PREVIOUS_TURN_WAIT_S)
-        self._cancel.clear()
-        self._gave_up.clear()
+        self.turns.begin()
         self.events.reopen()
         translator = Translator(self.events, WorkspaceTracker(self.workspace), self.where)
-        self._worker = run_interruptible(
-            lambda: self._run(prompt, translator), self._cancel, "opencode-turn", self._gave_up
-        )
+        interrupted = self.turns.run_in_thread(lambda: self._run(prompt, translator))
         self.events.close()
-        out = events_pb2.TurnCompletedPayload()
-        out.CopyFrom(translator.result)
-        if self._cancel.is_set():
-            out.interrupted, out.error = True, ""
-        return out
+        return translator.completed(interrupted)
 
     def _run(self, prompt: str, translator: Translator) -> None:
         try:
             self._turn(prompt, translator)
         except (OpenCodeError, httpx.HTTPError, OSError) as e:
-            if not self._cancel.is_set():
+            if not self.turns.cancel.is_set():
                 translator.fail(f"opencode agent failed: {e}")
         except Exception as e:  # a bug must end the turn with an error entry, not kill the runtime
             log.exception("opencode agent turn failed")
@@ -337,19 +324,19 @@ class OpenCodeAgent:
         instructions.parent.mkdir(parents=True, exist_ok=True)
         instructions.write_text(self.system + "\n")
         server = self._ensure_server()
-        if self._cancel.is_set():
+        if self.turns.cancel.is_set():
             return
         self._session_id = server.session(self.mapping, self.session_title)
         server.drain()  # what an interrupted turn left behind
         translator.session_id = self._session_id
         server.prompt(self._session_id, prompt, self.provider.name, self.model)
         translator.prepare_until = time.monotonic() + START_TIMEOUT_S
-        while not translator.done and not self._cancel.is_set():
+        while not translator.done and not self.turns.cancel.is_set():
             with contextlib.suppress(queue.Empty):
                 translator.handle(server.events.get(timeout=WATCH_S))
             if translator.gave_up():
                 server.abort(self._session_id)
-                self._gave_up.set()
+                self.turns.gave_up.set()
                 return
 
     def _ensure_server(self) -> Server:
@@ -358,7 +345,7 @@ class OpenCodeAgent:
         self.close()  # a server that died or went deaf
         self._server = Server(self.workspace, self.env)
         try:
-            self._server.start(self._cancel)
+            self._server.start(self.turns.cancel)
         except OpenCodeError:
             self.close()
             raise
@@ -374,39 +361,30 @@ def _state_dirs(workspace: Path) -> dict[str, str]:
     }
 
 
-class Translator:
-    """OpenCode server events of one session → agent events, and the turn's result."""
+class Translator(TurnState):
+    """OpenCode server events of one session → agent events, and the turn's result.
+
+    The model is not awaited while OpenCode prepares the request: on a fresh server that
+    takes a while, up to prepare_until."""
 
     def __init__(self, events: Events, tracker: WorkspaceTracker, where: str) -> None:
-        self.events, self.tracker, self.where = events, tracker, where
-        self.result = events_pb2.TurnCompletedPayload()
+        super().__init__(events, where, awaiting=False)
+        self.tracker = tracker
         self.session_id = ""
         self.done = False
         self.busy = False  # this turn's prompt started: an idle before it is an older turn's
-        # Since when the turn waits for the model (None: it answers, a tool runs, or OpenCode
-        # prepares the request: on a fresh server that takes a while, up to prepare_until).
-        self.waiting_since: float | None = None
         self.prepare_until = float("inf")
-        self.last_failure = ""
         self.assistant: set[str] = set()  # message ids
         self.parts: dict[str, str] = {}  # part id → type
         self.tools: dict[str, str] = {}  # call id → status reported last
 
-    def fail(self, message: str) -> None:
-        if self.result.error:
-            return  # the first failure is the one to tell
-        self.result.error = message
-        self.events.error(message)
-
     def gave_up(self) -> bool:
-        """True (and the turn failed) once the model has been awaited for SERVER_GIVE_UP_S,
+        """True (and the turn failed) once the model has been awaited for CLI_GIVE_UP_S,
         or OpenCode never began to ask it."""
-        now = time.monotonic()
-        if self.waiting_since is not None and now - self.waiting_since >= SERVER_GIVE_UP_S:
-            last = f" (last failure: {self.last_failure})" if self.last_failure else ""
-            self.fail(f"{self.where} did not answer within {SERVER_GIVE_UP_S:g} s{last}")
+        if self.patience() == 0:
+            self.fail(self.silence())
             return True
-        if not self.assistant and now >= self.prepare_until:
+        if not self.assistant and time.monotonic() >= self.prepare_until:
             self.fail(f"opencode did not begin the turn within {START_TIMEOUT_S:g} s")
             return True
         return False

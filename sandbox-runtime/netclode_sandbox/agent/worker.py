@@ -40,18 +40,16 @@ def run_interruptible(
     return worker
 
 
-class AsyncTurns:
-    """Turns of an asyncio-based SDK: each runs on its own event loop in a worker thread
-    (run_interruptible), so the runtime's blocking run_turn can drive it; an interrupt cancels
-    the running task from any thread (the SDK then stops its CLI)."""
+class Turns:
+    """One turn at a time of an SDK backend, each in a worker thread (run_interruptible), so
+    the runtime's blocking run_turn can drive it and an interrupt or give-up ends the wait in
+    bounded time."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.cancel = threading.Event()
+        self.cancel = threading.Event()  # the user's interrupt
         self.gave_up = threading.Event()  # set by the backend when its turn failed
         self._worker: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def begin(self) -> None:
         """Waits (bounded) for the previous turn's thread, then resets the flags: call before
@@ -61,20 +59,35 @@ class AsyncTurns:
         self.cancel.clear()
         self.gave_up.clear()
 
+    def run_in_thread(self, target: Callable[[], None]) -> bool:
+        """Runs `target` until it ends, or INTERRUPT_GRACE_S after an interrupt or give-up.
+        True when the user interrupted it."""
+        self._worker = run_interruptible(target, self.cancel, self.name, self.gave_up)
+        return self.cancel.is_set()
+
+    def interrupt(self) -> None:
+        self.cancel.set()
+
+
+class AsyncTurns(Turns):
+    """Turns of an asyncio-based SDK: each runs on its own event loop in the worker thread;
+    an interrupt cancels the running task from any thread (the SDK then stops its CLI)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
     def run(
         self,
         turn: Callable[[], Coroutine[Any, Any, None]],
         fail: Callable[[Exception], None],
     ) -> bool:
-        """Runs `turn()` until it ends, or INTERRUPT_GRACE_S after an interrupt or give-up;
-        `fail` gets what it raised. True when the user interrupted it."""
-        self._worker = run_interruptible(
-            lambda: self._run_loop(turn, fail), self.cancel, self.name, self.gave_up
-        )
-        return self.cancel.is_set()
+        """Runs `turn()` (see run_in_thread); `fail` gets what it raised."""
+        return self.run_in_thread(lambda: self._run_loop(turn, fail))
 
     def interrupt(self) -> None:
-        self.cancel.set()
+        super().interrupt()
         loop, task = self._loop, self._task
         if loop and task:
             loop.call_soon_threadsafe(task.cancel)
