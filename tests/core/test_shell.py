@@ -20,28 +20,27 @@ NETCLODE = Path(sys.executable).with_name("netclode")
 
 
 class Tmux:
-    """One detached tmux session running a command, read back with capture-pane."""
+    """One detached tmux session running a command, read back with capture-pane.
+
+    Each on a tmux server of its own (-L): with the shared default server, a session
+    started just as another test's last one ended met a server shutting down."""
 
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.name = f"nc-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         line = f"env {exports} {shlex.join(command)}; echo '[exited]'; sleep 30"
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "120", "-y", "30", line],
-            check=True,
+        self.tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "30", line)
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.name, *args], capture_output=True, text=True, check=check
         )
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        self.tmux("send-keys", "-t", self.name, *keys)
 
     def screen(self) -> str:
-        out = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-S", "-200", "-t", self.name],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout
+        return self.tmux("capture-pane", "-p", "-S", "-200", "-t", self.name).stdout
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
@@ -53,13 +52,10 @@ class Tmux:
         raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
 
     def resize(self, cols: int, rows: int) -> None:
-        subprocess.run(
-            ["tmux", "resize-window", "-t", self.name, "-x", str(cols), "-y", str(rows)],
-            check=True,
-        )
+        self.tmux("resize-window", "-t", self.name, "-x", str(cols), "-y", str(rows))
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False)
+        self.tmux("kill-server", check=False)
 
 
 @pytest.fixture

@@ -72,6 +72,14 @@ class User:
     def sh(self, session_id: str, script: str) -> str:
         return self.netclode("exec", session_id, "--", "sh", "-c", script)
 
+    def wait_cloned(self, session_id: str, path: str, timeout: float = 60.0) -> None:
+        """Repos clone in the background once the session is ready (with progress events):
+        waits until `path` is in the workspace."""
+        deadline = time.monotonic() + timeout
+        while self.sh(session_id, f"test -e {path} && echo yes || echo no") != "yes\n":
+            assert time.monotonic() < deadline, f"{path} not cloned within {timeout:g}s"
+            time.sleep(0.5)
+
 
 @pytest.fixture(scope="module")
 def user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[User]:
@@ -127,6 +135,7 @@ def test_the_first_hour(user: User) -> None:
     )  # fmt: skip
     sid = created["id"]  # type: ignore[index]
     user.wait_ready(sid)
+    user.wait_cloned(sid, "README.md")
     assert user.sh(sid, "cat README.md") == "site\n"  # the private repo cloned
 
     # A prompt: the agent writes a file; the user sees it among the session's changes.
