@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent, build_agent
-from tests.support.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import Reply, ScriptedLLM
 
 
 @pytest.fixture
@@ -75,3 +77,22 @@ def make_agent(scripted_llm: ScriptedLLM, workspace: Path) -> AgentFactory:
         return build_agent(config or native_config(scripted_llm), workspace, rec), rec
 
     return make
+
+
+def interrupt_mid_reply(
+    llm: ScriptedLLM, agent: Agent, start_within: float = 60.0
+) -> tuple[float, events_pb2.TurnCompletedPayload]:
+    """Starts a turn whose reply streams and then stalls, interrupts it once the model was
+    asked, and returns (seconds until run_turn returned, its result)."""
+    llm.push(Reply(text="thinking out loud for a long while", stall=8))
+    box: list[events_pb2.TurnCompletedPayload] = []
+    worker = threading.Thread(target=lambda: box.append(agent.run_turn("go")))
+    worker.start()
+    deadline = time.monotonic() + start_within
+    while not llm.model_requests() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the reply is now streaming and stalled
+    asked = time.monotonic()
+    agent.interrupt()
+    worker.join(5)
+    return time.monotonic() - asked, box[0]

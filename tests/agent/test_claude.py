@@ -8,14 +8,12 @@ the CLI's own switch for that case.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
-from tests.agent.conftest import AgentFactory
+from tests.agent.conftest import AgentFactory, interrupt_mid_reply
 from tests.support.net import free_port
-from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
+from tests.support.scripted_llm import ScriptedLLM, text, tool
 
 
 def claude_config(llm: ScriptedLLM) -> agent_pb2.SessionConfig:
@@ -91,20 +89,10 @@ def test_claude_conversation_resumes_after_rebuild(
 def test_claude_interrupt_returns_within_two_seconds(
     scripted_llm: ScriptedLLM, make_agent: AgentFactory
 ) -> None:
-    scripted_llm.push(Reply(text="thinking out loud for a long while", stall=8))
     agent, _ = make_agent(claude_config(scripted_llm))
-    box: list[events_pb2.TurnCompletedPayload] = []
-    worker = threading.Thread(target=lambda: box.append(agent.run_turn("go")))
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not scripted_llm.model_requests() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the reply is now streaming and stalled
-    asked = time.monotonic()
-    agent.interrupt()
-    worker.join(5)
-    assert time.monotonic() - asked < 2.0
-    assert box[0].interrupted
+    elapsed, result = interrupt_mid_reply(scripted_llm, agent)
+    assert elapsed < 2.0
+    assert result.interrupted
 
 
 def test_unreachable_api_ends_the_turn_naming_host_and_reason(

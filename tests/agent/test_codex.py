@@ -21,7 +21,7 @@ from netclode.errors import FailedPrecondition, InvalidArgument
 from netclode.providers import ProviderSettings, normalize_model, require_available, sandbox_env
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.title import generate_title
-from tests.agent.conftest import AgentFactory
+from tests.agent.conftest import AgentFactory, interrupt_mid_reply
 from tests.support.net import free_port
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
@@ -108,20 +108,10 @@ def test_codex_conversation_resumes_after_rebuild(
 def test_codex_interrupt_returns_within_two_seconds(
     scripted_llm: ScriptedLLM, make_agent: AgentFactory
 ) -> None:
-    scripted_llm.push(Reply(text="thinking out loud for a long while", stall=8))
     agent, _ = make_agent(codex_config(scripted_llm))
-    box: list[events_pb2.TurnCompletedPayload] = []
-    worker = threading.Thread(target=lambda: box.append(agent.run_turn("go")))
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not scripted_llm.model_requests() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the reply is now streaming and stalled
-    asked = time.monotonic()
-    agent.interrupt()
-    worker.join(5)
-    assert time.monotonic() - asked < 2.0
-    assert box[0].interrupted and not box[0].error
+    elapsed, result = interrupt_mid_reply(scripted_llm, agent)
+    assert elapsed < 2.0
+    assert result.interrupted and not result.error
 
 
 def test_unreachable_api_ends_the_turn_naming_host_and_reason(

@@ -8,8 +8,6 @@ the one scripts/setup.sh installed, put on PATH as `opencode`, as the sandbox ha
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from netclode.sandboxhost.bwrap import opencode_binary
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent
-from tests.agent.conftest import AgentFactory, Recorder
+from tests.agent.conftest import AgentFactory, Recorder, interrupt_mid_reply
 from tests.support.net import free_port
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
@@ -138,20 +136,10 @@ def test_opencode_conversation_resumes_after_rebuild(
 def test_opencode_interrupt_returns_within_two_seconds(
     scripted_llm: ScriptedLLM, agents: AgentFactory
 ) -> None:
-    scripted_llm.push(Reply(text="thinking out loud for a long while", stall=8))
     agent, _ = agents(opencode_config(scripted_llm))
-    box: list[events_pb2.TurnCompletedPayload] = []
-    worker = threading.Thread(target=lambda: box.append(agent.run_turn("go")))
-    worker.start()
-    deadline = time.monotonic() + 60
-    while not scripted_llm.model_requests() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the reply is now streaming and stalled
-    asked = time.monotonic()
-    agent.interrupt()
-    worker.join(5)
-    assert time.monotonic() - asked < 2.0
-    assert box[0].interrupted
+    elapsed, result = interrupt_mid_reply(scripted_llm, agent)
+    assert elapsed < 2.0
+    assert result.interrupted
 
     scripted_llm.push(text("Back again."))  # the session takes the next prompt
     assert agent.run_turn("again").final_answer == "Back again."
