@@ -15,7 +15,7 @@ import pytest
 
 from netclode.v1 import common_pb2, events_pb2
 from tests.secretproxy.proxied import MARKER, SHAPE, ProxiedStack
-from tests.support.scripted_llm import text, tool
+from tests.support.scripted_llm import TITLE_ASK, text, tool
 
 pytestmark = pytest.mark.sandbox
 
@@ -42,7 +42,8 @@ def test_native_turn_reaches_the_model_with_the_real_key_only_upstream(
     completed = next(e for e in events if e.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED)
     assert completed.turn_completed.error == ""
     assert completed.turn_completed.final_answer == "Done: environment listed."
-    requests = proxied.llm.model_requests()[seen:]
+    # The turn's requests: the session's title is asked for alongside, at its first prompt.
+    requests = [r for r in proxied.llm.model_requests()[seen:] if TITLE_ASK not in str(r.body)]
     assert len(requests) == 2  # the tool call, then the answer
     assert [sent_key(r.headers) for r in requests] == [real, real]
     tool_result = json.dumps(requests[1].body)
