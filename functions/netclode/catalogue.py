@@ -42,13 +42,9 @@ FRESH_S = 3600.0
 RETRY_S = 60.0
 MAX_BYTES = 16 * 1024 * 1024
 SNAPSHOT = Path(__file__).with_name("models-snapshot.json")
-# The key each catalogue source needs, by our key names (the proxy's); the providers
-# table's own keys take precedence.
-SOURCE_KEYS = {
-    "zai": "ZAI_API_KEY",
-    "opencode": "OPENCODE_API_KEY",
-    "github-copilot": "GITHUB_COPILOT_TOKEN",
-} | {p.name: p.key_env for p in PROVIDERS.values() if p.key_env}
+# The key each catalogue source needs, by our key names (the proxy's): the providers
+# table's, one owner.
+SOURCE_KEYS = {p.name: p.key_env for p in KNOWN_PROVIDERS.values() if p.key_env}
 SOURCES = ("anthropic", "openai", "mistral", "zai", "opencode", "github-copilot")
 OPENCODE_SOURCES = ("anthropic", "openai", "mistral", "zai")
 THINKING_VARIANTS = {"high": "high thinking", "max": "max thinking"}
