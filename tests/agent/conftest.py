@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from netclode.sandboxhost.bwrap import opencode_binary
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent, build_agent
 from tests.support.scripted_llm import Reply, ScriptedLLM
@@ -61,6 +62,8 @@ def native_config(
 
 
 AgentFactory = Callable[..., tuple[Agent, Recorder]]
+# How long an interrupted reply stalls: far longer than any interrupt may take.
+STALL_S = 60.0
 
 
 @pytest.fixture
@@ -71,28 +74,53 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_agent(scripted_llm: ScriptedLLM, workspace: Path) -> AgentFactory:
+def make_agent(scripted_llm: ScriptedLLM, workspace: Path) -> Iterator[AgentFactory]:
+    """Builds agents on the workspace; afterwards stops the servers of those that run one
+    (OpenCode), as the sandbox's end would."""
+    made: list[Agent] = []
+
     def make(config: agent_pb2.SessionConfig | None = None) -> tuple[Agent, Recorder]:
         rec = Recorder()
-        return build_agent(config or native_config(scripted_llm), workspace, rec), rec
+        agent = build_agent(config or native_config(scripted_llm), workspace, rec)
+        made.append(agent)
+        return agent, rec
 
-    return make
+    yield make
+    for agent in made:
+        close = getattr(agent, "close", None)
+        if close is not None:
+            close()
 
 
-def interrupt_mid_reply(
-    llm: ScriptedLLM, agent: Agent, start_within: float = 60.0
-) -> tuple[float, events_pb2.TurnCompletedPayload]:
-    """Starts a turn whose reply streams and then stalls, interrupts it once the model was
-    asked, and returns (seconds until run_turn returned, its result)."""
-    llm.push(Reply(text="thinking out loud for a long while", stall=8))
+@pytest.fixture
+def opencode_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OpenCode server scripts/setup.sh installed, on PATH as `opencode`, as the sandbox
+    has it."""
+    if not opencode_binary().is_file():
+        pytest.fail("the OpenCode server is not installed: run scripts/setup.sh")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "opencode").symlink_to(opencode_binary())
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/local/bin:/usr/bin:/bin")
+
+
+class Interrupted(NamedTuple):
+    result: events_pb2.TurnCompletedPayload
+    # The turn returned while the model's reply was still stalled: the interrupt, not the
+    # reply's end, ended it.
+    before_the_reply_resumed: bool
+
+
+def interrupt_mid_reply(llm: ScriptedLLM, agent: Agent) -> Interrupted:
+    """Starts a turn whose reply streams and then stalls for a minute, interrupts it once the
+    reply stalls, and waits (bounded) for the turn to return."""
+    llm.stalled.clear()
+    llm.push(Reply(text="thinking out loud for a long while", stall=STALL_S))
     box: list[events_pb2.TurnCompletedPayload] = []
     worker = threading.Thread(target=lambda: box.append(agent.run_turn("go")))
     worker.start()
-    deadline = time.monotonic() + start_within
-    while not llm.model_requests() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the reply is now streaming and stalled
-    asked = time.monotonic()
+    assert llm.stalled.wait(STALL_S), "the model was never asked"
     agent.interrupt()
-    worker.join(5)
-    return time.monotonic() - asked, box[0]
+    worker.join(STALL_S + 30)
+    assert box, "the turn never returned"
+    return Interrupted(box[0], not llm.stall_over.is_set())

@@ -8,55 +8,20 @@ the one scripts/setup.sh installed, put on PATH as `opencode`, as the sandbox ha
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from netclode.sandboxhost.bwrap import opencode_binary
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
-from netclode_sandbox.agent import Agent
-from tests.agent.conftest import AgentFactory, Recorder, interrupt_mid_reply
-from tests.support.net import free_port
+from tests.agent.backends import opencode_config
+from tests.agent.conftest import AgentFactory
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
-
-@pytest.fixture(autouse=True)
-def opencode_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not opencode_binary().is_file():
-        pytest.fail("the OpenCode server is not installed: run scripts/setup.sh")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "opencode").symlink_to(opencode_binary())
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/local/bin:/usr/bin:/bin")
-
-
-@pytest.fixture
-def agents(make_agent: AgentFactory) -> Iterator[AgentFactory]:
-    """make_agent, and every agent's server stopped afterwards (as the sandbox's end would)."""
-    made: list[Agent] = []
-
-    def make(config: agent_pb2.SessionConfig) -> tuple[Agent, Recorder]:
-        agent, rec = make_agent(config)
-        made.append(agent)
-        return agent, rec
-
-    yield make
-    for agent in made:
-        agent.close()  # type: ignore[attr-defined]
-
-
-def opencode_config(
-    llm: ScriptedLLM, model: str = "anthropic/claude-test"
-) -> agent_pb2.SessionConfig:
-    env = {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
-    return agent_pb2.SessionConfig(
-        session_id="sess-opencode", sdk_type=common_pb2.SDK_TYPE_OPENCODE, model=model, env=env
-    )
+pytestmark = pytest.mark.usefixtures("opencode_on_path")
 
 
 def test_opencode_turn_runs_commands_and_reports_changes(
-    scripted_llm: ScriptedLLM, agents: AgentFactory, workspace: Path
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
 ) -> None:
     """The write comes first: a file change is credited to the tool that made it even when
     the server's events lag behind it (the next tool may already have run)."""
@@ -67,7 +32,7 @@ def test_opencode_turn_runs_commands_and_reports_changes(
         tool("bash", {"command": command, "description": "write notes"}),
         text("notes.txt has two lines."),
     )
-    agent, rec = agents(opencode_config(scripted_llm, "anthropic/claude-test:high"))
+    agent, rec = make_agent(opencode_config(scripted_llm, "anthropic/claude-test:high"))
     result = agent.run_turn("write notes")
 
     assert (workspace / "notes.txt").read_text() == "one\ntwo\n"
@@ -116,16 +81,16 @@ def test_opencode_turn_runs_commands_and_reports_changes(
 
 
 def test_opencode_conversation_resumes_after_rebuild(
-    scripted_llm: ScriptedLLM, agents: AgentFactory, workspace: Path
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
 ) -> None:
     scripted_llm.push(text("The code word is heron."))
-    first, _ = agents(opencode_config(scripted_llm))
+    first, _ = make_agent(opencode_config(scripted_llm))
     assert first.run_turn("pick a code word").final_answer == "The code word is heron."
     first.close()  # type: ignore[attr-defined]  # the sandbox ends; the workspace stays
     mapped = json.loads((workspace / ".netclode/opencode-session.json").read_text())
 
     scripted_llm.push(text("It was heron."))
-    second, _ = agents(opencode_config(scripted_llm))
+    second, _ = make_agent(opencode_config(scripted_llm))
     assert second.run_turn("what was the code word?").final_answer == "It was heron."
     sent = json.dumps(scripted_llm.model_requests()[-1].body["messages"])
     assert "pick a code word" in sent and "The code word is heron." in sent
@@ -133,34 +98,8 @@ def test_opencode_conversation_resumes_after_rebuild(
     assert again == mapped  # the same OpenCode session, not a new one
 
 
-def test_opencode_interrupt_returns_within_two_seconds(
-    scripted_llm: ScriptedLLM, agents: AgentFactory
-) -> None:
-    agent, _ = agents(opencode_config(scripted_llm))
-    elapsed, result = interrupt_mid_reply(scripted_llm, agent)
-    assert elapsed < 2.0
-    assert result.interrupted
-
-    scripted_llm.push(text("Back again."))  # the session takes the next prompt
-    assert agent.run_turn("again").final_answer == "Back again."
-
-
-def test_unreachable_api_ends_the_turn_naming_host_and_reason(
-    scripted_llm: ScriptedLLM, agents: AgentFactory
-) -> None:
-    config = opencode_config(scripted_llm)
-    config.env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
-    agent, rec = agents(config)
-    result = agent.run_turn("hi")
-    host = config.env["ANTHROPIC_BASE_URL"].removeprefix("http://")
-    assert result.error.startswith(f"anthropic API at {host} did not answer within 20 s")
-    assert "(last failure: Cannot connect to API" in result.error  # OpenCode's retried failure
-    assert [i.error.message for i in rec.items if i.HasField("error")] == [result.error]
-    assert result.final_answer == ""
-
-
 def test_opencode_ollama_model_goes_to_ollamas_openai_compatible_api(
-    scripted_llm: ScriptedLLM, agents: AgentFactory
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory
 ) -> None:
     config = agent_pb2.SessionConfig(
         session_id="sess-opencode-ollama",
@@ -169,7 +108,7 @@ def test_opencode_ollama_model_goes_to_ollamas_openai_compatible_api(
         env={"OLLAMA_URL": scripted_llm.ollama_url},
     )
     scripted_llm.push(text("Hello from Ollama."))
-    agent, _ = agents(config)
+    agent, _ = make_agent(config)
 
     assert agent.run_turn("say hello").final_answer == "Hello from Ollama."
     (request,) = scripted_llm.model_requests()

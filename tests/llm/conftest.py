@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,29 @@ from tests.support.scripted_llm import ScriptedLLM, ollama_standin, overloaded
 from tests.support.stack import Stack, start, stop
 
 PROVIDER_IP = "127.0.0.2"
+
+
+@contextmanager
+def provider_stack(
+    root: Path,
+    cert: tuple[Path, Path],
+    keys: dict[str, str],
+    allow: list[str],
+    env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """A stack whose secret proxy holds `keys` (env name -> real key) for the providers on
+    PROVIDER_IP, may reach just the `allow` addresses there, and trusts their `cert`."""
+    proxied = {
+        "NETCLODE_PROXY_KEY_HOSTS": ",".join(f"{k}={PROVIDER_IP}" for k in keys),
+        "NETCLODE_PROXY_ALLOW_ADDRESSES": ",".join(allow),
+        "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
+        "POOL_SIZE": "1",
+    }
+    stack = start(root, {**proxied, **(env or {})}, keys=keys)
+    try:
+        yield stack
+    finally:
+        stop(stack)
 
 
 @dataclass
@@ -48,13 +72,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "OLLAMA_URL": ollama.ollama_url,
             "ANTHROPIC_BASE_URL": busy.url,
             "OPENAI_BASE_URL": f"https://{dead}/v1",
-            "NETCLODE_PROXY_KEY_HOSTS": ",".join(f"{k}={PROVIDER_IP}" for k in keys),
-            "NETCLODE_PROXY_ALLOW_ADDRESSES": f"{busy.address},{dead}",
-            "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-            "POOL_SIZE": "1",
         }
-        stack = start(root, env, keys=keys)
-        try:
+        with provider_stack(root, cert, keys, [busy.address, dead], env) as stack:
             yield World(stack, ollama, busy, dead)
-        finally:
-            stop(stack)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
-from tests.llm.conftest import PROVIDER_IP
+from tests.llm.conftest import PROVIDER_IP, provider_stack
 from tests.secretproxy.upstream import self_signed
 from tests.support.inside import until
-from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
-from tests.support.stack import Client, Stack, start, stop
+from tests.support.scripted_llm import ScriptedLLM, text, tool
+from tests.support.stack import Stack
+from tests.support.turns import completed, final_events, interrupted_turn
 
 pytestmark = pytest.mark.sandbox
 
@@ -28,12 +27,6 @@ E = events_pb2
 S = common_pb2
 MODEL = "gpt-5.3-codex:api:low"
 TITLE = "Codex session title"
-# Everything a process in the sandbox can read that could hold the key: every process's
-# environment and command line, every file it holds in the workspace and /tmp.
-DUMP = (
-    "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
-    " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M -exec cat {} + 2>/dev/null"
-)
 
 
 @dataclass
@@ -49,27 +42,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodexWorld]:
     key = f"sk-proj-{secrets.token_hex(20)}"
     cert = self_signed(root, ips=(PROVIDER_IP,))
     with ScriptedLLM(cert, PROVIDER_IP, keys={"openai": key}, titles=TITLE) as openai:
-        env = {
-            "OPENAI_BASE_URL": f"{openai.url}/v1",
-            "NETCLODE_PROXY_KEY_HOSTS": f"OPENAI_API_KEY={PROVIDER_IP}",
-            "NETCLODE_PROXY_ALLOW_ADDRESSES": openai.address,
-            "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-            "POOL_SIZE": "1",
-        }
-        stack = start(root, env, keys={"OPENAI_API_KEY": key})
-        try:
+        env = {"OPENAI_BASE_URL": f"{openai.url}/v1"}
+        keys = {"OPENAI_API_KEY": key}
+        with provider_stack(root, cert, keys, [openai.address], env) as stack:
             yield CodexWorld(stack, openai, key)
-        finally:
-            stop(stack)
-
-
-def events(entries: list[E.StreamEntry]) -> list[E.AgentEvent]:
-    return [e.event for e in entries if e.HasField("event") and not e.partial]
-
-
-def completed(entries: list[E.StreamEntry]) -> E.TurnCompletedPayload:
-    kind = E.AGENT_EVENT_KIND_TURN_COMPLETED
-    return next(e.turn_completed for e in events(entries) if e.kind == kind)
 
 
 def test_codex_turn_interrupt_and_resume_in_a_sandbox(world: CodexWorld) -> None:
@@ -84,7 +60,7 @@ def test_codex_turn_interrupt_and_resume_in_a_sandbox(world: CodexWorld) -> None
 
     done = completed(entries)
     assert (done.error, done.final_answer) == ("", "hello.txt says hello.")
-    by_kind = {e.kind: e for e in events(entries)}
+    by_kind = {e.kind: e for e in final_events(entries)}
     assert by_kind[E.AGENT_EVENT_KIND_COMMAND_END].command_end.exit_code == 0
     assert by_kind[E.AGENT_EVENT_KIND_FILE_CHANGE].file_change.path == "hello.txt"
     assert "from codex" in by_kind[E.AGENT_EVENT_KIND_TOOL_END].tool_end.result
@@ -96,11 +72,12 @@ def test_codex_turn_interrupt_and_resume_in_a_sandbox(world: CodexWorld) -> None
     requests = world.openai.model_requests()
     assert {r.path for r in requests} == {"/v1/responses", "/v1/chat/completions"}
     assert {r.headers["authorization"] for r in requests} == {f"Bearer {world.key}"}
-    dump = api.exec(session.id, "sh", "-c", DUMP).stdout.decode(errors="replace")
+    dump = api.sandbox_dump(session.id)
     assert world.key not in dump
     assert "NETCLODE_PLACEHOLDER_OPENAI_API_KEY" in dump
 
-    _interrupted_turn(api, world, session.id)
+    done = interrupted_turn(api, world.openai, session.id, timeout=60)
+    assert done.interrupted and not done.error
 
     api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
     api.wait_status(session.id, S.SESSION_STATUS_PAUSED)
@@ -114,20 +91,3 @@ def test_codex_turn_interrupt_and_resume_in_a_sandbox(world: CodexWorld) -> None
     last = world.openai.model_requests()[-1]
     sent = json.dumps(last.body["input"])
     assert "write hello.txt" in sent and "hello.txt says hello." in sent  # the same thread
-
-
-def _interrupted_turn(api: Client, world: CodexWorld, session_id: str) -> None:
-    """A turn whose answer stalls is interrupted: it ends as interrupted, without error."""
-    seen = len(world.openai.model_requests())
-    world.openai.push(Reply(text="a long answer that stalls", stall=30))
-    box: list[list[E.StreamEntry]] = []
-    prompting = threading.Thread(target=lambda: box.append(api.turn(session_id, "go", 60)))
-    prompting.start()
-    deadline = time.monotonic() + 60
-    while len(world.openai.model_requests()) == seen and time.monotonic() < deadline:
-        time.sleep(0.05)
-    request = api_pb2.InterruptPromptRequest(session_id=session_id)
-    api(api.sessions.interrupt_prompt, request)
-    prompting.join(30)
-    done = completed(box[0])
-    assert done.interrupted and not done.error

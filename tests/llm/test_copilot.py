@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from netclode.v1 import api_pb2, common_pb2, events_pb2
+from tests.llm.conftest import PROVIDER_IP, provider_stack
 from tests.secretproxy.upstream import self_signed
-from tests.support.scripted_llm import COPILOT_API, GITHUB_API, Reply, ScriptedLLM, text, tool
-from tests.support.stack import Client, Stack, start, stop
+from tests.support.inside import until
+from tests.support.scripted_llm import COPILOT_API, GITHUB_API, ScriptedLLM, text, tool
+from tests.support.stack import Stack
+from tests.support.turns import completed, interrupted_turn, kinds
 
 # A stack, three turns of a CLI that starts per turn, a pause and a resume: under load, more
 # than the default two minutes.
@@ -27,7 +28,6 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(400)]
 
 E = events_pb2
 S = common_pb2
-PROVIDER_IP = "127.0.0.2"
 MODEL = "claude-test-4-5:anthropic"
 TITLE = "Copilot notes"
 
@@ -55,46 +55,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "NETCLODE_PROXY_RESOLVE": ",".join(
                 f"{host}:443={PROVIDER_IP}:{port}" for host in (GITHUB_API, COPILOT_API)
             ),
+            # The Copilot token goes only to GitHub's own hosts, as its provider entry says.
             "NETCLODE_PROXY_KEY_HOSTS": f"ANTHROPIC_API_KEY={PROVIDER_IP}",
-            "NETCLODE_PROXY_ALLOW_ADDRESSES": llm.address,
-            "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-            "POOL_SIZE": "1",
         }
-        stack = start(
-            root, env, keys={"ANTHROPIC_API_KEY": key, "GITHUB_COPILOT_TOKEN": github_token}
-        )
-        try:
+        held = {"ANTHROPIC_API_KEY": key, "GITHUB_COPILOT_TOKEN": github_token}
+        with provider_stack(root, cert, held, [llm.address], env) as stack:
             yield World(stack, llm, key, github_token)
-        finally:
-            stop(stack)
-
-
-def completed(entries: list[E.StreamEntry]) -> E.TurnCompletedPayload:
-    return next(
-        e.event.turn_completed for e in entries if e.event.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED
-    )
-
-
-def kinds(entries: list[E.StreamEntry]) -> list[str]:
-    return [E.AgentEventKind.Name(e.event.kind)[17:] for e in entries if e.HasField("event")]
-
-
-def sandbox_dump(api: Client, session_id: str) -> str:
-    """What a process in the sandbox can read that could hold a key: every process's
-    environment and command line, and the files the sandbox holds (the CLI's state too)."""
-    script = (
-        "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
-        " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M"
-        " -exec cat {} + 2>/dev/null"
-    )
-    return api.exec(session_id, "sh", "-c", script).stdout.decode(errors="replace")
-
-
-def wait_for(check, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_copilot_turn_interrupt_and_resume_in_a_sandbox(world: World) -> None:
@@ -120,20 +86,11 @@ def test_copilot_turn_interrupt_and_resume_in_a_sandbox(world: World) -> None:
     turn_requests = [r for r in llm.model_requests()[seen:] if r.body["model"] == "claude-test-4-5"]
     assert len(turn_requests) == 2
     assert {r.headers["x-api-key"] for r in turn_requests} == {world.key}  # swapped by the proxy
-    wait_for(lambda: api.get(session.id).name == TITLE)
-    inside = sandbox_dump(api, session.id)
+    until("the session is titled", lambda: api.get(session.id).name == TITLE)
+    inside = api.sandbox_dump(session.id)
     assert "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY" in inside and world.key not in inside
 
-    llm.push(Reply(text="a long answer that stalls", stall=15))
-    asked = len(llm.model_requests())
-    box: list[list[E.StreamEntry]] = []
-    turn = threading.Thread(target=lambda: box.append(api.turn(session.id, "go on", 90)))
-    turn.start()
-    wait_for(lambda: len(llm.model_requests()) > asked)
-    time.sleep(0.3)  # the answer is streaming and stalled
-    api(api.sessions.interrupt_prompt, api_pb2.InterruptPromptRequest(session_id=session.id))
-    turn.join(30)
-    assert completed(box[0]).interrupted
+    assert interrupted_turn(api, llm, session.id, timeout=90).interrupted
 
     api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
     api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
@@ -170,6 +127,6 @@ def test_copilot_github_backend_signs_in_and_answers_with_the_real_token_outside
     assert sign_in and chat and chat[0].body["model"] == "claude-sonnet-4.5"
     bearer = {r.headers["authorization"] for r in sign_in + chat}
     assert bearer == {f"Bearer {world.github_token}"}
-    inside = sandbox_dump(api, session.id)
+    inside = api.sandbox_dump(session.id)
     assert "NETCLODE_PLACEHOLDER_GITHUB_COPILOT_TOKEN" in inside
     assert world.github_token not in inside

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +14,12 @@ import pytest
 
 from netclode.providers import placeholder
 from netclode.v1 import api_pb2, common_pb2, events_pb2
-from tests.llm.conftest import PROVIDER_IP
+from tests.llm.conftest import PROVIDER_IP, provider_stack
 from tests.secretproxy.upstream import self_signed
-from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
-from tests.support.stack import Client, Stack, start, stop
+from tests.support.inside import until
+from tests.support.scripted_llm import ScriptedLLM, text, tool
+from tests.support.stack import Stack
+from tests.support.turns import completed, interrupted_turn, kinds
 
 pytestmark = pytest.mark.sandbox
 
@@ -41,63 +42,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     cert = self_signed(root, ips=(PROVIDER_IP,))
     keys = {"anthropic": key, "openai": f"sk-proj-{secrets.token_hex(20)}"}
     with ScriptedLLM(cert, PROVIDER_IP, keys=keys, titles="Notes file") as llm:
-        env = {
-            "ANTHROPIC_BASE_URL": llm.url,
-            "NETCLODE_PROXY_KEY_HOSTS": f"ANTHROPIC_API_KEY={PROVIDER_IP}",
-            "NETCLODE_PROXY_ALLOW_ADDRESSES": llm.address,
-            "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-            "POOL_SIZE": "1",
-        }
-        stack = start(root, env, keys={"ANTHROPIC_API_KEY": key})
-        try:
+        env = {"ANTHROPIC_BASE_URL": llm.url}
+        held = {"ANTHROPIC_API_KEY": key}
+        with provider_stack(root, cert, held, [llm.address], env) as stack:
             yield World(stack, llm, key)
-        finally:
-            stop(stack)
-
-
-def completed(entries: list[E.StreamEntry]) -> E.TurnCompletedPayload:
-    return next(
-        e.event.turn_completed for e in entries if e.event.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED
-    )
-
-
-def kinds(entries: list[E.StreamEntry]) -> list[str]:
-    return [E.AgentEventKind.Name(e.event.kind)[17:] for e in entries if e.HasField("event")]
-
-
-def sandbox_dump(api: Client, session_id: str) -> str:
-    """What a process in the sandbox can read that could hold a credential."""
-    script = (
-        "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
-        " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M"
-        " -exec cat {} + 2>/dev/null"
-    )
-    return api.exec(session_id, "sh", "-c", script).stdout.decode(errors="replace")
-
-
-def titled(api: Client, session_id: str) -> str:
-    """The session's name once the sandbox has titled it (its generated title)."""
-    deadline = time.monotonic() + TURN_S
-    while (name := api.get(session_id).name) != "Notes file" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return name
-
-
-def interrupted_turn(api: Client, llm: ScriptedLLM, session_id: str) -> E.TurnCompletedPayload:
-    before = api.entries(session_id).last_cursor
-    asked = len(llm.model_requests())
-    llm.push(Reply(text="thinking out loud for a long while", stall=60))
-    api(api.sessions.send_prompt, api_pb2.SendPromptRequest(session_id=session_id, text="go"))
-    deadline = time.monotonic() + TURN_S
-    while len(llm.model_requests()) == asked and time.monotonic() < deadline:
-        time.sleep(0.1)
-    api(api.sessions.interrupt_prompt, api_pb2.InterruptPromptRequest(session_id=session_id))
-    while time.monotonic() < deadline:
-        got = list(api.entries(session_id, after=before).entries)
-        if any(e.event.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED for e in got):
-            return completed(got)
-        time.sleep(0.1)
-    raise AssertionError("the interrupted turn did not complete")
 
 
 def test_opencode_turn_through_both_proxies_runs_interrupts_and_resumes(world: World) -> None:
@@ -120,12 +68,13 @@ def test_opencode_turn_through_both_proxies_runs_interrupts_and_resumes(world: W
     turn_requests = [r for r in llm.model_requests() if "write notes" in json.dumps(r.body)]
     assert len(turn_requests) == 2
     assert {r.headers["x-api-key"] for r in turn_requests} == {world.key}  # the proxy's swap
-    dump = sandbox_dump(api, session.id)
+    dump = api.sandbox_dump(session.id)
     assert world.key not in dump
     assert placeholder("ANTHROPIC_API_KEY") in dump  # what the sandbox holds instead
-    assert titled(api, session.id) == "Notes file"  # as other backends: from the first prompt
+    # As other backends: titled from the first prompt.
+    until("the session is titled", lambda: api.get(session.id).name == "Notes file", TURN_S)
 
-    assert interrupted_turn(api, llm, session.id).interrupted
+    assert interrupted_turn(api, llm, session.id, TURN_S).interrupted
 
     api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
     api.wait_status(session.id, common_pb2.SESSION_STATUS_PAUSED)

@@ -31,13 +31,6 @@ COPILOT_TOKEN = f"ghu_{secrets.token_hex(18)}"
 # A Codex model in OAuth mode, in the grammar sessions accept on this branch (the Codex
 # backend's own grammar, `model:oauth[:effort]`, may drop the provider prefix).
 CODEX_OAUTH_MODEL = "gpt-5.2-codex:oauth:high"
-# Everything a process in the sandbox can read that could hold a credential (as
-# tests/repos' sandbox_dump): environments, command lines, workspace and /tmp files.
-DUMP = (
-    "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
-    " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M"
-    " -exec cat {} + 2>/dev/null"
-)
 WAIT_S = 60.0
 S = common_pb2
 
@@ -125,7 +118,7 @@ def test_a_codex_oauth_session_holds_the_account_id_and_no_token(world: World) -
     user.join()
     try:
         session = api.ready(name="codex", sdk_type=S.SDK_TYPE_CODEX, model=CODEX_OAUTH_MODEL)
-        dump = api.exec(session.id, "sh", "-c", DUMP).stdout.decode(errors="replace")
+        dump = api.sandbox_dump(session.id)
         assert f"NETCLODE_CODEX_ACCOUNT_ID={auth.account_id}" in dump
         assert not [t for t in auth.issued if leaked(dump, t)]
         assert not leaked(dump, COPILOT_TOKEN)

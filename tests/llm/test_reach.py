@@ -11,18 +11,13 @@ from netclode.v1 import api_pb2, common_pb2, events_pb2
 from netclode_cli.main import cli
 from tests.llm.conftest import World
 from tests.support.scripted_llm import OLLAMA_MODEL, text
+from tests.support.turns import completed
 
 pytestmark = pytest.mark.sandbox
 
 E = events_pb2
 S = common_pb2
 FAILING_TURN_S = 30.0  # the promise: a failing API ends the turn within 30 s
-
-
-def completed(entries: list[E.StreamEntry]) -> E.TurnCompletedPayload:
-    return next(
-        e.event.turn_completed for e in entries if e.event.kind == E.AGENT_EVENT_KIND_TURN_COMPLETED
-    )
 
 
 def errors(entries: list[E.StreamEntry]) -> list[str]:

@@ -82,20 +82,6 @@ def clone_result(api: Client, session_id: str, repo: str, timeout: float = 60.0)
     raise AssertionError(f"{repo}: no clone result within {timeout:g}s")
 
 
-def sandbox_dump(gh_stack: GitHubStack, session_id: str) -> str:
-    """Everything a process in the sandbox can read that could hold a credential: every
-    process's environment and command line, and every file the sandbox itself holds in the
-    workspace and /tmp (`-xdev`: not the read-only project source bind-mounted at its host
-    path, which is under /tmp when the project is cloned there)."""
-    script = (
-        "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
-        " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M"
-        " -exec cat {} + 2>/dev/null"
-    )
-    out = gh_stack.sh(session_id, script)
-    return out.stdout.decode(errors="replace")
-
-
 @contextmanager
 def github_stack(
     root: Path, env: dict[str, str], keys: dict[str, str] | None = None, **standin: object

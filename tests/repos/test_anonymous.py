@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from netclode.v1 import api_pb2
-from tests.repos.conftest import GitHubStack, clone_result, github_stack, sandbox_dump
+from tests.repos.conftest import GitHubStack, clone_result, github_stack
 
 pytestmark = pytest.mark.sandbox
 
@@ -27,7 +27,7 @@ def test_a_public_repo_clones_without_any_credential(world) -> None:
     assert clone_result(world.api, sid, "octo/public").startswith("ok")
     assert world.sh(sid, "cat hello.txt").stdout == b"hi\n"
     assert world.gh.git_tokens() and set(world.gh.git_tokens()) == {""}
-    assert "PLACEHOLDER_GITHUB_TOKEN" not in sandbox_dump(world, sid)
+    assert "PLACEHOLDER_GITHUB_TOKEN" not in world.api.sandbox_dump(sid)
     # Pushing is refused as GitHub refuses it: credentials wanted, and there are none.
     push = world.sh(sid, "git push -q origin HEAD:refs/heads/x")
     assert push.exit_code != 0 and b"could not read Username" in push.stderr

@@ -18,7 +18,7 @@ from netclode.auth.tokens import USER, TokenStore
 from netclode.store import keys
 from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.main import cli
-from tests.repos.conftest import APP_ID, GitHubStack, clone_result, github_stack, sandbox_dump
+from tests.repos.conftest import APP_ID, GitHubStack, clone_result, github_stack
 from tests.support.stack import S, error_code
 
 pytestmark = pytest.mark.sandbox
@@ -84,7 +84,7 @@ def test_the_token_reaches_only_the_sessions_repo_and_gh_works_through_the_proxy
     other = world.sh(sid, "gh api repos/acme/elsewhere")
     assert other.exit_code != 0 and b"Not Found" in other.stderr
     assert world.gh.placeholders == []
-    assert "ghs_" not in sandbox_dump(world, sid)
+    assert "ghs_" not in world.api.sandbox_dump(sid)
 
 
 def test_a_read_only_session_cannot_push(world) -> None:

@@ -16,7 +16,6 @@ from tests.repos.conftest import (
     clone_result,
     github_stack,
     personal_token,
-    sandbox_dump,
 )
 from tests.support.stack import DEFAULT_KEYS, layout_under
 
@@ -57,7 +56,7 @@ def test_a_private_repo_clones_and_a_branch_pushes_with_the_proxied_token(world)
 def test_the_token_is_nowhere_in_the_sandbox(world) -> None:
     sid = world.session("acme/private")
     clone_result(world.api, sid, "acme/private")
-    dump = sandbox_dump(world, sid)
+    dump = world.api.sandbox_dump(sid)
     assert "GH_TOKEN=NETCLODE_PLACEHOLDER_GITHUB_TOKEN" in dump  # what gh and tools see
     assert PAT not in dump and "ghp_" not in dump
 

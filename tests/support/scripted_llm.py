@@ -140,6 +140,11 @@ class ScriptedLLM:
         self.script: list[Reply] = []
         self.requests: list[Recorded] = []
         self.ollama_models: list[OllamaModel] = []
+        # A stalled reply's signals: `stalled` once its first deltas went out and it stalls,
+        # `stall_over` once it resumes (its stall time passed or the server stopped).
+        self.stalled = threading.Event()
+        self.stall_over = threading.Event()
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -171,6 +176,7 @@ class ScriptedLLM:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # a stalled reply ends now, not a minute after the test
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -319,10 +325,16 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(chunk)
                     self.wfile.flush()
                     if i == 2 and reply.stall:
-                        time.sleep(reply.stall)
+                        self._stall(reply.stall)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client hung up (interrupt): nothing more to say
             self.close_connection = True
+
+        def _stall(self, seconds: float) -> None:
+            server.stall_over.clear()
+            server.stalled.set()
+            server._stopping.wait(seconds)
+            server.stall_over.set()
 
         def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
             raw = json.dumps(data).encode()

@@ -34,6 +34,13 @@ def layout_under(root: Path) -> Layout:
     )
 
 
+SANDBOX_DUMP = (
+    "for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done"
+    " | tr '\\0' '\\n'; find /workspace /tmp -xdev -type f -size -2M"
+    " -exec cat {} + 2>/dev/null"
+)
+
+
 @dataclass
 class Stack:
     layout: Layout
@@ -126,6 +133,14 @@ class Client:
                 return got
             time.sleep(0.1)
         raise AssertionError(f"the turn did not complete within {timeout:g}s")
+
+    def sandbox_dump(self, session_id: str) -> str:
+        """Everything a process in the sandbox can read that could hold a credential: every
+        process's environment and command line, and every file the sandbox itself holds in
+        the workspace and /tmp (`-xdev`: not the read-only project source bind-mounted at its
+        host path, which is under /tmp when the project is cloned there)."""
+        out = self.exec(session_id, "sh", "-c", SANDBOX_DUMP)
+        return out.stdout.decode(errors="replace")
 
     def exec(self, session_id: str, *argv: str) -> api_pb2.ExecResponse:
         request = api_pb2.ExecRequest(session_id=session_id, argv=list(argv), timeout_seconds=30)

@@ -1,0 +1,104 @@
+"""The SDK backends as the agent suites drive them: each one's session config against the
+scripted LLM, and what it says when its model API cannot be reached."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netclode.v1 import agent_pb2, common_pb2
+from tests.support.scripted_llm import ScriptedLLM
+
+CODEX_MODEL = "gpt-5.3-codex"
+
+
+def claude_config(llm: ScriptedLLM) -> agent_pb2.SessionConfig:
+    env = {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
+    if os.geteuid() == 0:
+        env["IS_SANDBOX"] = "1"
+    return agent_pb2.SessionConfig(
+        session_id="sess-claude",
+        sdk_type=common_pb2.SDK_TYPE_CLAUDE,
+        model="claude-opus-4-6",
+        env=env,
+    )
+
+
+def codex_config(
+    llm: ScriptedLLM, model: str = f"{CODEX_MODEL}:api:high"
+) -> agent_pb2.SessionConfig:
+    env = {"OPENAI_API_KEY": llm.keys["openai"], "OPENAI_BASE_URL": f"{llm.url}/v1"}
+    return agent_pb2.SessionConfig(
+        session_id="sess-codex", sdk_type=common_pb2.SDK_TYPE_CODEX, model=model, env=env
+    )
+
+
+def copilot_config(llm: ScriptedLLM) -> agent_pb2.SessionConfig:
+    env = {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
+    return agent_pb2.SessionConfig(
+        session_id="sess-copilot",
+        sdk_type=common_pb2.SDK_TYPE_COPILOT,
+        model="claude-test-4-5:anthropic",
+        env=env,
+    )
+
+
+def opencode_config(
+    llm: ScriptedLLM, model: str = "anthropic/claude-test"
+) -> agent_pb2.SessionConfig:
+    env = {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
+    return agent_pb2.SessionConfig(
+        session_id="sess-opencode", sdk_type=common_pb2.SDK_TYPE_OPENCODE, model=model, env=env
+    )
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An SDK backend, and how its error names an unreachable model API: `unreachable` follows
+    "<api> API at <host> " and `cause` is the SDK's own words for the failure."""
+
+    name: str
+    config: Callable[[ScriptedLLM], agent_pb2.SessionConfig]
+    api: str
+    base_url_var: str
+    unreachable: str
+    cause: str
+    url_path: str = ""
+
+
+BACKENDS = (
+    Backend(
+        "claude",
+        claude_config,
+        "anthropic",
+        "ANTHROPIC_BASE_URL",
+        "failed: API Error: Connection refused",
+        "Connection refused",
+    ),
+    Backend(
+        "codex",
+        codex_config,
+        "openai",
+        "OPENAI_BASE_URL",
+        "did not answer within 20 s (last failure",
+        "Connection failed",
+        url_path="/v1",
+    ),
+    Backend(
+        "copilot",
+        copilot_config,
+        "anthropic",
+        "ANTHROPIC_BASE_URL",
+        "did not answer within 20 s (last failure: ",
+        "Connect",
+    ),
+    Backend(
+        "opencode",
+        opencode_config,
+        "anthropic",
+        "ANTHROPIC_BASE_URL",
+        "did not answer within 20 s (last failure: ",
+        "Cannot connect to API",  # OpenCode's retried failure
+    ),
+)
