@@ -31,10 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from netclode.sandboxhost.bwrap import opencode_binary
 from netclode.v1 import agent_pb2
 from netclode_sandbox.agent import build_agent
+from tests.agent.backends import codex_config, copilot_config, opencode_config
 from tests.agent.conftest import native_config
-from tests.agent.test_codex import codex_config
-from tests.agent.test_copilot import copilot_config
-from tests.agent.test_opencode import opencode_config
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 STEPS_PER_TURN = 10
