@@ -61,6 +61,17 @@ def native_config(
     )
 
 
+# The final events of a tool step that writes a file, and of one that runs a command writing one.
+WRITE_STEP = ["TOOL_START", "TOOL_INPUT", "FILE_CHANGE", "TOOL_END"]
+SHELL_STEP = ["TOOL_START", "TOOL_INPUT", "COMMAND_START", "COMMAND_END", "FILE_CHANGE", "TOOL_END"]
+
+
+def created(change: events_pb2.FileChangePayload) -> tuple[str, int]:
+    """A file change as (path, lines added), asserting that it created the file."""
+    assert change.change == events_pb2.FILE_CHANGE_TYPE_CREATED, change
+    return change.path, change.lines_added
+
+
 AgentFactory = Callable[..., tuple[Agent, Recorder]]
 # How long an interrupted reply stalls: far longer than any interrupt may take.
 STALL_S = 60.0

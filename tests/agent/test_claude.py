@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netclode.v1 import events_pb2
 from tests.agent.backends import claude_config
-from tests.agent.conftest import AgentFactory
+from tests.agent.conftest import SHELL_STEP, AgentFactory, created
 from tests.support.scripted_llm import ScriptedLLM, text, tool
 
 
@@ -32,23 +31,14 @@ def test_claude_turn_runs_commands_and_reports_changes(
     assert result.usage.output_tokens > 0
     assert rec.kinds() == [
         "MESSAGE",
-        "TOOL_START",
-        "TOOL_INPUT",
-        "COMMAND_START",
-        "COMMAND_END",
-        "FILE_CHANGE",
-        "TOOL_END",
+        *SHELL_STEP,
         "MESSAGE",
     ]
     events = [i.event for i in rec.finals()]
     assert events[1].tool_start.tool == "Bash"
     assert events[4].command_end.exit_code == 0
     change = events[5].file_change
-    assert (change.path, change.change, change.lines_added) == (
-        "notes.txt",
-        events_pb2.FILE_CHANGE_TYPE_CREATED,
-        2,
-    )
+    assert created(change) == ("notes.txt", 2)
     assert events[6].tool_end.success and "written" in events[6].tool_end.result
     requests = scripted_llm.model_requests()
     assert {r.body["model"] for r in requests} == {"claude-opus-4-6"}  # the session model

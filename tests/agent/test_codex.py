@@ -22,7 +22,7 @@ from netclode.providers import ProviderSettings, normalize_model, require_availa
 from netclode.v1 import common_pb2, events_pb2
 from netclode_sandbox.title import generate_title
 from tests.agent.backends import codex_config
-from tests.agent.conftest import AgentFactory
+from tests.agent.conftest import SHELL_STEP, AgentFactory, created
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 CODEX = common_pb2.SDK_TYPE_CODEX
@@ -48,12 +48,7 @@ def test_codex_turn_runs_commands_and_reports_changes(
     assert (result.usage.input_tokens, result.usage.output_tokens) == (22, 14)
     assert rec.kinds() == [
         "THINKING",
-        "TOOL_START",
-        "TOOL_INPUT",
-        "COMMAND_START",
-        "COMMAND_END",
-        "FILE_CHANGE",
-        "TOOL_END",
+        *SHELL_STEP,
         "MESSAGE",
     ]
     events = [i.event for i in rec.finals()]
@@ -62,11 +57,7 @@ def test_codex_turn_runs_commands_and_reports_changes(
     assert events[3].command_start.command == command
     assert events[4].command_end.exit_code == 0
     change = events[5].file_change
-    assert (change.path, change.change, change.lines_added) == (
-        "notes.txt",
-        events_pb2.FILE_CHANGE_TYPE_CREATED,
-        2,
-    )
+    assert created(change) == ("notes.txt", 2)
     assert events[6].tool_end.success and "written" in events[6].tool_end.result
     streamed = "".join(i.event.message.content for i in rec.items if i.partial)
     assert streamed == "notes.txt has two lines."  # the answer arrived in deltas

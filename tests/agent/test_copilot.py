@@ -9,7 +9,7 @@ from pathlib import Path
 
 from netclode.v1 import events_pb2
 from tests.agent.backends import copilot_config
-from tests.agent.conftest import AgentFactory
+from tests.agent.conftest import AgentFactory, created
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 
@@ -44,11 +44,7 @@ def test_copilot_turn_runs_commands_and_reports_changes(
     assert events[3].command_start.command == command
     assert events[4].command_end.exit_code == 0
     change = events[5].file_change
-    assert (change.path, change.change, change.lines_added) == (
-        "notes.txt",
-        events_pb2.FILE_CHANGE_TYPE_CREATED,
-        2,
-    )
+    assert created(change) == ("notes.txt", 2)
     assert events[6].tool_end.success and "written" in events[6].tool_end.result
     streamed = "".join(i.event.message.content for i in rec.items if i.partial)
     assert "notes.txt has two lines." in streamed  # text arrives as deltas first

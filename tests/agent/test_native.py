@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from netclode.v1 import events_pb2
-from tests.agent.conftest import AgentFactory, interrupt_mid_reply, native_config
+from tests.agent.conftest import (
+    SHELL_STEP,
+    WRITE_STEP,
+    AgentFactory,
+    interrupt_mid_reply,
+    native_config,
+)
 from tests.support.scripted_llm import Reply, ScriptedLLM, overloaded, text, tool
 
 MODELS = ["anthropic/claude-test", "openai/gpt-test", "ollama/qwen-test"]
@@ -46,16 +52,7 @@ def test_turn_creates_edits_and_runs_commands(
     assert result.final_answer == "Done: app.py has three lines."
     assert (result.steps, result.error, result.interrupted) == (4, "", False)
     assert result.usage.input_tokens == 4 * 11 and result.usage.output_tokens == 4 * 7
-    tool_step = ["TOOL_START", "TOOL_INPUT", "FILE_CHANGE", "TOOL_END"]
-    bash_step = [
-        "TOOL_START",
-        "TOOL_INPUT",
-        "COMMAND_START",
-        "COMMAND_END",
-        "FILE_CHANGE",
-        "TOOL_END",
-    ]
-    assert rec.kinds() == ["MESSAGE", *tool_step, *tool_step, *bash_step, "MESSAGE"]
+    assert rec.kinds() == ["MESSAGE", *WRITE_STEP, *WRITE_STEP, *SHELL_STEP, "MESSAGE"]
 
     finals = [i.event for i in rec.finals()]
     created, edited, count = (e.file_change for e in finals if e.HasField("file_change"))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from netclode.v1 import agent_pb2, common_pb2, events_pb2
+from netclode.v1 import agent_pb2, common_pb2
 from tests.agent.backends import opencode_config
-from tests.agent.conftest import AgentFactory
+from tests.agent.conftest import SHELL_STEP, WRITE_STEP, AgentFactory, created
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 pytestmark = pytest.mark.usefixtures("opencode_on_path")
@@ -41,16 +41,8 @@ def test_opencode_turn_runs_commands_and_reports_changes(
     assert rec.kinds() == [
         "THINKING",
         "MESSAGE",
-        "TOOL_START",
-        "TOOL_INPUT",
-        "FILE_CHANGE",
-        "TOOL_END",
-        "TOOL_START",
-        "TOOL_INPUT",
-        "COMMAND_START",
-        "COMMAND_END",
-        "FILE_CHANGE",
-        "TOOL_END",
+        *WRITE_STEP,
+        *SHELL_STEP,
         "MESSAGE",
     ]
     events = [i.event for i in rec.finals()]
@@ -61,11 +53,7 @@ def test_opencode_turn_runs_commands_and_reports_changes(
     assert events[8].command_start.command == command
     assert events[9].command_end.exit_code == 0
     change = events[10].file_change
-    assert (change.path, change.change, change.lines_added) == (
-        "notes.txt",
-        events_pb2.FILE_CHANGE_TYPE_CREATED,
-        2,
-    )
+    assert created(change) == ("notes.txt", 2)
     assert events[11].tool_end.success and "written" in events[11].tool_end.result
     partial = "".join(i.event.message.content for i in rec.items if i.partial and i.event.message)
     assert "notes.txt has two lines." in partial  # streamed before the final message
