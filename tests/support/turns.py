@@ -10,6 +10,7 @@ from tests.support.scripted_llm import Reply, ScriptedLLM
 from tests.support.stack import Client
 
 E = events_pb2
+STALL_S = 60.0  # how long an interrupted reply stalls: far longer than an interrupt takes
 
 
 def final_events(entries: list[E.StreamEntry]) -> list[E.AgentEvent]:
@@ -29,11 +30,11 @@ def kinds(entries: list[E.StreamEntry]) -> list[str]:
 def interrupted_turn(
     api: Client, llm: ScriptedLLM, session_id: str, timeout: float
 ) -> E.TurnCompletedPayload:
-    """Sends a prompt whose reply streams and then stalls for longer than `timeout`,
-    interrupts the turn once the reply stalls, and returns the turn's completion (which the
-    interrupt, not the reply, must have brought within `timeout`)."""
+    """Sends a prompt whose reply streams and then stalls for a minute, interrupts the turn
+    once the reply stalls, and returns the turn's completion, which the interrupt (not the
+    reply's end) must have brought."""
     llm.stalled.clear()
-    llm.push(Reply(text="thinking out loud for a long while", stall=timeout + 60))
+    llm.push(Reply(text="thinking out loud for a long while", stall=STALL_S))
     box: list[list[E.StreamEntry]] = []
     prompting = threading.Thread(target=lambda: box.append(api.turn(session_id, "go", timeout)))
     prompting.start()
@@ -41,4 +42,5 @@ def interrupted_turn(
     api(api.sessions.interrupt_prompt, api_pb2.InterruptPromptRequest(session_id=session_id))
     prompting.join(timeout + 30)
     assert box, "the interrupted turn did not complete"
+    assert not llm.stall_over.is_set(), "the turn ended with the reply, not the interrupt"
     return completed(box[0])
