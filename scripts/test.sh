@@ -26,7 +26,7 @@ selects() {
 
 parallel=(-n 2 --dist loadfile)
 if selects "$@"; then parallel=(); fi
-.venv/bin/pytest "${parallel[@]}" "$@"
+.venv/bin/pytest "${parallel[@]}" --durations=15 "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests" >&2
