@@ -12,6 +12,7 @@ from netclode.config import Settings
 from netclode.functions.connect import caller, require_admin, with_domain_errors
 from netclode.pool import WarmPool
 from netclode.store import keys
+from netclode.store.redis import stream_entries
 from netclode.v1 import api_connect
 from netclode.v1 import api_pb2 as pb
 
@@ -21,10 +22,10 @@ MAX_DEAD_LETTERS = 1000
 
 def pool_status(settings: Settings, r: redis.Redis) -> pb.PoolStatusResponse:
     status = WarmPool(settings, r).status()
-    sandboxes = [_pooled(record) for record in status["sandboxes"]]  # type: ignore[union-attr]
+    sandboxes = [_pooled(record) for record in status["sandboxes"]]
     return pb.PoolStatusResponse(
-        target_size=int(status["size"]),  # type: ignore[arg-type]
-        ready=int(status["ready"]),  # type: ignore[arg-type]
+        target_size=status["size"],
+        ready=status["ready"],
         claimed=sum(s.state == "claimed" for s in sandboxes),
         sandboxes=sandboxes,
     )
@@ -33,7 +34,8 @@ def pool_status(settings: Settings, r: redis.Redis) -> pb.PoolStatusResponse:
 def dead_letters(r: redis.Redis, limit: int) -> list[pb.DeadLetter]:
     """The newest `limit` failed deliveries (0: a default page), newest first."""
     count = min(limit or DEFAULT_DEAD_LETTERS, MAX_DEAD_LETTERS)
-    return [_dead_letter(fields) for _, fields in r.xrevrange(keys.DEAD_LETTERS, count=count)]
+    rows = stream_entries(r.xrevrange(keys.DEAD_LETTERS, count=count))
+    return [_dead_letter(fields) for _, fields in rows]
 
 
 def _pooled(record: dict[str, str]) -> pb.PooledSandbox:

@@ -22,6 +22,7 @@ Objects (all labelled with the sandbox and workspace ids, so cleanup never needs
 from __future__ import annotations
 
 import base64
+import builtins
 import os
 import re
 import time
@@ -468,7 +469,7 @@ class KubernetesDriver:
             "volumeMounts": [{"name": "run", "mountPath": RUN_DIR}],
         }
 
-    def _volumes(self, spec: SandboxSpec) -> list[dict[str, Any]]:
+    def _volumes(self, spec: SandboxSpec) -> builtins.list[dict[str, Any]]:
         return [
             {
                 "name": "workspace",
@@ -496,7 +497,7 @@ class KubernetesDriver:
         meta = {"name": name, "namespace": self._kube.namespace, "labels": labels}
         return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
 
-    def _sandbox_pods(self) -> list[client.V1Pod]:
+    def _sandbox_pods(self) -> builtins.list[client.V1Pod]:
         # Filtered here too: the selector is an optimisation, the labels are the truth.
         pods = self._core.list_namespaced_pod(
             self._kube.namespace, label_selector=f"{LABEL_APP}={APP}"
@@ -508,7 +509,7 @@ class KubernetesDriver:
             and LABEL_SANDBOX in p.metadata.labels
         ]
 
-    def _previews(self, list_objects: Any, sandbox_id: str) -> list[str]:
+    def _previews(self, list_objects: Any, sandbox_id: str) -> builtins.list[str]:
         """Names of the sandbox's preview objects (Services or NetworkPolicies)."""
         items = list_objects(
             self._kube.namespace, label_selector=f"{LABEL_SANDBOX}={sandbox_id}"

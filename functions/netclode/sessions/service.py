@@ -6,6 +6,7 @@ and anything else is reported as not found, never as forbidden.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import uuid
@@ -80,7 +81,9 @@ class SessionService:
     def summary(self, record: SessionRecord) -> common_pb2.SessionSummary:
         return self.summaries([record])[0]
 
-    def summaries(self, records: list[SessionRecord]) -> list[common_pb2.SessionSummary]:
+    def summaries(
+        self, records: builtins.list[SessionRecord]
+    ) -> builtins.list[common_pb2.SessionSummary]:
         """One summary per record, their stream cursors read in one round trip."""
         cursors = last_cursors(self.r, [record.id for record in records])
         return [
@@ -248,7 +251,7 @@ class SessionService:
         Snapshots(self.life).delete_all(session_id)
         self.store.delete(session_id)
 
-    def delete_all(self, principal: Principal) -> list[str]:
+    def delete_all(self, principal: Principal) -> builtins.list[str]:
         deleted = []
         for record in self.list(principal):
             try:
