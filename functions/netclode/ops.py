@@ -6,6 +6,7 @@ stream). Both read Redis only, so they answer even when the cluster API is unrea
 from __future__ import annotations
 
 import redis
+from connectrpc.request import RequestContext
 
 from netclode.auth.guard import Guard
 from netclode.config import Settings
@@ -66,10 +67,14 @@ class OpsServiceImpl(api_connect.OpsServiceSync):
         self.r = r
         self.guard = guard
 
-    def pool_status(self, request, ctx):
+    def pool_status(
+        self, request: pb.PoolStatusRequest, ctx: RequestContext
+    ) -> pb.PoolStatusResponse:
         require_admin(caller(self.guard, ctx))
         return pool_status(self.settings, self.r)
 
-    def list_dead_letters(self, request, ctx):
+    def list_dead_letters(
+        self, request: pb.ListDeadLettersRequest, ctx: RequestContext
+    ) -> pb.ListDeadLettersResponse:
         require_admin(caller(self.guard, ctx))
         return pb.ListDeadLettersResponse(dead_letters=dead_letters(self.r, request.limit))

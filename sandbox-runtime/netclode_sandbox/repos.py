@@ -143,7 +143,7 @@ def _exclude_from_root(workspace: Path, nested: list[Path]) -> None:
             f.write("".join(f"{line}\n" for line in lines))
 
 
-def _emit(emit: Emit, repo: str, stage: events_pb2.RepoCloneStage, message: str) -> None:
+def _emit(emit: Emit, repo: str, stage: events_pb2.RepoCloneStage.ValueType, message: str) -> None:
     payload = events_pb2.RepoClonePayload(repo=repo, stage=stage, message=message)
     event = events_pb2.AgentEvent(
         kind=events_pb2.AGENT_EVENT_KIND_REPO_CLONE, correlation_id=repo, repo_clone=payload

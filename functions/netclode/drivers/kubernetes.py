@@ -184,8 +184,8 @@ class KubernetesDriver:
     def list(self) -> list[SandboxInfo]:
         return [
             SandboxInfo(
-                sandbox_id=pod.metadata.labels[LABEL_SANDBOX],
-                workspace_id=pod.metadata.labels.get(LABEL_WORKSPACE, ""),
+                sandbox_id=_labels(pod)[LABEL_SANDBOX],
+                workspace_id=_labels(pod).get(LABEL_WORKSPACE, ""),
                 alive=_alive(pod),
             )
             for pod in self._sandbox_pods()
@@ -204,8 +204,8 @@ class KubernetesDriver:
     def delete_workspace(self, workspace_id: str) -> None:
         """Removes the PVC and every sandbox still bound to it."""
         for pod in self._sandbox_pods():
-            if pod.metadata.labels.get(LABEL_WORKSPACE) == workspace_id:
-                self.stop(pod.metadata.labels[LABEL_SANDBOX])
+            if _labels(pod).get(LABEL_WORKSPACE) == workspace_id:
+                self.stop(_labels(pod)[LABEL_SANDBOX])
         ns = self._kube.namespace
         self._delete(
             self._core.delete_namespaced_persistent_volume_claim, pvc_name(workspace_id), ns
@@ -502,12 +502,7 @@ class KubernetesDriver:
         pods = self._core.list_namespaced_pod(
             self._kube.namespace, label_selector=f"{LABEL_APP}={APP}"
         ).items
-        return [
-            p
-            for p in pods
-            if (p.metadata.labels or {}).get(LABEL_APP) == APP
-            and LABEL_SANDBOX in p.metadata.labels
-        ]
+        return [p for p in pods if _labels(p).get(LABEL_APP) == APP and LABEL_SANDBOX in _labels(p)]
 
     def _previews(self, list_objects: Any, sandbox_id: str) -> builtins.list[str]:
         """Names of the sandbox's preview objects (Services or NetworkPolicies)."""
@@ -562,8 +557,13 @@ class KubernetesDriver:
                 raise Unavailable(f"Kubernetes API: {exc.status} {exc.reason}") from None
 
 
+def _labels(pod: client.V1Pod) -> dict[str, str]:
+    """A pod's labels (the API always sends metadata; the client types it optional)."""
+    return (pod.metadata.labels if pod.metadata else None) or {}
+
+
 def _alive(pod: client.V1Pod) -> bool:
-    if pod.metadata.deletion_timestamp:
+    if pod.metadata and pod.metadata.deletion_timestamp:
         return False
     phase = pod.status.phase if pod.status else None
     return phase is None or phase in ALIVE_PHASES

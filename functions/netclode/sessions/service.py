@@ -42,8 +42,9 @@ LOST_SANDBOX = "the sandbox of session {id} is gone; resume it: netclode session
 
 
 def status_word(status: int) -> str:
-    """`SESSION_STATUS_READY` -> `ready`."""
-    return S.SessionStatus.Name(status).removeprefix("SESSION_STATUS_").lower()
+    """`SESSION_STATUS_READY` -> `ready` (the number as a session record holds it)."""
+    name = S.SessionStatus.DESCRIPTOR.values_by_number[status].name
+    return name.removeprefix("SESSION_STATUS_").lower()
 
 
 @dataclass
@@ -225,7 +226,7 @@ class SessionService:
         (GitHub may refuse: nothing is saved then), a running sandbox clones what is new."""
         record = self.get(principal, req.session_id)
         added = validation.repos(list(req.add_repos))
-        access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
+        access: int = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
         if not added and not access:
             raise InvalidArgument("add_repos", "name a repository to add, or a new repo_access")
         repos = validation.repos(record.repos + added)

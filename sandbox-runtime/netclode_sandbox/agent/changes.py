@@ -112,7 +112,7 @@ class WorkspaceTracker:
 
 
 def _change(
-    path: str, kind: events_pb2.FileChangeType, added: int, removed: int
+    path: str, kind: events_pb2.FileChangeType.ValueType, added: int, removed: int
 ) -> events_pb2.FileChangePayload:
     return events_pb2.FileChangePayload(
         path=path, change=kind, lines_added=added, lines_removed=removed
