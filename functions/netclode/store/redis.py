@@ -36,6 +36,7 @@ def connect(url: str) -> redis.Redis:
 # get back, and the helpers below narrow a reply to them.
 Hash = dict[bytes, bytes]
 StreamEntries = list[tuple[bytes, Hash]]
+StreamsRead = list[tuple[bytes, StreamEntries]]
 
 
 def text(reply: bytes | str) -> str:
@@ -61,9 +62,6 @@ def hash_reply(reply: object) -> Hash:
 def stream_entries(reply: object) -> StreamEntries:
     """An XRANGE / XREVRANGE reply (or one stream's rows of an XREAD reply)."""
     return cast(StreamEntries, reply)
-
-
-StreamsRead = list[tuple[bytes, StreamEntries]]
 
 
 def streams_read(reply: object) -> StreamsRead:
