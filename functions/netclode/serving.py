@@ -110,8 +110,9 @@ class HardenedConn(TConn):
             self._hand_over()
 
     def _hand_over(self) -> None:
-        # An HTTP/1 parser (the only kind this worker serves) reads through an unreader.
-        if self.read and isinstance(self.parser, Parser):
+        if self.read:
+            # An HTTP/1 parser (the only kind this worker serves) reads through an unreader.
+            assert isinstance(self.parser, Parser)
             self.parser.unreader.unread(bytes(self.read))
             self.read = bytearray()
 
