@@ -4,7 +4,7 @@ VENV := .venv
 NETCLODE := $(VENV)/bin/netclode
 PYTEST_ARGS ?=
 
-.PHONY: up down status setup setup-dev test lint format proto bench
+.PHONY: up down status setup setup-dev test lint typecheck format proto bench
 
 up: setup  ## Install what is missing and start Netclode in the background
 	@$(NETCLODE) up
@@ -26,6 +26,9 @@ test: setup-dev  ## Install what the tests need and run them all
 
 lint: setup-dev
 	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
+
+typecheck: setup-dev  ## Type-check the packages (mypy, configured in pyproject.toml)
+	@$(VENV)/bin/mypy
 
 format: setup-dev
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .

@@ -6,6 +6,6 @@ out="${1:-functions}"
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p "$out/netclode/v1"
 python -m grpc_tools.protoc -Ifunctions/proto \
-  --python_out="$out" --pyi_out="$out" --connectrpc_out=protobuf=google:"$out" \
+  --python_out="$out" --mypy_out="$out" --connectrpc_out=protobuf=google:"$out" \
   functions/proto/netclode/v1/*.proto
 touch "$out/netclode/v1/__init__.py"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (lint included). pytest's "no tests collected" (exit 5) counts
-# as a failure: a suite that tests nothing must not pass.
+# Runs the whole test suite (lint and type check included). pytest's "no tests collected"
+# (exit 5) counts as a failure: a suite that tests nothing must not pass.
 #
 # The whole suite runs on two pytest-xdist workers, one test file at a time per worker
 # (--dist loadfile: a file's module and session fixtures, its stack or sandbox host, stay in
@@ -10,6 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check . >/dev/null || { echo "ruff format: files need formatting (make format)"; exit 1; }
 .venv/bin/ruff check . || exit 1
+.venv/bin/mypy || { echo "mypy: type errors (make typecheck)"; exit 1; }
 mkdir -p test-artifacts
 
 # Whether the arguments choose tests or workers themselves.

@@ -65,11 +65,11 @@ def json_line(message: Message) -> None:
     sys.stdout.flush()
 
 
-def status_name(status: int) -> str:
+def status_name(status: common_pb2.SessionStatus.ValueType) -> str:
     return common_pb2.SessionStatus.Name(status).removeprefix("SESSION_STATUS_").lower()
 
 
-def styled_status(status: int) -> str:
+def styled_status(status: common_pb2.SessionStatus.ValueType) -> str:
     name = status_name(status)
     return f"[{STATUS_COLOURS.get(name, 'white')}]{name}[/]"
 
@@ -126,5 +126,5 @@ def duration(ms: int) -> str:
     return f"({ms / 60_000:.1f}m)"
 
 
-def kind_name(kind: int) -> str:
+def kind_name(kind: events_pb2.AgentEventKind.ValueType) -> str:
     return events_pb2.AgentEventKind.Name(kind).removeprefix("AGENT_EVENT_KIND_").lower()

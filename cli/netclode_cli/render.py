@@ -50,8 +50,8 @@ def details(event: events_pb2.AgentEvent) -> str:
         kind = E.FileChangeType.Name(change.change).removeprefix("FILE_CHANGE_TYPE_").lower()
         return f"{kind} +{change.lines_added} -{change.lines_removed}"
     if which == "command_end":
-        end = event.command_end
-        return f"exit {end.exit_code} {duration(end.duration_ms)}"
+        command = event.command_end
+        return f"exit {command.exit_code} {duration(command.duration_ms)}"
     if which == "turn_completed":
         done = event.turn_completed
         state = (

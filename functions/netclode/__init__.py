@@ -16,4 +16,5 @@ import sys
 # httpx imports its own command-line tool (rich, pygments) whenever it is imported: a large
 # share of every function's cold start, for a tool no Netclode process runs. A None entry
 # makes just that import fail, which httpx expects (its `main` then asks for the extras).
-sys.modules.setdefault("httpx._main", None)
+# typeshed types the table as modules only; None is the import system's own "cannot import".
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ key, never its value, so the trail is safe to show to the session's owner.
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import redis
 
@@ -36,7 +37,9 @@ def entry(host: str, key: str, decision: str, reason: str) -> dict[str, str]:
 
 def read_audit(r: redis.Redis, session_id: str, limit: int) -> list[api_pb2.AuditRecord]:
     """The newest `limit` records (0: a default page), oldest first."""
-    rows = r.xrevrange(keys.audit(session_id), count=limit or DEFAULT_LIMIT)
+    reply = r.xrevrange(keys.audit(session_id), count=limit or DEFAULT_LIMIT)
+    # What a bytes-mode connection replies (redis-py types every reply mode at once).
+    rows = cast(list[tuple[bytes, dict[bytes, bytes]]], reply)
     return [_record(fields) for _, fields in reversed(rows)]
 
 

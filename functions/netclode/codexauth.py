@@ -22,6 +22,7 @@ import redis
 from netclode.errors import FailedPrecondition, InvalidArgument, Unavailable
 from netclode.providers import codex_model
 from netclode.store import keys
+from netclode.store.redis import text
 from netclode.v1 import common_pb2
 
 ACCOUNT_ID_ENV = "NETCLODE_CODEX_ACCOUNT_ID"
@@ -47,7 +48,7 @@ def signed_in_account(r: redis.Redis) -> str:
     account, expires = r.hmget(keys.CODEX_ACCOUNT, "account_id", "expires_at")
     if not account or float(expires or 0) <= time.time():
         return ""
-    return account.decode()
+    return text(account)
 
 
 def codex_signed_in(r: redis.Redis | None = None) -> bool:

@@ -6,12 +6,14 @@ stream). Both read Redis only, so they answer even when the cluster API is unrea
 from __future__ import annotations
 
 import redis
+from connectrpc.request import RequestContext
 
 from netclode.auth.guard import Guard
 from netclode.config import Settings
 from netclode.functions.connect import caller, require_admin, with_domain_errors
 from netclode.pool import WarmPool
 from netclode.store import keys
+from netclode.store.redis import stream_entries
 from netclode.v1 import api_connect
 from netclode.v1 import api_pb2 as pb
 
@@ -21,10 +23,10 @@ MAX_DEAD_LETTERS = 1000
 
 def pool_status(settings: Settings, r: redis.Redis) -> pb.PoolStatusResponse:
     status = WarmPool(settings, r).status()
-    sandboxes = [_pooled(record) for record in status["sandboxes"]]  # type: ignore[union-attr]
+    sandboxes = [_pooled(record) for record in status["sandboxes"]]
     return pb.PoolStatusResponse(
-        target_size=int(status["size"]),  # type: ignore[arg-type]
-        ready=int(status["ready"]),  # type: ignore[arg-type]
+        target_size=status["size"],
+        ready=status["ready"],
         claimed=sum(s.state == "claimed" for s in sandboxes),
         sandboxes=sandboxes,
     )
@@ -33,7 +35,8 @@ def pool_status(settings: Settings, r: redis.Redis) -> pb.PoolStatusResponse:
 def dead_letters(r: redis.Redis, limit: int) -> list[pb.DeadLetter]:
     """The newest `limit` failed deliveries (0: a default page), newest first."""
     count = min(limit or DEFAULT_DEAD_LETTERS, MAX_DEAD_LETTERS)
-    return [_dead_letter(fields) for _, fields in r.xrevrange(keys.DEAD_LETTERS, count=count)]
+    rows = stream_entries(r.xrevrange(keys.DEAD_LETTERS, count=count))
+    return [_dead_letter(fields) for _, fields in rows]
 
 
 def _pooled(record: dict[str, str]) -> pb.PooledSandbox:
@@ -64,10 +67,14 @@ class OpsServiceImpl(api_connect.OpsServiceSync):
         self.r = r
         self.guard = guard
 
-    def pool_status(self, request, ctx):
+    def pool_status(
+        self, request: pb.PoolStatusRequest, ctx: RequestContext
+    ) -> pb.PoolStatusResponse:
         require_admin(caller(self.guard, ctx))
         return pool_status(self.settings, self.r)
 
-    def list_dead_letters(self, request, ctx):
+    def list_dead_letters(
+        self, request: pb.ListDeadLettersRequest, ctx: RequestContext
+    ) -> pb.ListDeadLettersResponse:
         require_admin(caller(self.guard, ctx))
         return pb.ListDeadLettersResponse(dead_letters=dead_letters(self.r, request.limit))

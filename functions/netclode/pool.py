@@ -19,6 +19,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import redis
 
@@ -26,6 +27,7 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.errors import NetclodeError
 from netclode.store import keys
+from netclode.store.redis import hash_reply, texts
 from netclode.store.sessions import now_ms
 from netclode.v1 import agent_pb2
 
@@ -60,6 +62,12 @@ class ReconcileReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+class PoolStatus(TypedDict):
+    size: int
+    ready: int
+    sandboxes: list[dict[str, str]]
+
+
 class WarmPool:
     def __init__(self, settings: Settings, r: redis.Redis) -> None:
         self.size = settings.pool_size
@@ -71,15 +79,11 @@ class WarmPool:
         sandbox_id = self._claim(keys=[keys.POOL_READY], args=[session_id, keys.sandbox("")])
         return sandbox_id.decode() if sandbox_id else None
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> PoolStatus:
         """The ops view: target size, ready count, and every sandbox's record."""
-        ids = [i.decode() for i in self.r.zrange(keys.POOL_SANDBOXES, 0, -1)]
-        sandboxes = []
-        for sandbox_id in ids:
-            record = {
-                k.decode(): v.decode() for k, v in self.r.hgetall(keys.sandbox(sandbox_id)).items()
-            }
-            sandboxes.append({"sandbox_id": sandbox_id, **record})
+        sandboxes = [
+            {"sandbox_id": sandbox_id, **record} for sandbox_id, record in self._records().items()
+        ]
         return {"size": self.size, "ready": self.r.llen(keys.POOL_READY), "sandboxes": sandboxes}
 
     def reconcile(self, driver: SandboxDriver) -> ReconcileReport:
@@ -175,11 +179,11 @@ class WarmPool:
             driver.delete_workspace(record["workspace"])
 
     def _records(self) -> dict[str, dict[str, str]]:
-        ids = [i.decode() for i in self.r.zrange(keys.POOL_SANDBOXES, 0, -1)]
+        ids = texts(self.r.zrange(keys.POOL_SANDBOXES, 0, -1))
         return {sandbox_id: self._record(sandbox_id) for sandbox_id in ids}
 
     def _record(self, sandbox_id: str) -> dict[str, str]:
-        raw = self.r.hgetall(keys.sandbox(sandbox_id))
+        raw = hash_reply(self.r.hgetall(keys.sandbox(sandbox_id)))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
 

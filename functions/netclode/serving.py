@@ -35,6 +35,7 @@ from pathlib import Path
 
 from functions_framework import create_app
 from functions_framework._http import create_server
+from gunicorn.http.parser import Parser
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 READ_TIMEOUT_S = 10.0
@@ -110,6 +111,8 @@ class HardenedConn(TConn):
 
     def _hand_over(self) -> None:
         if self.read:
+            # An HTTP/1 parser (the only kind this worker serves) reads through an unreader.
+            assert isinstance(self.parser, Parser)
             self.parser.unreader.unread(bytes(self.read))
             self.read = bytearray()
 
@@ -133,8 +136,9 @@ class HardenedWorker(ThreadWorker):
         self.nr_conns += 1
         self._start_reading(HardenedConn(self.cfg, sock, client, listener.getsockname()))
 
-    def on_client_socket_readable(self, conn: HardenedConn, client: socket.socket) -> None:
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
         """A kept-alive connection's next request: read in the loop like a new one."""
+        assert isinstance(conn, HardenedConn)  # `accept` makes every connection of this worker
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
         self._start_reading(conn)

@@ -7,13 +7,13 @@ the reply says how it ended.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 from netclode.v1 import api_pb2
 from netclode_sandbox import identity
@@ -39,7 +39,9 @@ def run(argv: list[str], timeout: int, cwd: Path, env: Mapping[str, str]) -> api
         )
     except OSError as exc:
         return api_pb2.ExecResponse(exit_code=EXIT_NOT_FOUND, stderr=f"{exc.strerror}\n".encode())
-    assert proc.stdout and proc.stderr
+    # Buffered pipes (Popen's default bufsize): read1 returns what is there without waiting.
+    assert isinstance(proc.stdout, io.BufferedReader)
+    assert isinstance(proc.stderr, io.BufferedReader)
     out, err = _Capped(proc.stdout), _Capped(proc.stderr)
     timed_out = False
     try:
@@ -59,7 +61,7 @@ def run(argv: list[str], timeout: int, cwd: Path, env: Mapping[str, str]) -> api
 class _Capped:
     """Reads a pipe to its end on a thread, keeping at most OUTPUT_CAP bytes."""
 
-    def __init__(self, pipe: IO[bytes]) -> None:
+    def __init__(self, pipe: io.BufferedReader) -> None:
         self._pipe = pipe
         self._kept = bytearray()
         self._thread = threading.Thread(target=self._drain, daemon=True)

@@ -13,6 +13,7 @@ GIT_CONFIG_GLOBAL), so commits and pushes the agent makes later work too.
 from __future__ import annotations
 
 import base64
+import io
 import os
 import re
 import shutil
@@ -142,7 +143,7 @@ def _exclude_from_root(workspace: Path, nested: list[Path]) -> None:
             f.write("".join(f"{line}\n" for line in lines))
 
 
-def _emit(emit: Emit, repo: str, stage: int, message: str) -> None:
+def _emit(emit: Emit, repo: str, stage: events_pb2.RepoCloneStage.ValueType, message: str) -> None:
     payload = events_pb2.RepoClonePayload(repo=repo, stage=stage, message=message)
     event = events_pb2.AgentEvent(
         kind=events_pb2.AGENT_EVENT_KIND_REPO_CLONE, correlation_id=repo, repo_clone=payload
@@ -196,10 +197,11 @@ def _run_clone(repo: str, staging: Path, emit: Emit) -> str:
         stderr=subprocess.PIPE,
         **identity.popen_kwargs(),
     )
-    assert proc.stderr is not None
+    stderr = proc.stderr
+    assert isinstance(stderr, io.BufferedReader)  # Popen's default bufsize: read1 is there
     deadline = time.monotonic() + CLONE_TIMEOUT_S
     last_sent, last_phase, tail, fatal = 0.0, "", "", ""
-    for raw in iter(lambda: proc.stderr.read1(4096), b""):  # type: ignore[union-attr]
+    for raw in iter(lambda: stderr.read1(4096), b""):
         for piece in re.split(r"[\r\n]+", raw.decode(errors="replace")):
             line = piece.strip()
             if not line:

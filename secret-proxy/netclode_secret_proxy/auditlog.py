@@ -140,7 +140,7 @@ class AuditWriter:
                 for session_id, fields, _ in batch:
                     pipe.xadd(
                         keys.audit(session_id),
-                        fields,  # type: ignore[arg-type]
+                        fields,
                         maxlen=audit.MAXLEN,
                         approximate=True,
                     )

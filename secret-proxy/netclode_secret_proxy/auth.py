@@ -87,7 +87,7 @@ class SessionAuth:
 
     async def _lookup(self, token_hash: str) -> Session | None:
         raw_id = await self.r.get(keys.session_token(token_hash))
-        if not raw_id:
+        if not isinstance(raw_id, bytes) or not raw_id:  # bytes replies: None when unknown
             return None
         session_id = raw_id.decode()
         pipe = self.r.pipeline(transaction=False)

@@ -41,6 +41,7 @@ import httpx
 import jwt
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from netclode.store import keys
 
@@ -300,7 +301,10 @@ class CodexSignIn:
             if self.tokens is None:
                 await self.redis.delete(keys.CODEX_ACCOUNT)
                 return
-            summary = {"account_id": self.tokens.account_id, "expires_at": self.tokens.expires_at}
+            summary: dict[FieldT, EncodableT] = {
+                "account_id": self.tokens.account_id,
+                "expires_at": self.tokens.expires_at,
+            }
             await self.redis.hset(keys.CODEX_ACCOUNT, mapping=summary)
         except RedisError as e:  # the next change publishes again; sessions see it late
             log.warning("secret-proxy: Codex sign-in summary not published: %s", type(e).__name__)

@@ -70,7 +70,8 @@ async def resolve(host: str, port: int) -> list[Address]:
         raise Refused(f"cannot resolve {host}") from None
     seen: dict[Address, None] = {}
     for *_, sockaddr in infos:
-        seen[ipaddress.ip_address(sockaddr[0].partition("%")[0])] = None
+        host_part = str(sockaddr[0])  # an IP literal for AF_INET/AF_INET6 (typed str | int)
+        seen[ipaddress.ip_address(host_part.partition("%")[0])] = None
     return list(seen)
 
 

@@ -30,7 +30,9 @@ class Decision:
 
 
 def _kind(sdk_type: int) -> str:
-    return common_pb2.SdkType.Name(sdk_type) if sdk_type in common_pb2.SdkType.values() else "?"
+    """The SdkType's name; the number comes from the session record (any int)."""
+    value = common_pb2.SdkType.DESCRIPTOR.values_by_number.get(sdk_type)
+    return value.name if value else "?"
 
 
 def decide(

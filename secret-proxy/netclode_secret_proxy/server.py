@@ -14,6 +14,7 @@ misspelt option (mitmproxy itself would keep it, waiting for an addon that never
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from mitmproxy import master, options
@@ -67,7 +68,7 @@ def command_line(opts: options.Options) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    run(SecretProxyMaster, command_line, argv)
+    run(SecretProxyMaster, command_line, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import errno
 import os
 import signal
 import socket
+import subprocess
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,7 +22,7 @@ from netclode.eventing import types
 from netclode.localstack import control
 from netclode.localstack.components import BROKER_PATH
 from tests.support.inside import until
-from tests.support.stack import Stack
+from tests.support.stack import Stack, layout_under
 
 # Each component, where it takes an event, and its answer when it took it.
 HELD = [("deadletter", "", 200), ("broker", BROKER_PATH, 202)]
@@ -61,3 +63,14 @@ def test_a_crashed_component_keeps_its_port_and_serves_it_again(
     sent = httpx.post(component["url"] + path, headers=headers, content=body)
     assert sent.status_code == took
     assert stack.layout.read_state()["components"][name]["url"] == component["url"]
+
+
+def test_a_stopped_supervisor_this_process_started_is_reaped(tmp_path: Path) -> None:
+    """`netclode down` run by the process that ran `up` leaves no zombie behind."""
+    layout = layout_under(tmp_path)
+    child = subprocess.Popen(["true"])
+    layout.write_state({"pid": child.pid, "status": "running"})
+    stat = Path(f"/proc/{child.pid}/stat")
+    until("the child exited", lambda: stat.read_text().rpartition(")")[2].split()[0] == "Z")
+    assert control.running_pid(layout) is None
+    assert not stat.exists()

@@ -4,7 +4,7 @@ the kubeconfig context `netclode` (what `fetch-kubeconfig.yaml` writes)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -101,8 +101,13 @@ def revision_rows(api: client.ApiClient, namespace: str) -> list[dict[str, Any]]
 
     objects = client.CustomObjectsApi(api)
     try:
-        services = objects.list_namespaced_custom_object(*SERVING, namespace, "services")
-        revs = objects.list_namespaced_custom_object(*SERVING, namespace, "revisions")
+        # Custom objects come back as the decoded JSON list (typed `object` by the client).
+        services = cast(
+            dict[str, Any], objects.list_namespaced_custom_object(*SERVING, namespace, "services")
+        )
+        revs = cast(
+            dict[str, Any], objects.list_namespaced_custom_object(*SERVING, namespace, "revisions")
+        )
     except client.ApiException as exc:
         if exc.status == 404:
             raise click.ClickException("Knative Serving is not installed in that cluster") from None

@@ -76,7 +76,7 @@ def fork(app: App, session_id: str, snapshot_id: str, name: str) -> None:
     console.print(f"Forked into session [bold]{reply.session.id}[/] ({reply.session.name})")
 
 
-def _size(size: int) -> str:
+def _size(size: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"

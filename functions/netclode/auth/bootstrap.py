@@ -15,6 +15,7 @@ import redis
 from netclode.auth.secrets import hash_token
 from netclode.auth.tokens import ADMIN, USER, TokenStore
 from netclode.store import keys
+from netclode.store.redis import text
 
 CONFIGURED = (("NETCLODE_ADMIN_TOKEN", "admin", ADMIN), ("NETCLODE_BOT_TOKEN", "github-bot", USER))
 
@@ -26,7 +27,7 @@ def register_configured_tokens(r: redis.Redis) -> None:
         if not token:
             continue
         current = store.r.hget(keys.API_TOKEN_NAMES, name)
-        if current is not None and current.decode() != hash_token(token):
+        if current is not None and text(current) != hash_token(token):
             # The Secret was rotated: the old token stops working, its sessions stay its own.
             store.rotate(name, role, hash_token(token))
         else:

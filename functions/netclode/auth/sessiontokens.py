@@ -17,6 +17,7 @@ from netclode.auth.guard import FailureLimit, bearer
 from netclode.auth.secrets import hash_token
 from netclode.errors import Unauthenticated
 from netclode.store import keys
+from netclode.store.redis import text
 
 FINGERPRINT_CHARS = 16
 
@@ -33,4 +34,4 @@ def session_for(r: redis.Redis, authorization: str | None) -> str:
     if session_id is None:
         limit.record(fingerprint)
         raise Unauthenticated()
-    return session_id.decode()
+    return text(session_id)

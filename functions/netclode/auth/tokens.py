@@ -19,6 +19,7 @@ import redis
 from netclode.auth.secrets import hash_token, new_token
 from netclode.errors import FailedPrecondition, InvalidArgument, NotFound
 from netclode.store import keys
+from netclode.store.redis import hash_reply, text, texts
 
 ADMIN = "admin"
 USER = "user"
@@ -90,7 +91,7 @@ class TokenStore:
         return self.verify_hash(hash_token(secret))
 
     def verify_hash(self, token_hash: str) -> Principal | None:
-        raw = self.r.hgetall(keys.api_token(token_hash))
+        raw = hash_reply(self.r.hgetall(keys.api_token(token_hash)))
         if not raw:
             return None
         stored_id = raw.get(b"id")
@@ -102,15 +103,15 @@ class TokenStore:
         )
 
     def list(self) -> list[Principal]:
-        hashes = self.r.hvals(keys.API_TOKEN_NAMES)
-        found = (self.verify_hash(h.decode()) for h in hashes)
+        hashes = texts(self.r.hvals(keys.API_TOKEN_NAMES))
+        found = (self.verify_hash(h) for h in hashes)
         return sorted((p for p in found if p), key=lambda p: p.name)
 
     def rotate(self, name: str, role: str, token_hash: str) -> Principal:
         """Replaces the token named `name` (if any) by the one with `token_hash`, keeping its
         principal id: the same owner with a new secret."""
         old_hash = self.r.hget(keys.API_TOKEN_NAMES, name)
-        old = self.verify_hash(old_hash.decode()) if old_hash else None
+        old = self.verify_hash(text(old_hash)) if old_hash else None
         if old_hash is not None:
             self.revoke(name)
         return self.register(name, role, token_hash, old.id if old else "")
@@ -120,6 +121,6 @@ class TokenStore:
         if token_hash is None:
             raise NotFound(f"no token named {name!r}")
         pipe = self.r.pipeline()
-        pipe.delete(keys.api_token(token_hash.decode()))
+        pipe.delete(keys.api_token(text(token_hash)))
         pipe.hdel(keys.API_TOKEN_NAMES, name)
         pipe.execute()

@@ -22,6 +22,7 @@ Objects (all labelled with the sandbox and workspace ids, so cleanup never needs
 from __future__ import annotations
 
 import base64
+import builtins
 import os
 import re
 import time
@@ -183,8 +184,8 @@ class KubernetesDriver:
     def list(self) -> list[SandboxInfo]:
         return [
             SandboxInfo(
-                sandbox_id=pod.metadata.labels[LABEL_SANDBOX],
-                workspace_id=pod.metadata.labels.get(LABEL_WORKSPACE, ""),
+                sandbox_id=_labels(pod)[LABEL_SANDBOX],
+                workspace_id=_labels(pod).get(LABEL_WORKSPACE, ""),
                 alive=_alive(pod),
             )
             for pod in self._sandbox_pods()
@@ -203,8 +204,8 @@ class KubernetesDriver:
     def delete_workspace(self, workspace_id: str) -> None:
         """Removes the PVC and every sandbox still bound to it."""
         for pod in self._sandbox_pods():
-            if pod.metadata.labels.get(LABEL_WORKSPACE) == workspace_id:
-                self.stop(pod.metadata.labels[LABEL_SANDBOX])
+            if _labels(pod).get(LABEL_WORKSPACE) == workspace_id:
+                self.stop(_labels(pod)[LABEL_SANDBOX])
         ns = self._kube.namespace
         self._delete(
             self._core.delete_namespaced_persistent_volume_claim, pvc_name(workspace_id), ns
@@ -468,7 +469,7 @@ class KubernetesDriver:
             "volumeMounts": [{"name": "run", "mountPath": RUN_DIR}],
         }
 
-    def _volumes(self, spec: SandboxSpec) -> list[dict[str, Any]]:
+    def _volumes(self, spec: SandboxSpec) -> builtins.list[dict[str, Any]]:
         return [
             {
                 "name": "workspace",
@@ -496,19 +497,14 @@ class KubernetesDriver:
         meta = {"name": name, "namespace": self._kube.namespace, "labels": labels}
         return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
 
-    def _sandbox_pods(self) -> list[client.V1Pod]:
+    def _sandbox_pods(self) -> builtins.list[client.V1Pod]:
         # Filtered here too: the selector is an optimisation, the labels are the truth.
         pods = self._core.list_namespaced_pod(
             self._kube.namespace, label_selector=f"{LABEL_APP}={APP}"
         ).items
-        return [
-            p
-            for p in pods
-            if (p.metadata.labels or {}).get(LABEL_APP) == APP
-            and LABEL_SANDBOX in p.metadata.labels
-        ]
+        return [p for p in pods if _labels(p).get(LABEL_APP) == APP and LABEL_SANDBOX in _labels(p)]
 
-    def _previews(self, list_objects: Any, sandbox_id: str) -> list[str]:
+    def _previews(self, list_objects: Any, sandbox_id: str) -> builtins.list[str]:
         """Names of the sandbox's preview objects (Services or NetworkPolicies)."""
         items = list_objects(
             self._kube.namespace, label_selector=f"{LABEL_SANDBOX}={sandbox_id}"
@@ -561,8 +557,13 @@ class KubernetesDriver:
                 raise Unavailable(f"Kubernetes API: {exc.status} {exc.reason}") from None
 
 
+def _labels(pod: client.V1Pod) -> dict[str, str]:
+    """A pod's labels (the API always sends metadata; the client types it optional)."""
+    return (pod.metadata.labels if pod.metadata else None) or {}
+
+
 def _alive(pod: client.V1Pod) -> bool:
-    if pod.metadata.deletion_timestamp:
+    if pod.metadata and pod.metadata.deletion_timestamp:
         return False
     phase = pod.status.phase if pod.status else None
     return phase is None or phase in ALIVE_PHASES

@@ -102,7 +102,7 @@ class Topology:
 
 def load(root: Path) -> Topology:
     """Reads every YAML document under `root` (kustomization files and other kinds skipped)."""
-    docs = []
+    docs: list[dict[str, Any]] = []
     for path in sorted(root.rglob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
+from typing import TYPE_CHECKING, TypedDict
 
 import flask
+from connectrpc.codec import Codec
 from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
+from connectrpc.interceptor import InterceptorSync
+from connectrpc.request import RequestContext
 from google.protobuf.timestamp_pb2 import Timestamp
 from werkzeug.wrappers import Response
 
@@ -37,8 +41,12 @@ from netclode.sessions.ports import PortService
 from netclode.sessions.service import SessionService
 from netclode.sessions.snapshots import SnapshotService
 from netclode.store.redis import connect
+from netclode.store.streams import SessionStream, TerminalStream
 from netclode.v1 import api_connect, api_pb2
 from netclode.v1 import api_pb2 as pb
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger(__name__)
 
@@ -72,49 +80,71 @@ class Sessions(api_connect.SessionServiceSync):
         self.snapshots = SnapshotService(service)
         self.ports = PortService(service)
 
-    def create_session(self, request, ctx):
+    def create_session(
+        self, request: pb.CreateSessionRequest, ctx: RequestContext
+    ) -> pb.CreateSessionResponse:
         record = self.service.create(caller(self.guard, ctx), request)
         return pb.CreateSessionResponse(session=record.to_proto())
 
-    def list_sessions(self, request, ctx):
+    def list_sessions(
+        self, request: pb.ListSessionsRequest, ctx: RequestContext
+    ) -> pb.ListSessionsResponse:
         records = self.service.list(caller(self.guard, ctx))
         return pb.ListSessionsResponse(sessions=self.service.summaries(records))
 
-    def get_session(self, request, ctx):
+    def get_session(
+        self, request: pb.GetSessionRequest, ctx: RequestContext
+    ) -> pb.GetSessionResponse:
         record = self.service.get(caller(self.guard, ctx), request.session_id)
         return pb.GetSessionResponse(summary=self.service.summary(record))
 
-    def rename_session(self, request, ctx):
+    def rename_session(
+        self, request: pb.RenameSessionRequest, ctx: RequestContext
+    ) -> pb.RenameSessionResponse:
         record = self.service.rename(caller(self.guard, ctx), request.session_id, request.name)
         return pb.RenameSessionResponse(session=record.to_proto())
 
-    def delete_session(self, request, ctx):
+    def delete_session(
+        self, request: pb.DeleteSessionRequest, ctx: RequestContext
+    ) -> pb.DeleteSessionResponse:
         self.service.delete(caller(self.guard, ctx), request.session_id)
         return pb.DeleteSessionResponse()
 
-    def delete_all_sessions(self, request, ctx):
+    def delete_all_sessions(
+        self, request: pb.DeleteAllSessionsRequest, ctx: RequestContext
+    ) -> pb.DeleteAllSessionsResponse:
         deleted = self.service.delete_all(caller(self.guard, ctx))
         return pb.DeleteAllSessionsResponse(deleted_ids=deleted)
 
-    def pause_session(self, request, ctx):
+    def pause_session(
+        self, request: pb.PauseSessionRequest, ctx: RequestContext
+    ) -> pb.PauseSessionResponse:
         record = self.service.pause(caller(self.guard, ctx), request.session_id)
         return pb.PauseSessionResponse(session=record.to_proto())
 
-    def resume_session(self, request, ctx):
+    def resume_session(
+        self, request: pb.ResumeSessionRequest, ctx: RequestContext
+    ) -> pb.ResumeSessionResponse:
         record = self.service.resume(caller(self.guard, ctx), request.session_id)
         return pb.ResumeSessionResponse(session=record.to_proto())
 
-    def send_prompt(self, request, ctx):
+    def send_prompt(
+        self, request: pb.SendPromptRequest, ctx: RequestContext
+    ) -> pb.SendPromptResponse:
         receipt = self.service.send_prompt(
             caller(self.guard, ctx), request.session_id, request.text
         )
         return pb.SendPromptResponse(cursor=receipt.cursor, queued=receipt.queued)
 
-    def interrupt_prompt(self, request, ctx):
+    def interrupt_prompt(
+        self, request: pb.InterruptPromptRequest, ctx: RequestContext
+    ) -> pb.InterruptPromptResponse:
         self.service.interrupt(caller(self.guard, ctx), request.session_id)
         return pb.InterruptPromptResponse()
 
-    def list_entries(self, request, ctx):
+    def list_entries(
+        self, request: pb.ListEntriesRequest, ctx: RequestContext
+    ) -> pb.ListEntriesResponse:
         page = self.service.entries_page(
             caller(self.guard, ctx), request.session_id, request.after_cursor, request.limit
         )
@@ -122,7 +152,9 @@ class Sessions(api_connect.SessionServiceSync):
             entries=page.entries, has_more=page.has_more, last_cursor=page.last_cursor
         )
 
-    def watch_session(self, request, ctx) -> Iterator[pb.WatchSessionResponse]:
+    def watch_session(
+        self, request: pb.WatchSessionRequest, ctx: RequestContext
+    ) -> Iterator[pb.WatchSessionResponse]:
         principal = caller(self.guard, ctx)
         self.service.get(principal, request.session_id)
         after = request.after_cursor
@@ -132,7 +164,7 @@ class Sessions(api_connect.SessionServiceSync):
         yield from self._watched(ctx, self._session_items(stream, after))
 
     @staticmethod
-    def _session_items(stream, after: str) -> Iterator[pb.WatchSessionResponse]:
+    def _session_items(stream: SessionStream, after: str) -> Iterator[pb.WatchSessionResponse]:
         yield pb.WatchSessionResponse(heartbeat=_heartbeat())
         for entry in stream.follow(after, heartbeat_s=HEARTBEAT_S):
             if entry is None:
@@ -140,27 +172,33 @@ class Sessions(api_connect.SessionServiceSync):
             else:
                 yield pb.WatchSessionResponse(entry=entry)
 
-    def _watched[T](self, ctx, items: Iterator[T]) -> Iterator[T]:
+    def _watched[T](self, ctx: RequestContext, items: Iterator[T]) -> Iterator[T]:
         """A stream within the thread budget, ended when its token is revoked."""
         return self.slots.hold(while_authorized(self.guard, ctx, items, HEARTBEAT_S))
 
-    def terminal_input(self, request, ctx):
+    def terminal_input(
+        self, request: pb.TerminalInputRequest, ctx: RequestContext
+    ) -> pb.TerminalInputResponse:
         self.service.terminal_input(caller(self.guard, ctx), request.session_id, request.data)
         return pb.TerminalInputResponse()
 
-    def terminal_resize(self, request, ctx):
+    def terminal_resize(
+        self, request: pb.TerminalResizeRequest, ctx: RequestContext
+    ) -> pb.TerminalResizeResponse:
         self.service.terminal_resize(
             caller(self.guard, ctx), request.session_id, request.cols, request.rows
         )
         return pb.TerminalResizeResponse()
 
-    def watch_terminal(self, request, ctx) -> Iterator[pb.WatchTerminalResponse]:
+    def watch_terminal(
+        self, request: pb.WatchTerminalRequest, ctx: RequestContext
+    ) -> Iterator[pb.WatchTerminalResponse]:
         terminal = self.service.terminal(caller(self.guard, ctx), request.session_id)
         validation.cursor(request.after_cursor)
         yield from self._watched(ctx, self._terminal_items(terminal, request.after_cursor))
 
     @staticmethod
-    def _terminal_items(terminal, after: str) -> Iterator[pb.WatchTerminalResponse]:
+    def _terminal_items(terminal: TerminalStream, after: str) -> Iterator[pb.WatchTerminalResponse]:
         live_from = terminal.last_cursor()
         yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
         for item in terminal.follow(after, heartbeat_s=HEARTBEAT_S):
@@ -174,16 +212,18 @@ class Sessions(api_connect.SessionServiceSync):
                 chunk.exited, chunk.exit_code = True, exit_code
             yield pb.WatchTerminalResponse(chunk=chunk)
 
-    def exec(self, request, ctx):
+    def exec(self, request: pb.ExecRequest, ctx: RequestContext) -> pb.ExecResponse:
         return self.service.exec(caller(self.guard, ctx), request)
 
-    def git_status(self, request, ctx):
+    def git_status(self, request: pb.GitStatusRequest, ctx: RequestContext) -> pb.GitStatusResponse:
         return self.service.git_status(caller(self.guard, ctx), request.session_id)
 
-    def git_diff(self, request, ctx):
+    def git_diff(self, request: pb.GitDiffRequest, ctx: RequestContext) -> pb.GitDiffResponse:
         return self.service.git_diff(caller(self.guard, ctx), request.session_id, request.file)
 
-    def list_models(self, request, ctx):
+    def list_models(
+        self, request: pb.ListModelsRequest, ctx: RequestContext
+    ) -> pb.ListModelsResponse:
         from netclode import catalogue, codexauth
 
         caller(self.guard, ctx)
@@ -191,42 +231,54 @@ class Sessions(api_connect.SessionServiceSync):
         models = catalogue.list_models(request.sdk_type, codex_signed_in=signed_in)
         return pb.ListModelsResponse(models=models)
 
-    def list_snapshots(self, request, ctx):
+    def list_snapshots(
+        self, request: pb.ListSnapshotsRequest, ctx: RequestContext
+    ) -> pb.ListSnapshotsResponse:
         snaps = self.snapshots.list(caller(self.guard, ctx), request.session_id)
         return pb.ListSnapshotsResponse(snapshots=[s.to_proto() for s in snaps])
 
-    def restore_snapshot(self, request, ctx):
+    def restore_snapshot(
+        self, request: pb.RestoreSnapshotRequest, ctx: RequestContext
+    ) -> pb.RestoreSnapshotResponse:
         record, removed = self.snapshots.restore(
             caller(self.guard, ctx), request.session_id, request.snapshot_id
         )
         return pb.RestoreSnapshotResponse(session=record.to_proto(), entries_removed=removed)
 
-    def fork_snapshot(self, request, ctx):
+    def fork_snapshot(
+        self, request: pb.ForkSnapshotRequest, ctx: RequestContext
+    ) -> pb.ForkSnapshotResponse:
         record = self.snapshots.fork(
             caller(self.guard, ctx), request.session_id, request.snapshot_id, request.name
         )
         return pb.ForkSnapshotResponse(session=record.to_proto())
 
-    def expose_port(self, request, ctx):
+    def expose_port(
+        self, request: pb.ExposePortRequest, ctx: RequestContext
+    ) -> pb.ExposePortResponse:
         port = self.ports.expose(caller(self.guard, ctx), request.session_id, request.port)
         return pb.ExposePortResponse(port=port)
 
-    def unexpose_port(self, request, ctx):
+    def unexpose_port(
+        self, request: pb.UnexposePortRequest, ctx: RequestContext
+    ) -> pb.UnexposePortResponse:
         self.ports.unexpose(caller(self.guard, ctx), request.session_id, request.port)
         return pb.UnexposePortResponse()
 
-    def list_ports(self, request, ctx):
+    def list_ports(self, request: pb.ListPortsRequest, ctx: RequestContext) -> pb.ListPortsResponse:
         ports = self.ports.list(caller(self.guard, ctx), request.session_id)
         return pb.ListPortsResponse(ports=ports)
 
-    def list_audit(self, request, ctx):
+    def list_audit(self, request: pb.ListAuditRequest, ctx: RequestContext) -> pb.ListAuditResponse:
         from netclode.audit import read_audit
 
         self.service.get(caller(self.guard, ctx), request.session_id)
         records = read_audit(self.service.r, request.session_id, request.limit or 100)
         return pb.ListAuditResponse(records=records)
 
-    def get_resource_limits(self, request, ctx):
+    def get_resource_limits(
+        self, request: pb.GetResourceLimitsRequest, ctx: RequestContext
+    ) -> pb.GetResourceLimitsResponse:
         caller(self.guard, ctx)
         settings = self.service.settings
         return pb.GetResourceLimitsResponse(
@@ -237,11 +289,15 @@ class Sessions(api_connect.SessionServiceSync):
             min_memory_mb=validation.MIN_MEMORY_MB,
         )
 
-    def update_repo_access(self, request, ctx):
+    def update_repo_access(
+        self, request: pb.UpdateRepoAccessRequest, ctx: RequestContext
+    ) -> pb.UpdateRepoAccessResponse:
         record = self.service.update_repo_access(caller(self.guard, ctx), request)
         return pb.UpdateRepoAccessResponse(session=record.to_proto())
 
-    def list_github_repos(self, request, ctx):
+    def list_github_repos(
+        self, request: pb.ListGithubReposRequest, ctx: RequestContext
+    ) -> pb.ListGithubReposResponse:
         caller(self.guard, ctx)
         return self.service.life.github.repositories()
 
@@ -252,22 +308,28 @@ class Tokens(api_connect.TokenServiceSync):
         self.store = store
         self.guard = guard
 
-    def create_token(self, request, ctx):
+    def create_token(
+        self, request: pb.CreateTokenRequest, ctx: RequestContext
+    ) -> pb.CreateTokenResponse:
         require_admin(caller(self.guard, ctx))
         role = ROLE_NAMES[validation.enum_value("role", pb.TokenRole, request.role)]
         principal, secret = self.store.create(request.name, role)
         return pb.CreateTokenResponse(token=_token_proto(principal), secret=secret)
 
-    def list_tokens(self, request, ctx):
+    def list_tokens(
+        self, request: pb.ListTokensRequest, ctx: RequestContext
+    ) -> pb.ListTokensResponse:
         require_admin(caller(self.guard, ctx))
         return pb.ListTokensResponse(tokens=[_token_proto(p) for p in self.store.list()])
 
-    def revoke_token(self, request, ctx):
+    def revoke_token(
+        self, request: pb.RevokeTokenRequest, ctx: RequestContext
+    ) -> pb.RevokeTokenResponse:
         require_admin(caller(self.guard, ctx))
         self.store.revoke(request.name)
         return pb.RevokeTokenResponse()
 
-    def who_am_i(self, request, ctx):
+    def who_am_i(self, request: pb.WhoAmIRequest, ctx: RequestContext) -> pb.WhoAmIResponse:
         return pb.WhoAmIResponse(token=_token_proto(caller(self.guard, ctx)))
 
 
@@ -278,23 +340,31 @@ class ProviderAuth(api_connect.ProviderAuthServiceSync):
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
 
-    def _proxy(self, ctx, method: str, path: str) -> dict:
+    def _proxy(self, ctx: RequestContext, method: str, path: str) -> dict:
         require_admin(caller(self.guard, ctx))
         return codexauth.ProxyControl.from_env().call(method, path)
 
-    def start_codex_sign_in(self, request, ctx):
+    def start_codex_sign_in(
+        self, request: pb.StartCodexSignInRequest, ctx: RequestContext
+    ) -> pb.StartCodexSignInResponse:
         answer = self._proxy(ctx, "POST", "/codex/start")
         return pb.StartCodexSignInResponse(status=_codex_status(answer))
 
-    def get_codex_auth_status(self, request, ctx):
+    def get_codex_auth_status(
+        self, request: pb.GetCodexAuthStatusRequest, ctx: RequestContext
+    ) -> pb.GetCodexAuthStatusResponse:
         answer = self._proxy(ctx, "GET", "/codex/status")
         return pb.GetCodexAuthStatusResponse(status=_codex_status(answer))
 
-    def codex_sign_out(self, request, ctx):
+    def codex_sign_out(
+        self, request: pb.CodexSignOutRequest, ctx: RequestContext
+    ) -> pb.CodexSignOutResponse:
         answer = self._proxy(ctx, "POST", "/codex/logout")
         return pb.CodexSignOutResponse(status=_codex_status(answer))
 
-    def get_copilot_status(self, request, ctx):
+    def get_copilot_status(
+        self, request: pb.GetCopilotStatusRequest, ctx: RequestContext
+    ) -> pb.GetCopilotStatusResponse:
         answer = self._proxy(ctx, "GET", "/copilot/status")
         fields = pb.GetCopilotStatusResponse.DESCRIPTOR.fields_by_name
         return pb.GetCopilotStatusResponse(**{k: v for k, v in answer.items() if k in fields})
@@ -336,18 +406,24 @@ def _token_proto(principal: Principal) -> api_pb2.ApiToken:
     return token
 
 
+class _Gate(TypedDict):
+    """What every API service is served with."""
+
+    interceptors: Iterable[InterceptorSync]
+    read_max_bytes: int
+    codecs: Iterable[Codec]
+
+
 @cache
-def _application():
+def _application() -> WSGIApplication:
     settings = Settings.from_env()
     r = connect(settings.redis_url)
     register_configured_tokens(r)
     guard = Guard(r, "api", settings.trusted_proxies)
     slots = StreamSlots(int(os.environ.get("THREADS", UNARY_THREADS)) - UNARY_THREADS)
-    gate = {
-        "interceptors": [RequireToken(guard)],
-        "read_max_bytes": MAX_REQUEST_BYTES,
-        "codecs": STRICT_CODECS,
-    }
+    gate = _Gate(
+        interceptors=[RequireToken(guard)], read_max_bytes=MAX_REQUEST_BYTES, codecs=STRICT_CODECS
+    )
     apps = [
         api_connect.SessionServiceWSGIApplication(
             Sessions(SessionService(settings, r), guard, slots), **gate

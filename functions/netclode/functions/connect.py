@@ -12,18 +12,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import redis
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
+from connectrpc.server import ConnectWSGIApplication
 
 from netclode.auth.clients import Network, client_address
 from netclode.auth.guard import Guard, bearer
 from netclode.auth.tokens import Principal
 from netclode.errors import NetclodeError, Unauthenticated
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +156,11 @@ def require_admin(principal: Principal) -> None:
         raise ConnectError(Code.PERMISSION_DENIED, "this call needs an admin token")
 
 
-def mount(apps: Iterable[Any]) -> Callable[[dict, Callable], Iterable[bytes]]:
+def mount(apps: Iterable[ConnectWSGIApplication]) -> WSGIApplication:
     """One WSGI app dispatching to Connect applications by their service path."""
     by_path = {app.path: app for app in apps}
 
-    def dispatch(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def dispatch(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         service = path.rsplit("/", 1)[0]
         app = by_path.get(service)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from cloudevents.http import CloudEvent
 
@@ -39,7 +41,7 @@ def deadletter(event: CloudEvent) -> None:
     )
 
 
-def _error_text(attributes: dict) -> str:
+def _error_text(attributes: Mapping[str, Any]) -> str:
     code = attributes.get("knativeerrorcode", "")
     data = attributes.get("knativeerrordata", "")
     try:

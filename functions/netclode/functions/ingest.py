@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 import flask
+from connectrpc.request import RequestContext
 from werkzeug.wrappers import Response
 
 from netclode.auth.sessiontokens import session_for
@@ -30,7 +31,9 @@ class IngestService(agent_connect.IngestServiceSync):
     def __init__(self, ingest: Ingest) -> None:
         self.ingest = ingest
 
-    def publish(self, request, ctx):
+    def publish(
+        self, request: agent_pb2.PublishRequest, ctx: RequestContext
+    ) -> agent_pb2.PublishResponse:
         r = self.ingest.life.r
         session_id = session_for(r, ctx.request_headers.get("authorization"))
         self.ingest.apply(session_id, request)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import redis
 
 from netclode.store import keys
+from netclode.store.redis import hash_reply, text, texts, writable
 from netclode.store.sessions import now_ms
 
 QUEUED, STARTING, RUNNING, FINISHING = "queued", "starting", "running", "finishing"
@@ -53,7 +55,7 @@ class Job:
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> Job:
         values = {k.decode(): v.decode() for k, v in raw.items()}
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in values:
                 kwargs[f.name] = int(values[f.name]) if f.type == "int" else values[f.name]
@@ -70,13 +72,13 @@ class JobStore:
         if not self.r.hsetnx(keys.ghbot_job(job.delivery), "delivery", job.delivery):
             return False
         pipe = self.r.pipeline()
-        pipe.hset(keys.ghbot_job(job.delivery), mapping=job.to_hash())
+        pipe.hset(keys.ghbot_job(job.delivery), mapping=writable(job.to_hash()))
         pipe.zadd(keys.GHBOT_JOBS, {job.delivery: job.created_at})
         pipe.execute()
         return True
 
     def get(self, delivery: str) -> Job | None:
-        raw = self.r.hgetall(keys.ghbot_job(delivery))
+        raw = hash_reply(self.r.hgetall(keys.ghbot_job(delivery)))
         return Job.from_hash(raw) if raw.get(b"state") else None
 
     def update(self, job: Job, **changes: object) -> Job:
@@ -89,12 +91,11 @@ class JobStore:
 
     def by_session(self, session_id: str) -> Job | None:
         delivery = self.r.get(keys.ghbot_session(session_id))
-        return self.get(delivery.decode()) if delivery else None
+        return self.get(text(delivery)) if delivery else None
 
     def all(self) -> Iterator[Job]:
         """Every recorded job, oldest first; index entries without a record are dropped."""
-        for raw in self.r.zrange(keys.GHBOT_JOBS, 0, -1):
-            delivery = raw.decode()
+        for delivery in texts(self.r.zrange(keys.GHBOT_JOBS, 0, -1)):
             job = self.get(delivery)
             if job is None:
                 self.r.zrem(keys.GHBOT_JOBS, delivery)

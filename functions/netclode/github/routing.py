@@ -60,7 +60,7 @@ def route(event: str, payload: dict[str, Any], settings: GitHubSettings) -> Work
         issue = payload.get("issue") or {}
         number = issue.get("number")
         kind = PR if issue.get("pull_request") else ISSUE
-        if kind == PR and body.strip().startswith(DEP_REVIEW_COMMAND):
+        if kind == PR and number is not None and body.strip().startswith(DEP_REVIEW_COMMAND):
             return Work(DEPS, repo, int(number), installation, "", comment["id"], author)
     asked = request_text(body, settings.bot_name)
     if asked is None or number is None:

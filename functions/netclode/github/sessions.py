@@ -20,7 +20,9 @@ ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_W
 SETTINGS = ("GITHUB_SESSION_SDK", "GITHUB_SESSION_MODEL")
 
 
-def session_choice(sdk: str, model: str, settings: tuple[str, str] = SETTINGS) -> tuple[int, str]:
+def session_choice(
+    sdk: str, model: str, settings: tuple[str, str] = SETTINGS
+) -> tuple[common_pb2.SdkType.ValueType, str]:
     """The (SdkType, model) of a bot session, from the settings named `settings` (empty:
     the server's defaults), checked as the API would check them: a typo stops the bot at
     its start with one line, rather than failing each mention."""

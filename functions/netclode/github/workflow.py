@@ -15,6 +15,8 @@ import redis
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from github import GithubException
+from github.IssueComment import IssueComment
+from github.PullRequestComment import PullRequestComment
 
 from netclode.github import answers, prompt
 from netclode.github.app import READ, WRITE, GitHubApp
@@ -147,6 +149,7 @@ class Bot:
         """The `eyes` reaction on the asking comment; a failure here costs nothing."""
         repo = self.app.client(job.installation_id).get_repo(job.repo, lazy=True)
         try:
+            comment: PullRequestComment | IssueComment
             if job.kind == REVIEW:
                 comment = repo.get_pull(job.number).get_review_comment(job.trigger_comment_id)
             else:

@@ -8,6 +8,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from socket import socket as Socket
 
 from netclode.eventing.topology import Topology
 from netclode.localstack.control import serves
@@ -28,7 +29,7 @@ class Component:
     # For components reached over a Unix socket instead of a port.
     socket: Path | None = None
     # The listening socket it serves on, held by the supervisor (see `listen`).
-    listener: socket.socket | None = None
+    listener: Socket | None = None  # (`socket` here would name the field above)
     # Further endpoints it must serve before it counts as ready (the proxy's control one).
     also_serves: tuple[str, ...] = ()
 

@@ -37,16 +37,16 @@ class ComponentStatus:
 
 
 def _alive(pid: int) -> bool:
-    """Whether `pid` still runs; a supervisor started by this very process is reaped here
-    (until then it would linger as a zombie and look alive)."""
+    """Whether process `pid` runs. A supervisor started by this very process is reaped here;
+    another dead process its parent has not reaped yet is a zombie, not running."""
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
     try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def running_pid(layout: Layout) -> int | None:
@@ -158,15 +158,6 @@ def _state(info: dict) -> str:
     if "pid" in info:
         running = running and _alive(int(info["pid"]))
     return "running" if running else "down"
-
-
-def _alive(pid: int) -> bool:
-    """Whether process `pid` runs (a dead child the supervisor has not reaped is a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def serves(url: str, *, held: bool, timeout: float) -> bool:

@@ -12,6 +12,7 @@ set by the local stack) once at start.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import os
 import secrets
@@ -298,7 +299,7 @@ class SandboxHost:
         init_pidfd = bwrap.init_pidfd(cmd.info_fd)  # once the write end is closed here
         return _Sandbox(sandbox_id, workspace_id, process, init_pidfd, slot, bridges)
 
-    def _open_bridges(self, out_dir: Path, owner: int) -> list[asyncio.Server]:
+    def _open_bridges(self, out_dir: Path, owner: int) -> builtins.list[asyncio.Server]:
         """The ways out, connectable by the runtime's uid only: the agent reaches the
         secret proxy through the auth-proxy, and ingest never."""
         targets = {

@@ -58,9 +58,11 @@ def _json(body: Any, status: int = 200) -> Response:
 class HostAPI:
     def __init__(self, host: SandboxHost) -> None:
         self._host = host
+        # The WSGI app: werkzeug wraps the bound method (Request.application types functions,
+        # not methods).
+        self.wsgi = Request.application(self._respond)
 
-    @Request.application
-    def __call__(self, request: Request) -> Response:
+    def _respond(self, request: Request) -> Response:
         try:
             endpoint, args = ROUTES.bind_to_environ(request.environ).match()
             return getattr(self, f"_{endpoint}")(request, **args)
@@ -156,7 +158,7 @@ def build_server(host: SandboxHost, socket_path: Path) -> BaseWSGIServer:
     socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _listening(socket_path) as listener:
         return make_server(
-            f"unix://{socket_path}", 0, HostAPI(host), threaded=True, fd=listener.fileno()
+            f"unix://{socket_path}", 0, HostAPI(host).wsgi, threaded=True, fd=listener.fileno()
         )
 
 

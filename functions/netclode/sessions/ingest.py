@@ -31,6 +31,7 @@ from netclode.sessions import entries, turns
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.turns import OpenTurn
 from netclode.store import keys
+from netclode.store.redis import hash_reply
 from netclode.store.sessions import SessionRecord, SessionStore, now_ms
 from netclode.store.streams import HISTORY_MAX_BYTES, MIB, SessionStream, TerminalStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
@@ -109,7 +110,7 @@ class Ingest:
             if request.seq <= int(pipe.hget(keys.batches(session_id), request.publisher_id) or 0):
                 return []  # a resent batch
             if changes_state:
-                raw = pipe.hgetall(keys.session(session_id))
+                raw = hash_reply(pipe.hgetall(keys.session(session_id)))
                 if not raw:
                     return []  # the session was deleted meanwhile
                 record, open_turns = (

@@ -26,6 +26,7 @@ from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError, ResourceExhausted
 from netclode.sessions import entries, ports, turns
 from netclode.store import keys
+from netclode.store.redis import text
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
@@ -122,7 +123,7 @@ class Lifecycle:
     def bind_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
         """Binds a sandbox claimed from the warm pool (inline: no process start)."""
         workspace = self.r.hget(keys.sandbox(sandbox_id), "workspace")
-        self.attach(record.id, sandbox_id, workspace.decode() if workspace else "")
+        self.attach(record.id, sandbox_id, text(workspace) if workspace else "")
 
     def provision_async(self, record: SessionRecord) -> None:
         """Starts a sandbox on the session's workspace in the background."""

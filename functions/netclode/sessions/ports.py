@@ -15,6 +15,7 @@ from netclode.auth.tokens import Principal
 from netclode.errors import FailedPrecondition, InvalidArgument, NetclodeError, NotFound
 from netclode.sessions import entries
 from netclode.store import keys
+from netclode.store.redis import hash_reply
 from netclode.v1 import common_pb2, events_pb2
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def check_port(port: int) -> int:
 
 
 def exposed(life: Lifecycle, session_id: str) -> dict[int, str]:
-    raw = life.r.hgetall(keys.ports(session_id))
+    raw = hash_reply(life.r.hgetall(keys.ports(session_id)))
     return {int(k): v.decode() for k, v in sorted(raw.items(), key=lambda kv: int(kv[0]))}
 
 

@@ -6,6 +6,7 @@ and anything else is reported as not found, never as forbidden.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import uuid
@@ -41,8 +42,9 @@ LOST_SANDBOX = "the sandbox of session {id} is gone; resume it: netclode session
 
 
 def status_word(status: int) -> str:
-    """`SESSION_STATUS_READY` -> `ready`."""
-    return S.SessionStatus.Name(status).removeprefix("SESSION_STATUS_").lower()
+    """`SESSION_STATUS_READY` -> `ready` (the number as a session record holds it)."""
+    name = S.SessionStatus.DESCRIPTOR.values_by_number[status].name
+    return name.removeprefix("SESSION_STATUS_").lower()
 
 
 @dataclass
@@ -80,7 +82,9 @@ class SessionService:
     def summary(self, record: SessionRecord) -> common_pb2.SessionSummary:
         return self.summaries([record])[0]
 
-    def summaries(self, records: list[SessionRecord]) -> list[common_pb2.SessionSummary]:
+    def summaries(
+        self, records: builtins.list[SessionRecord]
+    ) -> builtins.list[common_pb2.SessionSummary]:
         """One summary per record, their stream cursors read in one round trip."""
         cursors = last_cursors(self.r, [record.id for record in records])
         return [
@@ -222,7 +226,7 @@ class SessionService:
         (GitHub may refuse: nothing is saved then), a running sandbox clones what is new."""
         record = self.get(principal, req.session_id)
         added = validation.repos(list(req.add_repos))
-        access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
+        access: int = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
         if not added and not access:
             raise InvalidArgument("add_repos", "name a repository to add, or a new repo_access")
         repos = validation.repos(record.repos + added)
@@ -248,7 +252,7 @@ class SessionService:
         Snapshots(self.life).delete_all(session_id)
         self.store.delete(session_id)
 
-    def delete_all(self, principal: Principal) -> list[str]:
+    def delete_all(self, principal: Principal) -> builtins.list[str]:
         deleted = []
         for record in self.list(principal):
             try:

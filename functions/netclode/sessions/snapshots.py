@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netclode.auth.tokens import Principal
 from netclode.errors import FailedPrecondition, InvalidArgument, NetclodeError, NotFound
 from netclode.sessions import entries, validation
 from netclode.sessions.lifecycle import Lifecycle, new_workspace_id
 from netclode.store import keys
+from netclode.store.redis import hash_reply, stream_entries, texts
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode.store.streams import FIELD
 from netclode.v1 import common_pb2, events_pb2
@@ -80,9 +81,10 @@ class SnapshotRecord:
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> SnapshotRecord:
         data = {k.decode(): v.decode() for k, v in raw.items()}
-        return cls(
-            **{f.name: int(data[f.name]) if f.type == "int" else data[f.name] for f in fields(cls)}
-        )
+        kwargs: dict[str, Any] = {
+            f.name: int(data[f.name]) if f.type == "int" else data[f.name] for f in fields(cls)
+        }
+        return cls(**kwargs)
 
 
 class Snapshots:
@@ -141,7 +143,7 @@ class Snapshots:
 
     def list(self, session_id: str) -> list[SnapshotRecord]:
         """Oldest first."""
-        ids = [i.decode() for i in self.r.zrange(keys.snapshots(session_id), 0, -1)]
+        ids = texts(self.r.zrange(keys.snapshots(session_id), 0, -1))
         pipe = self.r.pipeline()
         for snap_id in ids:
             pipe.hgetall(keys.snapshot(session_id, snap_id))
@@ -150,7 +152,7 @@ class Snapshots:
     def get(self, session_id: str, snapshot_id: str) -> SnapshotRecord:
         if not snapshot_id.strip():
             raise InvalidArgument("snapshot_id", "is required")
-        raw = self.r.hgetall(keys.snapshot(session_id, snapshot_id))
+        raw = hash_reply(self.r.hgetall(keys.snapshot(session_id, snapshot_id)))
         if not raw:
             raise NotFound(f"snapshot {snapshot_id} not found in session {session_id}")
         return SnapshotRecord.from_hash(raw)
@@ -177,10 +179,10 @@ class Snapshots:
         the turn's end (runtimes that do not report prompt ids)."""
         key = keys.stream(session_id)
         if prompt_id:
-            rows = self.r.xrange(key, min=prompt_id, max=prompt_id)
+            reply = self.r.xrange(key, min=prompt_id, max=prompt_id)
         else:
-            rows = self.r.xrevrange(key, max=cursor, count=PROMPT_LOOKBACK)
-        for _, row in rows:
+            reply = self.r.xrevrange(key, max=cursor, count=PROMPT_LOOKBACK)
+        for _, row in stream_entries(reply):
             entry = events_pb2.StreamEntry.FromString(row[FIELD])
             if entry.event.message.role == events_pb2.MESSAGE_ROLE_USER:
                 return entry.event.message.content
@@ -269,7 +271,9 @@ class SnapshotService:
         """Copies the durable entries up to `upto`, in order (they get new cursors)."""
         start = "-"
         for _ in range(1_000_000 // HISTORY_BATCH):
-            rows = self.life.r.xrange(keys.stream(source), min=start, max=upto, count=HISTORY_BATCH)
+            rows = stream_entries(
+                self.life.r.xrange(keys.stream(source), min=start, max=upto, count=HISTORY_BATCH)
+            )
             if not rows:
                 return
             pipe = self.life.r.pipeline()

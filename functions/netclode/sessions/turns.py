@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import redis
 
 from netclode.store import keys
+from netclode.store.redis import hash_reply
 
 ISSUED, STARTED, COMPLETED = "issued", "started", "completed"
 
@@ -86,5 +87,5 @@ def close(r: redis.Redis, session_id: str, prompt_id: str) -> None:
 
 
 def open_turns(r: redis.Redis, session_id: str) -> dict[str, OpenTurn]:
-    raw = r.hgetall(keys.turns(session_id))
+    raw = hash_reply(r.hgetall(keys.turns(session_id)))
     return {k.decode(): OpenTurn.decode(v) for k, v in raw.items()}

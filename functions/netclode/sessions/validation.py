@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from netclode.config import Settings
 from netclode.errors import InvalidArgument
 from netclode.v1 import common_pb2
+
+if TYPE_CHECKING:  # the generic wrapper the stubs type enums with; not a runtime name
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
 
 # Patterns are used with fullmatch: `$` would let a trailing newline through.
 SESSION_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{3}")
@@ -85,8 +89,9 @@ def repos(values: list[str]) -> list[str]:
     return out
 
 
-def enum_value(field: str, enum: object, value: int) -> int:
-    if value not in enum.values():  # type: ignore[attr-defined]
+def enum_value[V: int](field: str, enum: _EnumTypeWrapper[V], value: V) -> V:
+    """`value` when it is one of `enum`'s (proto3 enums are open: any number parses)."""
+    if value not in enum.values():
         raise InvalidArgument(field, f"unknown value {value}")
     return value
 

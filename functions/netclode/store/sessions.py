@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 import redis
 
 from netclode.store import keys
+from netclode.store.redis import hash_reply, texts, writable
 from netclode.v1 import common_pb2
 
 ACTIVE = frozenset(
@@ -122,16 +123,16 @@ class SessionStore:
 
     def create(self, record: SessionRecord) -> None:
         pipe = self.r.pipeline()
-        pipe.hset(keys.session(record.id), mapping=record.to_hash())
+        pipe.hset(keys.session(record.id), mapping=writable(record.to_hash()))
         pipe.zadd(keys.SESSIONS_INDEX, {record.id: record.created_at})
         pipe.execute()
 
     def get(self, session_id: str) -> SessionRecord | None:
-        raw = self.r.hgetall(keys.session(session_id))
+        raw = hash_reply(self.r.hgetall(keys.session(session_id)))
         return SessionRecord.from_hash(raw) if raw else None
 
     def ids(self) -> list[str]:
-        return [i.decode() for i in self.r.zrange(keys.SESSIONS_INDEX, 0, -1)]
+        return texts(self.r.zrange(keys.SESSIONS_INDEX, 0, -1))
 
     def all(self) -> list[SessionRecord]:
         ids = self.ids()
@@ -172,10 +173,10 @@ class SessionStore:
         return bool(self.r.eval(_SET_STATUS_IF, 1, keys.session(session_id), allowed, str(status)))
 
     def delete(self, session_id: str) -> None:
-        snapshot_ids = self.r.zrange(keys.snapshots(session_id), 0, -1)
+        snapshot_ids = texts(self.r.zrange(keys.snapshots(session_id), 0, -1))
         pipe = self.r.pipeline()
         for snap in snapshot_ids:
-            pipe.delete(keys.snapshot(session_id, snap.decode()))
+            pipe.delete(keys.snapshot(session_id, snap))
         pipe.delete(*keys.all_for_session(session_id))
         pipe.zrem(keys.SESSIONS_INDEX, session_id)
         pipe.execute()

@@ -22,6 +22,7 @@ import redis
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from netclode.store import keys
+from netclode.store.redis import stream_entries, streams_read
 from netclode.v1 import events_pb2
 
 FIELD = b"e"
@@ -92,8 +93,9 @@ def _block_ms(until_heartbeat_s: float) -> int:
     return max(1, min(BLOCK_MS, int(until_heartbeat_s * 1000)))
 
 
-def _cursor(newest: list) -> str:
+def _cursor(reply: object) -> str:
     """The cursor of a stream's newest entry (XREVRANGE ... COUNT 1); empty for none."""
+    newest = stream_entries(reply)
     return newest[0][0].decode() if newest else ""
 
 
@@ -141,7 +143,11 @@ class SessionStream:
         for e in (entry, full):
             if not e.HasField("timestamp"):
                 e.timestamp.CopyFrom(_now())
-        args = [entry.SerializeToString(), HISTORY_MAX_BYTES, full.SerializeToString()]
+        args: list[bytes | int] = [
+            entry.SerializeToString(),
+            HISTORY_MAX_BYTES,
+            full.SerializeToString(),
+        ]
         _script(pipe, _BUDGETED_XADD)(keys=[self.key, self.bytes_key], args=args, client=pipe)
 
     def append_partial(
@@ -162,7 +168,7 @@ class SessionStream:
     def page(self, after: str, limit: int) -> Page:
         """Final entries strictly after `after` (empty: from the start), oldest first."""
         start = f"({after}" if after else "-"
-        rows = self.r.xrange(self.key, min=start, count=limit + 1)
+        rows = stream_entries(self.r.xrange(self.key, min=start, count=limit + 1))
         entries = [_decode(i, f, partial=False) for i, f in rows[:limit]]
         return Page(entries, has_more=len(rows) > limit, last_cursor=self.last_cursor())
 
@@ -183,7 +189,7 @@ class SessionStream:
         while deadline is None or time.monotonic() < deadline:
             block_ms = _block_ms(heartbeat_s - (time.monotonic() - last_sent))
             replies = self.r.xread({self.key: cursor, self.live_key: live_cursor}, block=block_ms)
-            for stream_key, rows in replies or []:
+            for stream_key, rows in streams_read(replies):
                 durable = stream_key.decode() == self.key
                 for entry_id, fields in rows:
                     if durable:
@@ -197,13 +203,12 @@ class SessionStream:
                 last_sent = time.monotonic()
 
     def _live_tail(self) -> str:
-        newest = self.r.xrevrange(self.live_key, count=1)
-        return newest[0][0].decode() if newest else "0-0"
+        return _cursor(self.r.xrevrange(self.live_key, count=1)) or "0-0"
 
     def truncate_after(self, cursor: str) -> int:
         """Removes every final entry after `cursor` (snapshot restore); returns how many.
         The bytes they held go back to the history budget."""
-        rows = self.r.xrange(self.key, min=f"({cursor}" if cursor else "-")
+        rows = stream_entries(self.r.xrange(self.key, min=f"({cursor}" if cursor else "-"))
         pipe = self.r.pipeline()
         if rows:
             pipe.xdel(self.key, *[i for i, _ in rows])
@@ -224,8 +229,7 @@ class TerminalStream:
         self.bytes_key = keys.stream_bytes(session_id)
 
     def last_cursor(self) -> str:
-        newest = self.r.xrevrange(self.key, count=1)
-        return newest[0][0].decode() if newest else ""
+        return _cursor(self.r.xrevrange(self.key, count=1))
 
     def append(
         self,
@@ -258,7 +262,7 @@ class TerminalStream:
         while deadline is None or time.monotonic() < deadline:
             block_ms = _block_ms(heartbeat_s - (time.monotonic() - last_sent))
             replies = self.r.xread({self.key: cursor}, block=block_ms)
-            for _, rows in replies or []:
+            for _, rows in streams_read(replies):
                 for entry_id, fields in rows:
                     cursor = entry_id.decode()
                     code = fields.get(b"x")
@@ -283,5 +287,5 @@ def _capped_xadd(
     fields: list[bytes],
 ) -> None:
     """XADD to a stream trimmed to `cap` bytes (and about `maxlen` entries)."""
-    args = [counter, cap, maxlen, *fields]
+    args: list[str | int | bytes] = [counter, cap, maxlen, *fields]
     _script(target, _CAPPED_XADD)(keys=[key, bytes_key], args=args, client=target)

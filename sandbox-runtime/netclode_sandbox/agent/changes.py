@@ -111,7 +111,9 @@ class WorkspaceTracker:
             return {}
 
 
-def _change(path: str, kind: int, added: int, removed: int) -> events_pb2.FileChangePayload:
+def _change(
+    path: str, kind: events_pb2.FileChangeType.ValueType, added: int, removed: int
+) -> events_pb2.FileChangePayload:
     return events_pb2.FileChangePayload(
         path=path, change=kind, lines_added=added, lines_removed=removed
     )

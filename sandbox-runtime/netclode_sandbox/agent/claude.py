@@ -110,7 +110,9 @@ class ClaudeAgent:
             resume=self.mapping.get(),
             max_turns=self.max_turns,
             stderr=lambda line: log.debug("claude: %s", line),
-            user=identity.agent_uid(),  # its group is the runtime's: the agent's already
+            # Its group is the runtime's: the agent's already. A uid: the SDK types `user` as a
+            # name only, but hands it to anyio.open_process, which takes either.
+            user=identity.agent_uid(),  # type: ignore[arg-type]
         )
         consume = asyncio.ensure_future(self._consume(prompt, options, translator))
         watch = asyncio.ensure_future(self._watch(translator))

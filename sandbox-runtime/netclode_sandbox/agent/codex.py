@@ -215,6 +215,7 @@ def _overrides(model: CodexModel, base: str) -> tuple[str, ...]:
         # The sandbox's environment is complete: no profile to re-read before each command.
         "allow_login_shell": False,
     }
+    mode: dict[str, object]  # TOML values of any JSON type
     if model.mode == "oauth":
         mode = {"forced_login_method": "chatgpt", "cli_auth_credentials_store": "file"}
     else:

@@ -228,7 +228,8 @@ def _error_body(resp: httpx2.Response) -> Any:
 def iter_sse(chunks: Iterator[bytes]) -> Iterator[tuple[str, str]]:
     """(event, data) for each server-sent event in a byte stream (comments and ids ignored)."""
     buf = b""
-    event, data = "", []
+    event = ""
+    data: list[str] = []
     for chunk in chunks:
         buf += chunk
         while True:
