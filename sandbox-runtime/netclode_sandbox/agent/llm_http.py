@@ -97,14 +97,14 @@ class Unreachable(Exception):
         super().__init__(str(cause))
 
 
-def _should_retry(resp: httpx2.Response) -> bool:
+def should_retry(resp: httpx2.Response) -> bool:
     flag = resp.headers.get("x-should-retry")
     if flag in ("true", "false"):
         return flag == "true"
     return resp.status_code in (408, 409, 429) or resp.status_code >= 500
 
 
-def _retry_delay(attempt: int, headers: httpx2.Headers | None) -> float:
+def retry_delay(attempt: int, headers: httpx2.Headers | None) -> float:
     """Seconds before retry number `attempt` (0-based), as the SDKs compute it."""
     if headers is not None:
         for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
@@ -204,18 +204,18 @@ class Streaming:
             try:
                 resp = self.http.send(request, stream=True)
             except httpx2.TransportError as e:
-                if not self._retry(left, _retry_delay(attempt, None), give_up):
+                if not self._retry(left, retry_delay(attempt, None), give_up):
                     raise Unreachable(e) from None
                 continue
             if resp.is_success:
                 self._track(resp)
                 return resp
             try:
-                retry = left and _should_retry(resp)
+                retry = left and should_retry(resp)
                 failure = StatusError(resp.status_code, _error_body(resp))
             finally:
                 resp.close()
-            if not self._retry(retry, _retry_delay(attempt, resp.headers), give_up):
+            if not self._retry(retry, retry_delay(attempt, resp.headers), give_up):
                 raise failure
         raise AssertionError("unreachable")  # the loop always returns or raises
 
