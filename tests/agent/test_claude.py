@@ -86,12 +86,11 @@ def test_claude_conversation_resumes_after_rebuild(
     assert "pick a code word" in sent and "The code word is heron." in sent
 
 
-def test_claude_interrupt_returns_within_two_seconds(
+def test_claude_interrupt_cuts_the_reply_short(
     scripted_llm: ScriptedLLM, make_agent: AgentFactory
 ) -> None:
     agent, _ = make_agent(claude_config(scripted_llm))
-    elapsed, result = interrupt_mid_reply(scripted_llm, agent)
-    assert elapsed < 2.0
+    result = interrupt_mid_reply(scripted_llm, agent)
     assert result.interrupted
 
 

@@ -133,12 +133,11 @@ def test_opencode_conversation_resumes_after_rebuild(
     assert again == mapped  # the same OpenCode session, not a new one
 
 
-def test_opencode_interrupt_returns_within_two_seconds(
+def test_opencode_interrupt_cuts_the_reply_short(
     scripted_llm: ScriptedLLM, agents: AgentFactory
 ) -> None:
     agent, _ = agents(opencode_config(scripted_llm))
-    elapsed, result = interrupt_mid_reply(scripted_llm, agent)
-    assert elapsed < 2.0
+    result = interrupt_mid_reply(scripted_llm, agent)
     assert result.interrupted
 
     scripted_llm.push(text("Back again."))  # the session takes the next prompt

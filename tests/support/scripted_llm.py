@@ -140,6 +140,10 @@ class ScriptedLLM:
         self.script: list[Reply] = []
         self.requests: list[Recorded] = []
         self.ollama_models: list[OllamaModel] = []
+        # Set once a reply stalls mid-stream, and once its stall is over: what a test of an
+        # interrupt waits for, and checks the turn ended before.
+        self.stalled = threading.Event()
+        self.stall_over = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -181,8 +185,12 @@ class ScriptedLLM:
         self.stop()
 
     def push(self, *replies: Reply) -> None:
+        """Queues replies; pushing a stalling one starts `stalled`/`stall_over` afresh."""
         with self._lock:
             self.script.extend(replies)
+            if any(r.stall for r in replies):
+                self.stalled.clear()
+                self.stall_over.clear()
 
     def model_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and "/api/" not in r.path]
@@ -319,7 +327,9 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(chunk)
                     self.wfile.flush()
                     if i == 2 and reply.stall:
+                        server.stalled.set()
                         time.sleep(reply.stall)
+                        server.stall_over.set()
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client hung up (interrupt): nothing more to say
             self.close_connection = True
