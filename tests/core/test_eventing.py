@@ -17,7 +17,7 @@ from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
 from netclode.eventing import types
-from netclode.eventing.topology import load, parse_duration
+from netclode.eventing.topology import load
 from netclode.localstack.components import broker_command
 from netclode.localstack.layout import MANIFESTS
 from tests.support.event_sink import EventSink
@@ -88,14 +88,6 @@ def test_events_without_a_matching_trigger_go_nowhere(broker) -> None:
     time.sleep(1.0)
     assert not pool.of_type(unheard)
     assert not dead.of_type(unheard)
-
-
-def test_delivery_durations_follow_iso_8601() -> None:
-    assert parse_duration("PT0.5S") == 0.5
-    assert parse_duration("PT1M30S") == 90
-    assert parse_duration("P1DT1H") == 90000
-    with pytest.raises(ValueError, match="ISO 8601"):
-        parse_duration("5s")
 
 
 def test_dead_letter_function_records_failures_for_operators(stack: Stack) -> None:

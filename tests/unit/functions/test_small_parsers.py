@@ -21,6 +21,8 @@ from netclode.eventing.topology import Delivery, parse_duration
         ("PT1H30M", 5400.0),
         ("P1D", 86400.0),
         ("P1DT1S", 86401.0),
+        ("PT1M30S", 90.0),
+        ("P1DT1H", 90000.0),
         ("PT1.5M", 90.0),
     ],
 )
