@@ -124,16 +124,15 @@ def test_copilot_turn_interrupt_and_resume_in_a_sandbox(world: World) -> None:
     inside = sandbox_dump(api, session.id)
     assert "NETCLODE_PLACEHOLDER_ANTHROPIC_API_KEY" in inside and world.key not in inside
 
-    llm.push(Reply(text="a long answer that stalls", stall=15))
-    asked = len(llm.model_requests())
+    llm.push(Reply(text="a long answer that stalls", stall=60))
     box: list[list[E.StreamEntry]] = []
     turn = threading.Thread(target=lambda: box.append(api.turn(session.id, "go on", 90)))
     turn.start()
-    wait_for(lambda: len(llm.model_requests()) > asked)
-    time.sleep(0.3)  # the answer is streaming and stalled
+    assert llm.stalled.wait(60)  # the answer is streaming and stalled
     api(api.sessions.interrupt_prompt, api_pb2.InterruptPromptRequest(session_id=session.id))
-    turn.join(30)
+    turn.join(60)
     assert completed(box[0]).interrupted
+    assert not llm.stall_over.is_set()  # cut short, not waited for
 
     api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
     api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
