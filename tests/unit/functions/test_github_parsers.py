@@ -159,31 +159,3 @@ def test_every_comment_version_carries_the_delivery_marker() -> None:
     long = answers.answer("d-1", "x" * 100_000)
     assert long.endswith(answers.TRUNCATED_NOTE)
     assert len(long) < 65_536  # GitHub's comment limit
-
-
-def test_per_repository_session_choices_are_read_from_json(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    doc = {"Octo/One ": {"sdk": " Codex", "model": "gpt-5:api "}, "octo/two": {}}
-    monkeypatch.setenv("GITHUB_REPO_SESSIONS", json.dumps(doc))
-    assert GitHubSettings.from_env().repo_sessions == {
-        "octo/one": ("codex", "gpt-5:api"),
-        "octo/two": ("", ""),
-    }
-
-
-@pytest.mark.parametrize(
-    ("raw", "says"),
-    [
-        ("{not json", "GITHUB_REPO_SESSIONS is not JSON"),
-        ('{"octo/one": {"sdk": 1}}', "GITHUB_REPO_SESSIONS must map"),
-        ('{"octo/one": {"image": "x"}}', "GITHUB_REPO_SESSIONS must map"),
-        ('["octo/one"]', "GITHUB_REPO_SESSIONS must map"),
-    ],
-)
-def test_malformed_session_choices_stop_the_start_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, raw: str, says: str
-) -> None:
-    monkeypatch.setenv("GITHUB_REPO_SESSIONS", raw)
-    with pytest.raises(SystemExit, match=says):
-        GitHubSettings.from_env()
