@@ -4,7 +4,7 @@ VENV := .venv
 NETCLODE := $(VENV)/bin/netclode
 PYTEST_ARGS ?=
 
-.PHONY: up down status setup setup-dev test lint typecheck format proto bench
+.PHONY: up down status setup setup-dev test test-fast lint typecheck format proto bench
 
 up: setup  ## Install what is missing and start Netclode in the background
 	@$(NETCLODE) up
@@ -23,6 +23,9 @@ setup-dev:
 
 test: setup-dev  ## Install what the tests need and run them all
 	@scripts/test.sh $(PYTEST_ARGS)
+
+test-fast: setup-dev  ## While developing: lint and the fast tier (tests/unit: no stack, no sandbox)
+	@scripts/test.sh tests/unit $(PYTEST_ARGS)
 
 lint: setup-dev
 	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .

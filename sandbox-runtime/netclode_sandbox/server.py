@@ -89,6 +89,8 @@ class _ConnectHandler(BaseHTTPRequestHandler):
             status, content_type = exc.status, "application/json"
             reply = json.dumps({"code": exc.code, "message": exc.message}).encode()
         self.send_response(status)
+        if self.close_connection:  # said, so a keep-alive client does not send on it again
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(reply)))
         self.end_headers()

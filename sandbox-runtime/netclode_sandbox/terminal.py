@@ -17,6 +17,7 @@ import termios
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
@@ -53,14 +54,25 @@ class Terminal:
             if self._pid:
                 return self._fd
             pid, fd = pty.fork()
-            if pid == 0:  # the child: become the shell
-                identity.become_agent()
-                os.chdir(self._cwd)
-                os.execve("/bin/bash", ["bash", "-i"], self._env)  # noqa: S606 - fixed argv
+            if pid == 0:
+                self._become_shell()
             self._pid, self._fd = pid, fd
             self._apply_size(fd)
             threading.Thread(target=self._pump, args=(pid, fd), daemon=True).start()
             return fd
+
+    def _become_shell(self) -> NoReturn:
+        """In the forked child. Whatever fails before exec (the uid drop, a missing
+        workspace, no bash) must end this child here: an exception would unwind into a
+        second copy of the runtime. The error goes to the PTY, so the user sees it."""
+        try:
+            identity.become_agent()
+            os.chdir(self._cwd)
+            os.execve("/bin/bash", ["bash", "-i"], self._env)  # noqa: S606 - fixed argv
+        except BaseException as e:
+            os.write(2, f"netclode: cannot start the terminal: {e}\r\n".encode())
+        finally:
+            os._exit(127)
 
     def _apply_size(self, fd: int) -> None:
         """The PTY starts at 0x0; programs like vim need a real size."""

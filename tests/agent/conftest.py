@@ -13,6 +13,7 @@ from netclode.sandboxhost.bwrap import opencode_binary
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent, build_agent
 from tests.support.scripted_llm import Reply, ScriptedLLM
+from tests.support.turns import STALL_S
 
 
 @pytest.fixture
@@ -73,8 +74,6 @@ def created(change: events_pb2.FileChangePayload) -> tuple[str, int]:
 
 
 AgentFactory = Callable[..., tuple[Agent, Recorder]]
-# How long an interrupted reply stalls: far longer than any interrupt may take.
-STALL_S = 60.0
 
 
 @pytest.fixture
@@ -125,7 +124,6 @@ class Interrupted(NamedTuple):
 def interrupt_mid_reply(llm: ScriptedLLM, agent: Agent) -> Interrupted:
     """Starts a turn whose reply streams and then stalls for a minute, interrupts it once the
     reply stalls, and waits (bounded) for the turn to return."""
-    llm.stalled.clear()
     llm.push(Reply(text="thinking out loud for a long while", stall=STALL_S))
     box: list[events_pb2.TurnCompletedPayload] = []
     worker = threading.Thread(target=lambda: box.append(agent.run_turn("go")))

@@ -10,7 +10,7 @@ import jinja2
 import pytest
 import yaml
 
-from netclode.drivers.kubernetes import KubernetesSettings
+from netclode.drivers.kube_manifests import KubernetesSettings
 from tests.ansible.conftest import ANSIBLE_DIR, run_ansible
 from tests.manifests.conftest import KNATIVE, kustomize
 

@@ -16,7 +16,8 @@ from kubernetes.client import ApiClient
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
-from netclode.drivers.kubernetes import ANNOTATIONS, KubernetesDriver, KubernetesSettings
+from netclode.drivers.kube_manifests import ANNOTATIONS, KubernetesSettings
+from netclode.drivers.kubernetes import KubernetesDriver
 from tests.ansible.conftest import REPO, TAILNET, Rendered
 from tests.support.manifests import load_documents, validate_manifest
 
@@ -87,9 +88,9 @@ def test_kata_allows_exactly_the_size_annotations_the_driver_sets(rendered: Rend
     """Without enable_annotations Kata refuses a pod that asks for a size."""
     clh = kata_dropin(rendered)["hypervisor"]["clh"]
     assert sorted(clh["enable_annotations"]) == sorted(ANNOTATIONS)
-    asked = KubernetesDriver(Settings(), api_client=ApiClient(), kube=KubernetesSettings()).pod(
-        SandboxSpec("s1", "w1", vcpus=1, memory_mb=1024)
-    )["metadata"]["annotations"]
+    asked = KubernetesDriver(
+        Settings(), api_client=ApiClient(), kube=KubernetesSettings()
+    ).manifests.pod(SandboxSpec("s1", "w1", vcpus=1, memory_mb=1024))["metadata"]["annotations"]
     prefix = "io.katacontainers.config.hypervisor."
     assert sorted(a.removeprefix(prefix) for a in asked) == sorted(clh["enable_annotations"])
 

@@ -243,6 +243,7 @@ def test_ingest_writes_only_to_the_tokens_own_session(stack: Stack, api: Client)
     assert "after revocation" not in texts(a.id)
 
 
+@pytest.mark.sandbox
 def test_event_consumers_are_out_of_a_sandboxs_reach(stack: Stack, api: Client) -> None:
     """pool, deadletter and bot take Knative's deliveries without a credential (the Broker
     sends none), so the trust boundary is the network: a session's sandbox cannot connect to

@@ -78,6 +78,7 @@ def test_a_refused_token_and_an_unreachable_api_are_one_line_errors(stack: Stack
     )
 
 
+@pytest.mark.sandbox
 def test_prompt_messages_and_events(stack: Stack, run) -> None:
     api = stack.client()
     sid = api.ready(name="chatty").id
@@ -94,6 +95,7 @@ def test_prompt_messages_and_events(stack: Stack, run) -> None:
     assert events.exit_code == 0
 
 
+@pytest.mark.sandbox
 def test_exec_passes_output_and_exit_code_through(stack: Stack, run) -> None:
     sid = stack.client().ready(name="exec-cli").id
     result = run("exec", sid, "--", "sh", "-c", "echo from-sandbox; exit 7")

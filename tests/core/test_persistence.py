@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from netclode.localstack import control
 from netclode.v1 import api_pb2, common_pb2
 from tests.support.stack import Stack, start, stop, up
@@ -11,6 +13,7 @@ from tests.support.stack import Stack, start, stop, up
 S = common_pb2
 
 
+@pytest.mark.sandbox
 def test_sessions_history_tokens_and_workspaces_survive_a_restart(tmp_path: Path) -> None:
     stack = start(tmp_path)
     try:

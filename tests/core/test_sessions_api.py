@@ -73,6 +73,7 @@ def test_default_name_comes_from_the_id(api: Client) -> None:
     assert session.name == f"Session {session.id[:6]}"
 
 
+@pytest.mark.sandbox
 def test_session_gets_a_sandbox_and_runs_commands(api: Client) -> None:
     session = api.ready(name="exec")
     result = api.exec(session.id, "sh", "-c", "echo out; echo err >&2; exit 3")
@@ -95,6 +96,7 @@ def test_rename_updates_the_session_and_its_stream(api: Client) -> None:
     assert last.session_update.name == "after"
 
 
+@pytest.mark.sandbox
 def test_delete_removes_session_history_and_workspace(stack: Stack, api: Client) -> None:
     session = api.ready(name="doomed")
     workspace = stack.redis.hget(f"session:{session.id}", "workspace").decode()
@@ -107,6 +109,7 @@ def test_delete_removes_session_history_and_workspace(stack: Stack, api: Client)
     assert not workspace_dir.exists()
 
 
+@pytest.mark.sandbox
 def test_pause_keeps_the_workspace_and_resume_brings_it_back(api: Client) -> None:
     session = api.ready(name="pause")
     assert api.exec(session.id, "sh", "-c", "echo kept > notes.txt").exit_code == 0
@@ -120,6 +123,7 @@ def test_pause_keeps_the_workspace_and_resume_brings_it_back(api: Client) -> Non
     assert api.exec(session.id, "cat", "notes.txt").stdout == b"kept\n"
 
 
+@pytest.mark.sandbox
 def test_prompt_to_a_paused_session_is_stored_and_resumes_it(api: Client) -> None:
     session = api.ready(name="wake")
     api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
@@ -184,6 +188,7 @@ def test_unknown_or_malformed_session_ids(api: Client) -> None:
         assert error.message.startswith("session_id:")
 
 
+@pytest.mark.sandbox
 def test_wrong_state_is_a_failed_precondition_and_changes_nothing(api: Client) -> None:
     session = api.ready(name="states")
     fails(
@@ -240,6 +245,7 @@ def test_active_session_limit_pauses_the_least_recently_active(stack: Stack) -> 
     api(api.sessions.delete_all_sessions, api_pb2.DeleteAllSessionsRequest())
 
 
+@pytest.mark.sandbox
 def test_repos_are_cloned_at_once_and_a_refused_clone_is_reported(stack: Stack) -> None:
     """The test stack's proxy lets sandboxes reach only test hosts, so github.com is refused
     before any DNS lookup; the session reports the failed clone honestly and stays usable."""

@@ -51,6 +51,18 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
 
+    def until_answered(self, command: str, text: str, timeout: float = 30.0) -> None:
+        """Runs `command` again until `text` shows: for a change still on its way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.keys(command, "Enter")
+            try:
+                self.wait_for(text, timeout=1.0)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
     def resize(self, cols: int, rows: int) -> None:
         self.tmux("resize-window", "-t", self.name, "-x", str(cols), "-y", str(rows))
 
@@ -73,6 +85,7 @@ def terminal(stack: Stack) -> Iterator:
         tmux.close()
 
 
+@pytest.mark.sandbox
 def test_shell_types_resizes_detaches_and_reattaches(stack: Stack, terminal) -> None:
     api = stack.client()
     sid = api.ready(name="shell").id
@@ -80,10 +93,8 @@ def test_shell_types_resizes_detaches_and_reattaches(stack: Stack, terminal) -> 
     first.wait_for(f"Connected to {sid}")
     first.keys("echo answer-$((6*7))", "Enter")
     first.wait_for("answer-42")
-    first.resize(100, 20)
-    time.sleep(0.5)  # SIGWINCH -> TerminalResize
-    first.keys("stty size", "Enter")
-    first.wait_for("20 100")
+    first.resize(100, 20)  # SIGWINCH -> TerminalResize, on its way to the sandbox
+    first.until_answered("stty size", "20 100")
     first.keys("C-]")
     first.wait_for("detached")
     first.wait_for("[exited]")
@@ -98,6 +109,7 @@ def test_shell_types_resizes_detaches_and_reattaches(stack: Stack, terminal) -> 
     second.wait_for("[exited]")
 
 
+@pytest.mark.sandbox
 def test_shell_refuses_a_paused_session_with_the_way_out(stack: Stack, terminal) -> None:
     from netclode.v1 import api_pb2
 
@@ -108,6 +120,7 @@ def test_shell_refuses_a_paused_session_with_the_way_out(stack: Stack, terminal)
     tmux.wait_for(f"session is paused, resume it first: netclode sessions resume {sid}")
 
 
+@pytest.mark.sandbox
 def test_shell_without_an_id_creates_a_session(stack: Stack, terminal) -> None:
     tmux = terminal("--name", "from-shell")
     screen = tmux.wait_for("Connected to ", timeout=90)

@@ -72,6 +72,7 @@ def test_a_size_over_the_limits_is_refused_and_nothing_is_created(
     assert api(api.sessions.list_sessions, api_pb2.ListSessionsRequest()) == before
 
 
+@pytest.mark.sandbox
 def test_the_memory_asked_for_is_the_sandboxs_limit(api: Client) -> None:
     asked = api.ready(name="big", resources=common_pb2.SandboxResources(vcpus=2, memory_mb=6144))
     assert (asked.resources.vcpus, asked.resources.memory_mb) == (2, 6144)

@@ -144,6 +144,14 @@ def job(r, delivery: str) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in r.hgetall(keys.ghbot_job(delivery)).items()}
 
 
+def wait_past(r, delivery: str, field: str) -> None:
+    """Until the wall clock is past the job's own stored `field` (deadline, lease_until):
+    what the bot compares against, rather than a guess at how long it takes to pass."""
+    until_ms = int(job(r, delivery)[field])
+    while time.time() * 1000 <= until_ms:
+        time.sleep(0.05)
+
+
 def bot_comments(gh: GitHubStandIn, number: int) -> list[dict]:
     return [c for c in gh.comments_on(REPO, number) if c["author"] == "netclode[bot]"]
 
@@ -380,7 +388,7 @@ def test_timeout_posts_partial_answer(bot, gh, api, redis_client, redis_url):
     agent_says(redis_url, session_id, "So far I found X.", finished=False)
     tick(bot, 1)  # before the deadline: nothing happens
     assert "Looking into it" in bot_comments(gh, 1)[0]["body"]
-    time.sleep(TIMEOUT_S + 0.5)
+    wait_past(redis_client, "d-slow", "deadline")
     tick(bot, 2)
     [comment] = bot_comments(gh, 1)
     assert comment["body"].startswith("<!-- netclode:d-slow -->\nSo far I found X.")
@@ -409,7 +417,7 @@ def test_recovery_after_the_bot_is_killed(bots, bot, gh, api, redis_client, redi
     agent_says(redis_url, session_a, "Answer A", finished=True)
 
     fresh = bots.restart()
-    time.sleep(1.2)  # past the start lease of job B
+    wait_past(redis_client, "d-b", "lease_until")
     tick(fresh, 1)
     bodies = sorted(c["body"] for c in bot_comments(gh, 1))
     assert bodies == [

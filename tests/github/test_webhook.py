@@ -4,7 +4,6 @@ verifies, dedupes and publishes to a recording Broker ingress."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -78,10 +77,8 @@ def test_documented_test_vector_verifies():
 
 def test_signed_delivery_is_published_in_githubsource_format(hook, sink):
     body = json.dumps(payload("issue_comment.created.payload")).encode()
-    started = time.monotonic()
     resp = deliver(hook.url, body, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
     assert resp.status_code == 202, resp.text
-    assert time.monotonic() - started < 5
     [delivery] = sink.deliveries
     headers, published = delivery.headers, delivery.body
     assert headers["ce-type"] == "dev.knative.source.github.issue_comment"

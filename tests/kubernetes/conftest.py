@@ -17,7 +17,8 @@ import pytest
 from kubernetes import client
 
 from netclode.config import Settings
-from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
+from netclode.drivers.kube_manifests import KubernetesSettings
+from netclode.drivers.kubernetes import KubernetesDriver
 from tests.support.net import free_port
 
 NAMESPACE = "netclode"

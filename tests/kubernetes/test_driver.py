@@ -16,7 +16,8 @@ from kubernetes import client
 from netclode.auth.tokens import USER, Principal
 from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
-from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
+from netclode.drivers.kube_manifests import KubernetesSettings
+from netclode.drivers.kubernetes import KubernetesDriver
 from netclode.errors import InvalidArgument, NotFound, Unavailable
 from netclode.sessions.service import SessionService
 from netclode.v1 import agent_pb2, api_pb2, common_pb2
@@ -78,7 +79,11 @@ def set_status(core: client.CoreV1Api, name: str, phase: str, ip: str = "") -> N
 def test_start_creates_valid_pod_pvc_and_secret(driver: KubernetesDriver, core) -> None:
     driver.start(SPEC)
     assert pods(core) == {"sbx-s1"} and pvcs(core) == {"ws-w1"} and secrets(core) == {"sbx-s1"}
-    for doc in (driver.pod(SPEC), driver.pvc(SPEC), driver.secret("s1")):
+    for doc in (
+        driver.manifests.pod(SPEC),
+        driver.manifests.pvc(SPEC),
+        driver.manifests.secret("s1"),
+    ):
         validate_manifest(doc)
     pod = stored_pod(core, "sbx-s1")
     assert pod["spec"]["runtimeClassName"] == "kata"
@@ -117,13 +122,13 @@ def test_no_secret_value_reaches_the_pod_spec(driver: KubernetesDriver, core) ->
 def test_default_size_uses_kata_defaults_and_custom_size_sets_vm_annotations(
     driver: KubernetesDriver,
 ) -> None:
-    plain = driver.pod(SPEC)
+    plain = driver.manifests.pod(SPEC)
     assert plain["metadata"]["annotations"] == {}
     assert plain["spec"]["containers"][0]["resources"]["requests"] == {
         "cpu": "1000m",
         "memory": "1024Mi",
     }
-    big = driver.pod(SandboxSpec("s2", "w2", vcpus=8, memory_mb=16384))
+    big = driver.manifests.pod(SandboxSpec("s2", "w2", vcpus=8, memory_mb=16384))
     assert big["metadata"]["annotations"] == {
         "io.katacontainers.config.hypervisor.default_vcpus": "8",
         "io.katacontainers.config.hypervisor.default_memory": "16384",
@@ -179,7 +184,7 @@ def test_tailnet_access_adds_a_per_sandbox_policy(driver, core, kube_api) -> Non
     spec = SandboxSpec("s2", "w2", tailnet_access=True)
     driver.start(spec)
     assert policies(kube_api) == {"sbx-s2-tailnet"}
-    policy = driver.tailnet_policy(spec)
+    policy = driver.manifests.tailnet_policy(spec)
     validate_manifest(policy)
     assert policy["spec"]["podSelector"] == {"matchLabels": {"netclode.io/sandbox": "s2"}}
     assert policy["spec"]["egress"] == [{"to": [{"ipBlock": {"cidr": "100.64.0.0/10"}}]}]

@@ -28,7 +28,8 @@ from kubernetes import client
 
 from netclode.auth.tokens import USER, Principal
 from netclode.config import Settings
-from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
+from netclode.drivers.kube_manifests import KubernetesSettings
+from netclode.drivers.kubernetes import KubernetesDriver
 from netclode.errors import NetclodeError
 from netclode.pool import WarmPool
 from netclode.sessions.afterturn import AfterTurn

@@ -12,7 +12,8 @@ from kubernetes import client
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
-from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
+from netclode.drivers.kube_manifests import KubernetesSettings
+from netclode.drivers.kubernetes import KubernetesDriver
 from netclode.errors import NotFound, Unavailable
 from tests.kubernetes.conftest import NAMESPACE, Emulator
 from tests.support.manifests import validate_manifest
@@ -64,7 +65,7 @@ def test_snapshot_waits_until_cut_and_restores_into_a_new_pvc(
         "volumeSnapshotClassName": "netclode-workspaces",
         "source": {"persistentVolumeClaimName": "ws-w1"},
     }
-    validate_manifest(driver.volume_snapshot("w1", "snap-1"))
+    validate_manifest(driver.manifests.volume_snapshot("w1", "snap-1"))
 
     driver.clone_workspace("snap-1", "w2")
     pvc = core.read_namespaced_persistent_volume_claim("ws-w2", NAMESPACE)
@@ -111,7 +112,7 @@ def test_preview_port_is_a_service_for_the_sandbox_pod(
         "netclode.io/sandbox": "s1",
     }
     assert [(p.port, p.target_port) for p in service.spec.ports] == [(8000, 8000)]
-    validate_manifest(driver.preview_service("s1", 8000))
+    validate_manifest(driver.manifests.preview_service("s1", 8000))
     annotations = service.metadata.annotations or {}
     if tailnet:
         assert url == "http://sbx-s1-p8000:8000/"
@@ -150,7 +151,7 @@ def test_preview_port_is_let_in_past_the_sandbox_default_deny(
     driver.expose_port("s1", 8000)
     net = client.NetworkingV1Api(kube_api.api)
     policy = net.read_namespaced_network_policy("sbx-s1-p8000", NAMESPACE)
-    validate_manifest(driver.preview_policy("s1", 8000))
+    validate_manifest(driver.manifests.preview_policy("s1", 8000))
     assert policy.spec.pod_selector.match_labels == {"netclode.io/sandbox": "s1"}
     assert policy.spec.policy_types == ["Ingress"]
     (rule,) = policy.spec.ingress

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from netclode.drivers.kubernetes import APP, LABEL_APP
+from netclode.drivers.kube_manifests import APP, LABEL_APP
 from tests.manifests.conftest import BASE, KNATIVE, documents
 from tests.support.netpol import Pod, reachable
 

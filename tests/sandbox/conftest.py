@@ -18,6 +18,7 @@ import pytest
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
+from netclode.errors import DeadlineExceeded, NotFound, Unavailable
 from netclode.pool import READY_TIMEOUT_S
 from netclode.v1 import agent_pb2, api_pb2
 from tests.support.net import free_port
@@ -108,7 +109,10 @@ def driver(sandbox_host: subprocess.Popen[bytes], data_dir: Path) -> Iterator[Lo
 
 
 def wait_ready(driver: LocalDriver, sandbox_id: str) -> None:
+    """Until the runtime answers Health ready. Only "not there yet" is waited out (no secret
+    file yet, socket not listening, not ready): any other error is the cause, raised."""
     deadline = time.monotonic() + READY_TIMEOUT_S
+    last: Exception | None = None
     while time.monotonic() < deadline:
         try:
             rpc = driver.rpc(sandbox_id)
@@ -117,11 +121,11 @@ def wait_ready(driver: LocalDriver, sandbox_id: str) -> None:
                     return
             finally:
                 rpc.close()
-        except Exception:
-            pass
+        except (NotFound, Unavailable, DeadlineExceeded) as exc:
+            last = exc
         time.sleep(0.02)
     reason = next((s.reason for s in driver.list() if s.sandbox_id == sandbox_id), "")
-    raise AssertionError(f"sandbox {sandbox_id} not ready: {reason}")
+    raise AssertionError(f"sandbox {sandbox_id} not ready: {reason} (last: {last})")
 
 
 @pytest.fixture(scope="module")

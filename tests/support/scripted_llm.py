@@ -187,8 +187,12 @@ class ScriptedLLM:
         self.stop()
 
     def push(self, *replies: Reply) -> None:
+        """Queues replies; pushing a stalling one starts `stalled`/`stall_over` afresh."""
         with self._lock:
             self.script.extend(replies)
+            if any(r.stall for r in replies):
+                self.stalled.clear()
+                self.stall_over.clear()
 
     def model_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and "/api/" not in r.path]
@@ -331,7 +335,6 @@ def _handler_for(server: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
         def _stall(self, seconds: float) -> None:
-            server.stall_over.clear()
             server.stalled.set()
             server._stopping.wait(seconds)
             server.stall_over.set()

@@ -33,7 +33,6 @@ def interrupted_turn(
     """Sends a prompt whose reply streams and then stalls for a minute, interrupts the turn
     once the reply stalls, and returns the turn's completion, which the interrupt (not the
     reply's end) must have brought."""
-    llm.stalled.clear()
     llm.push(Reply(text="thinking out loud for a long while", stall=STALL_S))
     box: list[list[E.StreamEntry]] = []
     prompting = threading.Thread(target=lambda: box.append(api.turn(session_id, "go", timeout)))

@@ -83,8 +83,18 @@ def test_prompt_streams_the_answer_with_tool_cards_on_a_phone(
     screenshot(phone, "phone-sessions-list")
 
 
+def turn_over(api: Client, name: str, timeout: float = 60.0) -> None:
+    """Until the turn of the session named `name` has completed on the server."""
+    listed = api(api.sessions.list_sessions, api_pb2.ListSessionsRequest()).sessions
+    session_id = next(s.session.id for s in listed if s.session.name == name)
+    deadline = time.monotonic() + timeout
+    while not any(e.event.HasField("turn_completed") for e in api.entries(session_id).entries):
+        assert time.monotonic() < deadline, f"the turn of {name} never completed"
+        time.sleep(0.1)
+
+
 def test_a_network_drop_mid_answer_ends_with_the_answer_shown_once(
-    desktop: Page, llm: ScriptedLLM
+    desktop: Page, llm: ScriptedLLM, api: Client
 ) -> None:
     answer = "This answer survives a dropped connection, exactly once, start to finish."
     llm.push(text(answer, stall=2.0))
@@ -94,7 +104,7 @@ def test_a_network_drop_mid_answer_ends_with_the_answer_shown_once(
 
     desktop.context.set_offline(True)
     expect(desktop.get_by_role("status")).to_contain_text("Offline")
-    time.sleep(3.0)  # the answer finishes on the server while the browser is away
+    turn_over(api, "drop-session")  # the answer finishes on the server while the browser is away
     desktop.context.set_offline(False)
 
     final = assistant(desktop, answer)

@@ -20,7 +20,8 @@ from typing import Any
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
-from netclode_sandbox.agent.llm import ModelClient, ModelError, Step, ToolCall, make_client
+from netclode_sandbox.agent.llm import ModelClient, ModelError, make_client
+from netclode_sandbox.agent.llm_stream import Step, ToolCall
 from netclode_sandbox.agent.prompt import system_prompt
 from netclode_sandbox.agent.tools import READ_ONLY, SPECS, Toolbox
 from netclode_sandbox.agent.worker import Turns

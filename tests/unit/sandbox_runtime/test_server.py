@@ -114,6 +114,12 @@ def test_errors_are_connect_json_with_the_codes_status(http, method, body, heade
     assert resp.json()["code"] == code and resp.json()["message"]
 
 
+def test_a_refusal_that_ends_the_connection_says_so(http):
+    resp = _post(http, "Health", b"", Authorization="Bearer wrong")
+    assert resp.headers["connection"] == "close"
+    assert _post(http, "Health", b"").status_code == 200  # the client opens a new one
+
+
 def test_wrong_secret_is_refused_by_the_real_client(http, workspace):
     client = _rpc(workspace, "not-the-secret")
     with pytest.raises(Unavailable, match="unauthenticated"):
