@@ -77,8 +77,12 @@ class Sessions(api_connect.SessionServiceSync):
         return pb.CreateSessionResponse(session=record.to_proto())
 
     def list_sessions(self, request, ctx):
-        records = self.service.list(caller(self.guard, ctx))
-        return pb.ListSessionsResponse(sessions=self.service.summaries(records))
+        records, token = self.service.list(
+            caller(self.guard, ctx), request.page_token, request.page_size
+        )
+        return pb.ListSessionsResponse(
+            sessions=self.service.summaries(records), next_page_token=token
+        )
 
     def get_session(self, request, ctx):
         record = self.service.get(caller(self.guard, ctx), request.session_id)
