@@ -10,11 +10,13 @@ import json
 import uuid
 from collections.abc import Callable
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from connectrpc.errors import ConnectError
 
 from netclode.auth.tokens import TokenStore
+from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.main import cli
@@ -107,6 +109,35 @@ def test_a_user_pages_through_their_own_sessions_only(stack: Stack, user: User) 
         if not token:
             break
     assert set(mine) <= listed
+
+
+def test_sessions_stored_before_the_listing_index_are_listed_after_a_pool_tick(
+    stack: Stack, user: User
+) -> None:
+    """A store written by an older version: the session hash and the creation index only."""
+    session_id = f"{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:3]}"
+    record = SessionRecord(
+        id=session_id,
+        name="from before",
+        owner=user.name,
+        owner_id=user.id,
+        status=common_pb2.SESSION_STATUS_PAUSED,
+        created_at=CREATED,
+    )
+    stack.redis.hset(keys.session(session_id), mapping=record.to_hash())
+    stack.redis.zadd(keys.SESSIONS_INDEX, {session_id: record.created_at})
+    assert user.walk(10) == [[]]
+    tick = {
+        "ce-specversion": "1.0",
+        "ce-id": uuid.uuid4().hex,
+        "ce-source": "tests/listing",
+        "ce-type": "dev.knative.sources.ping",
+        "content-type": "application/json",
+    }
+    httpx.post(
+        stack.component_url("pool"), headers=tick, content=b"{}", timeout=120
+    ).raise_for_status()
+    assert user.walk(10) == [[session_id]]
 
 
 def test_a_deleted_session_leaves_the_listing(user: User) -> None:

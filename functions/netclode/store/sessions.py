@@ -166,6 +166,18 @@ class SessionStore:
         records = [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
         return records, shown[-1] if len(members) > size else ""
 
+    def index_for_listing(self) -> int:
+        """Adds sessions stored before the listing sets existed to them; returns how many.
+        Run on every pool tick: two ZCARDs once the sets are complete."""
+        if self.r.zcard(keys.SESSIONS_LISTED) >= self.r.zcard(keys.SESSIONS_INDEX):
+            return 0
+        pipe = self.r.pipeline()
+        for record in self.all():
+            member = listing_member(record)
+            pipe.zadd(keys.SESSIONS_LISTED, {member: 0})
+            pipe.zadd(keys.sessions_listed(record.owner_id), {member: 0})
+        return sum(pipe.execute()[::2])
+
     def activity(self) -> list[Activity]:
         """Who owns each session, its status and last activity: what the active-session limits
         need, without decoding whole records (they run on every create and resume)."""
