@@ -8,7 +8,8 @@ image, `<id>/workspace.img`, taken with the workspace's filesystem frozen (FIFRE
 it is consistent even while a sandbox writes. The copy is a reflink (FICLONE: shared
 extents, copy-on-write) where the host's filesystem has them (btrfs, XFS), which costs the
 same for 1 GB as for 1 MB; elsewhere (ext4 has no reflinks) it is a sparse copy, which costs
-what the workspace holds. A restore is the same copy back, mounted when the workspace is
+what the workspace holds (and a sandbox's writes wait for it: snapshots are cut after a
+turn, when the agent is idle). A restore is the same copy back, mounted when the workspace is
 next attached. Setuid bits inside an image never work: it is only ever mounted nosuid, and
 userns.hand_over clears them before a sandbox gets it.
 
