@@ -20,8 +20,10 @@ import pytest
 
 from netclode.sandboxhost import snapshots, userns
 from netclode.sandboxhost.layout import Layout
+from netclode.sandboxhost.mounts import WorkspaceImages
 from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.support.inside import field
+from tests.support.sandboxhost import mount_options, snapshot_files
 from tests.support.stack import Client, Stack
 
 pytestmark = pytest.mark.sandbox
@@ -120,19 +122,31 @@ def test_setuid_bits_do_not_work_inside_nor_survive_outside(stack: Stack, api: C
     assert _sh(api, session.id, made) == (0, "6755\n1000\n")  # nosuid: still the agent
     mounts = _sh(api, session.id, "grep ' /workspace ' /proc/self/mountinfo")[1]
     assert "nosuid" in mounts.split()[5].split(",")
-    # A snapshot and a workspace restored from it carry no setuid/setgid bit.
+    # A snapshot and a workspace restored from it: as copies of the tree, they carry no
+    # setuid/setgid bit; as images of the workspace, theirs never work (mounted nosuid).
     layout = Layout(stack.layout.data)
     workspace_id = field(stack, session.id, "workspace")
+    images = WorkspaceImages(layout.workspace_images)
+    as_images = images.image(layout.workspace(workspace_id)).is_file()
+    used = images if as_images else None
     snapshot_id, clone_id = f"snap-uids-{uuid.uuid4().hex[:8]}", f"ws-uids-{uuid.uuid4().hex[:8]}"
-    snapshots.take(layout, workspace_id, snapshot_id)
-    snapshots.clone(layout, snapshot_id, clone_id)
+    snapshots.take(layout, used, workspace_id, snapshot_id)
+    snapshots.clone(layout, used, snapshot_id, clone_id)
+    clone = layout.workspace(clone_id)
     try:
-        for copy in (layout.snapshot(snapshot_id), layout.workspace(clone_id)):
-            mode = (copy / "suid").stat().st_mode
-            assert not mode & (stat.S_ISUID | stat.S_ISGID), oct(mode)
+        if as_images:
+            with snapshot_files(layout.snapshot(snapshot_id)) as files:
+                assert (files / "suid").is_file()
+            images.attach(clone, 64)  # the image exists: mounted as a sandbox start does
+            assert (clone / "suid").is_file() and "nosuid" in mount_options(clone)
+        else:
+            for copy in (layout.snapshot(snapshot_id), clone):
+                mode = (copy / "suid").stat().st_mode
+                assert not mode & (stat.S_ISUID | stat.S_ISGID), oct(mode)
     finally:
         snapshots.delete(layout, snapshot_id)
-        shutil.rmtree(layout.workspace(clone_id), ignore_errors=True)
+        images.delete(clone)
+        shutil.rmtree(clone, ignore_errors=True)
     # Once the sandbox stops (the session pauses), the workspace has none either.
     api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
     api.wait_status(session.id, common_pb2.SESSION_STATUS_PAUSED)

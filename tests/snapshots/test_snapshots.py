@@ -16,6 +16,7 @@ from connectrpc.errors import ConnectError
 from netclode.v1 import api_pb2, common_pb2, events_pb2
 from tests.snapshots.conftest import RETENTION
 from tests.support.inside import until
+from tests.support.sandboxhost import snapshot_files
 from tests.support.scripted_llm import OLLAMA_MODEL, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 
@@ -192,7 +193,8 @@ def test_retention_deletes_old_snapshot_data(api: Client, stack: Stack) -> None:
     for old in taken[:2]:
         assert not (on_disk / old.id).exists()
     for snap in kept:
-        assert (on_disk / snap.id / "step.txt").is_file()
+        with snapshot_files(on_disk / snap.id) as files:
+            assert (files / "step.txt").is_file()
     api(api.sessions.delete_session, api_pb2.DeleteSessionRequest(session_id=session.id))
     assert not any((on_disk / s.id).exists() for s in kept)
 

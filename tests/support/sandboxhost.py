@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from netclode.sandboxhost.layout import SOCKET_ENV, Layout
+from netclode.sandboxhost.snapshots import IMAGE
 
 START_TIMEOUT_S = 15.0
 
@@ -29,3 +33,28 @@ def start_sandbox_host(data_dir: Path, env: dict[str, str] | None = None) -> sub
             raise RuntimeError(f"the sandbox host did not start within {START_TIMEOUT_S:g}s")
         time.sleep(0.02)
     return host
+
+
+@contextmanager
+def snapshot_files(snapshot: Path) -> Iterator[Path]:
+    """The files a snapshot holds: its tree, or its workspace image mounted read-only."""
+    image = snapshot / IMAGE
+    if not image.is_file():
+        yield snapshot
+        return
+    with tempfile.TemporaryDirectory() as mount:
+        options = "loop,ro,noload,nosuid,nodev"
+        subprocess.run(["mount", "-o", options, str(image), mount], check=True)
+        try:
+            yield Path(mount)
+        finally:
+            subprocess.run(["umount", mount], check=True)
+
+
+def mount_options(path: Path) -> list[str]:
+    """The options `path` is mounted with (empty when it is no mount point)."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        if fields[4] == str(path):
+            return fields[5].split(",")
+    return []

@@ -14,6 +14,7 @@ from netclode_cli.output import (
     clock,
     console,
     emit_json,
+    errors,
     relative,
     repos_cell,
     short_repo,
@@ -21,6 +22,8 @@ from netclode_cli.output import (
     table,
     truncate,
 )
+
+LIST_MOST = 1000  # the api's largest ListSessions page
 
 SORT_KEYS = {
     "created": lambda s: s.session.created_at.ToMilliseconds(),
@@ -87,12 +90,22 @@ def sessions() -> None:
 @sessions.command("list")
 @click.option("--sort", type=click.Choice(sorted(SORT_KEYS)), default="created")
 @click.option("--asc", is_flag=True, help="Oldest / smallest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, LIST_MOST),
+    default=100,
+    show_default=True,
+    help="List the newest N sessions.",
+)
+@click.option("--all", "every", is_flag=True, help="List every session, page after page.")
 @json_flag
 @pass_app
-def list_(app: App, sort: str, asc: bool) -> None:
-    """List sessions."""
-    reply = app.api.call(app.api.sessions.list_sessions, api_pb2.ListSessionsRequest())
-    rows = sorted(reply.sessions, key=SORT_KEYS[sort], reverse=not asc)
+def list_(app: App, sort: str, asc: bool, limit: int, every: bool) -> None:
+    """List sessions (the newest first; --sort orders what is listed)."""
+    listed, more = newest_sessions(app, limit, every)
+    rows = sorted(listed, key=SORT_KEYS[sort], reverse=not asc)
+    if more and not app.json:
+        errors.print(f"Showing the {len(rows)} newest sessions; --all lists every one.")
     if app.json:
         emit_json(rows)
         return
@@ -114,6 +127,24 @@ def list_(app: App, sort: str, asc: bool) -> None:
             for s in rows
         ),
     )
+
+
+def newest_sessions(
+    app: App, limit: int, every: bool
+) -> tuple[list[common_pb2.SessionSummary], bool]:
+    """The newest `limit` sessions (all of them with `every`, following page tokens) and
+    whether more are stored."""
+    listed: list[common_pb2.SessionSummary] = []
+    token = ""
+    while True:
+        request = api_pb2.ListSessionsRequest(
+            page_size=LIST_MOST if every else limit, page_token=token
+        )
+        reply = app.api.call(app.api.sessions.list_sessions, request)
+        listed += reply.sessions
+        token = reply.next_page_token
+        if not token or not every:
+            return listed, bool(token)
 
 
 @sessions.command()

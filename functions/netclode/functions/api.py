@@ -89,8 +89,12 @@ class Sessions(api_connect.SessionServiceSync):
     def list_sessions(
         self, request: pb.ListSessionsRequest, ctx: RequestContext
     ) -> pb.ListSessionsResponse:
-        records = self.service.list(caller(self.guard, ctx))
-        return pb.ListSessionsResponse(sessions=self.service.summaries(records))
+        records, token = self.service.list(
+            caller(self.guard, ctx), request.page_token, request.page_size
+        )
+        return pb.ListSessionsResponse(
+            sessions=self.service.summaries(records), next_page_token=token
+        )
 
     def get_session(
         self, request: pb.GetSessionRequest, ctx: RequestContext

@@ -190,10 +190,11 @@ class SandboxHost:
     def snapshot(self, workspace_id: str, snapshot_id: str) -> int:
         if self.layout.workspace(workspace_id).is_dir():
             self.confinement.attach(self.layout.workspace(workspace_id))
-        return snapshots.take(self.layout, workspace_id, snapshot_id)
+        images = self.confinement.images
+        return snapshots.take(self.layout, images, workspace_id, snapshot_id)
 
     def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
-        snapshots.clone(self.layout, snapshot_id, workspace_id)
+        snapshots.clone(self.layout, self.confinement.images, snapshot_id, workspace_id)
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         snapshots.delete(self.layout, snapshot_id)

@@ -4,7 +4,8 @@
 <data>/workspaces/<workspace_id>/  persistent workspaces, bound at /workspace
 <data>/workspace-images/<id>.img   each workspace's filesystem, loop-mounted at its dir
                                    (its disk quota, see limits.py)
-<data>/snapshots/<snapshot_id>/    workspace snapshots (copies; see snapshots.py)
+<data>/snapshots/<snapshot_id>/    workspace snapshots: workspace.img (a reflink or copy of
+                                   the image) or a copy of the tree; see snapshots.py
 <data>/outboxes/<workspace_id>/    the runtime's unsent batches (the runtime's uid only),
                                    bound at /run/netclode/outbox: they outlive a pause
 <runtime>/sandboxes/<sandbox_id>/  per-sandbox state, removed when it stops:

@@ -123,6 +123,7 @@ class Ingest:
             pipe.multi()
             for item in request.items:
                 batch.add(item)
+            batch.flush()
             pipe.hset(keys.batches(session_id), request.publisher_id, str(request.seq))
             return batch.ended(pipe.execute())
 
@@ -162,11 +163,17 @@ class _Batch:
         self.stream = SessionStream(pipe, record.id)
         self.terminal = TerminalStream(pipe, record.id)
         self.store = SessionStore(pipe)
+        self.full = _history_full()  # one per batch: most batches never need it
+        # Final entries reported in a row, appended in one script call (flush) before
+        # anything else is written, so the batch's order holds.
+        self.reported: list[events_pb2.StreamEntry] = []
         # (index of the TURN_COMPLETED append in the pipeline, the turn's end)
         self._ends: list[tuple[int, TurnEnd]] = []
 
     def add(self, item: agent_pb2.AgentOutput) -> None:
         which = item.WhichOneof("item")
+        if which not in ("event", "error") or item.partial:
+            self.flush()
         if which == "event":
             self._event(item.event, item.partial)
         elif which == "terminal":
@@ -175,13 +182,18 @@ class _Batch:
             self.terminal.append(b"", exit_code=item.terminal_exited.exit_code, pipe=self.pipe)
         elif which == "error":
             error = entries.error(item.error.code or "AGENT_ERROR", item.error.message)
-            self.stream.append_reported(error, _history_full(), self.pipe)
+            self.reported.append(error)
         elif which == "turn_started":
             self._turn_started(item.turn_started.prompt_id)
         elif which == "turn_completed":
             self._turn_completed(item.turn_completed)
         elif which == "title":
             self._title(item.title.title)
+
+    def flush(self) -> None:
+        """Queues the final entries reported since the last flush."""
+        self.stream.append_reported(self.reported, self.full, self.pipe)
+        self.reported = []
 
     def ended(self, results: list) -> list[TurnEnd]:
         """The turns this batch completed, with their entries' cursors from `results`."""
@@ -199,7 +211,7 @@ class _Batch:
         if partial:
             self.stream.append_partial(entry, pipe=self.pipe)
             return
-        self.stream.append_reported(entry, _history_full(), self.pipe)
+        self.reported.append(entry)
         if _is_assistant_message(event):
             self.pipe.hincrby(keys.session(self.record.id), "message_count", 1)
             self.record.message_count += 1

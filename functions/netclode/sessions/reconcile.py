@@ -25,6 +25,8 @@ STUCK_AFTER_MS = int(READY_TIMEOUT_S * 1000) + 30_000
 
 
 def reconcile_sessions(life: Lifecycle) -> None:
+    if added := life.store.index_for_listing():
+        log.info("%d sessions stored before the listing indexes were indexed", added)
     alive = {s.sandbox_id for s in life.driver.list() if s.alive}
     for record in life.store.all():
         if record.status in STARTING:

@@ -10,6 +10,7 @@ import builtins
 import json
 import logging
 import uuid
+from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 
 import redis
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 S = common_pb2
 DEFAULT_PAGE = 500
 MAX_PAGE = 5000
+LIST_DEFAULT_PAGE = 100
+LIST_MAX_PAGE = 1000
 EXEC_DEFAULT_S = 60
 EXEC_MAX_S = 600
 NEEDS_SANDBOX = "session is paused; resume it first: netclode sessions resume {id}"
@@ -75,9 +78,17 @@ class SessionService:
             raise NotFound(f"session {session_id} not found")
         return record
 
-    def list(self, principal: Principal) -> list[SessionRecord]:
-        records = self.store.all()
-        return [r for r in records if principal.is_admin or r.owner_id == principal.id]
+    def list(
+        self, principal: Principal, page_token: str = "", page_size: int = 0
+    ) -> tuple[list[SessionRecord], str]:
+        """One page of the sessions the principal sees, newest first, and the token of the
+        next page (empty on the last). An admin sees everyone's."""
+        before = validation.page_token(page_token)
+        size = validation.page_size(page_size, LIST_DEFAULT_PAGE, LIST_MAX_PAGE)
+        owner = None if principal.is_admin else principal.id
+        records, after = self.store.page(owner, before, size)
+        token = urlsafe_b64encode(after.encode()).decode().rstrip("=") if after else ""
+        return records, token
 
     def summary(self, record: SessionRecord) -> common_pb2.SessionSummary:
         return self.summaries([record])[0]
@@ -253,14 +264,18 @@ class SessionService:
         self.store.delete(session_id)
 
     def delete_all(self, principal: Principal) -> builtins.list[str]:
-        deleted = []
-        for record in self.list(principal):
-            try:
-                self.delete(principal, record.id)
-                deleted.append(record.id)
-            except NotFound:
-                continue
-        return deleted
+        deleted: builtins.list[str] = []
+        token = ""
+        while True:
+            records, token = self.list(principal, token, LIST_MAX_PAGE)
+            for record in records:
+                try:
+                    self.delete(principal, record.id)
+                    deleted.append(record.id)
+                except NotFound:
+                    continue
+            if not token:
+                return deleted
 
     # -- prompts ----------------------------------------------------------------------------
 

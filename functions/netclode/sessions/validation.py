@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import binascii
 import re
 import unicodedata
+from base64 import urlsafe_b64decode
 from typing import TYPE_CHECKING
 
 from netclode.config import Settings
@@ -16,6 +18,7 @@ if TYPE_CHECKING:  # the generic wrapper the stubs type enums with; not a runtim
 # Patterns are used with fullmatch: `$` would let a trailing newline through.
 SESSION_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{3}")
 CURSOR_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+LISTING_RE = re.compile(r"[0-9]{13}:" + SESSION_ID_RE.pattern)
 REPO_PART_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 STREAM_ID_MAX = 2**64 - 1  # each half of a Redis stream ID is an unsigned 64-bit number
 MAX_ARGV = 1024
@@ -41,6 +44,26 @@ def cursor(value: str) -> str:
     if not match or any(int(part) > STREAM_ID_MAX for part in match.groups()):
         raise InvalidArgument("after_cursor", f"{value[:40]!r} is not a cursor")
     return value
+
+
+def page_token(value: str) -> str:
+    """A ListSessions page token as the API hands them out (see page_token_for), or empty:
+    returns the listing member it stands for."""
+    if not value:
+        return value
+    try:
+        member = urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        member = ""
+    if not LISTING_RE.fullmatch(member):
+        raise InvalidArgument("page_token", f"{value[:40]!r} is not a page token")
+    return member
+
+
+def page_size(value: int, default: int, most: int) -> int:
+    if value < 0:
+        raise InvalidArgument("page_size", f"{value} is negative")
+    return min(value or default, most)
 
 
 def name(value: str) -> str:

@@ -4,6 +4,9 @@ The secret proxy, the functions and the tests all build key names through this m
 so the layout below is the whole persistent schema:
 
   sessions:index                 ZSET  session id -> created_at (ms)
+  sessions:listed                ZSET  "<created_at:013d>:<id>", all scores 0: every session,
+                                       newest last in lexical order (ListSessions pages)
+  sessions:listed:{owner_id}     ZSET  the same, one owner's sessions only
   session:{id}                   HASH  session fields (see store.sessions)
   session:{id}:stream            STREAM durable history; field "e" = StreamEntry bytes
   session:{id}:live              STREAM capped live tail of partial entries
@@ -40,11 +43,17 @@ so the layout below is the whole persistent schema:
 """
 
 SESSIONS_INDEX = "sessions:index"
+SESSIONS_LISTED = "sessions:listed"
 CODEX_ACCOUNT = "codexauth:account"
 API_TOKEN_NAMES = "apitokens:names"
 POOL_READY = "pool:ready"
 POOL_SANDBOXES = "pool:sandboxes"
 DEAD_LETTERS = "deadletters"
+
+
+def sessions_listed(owner_id: str) -> str:
+    """One owner's sessions in listing order (see store.sessions.SessionStore.page)."""
+    return f"{SESSIONS_LISTED}:{owner_id}"
 
 
 def session(session_id: str) -> str:

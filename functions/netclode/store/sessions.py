@@ -1,4 +1,8 @@
-"""Session records in Redis: one hash per session plus a creation-ordered index.
+"""Session records in Redis: one hash per session plus creation-ordered indexes.
+
+Listing pages through lexically ordered sets ("<created_at>:<id>", newest last), one of
+every session and one per owner, so a page costs O(log n + page) whatever is stored, and
+its order never shifts under a reader (creation time never changes, unlike activity).
 
 The hash keeps plain text fields so an operator can read it with redis-cli; counters
 (message_count, turns) are updated with HINCRBY so concurrent writers never lose a count.
@@ -117,6 +121,11 @@ class Activity:
     last_active_at: int
 
 
+def listing_member(record: SessionRecord) -> str:
+    """A session's member in the listing sets: sorts by creation time, then id."""
+    return f"{record.created_at:013d}:{record.id}"
+
+
 class SessionStore:
     def __init__(self, r: redis.Redis) -> None:
         self.r = r
@@ -125,6 +134,9 @@ class SessionStore:
         pipe = self.r.pipeline()
         pipe.hset(keys.session(record.id), mapping=writable(record.to_hash()))
         pipe.zadd(keys.SESSIONS_INDEX, {record.id: record.created_at})
+        member = listing_member(record)
+        pipe.zadd(keys.SESSIONS_LISTED, {member: 0})
+        pipe.zadd(keys.sessions_listed(record.owner_id), {member: 0})
         pipe.execute()
 
     def get(self, session_id: str) -> SessionRecord | None:
@@ -140,6 +152,34 @@ class SessionStore:
         for session_id in ids:
             pipe.hgetall(keys.session(session_id))
         return [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
+
+    def page(self, owner_id: str | None, before: str, size: int) -> tuple[list[SessionRecord], str]:
+        """Up to `size` sessions, newest first, created before the listing member `before`
+        (empty: from the newest); `owner_id` None lists everyone's. Returns the records and
+        the member to continue from, empty on the last page."""
+        index = keys.SESSIONS_LISTED if owner_id is None else keys.sessions_listed(owner_id)
+        start = f"({before}" if before else "+"
+        members = texts(
+            self.r.zrange(index, start, "-", desc=True, bylex=True, offset=0, num=size + 1)
+        )
+        shown = members[:size]
+        pipe = self.r.pipeline()
+        for member in shown:
+            pipe.hgetall(keys.session(member.partition(":")[2]))
+        records = [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
+        return records, shown[-1] if len(members) > size else ""
+
+    def index_for_listing(self) -> int:
+        """Adds sessions stored before the listing sets existed to them; returns how many.
+        Run on every pool tick: two ZCARDs once the sets are complete."""
+        if self.r.zcard(keys.SESSIONS_LISTED) >= self.r.zcard(keys.SESSIONS_INDEX):
+            return 0
+        pipe = self.r.pipeline()
+        for record in self.all():
+            member = listing_member(record)
+            pipe.zadd(keys.SESSIONS_LISTED, {member: 0})
+            pipe.zadd(keys.sessions_listed(record.owner_id), {member: 0})
+        return sum(pipe.execute()[::2])
 
     def activity(self) -> list[Activity]:
         """Who owns each session, its status and last activity: what the active-session limits
@@ -174,7 +214,12 @@ class SessionStore:
 
     def delete(self, session_id: str) -> None:
         snapshot_ids = texts(self.r.zrange(keys.snapshots(session_id), 0, -1))
+        record = self.get(session_id)
         pipe = self.r.pipeline()
+        if record is not None:
+            member = listing_member(record)
+            pipe.zrem(keys.SESSIONS_LISTED, member)
+            pipe.zrem(keys.sessions_listed(record.owner_id), member)
         for snap in snapshot_ids:
             pipe.delete(keys.snapshot(session_id, snap))
         pipe.delete(*keys.all_for_session(session_id))
