@@ -21,7 +21,9 @@ from tests.support.scripted_llm import ScriptedLLM, text, tool
 from tests.support.stack import Stack
 from tests.support.turns import completed, interrupted_turn, kinds
 
-pytestmark = pytest.mark.sandbox
+# A stack, an OpenCode server started in the sandbox, three turns, a pause and a resume: under
+# load, more than the default two minutes.
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(400)]
 
 E = events_pb2
 TURN_S = 240.0  # the first turn starts the OpenCode server in the sandbox: slow on a busy host
