@@ -15,9 +15,9 @@ concurrent reconcile never mistakes it for an orphan.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-import time
 from dataclasses import dataclass, field
 
 import redis
@@ -28,6 +28,7 @@ from netclode.errors import NetclodeError
 from netclode.store import keys
 from netclode.store.sessions import now_ms
 from netclode.v1 import agent_pb2
+from netclode_protocol.waiting import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +130,9 @@ class WarmPool:
         self, driver: SandboxDriver, waiting: list[str], report: ReconcileReport
     ) -> None:
         """Polls every starting sandbox's Health until ready, dead, or READY_TIMEOUT_S."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
         pending = list(waiting)
-        while pending and time.monotonic() < deadline:
+
+        def settled() -> bool:
             for sandbox_id in list(pending):
                 if _healthy(driver, sandbox_id):
                     self._mark_ready(sandbox_id)
@@ -144,7 +145,10 @@ class WarmPool:
                     if info is None or not info.alive:
                         self._fail(driver, sandbox_id, info.reason if info else "", report)
                         pending.remove(sandbox_id)
-                time.sleep(0.02)
+            return not pending
+
+        with contextlib.suppress(TimeoutError):  # the rest are reported failed below
+            wait_until(settled, timeout=READY_TIMEOUT_S, every=0.02, what="pool not ready")
         for sandbox_id in pending:
             report.failed[sandbox_id] = f"not ready after {READY_TIMEOUT_S:g} s"
             self._remove(driver, sandbox_id, self._record(sandbox_id))

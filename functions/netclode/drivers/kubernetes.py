@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +36,7 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode.errors import InvalidArgument, NotFound, Unavailable
+from netclode_protocol.waiting import wait_until
 
 RUNTIME_PORT = 3002  # the default; KubernetesSettings.runtime_port
 RUN_DIR = "/run/netclode"
@@ -215,17 +215,21 @@ class KubernetesDriver:
         (readyToUse), so the snapshot holds the files as they are now."""
         body = self.volume_snapshot(workspace_id, snapshot_id)
         self._create(self._create_snapshot, self._kube.namespace, body)
-        deadline = time.monotonic() + self._kube.snapshot_ready_timeout
-        while time.monotonic() < deadline:
+
+        def cut() -> dict[str, Any] | None:
             status = self._read(self._read_snapshot, snapshot_id).get("status") or {}
             if status.get("error", {}).get("message"):
                 raise Unavailable(f"snapshot {snapshot_id} failed: {status['error']['message']}")
-            if status.get("readyToUse"):
-                return int(parse_quantity(status.get("restoreSize") or "0"))
-            time.sleep(SNAPSHOT_POLL_S)
-        raise Unavailable(
-            f"snapshot {snapshot_id} not ready after {self._kube.snapshot_ready_timeout:g}s"
+            return status if status.get("readyToUse") else None
+
+        status = wait_until(
+            cut,
+            timeout=self._kube.snapshot_ready_timeout,
+            every=SNAPSHOT_POLL_S,
+            what=f"snapshot {snapshot_id} not ready",
+            error=Unavailable,
         )
+        return int(parse_quantity(status.get("restoreSize") or "0"))
 
     def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
         """A new PVC provisioned from the VolumeSnapshot (the CSI driver copies the data)."""

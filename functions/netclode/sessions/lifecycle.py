@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from functools import cached_property
@@ -29,6 +28,7 @@ from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
+from netclode_protocol.waiting import wait_until
 
 if TYPE_CHECKING:
     from netclode.github.grants import SessionTokens
@@ -160,28 +160,35 @@ class Lifecycle:
     def wait_ready(self, sandbox_id: str, timeout: float = READY_TIMEOUT_S) -> None:
         """Polls Health every POLL_S (a start takes a few hundred ms: longer sleeps would only
         add latency); whether the sandbox died is asked of the driver less often."""
-        deadline = time.monotonic() + timeout
         last_error = "no answer"
         rpc: SandboxRPC | None = None
+        attempts = itertools.count(1)
+
+        def ready() -> bool:
+            nonlocal last_error, rpc
+            try:
+                # A pod has no address until it is scheduled and running: ask again.
+                rpc = rpc or self.driver.rpc(sandbox_id)
+                health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
+                if health.ready:
+                    return True
+            except NetclodeError as exc:
+                last_error = exc.message
+            if next(attempts) % LIVENESS_EVERY == 0 and not self._alive(sandbox_id):
+                raise NetclodeError(f"sandbox exited before it was ready ({last_error})")
+            return False
+
         try:
-            for attempt in itertools.count(1):
-                if time.monotonic() >= deadline:
-                    break
-                try:
-                    # A pod has no address until it is scheduled and running: ask again.
-                    rpc = rpc or self.driver.rpc(sandbox_id)
-                    health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
-                    if health.ready:
-                        return
-                except NetclodeError as exc:
-                    last_error = exc.message
-                if attempt % LIVENESS_EVERY == 0 and not self._alive(sandbox_id):
-                    raise NetclodeError(f"sandbox exited before it was ready ({last_error})")
-                time.sleep(POLL_S)
+            wait_until(
+                ready,
+                timeout=timeout,
+                every=POLL_S,
+                what="sandbox not ready",
+                error=lambda why: NetclodeError(f"{why} ({last_error})"),
+            )
         finally:
             if rpc is not None:
                 rpc.close()
-        raise NetclodeError(f"sandbox not ready after {timeout:g}s ({last_error})")
 
     def _alive(self, sandbox_id: str) -> bool:
         return any(s.sandbox_id == sandbox_id and s.alive for s in self.driver.list())
