@@ -7,10 +7,8 @@ writes a session_update entry, so watchers see every transition.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
-import uuid
 from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -23,12 +21,12 @@ from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError, ResourceExhausted
+from netclode.sandboxes import SandboxRegistry, new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports, turns
 from netclode.store import keys
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
-from netclode_protocol.waiting import wait_until
 
 if TYPE_CHECKING:
     from netclode.github.grants import SessionTokens
@@ -36,18 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S = common_pb2
-READY_TIMEOUT_S = 120.0
-POLL_S = 0.02
-LIVENESS_EVERY = 10
 SESSION_TOKEN_PREFIX = "ncs"
-
-
-def new_sandbox_id() -> str:
-    return f"sb-{uuid.uuid4().hex[:12]}"
-
-
-def new_workspace_id() -> str:
-    return f"ws-{uuid.uuid4().hex[:12]}"
 
 
 class Lifecycle:
@@ -59,6 +46,7 @@ class Lifecycle:
         self.settings = settings
         self.r = r
         self.store = SessionStore(r)
+        self.sandboxes = SandboxRegistry(r)
         self._driver = driver
 
     @property
@@ -121,8 +109,8 @@ class Lifecycle:
 
     def bind_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
         """Binds a sandbox claimed from the warm pool (inline: no process start)."""
-        workspace = self.r.hget(keys.sandbox(sandbox_id), "workspace")
-        self.attach(record.id, sandbox_id, workspace.decode() if workspace else "")
+        workspace = self.sandboxes.record(sandbox_id).get("workspace", "")
+        self.attach(record.id, sandbox_id, workspace)
 
     def provision_async(self, record: SessionRecord) -> None:
         """Starts a sandbox on the session's workspace in the background."""
@@ -136,7 +124,7 @@ class Lifecycle:
             return
         workspace = record.workspace or new_workspace_id()
         sandbox_id = new_sandbox_id()
-        self._register_sandbox(sandbox_id, session_id, workspace)
+        self.sandboxes.register(sandbox_id, workspace, session_id)
         try:
             self.driver.start(
                 SandboxSpec(
@@ -157,38 +145,10 @@ class Lifecycle:
             self.discard_sandbox(sandbox_id)
             self.fail(session_id, f"sandbox failed to start: {exc.__class__.__name__}")
 
-    def wait_ready(self, sandbox_id: str, timeout: float = READY_TIMEOUT_S) -> None:
-        """Polls Health every POLL_S (a start takes a few hundred ms: longer sleeps would only
-        add latency); whether the sandbox died is asked of the driver less often."""
-        last_error = "no answer"
-        rpc: SandboxRPC | None = None
-        attempts = itertools.count(1)
-
-        def ready() -> bool:
-            nonlocal last_error, rpc
-            try:
-                # A pod has no address until it is scheduled and running: ask again.
-                rpc = rpc or self.driver.rpc(sandbox_id)
-                health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
-                if health.ready:
-                    return True
-            except NetclodeError as exc:
-                last_error = exc.message
-            if next(attempts) % LIVENESS_EVERY == 0 and not self._alive(sandbox_id):
-                raise NetclodeError(f"sandbox exited before it was ready ({last_error})")
-            return False
-
-        try:
-            wait_until(
-                ready,
-                timeout=timeout,
-                every=POLL_S,
-                what="sandbox not ready",
-                error=lambda why: NetclodeError(f"{why} ({last_error})"),
-            )
-        finally:
-            if rpc is not None:
-                rpc.close()
+    def wait_ready(self, sandbox_id: str) -> None:
+        """Raises with the reason when the sandbox died or did not answer in time."""
+        if failed := wait_ready(self.driver, [sandbox_id]):
+            raise NetclodeError(failed[sandbox_id])
 
     def _alive(self, sandbox_id: str) -> bool:
         return any(s.sandbox_id == sandbox_id and s.alive for s in self.driver.list())
@@ -219,7 +179,7 @@ class Lifecycle:
         SessionStore(pipe).update(
             session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
         )
-        self._mark_sandbox(pipe, sandbox_id, session_id, workspace)
+        SandboxRegistry.bind(pipe, sandbox_id, session_id, workspace)
         pipe.execute()
         rpc = self.driver.rpc(sandbox_id)
         try:
@@ -298,7 +258,7 @@ class Lifecycle:
 
     def discard_sandbox(self, sandbox_id: str) -> None:
         self.driver.stop(sandbox_id)
-        self._forget_sandbox(sandbox_id)
+        self.sandboxes.forget(sandbox_id)
 
     def pause(self, record: SessionRecord, reason: str) -> SessionRecord | None:
         log.info("pausing session %s (%s)", record.id, reason)
@@ -355,34 +315,3 @@ class Lifecycle:
         for activity in own[: max(0, over_quota, over_limit)]:
             if (record := self.store.get(activity.session_id)) is not None:
                 self.pause(record, "active-session limit")
-
-    # -- sandbox bookkeeping shared with the warm pool (see netclode.pool) ----------------
-
-    def _register_sandbox(self, sandbox_id: str, session_id: str, workspace: str) -> None:
-        pipe = self.r.pipeline()
-        pipe.hset(
-            keys.sandbox(sandbox_id),
-            mapping={
-                "state": "claimed",
-                "session": session_id,
-                "workspace": workspace,
-                "created_at": now_ms(),
-            },
-        )
-        pipe.zadd(keys.POOL_SANDBOXES, {sandbox_id: now_ms()})
-        pipe.execute()
-
-    def _mark_sandbox(
-        self, pipe: redis.client.Pipeline, sandbox_id: str, session_id: str, workspace: str
-    ) -> None:
-        pipe.hset(
-            keys.sandbox(sandbox_id),
-            mapping={"state": "claimed", "session": session_id, "workspace": workspace},
-        )
-
-    def _forget_sandbox(self, sandbox_id: str) -> None:
-        pipe = self.r.pipeline()
-        pipe.delete(keys.sandbox(sandbox_id))
-        pipe.zrem(keys.POOL_SANDBOXES, sandbox_id)
-        pipe.lrem(keys.POOL_READY, 0, sandbox_id)
-        pipe.execute()

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 
 from netclode.auth.tokens import Principal
 from netclode.errors import FailedPrecondition, InvalidArgument, NetclodeError, NotFound
+from netclode.sandboxes import new_workspace_id
 from netclode.sessions import entries, validation
-from netclode.sessions.lifecycle import Lifecycle, new_workspace_id
+from netclode.sessions.lifecycle import Lifecycle
 from netclode.store import keys
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode.store.streams import FIELD
