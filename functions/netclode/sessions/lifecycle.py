@@ -189,7 +189,7 @@ class Lifecycle:
                 agent_pb2.AssignRequest(config=config, session_token=token),
                 agent_pb2.AssignResponse,
             )
-            ports.reexpose(self, session_id, sandbox_id)
+            ports.reexpose(self.r, self.driver, session_id, sandbox_id)
             moved = self.transition(
                 session_id,
                 S.SESSION_STATUS_READY,

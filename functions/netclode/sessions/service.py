@@ -20,6 +20,7 @@ from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unava
 from netclode.eventing import types
 from netclode.eventing.publish import publish
 from netclode.sessions import entries, validation
+from netclode.sessions.access import may_see, owned
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.reconcile import reconcile_sessions
 from netclode.sessions.snapshots import Snapshots
@@ -67,15 +68,10 @@ class SessionService:
     # -- reading ------------------------------------------------------------------------
 
     def get(self, principal: Principal, session_id: str) -> SessionRecord:
-        validation.session_id(session_id)
-        record = self.store.get(session_id)
-        if record is None or not (principal.is_admin or record.owner_id == principal.id):
-            raise NotFound(f"session {session_id} not found")
-        return record
+        return owned(self.store, principal, session_id)
 
     def list(self, principal: Principal) -> list[SessionRecord]:
-        records = self.store.all()
-        return [r for r in records if principal.is_admin or r.owner_id == principal.id]
+        return [r for r in self.store.all() if may_see(principal, r)]
 
     def summary(self, record: SessionRecord) -> common_pb2.SessionSummary:
         return self.summaries([record])[0]

@@ -13,7 +13,8 @@ Restore rewinds in place: the session is paused (its sandbox stops, so nothing w
 workspace), the snapshot is cloned into a *new* workspace that replaces the old one, later
 history and newer snapshots are removed, and the session resumes on the restored files.
 Fork clones the snapshot into a new session's own workspace with a copy of the history up
-to the snapshot; the two never share files afterwards.
+to the snapshot; the two never share files afterwards. Both are the session API's
+(netclode.sessions.snapshot_service); this module cuts, lists and deletes snapshots.
 """
 
 from __future__ import annotations
@@ -21,26 +22,19 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING
 
-from netclode.auth.tokens import Principal
-from netclode.errors import FailedPrecondition, InvalidArgument, NetclodeError, NotFound
-from netclode.sandboxes import new_workspace_id
-from netclode.sessions import entries, validation
+from netclode.errors import InvalidArgument, NetclodeError, NotFound
+from netclode.sessions import entries
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store import keys
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode.store.streams import FIELD
 from netclode.v1 import common_pb2, events_pb2
 
-if TYPE_CHECKING:
-    from netclode.sessions.service import SessionService
-
 log = logging.getLogger(__name__)
 
 S = common_pb2
 NAME_PROMPT_MAX = 50
-HISTORY_BATCH = 500
 PROMPT_LOOKBACK = 1000
 SNAPSHOT_FAILED = "SNAPSHOT_FAILED"
 
@@ -186,95 +180,3 @@ class Snapshots:
             if entry.event.message.role == events_pb2.MESSAGE_ROLE_USER:
                 return entry.event.message.content
         return ""
-
-
-class SnapshotService:
-    """The user-facing operations (list, restore, fork), with the session API's access rules."""
-
-    def __init__(self, service: SessionService) -> None:
-        self.service = service
-        self.life = service.life
-        self.snapshots = Snapshots(service.life)
-
-    def list(self, principal: Principal, session_id: str) -> list[SnapshotRecord]:
-        self.service.get(principal, session_id)
-        return self.snapshots.list(session_id)
-
-    def restore(
-        self, principal: Principal, session_id: str, snapshot_id: str
-    ) -> tuple[SessionRecord, int]:
-        """Rewinds files and history to the snapshot and resumes; returns entries removed."""
-        record = self.service.get(principal, session_id)
-        snap = self.snapshots.get(session_id, snapshot_id)
-        if record.status in (S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING):
-            raise FailedPrecondition(f"session {session_id} is still starting; try again shortly")
-        if record.sandbox:
-            record = self.life.pause(record, "snapshot restore") or record
-        workspace = new_workspace_id()
-        self.life.driver.clone_workspace(snap.id, workspace)
-        self.life.store.update(
-            session_id,
-            workspace=workspace,
-            message_count=snap.message_count,
-            turns=snap.turn_number,
-        )
-        if record.workspace:
-            self.life.driver.delete_workspace(record.workspace)
-        self._drop_pending(session_id)
-        removed = self.life.stream(session_id).truncate_after(snap.cursor)
-        for newer in self.snapshots.list(session_id):
-            if newer.created_at > snap.created_at:
-                self.snapshots.delete(session_id, newer.id)
-        return self.service.resume(principal, session_id), removed
-
-    def _drop_pending(self, session_id: str) -> None:
-        """Prompts queued (and turns opened) after the snapshot belong to the history being
-        removed."""
-        self.life.r.delete(keys.pending_prompts(session_id), keys.turns(session_id))
-
-    def fork(
-        self, principal: Principal, session_id: str, snapshot_id: str, name: str
-    ) -> SessionRecord:
-        """A new session (same owner, repos, sdk, model) from the snapshot; the original runs on."""
-        original = self.service.get(principal, session_id)
-        snap = self.snapshots.get(session_id, snapshot_id)
-        name = validation.name(name) if name.strip() else f"{original.name} (fork)"
-        workspace = new_workspace_id()
-        self.life.driver.clone_workspace(snap.id, workspace)
-        fork = SessionRecord(
-            id=str(uuid.uuid4())[:12],
-            name=name,
-            owner=original.owner,
-            owner_id=original.owner_id,
-            repos=original.repos,
-            repo_access=original.repo_access,
-            sdk_type=original.sdk_type,
-            model=original.model,
-            tailnet_access=original.tailnet_access,
-            vcpus=original.vcpus,
-            memory_mb=original.memory_mb,
-            message_count=snap.message_count,
-            turns=snap.turn_number,
-            workspace=workspace,
-            titled=True,
-        )
-        self.life.make_room(original.owner_id)
-        self.life.store.create(fork)
-        self._copy_history(session_id, fork.id, snap.cursor)
-        self.life.stream(fork.id).append(entries.session_update(fork.to_proto()))
-        self.life.grant_github(fork)
-        self.life.provision_async(fork)
-        return self.life.store.get(fork.id) or fork
-
-    def _copy_history(self, source: str, target: str, upto: str) -> None:
-        """Copies the durable entries up to `upto`, in order (they get new cursors)."""
-        start = "-"
-        for _ in range(1_000_000 // HISTORY_BATCH):
-            rows = self.life.r.xrange(keys.stream(source), min=start, max=upto, count=HISTORY_BATCH)
-            if not rows:
-                return
-            pipe = self.life.r.pipeline()
-            for _, row in rows:
-                pipe.xadd(keys.stream(target), {FIELD: row[FIELD]})
-            pipe.execute()
-            start = f"({rows[-1][0].decode()}"
