@@ -8,17 +8,15 @@ import uuid
 from netclode.auth.tokens import Principal
 from netclode.errors import FailedPrecondition
 from netclode.sandboxes import new_workspace_id
-from netclode.sessions import entries, validation
+from netclode.sessions import entries, turns, validation
 from netclode.sessions.access import owned
 from netclode.sessions.service import SessionService
-from netclode.sessions.snapshots import SnapshotRecord, Snapshots
-from netclode.store import keys
+from netclode.sessions.snapshots import Snapshots
 from netclode.store.sessions import SessionRecord
-from netclode.store.streams import FIELD
+from netclode.store.snapshots import SnapshotRecord
 from netclode.v1 import common_pb2
 
 S = common_pb2
-HISTORY_BATCH = 500
 
 
 class SnapshotService:
@@ -63,7 +61,7 @@ class SnapshotService:
     def _drop_pending(self, session_id: str) -> None:
         """Prompts queued (and turns opened) after the snapshot belong to the history being
         removed."""
-        self.life.r.delete(keys.pending_prompts(session_id), keys.turns(session_id))
+        turns.drop_all(self.life.r, session_id)
 
     def fork(
         self, principal: Principal, session_id: str, snapshot_id: str, name: str
@@ -93,21 +91,8 @@ class SnapshotService:
         )
         self.life.make_room(original.owner_id)
         self.life.store.create(fork)
-        self._copy_history(session_id, fork.id, snap.cursor)
+        self.life.stream(session_id).copy_to(fork.id, snap.cursor)
         self.life.stream(fork.id).append(entries.session_update(fork.to_proto()))
         self.life.grant_github(fork)
         self.life.provision_async(fork)
         return self.life.store.get(fork.id) or fork
-
-    def _copy_history(self, source: str, target: str, upto: str) -> None:
-        """Copies the durable entries up to `upto`, in order (they get new cursors)."""
-        start = "-"
-        for _ in range(1_000_000 // HISTORY_BATCH):
-            rows = self.life.r.xrange(keys.stream(source), min=start, max=upto, count=HISTORY_BATCH)
-            if not rows:
-                return
-            pipe = self.life.r.pipeline()
-            for _, row in rows:
-                pipe.xadd(keys.stream(target), {FIELD: row[FIELD]})
-            pipe.execute()
-            start = f"({rows[-1][0].decode()}"

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass, fields
 
 from netclode.errors import InvalidArgument, NetclodeError, NotFound
 from netclode.sessions import entries
 from netclode.sessions.lifecycle import Lifecycle
-from netclode.store import keys
 from netclode.store.sessions import SessionRecord, now_ms
-from netclode.store.streams import FIELD
+from netclode.store.snapshots import SnapshotRecord, SnapshotStore
 from netclode.v1 import common_pb2, events_pb2
 
 log = logging.getLogger(__name__)
@@ -47,45 +45,12 @@ def snapshot_name(turn: int, prompt: str) -> str:
     return f"Turn {turn}: {prompt}"
 
 
-@dataclass
-class SnapshotRecord:
-    id: str
-    session_id: str
-    name: str
-    workspace: str
-    cursor: str
-    turn_number: int
-    message_count: int
-    size_bytes: int
-    created_at: int
-
-    def to_proto(self) -> common_pb2.Snapshot:
-        snap = common_pb2.Snapshot(
-            id=self.id,
-            session_id=self.session_id,
-            name=self.name,
-            size_bytes=self.size_bytes,
-            turn_number=self.turn_number,
-            message_count=self.message_count,
-            cursor=self.cursor,
-        )
-        snap.created_at.FromMilliseconds(self.created_at)
-        return snap
-
-    @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> SnapshotRecord:
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        return cls(
-            **{f.name: int(data[f.name]) if f.type == "int" else data[f.name] for f in fields(cls)}
-        )
-
-
 class Snapshots:
     """Taking, listing and deleting the snapshots of sessions (records and data)."""
 
     def __init__(self, life: Lifecycle) -> None:
         self.life = life
-        self.r = life.r
+        self.records = SnapshotStore(life.r)
 
     def after_turn(self, session_id: str, turn: int, cursor: str, prompt_id: str) -> None:
         """Takes the turn's snapshot and announces it; a failure is announced as a
@@ -94,7 +59,8 @@ class Snapshots:
         if record is None or not record.workspace:
             return
         try:
-            snap = self.take(record, turn, cursor, self._prompt_text(session_id, prompt_id, cursor))
+            prompt = self.life.stream(session_id).user_message(prompt_id, cursor, PROMPT_LOOKBACK)
+            snap = self.take(record, turn, cursor, prompt)
         except NetclodeError as exc:
             self.announce_failure(session_id, turn, exc.message)
             return
@@ -125,38 +91,26 @@ class Snapshots:
             size_bytes=size,
             created_at=now_ms(),
         )
-        pipe = self.r.pipeline()
-        pipe.hset(
-            keys.snapshot(record.id, snap_id), mapping={k: str(v) for k, v in asdict(snap).items()}
-        )
-        pipe.zadd(keys.snapshots(record.id), {snap_id: snap.created_at})
-        pipe.execute()
+        self.records.add(snap)
         self._enforce_retention(record.id)
         return snap
 
     def list(self, session_id: str) -> list[SnapshotRecord]:
         """Oldest first."""
-        ids = [i.decode() for i in self.r.zrange(keys.snapshots(session_id), 0, -1)]
-        pipe = self.r.pipeline()
-        for snap_id in ids:
-            pipe.hgetall(keys.snapshot(session_id, snap_id))
-        return [SnapshotRecord.from_hash(raw) for raw in pipe.execute() if raw]
+        return self.records.list(session_id)
 
     def get(self, session_id: str, snapshot_id: str) -> SnapshotRecord:
         if not snapshot_id.strip():
             raise InvalidArgument("snapshot_id", "is required")
-        raw = self.r.hgetall(keys.snapshot(session_id, snapshot_id))
-        if not raw:
+        snap = self.records.get(session_id, snapshot_id)
+        if snap is None:
             raise NotFound(f"snapshot {snapshot_id} not found in session {session_id}")
-        return SnapshotRecord.from_hash(raw)
+        return snap
 
     def delete(self, session_id: str, snapshot_id: str) -> None:
         """Data first, then the record: a failed delete leaves a record to retry from."""
         self.life.driver.delete_snapshot(snapshot_id)
-        pipe = self.r.pipeline()
-        pipe.delete(keys.snapshot(session_id, snapshot_id))
-        pipe.zrem(keys.snapshots(session_id), snapshot_id)
-        pipe.execute()
+        self.records.remove(session_id, snapshot_id)
 
     def delete_all(self, session_id: str) -> None:
         for snap in self.list(session_id):
@@ -166,17 +120,3 @@ class Snapshots:
         keep = self.life.settings.snapshot_retention
         for snap in self.list(session_id)[:-keep]:
             self.delete(session_id, snap.id)
-
-    def _prompt_text(self, session_id: str, prompt_id: str, cursor: str) -> str:
-        """The turn's prompt: the user message `prompt_id` names, else the last one before
-        the turn's end (runtimes that do not report prompt ids)."""
-        key = keys.stream(session_id)
-        if prompt_id:
-            rows = self.r.xrange(key, min=prompt_id, max=prompt_id)
-        else:
-            rows = self.r.xrevrange(key, max=cursor, count=PROMPT_LOOKBACK)
-        for _, row in rows:
-            entry = events_pb2.StreamEntry.FromString(row[FIELD])
-            if entry.event.message.role == events_pb2.MESSAGE_ROLE_USER:
-                return entry.event.message.content
-        return ""

@@ -80,6 +80,12 @@ def give_back(r: redis.Redis, session_id: str, prompt: Prompt) -> None:
     pipe.execute()
 
 
+def drop_all(r: redis.Redis, session_id: str) -> None:
+    """Forgets the queued prompts and open turns (a restore removes the history they
+    belong to)."""
+    r.delete(keys.pending_prompts(session_id), keys.turns(session_id))
+
+
 def close(r: redis.Redis, session_id: str, prompt_id: str) -> None:
     """The turn's work is done (snapshot cut or given up): the next prompt may go out."""
     r.hdel(keys.turns(session_id), prompt_id)
