@@ -1,6 +1,6 @@
 """The warm pool: sandboxes started ahead of time, claimed by new sessions in one Redis step.
 
-The records are the sandbox registry's (netclode.sandboxes); `claim` is its single Lua
+The records are the sandbox registry's (netclode.store.sandboxes); `claim` is its single Lua
 script: no process start and no driver call on a session's hot path. `reconcile` is
 level-triggered and safe to repeat: it compares the registry with the sandboxes the driver
 really has, removes what died (both ways: processes nobody knows of are stopped, entries of
@@ -16,7 +16,8 @@ import redis
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxDriver, SandboxSpec
-from netclode.sandboxes import SandboxRegistry, new_sandbox_id, new_workspace_id, wait_ready
+from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
+from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import now_ms
 
 log = logging.getLogger(__name__)

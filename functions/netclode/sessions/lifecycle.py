@@ -21,9 +21,10 @@ from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError, ResourceExhausted
-from netclode.sandboxes import SandboxRegistry, new_sandbox_id, new_workspace_id, wait_ready
+from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports, turns
 from netclode.store import keys
+from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
