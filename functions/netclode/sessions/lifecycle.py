@@ -247,7 +247,7 @@ class Lifecycle:
             except Exception:
                 turns.give_back(self.r, session_id, prompt)
                 raise
-        return bool(self.r.llen(keys.pending_prompts(session_id)))
+        return bool(turns.queued(self.r, session_id))
 
     def release_sandbox(self, record: SessionRecord) -> None:
         """Revokes the session token first (the proxies stop honouring it), then stops."""

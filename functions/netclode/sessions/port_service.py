@@ -8,8 +8,7 @@ from netclode.errors import FailedPrecondition, NotFound
 from netclode.sessions import entries
 from netclode.sessions.access import owned
 from netclode.sessions.lifecycle import Lifecycle
-from netclode.sessions.ports import check_port, exposed, exposed_entry
-from netclode.store import keys
+from netclode.sessions.ports import check_port, exposed, exposed_entry, forget, save_url
 from netclode.v1 import common_pb2, events_pb2
 
 
@@ -27,7 +26,7 @@ class PortService:
             )
         previous = exposed(self.life.r, session_id).get(port, "")
         url = self.life.driver.expose_port(record.sandbox, port, previous)
-        self.life.r.hset(keys.ports(session_id), str(port), url)
+        save_url(self.life.r, session_id, port, url)
         if url != previous:
             self.life.stream(session_id).append(exposed_entry(port, url))
         return common_pb2.ExposedPort(port=port, preview_url=url)
@@ -39,7 +38,7 @@ class PortService:
             raise NotFound(f"port {port} is not exposed in session {session_id}")
         if record.sandbox:
             self.life.driver.unexpose_port(record.sandbox, port)
-        self.life.r.hdel(keys.ports(session_id), str(port))
+        forget(self.life.r, session_id, port)
         event = events_pb2.AgentEvent(
             kind=events_pb2.AGENT_EVENT_KIND_PORT_UNEXPOSED,
             correlation_id=f"port-{port}",

@@ -39,6 +39,14 @@ def exposed(r: redis.Redis, session_id: str) -> dict[int, str]:
     return {int(k): v.decode() for k, v in sorted(raw.items(), key=lambda kv: int(kv[0]))}
 
 
+def save_url(r: redis.Redis, session_id: str, port: int, url: str) -> None:
+    r.hset(keys.ports(session_id), str(port), url)
+
+
+def forget(r: redis.Redis, session_id: str, port: int) -> None:
+    r.hdel(keys.ports(session_id), str(port))
+
+
 def reexpose(r: redis.Redis, driver: SandboxDriver, session_id: str, sandbox_id: str) -> None:
     """Exposes the session's ports on a newly attached sandbox; failures are logged only
     (a preview is a convenience, the session must come up without it)."""
@@ -49,7 +57,7 @@ def reexpose(r: redis.Redis, driver: SandboxDriver, session_id: str, sandbox_id:
             log.warning("re-exposing port %d of %s failed: %s", port, session_id, exc.message)
             continue
         if new_url != url:
-            r.hset(keys.ports(session_id), str(port), new_url)
+            save_url(r, session_id, port, new_url)
             SessionStream(r, session_id).append(exposed_entry(port, new_url))
 
 

@@ -61,6 +61,16 @@ class Prompt:
     raw: bytes
 
 
+def enqueue(r: redis.Redis, session_id: str, prompt_id: str, text: str) -> None:
+    """Queues a prompt for the session's sandbox (its id: the user message's cursor)."""
+    r.rpush(keys.pending_prompts(session_id), json.dumps({"id": prompt_id, "text": text}))
+
+
+def queued(r: redis.Redis, session_id: str) -> int:
+    """How many prompts wait for the sandbox."""
+    return r.llen(keys.pending_prompts(session_id))
+
+
 def issue_next(r: redis.Redis, session_id: str, sandbox_id: str) -> Prompt | None:
     """The next queued prompt, now the sandbox's open turn; None while a turn is open."""
     raw = r.eval(
