@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from netclode.auth import sessiontokens
 from netclode.auth.secrets import hash_token, new_token
 from netclode.config import Settings
 from netclode.drivers import get_driver
@@ -23,7 +24,6 @@ from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError, ResourceExhausted
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports, turns
-from netclode.store import keys
 from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
@@ -176,7 +176,7 @@ class Lifecycle:
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)
         pipe = self.r.pipeline()
-        pipe.set(keys.session_token(token_hash), session_id)
+        sessiontokens.issue(pipe, token_hash, session_id)
         SessionStore(pipe).update(
             session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
         )
@@ -252,7 +252,7 @@ class Lifecycle:
     def release_sandbox(self, record: SessionRecord) -> None:
         """Revokes the session token first (the proxies stop honouring it), then stops."""
         if record.token_hash:
-            self.r.delete(keys.session_token(record.token_hash))
+            sessiontokens.revoke(self.r, record.token_hash)
         self.store.update(record.id, token_hash="", sandbox="")
         if record.sandbox:
             self.discard_sandbox(record.sandbox)

@@ -1,9 +1,9 @@
 """Preview ports: a sandbox port reachable at a URL (loopback locally, a Service in k8s).
 
-The exposed ports live in `keys.ports` (port -> preview URL) so they outlive the sandbox:
-every newly attached sandbox (resume, restore) gets them exposed again, on the same URL when
-the driver can keep it. Each change writes a PORT_EXPOSED / PORT_UNEXPOSED entry so clients
-learn the URLs from the session stream.
+The exposed ports are kept by netclode.store.ports (port -> preview URL), so they outlive
+the sandbox: every newly attached sandbox (resume, restore) gets them exposed again, on the
+same URL when the driver can keep it. Each change writes a PORT_EXPOSED / PORT_UNEXPOSED
+entry so clients learn the URLs from the session stream.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import redis
 from netclode.drivers.base import SandboxDriver
 from netclode.errors import InvalidArgument, NetclodeError
 from netclode.sessions import entries
-from netclode.store import keys
+from netclode.store.ports import PortStore
 from netclode.store.streams import SessionStream
 from netclode.v1 import events_pb2
 
@@ -34,30 +34,18 @@ def check_port(port: int) -> int:
     return port
 
 
-def exposed(r: redis.Redis, session_id: str) -> dict[int, str]:
-    raw = r.hgetall(keys.ports(session_id))
-    return {int(k): v.decode() for k, v in sorted(raw.items(), key=lambda kv: int(kv[0]))}
-
-
-def save_url(r: redis.Redis, session_id: str, port: int, url: str) -> None:
-    r.hset(keys.ports(session_id), str(port), url)
-
-
-def forget(r: redis.Redis, session_id: str, port: int) -> None:
-    r.hdel(keys.ports(session_id), str(port))
-
-
 def reexpose(r: redis.Redis, driver: SandboxDriver, session_id: str, sandbox_id: str) -> None:
     """Exposes the session's ports on a newly attached sandbox; failures are logged only
     (a preview is a convenience, the session must come up without it)."""
-    for port, url in exposed(r, session_id).items():
+    saved = PortStore(r)
+    for port, url in saved.exposed(session_id).items():
         try:
             new_url = driver.expose_port(sandbox_id, port, url)
         except NetclodeError as exc:
             log.warning("re-exposing port %d of %s failed: %s", port, session_id, exc.message)
             continue
         if new_url != url:
-            save_url(r, session_id, port, new_url)
+            saved.save(session_id, port, new_url)
             SessionStream(r, session_id).append(exposed_entry(port, new_url))
 
 
