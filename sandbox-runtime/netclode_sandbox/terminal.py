@@ -15,14 +15,14 @@ import select
 import struct
 import termios
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
 from netclode.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
+from netclode_sandbox.agent.events import Emit
 
-Emit = Callable[[agent_pb2.AgentOutput], None]
 READ_SIZE = 65536
 COALESCE_SECONDS = 0.005
 MAX_CHUNK = 256 * 1024

@@ -7,37 +7,27 @@ the prompt id the control plane issued; the control plane numbers the turns, sna
 workspace after each and sends the next prompt only then (netclode.sessions.turns). After
 the first completed turn the session gets a generated title when it asked for one.
 
-The agent runs on its own thread so that an interrupt always ends the turn within
-INTERRUPT_GRACE seconds, even when the agent does not react: the turn is then reported as
-interrupted and whatever the agent returns later is dropped.
+An interrupt is handed to the agent, which ends its turn within a bounded time whatever its
+backend does (netclode_sandbox.agent.worker, the one place that grace period is kept); a
+turn interrupted before its agent started is not run at all.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from netclode.v1 import agent_pb2, events_pb2
-
-Emit = Callable[[agent_pb2.AgentOutput], None]
-INTERRUPT_GRACE = 1.5
-
-
-class Agent(Protocol):
-    def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload: ...
-    def interrupt(self) -> None: ...
+from netclode_sandbox.agent import Agent
+from netclode_sandbox.agent.events import Emit
 
 
 @dataclass
 class _Turn:
     prompt_id: str
     text: str
-    done: threading.Event = field(default_factory=threading.Event)
-    result: events_pb2.TurnCompletedPayload | None = None
 
 
 class TurnWorker:
@@ -93,28 +83,20 @@ class TurnWorker:
                 self._current = None
 
     def _complete(self, turn: _Turn) -> events_pb2.TurnCompletedPayload:
+        """Runs the agent's turn on this thread: the agent bounds it (Agent.interrupt)."""
         try:
             agent = self._ensure_agent()
         except Exception as exc:  # the agent could not be built: say why, keep serving
             return events_pb2.TurnCompletedPayload(error=f"agent unavailable: {exc}")
-        threading.Thread(target=self._call, args=(agent, turn), daemon=True).start()
-        while not turn.done.wait(0.05):
-            if self._interrupted.is_set():
-                turn.done.wait(INTERRUPT_GRACE)
-                break
-        if self._interrupted.is_set():
-            result = turn.result or events_pb2.TurnCompletedPayload()
-            result.interrupted = True
-            return result
-        return turn.result or events_pb2.TurnCompletedPayload(error="agent returned nothing")
-
-    def _call(self, agent: Agent, turn: _Turn) -> None:
+        if self._interrupted.is_set():  # before the agent began: it would not have heard
+            return events_pb2.TurnCompletedPayload(interrupted=True)
         try:
-            turn.result = agent.run_turn(turn.text)
+            result = agent.run_turn(turn.text)
         except Exception as exc:  # reported in the turn's result, never a crash
-            turn.result = events_pb2.TurnCompletedPayload(error=f"{exc.__class__.__name__}: {exc}")
-        finally:
-            turn.done.set()
+            result = events_pb2.TurnCompletedPayload(error=f"{exc.__class__.__name__}: {exc}")
+        if self._interrupted.is_set():
+            result.interrupted = True
+        return result
 
     def clone_new_repos(self) -> None:
         """The session's repos changed (its config is shared with the runtime): clones the

@@ -35,9 +35,10 @@ from netclode.pool import WarmPool
 from netclode.sessions.afterturn import AfterTurn
 from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
-from netclode.sessions.ports import PortService
+from netclode.sessions.port_service import PortService
 from netclode.sessions.service import SessionService
-from netclode.sessions.snapshots import Snapshots, SnapshotService
+from netclode.sessions.snapshot_service import SnapshotService
+from netclode.sessions.snapshots import Snapshots
 from netclode.store.sessions import SessionRecord
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
 from tests.kubernetes.conftest import NAMESPACE, ConnectUnaryHandler, Emulator
@@ -259,7 +260,7 @@ def run_api(kube_api: Emulator, r: redis.Redis, redis_url: str, token: str, port
         record = service.get(OWNER, record.id)
         assert record.sandbox, record
         snap = Snapshots(helper_life).take(record, 1, "0-1", "first")
-        ports = PortService(service)
+        ports = PortService(service.life)
         ports.expose(OWNER, record.id, 8000)
         ports.unexpose(OWNER, record.id, 8000)
         with pytest.raises(NetclodeError):

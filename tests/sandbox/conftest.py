@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from netclode import sandboxes
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
-from netclode.errors import DeadlineExceeded, NotFound, Unavailable
-from netclode.pool import READY_TIMEOUT_S
 from netclode.v1 import agent_pb2, api_pb2
 from tests.support.net import free_port
 from tests.support.sandboxhost import start_sandbox_host
@@ -109,23 +108,9 @@ def driver(sandbox_host: subprocess.Popen[bytes], data_dir: Path) -> Iterator[Lo
 
 
 def wait_ready(driver: LocalDriver, sandbox_id: str) -> None:
-    """Until the runtime answers Health ready. Only "not there yet" is waited out (no secret
-    file yet, socket not listening, not ready): any other error is the cause, raised."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            rpc = driver.rpc(sandbox_id)
-            try:
-                if rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready:
-                    return
-            finally:
-                rpc.close()
-        except (NotFound, Unavailable, DeadlineExceeded) as exc:
-            last = exc
-        time.sleep(0.02)
-    reason = next((s.reason for s in driver.list() if s.sandbox_id == sandbox_id), "")
-    raise AssertionError(f"sandbox {sandbox_id} not ready: {reason} (last: {last})")
+    """The control plane's own wait (netclode.sandboxes), for a sandbox a test started."""
+    failed = sandboxes.wait_ready(driver, [sandbox_id])
+    assert not failed, f"sandbox {sandbox_id}: {failed.get(sandbox_id)}"
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ API answers with the account id, the expiry and, while signing in, the code to t
 
 from __future__ import annotations
 
-import time
-
 import click
 
 from netclode.v1 import api_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json
+from netclode_protocol.waiting import wait_until
 
 # How often `start` asks whether the code was entered (the issuer is polled by the proxy).
 POLL_S = 1.0
@@ -74,11 +73,20 @@ def codex_start(app: App, no_wait: bool) -> None:
     console.print(f"  1. open {started.verification_url}", markup=False)
     console.print(f"  2. enter the code {started.user_code}", markup=False)
     console.print("(expires in 15 minutes; never share this code)")
-    deadline = time.monotonic() + CODE_LIFE_S
     status = started
-    while status.state == api_pb2.CODEX_AUTH_STATE_PENDING and time.monotonic() < deadline:
-        time.sleep(POLL_S)
+
+    def settled() -> bool:
+        nonlocal status
         status = _status(app)
+        return status.state != api_pb2.CODEX_AUTH_STATE_PENDING
+
+    wait_until(
+        settled,
+        timeout=CODE_LIFE_S,
+        every=POLL_S,
+        what="sign-in did not complete",
+        error=click.ClickException,
+    )
     if status.state != api_pb2.CODEX_AUTH_STATE_SIGNED_IN:
         raise click.ClickException(f"sign-in did not complete: {status.error or _state(status)}")
     _show(app, status)

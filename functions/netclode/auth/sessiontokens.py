@@ -22,6 +22,15 @@ from netclode.store.redis import text
 FINGERPRINT_CHARS = 16
 
 
+def issue(r: redis.Redis | redis.client.Pipeline, token_hash: str, session_id: str) -> None:
+    """The hashed token now speaks for the session (in the caller's pipeline, when given)."""
+    r.set(keys.session_token(token_hash), session_id)
+
+
+def revoke(r: redis.Redis, token_hash: str) -> None:
+    r.delete(keys.session_token(token_hash))
+
+
 def session_for(r: redis.Redis, authorization: str | None) -> str:
     """The session id the bearer token belongs to, or Unauthenticated (ResourceExhausted
     once that same token failed too often)."""

@@ -8,7 +8,7 @@ when a pod or a snapshot counts as ready.
 from __future__ import annotations
 
 import base64
-import time
+from typing import Any
 
 from kubernetes import client
 from kubernetes.utils import parse_quantity
@@ -29,6 +29,7 @@ from netclode.drivers.kube_manifests import (
 )
 from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode.errors import Unavailable
+from netclode_protocol.waiting import wait_until
 
 ALIVE_PHASES = {"Pending", "Running"}
 SNAPSHOT_POLL_S = 1.0
@@ -112,17 +113,21 @@ class KubernetesDriver:
         (readyToUse), so the snapshot holds the files as they are now."""
         body = self.manifests.volume_snapshot(workspace_id, snapshot_id)
         self._api.create(self._api.create_snapshot, body)
-        deadline = time.monotonic() + self._kube.snapshot_ready_timeout
-        while time.monotonic() < deadline:
+
+        def cut() -> dict[str, Any] | None:
             status = self._api.read(self._api.read_snapshot, snapshot_id).get("status") or {}
             if status.get("error", {}).get("message"):
                 raise Unavailable(f"snapshot {snapshot_id} failed: {status['error']['message']}")
-            if status.get("readyToUse"):
-                return int(parse_quantity(status.get("restoreSize") or "0"))
-            time.sleep(SNAPSHOT_POLL_S)
-        raise Unavailable(
-            f"snapshot {snapshot_id} not ready after {self._kube.snapshot_ready_timeout:g}s"
+            return status if status.get("readyToUse") else None
+
+        status = wait_until(
+            cut,
+            timeout=self._kube.snapshot_ready_timeout,
+            every=SNAPSHOT_POLL_S,
+            what=f"snapshot {snapshot_id} not ready",
+            error=Unavailable,
         )
+        return int(parse_quantity(status.get("restoreSize") or "0"))
 
     def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
         """A new PVC provisioned from the VolumeSnapshot (the CSI driver copies the data)."""

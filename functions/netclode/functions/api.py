@@ -37,9 +37,9 @@ from netclode.functions.connect import (
 from netclode.functions.webapp import serve_web
 from netclode.ops import OpsServiceImpl
 from netclode.sessions import validation
-from netclode.sessions.ports import PortService
+from netclode.sessions.port_service import PortService
 from netclode.sessions.service import SessionService
-from netclode.sessions.snapshots import SnapshotService
+from netclode.sessions.snapshot_service import SnapshotService
 from netclode.store.redis import connect
 from netclode.store.streams import SessionStream, TerminalStream
 from netclode.v1 import api_connect, api_pb2
@@ -78,7 +78,7 @@ class Sessions(api_connect.SessionServiceSync):
         self.guard = guard
         self.slots = slots
         self.snapshots = SnapshotService(service)
-        self.ports = PortService(service)
+        self.ports = PortService(service.life)
 
     def create_session(
         self, request: pb.CreateSessionRequest, ctx: RequestContext

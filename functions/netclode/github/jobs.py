@@ -8,13 +8,13 @@ States: `queued` (no slot yet) -> `starting` (slot held, session being created) 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import redis
 
 from netclode.store import keys
-from netclode.store.redis import hash_reply, text, texts, writable
+from netclode.store.codec import from_hash, to_hash
+from netclode.store.redis import text, texts, writable
 from netclode.store.sessions import now_ms
 
 QUEUED, STARTING, RUNNING, FINISHING = "queued", "starting", "running", "finishing"
@@ -49,18 +49,6 @@ class Job:
     deadline: int = 0
     answer: str = ""
 
-    def to_hash(self) -> dict[str, str]:
-        return {k: str(v) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> Job:
-        values = {k.decode(): v.decode() for k, v in raw.items()}
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in values:
-                kwargs[f.name] = int(values[f.name]) if f.type == "int" else values[f.name]
-        return cls(**kwargs)
-
 
 class JobStore:
     def __init__(self, r: redis.Redis) -> None:
@@ -72,14 +60,14 @@ class JobStore:
         if not self.r.hsetnx(keys.ghbot_job(job.delivery), "delivery", job.delivery):
             return False
         pipe = self.r.pipeline()
-        pipe.hset(keys.ghbot_job(job.delivery), mapping=writable(job.to_hash()))
+        pipe.hset(keys.ghbot_job(job.delivery), mapping=writable(to_hash(job)))
         pipe.zadd(keys.GHBOT_JOBS, {job.delivery: job.created_at})
         pipe.execute()
         return True
 
     def get(self, delivery: str) -> Job | None:
-        raw = hash_reply(self.r.hgetall(keys.ghbot_job(delivery)))
-        return Job.from_hash(raw) if raw.get(b"state") else None
+        raw = self.r.hgetall(keys.ghbot_job(delivery))
+        return from_hash(Job, raw) if raw.get(b"state") else None
 
     def update(self, job: Job, **changes: object) -> Job:
         for name, value in changes.items():

@@ -9,13 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from netclode.localstack.layout import Layout
+from netclode_protocol.waiting import wait_until
 
 UP_TIMEOUT_S = 90.0
 DOWN_TIMEOUT_S = 60.0
@@ -81,15 +81,20 @@ def up(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + UP_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def running() -> dict | None:
         state = layout.read_state()
-        if state and state.get("status") == "running":
-            return state
         if state and state.get("status") == "failed":
             raise StackError(f"{state.get('error')} (logs: {layout.logs})")
-        time.sleep(0.1)
-    raise StackError(f"the stack did not start within {UP_TIMEOUT_S:g}s (logs: {layout.logs})")
+        return state if state and state.get("status") == "running" else None
+
+    return wait_until(
+        running,
+        timeout=UP_TIMEOUT_S,
+        every=0.1,
+        what="the stack did not start",
+        error=lambda why: StackError(f"{why} (logs: {layout.logs})"),
+    )
 
 
 def down(layout: Layout) -> bool:
@@ -99,12 +104,13 @@ def down(layout: Layout) -> bool:
         layout.state_file.unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + DOWN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.1)
-    raise StackError(f"the supervisor (pid {pid}) did not stop within {DOWN_TIMEOUT_S:g}s")
+    return wait_until(
+        lambda: not _alive(pid),
+        timeout=DOWN_TIMEOUT_S,
+        every=0.1,
+        what=f"the supervisor (pid {pid}) did not stop",
+        error=StackError,
+    )
 
 
 def status(layout: Layout) -> list[ComponentStatus]:

@@ -47,6 +47,7 @@ from netclode.localstack.components import (
 )
 from netclode.localstack.layout import MANIFESTS, Layout
 from netclode.providers import GITHUB_TOKEN
+from netclode_protocol.waiting import wait_until
 from netclode_secret_proxy.table import PROXY_KEYS
 
 log = logging.getLogger("netclode.supervisor")
@@ -193,17 +194,23 @@ class Supervisor:
             )
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
         pending = {c.name: c for c in self.components}
-        while pending and time.monotonic() < deadline:
+
+        def all_answering() -> bool:
             for name, component in list(pending.items()):
                 if self.procs[name].poll() is not None:
                     raise RuntimeError(f"{name} exited at start; see {self.layout.logs}/{name}.log")
                 if component.answering():
                     del pending[name]
-            time.sleep(0.05)
-        if pending:
-            raise RuntimeError(f"not ready after {READY_TIMEOUT_S:g}s: {', '.join(pending)}")
+            return not pending
+
+        wait_until(
+            all_answering,
+            timeout=READY_TIMEOUT_S,
+            every=0.05,
+            what="not all components ready",
+            error=lambda why: RuntimeError(f"{why}: {', '.join(pending)}"),
+        )
 
     def _reconcile_now(self, plan: Plan, reason: str = "startup") -> bool:
         """One PingSource-like tick: sessions whose sandboxes did not survive a restart are

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import netclode
+import netclode_protocol
 import netclode_sandbox
 from netclode.sandboxhost import seccomp, userns
 from netclode.sandboxhost.cgroups import join_then
@@ -281,7 +282,7 @@ def _system(cmd: Command) -> None:
 
 
 def _python(cmd: Command) -> None:
-    """The interpreter, the venv, and the two source trees the runtime imports, at their
+    """The interpreter, the venv, and the source trees the runtime imports, at their
     host paths, so the venv's own path entries keep working inside."""
     trees = {Path(sys.base_prefix), Path(sys.prefix)}
     for tree in sorted(trees):
@@ -292,9 +293,10 @@ def _python(cmd: Command) -> None:
     _open_dirs(cmd, package)
     for name in SHARED:
         cmd.bind("--ro-bind", package / name, str(package / name))
-    runtime = Path(netclode_sandbox.__file__).parent
-    _open_dirs(cmd, runtime.parent)
-    cmd.bind("--ro-bind", runtime, str(runtime))
+    for tree in (netclode_protocol, netclode_sandbox):
+        source = Path(tree.__file__).parent
+        _open_dirs(cmd, source.parent)
+        cmd.bind("--ro-bind", source, str(source))
 
 
 def opencode_binary() -> Path:

@@ -31,6 +31,7 @@ from netclode.sessions import entries, turns
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.turns import OpenTurn
 from netclode.store import keys
+from netclode.store.codec import from_hash
 from netclode.store.redis import hash_reply
 from netclode.store.sessions import SessionRecord, SessionStore, now_ms
 from netclode.store.streams import HISTORY_MAX_BYTES, MIB, SessionStream, TerminalStream
@@ -114,7 +115,7 @@ class Ingest:
                 if not raw:
                     return []  # the session was deleted meanwhile
                 record, open_turns = (
-                    SessionRecord.from_hash(raw),
+                    from_hash(SessionRecord, raw),
                     turns.open_turns(pipe, session_id),
                 )
             else:  # no item reads the record: its id is all the batch needs

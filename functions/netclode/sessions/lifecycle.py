@@ -7,26 +7,24 @@ writes a session_update entry, so watchers see every transition.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
-import time
-import uuid
 from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import redis
 
+from netclode.auth import sessiontokens
 from netclode.auth.secrets import hash_token, new_token
 from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode.errors import NetclodeError, ResourceExhausted
+from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports, turns
-from netclode.store import keys
-from netclode.store.redis import text
+from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
 from netclode.v1 import agent_pb2, common_pb2, events_pb2
@@ -37,18 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S = common_pb2
-READY_TIMEOUT_S = 120.0
-POLL_S = 0.02
-LIVENESS_EVERY = 10
 SESSION_TOKEN_PREFIX = "ncs"
-
-
-def new_sandbox_id() -> str:
-    return f"sb-{uuid.uuid4().hex[:12]}"
-
-
-def new_workspace_id() -> str:
-    return f"ws-{uuid.uuid4().hex[:12]}"
 
 
 class Lifecycle:
@@ -60,6 +47,7 @@ class Lifecycle:
         self.settings = settings
         self.r = r
         self.store = SessionStore(r)
+        self.sandboxes = SandboxRegistry(r)
         self._driver = driver
 
     @property
@@ -122,8 +110,8 @@ class Lifecycle:
 
     def bind_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
         """Binds a sandbox claimed from the warm pool (inline: no process start)."""
-        workspace = self.r.hget(keys.sandbox(sandbox_id), "workspace")
-        self.attach(record.id, sandbox_id, text(workspace) if workspace else "")
+        workspace = self.sandboxes.record(sandbox_id).get("workspace", "")
+        self.attach(record.id, sandbox_id, workspace)
 
     def provision_async(self, record: SessionRecord) -> None:
         """Starts a sandbox on the session's workspace in the background."""
@@ -137,7 +125,7 @@ class Lifecycle:
             return
         workspace = record.workspace or new_workspace_id()
         sandbox_id = new_sandbox_id()
-        self._register_sandbox(sandbox_id, session_id, workspace)
+        self.sandboxes.register(sandbox_id, workspace, session_id)
         try:
             self.driver.start(
                 SandboxSpec(
@@ -158,31 +146,10 @@ class Lifecycle:
             self.discard_sandbox(sandbox_id)
             self.fail(session_id, f"sandbox failed to start: {exc.__class__.__name__}")
 
-    def wait_ready(self, sandbox_id: str, timeout: float = READY_TIMEOUT_S) -> None:
-        """Polls Health every POLL_S (a start takes a few hundred ms: longer sleeps would only
-        add latency); whether the sandbox died is asked of the driver less often."""
-        deadline = time.monotonic() + timeout
-        last_error = "no answer"
-        rpc: SandboxRPC | None = None
-        try:
-            for attempt in itertools.count(1):
-                if time.monotonic() >= deadline:
-                    break
-                try:
-                    # A pod has no address until it is scheduled and running: ask again.
-                    rpc = rpc or self.driver.rpc(sandbox_id)
-                    health = rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse)
-                    if health.ready:
-                        return
-                except NetclodeError as exc:
-                    last_error = exc.message
-                if attempt % LIVENESS_EVERY == 0 and not self._alive(sandbox_id):
-                    raise NetclodeError(f"sandbox exited before it was ready ({last_error})")
-                time.sleep(POLL_S)
-        finally:
-            if rpc is not None:
-                rpc.close()
-        raise NetclodeError(f"sandbox not ready after {timeout:g}s ({last_error})")
+    def wait_ready(self, sandbox_id: str) -> None:
+        """Raises with the reason when the sandbox died or did not answer in time."""
+        if failed := wait_ready(self.driver, [sandbox_id]):
+            raise NetclodeError(failed[sandbox_id])
 
     def _alive(self, sandbox_id: str) -> bool:
         return any(s.sandbox_id == sandbox_id and s.alive for s in self.driver.list())
@@ -209,11 +176,11 @@ class Lifecycle:
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)
         pipe = self.r.pipeline()
-        pipe.set(keys.session_token(token_hash), session_id)
+        sessiontokens.issue(pipe, token_hash, session_id)
         SessionStore(pipe).update(
             session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
         )
-        self._mark_sandbox(pipe, sandbox_id, session_id, workspace)
+        SandboxRegistry.bind(pipe, sandbox_id, session_id, workspace)
         pipe.execute()
         rpc = self.driver.rpc(sandbox_id)
         try:
@@ -223,7 +190,7 @@ class Lifecycle:
                 agent_pb2.AssignRequest(config=config, session_token=token),
                 agent_pb2.AssignResponse,
             )
-            ports.reexpose(self, session_id, sandbox_id)
+            ports.reexpose(self.r, self.driver, session_id, sandbox_id)
             moved = self.transition(
                 session_id,
                 S.SESSION_STATUS_READY,
@@ -280,19 +247,19 @@ class Lifecycle:
             except Exception:
                 turns.give_back(self.r, session_id, prompt)
                 raise
-        return bool(self.r.llen(keys.pending_prompts(session_id)))
+        return bool(turns.queued(self.r, session_id))
 
     def release_sandbox(self, record: SessionRecord) -> None:
         """Revokes the session token first (the proxies stop honouring it), then stops."""
         if record.token_hash:
-            self.r.delete(keys.session_token(record.token_hash))
+            sessiontokens.revoke(self.r, record.token_hash)
         self.store.update(record.id, token_hash="", sandbox="")
         if record.sandbox:
             self.discard_sandbox(record.sandbox)
 
     def discard_sandbox(self, sandbox_id: str) -> None:
         self.driver.stop(sandbox_id)
-        self._forget_sandbox(sandbox_id)
+        self.sandboxes.forget(sandbox_id)
 
     def pause(self, record: SessionRecord, reason: str) -> SessionRecord | None:
         log.info("pausing session %s (%s)", record.id, reason)
@@ -349,34 +316,3 @@ class Lifecycle:
         for activity in own[: max(0, over_quota, over_limit)]:
             if (record := self.store.get(activity.session_id)) is not None:
                 self.pause(record, "active-session limit")
-
-    # -- sandbox bookkeeping shared with the warm pool (see netclode.pool) ----------------
-
-    def _register_sandbox(self, sandbox_id: str, session_id: str, workspace: str) -> None:
-        pipe = self.r.pipeline()
-        pipe.hset(
-            keys.sandbox(sandbox_id),
-            mapping={
-                "state": "claimed",
-                "session": session_id,
-                "workspace": workspace,
-                "created_at": now_ms(),
-            },
-        )
-        pipe.zadd(keys.POOL_SANDBOXES, {sandbox_id: now_ms()})
-        pipe.execute()
-
-    def _mark_sandbox(
-        self, pipe: redis.client.Pipeline, sandbox_id: str, session_id: str, workspace: str
-    ) -> None:
-        pipe.hset(
-            keys.sandbox(sandbox_id),
-            mapping={"state": "claimed", "session": session_id, "workspace": workspace},
-        )
-
-    def _forget_sandbox(self, sandbox_id: str) -> None:
-        pipe = self.r.pipeline()
-        pipe.delete(keys.sandbox(sandbox_id))
-        pipe.zrem(keys.POOL_SANDBOXES, sandbox_id)
-        pipe.lrem(keys.POOL_READY, 0, sandbox_id)
-        pipe.execute()

@@ -1,26 +1,23 @@
 """Preview ports: a sandbox port reachable at a URL (loopback locally, a Service in k8s).
 
-The exposed ports live in `keys.ports` (port -> preview URL) so they outlive the sandbox:
-every newly attached sandbox (resume, restore) gets them exposed again, on the same URL when
-the driver can keep it. Each change writes a PORT_EXPOSED / PORT_UNEXPOSED entry so clients
-learn the URLs from the session stream.
+The exposed ports are kept by netclode.store.ports (port -> preview URL), so they outlive
+the sandbox: every newly attached sandbox (resume, restore) gets them exposed again, on the
+same URL when the driver can keep it. Each change writes a PORT_EXPOSED / PORT_UNEXPOSED
+entry so clients learn the URLs from the session stream.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from netclode.auth.tokens import Principal
-from netclode.errors import FailedPrecondition, InvalidArgument, NetclodeError, NotFound
+import redis
+
+from netclode.drivers.base import SandboxDriver
+from netclode.errors import InvalidArgument, NetclodeError
 from netclode.sessions import entries
-from netclode.store import keys
-from netclode.store.redis import hash_reply
-from netclode.v1 import common_pb2, events_pb2
-
-if TYPE_CHECKING:
-    from netclode.sessions.lifecycle import Lifecycle
-    from netclode.sessions.service import SessionService
+from netclode.store.ports import PortStore
+from netclode.store.streams import SessionStream
+from netclode.v1 import events_pb2
 
 log = logging.getLogger(__name__)
 
@@ -37,69 +34,23 @@ def check_port(port: int) -> int:
     return port
 
 
-def exposed(life: Lifecycle, session_id: str) -> dict[int, str]:
-    raw = hash_reply(life.r.hgetall(keys.ports(session_id)))
-    return {int(k): v.decode() for k, v in sorted(raw.items(), key=lambda kv: int(kv[0]))}
-
-
-def reexpose(life: Lifecycle, session_id: str, sandbox_id: str) -> None:
+def reexpose(r: redis.Redis, driver: SandboxDriver, session_id: str, sandbox_id: str) -> None:
     """Exposes the session's ports on a newly attached sandbox; failures are logged only
     (a preview is a convenience, the session must come up without it)."""
-    for port, url in exposed(life, session_id).items():
+    saved = PortStore(r)
+    for port, url in saved.exposed(session_id).items():
         try:
-            new_url = life.driver.expose_port(sandbox_id, port, url)
+            new_url = driver.expose_port(sandbox_id, port, url)
         except NetclodeError as exc:
             log.warning("re-exposing port %d of %s failed: %s", port, session_id, exc.message)
             continue
         if new_url != url:
-            life.r.hset(keys.ports(session_id), str(port), new_url)
-            life.stream(session_id).append(_exposed_entry(port, new_url))
+            saved.save(session_id, port, new_url)
+            SessionStream(r, session_id).append(exposed_entry(port, new_url))
 
 
-class PortService:
-    def __init__(self, service: SessionService) -> None:
-        self.service = service
-        self.life = service.life
-
-    def expose(self, principal: Principal, session_id: str, port: int) -> common_pb2.ExposedPort:
-        record = self.service.get(principal, session_id)
-        check_port(port)
-        if not record.sandbox:
-            raise FailedPrecondition(
-                f"session {session_id} has no running sandbox; resume it first: "
-                f"netclode sessions resume {session_id}"
-            )
-        previous = exposed(self.life, session_id).get(port, "")
-        url = self.life.driver.expose_port(record.sandbox, port, previous)
-        self.life.r.hset(keys.ports(session_id), str(port), url)
-        if url != previous:
-            self.life.stream(session_id).append(_exposed_entry(port, url))
-        return common_pb2.ExposedPort(port=port, preview_url=url)
-
-    def unexpose(self, principal: Principal, session_id: str, port: int) -> None:
-        record = self.service.get(principal, session_id)
-        check_port(port)
-        if port not in exposed(self.life, session_id):
-            raise NotFound(f"port {port} is not exposed in session {session_id}")
-        if record.sandbox:
-            self.life.driver.unexpose_port(record.sandbox, port)
-        self.life.r.hdel(keys.ports(session_id), str(port))
-        event = events_pb2.AgentEvent(
-            kind=events_pb2.AGENT_EVENT_KIND_PORT_UNEXPOSED,
-            correlation_id=f"port-{port}",
-            port_unexposed=events_pb2.PortUnexposedPayload(port=port),
-        )
-        self.life.stream(session_id).append(entries.agent_event(event))
-
-    def list(self, principal: Principal, session_id: str) -> list[common_pb2.ExposedPort]:
-        self.service.get(principal, session_id)
-        return [
-            common_pb2.ExposedPort(port=port, preview_url=url)
-            for port, url in exposed(self.life, session_id).items()
-        ]
-
-
-def _exposed_entry(port: int, url: str) -> events_pb2.StreamEntry:
+def exposed_entry(port: int, url: str) -> events_pb2.StreamEntry:
+    """The PORT_EXPOSED entry that tells clients a port's preview URL."""
     return entries.agent_event(
         events_pb2.AgentEvent(
             kind=events_pb2.AGENT_EVENT_KIND_PORT_EXPOSED,

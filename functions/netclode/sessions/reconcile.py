@@ -10,8 +10,9 @@ import logging
 from collections import defaultdict
 
 from netclode.errors import NetclodeError
+from netclode.sandboxes import READY_TIMEOUT_S
 from netclode.sessions import afterturn, turns
-from netclode.sessions.lifecycle import READY_TIMEOUT_S, Lifecycle
+from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode.v1 import common_pb2
 

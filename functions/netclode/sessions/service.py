@@ -7,7 +7,6 @@ and anything else is reported as not found, never as forbidden.
 from __future__ import annotations
 
 import builtins
-import json
 import logging
 import uuid
 from base64 import urlsafe_b64encode
@@ -21,11 +20,11 @@ from netclode.drivers.base import SandboxDriver
 from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from netclode.eventing import types
 from netclode.eventing.publish import publish
-from netclode.sessions import entries, validation
+from netclode.sessions import entries, turns, validation
+from netclode.sessions.access import owned
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.reconcile import reconcile_sessions
 from netclode.sessions.snapshots import Snapshots
-from netclode.store import keys
 from netclode.store.redis import connect
 from netclode.store.sessions import SessionRecord
 from netclode.store.streams import Page, TerminalStream, last_cursors
@@ -72,11 +71,7 @@ class SessionService:
     # -- reading ------------------------------------------------------------------------
 
     def get(self, principal: Principal, session_id: str) -> SessionRecord:
-        validation.session_id(session_id)
-        record = self.store.get(session_id)
-        if record is None or not (principal.is_admin or record.owner_id == principal.id):
-            raise NotFound(f"session {session_id} not found")
-        return record
+        return owned(self.store, principal, session_id)
 
     def list(
         self, principal: Principal, page_token: str = "", page_size: int = 0
@@ -321,7 +316,7 @@ class SessionService:
         cursor = self.life.stream(record.id).append(entries.user_message(text))
         self.store.increment(record.id, "message_count")
         self.life.touch(record.id)
-        self.r.rpush(keys.pending_prompts(record.id), json.dumps({"id": cursor, "text": text}))
+        turns.enqueue(self.r, record.id, cursor, text)
         return cursor
 
     def interrupt(self, principal: Principal, session_id: str) -> None:

@@ -13,34 +13,26 @@ Restore rewinds in place: the session is paused (its sandbox stops, so nothing w
 workspace), the snapshot is cloned into a *new* workspace that replaces the old one, later
 history and newer snapshots are removed, and the session resumes on the restored files.
 Fork clones the snapshot into a new session's own workspace with a copy of the history up
-to the snapshot; the two never share files afterwards.
+to the snapshot; the two never share files afterwards. Both are the session API's
+(netclode.sessions.snapshot_service); this module cuts, lists and deletes snapshots.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any
 
-from netclode.auth.tokens import Principal
-from netclode.errors import FailedPrecondition, InvalidArgument, NetclodeError, NotFound
-from netclode.sessions import entries, validation
-from netclode.sessions.lifecycle import Lifecycle, new_workspace_id
-from netclode.store import keys
-from netclode.store.redis import hash_reply, stream_entries, texts
+from netclode.errors import InvalidArgument, NetclodeError, NotFound
+from netclode.sessions import entries
+from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
-from netclode.store.streams import FIELD
+from netclode.store.snapshots import SnapshotRecord, SnapshotStore
 from netclode.v1 import common_pb2, events_pb2
-
-if TYPE_CHECKING:
-    from netclode.sessions.service import SessionService
 
 log = logging.getLogger(__name__)
 
 S = common_pb2
 NAME_PROMPT_MAX = 50
-HISTORY_BATCH = 500
 PROMPT_LOOKBACK = 1000
 SNAPSHOT_FAILED = "SNAPSHOT_FAILED"
 
@@ -53,46 +45,12 @@ def snapshot_name(turn: int, prompt: str) -> str:
     return f"Turn {turn}: {prompt}"
 
 
-@dataclass
-class SnapshotRecord:
-    id: str
-    session_id: str
-    name: str
-    workspace: str
-    cursor: str
-    turn_number: int
-    message_count: int
-    size_bytes: int
-    created_at: int
-
-    def to_proto(self) -> common_pb2.Snapshot:
-        snap = common_pb2.Snapshot(
-            id=self.id,
-            session_id=self.session_id,
-            name=self.name,
-            size_bytes=self.size_bytes,
-            turn_number=self.turn_number,
-            message_count=self.message_count,
-            cursor=self.cursor,
-        )
-        snap.created_at.FromMilliseconds(self.created_at)
-        return snap
-
-    @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> SnapshotRecord:
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        kwargs: dict[str, Any] = {
-            f.name: int(data[f.name]) if f.type == "int" else data[f.name] for f in fields(cls)
-        }
-        return cls(**kwargs)
-
-
 class Snapshots:
     """Taking, listing and deleting the snapshots of sessions (records and data)."""
 
     def __init__(self, life: Lifecycle) -> None:
         self.life = life
-        self.r = life.r
+        self.records = SnapshotStore(life.r)
 
     def after_turn(self, session_id: str, turn: int, cursor: str, prompt_id: str) -> None:
         """Takes the turn's snapshot and announces it; a failure is announced as a
@@ -101,7 +59,8 @@ class Snapshots:
         if record is None or not record.workspace:
             return
         try:
-            snap = self.take(record, turn, cursor, self._prompt_text(session_id, prompt_id, cursor))
+            prompt = self.life.stream(session_id).user_message(prompt_id, cursor, PROMPT_LOOKBACK)
+            snap = self.take(record, turn, cursor, prompt)
         except NetclodeError as exc:
             self.announce_failure(session_id, turn, exc.message)
             return
@@ -132,38 +91,26 @@ class Snapshots:
             size_bytes=size,
             created_at=now_ms(),
         )
-        pipe = self.r.pipeline()
-        pipe.hset(
-            keys.snapshot(record.id, snap_id), mapping={k: str(v) for k, v in asdict(snap).items()}
-        )
-        pipe.zadd(keys.snapshots(record.id), {snap_id: snap.created_at})
-        pipe.execute()
+        self.records.add(snap)
         self._enforce_retention(record.id)
         return snap
 
     def list(self, session_id: str) -> list[SnapshotRecord]:
         """Oldest first."""
-        ids = texts(self.r.zrange(keys.snapshots(session_id), 0, -1))
-        pipe = self.r.pipeline()
-        for snap_id in ids:
-            pipe.hgetall(keys.snapshot(session_id, snap_id))
-        return [SnapshotRecord.from_hash(raw) for raw in pipe.execute() if raw]
+        return self.records.list(session_id)
 
     def get(self, session_id: str, snapshot_id: str) -> SnapshotRecord:
         if not snapshot_id.strip():
             raise InvalidArgument("snapshot_id", "is required")
-        raw = hash_reply(self.r.hgetall(keys.snapshot(session_id, snapshot_id)))
-        if not raw:
+        snap = self.records.get(session_id, snapshot_id)
+        if snap is None:
             raise NotFound(f"snapshot {snapshot_id} not found in session {session_id}")
-        return SnapshotRecord.from_hash(raw)
+        return snap
 
     def delete(self, session_id: str, snapshot_id: str) -> None:
         """Data first, then the record: a failed delete leaves a record to retry from."""
         self.life.driver.delete_snapshot(snapshot_id)
-        pipe = self.r.pipeline()
-        pipe.delete(keys.snapshot(session_id, snapshot_id))
-        pipe.zrem(keys.snapshots(session_id), snapshot_id)
-        pipe.execute()
+        self.records.remove(session_id, snapshot_id)
 
     def delete_all(self, session_id: str) -> None:
         for snap in self.list(session_id):
@@ -173,111 +120,3 @@ class Snapshots:
         keep = self.life.settings.snapshot_retention
         for snap in self.list(session_id)[:-keep]:
             self.delete(session_id, snap.id)
-
-    def _prompt_text(self, session_id: str, prompt_id: str, cursor: str) -> str:
-        """The turn's prompt: the user message `prompt_id` names, else the last one before
-        the turn's end (runtimes that do not report prompt ids)."""
-        key = keys.stream(session_id)
-        if prompt_id:
-            reply = self.r.xrange(key, min=prompt_id, max=prompt_id)
-        else:
-            reply = self.r.xrevrange(key, max=cursor, count=PROMPT_LOOKBACK)
-        for _, row in stream_entries(reply):
-            entry = events_pb2.StreamEntry.FromString(row[FIELD])
-            if entry.event.message.role == events_pb2.MESSAGE_ROLE_USER:
-                return entry.event.message.content
-        return ""
-
-
-class SnapshotService:
-    """The user-facing operations (list, restore, fork), with the session API's access rules."""
-
-    def __init__(self, service: SessionService) -> None:
-        self.service = service
-        self.life = service.life
-        self.snapshots = Snapshots(service.life)
-
-    def list(self, principal: Principal, session_id: str) -> list[SnapshotRecord]:
-        self.service.get(principal, session_id)
-        return self.snapshots.list(session_id)
-
-    def restore(
-        self, principal: Principal, session_id: str, snapshot_id: str
-    ) -> tuple[SessionRecord, int]:
-        """Rewinds files and history to the snapshot and resumes; returns entries removed."""
-        record = self.service.get(principal, session_id)
-        snap = self.snapshots.get(session_id, snapshot_id)
-        if record.status in (S.SESSION_STATUS_CREATING, S.SESSION_STATUS_RESUMING):
-            raise FailedPrecondition(f"session {session_id} is still starting; try again shortly")
-        if record.sandbox:
-            record = self.life.pause(record, "snapshot restore") or record
-        workspace = new_workspace_id()
-        self.life.driver.clone_workspace(snap.id, workspace)
-        self.life.store.update(
-            session_id,
-            workspace=workspace,
-            message_count=snap.message_count,
-            turns=snap.turn_number,
-        )
-        if record.workspace:
-            self.life.driver.delete_workspace(record.workspace)
-        self._drop_pending(session_id)
-        removed = self.life.stream(session_id).truncate_after(snap.cursor)
-        for newer in self.snapshots.list(session_id):
-            if newer.created_at > snap.created_at:
-                self.snapshots.delete(session_id, newer.id)
-        return self.service.resume(principal, session_id), removed
-
-    def _drop_pending(self, session_id: str) -> None:
-        """Prompts queued (and turns opened) after the snapshot belong to the history being
-        removed."""
-        self.life.r.delete(keys.pending_prompts(session_id), keys.turns(session_id))
-
-    def fork(
-        self, principal: Principal, session_id: str, snapshot_id: str, name: str
-    ) -> SessionRecord:
-        """A new session (same owner, repos, sdk, model) from the snapshot; the original runs on."""
-        original = self.service.get(principal, session_id)
-        snap = self.snapshots.get(session_id, snapshot_id)
-        name = validation.name(name) if name.strip() else f"{original.name} (fork)"
-        workspace = new_workspace_id()
-        self.life.driver.clone_workspace(snap.id, workspace)
-        fork = SessionRecord(
-            id=str(uuid.uuid4())[:12],
-            name=name,
-            owner=original.owner,
-            owner_id=original.owner_id,
-            repos=original.repos,
-            repo_access=original.repo_access,
-            sdk_type=original.sdk_type,
-            model=original.model,
-            tailnet_access=original.tailnet_access,
-            vcpus=original.vcpus,
-            memory_mb=original.memory_mb,
-            message_count=snap.message_count,
-            turns=snap.turn_number,
-            workspace=workspace,
-            titled=True,
-        )
-        self.life.make_room(original.owner_id)
-        self.life.store.create(fork)
-        self._copy_history(session_id, fork.id, snap.cursor)
-        self.life.stream(fork.id).append(entries.session_update(fork.to_proto()))
-        self.life.grant_github(fork)
-        self.life.provision_async(fork)
-        return self.life.store.get(fork.id) or fork
-
-    def _copy_history(self, source: str, target: str, upto: str) -> None:
-        """Copies the durable entries up to `upto`, in order (they get new cursors)."""
-        start = "-"
-        for _ in range(1_000_000 // HISTORY_BATCH):
-            rows = stream_entries(
-                self.life.r.xrange(keys.stream(source), min=start, max=upto, count=HISTORY_BATCH)
-            )
-            if not rows:
-                return
-            pipe = self.life.r.pipeline()
-            for _, row in rows:
-                pipe.xadd(keys.stream(target), {FIELD: row[FIELD]})
-            pipe.execute()
-            start = f"({rows[-1][0].decode()}"

@@ -62,6 +62,16 @@ class Prompt:
     raw: bytes
 
 
+def enqueue(r: redis.Redis, session_id: str, prompt_id: str, text: str) -> None:
+    """Queues a prompt for the session's sandbox (its id: the user message's cursor)."""
+    r.rpush(keys.pending_prompts(session_id), json.dumps({"id": prompt_id, "text": text}))
+
+
+def queued(r: redis.Redis, session_id: str) -> int:
+    """How many prompts wait for the sandbox."""
+    return r.llen(keys.pending_prompts(session_id))
+
+
 def issue_next(r: redis.Redis, session_id: str, sandbox_id: str) -> Prompt | None:
     """The next queued prompt, now the sandbox's open turn; None while a turn is open."""
     raw = r.eval(
@@ -79,6 +89,12 @@ def give_back(r: redis.Redis, session_id: str, prompt: Prompt) -> None:
     pipe.hdel(keys.turns(session_id), prompt.id)
     pipe.lpush(keys.pending_prompts(session_id), prompt.raw)
     pipe.execute()
+
+
+def drop_all(r: redis.Redis, session_id: str) -> None:
+    """Forgets the queued prompts and open turns (a restore removes the history they
+    belong to)."""
+    r.delete(keys.pending_prompts(session_id), keys.turns(session_id))
 
 
 def close(r: redis.Redis, session_id: str, prompt_id: str) -> None:

@@ -10,15 +10,15 @@ The hash keeps plain text fields so an operator can read it with redis-cli; coun
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import redis
 
 from netclode.store import keys
-from netclode.store.redis import hash_reply, texts, writable
+from netclode.store.codec import from_hash, to_hash
+from netclode.store.redis import texts, writable
 from netclode.v1 import common_pb2
 
 ACTIVE = frozenset(
@@ -66,35 +66,6 @@ class SessionRecord:
     def active(self) -> bool:
         return self.status in ACTIVE
 
-    def to_hash(self) -> dict[str, str]:
-        out = {}
-        for k, v in asdict(self).items():
-            if isinstance(v, list):
-                out[k] = json.dumps(v)
-            elif isinstance(v, bool):
-                out[k] = "1" if v else "0"
-            else:
-                out[k] = str(v)
-        return out
-
-    @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> SessionRecord:
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        kwargs: dict[str, object] = {}
-        for f in fields(cls):
-            if f.name not in data:
-                continue
-            value = data[f.name]
-            if f.type == "list[str]":
-                kwargs[f.name] = json.loads(value)
-            elif f.type == "bool":
-                kwargs[f.name] = value == "1"
-            elif f.type == "int":
-                kwargs[f.name] = int(value)
-            else:
-                kwargs[f.name] = value
-        return cls(**kwargs)  # type: ignore[arg-type]
-
     def to_proto(self) -> common_pb2.Session:
         s = common_pb2.Session(
             id=self.id,
@@ -132,7 +103,7 @@ class SessionStore:
 
     def create(self, record: SessionRecord) -> None:
         pipe = self.r.pipeline()
-        pipe.hset(keys.session(record.id), mapping=writable(record.to_hash()))
+        pipe.hset(keys.session(record.id), mapping=writable(to_hash(record)))
         pipe.zadd(keys.SESSIONS_INDEX, {record.id: record.created_at})
         member = listing_member(record)
         pipe.zadd(keys.SESSIONS_LISTED, {member: 0})
@@ -140,8 +111,8 @@ class SessionStore:
         pipe.execute()
 
     def get(self, session_id: str) -> SessionRecord | None:
-        raw = hash_reply(self.r.hgetall(keys.session(session_id)))
-        return SessionRecord.from_hash(raw) if raw else None
+        raw = self.r.hgetall(keys.session(session_id))
+        return from_hash(SessionRecord, raw) if raw else None
 
     def ids(self) -> list[str]:
         return texts(self.r.zrange(keys.SESSIONS_INDEX, 0, -1))
@@ -151,7 +122,7 @@ class SessionStore:
         pipe = self.r.pipeline()
         for session_id in ids:
             pipe.hgetall(keys.session(session_id))
-        return [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
+        return [from_hash(SessionRecord, raw) for raw in pipe.execute() if raw]
 
     def page(self, owner_id: str | None, before: str, size: int) -> tuple[list[SessionRecord], str]:
         """Up to `size` sessions, newest first, created before the listing member `before`
@@ -166,7 +137,7 @@ class SessionStore:
         pipe = self.r.pipeline()
         for member in shown:
             pipe.hgetall(keys.session(member.partition(":")[2]))
-        records = [SessionRecord.from_hash(raw) for raw in pipe.execute() if raw]
+        records = [from_hash(SessionRecord, raw) for raw in pipe.execute() if raw]
         return records, shown[-1] if len(members) > size else ""
 
     def index_for_listing(self) -> int:
@@ -199,7 +170,7 @@ class SessionStore:
         record = SessionRecord(id=session_id, name="", owner="")
         for name, value in changes.items():
             setattr(record, name, value)
-        encoded = record.to_hash()
+        encoded = to_hash(record)
         mapping = {name: encoded[name] for name in changes}
         # Only write when the hash still exists, so a racing delete never resurrects it.
         self.r.eval(_UPDATE_IF_EXISTS, 1, keys.session(session_id), *_flatten(mapping.items()))

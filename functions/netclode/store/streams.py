@@ -34,6 +34,7 @@ HISTORY_MAX_BYTES = 32 * MIB
 LIVE_MAX_BYTES = 4 * MIB
 TERMINAL_MAX_BYTES = 8 * MIB
 BLOCK_MS = 5_000
+COPY_BATCH = 500
 
 # KEYS: stream, byte counts; ARGV: counter field, cap, maxlen, then field/value pairs.
 # Appends, then drops the oldest entries until the stream holds at most `cap` bytes (values)
@@ -211,6 +212,32 @@ class SessionStream:
 
     def _live_tail(self) -> str:
         return _cursor(self.r.xrevrange(self.live_key, count=1)) or "0-0"
+
+    def user_message(self, prompt_id: str, before: str, lookback: int) -> str:
+        """The text of the user message `prompt_id` names; without one (runtimes that do
+        not report prompt ids), of the last one among the `lookback` entries up to `before`."""
+        if prompt_id:
+            rows = self.r.xrange(self.key, min=prompt_id, max=prompt_id)
+        else:
+            rows = self.r.xrevrange(self.key, max=before, count=lookback)
+        for _, row in stream_entries(rows):
+            entry = events_pb2.StreamEntry.FromString(row[FIELD])
+            if entry.event.message.role == events_pb2.MESSAGE_ROLE_USER:
+                return entry.event.message.content
+        return ""
+
+    def copy_to(self, target: str, upto: str) -> None:
+        """Appends the final entries up to `upto`, in order, to session `target`'s history
+        (a fork's; they get new cursors there)."""
+        start = "-"
+        while rows := stream_entries(
+            self.r.xrange(self.key, min=start, max=upto, count=COPY_BATCH)
+        ):
+            pipe = self.r.pipeline()
+            for _, row in rows:
+                pipe.xadd(keys.stream(target), {FIELD: row[FIELD]})
+            pipe.execute()
+            start = f"({rows[-1][0].decode()}"
 
     def truncate_after(self, cursor: str) -> int:
         """Removes every final entry after `cursor` (snapshot restore); returns how many.

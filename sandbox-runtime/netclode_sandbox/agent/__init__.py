@@ -1,7 +1,8 @@
 """The coding agent that runs inside a sandbox, behind one small interface.
 
-The sandbox runtime owns the prompt queue, turn numbering and turn_started/turn_completed
-outputs; an `Agent` runs one turn at a time and emits what happens through `emit`.
+The sandbox runtime owns the prompt queue and the turn_started/turn_completed outputs (the
+control plane numbers the turns: netclode.sessions.turns); an `Agent` runs one turn at a time
+and emits what happens through `emit`.
 `build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native), the
 Claude Agent SDK (claude), the OpenCode server (opencode), GitHub's Copilot SDK (copilot) or
 OpenAI's Codex SDK (codex).
@@ -24,7 +25,8 @@ class Agent(Protocol):
         """Runs one turn to its end, emitting events as it goes; never raises."""
 
     def interrupt(self) -> None:
-        """Makes the running `run_turn` return (interrupted=True) within 2 s; any thread."""
+        """Makes the running `run_turn` return (interrupted=True) within 2 s, whatever the
+        backend does (netclode_sandbox.agent.worker); any thread."""
 
 
 def build_agent(config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> Agent:

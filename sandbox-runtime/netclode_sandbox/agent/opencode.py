@@ -39,6 +39,7 @@ import httpx
 
 from netclode.providers import OPENCODE_EFFORTS, Provider, split_opencode
 from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.waiting import wait_until
 from netclode_sandbox import identity
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
@@ -144,27 +145,38 @@ class Server:
         self._reader: threading.Thread | None = None
 
     def start(self, cancel: threading.Event) -> None:
-        """Waits until the server answers and its event stream is open."""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not cancel.is_set():
-            if self.proc.poll() is not None:
-                raise OpenCodeError(f"opencode server exited with code {self.proc.returncode}")
-            try:
-                self.http.get("/session").raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise OpenCodeError(
-                        f"opencode server did not start within {START_TIMEOUT_S:g} s"
-                    ) from None
-                time.sleep(POLL_S)
+        """Waits until the server answers and its event stream is open (START_TIMEOUT_S for
+        each); returns early when the turn is cancelled."""
+        if not wait_until(
+            self._answering,
+            timeout=START_TIMEOUT_S,
+            every=POLL_S,
+            what="opencode server did not start",
+            error=OpenCodeError,
+            stop=cancel,
+        ):
+            return
         self._reader = threading.Thread(
             target=self._read_events, name="opencode-events", daemon=True
         )
         self._reader.start()
-        while not self._connected.wait(POLL_S) and not cancel.is_set():
-            if time.monotonic() > deadline:
-                raise OpenCodeError("opencode server's event stream did not open")
+        wait_until(
+            self._connected.is_set,
+            timeout=START_TIMEOUT_S,
+            every=POLL_S,
+            what="opencode server's event stream did not open",
+            error=OpenCodeError,
+            stop=cancel,
+        )
+
+    def _answering(self) -> bool:
+        if self.proc.poll() is not None:
+            raise OpenCodeError(f"opencode server exited with code {self.proc.returncode}")
+        try:
+            self.http.get("/session").raise_for_status()
+        except httpx.HTTPError:
+            return False
+        return True
 
     def _read_events(self) -> None:
         try:

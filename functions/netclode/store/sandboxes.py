@@ -1,0 +1,94 @@
+"""The sandbox registry: the one writer of the records of every sandbox Netclode started,
+for the warm pool or for a session (netclode.sandboxes starts and awaits them).
+
+  pool:ready      LIST  ids of ready, unclaimed sandboxes (pushed left, claimed from the right)
+  pool:sandboxes  ZSET  every sandbox Netclode started (pool or session), by start time
+  sandbox:{id}    HASH  state (starting|ready|claimed), session, workspace, created_at
+"""
+
+from __future__ import annotations
+
+import redis
+
+from netclode.store import keys
+from netclode.store.redis import hash_reply, texts
+from netclode.store.sessions import now_ms
+
+# Pops ready ids until one is still a ready sandbox (entries can outlive a crash until the
+# next reconcile), marks it claimed for the session, and returns it; nil when none is left.
+CLAIM = """
+local prefix = ARGV[2]
+while true do
+  local id = redis.call('RPOP', KEYS[1])
+  if not id then return false end
+  local key = prefix .. id
+  if redis.call('HGET', key, 'state') == 'ready' then
+    redis.call('HSET', key, 'state', 'claimed', 'session', ARGV[1])
+    return id
+  end
+end
+"""
+
+
+class SandboxRegistry:
+    """The one writer of sandbox records."""
+
+    def __init__(self, r: redis.Redis) -> None:
+        self.r = r
+        self._claim = r.register_script(CLAIM)
+
+    def register(self, sandbox_id: str, workspace: str, session_id: str = "") -> None:
+        """Records a sandbox about to start: claimed by `session_id`, or starting for the
+        pool when there is none."""
+        pipe = self.r.pipeline()
+        pipe.hset(
+            keys.sandbox(sandbox_id),
+            mapping={
+                "state": "claimed" if session_id else "starting",
+                "session": session_id,
+                "workspace": workspace,
+                "created_at": now_ms(),
+            },
+        )
+        pipe.zadd(keys.POOL_SANDBOXES, {sandbox_id: now_ms()})
+        pipe.execute()
+
+    def mark_ready(self, sandbox_id: str) -> None:
+        """A pool sandbox that answers: it may now be claimed."""
+        pipe = self.r.pipeline()
+        pipe.hset(keys.sandbox(sandbox_id), "state", "ready")
+        pipe.lpush(keys.POOL_READY, sandbox_id)
+        pipe.execute()
+
+    def claim(self, session_id: str) -> str | None:
+        """A ready pool sandbox now bound to the session, or None when the pool is empty."""
+        sandbox_id = self._claim(keys=[keys.POOL_READY], args=[session_id, keys.sandbox("")])
+        return sandbox_id.decode() if sandbox_id else None
+
+    @staticmethod
+    def bind(pipe: redis.client.Pipeline, sandbox_id: str, session_id: str, workspace: str) -> None:
+        """Binds the sandbox to its session, inside the caller's pipeline (the session's own
+        record changes in the same step)."""
+        pipe.hset(
+            keys.sandbox(sandbox_id),
+            mapping={"state": "claimed", "session": session_id, "workspace": workspace},
+        )
+
+    def forget(self, sandbox_id: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.delete(keys.sandbox(sandbox_id))
+        pipe.zrem(keys.POOL_SANDBOXES, sandbox_id)
+        pipe.lrem(keys.POOL_READY, 0, sandbox_id)
+        pipe.execute()
+
+    def ready_count(self) -> int:
+        return self.r.llen(keys.POOL_READY)
+
+    def record(self, sandbox_id: str) -> dict[str, str]:
+        raw = hash_reply(self.r.hgetall(keys.sandbox(sandbox_id)))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def records(self) -> dict[str, dict[str, str]]:
+        """Every recorded sandbox, oldest first."""
+        ids = texts(self.r.zrange(keys.POOL_SANDBOXES, 0, -1))
+        return {sandbox_id: self.record(sandbox_id) for sandbox_id in ids}
