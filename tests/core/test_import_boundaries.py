@@ -26,7 +26,7 @@ ALLOWED_IN = {
     "kubernetes": set(),  # only the kubernetes sandbox driver, once chosen
     "connectrpc": {"api", "bot", "ingest"},
     "netclode.v1": {"api", "bot", "ingest", "pool"},
-    "httpx": {"api", "bot", "ingest", "pool", "webhook"},
+    "httpx": {"bot"},  # the others import it only to call a sandbox or publish an event
     "rich": set(),  # httpx's command-line tool pulls it in (see netclode/__init__.py)
     "pygments": set(),
 }
@@ -60,6 +60,20 @@ def test_a_function_imports_only_its_own_target(target: str) -> None:
     assert not others & modules, f"{target} imported other targets: {others & modules}"
     unexpected = [p for p, allowed in ALLOWED_IN.items() if target not in allowed]
     assert [p for p in unexpected if loaded(modules, p)] == []
+
+
+@pytest.mark.parametrize("target", ["api", "ingest"])
+def test_building_a_connect_function_imports_no_http_client(target: str) -> None:
+    """The app each first request builds (every RPC service mounted): httpx waits for the
+    few calls that reach a sandbox or the broker."""
+    modules = modules_after(
+        "from functions_framework import create_app\n"
+        f"create_app({target!r}, {str(FUNCTION_SOURCE)!r}, 'http')\n"
+        f"from netclode.functions import {target}\n"
+        f"{target}._application()"
+    )
+    assert "netclode.functions.connect" in modules
+    assert not loaded(modules, "httpx")
 
 
 def test_an_unknown_target_is_refused_by_functions_framework() -> None:
