@@ -14,7 +14,6 @@ import logging
 import redis
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
-from github import GithubException
 
 from netclode.github import answers, prompt
 from netclode.github.app import READ, WRITE, GitHubApp
@@ -72,6 +71,8 @@ class Bot:
         return work.kind != DEPS or self._claim_dep_review(work, delivery)
 
     def _may_ask(self, work: Work) -> bool:
+        from github import GithubException  # with the first GitHub call: see github/app.py
+
         repo = self.app.client(work.installation_id).get_repo(work.repo, lazy=True)
         try:
             permission = repo.get_collaborator_permission(work.requester)
@@ -145,6 +146,8 @@ class Bot:
 
     def _react(self, job: Job) -> None:
         """The `eyes` reaction on the asking comment; a failure here costs nothing."""
+        from github import GithubException  # with the first GitHub call: see github/app.py
+
         repo = self.app.client(job.installation_id).get_repo(job.repo, lazy=True)
         try:
             if job.kind == REVIEW:
