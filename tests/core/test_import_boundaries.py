@@ -19,7 +19,7 @@ import pytest
 from netclode.localstack.layout import FUNCTION_SOURCE
 from netclode_cli.lazy import LazyGroup
 from netclode_cli.main import cli
-from tests.github.conftest import app_private_key  # noqa: F401  (a fixture)
+from tests.github.conftest import new_app_private_key
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 # Heavy packages no function needs at start, and the targets that may import each one.
@@ -83,16 +83,13 @@ def test_building_a_connect_function_imports_no_http_client(target: str) -> None
     assert not loaded(modules, "httpx")
 
 
-def test_the_bots_tick_with_no_jobs_imports_no_github_client(
-    redis_url: str,
-    app_private_key: str,  # noqa: F811
-) -> None:
+def test_the_bots_tick_with_no_jobs_imports_no_github_client(redis_url: str) -> None:
     """The PingSource tick wakes the bot every minute; with no job to sweep it calls neither
     GitHub nor the api, so it answers without importing their clients."""
     env = {
         "NETCLODE_REDIS_URL": redis_url,
         "GITHUB_APP_ID": "1",
-        "GITHUB_APP_PRIVATE_KEY": app_private_key,
+        "GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
         "NETCLODE_API_URL": "http://127.0.0.1:9",
         "NETCLODE_BOT_TOKEN": "bot-token",
     }
