@@ -206,7 +206,8 @@ def spawn_function(target: str, env: dict[str, str], port: int) -> subprocess.Po
 
 def function_start(target: str, stack: Stack) -> Sample:
     """Spawn -> the answer to the function's first request (see the module doc), and the CPU
-    time of the server process and its gunicorn worker (which serves that request)."""
+    time of the server process and its gunicorn worker (which serves that request) from spawn
+    to exit: their shutdown is counted too, the same for every target and every run."""
     port = free_port()
     request = first_request(target, stack)
     cpu = children_cpu_ms()
