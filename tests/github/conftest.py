@@ -82,14 +82,19 @@ class FunctionProcess:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def app_private_key() -> str:
+def new_app_private_key() -> str:
+    """A GitHub App's private key (PEM), as GitHub hands one out."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+
+
+@pytest.fixture(scope="session")
+def app_private_key() -> str:
+    return new_app_private_key()
 
 
 @contextmanager

@@ -110,7 +110,7 @@ def list_(app: App, sort: str, asc: bool, limit: int, every: bool) -> None:
         emit_json(rows)
         return
     if not rows:
-        console.print("No sessions found.")
+        click.echo("No sessions found.")  # plain text: no need to load rich for it
         return
     table(
         ["ID", "NAME", "STATUS", "REPOS", "MSGS", "CREATED", "ACTIVE"],

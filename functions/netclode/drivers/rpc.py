@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import ssl
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import httpx
 from google.protobuf.message import Message
 
 from netclode.errors import (
@@ -22,6 +21,13 @@ from netclode.errors import (
     NotFound,
     Unavailable,
 )
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx is imported where a sandbox is called, not with this module: the api and ingest
+# functions import the drivers' interface for every request but call a sandbox on few paths,
+# and httpx is a large share of their cold start.
 
 SERVICE = "netclode.v1.SandboxService"
 T = TypeVar("T", bound=Message)
@@ -36,6 +42,8 @@ def _tls() -> ssl.SSLContext:
 
 def plain_transport(uds: str | None = None, retries: int = 0) -> httpx.HTTPTransport:
     """A transport for the plain-HTTP hops to sandboxes (a Unix socket or the pod network)."""
+    import httpx
+
     return httpx.HTTPTransport(uds=uds, retries=retries, verify=_tls())
 
 
@@ -43,6 +51,8 @@ class SandboxRPC:
     """Calls SandboxService methods on one sandbox."""
 
     def __init__(self, transport: httpx.BaseTransport, base_url: str, secret: str) -> None:
+        import httpx
+
         self._client = httpx.Client(
             transport=transport,
             base_url=base_url,
@@ -50,6 +60,8 @@ class SandboxRPC:
         )
 
     def call(self, method: str, request: Message, reply: type[T], timeout: float = 10.0) -> T:
+        import httpx
+
         try:
             resp = self._client.post(
                 f"/{SERVICE}/{method}", content=request.SerializeToString(), timeout=timeout

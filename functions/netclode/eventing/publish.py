@@ -6,21 +6,27 @@ from __future__ import annotations
 import logging
 import uuid
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
 from netclode.config import Settings
 from netclode.errors import Unavailable
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
 
 
 @cache
 def _client() -> httpx.Client:
-    """One kept-alive client per process (a new one per event costs a TLS context load)."""
+    """One kept-alive client per process (a new one per event costs a TLS context load).
+    httpx is imported here, not with the module: the api and ingest functions import this
+    module but publish on few requests, and httpx is a large share of their cold start."""
+    import httpx
+
     return httpx.Client()
 
 
@@ -49,6 +55,8 @@ def publish(
     if subject:
         attributes["subject"] = subject
     headers, body = to_binary(CloudEvent(attributes, data))
+    import httpx  # here, not with the module: see _client
+
     try:
         resp = _client().post(settings.broker_url, headers=headers, content=body, timeout=timeout)
     except httpx.HTTPError as exc:

@@ -10,12 +10,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-
-import httpx
-from github import Auth, Github, GithubException, GithubIntegration
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from netclode.errors import FailedPrecondition
 from netclode.github.settings import GitHubSettings
+
+if TYPE_CHECKING:
+    from github import Auth, Github, GithubIntegration
+
+# PyGithub (with its JWT, crypto and HTTP stack) and httpx are imported on the first GitHub
+# call, not with this module: most of the bot's events (the PingSource tick with no jobs,
+# deliveries it drops) make none, and PyGithub is the largest share of its cold start.
 
 READ, WRITE = "read", "write"
 DIFF_MEDIA_TYPE = "application/vnd.github.diff"
@@ -42,9 +48,19 @@ class GitHubApp:
                 "GitHub App not configured: set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY(_FILE)"
             )
         self.settings = settings
-        self.app_auth = Auth.AppAuth(settings.app_id, settings.private_key)
-        self.integration = GithubIntegration(auth=self.app_auth, base_url=settings.api_url)
         self._installations: dict[int, tuple[Github, Auth.AppInstallationAuth]] = {}
+
+    @cached_property
+    def app_auth(self) -> Auth.AppAuth:
+        from github import Auth
+
+        return Auth.AppAuth(self.settings.app_id, self.settings.private_key)
+
+    @cached_property
+    def integration(self) -> GithubIntegration:
+        from github import GithubIntegration
+
+        return GithubIntegration(auth=self.app_auth, base_url=self.settings.api_url)
 
     def _installation(self, installation_id: int) -> tuple[Github, Auth.AppInstallationAuth]:
         if not installation_id:
@@ -52,6 +68,8 @@ class GitHubApp:
                 "delivery names no GitHub App installation and GITHUB_INSTALLATION_ID is unset"
             )
         if installation_id not in self._installations:
+            from github import Github
+
             auth = self.app_auth.get_installation_auth(installation_id)
             client = Github(
                 auth=auth,
@@ -68,6 +86,8 @@ class GitHubApp:
 
     def diff(self, installation_id: int, repo: str, number: int) -> bytes:
         """The PR's raw diff (PyGithub has no call for the diff media type)."""
+        import httpx
+
         _, auth = self._installation(installation_id)
         resp = httpx.get(
             f"{self.settings.api_url}/repos/{repo}/pulls/{number}",
@@ -89,6 +109,8 @@ class GitHubApp:
         return found.pop()
 
     def _repo_installation(self, repo: str) -> int:
+        from github import GithubException
+
         try:
             return self.integration.get_repo_installation(*repo.split("/", 1)).id
         except GithubException as exc:

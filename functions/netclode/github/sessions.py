@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
@@ -9,7 +12,10 @@ from netclode.errors import InvalidArgument
 from netclode.providers import normalize_model
 from netclode.sdks import parse_sdk
 from netclode.sessions import entries as entry_kinds
-from netclode.v1 import api_connect, api_pb2, common_pb2, events_pb2
+from netclode.v1 import api_pb2, common_pb2, events_pb2
+
+if TYPE_CHECKING:
+    from netclode.v1 import api_connect
 
 TIMEOUT_MS = 30_000
 PAGE = 500
@@ -52,7 +58,7 @@ class SessionAPI:
     ) -> None:
         """`sdk` / `model`: what the bot's sessions run; `repos`: (sdk, model) by lower-case
         "owner/repo" where a repository runs another (its sdk defaults to `sdk`)."""
-        self.client = api_connect.SessionServiceClientSync(address, timeout_ms=TIMEOUT_MS)
+        self.address = address
         self.headers = {"authorization": f"Bearer {token}"}
         self.default = session_choice(sdk, model)
         self.per_repo = {
@@ -63,6 +69,14 @@ class SessionAPI:
             )
             for repo, (repo_sdk, repo_model) in (repos or {}).items()
         }
+
+    @cached_property
+    def client(self) -> api_connect.SessionServiceClientSync:
+        """Made on the first call: the Connect client (its HTTP stack, asyncio, telemetry)
+        is a large share of the bot's cold start, and most ticks call no api."""
+        from netclode.v1 import api_connect
+
+        return api_connect.SessionServiceClientSync(self.address, timeout_ms=TIMEOUT_MS)
 
     def create(self, name: str, repo: str, access: str, prompt: str) -> str:
         sdk_type, model = self.per_repo.get(repo.lower(), self.default)

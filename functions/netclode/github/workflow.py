@@ -10,13 +10,11 @@ a retried or lost event never posts twice or leaves a comment saying "Looking in
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import redis
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
-from github import GithubException
-from github.IssueComment import IssueComment
-from github.PullRequestComment import PullRequestComment
 
 from netclode.github import answers, prompt
 from netclode.github.app import READ, WRITE, GitHubApp
@@ -28,6 +26,10 @@ from netclode.github.settings import GitHubSettings
 from netclode.store import keys
 from netclode.store.sessions import now_ms
 from netclode.v1 import common_pb2
+
+if TYPE_CHECKING:  # PyGithub loads with the first GitHub call: see github/app.py
+    from github.IssueComment import IssueComment
+    from github.PullRequestComment import PullRequestComment
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class Bot:
         return work.kind != DEPS or self._claim_dep_review(work, delivery)
 
     def _may_ask(self, work: Work) -> bool:
+        from github import GithubException  # with the first GitHub call: see github/app.py
+
         repo = self.app.client(work.installation_id).get_repo(work.repo, lazy=True)
         try:
             permission = repo.get_collaborator_permission(work.requester)
@@ -147,6 +151,8 @@ class Bot:
 
     def _react(self, job: Job) -> None:
         """The `eyes` reaction on the asking comment; a failure here costs nothing."""
+        from github import GithubException  # with the first GitHub call: see github/app.py
+
         repo = self.app.client(job.installation_id).get_repo(job.repo, lazy=True)
         try:
             comment: PullRequestComment | IssueComment
