@@ -36,7 +36,7 @@ typecheck: setup-dev  ## Type-check the packages (mypy, configured in pyproject.
 format: setup-dev
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
-proto: setup-dev  ## Regenerate functions/netclode/v1 from functions/proto
+proto: setup-dev  ## Regenerate protocol/netclode_protocol/v1 from protocol/proto
 	@scripts/gen-proto.sh
 
 bench: setup-dev  ## Run every benchmark in bench/

@@ -28,8 +28,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from netclode.sandboxhost.bwrap import opencode_binary
-from netclode.v1 import agent_pb2
+from netclode_local.sandboxhost.bwrap import opencode_binary
+
+from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.agent import build_agent
 from tests.agent.backends import codex_config, copilot_config, opencode_config
 from tests.agent.conftest import native_config

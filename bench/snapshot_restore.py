@@ -30,12 +30,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from netclode_local.sandboxhost import workspacecopies
+from netclode_local.sandboxhost.host import SandboxHost, Upstreams
+from netclode_local.sandboxhost.hostapi import build_server
+
 from netclode.config import Settings
+from netclode.drivers.hostlayout import Layout
 from netclode.drivers.local import LocalDriver
-from netclode.sandboxhost import snapshots
-from netclode.sandboxhost.host import SandboxHost, Upstreams
-from netclode.sandboxhost.layout import Layout
-from netclode.sandboxhost.server import build_server
 
 XFS_IMAGE_MB = 8192  # sparse: takes only what the workspaces write
 

@@ -23,9 +23,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from netclode.auth.secrets import hash_token, new_token
-from netclode.store import keys
-from netclode.v1 import agent_pb2, api_pb2, events_pb2
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.v1 import agent_pb2, api_pb2, events_pb2
 from tests.support.connect_wire import server_stream
 from tests.support.stack import Stack, start, stop
 

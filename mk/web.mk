@@ -1,5 +1,5 @@
 # The web app (functions/netclode/web): `make web` regenerates the TypeScript client from
-# functions/proto and rebuilds dist/, which is committed so `make up` needs no Node.
+# protocol/proto and rebuilds dist/, which is committed so `make up` needs no Node.
 WEB := functions/netclode/web
 
 .PHONY: web

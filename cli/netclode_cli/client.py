@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 
 import click
 from google.protobuf.message import Message
+from netclode_local.stack import credentials
+from netclode_local.stack.control import running_pid
+from netclode_local.stack.layout import Layout
 
-from netclode.localstack import credentials
-from netclode.localstack.control import running_pid
-from netclode.localstack.layout import Layout
-from netclode.v1 import api_pb2
+from netclode_protocol.v1 import api_pb2
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor import MethodDescriptor
@@ -128,7 +128,7 @@ class Service:
         if method is None:
             raise AttributeError(f"{self.descriptor.name} has no method {name!r}")
         if method.server_streaming or method.client_streaming:
-            from netclode.v1 import api_connect
+            from netclode_protocol.v1 import api_connect
 
             generated = getattr(api_connect, f"{self.descriptor.name}ClientSync")
             return getattr(generated(self.url, timeout_ms=self.timeout_ms), name)

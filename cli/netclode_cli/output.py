@@ -12,7 +12,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from netclode.v1 import common_pb2, events_pb2
+from netclode_protocol.v1 import common_pb2, events_pb2
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from google.protobuf.json_format import MessageToDict
 
-from netclode.v1 import events_pb2
 from netclode_cli.output import duration, kind_name, status_name, truncate
+from netclode_protocol.v1 import events_pb2
 
 E = events_pb2
 

@@ -17,9 +17,9 @@ import tty
 
 import click
 
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.client import Api
 from netclode_cli.output import errors
+from netclode_protocol.v1 import api_pb2, common_pb2
 
 DETACH = b"\x1d"
 READY_TIMEOUT_S = 180.0

@@ -1,7 +1,7 @@
 """Netclode's control plane: the domain the Knative functions share.
 
 Sub-packages, one idea each:
-  v1/          generated protocol code (from functions/proto), shared by every deployable
+  v1/          generated protocol code (from protocol/proto), shared by every deployable
   store/       Redis/Valkey state: sessions, streams, tokens, the warm pool
   sessions/    session lifecycle rules (create, prompt, pause, resume, delete)
   drivers/     sandbox drivers behind one interface (local bubblewrap, kubernetes)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import httpx
 
-from netclode.providers import KNOWN_PROVIDERS, MODEL_NAME, PROVIDERS, ProviderSettings
-from netclode.v1 import common_pb2
+from netclode_protocol.providers import KNOWN_PROVIDERS, MODEL_NAME, PROVIDERS, ProviderSettings
+from netclode_protocol.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import redis
 
-from netclode.errors import FailedPrecondition, InvalidArgument, Unavailable
-from netclode.providers import codex_model
-from netclode.store import keys
 from netclode.store.redis import text
-from netclode.v1 import common_pb2
+from netclode_protocol import keys
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument, Unavailable
+from netclode_protocol.providers import codex_model
+from netclode_protocol.v1 import common_pb2
 
 ACCOUNT_ID_ENV = "NETCLODE_CODEX_ACCOUNT_ID"
 CONTROL_URL_ENV = "NETCLODE_PROXY_CONTROL_URL"

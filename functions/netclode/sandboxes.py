@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from netclode.drivers.base import SandboxDriver
 from netclode.drivers.rpc import SandboxRPC
-from netclode.errors import NetclodeError
-from netclode.v1 import agent_pb2
+from netclode_protocol.errors import NetclodeError
+from netclode_protocol.v1 import agent_pb2
 from netclode_protocol.waiting import wait_until
 
 # A start takes a few hundred ms locally; a pod may wait for a node and its image.

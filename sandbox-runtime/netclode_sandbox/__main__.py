@@ -44,8 +44,8 @@ def main() -> None:
         sys.exit("netclode-sandbox: the secret pipe was empty")
 
     from netclode_sandbox import identity
+    from netclode_sandbox.inbound import build_server
     from netclode_sandbox.publisher import Publisher
-    from netclode_sandbox.server import build_server
     from netclode_sandbox.service import SandboxRuntime
 
     workspace = Path(env.get("NETCLODE_WORKSPACE", "/workspace"))

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from netclode.v1 import api_pb2
+from netclode_protocol.v1 import api_pb2
 from netclode_sandbox import identity
 
 DEFAULT_TIMEOUT = 60

@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 from netclode_sandbox import identity
 
 GIT_TIMEOUT_S = 30

@@ -33,7 +33,7 @@ import time
 import uuid
 from pathlib import Path
 
-from netclode.v1 import agent_pb2
+from netclode_protocol.v1 import agent_pb2
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"
 OUTBOX = Path(".netclode/outbox")

@@ -21,8 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from netclode.providers import GITHUB_TOKEN, placeholder
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.providers import GITHUB_TOKEN, placeholder
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
 from netclode_sandbox.agent.events import Emit
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
-from netclode.v1 import agent_pb2, api_pb2
+from netclode_protocol.v1 import agent_pb2, api_pb2
 from netclode_sandbox import execute, identity
 from netclode_sandbox.errors import RPCError
 from netclode_sandbox.publisher import Publisher
@@ -28,7 +28,7 @@ TOKEN_FILE = Path("/run/netclode/session/token")
 
 
 class SandboxRuntime:
-    """Implements SandboxServiceSync (netclode.v1.agent_connect)."""
+    """Implements SandboxServiceSync (netclode_protocol.v1.agent_connect)."""
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
 from netclode_sandbox.agent.events import Emit
 

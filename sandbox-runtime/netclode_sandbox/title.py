@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import re
 
-from netclode.errors import NetclodeError
-from netclode.providers import split_model
-from netclode.v1 import agent_pb2, common_pb2
+from netclode_protocol.errors import NetclodeError
+from netclode_protocol.providers import split_model
+from netclode_protocol.v1 import agent_pb2, common_pb2
 from netclode_sandbox.agent.llm import ModelError, make_client
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent import Agent
 from netclode_sandbox.agent.events import Emit
 

@@ -41,8 +41,8 @@ from mitmproxy import connection, exceptions, http
 from mitmproxy.net.http import url
 from mitmproxy.proxy import server_hooks
 
-from netclode import audit
-from netclode_secret_proxy import config, guard, inject, policy
+from netclode_protocol import audit
+from netclode_secret_proxy import config, destinations, inject, policy
 from netclode_secret_proxy.auditlog import AuditWriter
 from netclode_secret_proxy.auth import Session, SessionAuth, token_hash_of
 from netclode_secret_proxy.budget import InjectionBudget
@@ -86,7 +86,7 @@ class SecretProxy:
     def __init__(self) -> None:
         self.cfg: config.ProxyConfig | None = None
         self.proxy_secrets: dict[str, str] = {}
-        self.guard = guard.DestinationGuard()
+        self.guard = destinations.DestinationGuard()
         self.redis: aioredis.Redis | None = None
         self.auth: SessionAuth | None = None
         self.audit: AuditWriter | None = None
@@ -119,7 +119,9 @@ class SecretProxy:
             raise exceptions.OptionsError(f"secret-proxy configuration: {e}") from None
         self.cfg = cfg
         self._with_codex = ("", {})
-        self.guard = guard.DestinationGuard(cfg.allow_addresses, cfg.egress_hosts, cfg.resolve)
+        self.guard = destinations.DestinationGuard(
+            cfg.allow_addresses, cfg.egress_hosts, cfg.resolve
+        )
         self.redis = aioredis.Redis.from_url(cfg.redis_url, protocol=2)
         self.auth = SessionAuth(self.redis, cfg.token_cache_s)
         self.budget = InjectionBudget(cfg.injections_per_minute)
@@ -234,7 +236,7 @@ class SecretProxy:
     ) -> None:
         try:
             await self.guard.pick(host, port)
-        except guard.Refused as e:
+        except destinations.Refused as e:
             await self._audit(session, host, "", audit.REFUSED, str(e), flow)
             raise Reject(403, str(e)) from None
 
@@ -288,7 +290,7 @@ class SecretProxy:
         host, port = server.address
         try:
             ip, dial_port = await self.guard.pick(host, port)
-        except guard.Refused as e:
+        except destinations.Refused as e:
             server.error = str(e)
             return
         except Exception as e:

@@ -24,8 +24,7 @@ import logging
 import redis as redis_sync
 import redis.asyncio as aioredis
 
-from netclode import audit
-from netclode.store import keys
+from netclode_protocol import audit, keys
 
 log = logging.getLogger("netclode.secret-proxy")
 

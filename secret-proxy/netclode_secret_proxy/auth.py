@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from netclode.auth.guard import bearer
-from netclode.auth.secrets import hash_token
-from netclode.codexauth import codex_oauth_session
-from netclode.store import keys
-from netclode.v1 import common_pb2
+from netclode_protocol import keys
+from netclode_protocol.bearer import bearer, hash_token
+from netclode_protocol.providers import codex_oauth_session
+from netclode_protocol.v1 import common_pb2
 
 log = logging.getLogger("netclode.secret-proxy")
 

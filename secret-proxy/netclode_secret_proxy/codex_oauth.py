@@ -43,7 +43,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
-from netclode.store import keys
+from netclode_protocol import keys
 
 log = logging.getLogger("netclode.secret-proxy")
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from netclode_secret_proxy.guard import Mapping
+from netclode_secret_proxy.destinations import Mapping
 from netclode_secret_proxy.table import SecretRule, build_table
 
 # option name -> (env name, default, help)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from netclode.auth.guard import bearer
+from netclode_protocol.bearer import bearer
 from netclode_secret_proxy import copilot
 from netclode_secret_proxy.codex_oauth import CodexSignIn, SignInError
 

@@ -15,7 +15,7 @@ import binascii
 import re
 from collections.abc import Callable, Mapping
 
-from netclode.providers import PLACEHOLDER_PREFIX
+from netclode_protocol.providers import PLACEHOLDER_PREFIX
 from netclode_secret_proxy.table import Slot
 
 Fields = tuple[tuple[bytes, bytes], ...]

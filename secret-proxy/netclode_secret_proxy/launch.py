@@ -61,7 +61,7 @@ def secret_proxy_command(
         opts["netclode_state_dir"] = str(state_dir)
     if upstream_ca is not None:
         opts["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
-    argv = [sys.executable, "-m", "netclode_secret_proxy.server", "--quiet", "--mode", "regular"]
+    argv = [sys.executable, "-m", "netclode_secret_proxy.runner", "--quiet", "--mode", "regular"]
     argv += ["--listen-host", listen_host, "--listen-port", str(listen_port)]
     for name, value in opts.items():
         argv += ["--set", f"{name}={value}"]

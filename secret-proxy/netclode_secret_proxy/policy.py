@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from netclode import audit
-from netclode.v1 import common_pb2
+from netclode_protocol import audit
+from netclode_protocol.v1 import common_pb2
 from netclode_secret_proxy.auth import Session
 from netclode_secret_proxy.table import CODEX_OAUTH, SESSION, SecretRule, Slot, show_slot
 

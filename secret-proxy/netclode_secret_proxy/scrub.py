@@ -15,7 +15,7 @@ import base64
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import quote
 
-from netclode.providers import placeholder
+from netclode_protocol.providers import placeholder
 
 
 def _b64_core(value: bytes, shift: int, encode: Callable[[bytes], bytes]) -> bytes:

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from netclode.providers import GITHUB_TOKEN
-from netclode.v1 import common_pb2
+from netclode_protocol.providers import GITHUB_TOKEN
+from netclode_protocol.v1 import common_pb2
 
 CLAUDE = common_pb2.SDK_TYPE_CLAUDE
 NATIVE = common_pb2.SDK_TYPE_NATIVE

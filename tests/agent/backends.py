@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netclode.v1 import agent_pb2, common_pb2
+from netclode_protocol.v1 import agent_pb2, common_pb2
 from tests.support.scripted_llm import ScriptedLLM
 
 CODEX_MODEL = "gpt-5.3-codex"

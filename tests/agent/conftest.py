@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from netclode_local.sandboxhost.bwrap import opencode_binary
 
-from netclode.sandboxhost.bwrap import opencode_binary
-from netclode.v1 import agent_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent, build_agent
 from tests.support.scripted_llm import Reply, ScriptedLLM
 from tests.support.turns import STALL_S

@@ -17,9 +17,14 @@ import httpx
 import pytest
 from codex_cli_bin import bundled_codex_path
 
-from netclode.errors import FailedPrecondition, InvalidArgument
-from netclode.providers import ProviderSettings, normalize_model, require_available, sandbox_env
-from netclode.v1 import common_pb2, events_pb2
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument
+from netclode_protocol.providers import (
+    ProviderSettings,
+    normalize_model,
+    require_available,
+    sandbox_env,
+)
+from netclode_protocol.v1 import common_pb2, events_pb2
 from netclode_sandbox.title import generate_title
 from tests.agent.backends import codex_config
 from tests.agent.conftest import SHELL_STEP, AgentFactory, created

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from netclode.v1 import events_pb2
+from netclode_protocol.v1 import events_pb2
 from tests.agent.backends import copilot_config
 from tests.agent.conftest import AgentFactory, created
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 from netclode_sandbox import gitinfo
 
 S = common_pb2.GitFileStatus

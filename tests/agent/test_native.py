@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from netclode.v1 import events_pb2
+from netclode_protocol.v1 import events_pb2
 from tests.agent.conftest import (
     SHELL_STEP,
     WRITE_STEP,

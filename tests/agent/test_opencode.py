@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from netclode.v1 import agent_pb2, common_pb2
+from netclode_protocol.v1 import agent_pb2, common_pb2
 from tests.agent.backends import opencode_config
 from tests.agent.conftest import SHELL_STEP, WRITE_STEP, AgentFactory, created
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool

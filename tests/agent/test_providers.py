@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from netclode.catalogue import list_models
-from netclode.errors import FailedPrecondition, InvalidArgument
-from netclode.providers import (
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument
+from netclode_protocol.providers import (
     ProviderSettings,
     normalize_model,
     require_available,
     sandbox_env,
 )
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 from tests.support.net import free_port
 from tests.support.scripted_llm import OllamaModel, ScriptedLLM
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox.repos import clone_all
 from tests.agent.conftest import Recorder
 

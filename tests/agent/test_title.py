@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 from netclode_sandbox.title import generate_title
 from tests.agent.conftest import native_config
 from tests.support.scripted_llm import Reply, ScriptedLLM, text

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from netclode.auth.bootstrap import CONFIGURED
-from netclode.providers import KNOWN_PROVIDERS
+from netclode_protocol.providers import KNOWN_PROVIDERS
 from netclode_secret_proxy.config import OPTIONS
 from tests.ansible.conftest import ANSIBLE_DIR, run_ansible
 from tests.manifests.conftest import REPO, kustomize, with_components

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from connectrpc.errors import ConnectError
 
-from netclode.auth.secrets import hash_token, new_token
-from netclode.store import keys
-from netclode.v1 import agent_pb2, api_pb2, events_pb2
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.v1 import agent_pb2, api_pb2, events_pb2
 from tests.core.conftest import TRUSTED_PROXY
 from tests.support.connect_wire import ConnectWireError, server_stream, unary_json, unary_proto
 from tests.support.stack import Client, Stack, read_logs

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from netclode.catalogue import CATALOGUE_URL_ENV, SNAPSHOT, list_models, snapshot
-from netclode.providers import ProviderSettings
-from netclode.v1 import common_pb2 as S
+from netclode_protocol.providers import ProviderSettings
+from netclode_protocol.v1 import common_pb2 as S
 from tests.support.net import free_port
 
 NONE = ProviderSettings(enabled=frozenset(), base_urls={})

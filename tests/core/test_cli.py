@@ -10,8 +10,8 @@ import sys
 import pytest
 from click.testing import CliRunner, Result
 
-from netclode.v1 import common_pb2 as S
 from netclode_cli.main import cli
+from netclode_protocol.v1 import common_pb2 as S
 from tests.support.net import free_port
 from tests.support.stack import Stack
 

@@ -11,7 +11,7 @@ from netclode.github.jobs import Job
 from netclode.store.codec import from_hash, to_hash
 from netclode.store.sessions import SessionRecord
 from netclode.store.snapshots import SnapshotRecord
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 
 
 def raw(mapping: dict[str, str]) -> dict[bytes, bytes]:

@@ -37,11 +37,11 @@ import httpx
 import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
+from netclode_local.broker import Router, make_server
+from netclode_local.stack.layout import MANIFESTS
 
 from netclode.eventing import types
-from netclode.eventing.localbroker import Router, make_server
 from netclode.eventing.topology import Delivery, Topology, Trigger, load
-from netclode.localstack.layout import MANIFESTS
 from tests.support.event_sink import EventSink
 from tests.support.net import free_port
 

@@ -15,8 +15,8 @@ import sys
 
 import click
 import pytest
+from netclode_local.stack.layout import FUNCTION_SOURCE
 
-from netclode.localstack.layout import FUNCTION_SOURCE
 from netclode_cli.lazy import LazyGroup
 from netclode_cli.main import cli
 from tests.github.conftest import new_app_private_key

@@ -13,9 +13,9 @@ from netclode.config import Settings
 from netclode.eventing import types
 from netclode.eventing.publish import publish
 from netclode.sessions import afterturn, turns
-from netclode.store import keys
 from netclode.store.sessions import now_ms
-from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
+from netclode_protocol import keys
+from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.support.inside import field, kept, publish_as_runtime, stalled, until
 from tests.support.stack import Client, Stack
 

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from connectrpc.errors import ConnectError
 
 from netclode.auth.tokens import TokenStore
-from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.main import cli
+from netclode_protocol import keys
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.support.stack import Stack
 
 CREATED = 1_700_000_000_000

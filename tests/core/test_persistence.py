@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from netclode_local.stack import control
 
-from netclode.localstack import control
-from netclode.v1 import api_pb2, common_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.support.stack import Stack, start, stop, up
 
 S = common_pb2

@@ -18,4 +18,4 @@ def test_generated_code_is_not_stale(tmp_path: Path) -> None:
         p.name for p in GENERATED.iterdir() if p.is_file() and p.suffix != ".pyc"
     )
     stale = [n for n in names if not filecmp.cmp(fresh / n, GENERATED / n, shallow=False)]
-    assert not stale, f"regenerate with `make proto`: {stale} differ from functions/proto"
+    assert not stale, f"regenerate with `make proto`: {stale} differ from protocol/proto"

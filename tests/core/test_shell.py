@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 from tests.support.stack import Stack
 
 NETCLODE = Path(sys.executable).with_name("netclode")
@@ -111,7 +111,7 @@ def test_shell_types_resizes_detaches_and_reattaches(stack: Stack, terminal) -> 
 
 @pytest.mark.sandbox
 def test_shell_refuses_a_paused_session_with_the_way_out(stack: Stack, terminal) -> None:
-    from netclode.v1 import api_pb2
+    from netclode_protocol.v1 import api_pb2
 
     api = stack.client()
     sid = api.ready(name="paused-shell").id

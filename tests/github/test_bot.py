@@ -16,16 +16,16 @@ import httpx
 import pytest
 import redis
 
-from netclode.auth.secrets import hash_token
 from netclode.auth.tokens import USER, TokenStore
 from netclode.config import Settings
 from netclode.github.sessions import SessionAPI
 from netclode.sessions import turns
 from netclode.sessions.afterturn import AfterTurn
-from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
-from netclode.store import keys
-from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
+from netclode.sessions.reports import Ingest
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token
+from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.github.conftest import payload, send_event
 from tests.support.github_standin import GitHubStandIn, Issue
 

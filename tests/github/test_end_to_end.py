@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from netclode.v1 import api_pb2
+from netclode_protocol.v1 import api_pb2
 from tests.github.conftest import SECRET, payload, signed
 from tests.support.github_standin import GitHubStandIn, Issue
 from tests.support.scripted_llm import ScriptedLLM, text

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from kubernetes import client
 
 from netclode.config import Settings
-from netclode.ops import dead_letters, pool_status
-from netclode.store import keys
+from netclode.functions.ops import dead_letters, pool_status
 from netclode_cli.commands.ops import ops
 from netclode_cli.commands.shared import App
+from netclode_protocol import keys
 from tests.kubernetes.conftest import NAMESPACE, Emulator
 from tests.manifests.test_cluster_smoke import smoke
 

@@ -30,17 +30,17 @@ from netclode.auth.tokens import USER, Principal
 from netclode.config import Settings
 from netclode.drivers.kube_manifests import KubernetesSettings
 from netclode.drivers.kubernetes import KubernetesDriver
-from netclode.errors import NetclodeError
-from netclode.pool import WarmPool
 from netclode.sessions.afterturn import AfterTurn
-from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.port_service import PortService
+from netclode.sessions.reports import Ingest
 from netclode.sessions.service import SessionService
 from netclode.sessions.snapshot_service import SnapshotService
 from netclode.sessions.snapshots import Snapshots
 from netclode.store.sessions import SessionRecord
-from netclode.v1 import agent_pb2, common_pb2, events_pb2
+from netclode.warmpool import WarmPool
+from netclode_protocol.errors import NetclodeError
+from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 from tests.kubernetes.conftest import NAMESPACE, ConnectUnaryHandler, Emulator
 from tests.manifests.conftest import KNATIVE, kustomize
 from tests.support import rbac

@@ -14,7 +14,7 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.kube_manifests import KubernetesSettings
 from netclode.drivers.kubernetes import KubernetesDriver
-from netclode.errors import NotFound, Unavailable
+from netclode_protocol.errors import NotFound, Unavailable
 from tests.kubernetes.conftest import NAMESPACE, Emulator
 from tests.support.manifests import validate_manifest
 

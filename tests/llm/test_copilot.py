@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.llm.conftest import PROVIDER_IP, provider_stack
 from tests.secretproxy.upstream import self_signed
 from tests.support.inside import until

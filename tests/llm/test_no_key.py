@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from connectrpc.errors import ConnectError
 
-from netclode.providers import NO_PROVIDER_HINT
-from netclode.v1 import api_pb2, common_pb2, events_pb2
 from netclode_cli.main import cli
+from netclode_protocol.providers import NO_PROVIDER_HINT
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.support.stack import Stack, error_code, start, state_json, stop
 
 pytestmark = pytest.mark.sandbox

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 from connectrpc.errors import ConnectError
 
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.main import cli
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.redteam.leaks import leaked
 from tests.support.github_standin import GitHubStandIn
 from tests.support.openai_auth_standin import OpenAIAuthStandIn

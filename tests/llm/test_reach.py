@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from netclode.v1 import api_pb2, common_pb2, events_pb2
 from netclode_cli.main import cli
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.llm.conftest import World
 from tests.support.scripted_llm import OLLAMA_MODEL, text
 from tests.support.turns import completed

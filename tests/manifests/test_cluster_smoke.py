@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from netclode_local.stack.layout import MANIFESTS
 
 from netclode.eventing.topology import load
-from netclode.localstack.layout import MANIFESTS
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.output import to_dict
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.manifests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "cluster-smoke.sh"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from connectrpc.errors import ConnectError
 
-from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.ports.websocket import ECHO_SERVER, echo_once
 from tests.support.stack import Client
 

@@ -18,9 +18,9 @@ import pytest
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
+from netclode.drivers.hostlayout import Layout
 from netclode.drivers.local import LocalDriver
 from netclode.drivers.rpc import plain_transport
-from netclode.sandboxhost.layout import Layout
 from tests.sandbox.conftest import FAKE_SECRET, Ingest, run, wait_ready
 from tests.support.sandboxhost import start_sandbox_host
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from connectrpc.errors import ConnectError
 
-from netclode.v1 import api_pb2, common_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.support.connect_wire import unary_json
 from tests.support.stack import Client, Stack, error_code, start, stop
 

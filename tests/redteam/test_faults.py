@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 import redis
 from connectrpc.errors import ConnectError
+from netclode_local.stack import control
 
 from netclode.config import Settings
+from netclode.drivers.hostlayout import Layout as HostLayout
 from netclode.eventing import types
 from netclode.eventing.publish import publish
-from netclode.localstack import control
-from netclode.sandboxhost.layout import Layout as HostLayout
-from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.redteam.conftest import SECRET
 from tests.support.inside import field
 from tests.support.scripted_llm import (

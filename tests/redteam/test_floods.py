@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from netclode.v1 import api_pb2
+from netclode_protocol.v1 import api_pb2
 from tests.github.conftest import signed
 from tests.support.stack import Stack
 

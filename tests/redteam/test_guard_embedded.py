@@ -11,8 +11,8 @@ import ipaddress
 
 import pytest
 
-from netclode import audit
-from netclode_secret_proxy.guard import forbidden
+from netclode_protocol import audit
+from netclode_secret_proxy.destinations import forbidden
 from tests.secretproxy.conftest import Proxy, make_session
 from tests.secretproxy.test_rules import _raw_connect
 

@@ -13,11 +13,11 @@ import uuid
 import pytest
 import redis
 
-from netclode.auth.secrets import hash_token, new_token
-from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.store.streams import HISTORY_MAX_BYTES, LIVE_MAX_BYTES, MIB, TERMINAL_MAX_BYTES
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from tests.github.conftest import FunctionProcess
 from tests.support.connect_wire import unary_proto
 

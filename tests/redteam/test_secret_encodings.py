@@ -13,9 +13,9 @@ from urllib.parse import quote
 
 import pytest
 
-from netclode import audit
-from netclode.providers import placeholder
-from netclode.v1 import common_pb2
+from netclode_protocol import audit
+from netclode_protocol.providers import placeholder
+from netclode_protocol.v1 import common_pb2
 from tests.redteam.leaks import leaked
 from tests.secretproxy.conftest import GITHUB_REAL, SECRETS, Proxy, make_session
 from tests.secretproxy.proxied import ProxiedStack

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from netclode.auth.secrets import hash_token, new_token
 from netclode.auth.tokens import TOKEN_PREFIX, TokenStore
 from netclode.functions.api import HEARTBEAT_S, UNARY_THREADS
 from netclode.store.sessions import SessionRecord, SessionStore
-from netclode.v1 import api_pb2
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.v1 import api_pb2
 from tests.github.conftest import FunctionProcess
 from tests.support.connect_wire import ConnectWireError, server_stream, unary_json
 

@@ -17,11 +17,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from netclode_local.sandboxhost import userns, workspacecopies
+from netclode_local.sandboxhost.mounts import WorkspaceImages
 
-from netclode.sandboxhost import snapshots, userns
-from netclode.sandboxhost.layout import Layout
-from netclode.sandboxhost.mounts import WorkspaceImages
-from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
+from netclode.drivers.hostlayout import Layout
+from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.support.inside import field
 from tests.support.sandboxhost import mount_options, snapshot_files
 from tests.support.stack import Client, Stack
@@ -130,8 +130,8 @@ def test_setuid_bits_do_not_work_inside_nor_survive_outside(stack: Stack, api: C
     as_images = images.image(layout.workspace(workspace_id)).is_file()
     used = images if as_images else None
     snapshot_id, clone_id = f"snap-uids-{uuid.uuid4().hex[:8]}", f"ws-uids-{uuid.uuid4().hex[:8]}"
-    snapshots.take(layout, used, workspace_id, snapshot_id)
-    snapshots.clone(layout, used, snapshot_id, clone_id)
+    workspacecopies.take(layout, used, workspace_id, snapshot_id)
+    workspacecopies.clone(layout, used, snapshot_id, clone_id)
     clone = layout.workspace(clone_id)
     try:
         if as_images:
@@ -144,7 +144,7 @@ def test_setuid_bits_do_not_work_inside_nor_survive_outside(stack: Stack, api: C
                 mode = (copy / "suid").stat().st_mode
                 assert not mode & (stat.S_ISUID | stat.S_ISGID), oct(mode)
     finally:
-        snapshots.delete(layout, snapshot_id)
+        workspacecopies.delete(layout, snapshot_id)
         images.delete(clone)
         shutil.rmtree(clone, ignore_errors=True)
     # Once the sandbox stops (the session pauses), the workspace has none either.

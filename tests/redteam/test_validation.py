@@ -14,9 +14,9 @@ import httpx
 import pytest
 from connectrpc.errors import ConnectError
 
-from netclode.auth.secrets import hash_token, new_token
 from netclode.auth.tokens import TOKEN_PREFIX, USER, TokenStore
-from netclode.v1 import api_pb2
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.v1 import api_pb2
 from tests.github.conftest import signed
 from tests.support.stack import Client, Stack, error_code
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from netclode.config import Settings
 from netclode.eventing import types
 from netclode.eventing.publish import publish
-from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.secretproxy.upstream import self_signed
 from tests.support.github_standin import GitHubStandIn
 from tests.support.scripted_llm import ScriptedLLM

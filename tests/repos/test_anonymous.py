@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from netclode.v1 import api_pb2
+from netclode_protocol.v1 import api_pb2
 from tests.repos.conftest import GitHubStack, clone_result, github_stack
 
 pytestmark = pytest.mark.sandbox

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from netclode.auth.tokens import USER, TokenStore
-from netclode.store import keys
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.main import cli
+from netclode_protocol import keys
+from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.repos.conftest import APP_ID, GitHubStack, clone_result, github_stack
 from tests.support.stack import S, error_code
 

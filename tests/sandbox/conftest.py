@@ -19,7 +19,7 @@ from netclode import sandboxes
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
-from netclode.v1 import agent_pb2, api_pb2
+from netclode_protocol.v1 import agent_pb2, api_pb2
 from tests.support.net import free_port
 from tests.support.sandboxhost import start_sandbox_host
 

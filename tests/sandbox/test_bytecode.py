@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from netclode.sandboxhost import bytecode
+from netclode_local.sandboxhost import bytecode
 
 
 def test_missing_and_stale_bytecode_is_written(tmp_path: Path) -> None:
@@ -37,7 +36,12 @@ def test_a_broken_source_is_reported(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["netclode_sandbox.server", "netclode.v1.agent_pb2", "google.protobuf.message", "anthropic"],
+    [
+        "netclode_sandbox.inbound",
+        "netclode_protocol.v1.agent_pb2",
+        "google.protobuf.message",
+        "anthropic",
+    ],
 )
 def test_the_sandbox_trees_cover_what_sandboxes_import(module: str) -> None:
     origin = Path(importlib.util.find_spec(module).origin)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netclode.sandboxhost.layout import Layout
+from netclode.drivers.hostlayout import Layout
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def base() -> Iterator[Path]:
 def host(data_dir: Path, runtime_base: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_base)}
     env.pop("NETCLODE_SANDBOX_HOST_SOCKET", None)
-    argv = [sys.executable, "-m", "netclode.sandboxhost", "--data-dir", str(data_dir)]
+    argv = [sys.executable, "-m", "netclode_local.sandboxhost", "--data-dir", str(data_dir)]
     return subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

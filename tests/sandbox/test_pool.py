@@ -11,8 +11,8 @@ import pytest
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
-from netclode.pool import WarmPool
-from netclode.store import keys
+from netclode.warmpool import WarmPool
+from netclode_protocol import keys
 from tests.sandbox.conftest import run
 
 pytestmark = pytest.mark.sandbox

@@ -10,8 +10,8 @@ import pytest
 
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
-from netclode.errors import FailedPrecondition, Unavailable
-from netclode.v1 import agent_pb2, api_pb2
+from netclode_protocol.errors import FailedPrecondition, Unavailable
+from netclode_protocol.v1 import agent_pb2, api_pb2
 from tests.sandbox.conftest import run, wait_ready
 
 pytestmark = pytest.mark.sandbox

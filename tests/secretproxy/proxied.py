@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from netclode.providers import placeholder
+from netclode_protocol.providers import placeholder
 from tests.secretproxy.upstream import Upstream, echo_server, self_signed
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.stack import Stack, start, stop

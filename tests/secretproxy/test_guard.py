@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from netclode_secret_proxy.guard import DestinationGuard
+from netclode_secret_proxy.destinations import DestinationGuard
 
 
 async def test_a_dual_stack_loopback_name_is_dialled_on_ipv4(monkeypatch: pytest.MonkeyPatch):

@@ -8,9 +8,9 @@ import os
 
 import httpx
 
-from netclode import audit
-from netclode.providers import placeholder
-from netclode.v1 import common_pb2
+from netclode_protocol import audit
+from netclode_protocol.providers import placeholder
+from netclode_protocol.v1 import common_pb2
 from tests.secretproxy.conftest import (
     GITHUB_REAL,
     INJECTIONS_PER_MINUTE,

@@ -9,14 +9,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from netclode import audit
-from netclode.auth.secrets import hash_token
-from netclode.providers import KNOWN_PROVIDERS
-from netclode.store import keys
 from netclode.store.sessions import SessionStore
-from netclode.v1 import common_pb2
+from netclode_protocol import audit, keys
+from netclode_protocol.bearer import hash_token
+from netclode_protocol.providers import KNOWN_PROVIDERS
+from netclode_protocol.v1 import common_pb2
 from netclode_secret_proxy.config import parse_resolve
-from netclode_secret_proxy.guard import DestinationGuard, Refused
+from netclode_secret_proxy.destinations import DestinationGuard, Refused
 from netclode_secret_proxy.table import TABLE
 from tests.secretproxy.conftest import MAPPED_NAME, TOKEN_CACHE_S, Proxy, make_session
 

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netclode_local.sandboxhost import workspacecopies
+from netclode_local.sandboxhost.mounts import WorkspaceImages, can_mount, unmount_under
 
-from netclode.sandboxhost import snapshots
-from netclode.sandboxhost.layout import Layout
-from netclode.sandboxhost.mounts import WorkspaceImages, can_mount, unmount_under
+from netclode.drivers.hostlayout import Layout
 
 pytestmark = pytest.mark.skipif(
     not (can_mount("mkfs.ext4") and Path("/dev/loop-control").exists()),
@@ -69,11 +69,11 @@ def test_a_snapshot_keeps_the_workspace_as_it_was_and_a_restore_brings_it_back(
     (workspace / "notes.txt").write_text("before\n")
     (workspace / "big.bin").write_bytes(os.urandom(FILLED_MB * 2**20))
 
-    held = snapshots.take(layout, images, "ws-a", "snap-1")
+    held = workspacecopies.take(layout, images, "ws-a", "snap-1")
     assert held >= FILLED_MB * 2**20  # what the workspace holds, not its image's size
     (workspace / "notes.txt").write_text("after\n")
     (workspace / "later.txt").write_text("written after the snapshot\n")
-    snapshots.clone(layout, images, "snap-1", "ws-b")
+    workspacecopies.clone(layout, images, "snap-1", "ws-b")
     restored = layout.workspace("ws-b")
     images.attach(restored, WORKSPACE_MB)
 
@@ -83,7 +83,7 @@ def test_a_snapshot_keeps_the_workspace_as_it_was_and_a_restore_brings_it_back(
     assert (workspace / "notes.txt").read_text() == "after\n"
     # The restored workspace is its own: writing there leaves the snapshot as it was.
     (restored / "notes.txt").write_text("changed in the restore\n")
-    snapshots.clone(layout, images, "snap-1", "ws-c")
+    workspacecopies.clone(layout, images, "snap-1", "ws-c")
     images.attach(layout.workspace("ws-c"), WORKSPACE_MB)
     assert (layout.workspace("ws-c") / "notes.txt").read_text() == "before\n"
 
@@ -100,8 +100,8 @@ def test_on_xfs_a_snapshot_shares_the_workspace_blocks(xfs: Path) -> None:
         (workspace / "big.bin").write_bytes(os.urandom(FILLED_MB * 2**20))
         os.sync()
         before = used_mb(xfs)
-        snapshots.take(layout, images, "ws-a", "snap-1")
-        snapshots.clone(layout, images, "snap-1", "ws-b")
+        workspacecopies.take(layout, images, "ws-a", "snap-1")
+        workspacecopies.clone(layout, images, "snap-1", "ws-b")
         assert used_mb(xfs) - before < FILLED_MB / 4
     finally:
         unmount_under(layout.data_dir)

@@ -13,7 +13,7 @@ import time
 import pytest
 from connectrpc.errors import ConnectError
 
-from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.snapshots.conftest import RETENTION
 from tests.support.inside import until
 from tests.support.sandboxhost import snapshot_files

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from netclode.drivers.hostlayout import Layout as HostLayout
 from netclode.eventing import types
-from netclode.sandboxhost.layout import Layout as HostLayout
 from netclode.sessions import turns
-from netclode.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.github.conftest import FunctionProcess
 from tests.support.connect_wire import unary_proto
 from tests.support.event_sink import EventSink

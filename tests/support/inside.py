@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from netclode.sandboxhost.layout import Layout as HostLayout
-from netclode.store import keys
-from netclode.v1 import agent_pb2
+from netclode.drivers.hostlayout import Layout as HostLayout
+from netclode_protocol import keys
+from netclode_protocol.v1 import agent_pb2
 from tests.support.stack import Stack
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"

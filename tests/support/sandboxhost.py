@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from netclode.sandboxhost.layout import SOCKET_ENV, Layout
-from netclode.sandboxhost.snapshots import IMAGE
+from netclode_local.sandboxhost.workspacecopies import IMAGE
+
+from netclode.drivers.hostlayout import SOCKET_ENV, Layout
 
 START_TIMEOUT_S = 15.0
 
@@ -21,7 +22,7 @@ def start_sandbox_host(data_dir: Path, env: dict[str, str] | None = None) -> sub
     """Returns once its API socket is up; raises if it exits or does not start in time."""
     environ = {**os.environ, **(env or {})}
     environ.pop(SOCKET_ENV, None)
-    argv = [sys.executable, "-m", "netclode.sandboxhost", "--data-dir", str(data_dir)]
+    argv = [sys.executable, "-m", "netclode_local.sandboxhost", "--data-dir", str(data_dir)]
     host = subprocess.Popen(argv, env=environ)
     socket = Layout(data_dir).host_socket
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import redis
 from connectrpc.errors import ConnectError
+from netclode_local.stack import control, credentials
+from netclode_local.stack.layout import Layout
 
-from netclode.localstack import control, credentials
-from netclode.localstack.layout import Layout
-from netclode.v1 import api_connect, api_pb2, common_pb2, events_pb2
-from netclode.v1.events_pb2 import StreamEntry
+from netclode_protocol.v1 import api_connect, api_pb2, common_pb2, events_pb2
+from netclode_protocol.v1.events_pb2 import StreamEntry
 from tests.support.net import OFFLINE_CATALOGUE
 
 S = common_pb2

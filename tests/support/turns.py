@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from netclode.v1 import api_pb2, events_pb2
+from netclode_protocol.v1 import api_pb2, events_pb2
 from tests.support.scripted_llm import Reply, ScriptedLLM
 from tests.support.stack import Client
 

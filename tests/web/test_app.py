@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from netclode.v1 import api_pb2
+from netclode_protocol.v1 import api_pb2
 from tests.support.scripted_llm import OLLAMA_MODEL, Reply, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 from tests.web.conftest import PHONE, open_page, screenshot

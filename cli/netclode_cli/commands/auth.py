@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
+from netclode_local.stack import credentials
+from netclode_local.stack.layout import Layout
 
-from netclode.localstack import credentials
-from netclode.localstack.layout import Layout
-from netclode.v1 import api_pb2
 from netclode_cli.client import Api, Target, resolve
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json, table
+from netclode_protocol.v1 import api_pb2
 
 ROLES = {"user": api_pb2.TOKEN_ROLE_USER, "admin": api_pb2.TOKEN_ROLE_ADMIN}
 

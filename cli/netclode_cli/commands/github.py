@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, short_repo, table, truncate
+from netclode_protocol.v1 import api_pb2, common_pb2
 
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
 SOURCES = {"app": "GitHub App installation", "token": "GITHUB_TOKEN"}

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 import click
 
-from netclode.providers import SECRETS_HINT
-from netclode.sdks import SDKS
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, table
+from netclode_protocol.providers import SECRETS_HINT
+from netclode_protocol.sdks import SDKS
+from netclode_protocol.v1 import api_pb2, common_pb2
 
 
 @click.command()

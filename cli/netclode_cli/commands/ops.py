@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from netclode.v1 import api_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json, relative, table
+from netclode_protocol.v1 import api_pb2
 
 if TYPE_CHECKING:
     from kubernetes import client

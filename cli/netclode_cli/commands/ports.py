@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from netclode.v1 import api_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, table
+from netclode_protocol.v1 import api_pb2
 
 PORT = click.IntRange(1, 65535)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import click
 
-from netclode.v1 import api_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json
+from netclode_protocol.v1 import api_pb2
 from netclode_protocol.waiting import wait_until
 
 # How often `start` asks whether the code was entered (the issuer is polled by the proxy).

@@ -6,8 +6,6 @@ import re
 
 import click
 
-from netclode.sdks import SDKS, sdk_name
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.lazy import Lazy, LazyGroup
 from netclode_cli.output import (
@@ -22,6 +20,8 @@ from netclode_cli.output import (
     table,
     truncate,
 )
+from netclode_protocol.sdks import SDKS, sdk_name
+from netclode_protocol.v1 import api_pb2, common_pb2
 
 LIST_MOST = 1000  # the api's largest ListSessions page
 

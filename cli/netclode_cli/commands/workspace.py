@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from netclode.v1 import api_pb2, common_pb2
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json, table
 from netclode_cli.terminal import attach, wait_until_ready
+from netclode_protocol.v1 import api_pb2, common_pb2
 
 S = common_pb2
 

@@ -12,10 +12,10 @@ import os
 
 import redis
 
-from netclode.auth.secrets import hash_token
 from netclode.auth.tokens import ADMIN, USER, TokenStore
-from netclode.store import keys
 from netclode.store.redis import text
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token
 
 CONFIGURED = (("NETCLODE_ADMIN_TOKEN", "admin", ADMIN), ("NETCLODE_BOT_TOKEN", "github-bot", USER))
 

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import redis
 
 from netclode.auth.clients import Network
-from netclode.auth.secrets import hash_token
 from netclode.auth.tokens import Principal, TokenStore
-from netclode.errors import ResourceExhausted, Unauthenticated
-from netclode.store import keys
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token
+from netclode_protocol.errors import ResourceExhausted, Unauthenticated
 
 MAX_FAILURES = 20
 WINDOW_S = 60

@@ -14,10 +14,10 @@ from __future__ import annotations
 import redis
 
 from netclode.auth.guard import FailureLimit, bearer
-from netclode.auth.secrets import hash_token
-from netclode.errors import Unauthenticated
-from netclode.store import keys
 from netclode.store.redis import text
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token
+from netclode_protocol.errors import Unauthenticated
 
 FINGERPRINT_CHARS = 16
 

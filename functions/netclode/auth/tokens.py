@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import redis
 
-from netclode.auth.secrets import hash_token, new_token
-from netclode.errors import FailedPrecondition, InvalidArgument, NotFound
-from netclode.store import keys
 from netclode.store.redis import hash_reply, text, texts
+from netclode_protocol import keys
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NotFound
 
 ADMIN = "admin"
 USER = "user"

@@ -19,7 +19,7 @@ from netclode.drivers.kube_manifests import (
     SNAPSHOT_VERSION,
     pod_name,
 )
-from netclode.errors import NotFound, Unavailable
+from netclode_protocol.errors import NotFound, Unavailable
 
 
 def load_api_client() -> client.ApiClient:

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from netclode.auth.secrets import new_token
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
-from netclode.errors import InvalidArgument
+from netclode_protocol.bearer import new_token
+from netclode_protocol.errors import InvalidArgument
 
 RUNTIME_PORT = 3002  # the default; KubernetesSettings.runtime_port
 RUN_DIR = "/run/netclode"

@@ -28,7 +28,7 @@ from netclode.drivers.kube_manifests import (
     tailnet_policy_name,
 )
 from netclode.drivers.rpc import SandboxRPC, plain_transport
-from netclode.errors import Unavailable
+from netclode_protocol.errors import Unavailable
 from netclode_protocol.waiting import wait_until
 
 ALIVE_PHASES = {"Pending", "Running"}

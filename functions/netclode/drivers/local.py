@@ -1,6 +1,6 @@
 """LocalDriver: bubblewrap sandboxes, through the sandbox host daemon.
 
-The driver is a thin client of the host's Unix-socket API (netclode/sandboxhost/server.py):
+The driver is a thin client of the host's Unix-socket API (local/netclode_local/sandboxhost/hostapi.py):
 functions come and go, the host keeps the sandboxes. `rpc()` needs no round trip to the
 host: it reads the sandbox's secret from the shared data directory and connects straight
 to the sandbox's inbound socket.
@@ -18,9 +18,9 @@ import httpx
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
+from netclode.drivers.hostlayout import Layout
 from netclode.drivers.rpc import SandboxRPC, plain_transport
-from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from netclode.sandboxhost.layout import Layout
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
 HOST_TIMEOUT = 15.0
 # Copies take as long as the workspace is big; the host's own cp limit is 600 s.

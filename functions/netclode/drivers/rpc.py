@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.message import Message
 
-from netclode.errors import (
+from netclode_protocol.errors import (
     DeadlineExceeded,
     FailedPrecondition,
     InvalidArgument,

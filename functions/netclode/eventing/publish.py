@@ -12,7 +12,7 @@ from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
 from netclode.config import Settings
-from netclode.errors import Unavailable
+from netclode_protocol.errors import Unavailable
 
 if TYPE_CHECKING:
     import httpx

@@ -20,8 +20,8 @@ from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
 from netclode.config import process_settings
-from netclode.store import keys
 from netclode.store.redis import connect
+from netclode_protocol import keys
 
 log = logging.getLogger(__name__)
 

@@ -34,16 +34,16 @@ from netclode.functions.connect import (
     while_authorized,
     with_domain_errors,
 )
+from netclode.functions.ops import OpsServiceImpl
 from netclode.functions.webapp import serve_web
-from netclode.ops import OpsServiceImpl
 from netclode.sessions import validation
 from netclode.sessions.port_service import PortService
 from netclode.sessions.service import SessionService
 from netclode.sessions.snapshot_service import SnapshotService
 from netclode.store.redis import connect
 from netclode.store.streams import SessionStream, TerminalStream
-from netclode.v1 import api_connect, api_pb2
-from netclode.v1 import api_pb2 as pb
+from netclode_protocol.v1 import api_connect, api_pb2
+from netclode_protocol.v1 import api_pb2 as pb
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -274,7 +274,7 @@ class Sessions(api_connect.SessionServiceSync):
         return pb.ListPortsResponse(ports=ports)
 
     def list_audit(self, request: pb.ListAuditRequest, ctx: RequestContext) -> pb.ListAuditResponse:
-        from netclode.audit import read_audit
+        from netclode_protocol.audit import read_audit
 
         self.service.get(caller(self.guard, ctx), request.session_id)
         records = read_audit(self.service.r, request.session_id, request.limit or 100)

@@ -11,7 +11,6 @@ from functools import cache
 from cloudevents.http import CloudEvent
 
 from netclode.config import Settings
-from netclode.errors import FailedPrecondition
 from netclode.eventing import types
 from netclode.eventing.receive import Drop, cloudevent_endpoint
 from netclode.github.app import GitHubApp
@@ -20,6 +19,7 @@ from netclode.github.sessions import SessionAPI
 from netclode.github.settings import GitHubSettings
 from netclode.github.workflow import Bot
 from netclode.store.redis import connect
+from netclode_protocol.errors import FailedPrecondition
 
 
 @cache

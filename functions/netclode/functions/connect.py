@@ -24,7 +24,7 @@ from connectrpc.server import ConnectWSGIApplication
 from netclode.auth.clients import Network, client_address
 from netclode.auth.guard import Guard, bearer
 from netclode.auth.tokens import Principal
-from netclode.errors import NetclodeError, Unauthenticated
+from netclode_protocol.errors import NetclodeError, Unauthenticated
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

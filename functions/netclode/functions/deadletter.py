@@ -15,8 +15,8 @@ from cloudevents.http import CloudEvent
 
 from netclode.config import process_settings
 from netclode.eventing.receive import cloudevent_endpoint
-from netclode.store import keys
 from netclode.store.redis import connect
+from netclode_protocol import keys
 
 MAX_KEPT = 1000
 

@@ -18,10 +18,10 @@ from netclode.auth.sessiontokens import session_for
 from netclode.config import Settings
 from netclode.functions.connect import mount, with_domain_errors
 from netclode.sessions.afterturn import AfterTurn
-from netclode.sessions.ingest import Ingest
 from netclode.sessions.lifecycle import Lifecycle
+from netclode.sessions.reports import Ingest
 from netclode.store.redis import connect
-from netclode.v1 import agent_connect, agent_pb2
+from netclode_protocol.v1 import agent_connect, agent_pb2
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 

@@ -14,8 +14,8 @@ from cloudevents.http import CloudEvent
 
 from netclode.config import process_settings
 from netclode.eventing.receive import cloudevent_endpoint
-from netclode.pool import WarmPool
 from netclode.sessions.service import SessionService
+from netclode.warmpool import WarmPool
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ import flask
 import redis
 
 from netclode.config import Settings, process_settings
-from netclode.errors import Unavailable
 from netclode.eventing.publish import publish
 from netclode.github import signature
 from netclode.github.deliveries import DELIVERY_ID, EVENT_NAME, Delivery
 from netclode.github.settings import GitHubSettings
-from netclode.store import keys
 from netclode.store.redis import connect
+from netclode_protocol import keys
+from netclode_protocol.errors import Unavailable
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from netclode.errors import FailedPrecondition
 from netclode.github.settings import GitHubSettings
+from netclode_protocol.errors import FailedPrecondition
 
 if TYPE_CHECKING:
     from github import Auth, Github, GithubIntegration

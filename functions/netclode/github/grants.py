@@ -22,12 +22,12 @@ from functools import cached_property
 import redis
 from github import Auth, Github, GithubException
 
-from netclode.errors import FailedPrecondition, Unavailable
 from netclode.github.app import READ, WRITE, GitHubApp
 from netclode.github.settings import GitHubSettings
-from netclode.providers import GITHUB_TOKEN
-from netclode.store import keys
-from netclode.v1 import api_pb2, common_pb2
+from netclode_protocol import keys
+from netclode_protocol.errors import FailedPrecondition, Unavailable
+from netclode_protocol.providers import GITHUB_TOKEN
+from netclode_protocol.v1 import api_pb2, common_pb2
 
 APP, PERSONAL = "app", "token"
 GITHUB_PREFIX = "https://github.com/"

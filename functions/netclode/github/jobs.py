@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import redis
 
-from netclode.store import keys
 from netclode.store.codec import from_hash, to_hash
 from netclode.store.redis import text, texts, writable
 from netclode.store.sessions import now_ms
+from netclode_protocol import keys
 
 QUEUED, STARTING, RUNNING, FINISHING = "queued", "starting", "running", "finishing"
 

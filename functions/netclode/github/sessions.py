@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
-from netclode.errors import InvalidArgument
-from netclode.providers import normalize_model
-from netclode.sdks import parse_sdk
 from netclode.sessions import entries as entry_kinds
-from netclode.v1 import api_pb2, common_pb2, events_pb2
+from netclode_protocol.errors import InvalidArgument
+from netclode_protocol.providers import normalize_model
+from netclode_protocol.sdks import parse_sdk
+from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 
 if TYPE_CHECKING:
-    from netclode.v1 import api_connect
+    from netclode_protocol.v1 import api_connect
 
 TIMEOUT_MS = 30_000
 PAGE = 500
@@ -74,7 +74,7 @@ class SessionAPI:
     def client(self) -> api_connect.SessionServiceClientSync:
         """Made on the first call: the Connect client (its HTTP stack, asyncio, telemetry)
         is a large share of the bot's cold start, and most ticks call no api."""
-        from netclode.v1 import api_connect
+        from netclode_protocol.v1 import api_connect
 
         return api_connect.SessionServiceClientSync(self.address, timeout_ms=TIMEOUT_MS)
 

@@ -23,9 +23,9 @@ from netclode.github.jobs import FINISHING, QUEUED, RUNNING, STARTING, Job, JobS
 from netclode.github.routing import DEPS, ISSUE, PR, REVIEW, Work, route
 from netclode.github.sessions import SessionAPI, last_answer, last_error, turn_outcome
 from netclode.github.settings import GitHubSettings
-from netclode.store import keys
 from netclode.store.sessions import now_ms
-from netclode.v1 import common_pb2
+from netclode_protocol import keys
+from netclode_protocol.v1 import common_pb2
 
 if TYPE_CHECKING:  # PyGithub loads with the first GitHub call: see github/app.py
     from github.IssueComment import IssueComment

@@ -4,9 +4,9 @@ façades (the session, port and snapshot services) that all apply it."""
 from __future__ import annotations
 
 from netclode.auth.tokens import Principal
-from netclode.errors import NotFound
 from netclode.sessions import validation
 from netclode.store.sessions import SessionRecord, SessionStore
+from netclode_protocol.errors import NotFound
 
 
 def may_see(principal: Principal, record: SessionRecord) -> bool:

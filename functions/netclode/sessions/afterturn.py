@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from netclode.errors import NetclodeError
 from netclode.sessions import turns
-from netclode.sessions.ingest import TurnEnd
 from netclode.sessions.lifecycle import Lifecycle
+from netclode.sessions.reports import TurnEnd
 from netclode.sessions.snapshots import Snapshots
+from netclode_protocol.errors import NetclodeError
 
 log = logging.getLogger(__name__)
 

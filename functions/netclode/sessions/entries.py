@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from netclode.v1 import common_pb2, events_pb2
+from netclode_protocol.v1 import common_pb2, events_pb2
 
 
 def session_update(session: common_pb2.Session) -> events_pb2.StreamEntry:

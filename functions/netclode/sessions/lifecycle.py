@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING
 import redis
 
 from netclode.auth import sessiontokens
-from netclode.auth.secrets import hash_token, new_token
 from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
-from netclode.errors import NetclodeError, ResourceExhausted
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports, turns
 from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
-from netclode.v1 import agent_pb2, common_pb2, events_pb2
+from netclode_protocol.bearer import hash_token, new_token
+from netclode_protocol.errors import NetclodeError, ResourceExhausted
+from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 
 if TYPE_CHECKING:
     from netclode.github.grants import SessionTokens
@@ -203,7 +203,8 @@ class Lifecycle:
 
     def session_config(self, record: SessionRecord, github_token: bool) -> agent_pb2.SessionConfig:
         """What the sandbox is told; `github_token`: the proxy holds one for the session."""
-        from netclode import codexauth, providers
+        from netclode import codexauth
+        from netclode_protocol import providers
 
         env = providers.sandbox_env(
             providers.ProviderSettings.from_env(), record.sdk_type, record.model

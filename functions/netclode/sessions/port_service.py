@@ -4,13 +4,13 @@ themselves are kept by netclode.sessions.ports."""
 from __future__ import annotations
 
 from netclode.auth.tokens import Principal
-from netclode.errors import FailedPrecondition, NotFound
 from netclode.sessions import entries
 from netclode.sessions.access import owned
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.ports import check_port, exposed_entry
 from netclode.store.ports import PortStore
-from netclode.v1 import common_pb2, events_pb2
+from netclode_protocol.errors import FailedPrecondition, NotFound
+from netclode_protocol.v1 import common_pb2, events_pb2
 
 
 class PortService:

@@ -13,11 +13,11 @@ import logging
 import redis
 
 from netclode.drivers.base import SandboxDriver
-from netclode.errors import InvalidArgument, NetclodeError
 from netclode.sessions import entries
 from netclode.store.ports import PortStore
 from netclode.store.streams import SessionStream
-from netclode.v1 import events_pb2
+from netclode_protocol.errors import InvalidArgument, NetclodeError
+from netclode_protocol.v1 import events_pb2
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from netclode.errors import NetclodeError
 from netclode.sandboxes import READY_TIMEOUT_S
 from netclode.sessions import afterturn, turns
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
-from netclode.v1 import common_pb2
+from netclode_protocol.errors import NetclodeError
+from netclode_protocol.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ import redis
 from netclode.auth.tokens import Principal
 from netclode.config import Settings
 from netclode.drivers.base import SandboxDriver
-from netclode.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from netclode.eventing import types
 from netclode.eventing.publish import publish
 from netclode.sessions import entries, turns, validation
@@ -28,7 +27,8 @@ from netclode.sessions.snapshots import Snapshots
 from netclode.store.redis import connect
 from netclode.store.sessions import SessionRecord
 from netclode.store.streams import Page, TerminalStream, last_cursors
-from netclode.v1 import agent_pb2, api_pb2, common_pb2
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,8 @@ class SessionService:
     # -- lifecycle ------------------------------------------------------------------------
 
     def create(self, principal: Principal, req: api_pb2.CreateSessionRequest) -> SessionRecord:
-        from netclode import codexauth, providers
+        from netclode import codexauth
+        from netclode_protocol import providers
 
         repos = validation.repos(list(req.repos))
         access = validation.enum_value("repo_access", S.RepoAccess, req.repo_access)
@@ -156,7 +157,7 @@ class SessionService:
         return self.store.get(session_id) or record
 
     def _start(self, record: SessionRecord) -> None:
-        from netclode.pool import WarmPool
+        from netclode.warmpool import WarmPool
 
         custom = record.vcpus or record.memory_mb or record.tailnet_access
         sandbox_id = None if custom else WarmPool(self.settings, self.r).claim(record.id)
@@ -275,7 +276,8 @@ class SessionService:
     # -- prompts ----------------------------------------------------------------------------
 
     def send_prompt(self, principal: Principal, session_id: str, text: str) -> PromptReceipt:
-        from netclode import codexauth, providers
+        from netclode import codexauth
+        from netclode_protocol import providers
 
         record = self.get(principal, session_id)
         text = validation.prompt(text, self.settings.max_prompt_bytes)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 from netclode.auth.tokens import Principal
-from netclode.errors import FailedPrecondition
 from netclode.sandboxes import new_workspace_id
 from netclode.sessions import entries, turns, validation
 from netclode.sessions.access import owned
@@ -14,7 +13,8 @@ from netclode.sessions.service import SessionService
 from netclode.sessions.snapshots import Snapshots
 from netclode.store.sessions import SessionRecord
 from netclode.store.snapshots import SnapshotRecord
-from netclode.v1 import common_pb2
+from netclode_protocol.errors import FailedPrecondition
+from netclode_protocol.v1 import common_pb2
 
 S = common_pb2
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from netclode.errors import InvalidArgument, NetclodeError, NotFound
 from netclode.sessions import entries
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode.store.snapshots import SnapshotRecord, SnapshotStore
-from netclode.v1 import common_pb2, events_pb2
+from netclode_protocol.errors import InvalidArgument, NetclodeError, NotFound
+from netclode_protocol.v1 import common_pb2, events_pb2
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import redis
 
-from netclode.store import keys
 from netclode.store.redis import hash_reply
+from netclode_protocol import keys
 
 ISSUED, STARTED, COMPLETED = "issued", "started", "completed"
 

@@ -9,8 +9,8 @@ from base64 import urlsafe_b64decode
 from typing import TYPE_CHECKING
 
 from netclode.config import Settings
-from netclode.errors import InvalidArgument
-from netclode.v1 import common_pb2
+from netclode_protocol.errors import InvalidArgument
+from netclode_protocol.v1 import common_pb2
 
 if TYPE_CHECKING:  # the generic wrapper the stubs type enums with; not a runtime name
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import redis
 
-from netclode.store import keys
 from netclode.store.redis import hash_reply
+from netclode_protocol import keys
 
 
 class PortStore:

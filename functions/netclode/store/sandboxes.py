@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import redis
 
-from netclode.store import keys
 from netclode.store.redis import hash_reply, texts
 from netclode.store.sessions import now_ms
+from netclode_protocol import keys
 
 # Pops ready ids until one is still a ready sandbox (entries can outlive a crash until the
 # next reconcile), marks it claimed for the session, and returns it; nil when none is left.

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import redis
 
-from netclode.store import keys
 from netclode.store.codec import from_hash, to_hash
 from netclode.store.redis import texts, writable
-from netclode.v1 import common_pb2
+from netclode_protocol import keys
+from netclode_protocol.v1 import common_pb2
 
 
 @dataclass

@@ -22,9 +22,9 @@ import redis
 from google.protobuf.timestamp_pb2 import Timestamp
 from redis.commands.core import Script
 
-from netclode.store import keys
 from netclode.store.redis import stream_entries, streams_read
-from netclode.v1 import events_pb2
+from netclode_protocol import keys
+from netclode_protocol.v1 import events_pb2
 
 FIELD = b"e"
 LIVE_MAXLEN = 2_000

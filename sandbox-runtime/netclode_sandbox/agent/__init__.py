@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from netclode.v1 import agent_pb2, common_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent.events import Emit
 
 # A failing model API must end the turn within 30 s: neither backend retries past this.

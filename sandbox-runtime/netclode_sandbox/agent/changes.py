@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from netclode.v1 import events_pb2
+from netclode_protocol.v1 import events_pb2
 
 MAX_FILES = 50_000
 MAX_TEXT_BYTES = 1_000_000

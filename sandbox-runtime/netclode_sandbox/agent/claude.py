@@ -41,8 +41,8 @@ from claude_agent_sdk import (
     query,
 )
 
-from netclode.providers import split_model
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.providers import split_model
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events

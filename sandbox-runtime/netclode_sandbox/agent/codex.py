@@ -6,7 +6,7 @@ never asks for approval: the sandbox is the boundary. Its state (CODEX_HOME: thr
 system prompt as AGENTS.md, in oauth mode auth.json) lives under `.netclode/` in the workspace,
 with the thread id in a SessionMapping, so the conversation resumes after pause/resume.
 
-The model is `model:api|oauth[:effort]` (netclode.providers.codex_model). In api mode the CLI
+The model is `model:api|oauth[:effort]` (netclode_protocol.providers.codex_model). In api mode the CLI
 speaks the OpenAI Responses API at OPENAI_BASE_URL with OPENAI_API_KEY (a placeholder: the
 secret proxy swaps in the key). In oauth mode it uses its ChatGPT sign-in, written as
 auth.json holding placeholders only: the access token is CODEX_ACCESS_TOKEN's placeholder,
@@ -47,14 +47,14 @@ from openai_codex import (
 )
 from openai_codex.generated.v2_all import ReasoningEffort, TurnError
 
-from netclode.providers import (
+from netclode_protocol.providers import (
     CODEX_ACCOUNT_ENV,
     CODEX_OAUTH,
     CodexModel,
     codex_model,
     placeholder,
 )
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events

@@ -7,7 +7,7 @@ starts the CLI over stdio on its own event loop in a worker thread, opens the co
 fresh sandbox), sends the prompt and waits for `session.idle`. The CLI keeps its state in
 COPILOT_HOME under `.netclode/` in the workspace; auto-update and client telemetry are off.
 
-Two backends, from the session model (netclode.providers): `github` hands the CLI the
+Two backends, from the session model (netclode_protocol.providers): `github` hands the CLI the
 GITHUB_COPILOT_TOKEN placeholder as its GitHub token; `anthropic` (a `:anthropic` model) is
 BYOK, provider type anthropic at ANTHROPIC_BASE_URL (or the public API) with the Anthropic
 placeholder as key, and the CLI runs offline (no GitHub sign-in, telemetry or updates).
@@ -38,8 +38,8 @@ from copilot import CopilotClient, RuntimeConnection, StdioRuntimeConnection
 from copilot.generated.session_events import SessionEvent, SessionEventType
 from copilot.session import CopilotSession, PermissionHandler
 
-from netclode.providers import split_model
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.providers import split_model
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events

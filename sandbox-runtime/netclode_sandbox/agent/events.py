@@ -12,7 +12,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, events_pb2
 
 Emit = Callable[[agent_pb2.AgentOutput], None]
 Kind = events_pb2.AgentEventKind

@@ -20,9 +20,9 @@ import anthropic
 import httpx2
 import openai
 
-from netclode.errors import InvalidArgument
-from netclode.providers import split_model
-from netclode.v1 import agent_pb2
+from netclode_protocol.errors import InvalidArgument
+from netclode_protocol.providers import split_model
+from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.agent.events import Events
 from netclode_sandbox.agent.llm_http import (
     DEFAULT_RETRIES,

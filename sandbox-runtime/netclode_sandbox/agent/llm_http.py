@@ -32,7 +32,7 @@ import anthropic
 import httpx2
 import openai
 
-from netclode.providers import Provider
+from netclode_protocol.providers import Provider
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.llm_request import Encoded, Turns
 from netclode_sandbox.agent.llm_stream import BrokenOff

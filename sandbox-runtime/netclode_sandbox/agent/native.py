@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.llm import ModelClient, ModelError, make_client

@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from netclode.providers import OPENCODE_EFFORTS, Provider, split_opencode
-from netclode.v1 import agent_pb2, events_pb2
+from netclode_protocol.providers import OPENCODE_EFFORTS, Provider, split_opencode
+from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_protocol.waiting import wait_until
 from netclode_sandbox import identity
 from netclode_sandbox.agent.changes import WorkspaceTracker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netclode.v1 import agent_pb2
+from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.repos import repo_dirs
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from netclode.v1 import events_pb2
+from netclode_protocol.v1 import events_pb2
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.events import Events
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from netclode.v1 import common_pb2, events_pb2
 from netclode_cli.client import describe, error_answer, snake
 from netclode_cli.output import duration, relative, repos_cell
 from netclode_cli.render import line, matches_kind
+from netclode_protocol.v1 import common_pb2, events_pb2
 
 E = events_pb2
 

@@ -16,8 +16,8 @@ from functions_framework import create_app
 import netclode
 from netclode.functions import api, ingest, webhook
 from netclode.github import signature
-from netclode.store import keys
-from netclode.v1 import agent_pb2, api_pb2
+from netclode_protocol import keys
+from netclode_protocol.v1 import agent_pb2, api_pb2
 
 SOURCE = Path(netclode.__file__).parents[1] / "main.py"
 SECRET = "webhook-secret"

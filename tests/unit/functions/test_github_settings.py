@@ -8,7 +8,7 @@ import pytest
 
 from netclode.github.sessions import SessionAPI, session_choice
 from netclode.github.settings import GitHubSettings
-from netclode.v1 import common_pb2 as S
+from netclode_protocol.v1 import common_pb2 as S
 
 
 def test_the_bot_runs_any_backend_with_a_model_of_it() -> None:

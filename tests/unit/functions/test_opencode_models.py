@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from netclode.errors import FailedPrecondition, InvalidArgument
-from netclode.providers import (
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument
+from netclode_protocol.providers import (
     ProviderSettings,
     normalize_model,
     placeholder,
@@ -14,7 +14,7 @@ from netclode.providers import (
     sandbox_env,
     split_opencode,
 )
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 from netclode_sandbox.agent.opencode import provider_config
 
 OPENCODE = common_pb2.SDK_TYPE_OPENCODE

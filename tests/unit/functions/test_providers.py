@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from netclode.errors import InvalidArgument
-from netclode.providers import codex_model, keyed_by, normalize_model, split_model
-from netclode.v1 import common_pb2
+from netclode_protocol.errors import InvalidArgument
+from netclode_protocol.providers import codex_model, keyed_by, normalize_model, split_model
+from netclode_protocol.v1 import common_pb2
 
 NATIVE = common_pb2.SDK_TYPE_NATIVE
 CLAUDE = common_pb2.SDK_TYPE_CLAUDE

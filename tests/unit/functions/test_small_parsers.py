@@ -8,8 +8,8 @@ import ipaddress
 import pytest
 
 from netclode.auth.clients import client_address, parse_networks
-from netclode.auth.guard import bearer
 from netclode.eventing.topology import Delivery, parse_duration
+from netclode_protocol.bearer import bearer
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from netclode.github.jobs import Job
 from netclode.sessions.snapshots import SnapshotRecord
 from netclode.store.sessions import SessionRecord
-from netclode.v1 import common_pb2
+from netclode_protocol.v1 import common_pb2
 
 
 def _as_stored(mapping: dict[str, str]) -> dict[bytes, bytes]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from netclode.v1 import agent_pb2
+from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.agent.events import Events
 from netclode_sandbox.agent.llm_stream import (
     AnthropicReader,

@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from netclode.drivers.rpc import SandboxRPC
-from netclode.errors import FailedPrecondition, InvalidArgument, Unavailable
-from netclode.v1 import agent_pb2, api_pb2
+from netclode_protocol.errors import FailedPrecondition, InvalidArgument, Unavailable
+from netclode_protocol.v1 import agent_pb2, api_pb2
+from netclode_sandbox.inbound import build_server
 from netclode_sandbox.publisher import Publisher
-from netclode_sandbox.server import build_server
 from netclode_sandbox.service import SandboxRuntime
 
 SECRET = "inbound-secret"

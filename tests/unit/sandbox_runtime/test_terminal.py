@@ -7,7 +7,7 @@ import os
 import queue
 from pathlib import Path
 
-from netclode.v1 import agent_pb2
+from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.terminal import Terminal
 
 

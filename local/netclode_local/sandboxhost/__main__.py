@@ -1,0 +1,49 @@
+"""`python -m netclode_local.sandboxhost --data-dir DIR [--socket PATH]`: run the sandbox host.
+
+Upstreams come from the environment, as for every other deployable:
+NETCLODE_INGEST_URL (http://host:port of the ingest function) and, optionally,
+NETCLODE_SECRET_PROXY_ADDR (host:port of the secret proxy). SIGTERM stops every sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from netclode.config import Settings
+from netclode.drivers.hostlayout import Layout
+from netclode_local.sandboxhost import bytecode
+from netclode_local.sandboxhost.host import SandboxHost, Upstreams
+from netclode_local.sandboxhost.hostapi import build_server
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="python -m netclode_local.sandboxhost")
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir)
+    parser.add_argument("--socket", type=Path, default=None)
+    args = parser.parse_args(argv)
+    upstreams = Upstreams.parse(
+        settings.ingest_url, os.environ.get("NETCLODE_SECRET_PROXY_ADDR", "")
+    )
+    host = SandboxHost(args.data_dir, upstreams)
+
+    def stop(signum: int, frame: object) -> None:
+        host.shutdown()
+        sys.exit(0)
+
+    # Before the socket appears: whoever sees it may stop the host at once.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    bytecode.compile_in_background()
+    socket_path = args.socket or Layout(args.data_dir).host_socket
+    server = build_server(host, socket_path)
+    print(f"sandbox host listening on {socket_path}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
