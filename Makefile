@@ -28,7 +28,7 @@ test-fast: setup-dev  ## While developing: lint and the fast tier (tests/unit: n
 	@scripts/test.sh tests/unit $(PYTEST_ARGS)
 
 lint: setup-dev
-	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check . && $(VENV)/bin/lint-imports --no-cache
 
 typecheck: setup-dev  ## Type-check the packages (mypy, configured in pyproject.toml)
 	@$(VENV)/bin/mypy

@@ -54,6 +54,8 @@ from netclode_protocol.bearer import hash_token, new_token
 from tests.github.conftest import new_app_private_key, payload
 from tests.support.event_sink import EventSink
 from tests.support.sandboxhost import start_sandbox_host
+from netclode_local.stack.layout import FUNCTION_SOURCE
+from netclode_protocol.bearer import new_token
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 FUNCTION_TARGET_MS = 300.0

@@ -31,6 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from netclode_local.sandboxhost import workspacecopies
+from netclode.config import Settings
+from netclode.drivers.hostlayout import Layout
+from netclode.drivers.local import LocalDriver
 from netclode_local.sandboxhost.host import SandboxHost, Upstreams
 from netclode_local.sandboxhost.hostapi import build_server
 

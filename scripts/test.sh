@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check . >/dev/null || { echo "ruff format: files need formatting (make format)"; exit 1; }
 .venv/bin/ruff check . || exit 1
 .venv/bin/mypy || { echo "mypy: type errors (make typecheck)"; exit 1; }
+# The layers and who may import whom: the contracts in pyproject.toml ([tool.importlinter]).
+imports=$(.venv/bin/lint-imports --no-cache 2>&1) || { sed -n '/Broken contracts/,$p' <<<"$imports"; exit 1; }
 mkdir -p test-artifacts
 
 # Whether the arguments choose tests or workers themselves.

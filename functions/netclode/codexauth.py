@@ -6,8 +6,6 @@ summary in Redis (keys.CODEX_ACCOUNT: account id, expiry); this module reads tha
 (is Codex OAuth usable? which account id does a session's CLI send?) and relays the
 admin's start/status/sign-out and Copilot status calls to the proxy's control endpoint
 (netclode_secret_proxy.control), which only the api function can reach.
-
-The secret proxy imports this module too (codex_oauth_session), so it imports little.
 """
 
 from __future__ import annotations
@@ -24,23 +22,13 @@ from netclode_protocol import keys
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument, Unavailable
 from netclode_protocol.providers import codex_model
 from netclode_protocol.v1 import common_pb2
+from netclode_protocol.errors import FailedPrecondition, Unavailable
+from netclode_protocol.providers import codex_oauth_session
 
 ACCOUNT_ID_ENV = "NETCLODE_CODEX_ACCOUNT_ID"
 CONTROL_URL_ENV = "NETCLODE_PROXY_CONTROL_URL"
 CONTROL_TOKEN_ENV = "NETCLODE_PROXY_CONTROL_TOKEN"
 CONTROL_TIMEOUT_S = 20.0
-OAUTH = "oauth"
-
-
-def codex_oauth_session(sdk_type: int, model: str) -> bool:
-    """A Codex session whose model names OAuth mode (`<model>:oauth[:effort]`, as
-    providers.codex_model reads it)."""
-    if sdk_type != common_pb2.SDK_TYPE_CODEX:
-        return False
-    try:
-        return codex_model(model).mode == OAUTH
-    except InvalidArgument:
-        return False
 
 
 def signed_in_account(r: redis.Redis) -> str:

@@ -1,4 +1,5 @@
-"""Credentials: random generation, hashing for storage, constant-time comparison.
+"""Bearer credentials: random generation, reading the header, hashing for storage,
+constant-time comparison (shared by the control plane and the secret proxy).
 
 Tokens carry 256 bits of randomness and are stored only as SHA-256 hex digests: a leaked
 database reveals no usable credential, and a fast hash is enough for random secrets.
@@ -12,6 +13,12 @@ import secrets
 def new_token(prefix: str) -> str:
     """A fresh token such as `ncu_…`; the prefix tells a reader what kind of secret it is."""
     return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of a `Bearer <token>` header value (the scheme is case-insensitive)."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def hash_token(token: str) -> str:

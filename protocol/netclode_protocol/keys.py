@@ -12,7 +12,7 @@ so the layout below is the whole persistent schema:
   session:{id}:live              STREAM capped live tail of partial entries
   session:{id}:terminal          STREAM capped terminal output (scrollback)
   session:{id}:pending           LIST  prompts waiting for a sandbox (JSON)
-  session:{id}:audit             STREAM capped secret-proxy audit records (see netclode_protocol.audit)
+  session:{id}:audit             STREAM capped secret-proxy audit records (see audit.py)
   session:{id}:secrets           HASH  the session's own real credentials, read only by the
                                        secret proxy: GITHUB_TOKEN = repo-scoped token
   session:{id}:snapshots         ZSET  snapshot id -> created_at (ms)

@@ -321,6 +321,17 @@ def codex_model(model: str) -> CodexModel:
     return CodexModel(_model_name(spelled, name), mode, effort)  # type: ignore[arg-type]
 
 
+def codex_oauth_session(sdk_type: int, model: str) -> bool:
+    """A Codex session whose model names OAuth mode (`<model>:oauth[:effort]`, as
+    codex_model reads it); the secret proxy asks too, to pick the sign-in's credential."""
+    if sdk_type != common_pb2.SDK_TYPE_CODEX:
+        return False
+    try:
+        return codex_model(model).mode == "oauth"
+    except InvalidArgument:
+        return False
+
+
 def sandbox_env(settings: ProviderSettings, sdk_type: int, model: str) -> dict[str, str]:
     """SessionConfig.env for a session: its provider's placeholder key and base URL only."""
     provider, _ = split_model(sdk_type, model)

@@ -42,6 +42,8 @@ from netclode_local.stack.layout import MANIFESTS
 
 from netclode.eventing import types
 from netclode.eventing.topology import Delivery, Topology, Trigger, load
+from netclode_local.broker import Router, make_server
+from netclode_local.stack.layout import MANIFESTS
 from tests.support.event_sink import EventSink
 from tests.support.net import free_port
 

@@ -27,12 +27,18 @@ ALLOWED_IN = {
     "github": set(),  # PyGithub: the bot imports it with its first GitHub call
     "kubernetes": set(),  # only the kubernetes sandbox driver, once chosen
     "connectrpc": {"api", "bot", "ingest"},
-    "netclode.v1": {"api", "bot", "ingest", "pool"},
+    "netclode_protocol.v1": {"api", "bot", "ingest", "pool"},
     "httpx": set(),  # imported to call a sandbox, GitHub or the api, or to publish an event
-    "rich": set(),  # httpx's command-line tool pulls it in (see netclode/__init__.py)
+    "rich": set(),  # httpx's command-line tool pulls it in (see netclode_protocol/__init__.py)
     "pygments": set(),
 }
-CLI_NEVER_AT_HELP = ("connectrpc", "netclode.v1", "google.protobuf", "rich", "netclode_cli.client")
+CLI_NEVER_AT_HELP = (
+    "connectrpc",
+    "netclode_protocol.v1",
+    "google.protobuf",
+    "rich",
+    "netclode_cli.client",
+)
 
 
 def modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:

@@ -7,12 +7,12 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-GENERATED = REPO / "functions" / "netclode" / "v1"
+GENERATED = REPO / "protocol" / "netclode_protocol" / "v1"
 
 
 def test_generated_code_is_not_stale(tmp_path: Path) -> None:
     subprocess.run([str(REPO / "scripts" / "gen-proto.sh"), str(tmp_path)], check=True)
-    fresh = tmp_path / "netclode" / "v1"
+    fresh = tmp_path / "netclode_protocol" / "v1"
     names = sorted(p.name for p in fresh.iterdir() if p.is_file())
     assert names == sorted(
         p.name for p in GENERATED.iterdir() if p.is_file() and p.suffix != ".pyc"

@@ -16,6 +16,7 @@ from netclode_local.stack.layout import MANIFESTS
 
 from netclode.eventing.topology import load
 from netclode_cli.output import to_dict
+from netclode_local.stack.layout import MANIFESTS
 from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.manifests.conftest import REPO
 

@@ -27,6 +27,7 @@ from netclode.config import Settings
 from netclode.drivers.hostlayout import Layout as HostLayout
 from netclode.eventing import types
 from netclode.eventing.publish import publish
+from netclode_local.stack import control
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.redteam.conftest import SECRET
 from tests.support.inside import field

@@ -21,6 +21,7 @@ from netclode_local.sandboxhost import userns, workspacecopies
 from netclode_local.sandboxhost.mounts import WorkspaceImages
 
 from netclode.drivers.hostlayout import Layout
+from netclode_local.sandboxhost import userns, workspacecopies
 from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.support.inside import field
 from tests.support.sandboxhost import mount_options, snapshot_files

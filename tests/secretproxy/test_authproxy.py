@@ -13,6 +13,7 @@ import httpx
 import pytest
 from netclode_local.sandboxhost.bridge import Bridges
 
+from netclode_local.sandboxhost.bridge import Bridges
 from netclode_protocol.providers import placeholder
 from netclode_protocol.v1 import common_pb2
 from tests.secretproxy.conftest import SECRETS, Proxy, make_session

@@ -11,6 +11,8 @@ from netclode_local.stack.layout import Layout
 from netclode_cli.client import Api, Target, resolve
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import clock, console, emit_json, table
+from netclode_local.stack import credentials
+from netclode_local.stack.layout import Layout
 from netclode_protocol.v1 import api_pb2
 
 ROLES = {"user": api_pb2.TOKEN_ROLE_USER, "admin": api_pb2.TOKEN_ROLE_ADMIN}

@@ -17,17 +17,12 @@ from netclode.auth.clients import Network
 from netclode.auth.tokens import Principal, TokenStore
 from netclode_protocol import keys
 from netclode_protocol.bearer import hash_token
+from netclode_protocol.bearer import bearer, hash_token
 from netclode_protocol.errors import ResourceExhausted, Unauthenticated
 
 MAX_FAILURES = 20
 WINDOW_S = 60
 FINGERPRINT_CHARS = 16
-
-
-def bearer(header: str | None) -> str | None:
-    """The token of a `Bearer <token>` header value (the scheme is case-insensitive)."""
-    scheme, _, token = (header or "").strip().partition(" ")
-    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 class FailureLimit:

@@ -1,5 +1,8 @@
 """Where the local sandboxes live on disk, shared by the sandbox host and the local driver.
 
+The local driver's side of the contract with the sandbox host (netclode_local), kept here so
+the control plane never imports the stand-in: the host imports this layout, not the reverse.
+
 <runtime>/host.sock                the host's API socket (owner-only)
 <data>/workspaces/<workspace_id>/  persistent workspaces, bound at /workspace
 <data>/workspace-images/<id>.img   each workspace's filesystem, loop-mounted at its dir

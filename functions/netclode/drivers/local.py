@@ -1,9 +1,10 @@
 """LocalDriver: bubblewrap sandboxes, through the sandbox host daemon.
 
-The driver is a thin client of the host's Unix-socket API (local/netclode_local/sandboxhost/hostapi.py):
-functions come and go, the host keeps the sandboxes. `rpc()` needs no round trip to the
-host: it reads the sandbox's secret from the shared data directory and connects straight
-to the sandbox's inbound socket.
+The driver is a thin client of the host's Unix-socket API (netclode_local.sandboxhost.hostapi,
+which the control plane never imports: the socket and the paths in hostlayout.py are the whole
+contract): functions come and go, the host keeps the sandboxes. `rpc()` needs no round trip
+to the host: it reads the sandbox's secret from the shared data directory and connects
+straight to the sandbox's inbound socket.
 
 Sizes: the memory a session asks for (else the configured default) is a hard limit on the
 sandbox's data segment (prlimit); vCPUs are advisory here, the processes share the host's

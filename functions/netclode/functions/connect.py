@@ -22,8 +22,9 @@ from connectrpc.request import RequestContext
 from connectrpc.server import ConnectWSGIApplication
 
 from netclode.auth.clients import Network, client_address
-from netclode.auth.guard import Guard, bearer
+from netclode.auth.guard import Guard
 from netclode.auth.tokens import Principal
+from netclode_protocol.bearer import bearer
 from netclode_protocol.errors import NetclodeError, Unauthenticated
 
 if TYPE_CHECKING:

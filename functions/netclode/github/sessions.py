@@ -130,7 +130,7 @@ class SessionAPI:
 def last_answer(history: list[events_pb2.StreamEntry]) -> str:
     """The last final assistant message in a session's history ("" when there is none)."""
     for entry in reversed(history):
-        if entry_kinds.is_final_message(entry) and (
+        if _is_final_message(entry) and (
             entry.event.message.role == events_pb2.MESSAGE_ROLE_ASSISTANT
         ):
             return entry.event.message.content
@@ -152,3 +152,9 @@ def last_error(history: list[events_pb2.StreamEntry]) -> str:
         if entry.WhichOneof("payload") == "error":
             return entry.error.message
     return ""
+
+
+def _is_final_message(entry: events_pb2.StreamEntry) -> bool:
+    """A reply of the agent (the bot answers with the last one), read off the API's stream:
+    the bot is a client of the session API and imports nothing of the sessions package."""
+    return entry.HasField("event") and entry.event.kind == events_pb2.AGENT_EVENT_KIND_MESSAGE

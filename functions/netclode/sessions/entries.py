@@ -31,7 +31,3 @@ def agent_event(event: events_pb2.AgentEvent) -> events_pb2.StreamEntry:
 
 def bare_event(kind: int) -> events_pb2.StreamEntry:
     return events_pb2.StreamEntry(event=events_pb2.AgentEvent(kind=kind))  # type: ignore[arg-type]
-
-
-def is_final_message(entry: events_pb2.StreamEntry) -> bool:
-    return entry.HasField("event") and entry.event.kind == events_pb2.AGENT_EVENT_KIND_MESSAGE

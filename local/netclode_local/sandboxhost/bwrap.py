@@ -2,9 +2,9 @@
 
 What a sandbox sees: read-only system dirs (/usr and a short list of /etc files), a private
 /tmp, /proc and /dev, its workspace at /workspace, the Python tree the runtime needs (the
-interpreter, the venv, `netclode_sandbox` and only the parts of `netclode` the runtime and
-its agent import (SHARED: the schema, the provider table, the error types), never the
-repository root, which may hold a `.env`), the agent tools scripts/setup.sh installed (the
+interpreter, the venv, `netclode_sandbox` and the one package of the control plane it may
+import, `netclode_protocol` (the import contracts in pyproject.toml hold it to that), never
+the repository root, which may hold a `.env`), the agent tools scripts/setup.sh installed (the
 OpenCode server, at TOOLS_DIR on PATH), and /run/netclode/{in,out} for its sockets.
 
 Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import netclode
+import netclode_local
 import netclode_protocol
 import netclode_sandbox
 from netclode_local.sandboxhost import seccomp, userns
@@ -78,7 +79,6 @@ SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
 CA_BUNDLE_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 NO_PROXY = "localhost,127.0.0.1,::1"
-SHARED = ("__init__.py", "v1", "errors.py", "providers.py")
 # Agent tools installed by scripts/setup.sh (npm packages), bound read-only into TOOLS_DIR.
 TOOLS_DIR = "/opt/netclode/bin"
 OPENCODE = Path(".tools/opencode/node_modules/opencode-ai/bin/opencode.exe")
@@ -289,19 +289,19 @@ def _python(cmd: Command) -> None:
         if not tree.is_relative_to("/usr"):
             _open_dirs(cmd, tree.parent)
             cmd.bind("--ro-bind", tree, str(tree))
-    package = Path(netclode.__file__).parent
-    _open_dirs(cmd, package)
-    for name in SHARED:
-        cmd.bind("--ro-bind", package / name, str(package / name))
-    for tree in (netclode_protocol, netclode_sandbox):
-        source = Path(tree.__file__).parent
-        _open_dirs(cmd, source.parent)
-        cmd.bind("--ro-bind", source, str(source))
+    for package in sandbox_packages():
+        _open_dirs(cmd, package.parent)
+        cmd.bind("--ro-bind", package, str(package))
+
+
+def sandbox_packages() -> list[Path]:
+    """Our source trees a sandbox sees: the runtime, then the protocol it speaks."""
+    return [Path(m.__file__).parent for m in (netclode_sandbox, netclode_protocol)]
 
 
 def opencode_binary() -> Path:
     """Where scripts/setup.sh installs the OpenCode server in this checkout."""
-    return Path(netclode.__file__).resolve().parents[2] / OPENCODE
+    return Path(netclode_local.__file__).resolve().parents[2] / OPENCODE
 
 
 def _tools(cmd: Command) -> None:

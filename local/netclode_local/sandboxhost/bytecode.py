@@ -17,22 +17,15 @@ import sysconfig
 import threading
 from pathlib import Path
 
-import netclode
-import netclode_sandbox
 from netclode_local.sandboxhost import bwrap
 
 COMPILE_TIMEOUT_S = 900.0
 
 
 def sandbox_trees() -> list[Path]:
-    """What a sandbox can import from the host, the start's own imports first: the runtime,
-    the shared modules and schema (bwrap.SHARED), then every package of the venv."""
-    package = Path(netclode.__file__).parent
-    return [
-        Path(netclode_sandbox.__file__).parent,
-        *(package / name for name in bwrap.SHARED),
-        Path(sysconfig.get_paths()["purelib"]),
-    ]
+    """What a sandbox can import from the host, the start's own imports first: the runtime
+    and the protocol (bwrap.sandbox_packages), then every package of the venv."""
+    return [*bwrap.sandbox_packages(), Path(sysconfig.get_paths()["purelib"])]
 
 
 def compile_trees(trees: list[Path], timeout: float = COMPILE_TIMEOUT_S) -> bool:

@@ -6,12 +6,13 @@ never asks for approval: the sandbox is the boundary. Its state (CODEX_HOME: thr
 system prompt as AGENTS.md, in oauth mode auth.json) lives under `.netclode/` in the workspace,
 with the thread id in a SessionMapping, so the conversation resumes after pause/resume.
 
-The model is `model:api|oauth[:effort]` (netclode_protocol.providers.codex_model). In api mode the CLI
-speaks the OpenAI Responses API at OPENAI_BASE_URL with OPENAI_API_KEY (a placeholder: the
-secret proxy swaps in the key). In oauth mode it uses its ChatGPT sign-in, written as
-auth.json holding placeholders only: the access token is CODEX_ACCESS_TOKEN's placeholder,
-the refresh token a placeholder nothing swaps in, and the id token an unsigned JWT carrying
-just the (non-secret) account id. The secret proxy holds and refreshes the real tokens;
+The model is `model:api|oauth[:effort]` (netclode_protocol.providers.codex_model). In api
+mode the CLI speaks the OpenAI Responses API at OPENAI_BASE_URL with OPENAI_API_KEY (a
+placeholder: the secret proxy swaps in the key). In oauth mode it uses its ChatGPT sign-in,
+written as auth.json holding placeholders only: the access token is CODEX_ACCESS_TOKEN's
+placeholder, the refresh token a placeholder nothing swaps in, and the id token an unsigned
+JWT carrying just the (non-secret) account id. The secret proxy holds and refreshes the real
+tokens;
 `last_refresh` is written as now before every turn, so the CLI (which refreshes when that
 is older than days, or after a 401) does not try to refresh by itself.
 
