@@ -29,7 +29,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from netclode_local.sandboxhost.bwrap import opencode_binary
-
 from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.agent import build_agent
 from tests.agent.backends import codex_config, copilot_config, opencode_config

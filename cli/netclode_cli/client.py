@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 import click
 from google.protobuf.message import Message
+
 from netclode_local.stack import credentials
 from netclode_local.stack.control import running_pid
 from netclode_local.stack.layout import Layout
-
 from netclode_protocol.v1 import api_pb2
 
 if TYPE_CHECKING:

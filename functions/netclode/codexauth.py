@@ -19,9 +19,6 @@ import redis
 
 from netclode.store.redis import text
 from netclode_protocol import keys
-from netclode_protocol.errors import FailedPrecondition, InvalidArgument, Unavailable
-from netclode_protocol.providers import codex_model
-from netclode_protocol.v1 import common_pb2
 from netclode_protocol.errors import FailedPrecondition, Unavailable
 from netclode_protocol.providers import codex_oauth_session
 

@@ -20,9 +20,6 @@ from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import now_ms
-from netclode_protocol import keys
-from netclode_protocol.errors import NetclodeError
-from netclode_protocol.v1 import agent_pb2
 
 log = logging.getLogger(__name__)
 

@@ -6,24 +6,49 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import overload
+
+
+@overload
+def wait_until[T](
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    every: float,
+    what: str,
+    error: Callable[[str], Exception] = ...,
+    stop: None = None,
+) -> T: ...
+
+
+@overload
+def wait_until[T](
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    every: float,
+    what: str,
+    error: Callable[[str], Exception] = ...,
+    stop: threading.Event,
+) -> T | None: ...
 
 
 def wait_until[T](
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     *,
     timeout: float,
     every: float,
     what: str,
     error: Callable[[str], Exception] = TimeoutError,
     stop: threading.Event | None = None,
-) -> T:
+) -> T | None:
     """Calls `check` every `every` seconds until it returns something truthy, and returns
     that. `check` raises to give up early (say, the process it waits for died).
 
     `check` is asked once more at the deadline, so a slow start that made it in time is not
     reported as a timeout. After `timeout` seconds: raises `error("{what} after {timeout}s")`,
     so `what` reads as the failure ("sandbox not ready"). When `stop` is set the wait ends
-    early and returns check's last (falsy) answer: the caller was cancelled, not late.
+    early and returns None: the caller was cancelled, not late.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -37,4 +62,4 @@ def wait_until[T](
         if stop is None:
             time.sleep(pause)
         elif stop.wait(pause):
-            return result
+            return None

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from netclode_local.sandboxhost.bwrap import opencode_binary
 
+from netclode_local.sandboxhost.bwrap import opencode_binary
 from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent import Agent, build_agent
 from tests.support.scripted_llm import Reply, ScriptedLLM

@@ -25,7 +25,6 @@ from netclode_protocol.providers import (
     sandbox_env,
 )
 from netclode_protocol.v1 import common_pb2, events_pb2
-from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.title import generate_title
 from tests.agent.backends import codex_config
 from tests.agent.conftest import SHELL_STEP, AgentFactory, created

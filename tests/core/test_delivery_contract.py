@@ -37,8 +37,6 @@ import httpx
 import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
-from netclode_local.broker import Router, make_server
-from netclode_local.stack.layout import MANIFESTS
 
 from netclode.eventing import types
 from netclode.eventing.topology import Delivery, Topology, Trigger, load

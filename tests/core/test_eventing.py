@@ -15,11 +15,11 @@ import httpx
 import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
-from netclode_local.stack.components import broker_command
-from netclode_local.stack.layout import MANIFESTS
 
 from netclode.eventing import types
 from netclode.eventing.topology import load
+from netclode_local.stack.components import broker_command
+from netclode_local.stack.layout import MANIFESTS
 from tests.support.event_sink import EventSink
 from tests.support.net import free_port, wait_for_port
 from tests.support.stack import Stack

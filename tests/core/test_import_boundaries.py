@@ -15,10 +15,10 @@ import sys
 
 import click
 import pytest
-from netclode_local.stack.layout import FUNCTION_SOURCE
 
 from netclode_cli.lazy import LazyGroup
 from netclode_cli.main import cli
+from netclode_local.stack.layout import FUNCTION_SOURCE
 from tests.github.conftest import new_app_private_key
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from netclode_local.stack import control
 
+from netclode_local.stack import control
 from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.support.stack import Stack, start, stop, up
 

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
-from netclode_local.stack import control
-from netclode_local.stack.components import BROKER_PATH
 
 from netclode.eventing import types
+from netclode_local.stack import control
+from netclode_local.stack.components import BROKER_PATH
 from tests.support.inside import until
 from tests.support.stack import Stack, layout_under
 

@@ -18,7 +18,6 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
 from netclode.drivers.kube_manifests import KubernetesSettings
 from netclode.drivers.kubernetes import KubernetesDriver
-from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
 from netclode.sessions.service import SessionService
 from netclode_protocol.errors import InvalidArgument, NotFound, Unavailable
 from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2

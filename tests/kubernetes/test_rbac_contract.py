@@ -33,8 +33,6 @@ from netclode.drivers.kubernetes import KubernetesDriver
 from netclode.sessions.afterturn import AfterTurn
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.port_service import PortService
-from netclode.drivers.kubernetes import KubernetesDriver, KubernetesSettings
-from netclode.sessions.ports import PortService
 from netclode.sessions.reports import Ingest
 from netclode.sessions.service import SessionService
 from netclode.sessions.snapshot_service import SnapshotService

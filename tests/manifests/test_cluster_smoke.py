@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from netclode_local.stack.layout import MANIFESTS
 
 from netclode.eventing.topology import load
 from netclode_cli.output import to_dict

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import redis
 from connectrpc.errors import ConnectError
-from netclode_local.stack import control
 
 from netclode.config import Settings
 from netclode.drivers.hostlayout import Layout as HostLayout

@@ -17,11 +17,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from netclode_local.sandboxhost import userns, workspacecopies
-from netclode_local.sandboxhost.mounts import WorkspaceImages
 
 from netclode.drivers.hostlayout import Layout
 from netclode_local.sandboxhost import userns, workspacecopies
+from netclode_local.sandboxhost.mounts import WorkspaceImages
 from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.support.inside import field
 from tests.support.sandboxhost import mount_options, snapshot_files

@@ -19,7 +19,6 @@ from netclode_cli.main import cli
 from netclode_protocol import keys
 from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.repos.conftest import APP_ID, GitHubStack, clone_result, github_stack
-from tests.repos.conftest import APP_ID, GitHubStack, clone_result, github_stack, sandbox_dump
 from tests.support.stack import S, error_code
 
 pytestmark = pytest.mark.sandbox

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netclode_local.stack.components import github_token
 
+from netclode_local.stack.components import github_token
 from tests.repos.conftest import (
     GitHubStack,
     clone_result,

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from netclode_local.sandboxhost.bridge import Bridges
 
 from netclode_local.sandboxhost.bridge import Bridges
 from netclode_protocol.providers import placeholder

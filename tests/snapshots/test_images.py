@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netclode_local.sandboxhost import workspacecopies
-from netclode_local.sandboxhost.mounts import WorkspaceImages, can_mount, unmount_under
 
 from netclode.drivers.hostlayout import Layout
+from netclode_local.sandboxhost import workspacecopies
+from netclode_local.sandboxhost.mounts import WorkspaceImages, can_mount, unmount_under
 
 pytestmark = pytest.mark.skipif(
     not (can_mount("mkfs.ext4") and Path("/dev/loop-control").exists()),
@@ -93,7 +93,7 @@ def test_on_xfs_a_snapshot_shares_the_workspace_blocks(xfs: Path) -> None:
     layout = Layout(xfs / "shared")
     images = WorkspaceImages(layout.workspace_images)
     images.images.mkdir(parents=True)
-    assert snapshots.copy_method(images.images) == snapshots.REFLINK
+    assert workspacecopies.copy_method(images.images) == workspacecopies.REFLINK
     workspace = layout.workspace("ws-a")
     images.attach(workspace, WORKSPACE_MB)
     try:
@@ -117,6 +117,6 @@ def test_on_ext4_there_is_no_reflink_and_images_are_copied(tmp_path: Path) -> No
     mount.mkdir()
     subprocess.run(["mount", "-o", "loop", str(probe), str(mount)], check=True)
     try:
-        assert snapshots.copy_method(mount) == snapshots.COPY
+        assert workspacecopies.copy_method(mount) == workspacecopies.COPY
     finally:
         subprocess.run(["umount", str(mount)], check=True)

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from netclode_local.sandboxhost.workspacecopies import IMAGE
-
 from netclode.drivers.hostlayout import SOCKET_ENV, Layout
+from netclode_local.sandboxhost.workspacecopies import IMAGE
 
 START_TIMEOUT_S = 15.0
 

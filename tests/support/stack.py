@@ -15,9 +15,9 @@ from pathlib import Path
 
 import redis
 from connectrpc.errors import ConnectError
+
 from netclode_local.stack import control, credentials
 from netclode_local.stack.layout import Layout
-
 from netclode_protocol.v1 import api_connect, api_pb2, common_pb2, events_pb2
 from netclode_protocol.v1.events_pb2 import StreamEntry
 from tests.support.net import OFFLINE_CATALOGUE

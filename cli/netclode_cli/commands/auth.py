@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from netclode_local.stack import credentials
-from netclode_local.stack.layout import Layout
 
 from netclode_cli.client import Api, Target, resolve
 from netclode_cli.commands.shared import App, json_flag, pass_app

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from netclode_local.stack import control
-from netclode_local.stack.layout import Layout
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
 from netclode_cli.output import console, emit_json, errors, table
+from netclode_local.stack import control
+from netclode_local.stack.layout import Layout
 from netclode_protocol.providers import NO_PROVIDER_HINT
 
 

@@ -16,7 +16,6 @@ import redis
 from netclode.auth.clients import Network
 from netclode.auth.tokens import Principal, TokenStore
 from netclode_protocol import keys
-from netclode_protocol.bearer import hash_token
 from netclode_protocol.bearer import bearer, hash_token
 from netclode_protocol.errors import ResourceExhausted, Unauthenticated
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import redis
 
-from netclode.auth.guard import FailureLimit, bearer
+from netclode.auth.guard import FailureLimit
 from netclode.store.redis import text
 from netclode_protocol import keys
-from netclode_protocol.bearer import hash_token
-from netclode.auth.guard import FailureLimit
 from netclode_protocol.bearer import bearer, hash_token
 from netclode_protocol.errors import Unauthenticated
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
-from netclode.sessions import entries as entry_kinds
 from netclode_protocol.errors import InvalidArgument
 from netclode_protocol.providers import normalize_model
 from netclode_protocol.sdks import parse_sdk

@@ -25,7 +25,6 @@ from netclode.sessions import entries, ports, turns
 from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.streams import SessionStream
-from netclode_protocol import keys
 from netclode_protocol.bearer import hash_token, new_token
 from netclode_protocol.errors import NetclodeError, ResourceExhausted
 from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2

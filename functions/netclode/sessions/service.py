@@ -27,7 +27,6 @@ from netclode.sessions.snapshots import Snapshots
 from netclode.store.redis import connect
 from netclode.store.sessions import SessionRecord
 from netclode.store.streams import Page, TerminalStream, last_cursors
-from netclode_protocol import keys
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2
 

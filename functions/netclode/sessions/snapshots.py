@@ -27,12 +27,6 @@ from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode.store.snapshots import SnapshotRecord, SnapshotStore
 from netclode_protocol.errors import InvalidArgument, NetclodeError, NotFound
-from netclode.auth.tokens import Principal
-from netclode.sessions import entries, validation
-from netclode.sessions.lifecycle import Lifecycle, new_workspace_id
-from netclode.store.streams import FIELD
-from netclode_protocol import keys
-from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NetclodeError, NotFound
 from netclode_protocol.v1 import common_pb2, events_pb2
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import netclode
 import netclode_local
 import netclode_protocol
 import netclode_sandbox
@@ -296,7 +295,7 @@ def _python(cmd: Command) -> None:
 
 def sandbox_packages() -> list[Path]:
     """Our source trees a sandbox sees: the runtime, then the protocol it speaks."""
-    return [Path(m.__file__).parent for m in (netclode_sandbox, netclode_protocol)]
+    return [Path(m.__path__[0]) for m in (netclode_sandbox, netclode_protocol)]
 
 
 def opencode_binary() -> Path:
