@@ -3,9 +3,9 @@ Ansible roles give them, under the same names, and every key of the original `.e
 either read by Ansible or documented as unused.
 
 Three sources, none hand-copied:
-- the code: every environment read in the cluster packages of functions/netclode and in the
-  secret proxy (AST scan, tests/support/envreads.py; the local-only packages localstack and
-  sandboxhost excepted);
+- the code: every environment read in the control plane (functions/netclode and the
+  protocol package it shares) and in the secret proxy (AST scan, tests/support/envreads.py;
+  the local stand-ins, local/netclode_local, never run on a cluster);
 - knative/: the production overlay with every optional component, built by kustomize;
 - Ansible: the objects the secrets role puts into the cluster, templated by Ansible itself
   from a `.env` holding every key (a probe play loads the role's variables), the patches
@@ -37,8 +37,8 @@ from tests.support.envreads import EnvReads, scan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config-contract"
 CODE = REPO / "functions" / "netclode"
+PROTOCOL_CODE = REPO / "protocol" / "netclode_protocol"
 PROXY_CODE = REPO / "secret-proxy" / "netclode_secret_proxy"
-LOCAL_ONLY = frozenset({"localstack", "sandboxhost"})
 # Reads the scan cannot resolve, by file: what each one reads.
 DYNAMIC = {
     "auth/bootstrap.py": {variable for variable, _, _ in CONFIGURED},
@@ -395,13 +395,23 @@ def with_patches(directory: Path, patches: list[dict[str, Any]]) -> Path:
     return directory
 
 
+def control_plane_reads(code: Path) -> EnvReads:
+    """The functions' reads: their package's and the protocol's (the provider table reads
+    each provider's base URL)."""
+    reads, shared = scan(code), scan(PROTOCOL_CODE)
+    for name, where in shared.names.items():
+        reads.names.setdefault(name, []).extend(where)
+    reads.unresolved += shared.unresolved
+    return reads
+
+
 @pytest.fixture(scope="module")
 def contract(tmp_path_factory: pytest.TempPathFactory, probe: dict) -> Contract:
     overlay = with_components(tmp_path_factory.mktemp("build"), ["gpu", "tailscale"])
     built = kustomize(with_patches(overlay, probe["patches"]))
     defaults = yaml.safe_load((ANSIBLE_DIR / "roles/secrets/defaults/main.yaml").read_text())
     return Contract(
-        reads=scan(CODE, LOCAL_ONLY),
+        reads=control_plane_reads(CODE),
         proxy_reads=scan(PROXY_CODE),
         manifests=built,
         ansible_objects=probe["objects"],
@@ -479,9 +489,9 @@ def seeded(contract: Contract, case: dict[str, Any], tmp_path: Path) -> Contract
     )
     if "code" in case:
         package = tmp_path / "netclode"
-        shutil.copytree(CODE, package, ignore=shutil.ignore_patterns(*LOCAL_ONLY, "web"))
+        shutil.copytree(CODE, package, ignore=shutil.ignore_patterns("web"))
         (package / "seeded.py").write_text(case["code"])
-        result = replace(result, reads=scan(package, LOCAL_ONLY))
+        result = replace(result, reads=control_plane_reads(package))
     return result
 
 

@@ -68,9 +68,9 @@ def _constants(tree: ast.Module) -> dict[str, str]:
     }
 
 
-def scan(root: Path, skip: frozenset[str] = frozenset()) -> EnvReads:
-    """Every read under `root`, except in the sub-packages named in `skip`."""
-    files = [p for p in sorted(root.rglob("*.py")) if p.relative_to(root).parts[0] not in skip]
+def scan(root: Path) -> EnvReads:
+    """Every read under `root`."""
+    files = sorted(root.rglob("*.py"))
     trees = {p: ast.parse(p.read_text()) for p in files}
     wrappers = set().union(*(_wrappers(t) for t in trees.values()))
     reads = EnvReads()

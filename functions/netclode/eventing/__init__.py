@@ -1,2 +1,3 @@
 """CloudEvents: the types we publish, publishing to the Broker, receiving from Triggers, and
-the local stand-in that routes events from the knative/ manifests when no cluster is there."""
+the topology read from the knative/ manifests (the local stand-in, netclode_local.broker,
+routes events by it when no cluster is there)."""

@@ -218,7 +218,7 @@ class Supervisor:
         broker did not take it."""
         settings = Settings(broker_url=plan.broker_url)
         try:
-            publish(settings, types.PING, "/netclode/localstack/supervisor", {"reason": reason})
+            publish(settings, types.PING, "/netclode/local/supervisor", {"reason": reason})
         except Unavailable as exc:
             log.warning("tick (%s) not delivered: %s", reason, exc.message)
             return False
