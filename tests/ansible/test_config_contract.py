@@ -49,6 +49,8 @@ DYNAMIC = {
 CLUSTER_DEFAULTS = {
     "K_SINK": "set by a SinkBinding, which Netclode does not use (NETCLODE_BROKER_URL is)",
     "NETCLODE_DATA_DIR": "the local sandbox driver's data; the kubernetes driver keeps none",
+    "NETCLODE_SANDBOX_HOST_SOCKET": "the local driver's sandbox host; the kubernetes one has none",
+    "XDG_RUNTIME_DIR": "where the local driver finds the sandbox host's sockets",
     "XDG_DATA_HOME": "the default of NETCLODE_DATA_DIR",
     "XDG_CONFIG_HOME": "read by the local stack only, through the same helper",
     "XDG_STATE_HOME": "read by the local stack only, through the same helper",
