@@ -59,6 +59,19 @@ def test_cannot_read_outside_workspace(driver, sandbox, data_dir):
     assert "root:" not in passwd
 
 
+def test_of_our_code_only_the_runtime_and_the_protocol_are_inside(driver, sandbox):
+    # The control plane, the local stand-ins, the secret proxy and the CLI stay outside;
+    # the runtime imports the protocol package and nothing else of ours.
+    repo = Path(__file__).resolve().parents[2]
+    for tree in ("functions", "local", "secret-proxy", "cli"):
+        assert sh(driver, sandbox, f"ls -d {repo / tree}").exit_code != 0, tree
+    for package in ("protocol/netclode_protocol", "sandbox-runtime/netclode_sandbox"):
+        assert sh(driver, sandbox, f"ls {repo / package}/__init__.py").exit_code == 0, package
+    probe = "import netclode_protocol.providers, netclode_sandbox.gitinfo; import netclode"
+    reply = run(driver, sandbox, sys.executable, "-c", probe, timeout=60)
+    assert b"No module named 'netclode'" in reply.stderr
+
+
 def test_cannot_see_another_sandboxs_workspace(driver, sandbox):
     driver.start(SandboxSpec(sandbox_id="sb-other", workspace_id="ws-other"))
     try:
