@@ -13,7 +13,6 @@ otherwise. Only the streaming calls (watching a session or a terminal) import it
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from netclode.localstack import credentials
 from netclode.localstack.control import running_pid
 from netclode.localstack.layout import Layout
 from netclode.v1 import api_pb2
+from netclode_protocol.settings import read_text
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor import MethodDescriptor
@@ -69,7 +69,7 @@ class Target:
 def resolve(url: str | None) -> Target:
     layout = Layout.from_env()
     saved = credentials.load(layout.credentials)
-    env_token = os.environ.get("NETCLODE_TOKEN", "").strip()
+    env_token = read_text("NETCLODE_TOKEN")
     if url:
         url = url.rstrip("/")
         return Target(url, env_token or saved.get(url, ""), url)

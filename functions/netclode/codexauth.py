@@ -12,7 +12,6 @@ The secret proxy imports this module too (codex_oauth_session), so it imports li
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from netclode.errors import FailedPrecondition, InvalidArgument, Unavailable
 from netclode.providers import codex_model
 from netclode.store import keys
 from netclode.v1 import common_pb2
+from netclode_protocol.settings import read_text
 
 ACCOUNT_ID_ENV = "NETCLODE_CODEX_ACCOUNT_ID"
 CONTROL_URL_ENV = "NETCLODE_PROXY_CONTROL_URL"
@@ -87,7 +87,7 @@ class ProxyControl:
 
     @classmethod
     def from_env(cls) -> ProxyControl:
-        url, token = os.environ.get(CONTROL_URL_ENV, ""), os.environ.get(CONTROL_TOKEN_ENV, "")
+        url, token = read_text(CONTROL_URL_ENV), read_text(CONTROL_TOKEN_ENV)
         if not url or not token:
             raise FailedPrecondition(
                 f"the secret proxy's control endpoint is not configured ({CONTROL_URL_ENV})"

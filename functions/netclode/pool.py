@@ -8,7 +8,7 @@ Redis holds the pool (see store/keys.py):
 `claim` is a single Lua script: no process start and no driver call on a session's hot path.
 `reconcile` is level-triggered and safe to repeat: it compares Redis with the sandboxes the
 driver really has, removes what died (both ways: processes nobody knows of are stopped,
-entries of vanished sandboxes are dropped), and refills the pool to POOL_SIZE.
+entries of vanished sandboxes are dropped), and refills the pool to NETCLODE_POOL_SIZE.
 Whoever starts a sandbox outside the pool records it in Redis *before* starting it, so a
 concurrent reconcile never mistakes it for an orphan.
 """

@@ -195,9 +195,10 @@ TABLE: tuple[Setting, ...] = (
     _s(
         "NETCLODE_SECRET_PROXY_ADDR",
         str,
-        "secret-proxy.netclode.svc.cluster.local:8080",
+        "",
         F + L,
-        "host:port of the secret proxy sandboxes go through.",
+        "host:port of the secret proxy sandboxes go through (empty: none locally; "
+        "the kubernetes driver's secret-proxy.netclode.svc.cluster.local:8080).",
     ),
     _s(
         "NETCLODE_SNAPSHOT_CLASS",
@@ -444,7 +445,7 @@ TABLE: tuple[Setting, ...] = (
     _s("NETCLODE_WORKSPACE", str, "/workspace", R, "The session's workspace."),
     _s("NETCLODE_OUTBOX", str, "", R, "Where unsent event batches wait."),
     _s("NETCLODE_AGENT_UID", str, "", R, "The agent's uid, when it is not the runtime's."),
-    _s("NETCLODE_LLM_MAX_RETRIES", int, 2, R, "Retries of a failed model call."),
+    _s("NETCLODE_LLM_MAX_RETRIES", int, 2, R, "Retries of a failed model call.", minimum=0),
     # -- the CLI ------------------------------------------------------------------------
     _s("NETCLODE_URL", str, "", C, "The API URL (empty: the local stack)."),
     _s("NETCLODE_TOKEN", str, "", C, "The API token (empty: the local stack's).", secret=True),
@@ -468,6 +469,14 @@ TABLE: tuple[Setting, ...] = (
     _s("XDG_DATA_HOME", str, "~/.local/share", F + L, "Base of local data.", origin=XDG),
     _s("XDG_CONFIG_HOME", str, "~/.config", F + L, "Base of local config.", origin=XDG),
     _s("XDG_STATE_HOME", str, "~/.local/state", F + L, "Base of local state.", origin=XDG),
+    _s(
+        "PATH",
+        str,
+        "",
+        R,
+        "Where the agent's commands are found (the Codex agent puts its tools first).",
+        origin="POSIX",
+    ),
     _s("XDG_RUNTIME_DIR", str, "", L, "Base of the local runtime sockets.", origin=XDG),
     *(
         _s(f"{p}_BASE_URL", str, "", F, f"{p.title()}'s API endpoint.", origin=PROVIDER_URL)
@@ -507,13 +516,15 @@ def _fail(name: str, problem: str) -> ConfigurationError:
     return ConfigurationError(f"configuration error: {name} {problem}")
 
 
-def text(name: str, environ: Mapping[str, str] | None = None) -> str:
+def read_text(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The value, stripped; the table's default when unset or empty."""
     default = setting(name).default
     return _raw(name, environ) or ("" if default is None else str(default))
 
 
-def integer(name: str, environ: Mapping[str, str] | None = None, default: int | None = None) -> int:
+def read_int(
+    name: str, environ: Mapping[str, str] | None = None, default: int | None = None
+) -> int:
     """A whole number at or above the table's minimum; `default` stands in for a computed
     one (the table's default is None)."""
     entry = setting(name)
@@ -532,7 +543,7 @@ def integer(name: str, environ: Mapping[str, str] | None = None, default: int | 
     return value
 
 
-def decimal(name: str, environ: Mapping[str, str] | None = None) -> float:
+def read_float(name: str, environ: Mapping[str, str] | None = None) -> float:
     """A number (seconds and the like)."""
     raw = _raw(name, environ)
     if not raw:
@@ -543,7 +554,7 @@ def decimal(name: str, environ: Mapping[str, str] | None = None) -> float:
         raise _fail(name, f"must be a number, got {raw!r}") from None
 
 
-def flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
+def read_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
     """true/1/yes or false/0/no, any case; the table's default when unset."""
     raw = _raw(name, environ).lower()
     if not raw:

@@ -51,7 +51,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "NETCLODE_PROXY_KEY_HOSTS": ",".join(f"{k}={PROVIDER_IP}" for k in keys),
             "NETCLODE_PROXY_ALLOW_ADDRESSES": f"{busy.address},{dead}",
             "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-            "POOL_SIZE": "1",
+            "NETCLODE_POOL_SIZE": "1",
         }
         stack = start(root, env, keys=keys)
         try:

@@ -54,7 +54,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodexWorld]:
             "NETCLODE_PROXY_KEY_HOSTS": f"OPENAI_API_KEY={PROVIDER_IP}",
             "NETCLODE_PROXY_ALLOW_ADDRESSES": openai.address,
             "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-            "POOL_SIZE": "1",
+            "NETCLODE_POOL_SIZE": "1",
         }
         stack = start(root, env, keys={"OPENAI_API_KEY": key})
         try:

@@ -46,7 +46,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "NETCLODE_PROXY_KEY_HOSTS": f"ANTHROPIC_API_KEY={PROVIDER_IP}",
             "NETCLODE_PROXY_ALLOW_ADDRESSES": llm.address,
             "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-            "POOL_SIZE": "1",
+            "NETCLODE_POOL_SIZE": "1",
         }
         stack = start(root, env, keys={"ANTHROPIC_API_KEY": key})
         try:

@@ -7,7 +7,6 @@ rules live in netclode.sessions and netclode.auth.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from functools import cache
 
@@ -39,6 +38,7 @@ from netclode.sessions.snapshots import SnapshotService
 from netclode.store.redis import connect
 from netclode.v1 import api_connect, api_pb2
 from netclode.v1 import api_pb2 as pb
+from netclode_protocol.settings import read_int
 
 log = logging.getLogger(__name__)
 
@@ -342,7 +342,7 @@ def _application():
     r = connect(settings.redis_url)
     register_configured_tokens(r)
     guard = Guard(r, "api", settings.trusted_proxies)
-    slots = StreamSlots(int(os.environ.get("THREADS", UNARY_THREADS)) - UNARY_THREADS)
+    slots = StreamSlots(read_int("THREADS") - UNARY_THREADS)
     gate = {
         "interceptors": [RequireToken(guard)],
         "read_max_bytes": MAX_REQUEST_BYTES,

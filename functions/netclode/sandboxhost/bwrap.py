@@ -2,8 +2,9 @@
 
 What a sandbox sees: read-only system dirs (/usr and a short list of /etc files), a private
 /tmp, /proc and /dev, its workspace at /workspace, the Python tree the runtime needs (the
-interpreter, the venv, `netclode_sandbox` and only the parts of `netclode` the runtime and
-its agent import (SHARED: the schema, the provider table, the error types), never the
+interpreter, the venv, `netclode_sandbox`, `netclode_protocol` (the settings table) and only
+the parts of `netclode` the runtime and its agent import (SHARED: the schema, the provider
+table, the error types), never the
 repository root, which may hold a `.env`), the agent tools scripts/setup.sh installed (the
 OpenCode server, at TOOLS_DIR on PATH), and /run/netclode/{in,out} for its sockets.
 
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import netclode
+import netclode_protocol
 import netclode_sandbox
 from netclode.sandboxhost import seccomp, userns
 from netclode.sandboxhost.cgroups import join_then
@@ -281,8 +283,9 @@ def _system(cmd: Command) -> None:
 
 
 def _python(cmd: Command) -> None:
-    """The interpreter, the venv, and the two source trees the runtime imports, at their
-    host paths, so the venv's own path entries keep working inside."""
+    """The interpreter, the venv, and the source trees the runtime imports (the shared part
+    of netclode, the settings table's protocol package, the runtime), at their host paths,
+    so the venv's own path entries keep working inside."""
     trees = {Path(sys.base_prefix), Path(sys.prefix)}
     for tree in sorted(trees):
         if not tree.is_relative_to("/usr"):
@@ -292,9 +295,9 @@ def _python(cmd: Command) -> None:
     _open_dirs(cmd, package)
     for name in SHARED:
         cmd.bind("--ro-bind", package / name, str(package / name))
-    runtime = Path(netclode_sandbox.__file__).parent
-    _open_dirs(cmd, runtime.parent)
-    cmd.bind("--ro-bind", runtime, str(runtime))
+    for tree in (Path(netclode_protocol.__file__).parent, Path(netclode_sandbox.__file__).parent):
+        _open_dirs(cmd, tree.parent)
+        cmd.bind("--ro-bind", tree, str(tree))
 
 
 def opencode_binary() -> Path:

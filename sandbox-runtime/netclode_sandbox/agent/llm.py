@@ -44,12 +44,12 @@ import openai
 from netclode.errors import InvalidArgument
 from netclode.providers import Provider, split_model
 from netclode.v1 import agent_pb2
+from netclode_protocol.settings import ConfigurationError, read_int
 from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.events import Events
 
 MAX_TOKENS = 8192
 TIMEOUT = httpx2.Timeout(300.0, connect=10.0)
-DEFAULT_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5  # the SDKs' backoff: 0.5 s doubling, at most 8 s, minus up to 25 %
 MAX_RETRY_DELAY = 8.0
 
@@ -120,7 +120,10 @@ def make_client(config: agent_pb2.SessionConfig, model: str | None = None) -> Mo
         raise ModelError(
             f"provider {provider.name!r} is not configured in this sandbox ({missing} unset)"
         )
-    retries = int(env.get("NETCLODE_LLM_MAX_RETRIES") or DEFAULT_RETRIES)
+    try:
+        retries = read_int("NETCLODE_LLM_MAX_RETRIES", env)
+    except ConfigurationError as e:
+        raise ModelError(str(e)) from None
     if provider.name == "ollama":
         base = base.rstrip("/") + "/v1"
     client = AnthropicClient if provider.api == "anthropic" else OpenAIClient
