@@ -318,7 +318,14 @@ TABLE: tuple[Setting, ...] = (
         secret=True,
     ),
     # -- the local stack ----------------------------------------------------------------
-    _s("NETCLODE_API_PORT", int, 7400, L, "Port of the local stack's api.", minimum=1),
+    _s(
+        "NETCLODE_API_PORT",
+        int,
+        7400,
+        L,
+        "Port of the local stack's api (0: any free one).",
+        minimum=0,
+    ),
     _s(
         "NETCLODE_MANIFESTS",
         str,
