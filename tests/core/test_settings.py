@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from netclode.localstack.control import StackError
 from netclode_protocol import settings
 from netclode_protocol.settings import (
     SETTINGS,
@@ -20,6 +21,7 @@ from netclode_protocol.settings import (
     read_int,
     read_text,
 )
+from tests.support.stack import start
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,6 +77,11 @@ def test_a_bad_value_stops_a_process_with_that_line_and_no_traceback() -> None:
     assert done.stderr.strip() == (
         "configuration error: NETCLODE_POOL_SIZE must be a whole number, got 'lots'"
     )
+
+
+def test_a_bad_setting_fails_the_local_stack_with_its_line(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="configuration error: NETCLODE_API_PORT must be a whole"):
+        start(tmp_path, {"NETCLODE_API_PORT": "many"})
 
 
 def test_reading_a_name_the_table_lacks_is_refused() -> None:

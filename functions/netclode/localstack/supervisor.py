@@ -47,7 +47,7 @@ from netclode.localstack.components import (
 )
 from netclode.localstack.layout import MANIFESTS, Layout
 from netclode.providers import GITHUB_TOKEN
-from netclode_protocol.settings import read_int, read_text
+from netclode_protocol.settings import ConfigurationError, read_int, read_text
 from netclode_secret_proxy.table import PROXY_KEYS
 
 log = logging.getLogger("netclode.supervisor")
@@ -361,7 +361,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: supervisor.stopping.set())
     try:
         supervisor.start()
-    except Exception as exc:
+    except (Exception, ConfigurationError) as exc:  # a bad setting says so in `netclode up`
         log.exception("start failed")
         layout.write_state({"pid": os.getpid(), "status": "failed", "error": str(exc)})
         supervisor.stop()
