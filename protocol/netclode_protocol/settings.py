@@ -125,7 +125,7 @@ TABLE: tuple[Setting, ...] = (
         int,
         4,
         F,
-        "CPUs a session's sandbox gets unless it asks (Ansible: KATA_VM_CPUS).",
+        "CPUs a session's sandbox gets unless it asks (.env: KATA_VM_CPUS).",
         minimum=1,
     ),
     _s(
@@ -133,7 +133,7 @@ TABLE: tuple[Setting, ...] = (
         int,
         4096,
         F,
-        "Memory a session's sandbox gets unless it asks (Ansible: KATA_VM_MEMORY_MB).",
+        "Memory a session's sandbox gets unless it asks (.env: KATA_VM_MEMORY_MB).",
         minimum=512,
     ),
     _s(
