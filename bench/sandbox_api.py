@@ -121,7 +121,10 @@ def main() -> None:
     # The stack's supervisor is our child: reap it when it exits, or `down` waits on a zombie.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     root = Path(tempfile.mkdtemp(prefix="nc-bench-api-"))
-    env = {"POOL_SIZE": str(args.burst), "MAX_ACTIVE_SESSIONS": str(args.burst + 5)}
+    env = {
+        "NETCLODE_POOL_SIZE": str(args.burst),
+        "NETCLODE_MAX_ACTIVE_SESSIONS": str(args.burst + 5),
+    }
     stack = local_stack.start(root, env)
     try:
         b = Bench(stack.client())

@@ -293,7 +293,7 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=DEFAULT_POOL, help="warm pool size")
     args = ap.parse_args()
     most = max(args.idle or [0]) + 2
-    env = {"POOL_SIZE": str(args.pool), "MAX_ACTIVE_SESSIONS": str(most)}
+    env = {"NETCLODE_POOL_SIZE": str(args.pool), "NETCLODE_MAX_ACTIVE_SESSIONS": str(most)}
     tables: list[Table] = []
     with tempfile.TemporaryDirectory(prefix="nc-bench-scale-") as root:
         stack = start(Path(root), env)

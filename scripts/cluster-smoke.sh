@@ -96,7 +96,7 @@ main() {
   step "A tick reaches the pool function (a removed warm sandbox is replaced)"
   local target ready ids gone=""
   read -r target ready ids < <(nc ops pool | parse pool)
-  ((target > 0)) || fail "the warm pool is disabled (POOL_SIZE=0): nothing to refill"
+  ((target > 0)) || fail "the warm pool is disabled (NETCLODE_POOL_SIZE=0): nothing to refill"
   if [[ -n $ids ]]; then
     gone=${ids%% *}
     kube delete pod "sbx-$gone" --wait=false >/dev/null

@@ -13,7 +13,6 @@ otherwise. Only the streaming calls (watching a session or a terminal) import it
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from google.protobuf.message import Message
 from netclode_local.stack import credentials
 from netclode_local.stack.control import running_pid
 from netclode_local.stack.layout import Layout
+from netclode_protocol.settings import read_text
 from netclode_protocol.v1 import api_pb2
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Target:
 def resolve(url: str | None) -> Target:
     layout = Layout.from_env()
     saved = credentials.load(layout.credentials)
-    env_token = os.environ.get("NETCLODE_TOKEN", "").strip()
+    env_token = read_text("NETCLODE_TOKEN")
     if url:
         url = url.rstrip("/")
         return Target(url, env_token or saved.get(url, ""), url)

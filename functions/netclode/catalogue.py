@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from netclode_protocol.providers import KNOWN_PROVIDERS, MODEL_NAME, PROVIDERS, ProviderSettings
+from netclode_protocol.settings import read_text
 from netclode_protocol.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ _cache_lock = threading.Lock()
 def catalogue() -> Catalogue:
     """The current catalogue: a fresh fetch, the cached one, or the snapshot; each source
     the fetched document lacks keeps the snapshot's models."""
-    url = os.environ.get(CATALOGUE_URL_ENV, "").strip() or DEFAULT_CATALOGUE_URL
+    url = read_text(CATALOGUE_URL_ENV) or DEFAULT_CATALOGUE_URL
     if url == OFF:
         return snapshot()
     with _cache_lock:  # one fetch at a time: concurrent listings wait for it

@@ -10,7 +10,6 @@ admin's start/status/sign-out and Copilot status calls to the proxy's control en
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from netclode.store.redis import text
 from netclode_protocol import keys
 from netclode_protocol.errors import FailedPrecondition, Unavailable
 from netclode_protocol.providers import codex_oauth_session
+from netclode_protocol.settings import read_text
 
 ACCOUNT_ID_ENV = "NETCLODE_CODEX_ACCOUNT_ID"
 CONTROL_URL_ENV = "NETCLODE_PROXY_CONTROL_URL"
@@ -73,7 +73,7 @@ class ProxyControl:
 
     @classmethod
     def from_env(cls) -> ProxyControl:
-        url, token = os.environ.get(CONTROL_URL_ENV, ""), os.environ.get(CONTROL_TOKEN_ENV, "")
+        url, token = read_text(CONTROL_URL_ENV), read_text(CONTROL_TOKEN_ENV)
         if not url or not token:
             raise FailedPrecondition(
                 f"the secret proxy's control endpoint is not configured ({CONTROL_URL_ENV})"

@@ -12,28 +12,14 @@ from functools import cache
 from pathlib import Path
 
 from netclode.auth.clients import Network, parse_networks
-
-
-def _int(name: str, default: int, minimum: int | None = None) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SystemExit(
-            f"configuration error: {name} must be a whole number, got {raw!r}"
-        ) from None
-    if minimum is not None and value < minimum:
-        raise SystemExit(f"configuration error: {name} must be at least {minimum}")
-    return value
+from netclode_protocol.settings import ConfigurationError, read_int, read_text
 
 
 def _networks(name: str) -> tuple[Network, ...]:
     try:
-        return parse_networks(os.environ.get(name, ""))
+        return parse_networks(read_text(name))
     except ValueError as e:
-        raise SystemExit(f"configuration error: {name}: {e}") from None
+        raise ConfigurationError(f"configuration error: {name}: {e}") from None
 
 
 def host_max_vcpus() -> int:
@@ -51,7 +37,7 @@ def host_max_memory_mb() -> int:
 
 def xdg_dir(kind: str, fallback: str) -> Path:
     """The XDG base directory of `kind` (DATA, CONFIG, STATE) for netclode."""
-    base = os.environ.get(f"XDG_{kind}_HOME") or str(Path.home() / fallback)
+    base = read_text(f"XDG_{kind}_HOME") or str(Path.home() / fallback)
     return Path(base) / "netclode"
 
 
@@ -75,8 +61,8 @@ class Settings:
     snapshot_retention: int = 10
     # The proxies in front of the functions (see auth/clients.py); none when served directly.
     trusted_proxies: tuple[Network, ...] = ()
-    # Sandbox sizes: what a session gets unless it asks (the Kata VM default, KATA_VM_*, the
-    # same knobs Ansible writes into the Kata configuration), and the most it may ask for
+    # Sandbox sizes: what a session gets unless it asks (NETCLODE_DEFAULT_*: Ansible writes
+    # the same KATA_VM_* values into the Kata configuration), and the most it may ask for
     # (NETCLODE_MAX_*). A default above the maximum is allowed: asking is what is limited.
     default_vcpus: int = 4
     default_memory_mb: int = 4096
@@ -86,24 +72,22 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            redis_url=os.environ.get("NETCLODE_REDIS_URL", cls.redis_url),
-            broker_url=os.environ.get("K_SINK") or os.environ.get("NETCLODE_BROKER_URL", ""),
-            sandbox_driver=os.environ.get("NETCLODE_SANDBOX_DRIVER", cls.sandbox_driver),
-            data_dir=Path(os.environ["NETCLODE_DATA_DIR"])
-            if os.environ.get("NETCLODE_DATA_DIR")
-            else xdg_dir("DATA", ".local/share"),
-            max_active_sessions=_int("MAX_ACTIVE_SESSIONS", 5),
-            max_active_sessions_per_user=_int("MAX_ACTIVE_SESSIONS_PER_USER", 0, minimum=0),
-            idle_timeout_minutes=_int("IDLE_TIMEOUT_MINUTES", 0),
-            pool_size=_int("POOL_SIZE", 2),
-            ingest_url=os.environ.get("NETCLODE_INGEST_URL", ""),
-            max_prompt_bytes=_int("NETCLODE_MAX_PROMPT_BYTES", 100_000),
-            snapshot_retention=_int("SNAPSHOT_RETENTION", 10, minimum=1),
+            redis_url=read_text("NETCLODE_REDIS_URL"),
+            broker_url=read_text("K_SINK") or read_text("NETCLODE_BROKER_URL"),
+            sandbox_driver=read_text("NETCLODE_SANDBOX_DRIVER"),
+            data_dir=Path(read_text("NETCLODE_DATA_DIR") or xdg_dir("DATA", ".local/share")),
+            max_active_sessions=read_int("NETCLODE_MAX_ACTIVE_SESSIONS"),
+            max_active_sessions_per_user=read_int("NETCLODE_MAX_ACTIVE_SESSIONS_PER_USER"),
+            idle_timeout_minutes=read_int("NETCLODE_IDLE_TIMEOUT_MINUTES"),
+            pool_size=read_int("NETCLODE_POOL_SIZE"),
+            ingest_url=read_text("NETCLODE_INGEST_URL"),
+            max_prompt_bytes=read_int("NETCLODE_MAX_PROMPT_BYTES"),
+            snapshot_retention=read_int("NETCLODE_SNAPSHOT_RETENTION"),
             trusted_proxies=_networks("NETCLODE_TRUSTED_PROXIES"),
-            default_vcpus=_int("KATA_VM_CPUS", 4, minimum=1),
-            default_memory_mb=_int("KATA_VM_MEMORY_MB", 4096, minimum=512),
-            max_vcpus=_int("NETCLODE_MAX_VCPUS", host_max_vcpus(), minimum=1),
-            max_memory_mb=_int("NETCLODE_MAX_MEMORY_MB", host_max_memory_mb(), minimum=512),
+            default_vcpus=read_int("NETCLODE_DEFAULT_VCPUS"),
+            default_memory_mb=read_int("NETCLODE_DEFAULT_MEMORY_MB"),
+            max_vcpus=read_int("NETCLODE_MAX_VCPUS", default=host_max_vcpus()),
+            max_memory_mb=read_int("NETCLODE_MAX_MEMORY_MB", default=host_max_memory_mb()),
         )
 
 

@@ -4,7 +4,7 @@ The records are the sandbox registry's (netclode.store.sandboxes); `claim` is it
 script: no process start and no driver call on a session's hot path. `reconcile` is
 level-triggered and safe to repeat: it compares the registry with the sandboxes the driver
 really has, removes what died (both ways: processes nobody knows of are stopped, entries of
-vanished sandboxes are dropped), and refills the pool to POOL_SIZE.
+vanished sandboxes are dropped), and refills the pool to NETCLODE_POOL_SIZE.
 """
 
 from __future__ import annotations

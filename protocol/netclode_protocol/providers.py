@@ -16,12 +16,12 @@ prompt for it is refused at once with what to add where (SECRETS_HINT).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument
+from netclode_protocol.settings import ConfigurationError, read_text
 from netclode_protocol.v1 import common_pb2
 
 PLACEHOLDER_PREFIX = "NETCLODE_PLACEHOLDER_"
@@ -220,15 +220,15 @@ class ProviderSettings:
 
     @classmethod
     def from_env(cls) -> ProviderSettings:
-        listed = {p.strip() for p in os.environ.get("NETCLODE_PROVIDERS", "").split(",")} - {""}
+        listed = {p.strip() for p in read_text("NETCLODE_PROVIDERS").split(",")} - {""}
         bases = {
-            n: os.environ[p.base_env]
+            n: base
             for n, p in KNOWN_PROVIDERS.items()
-            if p.base_env and os.environ.get(p.base_env)
+            if p.base_env and (base := read_text(p.base_env))
         }
         unknown = listed - {n for n, p in KNOWN_PROVIDERS.items() if p.key_env}
         if unknown:
-            raise SystemExit(
+            raise ConfigurationError(
                 f"configuration error: NETCLODE_PROVIDERS names unknown {sorted(unknown)} "
                 "(it lists providers whose key the secret proxy holds)"
             )

@@ -1,4 +1,4 @@
-"""Agent backends by the names users type (`netclode --sdk`, the bot's GITHUB_SESSION_SDK).
+"""Agent backends by the names users type (`netclode --sdk`, the bot's NETCLODE_GITHUB_SESSION_SDK).
 
 Derived from the SdkType enum, so a backend added to the schema is nameable everywhere at
 once and no hand-kept list drifts from it: SDK_TYPE_OPENCODE is `opencode`.

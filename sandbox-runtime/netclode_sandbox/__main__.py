@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+from netclode_protocol.settings import read_int, read_text
+
 WIRING = (
     "NETCLODE_LISTEN_SOCKET",
     "NETCLODE_CONTROL_SOCKET",
@@ -29,17 +31,16 @@ WIRING = (
 )
 
 
-def read_secret(fd_text: str) -> str:
-    with os.fdopen(int(fd_text), "rb") as pipe:
+def read_secret(fd: int) -> str:
+    with os.fdopen(fd, "rb") as pipe:
         return pipe.read(4096).decode().strip()
 
 
 def main() -> None:
-    env = dict(os.environ)
-    missing = [name for name in WIRING[:2] + WIRING[3:4] if not env.get(name)]
+    missing = [name for name in WIRING[:2] + WIRING[3:4] if not read_text(name)]
     if missing:
         sys.exit(f"netclode-sandbox: missing environment: {', '.join(missing)}")
-    secret = read_secret(env["NETCLODE_SECRET_FD"])
+    secret = read_secret(read_int("NETCLODE_SECRET_FD"))
     if not secret:
         sys.exit("netclode-sandbox: the secret pipe was empty")
 
@@ -48,19 +49,19 @@ def main() -> None:
     from netclode_sandbox.publisher import Publisher
     from netclode_sandbox.service import SandboxRuntime
 
-    workspace = Path(env.get("NETCLODE_WORKSPACE", "/workspace"))
-    outbox = Path(env["NETCLODE_OUTBOX"]) if env.get("NETCLODE_OUTBOX") else None
+    workspace = Path(read_text("NETCLODE_WORKSPACE"))
+    outbox = Path(outbox_dir) if (outbox_dir := read_text("NETCLODE_OUTBOX")) else None
     # The publisher's threads keep the runtime's file identity (its outbox and the control
     # socket are the runtime's); every thread started after the drop has the agent's.
     publisher = Publisher(
-        env["NETCLODE_CONTROL_SOCKET"], env.get("NETCLODE_INGEST_PATH", ""), outbox
+        read_text("NETCLODE_CONTROL_SOCKET"), read_text("NETCLODE_INGEST_PATH"), outbox
     )
     identity.drop_files_to_agent()
-    base_env = {k: v for k, v in env.items() if k not in WIRING}
+    base_env = {k: v for k, v in os.environ.items() if k not in WIRING}
     runtime = SandboxRuntime(workspace, base_env, publisher)
     with identity.as_runtime():
-        server = build_server(env["NETCLODE_LISTEN_SOCKET"], runtime, secret)
-    ports_socket = str(Path(env["NETCLODE_LISTEN_SOCKET"]).with_name("ports.sock"))
+        server = build_server(read_text("NETCLODE_LISTEN_SOCKET"), runtime, secret)
+    ports_socket = str(Path(read_text("NETCLODE_LISTEN_SOCKET")).with_name("ports.sock"))
     threading.Thread(target=start_port_forwarder, args=(ports_socket,), daemon=True).start()
     server.serve_forever()
 

@@ -26,6 +26,8 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from netclode_protocol.settings import read_text
+
 AGENT_UID_ENV = "NETCLODE_AGENT_UID"
 PR_SET_DUMPABLE = 4
 SETPRIV = "/usr/bin/setpriv"  # util-linux, in every sandbox's /usr
@@ -35,7 +37,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def agent_uid() -> int | None:
     """The agent's uid when it differs from ours, else None."""
-    raw = os.environ.get(AGENT_UID_ENV, "")
+    raw = read_text(AGENT_UID_ENV)
     if not raw.isdigit() or int(raw) == os.geteuid():
         return None
     return int(raw)

@@ -104,8 +104,8 @@ class SecretProxy:
     # --- lifecycle -----------------------------------------------------------------------
 
     def load(self, loader) -> None:
-        for name, (_, _, help_text) in config.OPTIONS.items():
-            loader.add_option(name, str, config.option_default(name), help_text)
+        for name in config.OPTIONS:
+            loader.add_option(name, str, config.option_default(name), config.option_help(name))
 
     def configure(self, updated: set[str]) -> None:
         from mitmproxy import ctx

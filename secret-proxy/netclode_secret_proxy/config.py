@@ -8,91 +8,29 @@ one code path.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from netclode_protocol.settings import read_text, setting
 from netclode_secret_proxy.destinations import Mapping
 from netclode_secret_proxy.table import SecretRule, build_table
 
-# option name -> (env name, default, help)
-OPTIONS: dict[str, tuple[str, str, str]] = {
-    "netclode_redis_url": (
-        "NETCLODE_REDIS_URL",
-        "redis://127.0.0.1:6379/0",
-        "Redis holding session tokens, sessions and audit streams.",
-    ),
-    "netclode_secrets_file": (
-        "NETCLODE_SECRETS_FILE",
-        "",
-        "Dotenv file with the real provider secrets (ANTHROPIC_API_KEY=...).",
-    ),
-    "netclode_allow_addresses": (
-        "NETCLODE_PROXY_ALLOW_ADDRESSES",
-        "",
-        "Comma-separated host:port endpoints a sandbox may reach although they resolve to "
-        "loopback/private addresses (e.g. the Ollama server).",
-    ),
-    "netclode_ollama_url": (
-        "OLLAMA_URL",
-        "",
-        "The Ollama server sessions use: its host:port is a destination sandboxes may reach "
-        "although it is loopback or private (a user's 127.0.0.1:11434, a cluster Service).",
-    ),
-    "netclode_egress_hosts": (
-        "NETCLODE_PROXY_EGRESS_HOSTS",
-        "",
-        "Comma-separated hosts sandboxes may reach at all (`name`, `*.suffix` or an address); "
-        "empty allows every public destination. Checked before any DNS lookup.",
-    ),
-    "netclode_resolve": (
-        "NETCLODE_PROXY_RESOLVE",
-        "",
-        "Comma-separated name[:port]=address[:port] entries: the proxy dials `address` for "
-        "`name` instead of asking DNS (split-horizon DNS, an internal mirror). A mapped name "
-        "may resolve to a private or loopback address; the address itself stays refused.",
-    ),
-    "netclode_key_hosts": (
-        "NETCLODE_PROXY_KEY_HOSTS",
-        "",
-        "Comma-separated KEY=host entries adding destinations to a key's allow-list "
-        "(e.g. a self-hosted gateway for ANTHROPIC_API_KEY).",
-    ),
-    "netclode_injections_per_minute": (
-        "NETCLODE_PROXY_INJECTIONS_PER_MINUTE",
-        "600",
-        "Injections of one key a session may have per minute (a minute's worth at once); "
-        "0 for no limit.",
-    ),
-    "netclode_token_cache_s": (
-        "NETCLODE_PROXY_TOKEN_CACHE_S",
-        "3",
-        "Seconds a validated session token is cached (0 < s <= 5): revocation delay.",
-    ),
-    "netclode_control_listen": (
-        "NETCLODE_PROXY_CONTROL_LISTEN",
-        "",
-        "host:port of the internal control endpoint the api function uses (Codex sign-in, "
-        "Copilot status; see control.py); empty: none. Needs NETCLODE_PROXY_CONTROL_TOKEN "
-        "in the environment (never on the command line).",
-    ),
-    "netclode_state_dir": (
-        "NETCLODE_PROXY_STATE_DIR",
-        "",
-        "Directory (owner-only) for the proxy's own state: the Codex sign-in's tokens. "
-        "Empty: kept in memory only (lost on restart).",
-    ),
-    "netclode_codex_issuer": (
-        "NETCLODE_CODEX_ISSUER",
-        "https://auth.openai.com",
-        "The OpenAI auth issuer for Codex's device-code sign-in and token refresh.",
-    ),
-    "netclode_github_api_url": (
-        "GITHUB_API_URL",
-        "https://api.github.com",
-        "The GitHub REST API asked for Copilot status (copilot_internal/user).",
-    ),
+# option name -> the setting giving its default (netclode_protocol.settings: help included).
+OPTIONS: dict[str, str] = {
+    "netclode_redis_url": "NETCLODE_REDIS_URL",
+    "netclode_secrets_file": "NETCLODE_SECRETS_FILE",
+    "netclode_allow_addresses": "NETCLODE_PROXY_ALLOW_ADDRESSES",
+    "netclode_ollama_url": "OLLAMA_URL",
+    "netclode_egress_hosts": "NETCLODE_PROXY_EGRESS_HOSTS",
+    "netclode_resolve": "NETCLODE_PROXY_RESOLVE",
+    "netclode_key_hosts": "NETCLODE_PROXY_KEY_HOSTS",
+    "netclode_injections_per_minute": "NETCLODE_PROXY_INJECTIONS_PER_MINUTE",
+    "netclode_token_cache_s": "NETCLODE_PROXY_TOKEN_CACHE_S",
+    "netclode_control_listen": "NETCLODE_PROXY_CONTROL_LISTEN",
+    "netclode_state_dir": "NETCLODE_PROXY_STATE_DIR",
+    "netclode_codex_issuer": "NETCLODE_CODEX_ISSUER",
+    "netclode_github_api_url": "NETCLODE_GITHUB_API_URL",
 }
 
 CONTROL_TOKEN_ENV = "NETCLODE_PROXY_CONTROL_TOKEN"
@@ -100,8 +38,14 @@ MAX_TOKEN_CACHE_S = 5.0
 
 
 def option_default(name: str) -> str:
-    env, default, _ = OPTIONS[name]
-    return os.environ.get(env, default)
+    """The option's value from the environment, unparsed: parse_config checks it, whether it
+    came from there or from `--set`."""
+    return read_text(OPTIONS[name])
+
+
+def option_help(name: str) -> str:
+    entry = setting(OPTIONS[name])
+    return f"{entry.help} Default: ${entry.name}."
 
 
 @dataclass(frozen=True)
@@ -208,7 +152,7 @@ def parse_config(values: dict[str, str]) -> ProxyConfig:
 def _control(values: dict[str, str]) -> dict:
     """The control endpoint's settings; its token only ever from the environment."""
     listen = values["netclode_control_listen"].strip()
-    token = os.environ.get(CONTROL_TOKEN_ENV, "")
+    token = read_text(CONTROL_TOKEN_ENV)
     if listen and len(token) < 32:
         raise ValueError(f"netclode_control_listen needs {CONTROL_TOKEN_ENV} (32+ characters)")
     return {

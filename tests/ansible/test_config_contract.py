@@ -1,11 +1,16 @@
 """The configuration contract: what the functions read on a cluster is what knative/ and the
-Ansible roles give them, under the same names, and every key of the original `.env` is
-either read by Ansible or documented as unused.
+Ansible roles give them, under the same names, every key of the original `.env` is either
+read by Ansible or documented as unused, and the settings table
+(netclode_protocol.settings) is the truth about both: every name a deployable reads is in
+it with that deployable among its readers, every name set on a function or the secret proxy
+is in it and read there, and every `NETCLODE_` name in it is read by exactly the
+deployables it names.
 
-Three sources, none hand-copied:
-- the code: every environment read in the control plane (functions/netclode and the
-  protocol package it shares) and in the secret proxy (AST scan, tests/support/envreads.py;
-  the local stand-ins, local/netclode_local, never run on a cluster);
+Four sources, none hand-copied:
+- the settings table;
+- the code: every environment read of each deployable (AST scan, tests/support/envreads.py):
+  the control plane (functions/netclode with the protocol package it shares), the local
+  stand-ins (local/netclode_local), the secret proxy, the sandbox runtime and the CLI;
 - knative/: the production overlay with every optional component, built by kustomize;
 - Ansible: the objects the secrets role puts into the cluster, templated by Ansible itself
   from a `.env` holding every key (a probe play loads the role's variables), the patches
@@ -29,7 +34,18 @@ import pytest
 import yaml
 
 from netclode.auth.bootstrap import CONFIGURED
-from netclode_protocol.providers import KNOWN_PROVIDERS
+from netclode_protocol.providers import GITHUB_TOKEN, KNOWN_PROVIDERS
+from netclode_protocol.settings import (
+    CLI,
+    FUNCTIONS,
+    LOCAL,
+    PREFIX,
+    PROXY,
+    RUNTIME,
+    TABLE,
+    Setting,
+)
+from netclode_sandbox.__main__ import WIRING
 from netclode_secret_proxy.config import OPTIONS
 from tests.ansible.conftest import ANSIBLE_DIR, run_ansible
 from tests.manifests.conftest import REPO, kustomize, with_components
@@ -39,6 +55,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "config-contract"
 CODE = REPO / "functions" / "netclode"
 PROTOCOL_CODE = REPO / "protocol" / "netclode_protocol"
 PROXY_CODE = REPO / "secret-proxy" / "netclode_secret_proxy"
+RUNTIME_CODE = REPO / "sandbox-runtime" / "netclode_sandbox"
+CLI_CODE = REPO / "cli" / "netclode_cli"
+LOCAL_CODE = REPO / "local" / "netclode_local"
 # Reads the scan cannot resolve, by file: what each one reads.
 DYNAMIC = {
     "auth/bootstrap.py": {variable for variable, _, _ in CONFIGURED},
@@ -55,24 +74,24 @@ CLUSTER_DEFAULTS = {
     "XDG_CONFIG_HOME": "read by the local stack only, through the same helper",
     "XDG_STATE_HOME": "read by the local stack only, through the same helper",
     "NETCLODE_K8S_CONTEXT": "kubeconfig context outside a pod; in a pod the ServiceAccount",
-    "POOL_SIZE": "two warm sandboxes",
+    "NETCLODE_POOL_SIZE": "two warm sandboxes",
     "NETCLODE_MAX_PROMPT_BYTES": "100 kB prompts",
-    "SNAPSHOT_RETENTION": "ten snapshots a session",
+    "NETCLODE_SNAPSHOT_RETENTION": "ten snapshots a session",
     "NETCLODE_RUNTIME_CLASS": "kata, the RuntimeClass in knative/base/security",
     "NETCLODE_WORKSPACE_SIZE": "10Gi workspaces",
     "NETCLODE_MAX_VCPUS": "half the node's CPUs (single node: the host the sandboxes run on)",
     "NETCLODE_MAX_MEMORY_MB": "a quarter of the node's memory, as the original sized its VMs",
     "NETCLODE_SNAPSHOT_CLASS": "netclode-workspaces, the class in knative/cluster",
     "NETCLODE_PREVIEW_TAILNET": "previews stay in the cluster unless Tailscale is set up",
-    "GITHUB_APP_PRIVATE_KEY_FILE": "the alternative to GITHUB_APP_PRIVATE_KEY",
-    "GITHUB_WEBHOOK_MAX_BYTES": "GitHub's own 25 MB cap",
-    "GITHUB_API_URL": "github.com's API",
-    "GITHUB_BOT_NAME": "@netclode",
-    "GITHUB_SESSION_SDK": "the claude SDK",
-    "GITHUB_SESSION_MODEL": "the SDK's default model",
-    "GITHUB_REPO_SESSIONS": "every repository runs GITHUB_SESSION_SDK / _MODEL",
-    "GITHUB_SESSION_TIMEOUT_SECONDS": "the bot's default session timeout",
-    "GITHUB_START_LEASE_SECONDS": "the bot's default start lease",
+    "NETCLODE_GITHUB_APP_PRIVATE_KEY_FILE": "the alternative to NETCLODE_GITHUB_APP_PRIVATE_KEY",
+    "NETCLODE_GITHUB_WEBHOOK_MAX_BYTES": "GitHub's own 25 MB cap",
+    "NETCLODE_GITHUB_API_URL": "github.com's API",
+    "NETCLODE_GITHUB_BOT_NAME": "@netclode",
+    "NETCLODE_GITHUB_SESSION_SDK": "the claude SDK",
+    "NETCLODE_GITHUB_SESSION_MODEL": "the SDK's default model",
+    "NETCLODE_GITHUB_REPO_SESSIONS": "every repository runs NETCLODE_GITHUB_SESSION_SDK / _MODEL",
+    "NETCLODE_GITHUB_SESSION_TIMEOUT_SECONDS": "the bot's default session timeout",
+    "NETCLODE_GITHUB_START_LEASE_SECONDS": "the bot's default start lease",
     "ANTHROPIC_BASE_URL": "the provider's public API",
     "OPENAI_BASE_URL": "the provider's public API",
     "MISTRAL_BASE_URL": "the provider's public API",
@@ -82,7 +101,10 @@ CLUSTER_DEFAULTS = {
     "ZAI_BASE_URL": "the provider's public API",
 }
 # The secret proxy reads its settings through one table (config.OPTIONS).
-PROXY_DYNAMIC = {"config.py": {env for env, _, _ in OPTIONS.values()}}
+PROXY_DYNAMIC = {"config.py": set(OPTIONS.values())}
+# The local stack's and the sandbox runtime's reads the scan cannot resolve.
+LOCAL_DYNAMIC = {"stack/components.py": {GITHUB_TOKEN}}
+RUNTIME_DYNAMIC = {"__main__.py": {*WIRING[:2], *WIRING[3:4]}}
 PROXY_DEFAULTS = {
     "NETCLODE_PROXY_ALLOW_ADDRESSES": "none: sandboxes reach Ollama directly (sandbox-egress)",
     "NETCLODE_PROXY_EGRESS_HOSTS": "every public destination",
@@ -91,11 +113,12 @@ PROXY_DEFAULTS = {
     "NETCLODE_PROXY_TOKEN_CACHE_S": "3 s",
     "NETCLODE_PROXY_RESOLVE": "none: names resolve through the cluster's DNS",
     "NETCLODE_CODEX_ISSUER": "OpenAI's auth issuer",
-    "GITHUB_API_URL": "GitHub's REST API (Copilot status)",
+    "NETCLODE_GITHUB_API_URL": "GitHub's REST API (Copilot status)",
 }
 # Set by Knative Serving in every revision's container.
 KNATIVE_RUNTIME = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
-# Given to the functions for functions-framework (and its gunicorn), not for our code.
+# Given to the functions for functions-framework (and its gunicorn), not for our code (the
+# api reads THREADS too: it is in the settings table).
 FRAMEWORK = {"FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "THREADS"}
 # The original `.env` keys (shared reference netclode-features.md, ".env (read by
 # Ansible)"; CODEX_* as `auth codex` prints them).
@@ -136,6 +159,9 @@ class Contract:
     dotenv_read: set[str]
     dotenv_unused: set[str]
     provider_keys: dict[str, str] = field(default_factory=dict)
+    # The other deployables' reads (local stack, sandbox runtime, CLI) and the table.
+    other_reads: dict[str, tuple[EnvReads, dict[str, set[str]]]] = field(default_factory=dict)
+    table: tuple[Setting, ...] = TABLE
 
 
 def _objects(contract: Contract) -> dict[tuple[str, str], set[str]]:
@@ -252,14 +278,7 @@ def _name_violations(
     not_ours: set[str],
 ) -> list[str]:
     """Names read but not given (nor defaulted), given but not read, stale defaults."""
-    names = set(reads.names)
-    found = []
-    for location in reads.unresolved:
-        file = location.split(":", 1)[0]
-        if file in dynamic:
-            names |= dynamic[file]
-        else:
-            found.append(f"declare what {location} reads")
+    names, found = _read_names(reads, dynamic)
     found += [
         f"{name} is read ({', '.join(reads.names.get(name, ['dynamic']))}) by {who} but "
         "provided by neither knative/ nor Ansible"
@@ -273,6 +292,62 @@ def _name_violations(
         for name in sorted(defaults)
         if name in given or name not in names
     ]
+    return found
+
+
+def _read_names(reads: EnvReads, dynamic: dict[str, set[str]]) -> tuple[set[str], list[str]]:
+    """The names `reads` covers, its unresolved reads replaced by what `dynamic` declares;
+    and a violation for each unresolved read not declared."""
+    names, undeclared = set(reads.names), []
+    for location in reads.unresolved:
+        file = location.split(":", 1)[0]
+        if file in dynamic:
+            names |= dynamic[file]
+        else:
+            undeclared.append(f"declare what {location} reads")
+    return names, undeclared
+
+
+def _table_violations(contract: Contract) -> list[str]:
+    """The settings table against the code of every deployable and what the cluster sets."""
+    table = {entry.name: entry for entry in contract.table}
+    code = {
+        FUNCTIONS: (contract.reads, DYNAMIC),
+        PROXY: (contract.proxy_reads, PROXY_DYNAMIC),
+        **contract.other_reads,
+    }
+    read_by: dict[str, set[str]] = {}
+    for deployable, (reads, dynamic) in code.items():
+        for name in _read_names(reads, dynamic)[0]:
+            read_by.setdefault(name, set()).add(deployable)
+    found = []
+    for name, who in sorted(read_by.items()):
+        entry = table.get(name)
+        if entry is None:
+            found.append(
+                f"{name} is read by {', '.join(sorted(who))} but not in the settings table"
+            )
+        elif not who <= set(entry.readers) or (
+            name.startswith(PREFIX) and who != set(entry.readers)
+        ):
+            found.append(
+                f"{name}: the settings table says {entry.readers} read it, the code {sorted(who)}"
+            )
+    found += [
+        f"{name} is in the settings table but read by nothing"
+        for name in sorted(table.keys() - read_by.keys())
+        if name.startswith(PREFIX)
+    ]
+    given = {
+        FUNCTIONS: provided(contract) - KNATIVE_RUNTIME - (FRAMEWORK - table.keys()),
+        PROXY: proxy_provided(contract),
+    }
+    for who, names in given.items():
+        found += [
+            f"{name} is set on the {who} but the settings table has no {who} reading it"
+            for name in sorted(names)
+            if name not in table or who not in table[name].readers
+        ]
     return found
 
 
@@ -294,6 +369,7 @@ def violations(contract: Contract) -> list[str]:
         set(),
     )
     found += _reference_violations(contract)
+    found += _table_violations(contract)
     for key in sorted(SEED_DOTENV):
         read, unused = key in contract.dotenv_read, key in contract.dotenv_unused
         if read == unused:
@@ -420,6 +496,11 @@ def contract(tmp_path_factory: pytest.TempPathFactory, probe: dict) -> Contract:
         dotenv_read=dotenv_reads(),
         dotenv_unused=documented_unused((ANSIBLE_DIR / "README.md").read_text()),
         provider_keys=defaults["secrets_provider_keys"],
+        other_reads={
+            LOCAL: (scan(LOCAL_CODE), LOCAL_DYNAMIC),
+            RUNTIME: (scan(RUNTIME_CODE), RUNTIME_DYNAMIC),
+            CLI: (scan(CLI_CODE), {}),
+        },
     )
 
 
@@ -443,15 +524,18 @@ def test_the_functions_get_the_settings_and_the_providers_of_the_keys_given(
 ) -> None:
     by_name = {o["metadata"]["name"]: o for o in probe["objects"]}
     settings = by_name["netclode-env"]["data"]
-    assert settings["MAX_ACTIVE_SESSIONS"] == "7"
+    assert settings["NETCLODE_MAX_ACTIVE_SESSIONS"] == "7"  # .env's MAX_ACTIVE_SESSIONS
     # The Kata VM size comes once, with the drop-in's values: the environment wins here too.
     config = next(
         d
         for d in contract.manifests
         if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "netclode-config"
     )
-    assert (config["data"]["KATA_VM_CPUS"], config["data"]["KATA_VM_MEMORY_MB"]) == ("3", "8192")
-    assert "KATA_VM_CPUS" not in settings
+    assert (
+        config["data"]["NETCLODE_DEFAULT_VCPUS"],
+        config["data"]["NETCLODE_DEFAULT_MEMORY_MB"],
+    ) == ("3", "8192")
+    assert "NETCLODE_DEFAULT_VCPUS" not in settings
     # OPENAI_API_KEY is empty in .env: openai stays off; the others have keys.
     assert settings["NETCLODE_PROVIDERS"].split(",") == [
         "anthropic",
@@ -462,7 +546,7 @@ def test_the_functions_get_the_settings_and_the_providers_of_the_keys_given(
         "zai",
     ]
     internal = by_name["netclode-internal"]["stringData"]
-    assert internal["GITHUB_INSTALLATION_ID"] == "value-of-github_installation_id"
+    assert internal["NETCLODE_GITHUB_INSTALLATION_ID"] == "value-of-github_installation_id"
     assert "NETCLODE_INTERNAL_TOKEN" not in internal  # Knative's Broker sends no credential
 
 
@@ -476,7 +560,8 @@ def test_a_seeded_mistake_is_caught(fixture: Path, contract: Contract, tmp_path:
 def seeded(contract: Contract, case: dict[str, Any], tmp_path: Path) -> Contract:
     """`contract` with the fixture's mistake: documents replacing those of the same kind and
     name (`manifests`, `ansible_objects`), extra code (`code`), `.env` keys dropped from
-    the README's unused table (`undocument`), or another provider mapping."""
+    the README's unused table (`undocument`), another provider mapping, or settings added
+    to the table (`table`: name and readers)."""
 
     def swap(docs: list[dict], patch: list[dict]) -> list[dict]:
         names = {(d["kind"], d["metadata"]["name"]) for d in patch}
@@ -488,6 +573,11 @@ def seeded(contract: Contract, case: dict[str, Any], tmp_path: Path) -> Contract
         ansible_objects=swap(contract.ansible_objects, case.get("ansible_objects", [])),
         dotenv_unused=contract.dotenv_unused - set(case.get("undocument", [])),
         provider_keys=case.get("provider_keys", contract.provider_keys),
+        table=contract.table
+        + tuple(
+            Setting(s["name"], str, "", tuple(s["readers"]), "seeded")
+            for s in case.get("table", [])
+        ),
     )
     if "code" in case:
         package = tmp_path / "netclode"

@@ -164,8 +164,8 @@ def test_deployment_overlay_builds_with_the_commit_images(
     assert "OLLAMA_URL" in config["data"]
     # The functions report (and size requests by) the VM default the Kata drop-in sets.
     clh = kata_dropin(rendered)["hypervisor"]["clh"]
-    assert config["data"]["KATA_VM_CPUS"] == str(clh["default_vcpus"])
-    assert config["data"]["KATA_VM_MEMORY_MB"] == str(clh["default_memory"])
+    assert config["data"]["NETCLODE_DEFAULT_VCPUS"] == str(clh["default_vcpus"])
+    assert config["data"]["NETCLODE_DEFAULT_MEMORY_MB"] == str(clh["default_memory"])
     ollama = next(
         d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "ollama"
     )

@@ -13,15 +13,15 @@ from tests.support.stack import Client, Stack, start, stop
 TRUSTED_PROXY = "127.0.0.3"
 # Sandbox sizes pinned, so the limits the API reports do not depend on this machine's size.
 SIZES = {
-    "KATA_VM_CPUS": "1",
-    "KATA_VM_MEMORY_MB": "4096",
+    "NETCLODE_DEFAULT_VCPUS": "1",
+    "NETCLODE_DEFAULT_MEMORY_MB": "4096",
     "NETCLODE_MAX_VCPUS": "2",
     "NETCLODE_MAX_MEMORY_MB": "8192",
 }
 
 # The admin's sessions (most of the suites') keep the default 5 active; the auth suites'
 # other users get slots of their own, as no user's session pauses another's.
-ROOM = {"MAX_ACTIVE_SESSIONS": "8", "MAX_ACTIVE_SESSIONS_PER_USER": "5"}
+ROOM = {"NETCLODE_MAX_ACTIVE_SESSIONS": "8", "NETCLODE_MAX_ACTIVE_SESSIONS_PER_USER": "5"}
 
 
 @pytest.fixture(scope="session")

@@ -40,8 +40,8 @@ def test_limits_come_from_the_settings(api: Client) -> None:
     assert limits(api) == api_pb2.GetResourceLimitsResponse(
         max_vcpus=int(SIZES["NETCLODE_MAX_VCPUS"]),
         max_memory_mb=int(SIZES["NETCLODE_MAX_MEMORY_MB"]),
-        default_vcpus=int(SIZES["KATA_VM_CPUS"]),
-        default_memory_mb=int(SIZES["KATA_VM_MEMORY_MB"]),
+        default_vcpus=int(SIZES["NETCLODE_DEFAULT_VCPUS"]),
+        default_memory_mb=int(SIZES["NETCLODE_DEFAULT_MEMORY_MB"]),
         min_memory_mb=512,
     )
 
@@ -78,7 +78,7 @@ def test_the_memory_asked_for_is_the_sandboxs_limit(api: Client) -> None:
     assert (asked.resources.vcpus, asked.resources.memory_mb) == (2, 6144)
     assert data_limit_mb(api, asked.id) == 6144
     plain = api.ready(name="plain")
-    assert data_limit_mb(api, plain.id) == int(SIZES["KATA_VM_MEMORY_MB"])
+    assert data_limit_mb(api, plain.id) == int(SIZES["NETCLODE_DEFAULT_MEMORY_MB"])
 
 
 def test_cli_create_with_a_size_and_show_it(run) -> None:

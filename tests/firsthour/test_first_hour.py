@@ -106,7 +106,7 @@ def user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[User]:
         "NETCLODE_API_PORT": "0",
         # Where "the internet" is for this user: the stand-ins, nothing else.
         "ANTHROPIC_BASE_URL": llm.url,
-        "GITHUB_API_URL": gh.url,
+        "NETCLODE_GITHUB_API_URL": gh.url,
         "NETCLODE_PROXY_RESOLVE": (
             f"github.com:443={GITHUB_IP}:{gh.git_port},api.github.com:443={GITHUB_IP}:{gh.api_port}"
         ),
@@ -114,7 +114,7 @@ def user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[User]:
         "NETCLODE_PROXY_KEY_HOSTS": f"ANTHROPIC_API_KEY={LLM_IP}",
         "NETCLODE_PROXY_ALLOW_ADDRESSES": llm.address,
         "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-        "POOL_SIZE": "1",
+        "NETCLODE_POOL_SIZE": "1",
     }
     person = User(env, gh, llm)
     try:

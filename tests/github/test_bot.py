@@ -60,10 +60,10 @@ def module_standin(app_private_key):
 def github_app(module_standin, app_private_key) -> dict[str, str]:
     """The GitHub App settings the bot and the api (which grants sessions' tokens) share."""
     return {
-        "GITHUB_API_URL": module_standin.url,
-        "GITHUB_APP_ID": "4242",
-        "GITHUB_APP_PRIVATE_KEY": app_private_key,
-        "GITHUB_INSTALLATION_ID": "1",
+        "NETCLODE_GITHUB_API_URL": module_standin.url,
+        "NETCLODE_GITHUB_APP_ID": "4242",
+        "NETCLODE_GITHUB_APP_PRIVATE_KEY": app_private_key,
+        "NETCLODE_GITHUB_INSTALLATION_ID": "1",
     }
 
 
@@ -87,9 +87,9 @@ def bots(start_module_function, module_redis_url, api_fn, github_app):
         "NETCLODE_API_URL": api_fn.url,
         "NETCLODE_BOT_TOKEN": BOT_TOKEN,
         **github_app,
-        "GITHUB_SESSION_TIMEOUT_SECONDS": str(TIMEOUT_S),
-        "GITHUB_START_LEASE_SECONDS": "1",
-        "MAX_CONCURRENT_GITHUB_SESSIONS": "2",
+        "NETCLODE_GITHUB_SESSION_TIMEOUT_SECONDS": str(TIMEOUT_S),
+        "NETCLODE_GITHUB_START_LEASE_SECONDS": "1",
+        "NETCLODE_GITHUB_MAX_CONCURRENT_SESSIONS": "2",
     }
     b = Bots(start_module_function, env)
     b.restart()
@@ -247,7 +247,9 @@ def test_a_repository_runs_the_backend_its_settings_choose(
     start_module_function, bots, bot, api, redis_client
 ):
     chosen = {REPO.upper(): {"sdk": "opencode", "model": "anthropic/claude-opus-4-5"}}
-    other = start_module_function("bot", bots.env | {"GITHUB_REPO_SESSIONS": json.dumps(chosen)})
+    other = start_module_function(
+        "bot", bots.env | {"NETCLODE_GITHUB_REPO_SESSIONS": json.dumps(chosen)}
+    )
     try:
         deliver(other, "issue_comment", comment_payload("@netclode fix it"), "d-repo-sdk")
         session = api.get(job(redis_client, "d-repo-sdk")["session_id"])

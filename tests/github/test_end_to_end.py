@@ -35,13 +35,13 @@ def world(
         tmp_path_factory.mktemp("gh-e2e"),
         {
             "OLLAMA_URL": llm.ollama_url,
-            "GITHUB_WEBHOOK_SECRET": SECRET,
-            "GITHUB_API_URL": gh.url,
-            "GITHUB_APP_ID": "4242",
-            "GITHUB_APP_PRIVATE_KEY": app_private_key,
-            "GITHUB_INSTALLATION_ID": "1",
-            "GITHUB_SESSION_SDK": "native",
-            "GITHUB_SESSION_MODEL": "ollama/llama3",
+            "NETCLODE_GITHUB_WEBHOOK_SECRET": SECRET,
+            "NETCLODE_GITHUB_API_URL": gh.url,
+            "NETCLODE_GITHUB_APP_ID": "4242",
+            "NETCLODE_GITHUB_APP_PRIVATE_KEY": app_private_key,
+            "NETCLODE_GITHUB_INSTALLATION_ID": "1",
+            "NETCLODE_GITHUB_SESSION_SDK": "native",
+            "NETCLODE_GITHUB_SESSION_MODEL": "ollama/llama3",
         },
     )
     try:

@@ -41,8 +41,8 @@ def module_hook(start_module_function, module_redis_url, module_sink):
     return start_module_function(
         "webhook",
         {
-            "GITHUB_WEBHOOK_SECRET": SECRET,
-            "GITHUB_WEBHOOK_MAX_BYTES": str(MAX_BYTES),
+            "NETCLODE_GITHUB_WEBHOOK_SECRET": SECRET,
+            "NETCLODE_GITHUB_WEBHOOK_MAX_BYTES": str(MAX_BYTES),
             "NETCLODE_REDIS_URL": module_redis_url,
             "NETCLODE_BROKER_URL": f"{module_sink.url}/netclode/default",
         },

@@ -38,7 +38,7 @@ def provider_stack(
         "NETCLODE_PROXY_KEY_HOSTS": ",".join(f"{k}={PROVIDER_IP}" for k in keys),
         "NETCLODE_PROXY_ALLOW_ADDRESSES": ",".join(allow),
         "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-        "POOL_SIZE": "1",
+        "NETCLODE_POOL_SIZE": "1",
     }
     stack = start(root, {**proxied, **(env or {})}, keys=keys)
     try:

@@ -46,7 +46,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root: Path = tmp_path_factory.mktemp("provider-auth")
     auth, github = OpenAIAuthStandIn(), GitHubStandIn()
-    env = {"NETCLODE_CODEX_ISSUER": auth.url, "GITHUB_API_URL": github.url}
+    env = {"NETCLODE_CODEX_ISSUER": auth.url, "NETCLODE_GITHUB_API_URL": github.url}
     stack = start(root, env, keys={"GITHUB_COPILOT_TOKEN": COPILOT_TOKEN})
     try:
         yield World(stack, auth, github)

@@ -11,7 +11,7 @@ from tests.support.stack import Client, Stack, start, stop
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start(tmp_path_factory.mktemp("ports-stack"), {"POOL_SIZE": "1"})
+    running = start(tmp_path_factory.mktemp("ports-stack"), {"NETCLODE_POOL_SIZE": "1"})
     yield running
     stop(running)
 

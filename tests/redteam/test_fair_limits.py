@@ -48,7 +48,11 @@ def test_resume_counts_as_activity(stack: Stack) -> None:
 
 
 S = common_pb2
-LIMITS = {"MAX_ACTIVE_SESSIONS": "3", "MAX_ACTIVE_SESSIONS_PER_USER": "2", "POOL_SIZE": "0"}
+LIMITS = {
+    "NETCLODE_MAX_ACTIVE_SESSIONS": "3",
+    "NETCLODE_MAX_ACTIVE_SESSIONS_PER_USER": "2",
+    "NETCLODE_POOL_SIZE": "0",
+}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +84,7 @@ def test_one_users_sessions_never_pause_anothers(limited: Stack) -> None:
     with pytest.raises(ConnectError) as refused:  # every slot is alice's or bob's
         carol.create(name="c1")
     assert error_code(refused.value) == "resource_exhausted"
-    assert "MAX_ACTIVE_SESSIONS" in refused.value.message
+    assert "NETCLODE_MAX_ACTIVE_SESSIONS" in refused.value.message
     assert "\n" not in refused.value.message
     assert _statuses(limited) == {"a1": "READY", "a2": "READY", "b1": "READY"}
 

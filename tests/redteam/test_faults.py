@@ -57,7 +57,11 @@ def llm() -> Iterator[ScriptedLLM]:
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
     """A stack of its own: these tests break it on purpose."""
-    env = {"GITHUB_WEBHOOK_SECRET": SECRET, "POOL_SIZE": "0", "OLLAMA_URL": llm.ollama_url}
+    env = {
+        "NETCLODE_GITHUB_WEBHOOK_SECRET": SECRET,
+        "NETCLODE_POOL_SIZE": "0",
+        "OLLAMA_URL": llm.ollama_url,
+    }
     running = start(tmp_path_factory.mktemp("fault-stack"), env)
     yield running
     stop(running)

@@ -14,14 +14,14 @@ from pathlib import Path
 from tests.redteam.conftest import OPERATOR_SECRETS, SECRET
 from tests.support.stack import Stack
 
-SECRETS = {"GITHUB_WEBHOOK_SECRET": SECRET, **OPERATOR_SECRETS}
+SECRETS = {"NETCLODE_GITHUB_WEBHOOK_SECRET": SECRET, **OPERATOR_SECRETS}
 # Who uses what: the webhook checks signatures; the api grants sessions the personal token;
 # the App key mints tokens (the bot's, and the sessions' at create and resume in the api and
 # before expiry in the pool); only the secret proxy holds provider keys. Nobody else anything.
 ALLOWED = {
-    "GITHUB_WEBHOOK_SECRET": {"webhook"},
+    "NETCLODE_GITHUB_WEBHOOK_SECRET": {"webhook"},
     "GITHUB_TOKEN": {"api"},
-    "GITHUB_APP_PRIVATE_KEY": {"api", "pool", "bot"},
+    "NETCLODE_GITHUB_APP_PRIVATE_KEY": {"api", "pool", "bot"},
     "MISTRAL_API_KEY": {"secret-proxy"},
 }
 

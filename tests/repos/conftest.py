@@ -4,7 +4,7 @@ The stand-in serves git and REST over HTTPS on GITHUB_IP with a cert for both na
 stack's secret proxy maps the names there (NETCLODE_PROXY_RESOLVE) and trusts that cert
 (NETCLODE_PROXY_UPSTREAM_CA), so a sandbox's `git clone https://github.com/...` and
 `gh api ...` take the very path they take in production. The control plane talks to the
-stand-in's REST API directly (GITHUB_API_URL), as it would to GitHub.
+stand-in's REST API directly (NETCLODE_GITHUB_API_URL), as it would to GitHub.
 
 Sessions run the native agent on a scripted "Ollama" (a configured provider), though the
 tests drive git and gh through Exec rather than prompts.
@@ -100,9 +100,9 @@ def github_stack(
                     f"api.github.com:443={GITHUB_IP}:{gh.api_port}"
                 ),
                 "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
-                "GITHUB_API_URL": gh.url,
+                "NETCLODE_GITHUB_API_URL": gh.url,
                 "OLLAMA_URL": llm.url,
-                "POOL_SIZE": "1",
+                "NETCLODE_POOL_SIZE": "1",
                 **env,
             },
             keys=keys,

@@ -36,7 +36,11 @@ def _key() -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
     key = _key()
-    env = {"GITHUB_APP_ID": APP_ID, "GITHUB_APP_PRIVATE_KEY": key, "GITHUB_TOKEN": ""}
+    env = {
+        "NETCLODE_GITHUB_APP_ID": APP_ID,
+        "NETCLODE_GITHUB_APP_PRIVATE_KEY": key,
+        "GITHUB_TOKEN": "",
+    }
     with github_stack(
         tmp_path_factory.mktemp("app"), env, app_id=APP_ID, app_key=key, token_ttl_s=120
     ) as s:

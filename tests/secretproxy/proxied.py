@@ -64,7 +64,7 @@ def proxied_stack(root: Path) -> Iterator[ProxiedStack]:
             "NETCLODE_PROXY_ALLOW_ADDRESSES": f"{PROVIDER_IP}:{echo.port},{PROVIDER_IP}:{llm_port}",
             "NETCLODE_PROXY_UPSTREAM_CA": str(cert[0]),
             "ANTHROPIC_BASE_URL": llm.url,
-            "POOL_SIZE": "1",
+            "NETCLODE_POOL_SIZE": "1",
         }
         stack = start(root, env, keys=keys)
         try:

@@ -97,7 +97,7 @@ def oauth_proxy(
         env = os.environ | {
             "NETCLODE_PROXY_CONTROL_TOKEN": control_token,
             "NETCLODE_CODEX_ISSUER": auth.url,
-            "GITHUB_API_URL": github.url,
+            "NETCLODE_GITHUB_API_URL": github.url,
         }
         log = tmp / "secret-proxy.log"
         procs: list[subprocess.Popen] = []

@@ -23,7 +23,11 @@ def llm() -> Iterator[ScriptedLLM]:
 def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
     running = start(
         tmp_path_factory.mktemp("snapshots-stack"),
-        {"SNAPSHOT_RETENTION": str(RETENTION), "POOL_SIZE": "1", "OLLAMA_URL": llm.ollama_url},
+        {
+            "NETCLODE_SNAPSHOT_RETENTION": str(RETENTION),
+            "NETCLODE_POOL_SIZE": "1",
+            "OLLAMA_URL": llm.ollama_url,
+        },
     )
     yield running
     stop(running)

@@ -1,11 +1,11 @@
 """Which environment variables a package reads, found in its source (AST), for the
 configuration contract test.
 
-A read is `os.environ.get(X)`, `os.environ[X]`, `os.getenv(X)`, a local alias of
-`os.environ.get`, or a call of a helper whose first parameter it passes to one of those
-(config._int, config._networks). X is a string literal or a module-level string constant;
-anything else is reported as unresolved, with its location, so the test must say what it
-reads.
+A read is a call of the settings table's readers (`read_text(X)`, `read_int(X)`, ...),
+`os.environ.get(X)`, `os.environ[X]`, `os.getenv(X)`, a local alias of `os.environ.get`, a
+click option's `envvar=X`, or a call of a helper whose first parameter it passes to one of
+those (config._networks). X is a string literal or a module-level string constant; anything
+else is reported as unresolved, with its location, so the test must say what it reads.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DIRECT = {"os.environ.get", "os.getenv"}
+DIRECT = {"os.environ.get", "os.getenv", "read_text", "read_int", "read_float", "read_flag"}
 
 
 @dataclass
@@ -29,6 +29,8 @@ def _is_read(node: ast.AST, callables: set[str]) -> ast.expr | None:
         return node.args[0]
     if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
         return node.slice
+    if isinstance(node, ast.Call):
+        return next((k.value for k in node.keywords if k.arg == "envvar"), None)
     return None
 
 
@@ -68,9 +70,17 @@ def _constants(tree: ast.Module) -> dict[str, str]:
     }
 
 
-def scan(root: Path) -> EnvReads:
-    """Every read under `root`."""
-    files = sorted(root.rglob("*.py"))
+def scan(
+    root: Path, skip: frozenset[str] = frozenset(), only: frozenset[str] | None = None
+) -> EnvReads:
+    """Every read under `root`, except in the sub-packages named in `skip` (or outside those
+    named in `only`)."""
+    files = [
+        p
+        for p in sorted(root.rglob("*.py"))
+        if p.relative_to(root).parts[0] not in skip
+        and (only is None or p.relative_to(root).parts[0] in only)
+    ]
     trees = {p: ast.parse(p.read_text()) for p in files}
     wrappers = set().union(*(_wrappers(t) for t in trees.values()))
     reads = EnvReads()

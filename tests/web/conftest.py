@@ -53,7 +53,11 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, github: GitHubStandIn
 ) -> Iterator[Stack]:
     # No provider key: the only models to pick are Ollama's; the rest show what they need.
-    env = {"OLLAMA_URL": llm.ollama_url, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": GITHUB_TOKEN}
+    env = {
+        "OLLAMA_URL": llm.ollama_url,
+        "NETCLODE_GITHUB_API_URL": github.url,
+        "GITHUB_TOKEN": GITHUB_TOKEN,
+    }
     running = start(tmp_path_factory.mktemp("web-stack"), env, keys={})
     yield running
     stop(running)

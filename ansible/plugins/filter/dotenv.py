@@ -1,5 +1,10 @@
 """`.env` filters: `dotenv` parses the text of a `.env` file into a dict; `setting` and
-`settings` read a value from the controller's environment, else from that dict.
+`settings` read a value from the controller's environment, else from that dict;
+`from_dotenv` reads values from that dict alone (secrets).
+
+`settings` and `from_dotenv` take a mapping of Netclode setting names (what the functions
+read, netclode_protocol/settings.py) to `.env` keys (the original's names): `.env` keeps
+its keys while every process reads `NETCLODE_` names.
 
 Ansible has no built-in for this format and `.env` is where Netclode's real secrets and the
 operator's settings live. Accepted lines: `KEY=value`, `export KEY=value`, values in single
@@ -46,14 +51,26 @@ def setting(name: str, dotenv_vars: dict[str, str], default: str = "") -> str:
     return os.environ.get(name) or dotenv_vars.get(name) or default
 
 
-def settings(names: list[str], dotenv_vars: dict[str, str]) -> dict[str, str]:
-    """The `names` that are set (environment first, then `.env`), with their values."""
-    found = {name: setting(name, dotenv_vars) for name in names}
+def settings(keys: dict[str, str], dotenv_vars: dict[str, str]) -> dict[str, str]:
+    """Setting name -> value for each `.env` key that is set (environment first, then
+    `.env`)."""
+    found = {name: setting(key, dotenv_vars) for name, key in keys.items()}
     return {name: value for name, value in found.items() if value}
+
+
+def from_dotenv(keys: dict[str, str], dotenv_vars: dict[str, str]) -> dict[str, str]:
+    """Setting name -> value for each `.env` key present in `.env` (never the environment:
+    secrets come from the file only)."""
+    return {name: dotenv_vars[key] for name, key in keys.items() if key in dotenv_vars}
 
 
 class FilterModule:
     """Registers the filters of this file with Ansible."""
 
     def filters(self) -> dict[str, object]:
-        return {"dotenv": dotenv, "setting": setting, "settings": settings}
+        return {
+            "dotenv": dotenv,
+            "setting": setting,
+            "settings": settings,
+            "from_dotenv": from_dotenv,
+        }

@@ -8,14 +8,13 @@ a rotated Secret replaces the old token.
 
 from __future__ import annotations
 
-import os
-
 import redis
 
 from netclode.auth.tokens import ADMIN, USER, TokenStore
 from netclode.store.redis import text
 from netclode_protocol import keys
 from netclode_protocol.bearer import hash_token
+from netclode_protocol.settings import read_text
 
 CONFIGURED = (("NETCLODE_ADMIN_TOKEN", "admin", ADMIN), ("NETCLODE_BOT_TOKEN", "github-bot", USER))
 
@@ -23,7 +22,7 @@ CONFIGURED = (("NETCLODE_ADMIN_TOKEN", "admin", ADMIN), ("NETCLODE_BOT_TOKEN", "
 def register_configured_tokens(r: redis.Redis) -> None:
     store = TokenStore(r)
     for variable, name, role in CONFIGURED:
-        token = os.environ.get(variable, "").strip()
+        token = read_text(variable)
         if not token:
             continue
         current = store.r.hget(keys.API_TOKEN_NAMES, name)

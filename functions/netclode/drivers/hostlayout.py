@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from netclode_protocol.settings import read_text
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SOCKET_ENV = "NETCLODE_SANDBOX_HOST_SOCKET"
 
@@ -52,7 +54,7 @@ class Layout:
         """Sockets and per-sandbox state: short-lived, and on a short path, because a Unix
         socket path may hold only 107 bytes and data dirs can be deep. One per data dir."""
         digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
-        base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+        base = read_text("XDG_RUNTIME_DIR") or tempfile.gettempdir()
         return Path(base) / f"netclode-{digest}"
 
     def claim_runtime_dir(self) -> Path:
@@ -71,7 +73,7 @@ class Layout:
 
     @property
     def host_socket(self) -> Path:
-        return Path(os.environ.get(SOCKET_ENV) or self.runtime_dir / "host.sock")
+        return Path(read_text(SOCKET_ENV) or self.runtime_dir / "host.sock")
 
     @property
     def sandboxes(self) -> Path:

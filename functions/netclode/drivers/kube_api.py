@@ -5,7 +5,6 @@ delete (stop is idempotent) are success, a 404 on read is NotFound, anything els
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from kubernetes import client, config
@@ -20,6 +19,7 @@ from netclode.drivers.kube_manifests import (
     pod_name,
 )
 from netclode_protocol.errors import NotFound, Unavailable
+from netclode_protocol.settings import read_text
 
 
 def load_api_client() -> client.ApiClient:
@@ -27,7 +27,7 @@ def load_api_client() -> client.ApiClient:
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config(context=os.environ.get("NETCLODE_K8S_CONTEXT", "netclode"))
+        config.load_kube_config(context=read_text("NETCLODE_K8S_CONTEXT"))
     return client.ApiClient()
 
 

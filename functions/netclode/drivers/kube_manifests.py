@@ -23,7 +23,6 @@ Objects (all labelled with the sandbox and workspace ids, so cleanup never needs
 from __future__ import annotations
 
 import base64
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode_protocol.bearer import new_token
 from netclode_protocol.errors import InvalidArgument
+from netclode_protocol.settings import read_flag, read_text
 
 RUNTIME_PORT = 3002  # the default; KubernetesSettings.runtime_port
 RUN_DIR = "/run/netclode"
@@ -85,16 +85,15 @@ class KubernetesSettings:
 
     @classmethod
     def from_env(cls) -> KubernetesSettings:
-        env = os.environ.get
         return cls(
-            namespace=env("NETCLODE_K8S_NAMESPACE", cls.namespace),
-            image=env("NETCLODE_SANDBOX_IMAGE", cls.image),
-            runtime_class=env("NETCLODE_RUNTIME_CLASS", cls.runtime_class),
-            storage_class=env("NETCLODE_STORAGE_CLASS", cls.storage_class),
-            workspace_size=env("NETCLODE_WORKSPACE_SIZE", cls.workspace_size),
-            secret_proxy_addr=env("NETCLODE_SECRET_PROXY_ADDR", cls.secret_proxy_addr),
-            snapshot_class=env("NETCLODE_SNAPSHOT_CLASS", cls.snapshot_class),
-            preview_tailnet=env("NETCLODE_PREVIEW_TAILNET", "") in ("1", "true"),
+            namespace=read_text("NETCLODE_K8S_NAMESPACE"),
+            image=read_text("NETCLODE_SANDBOX_IMAGE"),
+            runtime_class=read_text("NETCLODE_RUNTIME_CLASS"),
+            storage_class=read_text("NETCLODE_STORAGE_CLASS"),
+            workspace_size=read_text("NETCLODE_WORKSPACE_SIZE"),
+            secret_proxy_addr=read_text("NETCLODE_SECRET_PROXY_ADDR") or cls.secret_proxy_addr,
+            snapshot_class=read_text("NETCLODE_SNAPSHOT_CLASS"),
+            preview_tailnet=read_flag("NETCLODE_PREVIEW_TAILNET"),
         )
 
 

@@ -7,7 +7,6 @@ rules live in netclode.sessions and netclode.auth.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING, TypedDict
@@ -47,6 +46,7 @@ from netclode_protocol.v1 import api_pb2 as pb
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
+from netclode_protocol.settings import read_int
 
 log = logging.getLogger(__name__)
 
@@ -424,7 +424,7 @@ def _application() -> WSGIApplication:
     r = connect(settings.redis_url)
     register_configured_tokens(r)
     guard = Guard(r, "api", settings.trusted_proxies)
-    slots = StreamSlots(int(os.environ.get("THREADS", UNARY_THREADS)) - UNARY_THREADS)
+    slots = StreamSlots(read_int("THREADS") - UNARY_THREADS)
     gate = _Gate(
         interceptors=[RequireToken(guard)], read_max_bytes=MAX_REQUEST_BYTES, codecs=STRICT_CODECS
     )

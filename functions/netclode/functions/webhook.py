@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 DEDUPE_TTL_S = 24 * 3600
 # What the serving worker lets through (GitHub caps payloads at 25 MB); the configured
-# GITHUB_WEBHOOK_MAX_BYTES may be lower.
+# NETCLODE_GITHUB_WEBHOOK_MAX_BYTES may be lower.
 MAX_REQUEST_BYTES = GitHubSettings.max_body_bytes
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
 
@@ -73,7 +73,7 @@ def _error(status: int, message: str) -> dict:
 def _verified(request: flask.Request, gh: GitHubSettings) -> tuple[Delivery, str]:
     """The delivery and the SHA-256 of its signed body, or Refused."""
     if not gh.webhook_secret:
-        raise Refused(503, "webhook secret not configured (GITHUB_WEBHOOK_SECRET)")
+        raise Refused(503, "webhook secret not configured (NETCLODE_GITHUB_WEBHOOK_SECRET)")
     if request.content_length is None:
         raise Refused(411, "Content-Length required")
     if request.content_length > gh.max_body_bytes:

@@ -45,7 +45,8 @@ class GitHubApp:
     def __init__(self, settings: GitHubSettings) -> None:
         if not settings.app_id or not settings.private_key:
             raise FailedPrecondition(
-                "GitHub App not configured: set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY(_FILE)"
+                "GitHub App not configured: set NETCLODE_GITHUB_APP_ID and "
+                "NETCLODE_GITHUB_APP_PRIVATE_KEY(_FILE)"
             )
         self.settings = settings
         self._installations: dict[int, tuple[Github, Auth.AppInstallationAuth]] = {}
@@ -65,7 +66,8 @@ class GitHubApp:
     def _installation(self, installation_id: int) -> tuple[Github, Auth.AppInstallationAuth]:
         if not installation_id:
             raise FailedPrecondition(
-                "delivery names no GitHub App installation and GITHUB_INSTALLATION_ID is unset"
+                "delivery names no GitHub App installation and "
+                "NETCLODE_GITHUB_INSTALLATION_ID is unset"
             )
         if installation_id not in self._installations:
             from github import Github

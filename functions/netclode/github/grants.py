@@ -3,7 +3,7 @@
 The token goes to Redis (`keys.session_secrets(id)`) for the secret proxy alone; the sandbox
 only learns whether one exists (SessionConfig.github_token) and sends the placeholder.
 Sources, in order:
-- a GitHub App (GITHUB_APP_ID + key): an installation token restricted to the session's
+- a GitHub App (NETCLODE_GITHUB_APP_ID + key): an installation token restricted to the session's
   repositories, with the permissions of its access level; it lives one hour, so the key
   expires with it, and it is minted again on every sandbox start (create, resume) and
   refreshed by the pool's tick before it runs out;

@@ -22,7 +22,7 @@ MAX_PAGES = 40
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
 
 
-SETTINGS = ("GITHUB_SESSION_SDK", "GITHUB_SESSION_MODEL")
+SETTINGS = ("NETCLODE_GITHUB_SESSION_SDK", "NETCLODE_GITHUB_SESSION_MODEL")
 
 
 def session_choice(
@@ -64,7 +64,10 @@ class SessionAPI:
             repo: session_choice(
                 repo_sdk or sdk,
                 repo_model,
-                (f"GITHUB_REPO_SESSIONS {repo} sdk", f"GITHUB_REPO_SESSIONS {repo} model"),
+                (
+                    f"NETCLODE_GITHUB_REPO_SESSIONS {repo} sdk",
+                    f"NETCLODE_GITHUB_REPO_SESSIONS {repo} model",
+                ),
             )
             for repo, (repo_sdk, repo_model) in (repos or {}).items()
         }

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netclode.config import _int
+from netclode_protocol.settings import ConfigurationError, read_int, read_text, setting
 
-DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_API_URL = str(setting("NETCLODE_GITHUB_API_URL").default)
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,8 @@ class GitHubSettings:
     # (empty: the server's defaults); checked by the bot (github/sessions.py session_choice).
     session_sdk: str = ""
     session_model: str = ""
-    # Per repository ("owner/repo", lower case): its (sdk, model) instead (GITHUB_REPO_SESSIONS).
+    # Per repository ("owner/repo", lower case): its (sdk, model) instead
+    # (NETCLODE_GITHUB_REPO_SESSIONS).
     repo_sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
     max_concurrent: int = 5
     session_timeout_s: int = 600
@@ -52,37 +52,39 @@ class GitHubSettings:
     @classmethod
     def from_env(cls) -> GitHubSettings:
         return cls(
-            webhook_secret=os.environ.get("GITHUB_WEBHOOK_SECRET", ""),
-            max_body_bytes=_int("GITHUB_WEBHOOK_MAX_BYTES", cls.max_body_bytes),
-            bot_name=os.environ.get("GITHUB_BOT_NAME", cls.bot_name).strip() or cls.bot_name,
-            api_url=os.environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/"),
-            app_id=os.environ.get("GITHUB_APP_ID", ""),
+            webhook_secret=read_text("NETCLODE_GITHUB_WEBHOOK_SECRET"),
+            max_body_bytes=read_int("NETCLODE_GITHUB_WEBHOOK_MAX_BYTES"),
+            bot_name=read_text("NETCLODE_GITHUB_BOT_NAME"),
+            api_url=read_text("NETCLODE_GITHUB_API_URL").rstrip("/"),
+            app_id=read_text("NETCLODE_GITHUB_APP_ID"),
             private_key=_private_key(),
-            installation_id=_int("GITHUB_INSTALLATION_ID", 0),
-            token=os.environ.get("GITHUB_TOKEN", "").strip(),
-            netclode_api_url=os.environ.get("NETCLODE_API_URL", "").rstrip("/"),
-            bot_token=os.environ.get("NETCLODE_BOT_TOKEN", ""),
-            session_sdk=os.environ.get("GITHUB_SESSION_SDK", "").strip().lower(),
-            session_model=os.environ.get("GITHUB_SESSION_MODEL", "").strip(),
-            repo_sessions=_repo_sessions(os.environ.get("GITHUB_REPO_SESSIONS", "")),
-            max_concurrent=max(1, _int("MAX_CONCURRENT_GITHUB_SESSIONS", cls.max_concurrent)),
-            session_timeout_s=_int("GITHUB_SESSION_TIMEOUT_SECONDS", cls.session_timeout_s),
-            start_lease_s=_int("GITHUB_START_LEASE_SECONDS", cls.start_lease_s),
+            installation_id=read_int("NETCLODE_GITHUB_INSTALLATION_ID"),
+            token=read_text("GITHUB_TOKEN"),
+            netclode_api_url=read_text("NETCLODE_API_URL").rstrip("/"),
+            bot_token=read_text("NETCLODE_BOT_TOKEN"),
+            session_sdk=read_text("NETCLODE_GITHUB_SESSION_SDK").lower(),
+            session_model=read_text("NETCLODE_GITHUB_SESSION_MODEL"),
+            repo_sessions=_repo_sessions(read_text("NETCLODE_GITHUB_REPO_SESSIONS")),
+            max_concurrent=read_int("NETCLODE_GITHUB_MAX_CONCURRENT_SESSIONS"),
+            session_timeout_s=read_int("NETCLODE_GITHUB_SESSION_TIMEOUT_SECONDS"),
+            start_lease_s=read_int("NETCLODE_GITHUB_START_LEASE_SECONDS"),
         )
 
 
 def _repo_sessions(raw: str) -> dict[str, tuple[str, str]]:
-    """GITHUB_REPO_SESSIONS, JSON: {"owner/repo": {"sdk": "codex", "model": "..."}}, either
-    key optional. Only the shape is checked here; the bot checks the names at its start."""
+    """NETCLODE_GITHUB_REPO_SESSIONS, JSON: {"owner/repo": {"sdk": "codex", "model": "..."}},
+    either key optional. Only the shape is checked here; the bot checks the names at its start."""
     if not raw.strip():
         return {}
     try:
         doc = json.loads(raw)
     except ValueError as exc:
-        raise SystemExit(f"configuration error: GITHUB_REPO_SESSIONS is not JSON: {exc}") from None
+        raise ConfigurationError(
+            f"configuration error: NETCLODE_GITHUB_REPO_SESSIONS is not JSON: {exc}"
+        ) from None
     if not isinstance(doc, dict) or not all(_is_choice(v) for v in doc.values()):
-        raise SystemExit(
-            'configuration error: GITHUB_REPO_SESSIONS must map "owner/repo" to '
+        raise ConfigurationError(
+            'configuration error: NETCLODE_GITHUB_REPO_SESSIONS must map "owner/repo" to '
             '{"sdk": "<sdk>", "model": "<model>"}'
         )
     return {
@@ -100,13 +102,15 @@ def _is_choice(value: object) -> bool:
 
 
 def _private_key() -> str:
-    """The App's PEM key, inline (GITHUB_APP_PRIVATE_KEY) or from a mounted file (..._FILE)."""
-    path = os.environ.get("GITHUB_APP_PRIVATE_KEY_FILE", "")
+    """The App's PEM key, inline (NETCLODE_GITHUB_APP_PRIVATE_KEY) or from a mounted file
+    (..._FILE)."""
+    path = read_text("NETCLODE_GITHUB_APP_PRIVATE_KEY_FILE")
     if path:
         try:
             return Path(path).read_text()
         except OSError as exc:
-            raise SystemExit(
-                f"configuration error: GITHUB_APP_PRIVATE_KEY_FILE unreadable: {exc.strerror}"
+            raise ConfigurationError(
+                "configuration error: NETCLODE_GITHUB_APP_PRIVATE_KEY_FILE unreadable: "
+                f"{exc.strerror}"
             ) from None
-    return os.environ.get("GITHUB_APP_PRIVATE_KEY", "")
+    return read_text("NETCLODE_GITHUB_APP_PRIVATE_KEY")

@@ -312,7 +312,7 @@ class Lifecycle:
         if over_limit > len(own):
             raise ResourceExhausted(
                 f"other users hold {len(active) - len(own)} of the {limit} active sessions "
-                "this server allows (MAX_ACTIVE_SESSIONS); try again later"
+                "this server allows (NETCLODE_MAX_ACTIVE_SESSIONS); try again later"
             )
         for activity in own[: max(0, over_quota, over_limit)]:
             if (record := self.store.get(activity.session_id)) is not None:

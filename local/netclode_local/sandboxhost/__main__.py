@@ -8,7 +8,6 @@ NETCLODE_SECRET_PROXY_ADDR (host:port of the secret proxy). SIGTERM stops every 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from netclode.drivers.hostlayout import Layout
 from netclode_local.sandboxhost import bytecode
 from netclode_local.sandboxhost.host import SandboxHost, Upstreams
 from netclode_local.sandboxhost.hostapi import build_server
+from netclode_protocol.settings import read_text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,9 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=settings.data_dir)
     parser.add_argument("--socket", type=Path, default=None)
     args = parser.parse_args(argv)
-    upstreams = Upstreams.parse(
-        settings.ingest_url, os.environ.get("NETCLODE_SECRET_PROXY_ADDR", "")
-    )
+    upstreams = Upstreams.parse(settings.ingest_url, read_text("NETCLODE_SECRET_PROXY_ADDR"))
     host = SandboxHost(args.data_dir, upstreams)
 
     def stop(signum: int, frame: object) -> None:

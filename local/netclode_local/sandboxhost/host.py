@@ -31,6 +31,7 @@ from netclode_local.sandboxhost.bridge import Bridges
 from netclode_local.sandboxhost.confinement import Confinement
 from netclode_local.sandboxhost.limits import Confined, SandboxLimits
 from netclode_local.sandboxhost.mounts import unmount_under
+from netclode_protocol.settings import read_text
 
 STOP_TIMEOUT = 5.0
 CONFDIR_ENV = "NETCLODE_SECRET_PROXY_CONFDIR"
@@ -90,7 +91,7 @@ class SandboxHost:
         self._bwrap = bwrap.require_bwrap()
         self.layout = Layout(data_dir)
         self._upstreams = upstreams
-        confdir = os.environ.get(CONFDIR_ENV, "")
+        confdir = read_text(CONFDIR_ENV)
         self._trust = bwrap.ProxyTrust.from_confdir(Path(confdir)) if confdir else None
         self._bridges = Bridges()
         self._slots = userns.Slots()

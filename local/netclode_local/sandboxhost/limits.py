@@ -29,7 +29,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netclode.config import Settings, _int
+from netclode.config import Settings
+from netclode_protocol.settings import read_int
 
 
 class LimitError(Exception):
@@ -38,8 +39,9 @@ class LimitError(Exception):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-sandbox limits. memory_mb and cpus are the sessions' defaults (KATA_VM_MEMORY_MB,
-    KATA_VM_CPUS, see Settings), which a start request may override."""
+    """Per-sandbox limits. memory_mb and cpus are the sessions' defaults
+    (NETCLODE_DEFAULT_MEMORY_MB, NETCLODE_DEFAULT_VCPUS, see Settings), which a start request
+    may override."""
 
     memory_mb: int
     cpus: int
@@ -53,9 +55,9 @@ class SandboxLimits:
         return cls(
             memory_mb=settings.default_memory_mb,
             cpus=settings.default_vcpus,
-            pids=_int("NETCLODE_SANDBOX_PIDS", cls.pids, minimum=16),
-            tmp_mb=_int("NETCLODE_SANDBOX_TMP_MB", cls.tmp_mb, minimum=1),
-            workspace_mb=_int("NETCLODE_SANDBOX_WORKSPACE_MB", cls.workspace_mb, minimum=64),
+            pids=read_int("NETCLODE_SANDBOX_PIDS"),
+            tmp_mb=read_int("NETCLODE_SANDBOX_TMP_MB"),
+            workspace_mb=read_int("NETCLODE_SANDBOX_WORKSPACE_MB"),
         )
 
     def with_request(self, memory_mb: int, cpus: int) -> SandboxLimits:

@@ -28,10 +28,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from netclode_protocol.settings import ConfigurationError, read_int
+
 RUNTIME_UID = 0
 AGENT_UID = 1000
 BASE_ENV = "NETCLODE_SANDBOX_UID_BASE"
-DEFAULT_BASE = 1 << 20
 SLOTS = 4096
 HELPER_TIMEOUT_S = 10.0
 CHOWN_TIMEOUT_S = 600.0
@@ -131,12 +132,13 @@ class Slots:
 
 
 def configured_base() -> int:
-    raw = os.environ.get(BASE_ENV, "")
-    if not raw:
-        return DEFAULT_BASE
-    if not raw.isdigit() or not 0 < int(raw) <= (1 << 31) - 2 * SLOTS:
-        raise SystemExit(f"{BASE_ENV} must be a uid between 1 and 2^31 - {2 * SLOTS}, got {raw!r}")
-    return int(raw)
+    base = read_int(BASE_ENV)
+    if base > (1 << 31) - 2 * SLOTS:
+        raise ConfigurationError(
+            f"configuration error: {BASE_ENV} must be a uid between 1 and 2^31 - {2 * SLOTS}, "
+            f"got {base}"
+        )
+    return base
 
 
 def bwrap_args(outer: int, inner: int) -> list[str]:

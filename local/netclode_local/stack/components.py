@@ -15,6 +15,7 @@ from netclode.serving import function_command
 from netclode_local.stack.control import serves
 from netclode_local.stack.layout import FUNCTION_SOURCE, MANIFESTS, Layout
 from netclode_protocol.providers import GITHUB_TOKEN
+from netclode_protocol.settings import read_text
 
 BROKER_PATH = "/netclode/default"
 
@@ -185,7 +186,7 @@ def proxy_confdir(layout: Layout) -> Path:
 
 def secrets_file(layout: Layout) -> Path:
     """The user's real keys: `<config>/secrets.env`, or NETCLODE_SECRETS_FILE."""
-    return Path(os.environ.get("NETCLODE_SECRETS_FILE") or layout.config / "secrets.env")
+    return Path(read_text("NETCLODE_SECRETS_FILE") or layout.config / "secrets.env")
 
 
 def github_token(layout: Layout) -> str:
@@ -193,7 +194,7 @@ def github_token(layout: Layout) -> str:
     file's (the one-line error of a broken file is the proxy's to report)."""
     from netclode_secret_proxy.secrets import SecretsFileError, parse_dotenv
 
-    if token := os.environ.get(GITHUB_TOKEN, "").strip():
+    if token := read_text(GITHUB_TOKEN):
         return token
     path = secrets_file(layout)
     try:
@@ -227,16 +228,16 @@ def secret_proxy_component(layout: Layout, plan: Plan, control_token: str) -> Co
     from netclode_secret_proxy.launch import secret_proxy_command
 
     secrets = secrets_file(layout)
-    allow = os.environ.get("NETCLODE_PROXY_ALLOW_ADDRESSES", "").split(",")
-    upstream_ca = os.environ.get("NETCLODE_PROXY_UPSTREAM_CA", "")
+    allow = read_text("NETCLODE_PROXY_ALLOW_ADDRESSES").split(",")
+    upstream_ca = read_text("NETCLODE_PROXY_UPSTREAM_CA")
     argv = secret_proxy_command(
         proxy_confdir(layout),
         plan.proxy_port,
         plan.redis_url,
         secrets if secrets.exists() else None,
         allow_addresses=[a.strip() for a in allow if a.strip()],
-        ollama_url=os.environ.get("OLLAMA_URL", ""),
-        key_hosts=parse_key_hosts(os.environ.get("NETCLODE_PROXY_KEY_HOSTS", "")),
+        ollama_url=read_text("OLLAMA_URL"),
+        key_hosts=parse_key_hosts(read_text("NETCLODE_PROXY_KEY_HOSTS")),
         upstream_ca=Path(upstream_ca) if upstream_ca else None,
         control_port=plan.proxy_control_port,
         state_dir=layout.data / "secret-proxy-state",

@@ -64,7 +64,7 @@ def up(
 ) -> dict:
     """Starts the stack if it is not running; returns its state once every part answers.
 
-    `env` adds settings (e.g. POOL_SIZE) for every component of this start. `environ` is
+    `env` adds settings (e.g. NETCLODE_POOL_SIZE) for every component of this start. `environ` is
     the environment the stack starts from, this process's by default (a user's keys and
     settings); a test passes one built from scratch so its own shell cannot leak in.
     """

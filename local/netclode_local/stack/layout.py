@@ -9,11 +9,12 @@ from pathlib import Path
 
 import netclode
 from netclode.config import xdg_dir
+from netclode_protocol.settings import read_text
 
 FUNCTIONS_DIR = Path(netclode.__file__).resolve().parents[1]
 REPO_ROOT = FUNCTIONS_DIR.parent
 # The manifests the stack runs and routes from (an operator may point at their own copy).
-MANIFESTS = Path(os.environ.get("NETCLODE_MANIFESTS") or REPO_ROOT / "knative" / "base")
+MANIFESTS = Path(read_text("NETCLODE_MANIFESTS") or REPO_ROOT / "knative" / "base")
 FUNCTION_SOURCE = FUNCTIONS_DIR / "main.py"
 
 

@@ -47,6 +47,7 @@ from netclode_local.stack.components import (
 from netclode_local.stack.layout import MANIFESTS, Layout
 from netclode_protocol.errors import Unavailable
 from netclode_protocol.providers import GITHUB_TOKEN
+from netclode_protocol.settings import ConfigurationError, read_int, read_text
 from netclode_protocol.waiting import wait_until
 from netclode_secret_proxy.table import PROXY_KEYS
 
@@ -69,9 +70,9 @@ VALKEY_MEMORY = {"maxmemory": "192mb", "maxmemory-policy": "noeviction"}
 # gets it from its own settings (`per_service`), sessions get theirs from Redis.
 _APP_KEY_READERS = frozenset({"bot", "api", "pool"})
 COMPONENT_SECRETS: dict[str, frozenset[str]] = {
-    "GITHUB_WEBHOOK_SECRET": frozenset({"webhook"}),
-    "GITHUB_APP_PRIVATE_KEY": _APP_KEY_READERS,
-    "GITHUB_APP_PRIVATE_KEY_FILE": _APP_KEY_READERS,
+    "NETCLODE_GITHUB_WEBHOOK_SECRET": frozenset({"webhook"}),
+    "NETCLODE_GITHUB_APP_PRIVATE_KEY": _APP_KEY_READERS,
+    "NETCLODE_GITHUB_APP_PRIVATE_KEY_FILE": _APP_KEY_READERS,
     GITHUB_TOKEN: frozenset(),
     "NETCLODE_PROXY_CONTROL_TOKEN": frozenset({"secret-proxy", "api"}),
     # The original's Codex tokens: read by none (the secret proxy signs Codex in itself).
@@ -100,9 +101,6 @@ class Restarts:
 
     def state(self) -> dict[str, object]:
         return {"restarts": self.count, "last_exit": self.last_exit}
-
-
-DEFAULT_API_PORT = 7400
 
 
 class Supervisor:
@@ -163,7 +161,7 @@ class Supervisor:
             appendfsync="everysec",
         )
         self.valkey.start()
-        api_port = int(os.environ.get("NETCLODE_API_PORT", DEFAULT_API_PORT))
+        api_port = read_int("NETCLODE_API_PORT")
         listeners = service_listeners(topology, api_port)
         service_ports = {name: sock.getsockname()[1] for name, sock in listeners.items()}
         broker = listen()
@@ -234,7 +232,7 @@ class Supervisor:
                 "broker_url": plan.broker_url,
                 "llm_providers": [
                     *plan.providers,
-                    *(["ollama"] if os.environ.get("OLLAMA_URL") else []),
+                    *(["ollama"] if read_text("OLLAMA_URL") else []),
                 ],
                 "components": {
                     VALKEY: {"url": plan.redis_url, "kind": "store", **self._history(VALKEY)},
@@ -370,7 +368,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: supervisor.stopping.set())
     try:
         supervisor.start()
-    except Exception as exc:
+    except (Exception, ConfigurationError) as exc:  # a bad setting says so in `netclode up`
         log.exception("start failed")
         layout.write_state({"pid": os.getpid(), "status": "failed", "error": str(exc)})
         supervisor.stop()

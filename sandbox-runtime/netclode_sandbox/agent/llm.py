@@ -22,10 +22,10 @@ import openai
 
 from netclode_protocol.errors import InvalidArgument
 from netclode_protocol.providers import split_model
+from netclode_protocol.settings import ConfigurationError, read_int
 from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.agent.events import Events
 from netclode_sandbox.agent.llm_http import (
-    DEFAULT_RETRIES,
     StatusError,
     Streaming,
     Unreachable,
@@ -71,7 +71,10 @@ def make_client(config: agent_pb2.SessionConfig, model: str | None = None) -> Mo
         raise ModelError(
             f"provider {provider.name!r} is not configured in this sandbox ({missing} unset)"
         )
-    retries = int(env.get("NETCLODE_LLM_MAX_RETRIES") or DEFAULT_RETRIES)
+    try:
+        retries = read_int("NETCLODE_LLM_MAX_RETRIES", env)
+    except ConfigurationError as e:
+        raise ModelError(str(e)) from None
     if provider.name == "ollama":
         base = base.rstrip("/") + "/v1"
     client = AnthropicClient if provider.api == "anthropic" else OpenAIClient

@@ -38,7 +38,6 @@ from netclode_sandbox.agent.llm_request import Encoded, Turns
 from netclode_sandbox.agent.llm_stream import BrokenOff
 
 TIMEOUT = httpx2.Timeout(300.0, connect=10.0)
-DEFAULT_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5  # the SDKs' backoff: 0.5 s doubling, at most 8 s, minus up to 25 %
 MAX_RETRY_DELAY = 8.0
 

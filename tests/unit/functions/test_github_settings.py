@@ -26,13 +26,13 @@ def test_a_bad_choice_stops_the_bot_with_one_line() -> None:
     with pytest.raises(SystemExit) as sdk:
         session_choice("cobol", "")
     assert str(sdk.value) == (
-        "configuration error: GITHUB_SESSION_SDK: unknown SDK 'cobol' "
+        "configuration error: NETCLODE_GITHUB_SESSION_SDK: unknown SDK 'cobol' "
         "(one of: claude, native, opencode, copilot, codex)"
     )
     with pytest.raises(SystemExit) as model:
         session_choice("native", "gpt-5")
     assert str(model.value) == (
-        "configuration error: GITHUB_SESSION_MODEL: 'gpt-5' must name its provider, e.g. "
+        "configuration error: NETCLODE_GITHUB_SESSION_MODEL: 'gpt-5' must name its provider, e.g. "
         "anthropic/gpt-5 (for the native SDK; `netclode models --sdk native` lists them)"
     )
 
@@ -42,7 +42,7 @@ def test_a_repository_may_run_another_backend(monkeypatch: pytest.MonkeyPatch) -
         "Octo/Hello": {"sdk": "codex"},
         "octo/site": {"model": "claude-opus-4-5"},
     }
-    monkeypatch.setenv("GITHUB_REPO_SESSIONS", json.dumps(choices))
+    monkeypatch.setenv("NETCLODE_GITHUB_REPO_SESSIONS", json.dumps(choices))
     settings = GitHubSettings.from_env()
     assert settings.repo_sessions == {
         "octo/hello": ("codex", ""),
@@ -56,14 +56,15 @@ def test_a_repository_may_run_another_backend(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(SystemExit) as bad:
         SessionAPI("http://127.0.0.1:9", "t", "", "", {"octo/x": ("native", "gpt-5")})
     assert str(bad.value).startswith(
-        "configuration error: GITHUB_REPO_SESSIONS octo/x model: 'gpt-5' must name its provider"
+        "configuration error: NETCLODE_GITHUB_REPO_SESSIONS octo/x model: "
+        "'gpt-5' must name its provider"
     )
 
 
 @pytest.mark.parametrize("raw", ['{"octo/x": "codex"}', "{octo", '{"octo/x": {"sdk": 5}}'])
 def test_a_malformed_repo_table_is_one_line(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
-    monkeypatch.setenv("GITHUB_REPO_SESSIONS", raw)
+    monkeypatch.setenv("NETCLODE_GITHUB_REPO_SESSIONS", raw)
     with pytest.raises(SystemExit) as bad:
         GitHubSettings.from_env()
-    assert str(bad.value).startswith("configuration error: GITHUB_REPO_SESSIONS ")
+    assert str(bad.value).startswith("configuration error: NETCLODE_GITHUB_REPO_SESSIONS ")
     assert "\n" not in str(bad.value)
