@@ -21,6 +21,7 @@ import html
 import json
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -173,8 +174,12 @@ class Streaming:
         self._aborted = threading.Event()
 
     def _track(self, stream: Any) -> None:
+        """Holds the reply for `abort`; one that arrives after an abort is closed at once
+        (the interrupt came while its headers were on the way)."""
         with self._lock:
             self._stream = stream
+        if self._aborted.is_set():
+            self.abort()
 
     def abort(self) -> None:
         self._aborted.set()
@@ -182,6 +187,7 @@ class Streaming:
             stream, self._stream = self._stream, None
         if stream is not None:
             with suppress(Exception):  # closing from another thread may race the reader; both end
+                _shut_down(stream)
                 stream.close()
 
     def _open(self, url: str, content: bytes) -> httpx2.Response:
@@ -231,3 +237,12 @@ def sdk_headers(sdk: anthropic.Anthropic | openai.OpenAI) -> dict[str, str]:
     headers = {**sdk.default_headers, **sdk.auth_headers}
     headers["Accept"] = "text/event-stream"
     return {k: v for k, v in headers.items() if isinstance(v, str)}
+
+
+def _shut_down(response: httpx2.Response) -> None:
+    """Wakes the reader blocked on the reply's socket at once: closing a socket under a
+    thread blocked in recv does not wake it (Linux), shutting it down does."""
+    network = response.extensions.get("network_stream")
+    sock = network.get_extra_info("socket") if network is not None else None
+    if sock is not None:
+        sock.shutdown(socket.SHUT_RDWR)
