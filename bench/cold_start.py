@@ -272,11 +272,11 @@ def main() -> None:
         "NETCLODE_REDIS_URL": redis_url,
         "NETCLODE_DATA_DIR": str(root / "data"),
         "NETCLODE_BROKER_URL": broker.url,
-        "POOL_SIZE": "0",  # the pool's tick converges without starting sandboxes
-        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "GITHUB_APP_ID": "1",
+        "NETCLODE_POOL_SIZE": "0",  # the pool's tick converges without starting sandboxes
+        "NETCLODE_GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "NETCLODE_GITHUB_APP_ID": "1",
         # the bot reads its App's key at its first event; a tick with no jobs calls no GitHub API
-        "GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
+        "NETCLODE_GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
         "NETCLODE_API_URL": "http://127.0.0.1:9",  # the bot's tick with no jobs calls no api
         "NETCLODE_BOT_TOKEN": new_token(TOKEN_PREFIX),
         "XDG_DATA_HOME": str(root / "xdg-data"),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (lint and type check included). pytest's "no tests collected"
-# (exit 5) counts as a failure: a suite that tests nothing must not pass.
+# Runs the whole test suite (lint, import contracts and type check included). pytest's "no
+# tests collected" (exit 5) counts as a failure: a suite that tests nothing must not pass.
+# mypy runs alongside the tests (most of them wait on processes and sockets) and fails the
+# run afterwards when it found errors.
 #
 # The whole suite runs on two pytest-xdist workers, one test file at a time per worker
 # (--dist loadfile: a file's module and session fixtures, its stack or sandbox host, stay in
@@ -10,10 +12,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check . >/dev/null || { echo "ruff format: files need formatting (make format)"; exit 1; }
 .venv/bin/ruff check . || exit 1
-.venv/bin/mypy || { echo "mypy: type errors (make typecheck)"; exit 1; }
 # The layers and who may import whom: the contracts in pyproject.toml ([tool.importlinter]).
 imports=$(.venv/bin/lint-imports --no-cache 2>&1) || { sed -n '/Broken contracts/,$p' <<<"$imports"; exit 1; }
 mkdir -p test-artifacts
+.venv/bin/mypy >test-artifacts/mypy.log 2>&1 &
+mypy_pid=$!
 
 # Whether the arguments choose tests or workers themselves.
 selects() {
@@ -31,6 +34,11 @@ parallel=(-n 2 --dist loadfile)
 if selects "$@"; then parallel=(); fi
 .venv/bin/pytest "${parallel[@]}" --durations=15 "$@"
 status=$?
+if ! wait "$mypy_pid"; then
+  cat test-artifacts/mypy.log
+  echo "mypy: type errors (make typecheck)"
+  exit 1
+fi
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests" >&2
   exit 1

@@ -62,7 +62,7 @@ class Settings:
     # The proxies in front of the functions (see auth/clients.py); none when served directly.
     trusted_proxies: tuple[Network, ...] = ()
     # Sandbox sizes: what a session gets unless it asks (NETCLODE_DEFAULT_*: Ansible writes
-    # the same KATA_VM_* values into the Kata configuration), and the most it may ask for
+    # the same values into the Kata configuration), and the most it may ask for
     # (NETCLODE_MAX_*). A default above the maximum is allowed: asking is what is limited.
     default_vcpus: int = 4
     default_memory_mb: int = 4096

@@ -94,8 +94,8 @@ def test_the_bots_tick_with_no_jobs_imports_no_github_client(redis_url: str) -> 
     GitHub nor the api, so it answers without importing their clients."""
     env = {
         "NETCLODE_REDIS_URL": redis_url,
-        "GITHUB_APP_ID": "1",
-        "GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
+        "NETCLODE_GITHUB_APP_ID": "1",
+        "NETCLODE_GITHUB_APP_PRIVATE_KEY": new_app_private_key(),
         "NETCLODE_API_URL": "http://127.0.0.1:9",
         "NETCLODE_BOT_TOKEN": "bot-token",
     }

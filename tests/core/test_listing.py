@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from connectrpc.errors import ConnectError
 
 from netclode.auth.tokens import TokenStore
+from netclode.store.codec import to_hash
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode_cli.main import cli
 from netclode_protocol import keys
@@ -124,7 +125,7 @@ def test_sessions_stored_before_the_listing_index_are_listed_after_a_pool_tick(
         status=common_pb2.SESSION_STATUS_PAUSED,
         created_at=CREATED,
     )
-    stack.redis.hset(keys.session(session_id), mapping=record.to_hash())
+    stack.redis.hset(keys.session(session_id), mapping=to_hash(record))
     stack.redis.zadd(keys.SESSIONS_INDEX, {session_id: record.created_at})
     assert user.walk(10) == [[]]
     tick = {

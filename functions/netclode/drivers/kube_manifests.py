@@ -169,7 +169,7 @@ class SandboxManifests:
 
     def pod(self, spec: SandboxSpec) -> dict[str, Any]:
         # Unless the session asks, Kata gives the VM its configured default (the same
-        # KATA_VM_* values as settings); a size asked for goes to Kata as annotations.
+        # NETCLODE_DEFAULT_* values as settings); a size asked for goes to Kata as annotations.
         vcpus = spec.vcpus or self._settings.default_vcpus
         memory_mb = spec.memory_mb or self._settings.default_memory_mb
         custom = bool(spec.vcpus or spec.memory_mb)

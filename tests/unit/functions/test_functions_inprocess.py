@@ -28,7 +28,7 @@ PROTO = {"Content-Type": "application/proto"}
 def functions_env(monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis, redis_url: str):
     """The environment a function process would get; each function reads it afresh."""
     monkeypatch.setenv("NETCLODE_REDIS_URL", redis_url)
-    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("NETCLODE_GITHUB_WEBHOOK_SECRET", SECRET)
     for cached in (webhook._github_settings, api._application, ingest._application):
         cached.cache_clear()
     yield redis_client
@@ -75,11 +75,11 @@ def test_the_webhook_refuses_before_publishing_anything(
 def test_the_webhook_without_a_configured_secret_takes_nothing(
     functions_env: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "")
+    monkeypatch.setenv("NETCLODE_GITHUB_WEBHOOK_SECRET", "")
     body = b"{}"
     resp = client("webhook").post("/", data=body, headers=_delivery(body, ""))
     assert resp.status_code == 503
-    assert "GITHUB_WEBHOOK_SECRET" in resp.get_json()["error"]
+    assert "NETCLODE_GITHUB_WEBHOOK_SECRET" in resp.get_json()["error"]
 
 
 def test_the_webhook_answers_only_post(functions_env: redis.Redis) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from netclode.github.jobs import Job
-from netclode.sessions.snapshots import SnapshotRecord
+from netclode.store.codec import from_hash, to_hash
 from netclode.store.sessions import SessionRecord
+from netclode.store.snapshots import SnapshotRecord
 from netclode_protocol.v1 import common_pb2
 
 
@@ -31,17 +32,17 @@ def test_a_session_record_reads_back_as_written() -> None:
         turns=3,
         titled=False,
     )
-    stored = record.to_hash()
+    stored = to_hash(record)
 
     assert stored["repos"] == '["octo/one", "octo/two"]'
     assert (stored["tailnet_access"], stored["titled"]) == ("1", "0")
     assert stored["vcpus"] == "4"
-    assert SessionRecord.from_hash(_as_stored(stored)) == record
+    assert from_hash(SessionRecord, _as_stored(stored)) == record
 
 
 def test_a_session_hash_missing_newer_fields_takes_their_defaults() -> None:
     old = {"id": "s1", "name": "n", "owner": "alice", "status": "3", "created_at": "1700"}
-    record = SessionRecord.from_hash(_as_stored(old))
+    record = from_hash(SessionRecord, _as_stored(old))
     assert (record.status, record.created_at) == (3, 1700)
     assert (record.repos, record.tailnet_access, record.turns, record.owner_id) == (
         [],
@@ -64,7 +65,7 @@ def test_a_snapshot_record_reads_back_as_written() -> None:
         created_at=1700,
     )
     written = {k: str(v) for k, v in asdict(snap).items()}  # as Snapshots writes it
-    assert SnapshotRecord.from_hash(_as_stored(written)) == snap
+    assert from_hash(SnapshotRecord, _as_stored(written)) == snap
 
 
 def test_a_github_job_reads_back_as_written() -> None:
@@ -80,4 +81,4 @@ def test_a_github_job_reads_back_as_written() -> None:
         comment_id=99,
         deadline=1700,
     )
-    assert Job.from_hash(_as_stored(job.to_hash())) == job
+    assert from_hash(Job, _as_stored(to_hash(job))) == job
