@@ -369,7 +369,7 @@ TABLE: tuple[Setting, ...] = (
         "NETCLODE_SANDBOX_HOST_SOCKET",
         str,
         "",
-        L,
+        F,  # the local driver's host layout (drivers/hostlayout.py), which the host uses too
         "The sandbox host's socket (empty: in the runtime directory).",
     ),
     _s(
@@ -484,7 +484,14 @@ TABLE: tuple[Setting, ...] = (
         "Where the agent's commands are found (the Codex agent puts its tools first).",
         origin="POSIX",
     ),
-    _s("XDG_RUNTIME_DIR", str, "", L, "Base of the local runtime sockets.", origin=XDG),
+    _s(
+        "XDG_RUNTIME_DIR",
+        str,
+        "",
+        (FUNCTIONS, LOCAL),  # as NETCLODE_SANDBOX_HOST_SOCKET
+        "Base of the local runtime sockets.",
+        origin=XDG,
+    ),
     *(
         _s(f"{p}_BASE_URL", str, "", F, f"{p.title()}'s API endpoint.", origin=PROVIDER_URL)
         for p in ("ANTHROPIC", "OPENAI", "MISTRAL", "OPENROUTER", "OPENCODE", "ZAI")
