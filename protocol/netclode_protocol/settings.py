@@ -473,9 +473,33 @@ TABLE: tuple[Setting, ...] = (
         "functions-framework's serving threads; the api keeps 64 for unary calls.",
         origin="functions-framework",
     ),
-    _s("XDG_DATA_HOME", str, "~/.local/share", F + L, "Base of local data.", origin=XDG),
-    _s("XDG_CONFIG_HOME", str, "~/.config", F + L, "Base of local config.", origin=XDG),
-    _s("XDG_STATE_HOME", str, "~/.local/state", F + L, "Base of local state.", origin=XDG),
+    _s(
+        "XDG_DATA_HOME",
+        str,
+        "",  # unset: ~/.local/share of the user's home (the reader expands it)
+        F + L,
+        "Base of local data.",
+        origin=XDG,
+        default_doc="~/.local/share",
+    ),
+    _s(
+        "XDG_CONFIG_HOME",
+        str,
+        "",  # unset: ~/.config of the user's home (the reader expands it)
+        F + L,
+        "Base of local config.",
+        origin=XDG,
+        default_doc="~/.config",
+    ),
+    _s(
+        "XDG_STATE_HOME",
+        str,
+        "",  # unset: ~/.local/state of the user's home (the reader expands it)
+        F + L,
+        "Base of local state.",
+        origin=XDG,
+        default_doc="~/.local/state",
+    ),
     _s(
         "PATH",
         str,
