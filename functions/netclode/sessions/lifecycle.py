@@ -177,13 +177,7 @@ class Lifecycle:
         )
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)
-        pipe = self.r.pipeline()
-        sessiontokens.issue(pipe, token_hash, session_id)
-        SessionStore(pipe).update(
-            session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
-        )
-        SandboxRegistry.bind(pipe, sandbox_id, session_id, workspace)
-        pipe.execute()
+        self.sandboxes.bind(sandbox_id, session_id, workspace, token_hash)
         rpc = self.driver.rpc(sandbox_id)
         try:
             config = self.session_config(record, github_token)
