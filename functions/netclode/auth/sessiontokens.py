@@ -15,16 +15,11 @@ from __future__ import annotations
 import redis
 
 from netclode.auth.guard import FailureLimit
-from netclode.store.redis import text
-from netclode_protocol import keys
+from netclode.store.sessiontokens import SessionTokenStore
 from netclode_protocol.bearer import bearer, hash_token
 from netclode_protocol.errors import Unauthenticated
 
 FINGERPRINT_CHARS = 16
-
-
-def revoke(r: redis.Redis, token_hash: str) -> None:
-    r.delete(keys.session_token(token_hash))
 
 
 def session_for(r: redis.Redis, authorization: str | None) -> str:
@@ -35,8 +30,8 @@ def session_for(r: redis.Redis, authorization: str | None) -> str:
     fingerprint = token_hash[:FINGERPRINT_CHARS] or "none"
     limit = FailureLimit(r, "ingest")
     limit.check(fingerprint)
-    session_id = r.get(keys.session_token(token_hash)) if token else None
+    session_id = SessionTokenStore(r).session_of(token_hash) if token else None
     if session_id is None:
         limit.record(fingerprint)
         raise Unauthenticated()
-    return text(session_id)
+    return session_id

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from netclode.auth import sessiontokens
 from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
@@ -24,6 +23,7 @@ from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports
 from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
+from netclode.store.sessiontokens import SessionTokenStore
 from netclode.store.streams import SessionStream
 from netclode.store.turns import TurnQueue
 from netclode_protocol.bearer import hash_token, new_token
@@ -249,7 +249,7 @@ class Lifecycle:
     def release_sandbox(self, record: SessionRecord) -> None:
         """Revokes the session token first (the proxies stop honouring it), then stops."""
         if record.token_hash:
-            sessiontokens.revoke(self.r, record.token_hash)
+            SessionTokenStore(self.r).revoke(record.token_hash)
         self.store.update(record.id, token_hash="", sandbox="")
         if record.sandbox:
             self.discard_sandbox(record.sandbox)

@@ -12,6 +12,7 @@ import redis
 
 from netclode.store.redis import hash_reply, texts
 from netclode.store.sessions import SessionStore, now_ms
+from netclode.store.sessiontokens import SessionTokenStore
 from netclode_protocol import keys
 
 # Pops ready ids until one is still a ready sandbox (entries can outlive a crash until the
@@ -70,7 +71,7 @@ class SandboxRegistry:
         session's (sandbox, workspace, token hash) and the hashed session token, which from
         now on speaks for the session (netclode.auth.sessiontokens checks it)."""
         pipe = self.r.pipeline()
-        pipe.set(keys.session_token(token_hash), session_id)
+        SessionTokenStore(pipe).issue(token_hash, session_id)
         SessionStore(pipe).update(
             session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
         )
