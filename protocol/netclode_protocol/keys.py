@@ -19,7 +19,7 @@ so the layout below is the whole persistent schema:
   session:{id}:snapshot:{snap}   HASH  snapshot record
   session:{id}:ports             HASH  port -> preview URL
   session:{id}:turns             HASH  open turns: prompt id -> "<sandbox id> <state>"
-                                       (issued|started|completed; see sessions.turns)
+                                       (issued|started|completed; see store.turns)
   session:{id}:batches           HASH  publisher id -> last batch seq applied (ingest)
   session:{id}:bytes             HASH  bytes held per stream (history, live, terminal): the
                                        per-session caps (see store.streams)

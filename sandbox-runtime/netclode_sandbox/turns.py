@@ -4,7 +4,7 @@ Before the first prompt the session's repositories are cloned (right after assig
 the first turn does not pay for it). Prompts are run one at a time, in arrival order. Each
 turn publishes `turn_started`, runs the agent, and publishes `turn_completed`, both naming
 the prompt id the control plane issued; the control plane numbers the turns, snapshots the
-workspace after each and sends the next prompt only then (netclode.sessions.turns). After
+workspace after each and sends the next prompt only then (netclode.store.turns). After
 the first completed turn the session gets a generated title when it asked for one.
 
 An interrupt is handed to the agent, which ends its turn within a bounded time whatever its

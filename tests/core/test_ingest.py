@@ -12,7 +12,8 @@ import pytest
 from netclode.config import Settings
 from netclode.eventing import types
 from netclode.eventing.publish import publish
-from netclode.sessions import afterturn, turns
+from netclode.sessions import afterturn
+from netclode.store import turns
 from netclode.store.sessions import now_ms
 from netclode_protocol import keys
 from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
@@ -80,7 +81,7 @@ def test_a_turn_abandoned_after_its_end_is_closed_by_the_pool_sweep(
     settings = Settings(broker_url=stack.state["broker_url"])
     publish(settings, types.PING, "/tests/core/test_ingest", {"reason": "tick"})
     wait_turns(api, session.id, 0)
-    assert "1-0" not in turns.open_turns(stack.redis, session.id)
+    assert "1-0" not in turns.TurnQueue(stack.redis).open_turns(session.id)
 
 
 def ends_kept(stack: Stack, session_id: str) -> bool:

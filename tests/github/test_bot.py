@@ -19,7 +19,6 @@ import redis
 from netclode.auth.tokens import USER, TokenStore
 from netclode.config import Settings
 from netclode.github.sessions import SessionAPI
-from netclode.sessions import turns
 from netclode.sessions.afterturn import AfterTurn
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.reports import Ingest
@@ -171,7 +170,7 @@ def agent_says(redis_url: str, session_id: str, text: str, finished: bool) -> No
     for the turn the control plane opens with the session's first queued prompt."""
     settings = Settings(redis_url=redis_url)
     life = Lifecycle(settings, redis.Redis.from_url(redis_url))
-    prompt = turns.issue_next(life.r, session_id, "sb-standin")
+    prompt = life.turns.issue_next(session_id, "sb-standin")
     assert prompt is not None, "the session has no queued prompt"
     message = events_pb2.AgentEvent(
         kind=events_pb2.AGENT_EVENT_KIND_MESSAGE,

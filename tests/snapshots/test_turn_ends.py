@@ -16,7 +16,7 @@ import pytest
 
 from netclode.drivers.hostlayout import Layout as HostLayout
 from netclode.eventing import types
-from netclode.sessions import turns
+from netclode.store.turns import TurnQueue
 from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.github.conftest import FunctionProcess
 from tests.support.connect_wire import unary_proto
@@ -62,7 +62,8 @@ def ready_after_end(entries: list[events_pb2.StreamEntry]) -> int:
 
 
 def open_turn(stack: Stack, session_id: str) -> str:
-    return until("a turn is open", lambda: next(iter(turns.open_turns(stack.redis, session_id))))
+    queue = TurnQueue(stack.redis)
+    return until("a turn is open", lambda: next(iter(queue.open_turns(session_id))))
 
 
 def prompt(api: Client, session_id: str, words: str) -> str:
@@ -150,7 +151,7 @@ def test_a_batch_resent_to_a_stalled_ingest_is_applied_once(
     assert [s.turn_number for s in listed.snapshots] == [1]
     assert field(stack, session.id, "turns") == "1"
     assert len(sink.of_type(types.SESSION_TURN_COMPLETED)) == 1
-    assert turns.open_turns(stack.redis, session.id) == {}
+    assert TurnQueue(stack.redis).open_turns(session.id) == {}
 
 
 def test_the_turn_completes_before_its_snapshot_and_a_failed_one_says_why(
@@ -219,7 +220,7 @@ def test_forged_turn_ends_make_at_most_one_snapshot(
     ignored = f"ignored an end of turn {prompt_id!r}"
     until("the real end is ignored", lambda: read_logs(stack).count(ignored) >= 2)
     until("a snapshot", lambda: count(api, session.id, E.AGENT_EVENT_KIND_SNAPSHOT_CREATED))
-    until("no open turn", lambda: not turns.open_turns(stack.redis, session.id))
+    until("no open turn", lambda: not TurnQueue(stack.redis).open_turns(session.id))
     assert count(api, session.id, E.AGENT_EVENT_KIND_TURN_COMPLETED) == 1
     assert count(api, session.id, E.AGENT_EVENT_KIND_SNAPSHOT_CREATED) == 1
     assert field(stack, session.id, "turns") == "1"

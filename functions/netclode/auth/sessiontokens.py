@@ -1,7 +1,8 @@
 """Session tokens: the credential a sandbox holds for its one session.
 
-Issued when a sandbox is bound to a session, revoked on pause and delete. Stored hashed;
-the value maps to the session id, so a token can only ever speak for its own session.
+Issued when a sandbox is bound to a session (netclode.store.sandboxes), revoked on pause
+and delete. Stored hashed; the value maps to the session id, so a token can only ever speak
+for its own session.
 
 Failures are counted per presented token (its hash's fingerprint), not per client address:
 all sandboxes share one loopback address, and a sandbox that keeps presenting a bad or
@@ -14,21 +15,11 @@ from __future__ import annotations
 import redis
 
 from netclode.auth.guard import FailureLimit
-from netclode.store.redis import text
-from netclode_protocol import keys
+from netclode.store.sessiontokens import SessionTokenStore
 from netclode_protocol.bearer import bearer, hash_token
 from netclode_protocol.errors import Unauthenticated
 
 FINGERPRINT_CHARS = 16
-
-
-def issue(r: redis.Redis | redis.client.Pipeline, token_hash: str, session_id: str) -> None:
-    """The hashed token now speaks for the session (in the caller's pipeline, when given)."""
-    r.set(keys.session_token(token_hash), session_id)
-
-
-def revoke(r: redis.Redis, token_hash: str) -> None:
-    r.delete(keys.session_token(token_hash))
 
 
 def session_for(r: redis.Redis, authorization: str | None) -> str:
@@ -39,8 +30,8 @@ def session_for(r: redis.Redis, authorization: str | None) -> str:
     fingerprint = token_hash[:FINGERPRINT_CHARS] or "none"
     limit = FailureLimit(r, "ingest")
     limit.check(fingerprint)
-    session_id = r.get(keys.session_token(token_hash)) if token else None
+    session_id = SessionTokenStore(r).session_of(token_hash) if token else None
     if session_id is None:
         limit.record(fingerprint)
         raise Unauthenticated()
-    return text(session_id)
+    return session_id

@@ -1,6 +1,6 @@
 """Each session's GitHub token: the one place that grants, refreshes and withdraws it.
 
-The token goes to Redis (`keys.session_secrets(id)`) for the secret proxy alone; the sandbox
+The token goes to Redis (netclode.store.secrets) for the secret proxy alone; the sandbox
 only learns whether one exists (SessionConfig.github_token) and sends the placeholder.
 Sources, in order:
 - a GitHub App (NETCLODE_GITHUB_APP_ID + key): an installation token restricted to the session's
@@ -24,7 +24,7 @@ from github import Auth, Github, GithubException
 
 from netclode.github.app import READ, WRITE, GitHubApp
 from netclode.github.settings import GitHubSettings
-from netclode_protocol import keys
+from netclode.store.secrets import SessionSecrets
 from netclode_protocol.errors import FailedPrecondition, Unavailable
 from netclode_protocol.providers import GITHUB_TOKEN
 from netclode_protocol.v1 import api_pb2, common_pb2
@@ -48,11 +48,11 @@ def repo_names(repos: list[str]) -> list[str]:
 @dataclass
 class SessionTokens:
     settings: GitHubSettings
-    r: redis.Redis
+    secrets: SessionSecrets
 
     @classmethod
     def from_env(cls, r: redis.Redis) -> SessionTokens:
-        return cls(GitHubSettings.from_env(), r)
+        return cls(GitHubSettings.from_env(), SessionSecrets(r))
 
     @property
     def source(self) -> str:
@@ -69,34 +69,29 @@ class SessionTokens:
         """Gives the session a token for `repos` (withdraws it when there is nothing to
         grant); True when it has one. GitHub's refusal is a one-line FailedPrecondition."""
         names = repo_names(repos)
-        key = keys.session_secrets(session_id)
         if not names or not self.source:
-            self.r.hdel(key, GITHUB_TOKEN)
+            self.secrets.drop(session_id, GITHUB_TOKEN)
             return False
-        pipe = self.r.pipeline()
         if self.source == PERSONAL:
-            pipe.hset(key, GITHUB_TOKEN, self.settings.token)
-            pipe.persist(key)
+            self.secrets.put(session_id, GITHUB_TOKEN, self.settings.token, None)
         else:
             word = WRITE if access == common_pb2.REPO_ACCESS_WRITE else READ
             token = self._github(
                 lambda: self.app.session_token(self.app.installation_for(names), names, word)
             )
-            pipe.hset(key, GITHUB_TOKEN, token.token)
-            pipe.expireat(key, int(token.expires_at))
-        pipe.execute()
+            self.secrets.put(session_id, GITHUB_TOKEN, token.token, int(token.expires_at))
         return True
 
     def holds(self, session_id: str) -> bool:
         """Whether the session has a token (the proxy can fill its placeholder)."""
-        return bool(self.r.hexists(keys.session_secrets(session_id), GITHUB_TOKEN))
+        return self.secrets.holds(session_id, GITHUB_TOKEN)
 
     def due(self, session_id: str) -> bool:
         """Whether the session's App token runs out within REFRESH_MARGIN_S (a session
         that never got one is left alone: its refusal is already in its history)."""
         if self.source != APP:
             return False
-        return 0 <= self.r.ttl(keys.session_secrets(session_id)) < REFRESH_MARGIN_S
+        return 0 <= self.secrets.seconds_left(session_id) < REFRESH_MARGIN_S
 
     def repositories(self) -> api_pb2.ListGithubReposResponse:
         """What the App installation (or the personal token) can access, for a repo picker."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from netclode.sessions import turns
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.reports import TurnEnd
 from netclode.sessions.snapshots import Snapshots
@@ -48,7 +47,7 @@ class AfterTurn:
             reason = f"internal error ({exc.__class__.__name__})"
             snapshots.announce_failure(end.session_id, end.turn, reason)
         finally:
-            turns.close(self.life.r, end.session_id, end.prompt_id)
+            self.life.turns.close(end.session_id, end.prompt_id)
             self._next_prompt(end.session_id)
 
     def _next_prompt(self, session_id: str) -> None:

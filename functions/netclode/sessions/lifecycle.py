@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from netclode.auth import sessiontokens
 from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
-from netclode.sessions import entries, ports, turns
+from netclode.sessions import entries, ports
 from netclode.store.sandboxes import SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
+from netclode.store.sessiontokens import SessionTokenStore
 from netclode.store.streams import SessionStream
+from netclode.store.turns import TurnQueue
 from netclode_protocol.bearer import hash_token, new_token
 from netclode_protocol.errors import NetclodeError, ResourceExhausted
 from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
@@ -48,6 +49,7 @@ class Lifecycle:
         self.r = r
         self.store = SessionStore(r)
         self.sandboxes = SandboxRegistry(r)
+        self.turns = TurnQueue(r)
         self._driver = driver
 
     @property
@@ -175,13 +177,7 @@ class Lifecycle:
         )
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)
-        pipe = self.r.pipeline()
-        sessiontokens.issue(pipe, token_hash, session_id)
-        SessionStore(pipe).update(
-            session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
-        )
-        SandboxRegistry.bind(pipe, sandbox_id, session_id, workspace)
-        pipe.execute()
+        self.sandboxes.bind(sandbox_id, session_id, workspace, token_hash)
         rpc = self.driver.rpc(sandbox_id)
         try:
             config = self.session_config(record, github_token)
@@ -235,9 +231,9 @@ class Lifecycle:
             rpc.close()
 
     def _deliver(self, session_id: str, sandbox_id: str, rpc: SandboxRPC) -> bool:
-        """One prompt at a time (see netclode.sessions.turns): the next one goes out when
+        """One prompt at a time (see netclode.store.turns): the next one goes out when
         this turn's end has been ingested and its snapshot cut."""
-        prompt = turns.issue_next(self.r, session_id, sandbox_id)
+        prompt = self.turns.issue_next(session_id, sandbox_id)
         if prompt is not None:
             try:
                 rpc.call(
@@ -246,14 +242,14 @@ class Lifecycle:
                     agent_pb2.PromptResponse,
                 )
             except Exception:
-                turns.give_back(self.r, session_id, prompt)
+                self.turns.give_back(session_id, prompt)
                 raise
-        return bool(turns.queued(self.r, session_id))
+        return bool(self.turns.queued(session_id))
 
     def release_sandbox(self, record: SessionRecord) -> None:
         """Revokes the session token first (the proxies stop honouring it), then stops."""
         if record.token_hash:
-            sessiontokens.revoke(self.r, record.token_hash)
+            SessionTokenStore(self.r).revoke(record.token_hash)
         self.store.update(record.id, token_hash="", sandbox="")
         if record.sandbox:
             self.discard_sandbox(record.sandbox)

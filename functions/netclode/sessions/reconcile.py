@@ -10,8 +10,9 @@ import logging
 from collections import defaultdict
 
 from netclode.sandboxes import READY_TIMEOUT_S
-from netclode.sessions import afterturn, turns
+from netclode.sessions import afterturn
 from netclode.sessions.lifecycle import Lifecycle
+from netclode.store import turns
 from netclode.store.sessions import SessionRecord, now_ms
 from netclode_protocol.errors import NetclodeError
 from netclode_protocol.v1 import common_pb2
@@ -61,12 +62,12 @@ def _close_abandoned_turns(life: Lifecycle, record: SessionRecord) -> None:
     cutoff = now_ms() - afterturn.DEADLINE_S * 1000
     abandoned = [
         prompt_id
-        for prompt_id, turn in turns.open_turns(life.r, record.id).items()
+        for prompt_id, turn in life.turns.open_turns(record.id).items()
         if turn.state == turns.COMPLETED and turn.since_ms < cutoff
     ]
     for prompt_id in abandoned:
         log.warning("session %s: closing turn %s, abandoned after its end", record.id, prompt_id)
-        turns.close(life.r, record.id, prompt_id)
+        life.turns.close(record.id, prompt_id)
     if abandoned:
         try:
             life.deliver_pending(record)

@@ -4,11 +4,11 @@ The session token that authenticated the request pins the session; nothing in th
 name another one.
 
 Exactly once. The publisher resends a batch it got no answer for, under the same identity
-(publisher id, seq). A batch is applied in one Redis transaction (WATCH/MULTI) together
+(publisher id, seq). A batch is applied in one Redis transaction (netclode.store.batches) together
 with its publisher's "last applied seq", so a resent batch, even one that arrives while the
 first attempt is still being applied, finds itself applied and changes nothing. In the same
 transaction a turn's start and end are checked against the turns the control plane opened
-(netclode.sessions.turns): a turn completes once, with one number, one TURN_COMPLETED entry
+(netclode.store.turns): a turn completes once, with one number, one TURN_COMPLETED entry
 and one `turn.completed` CloudEvent. Events only the control plane writes (turn ends,
 snapshots, user messages, disconnects) are never taken from a sandbox. The slow part of a
 turn's end, its snapshot, runs after the answer (netclode.sessions.afterturn), so it never
@@ -20,20 +20,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import redis
+from typing import Any
 
 from netclode.config import Settings
 from netclode.eventing import types
 from netclode.eventing.publish import publish
-from netclode.sessions import entries, turns
+from netclode.sessions import entries
 from netclode.sessions.lifecycle import Lifecycle
-from netclode.sessions.turns import OpenTurn
-from netclode.store.codec import from_hash
-from netclode.store.redis import hash_reply
+from netclode.store import turns
+from netclode.store.batches import BatchLog, Writer
+from netclode.store.redis import Pipeline, next_reply, text
 from netclode.store.sessions import SessionRecord, SessionStore, now_ms
 from netclode.store.streams import HISTORY_MAX_BYTES, MIB, SessionStream, TerminalStream
-from netclode_protocol import keys
+from netclode.store.turns import OpenTurn, TurnQueue
 from netclode_protocol.errors import InvalidArgument, Unavailable
 from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 
@@ -41,8 +40,6 @@ log = logging.getLogger(__name__)
 
 S = common_pb2
 TITLE_MAX = 100
-# WATCH conflicts (the api touching the session meanwhile) are retried this often.
-MAX_ATTEMPTS = 50
 # Items that read or change the session's state (status, turns, title).
 STATE_ITEMS = frozenset({"turn_started", "turn_completed", "title"})
 # What an agent reports; every other kind is the control plane's to write.
@@ -83,50 +80,35 @@ class Ingest:
         self.settings = settings
         self.life = life
         self.after_turn = after_turn
+        self.batches = BatchLog(life.r)
 
     def apply(self, session_id: str, request: agent_pb2.PublishRequest) -> list[TurnEnd]:
         """Applies a batch once, in order; a batch already applied changes nothing."""
         if not request.publisher_id or request.seq < 1:
             raise InvalidArgument("publisher_id", "a batch needs a publisher_id and a seq >= 1")
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                ended = self._apply_once(session_id, request)
-            except redis.WatchError:
-                continue
-            for end in ended:
-                self._announce(end)
-                self.after_turn(end)
-            return ended
-        raise Unavailable(f"session {session_id} changed too often to apply the batch; retry")
-
-    def _apply_once(self, session_id: str, request: agent_pb2.PublishRequest) -> list[TurnEnd]:
-        """Most batches (streamed deltas, tool events, terminal output) change no state: they
-        watch and read only the batch counter, three round trips in all."""
         changes_state = any(item.WhichOneof("item") in STATE_ITEMS for item in request.items)
-        watched = [keys.batches(session_id)]
-        if changes_state:
-            watched += [keys.session(session_id), keys.turns(session_id)]
-        with self.life.r.pipeline() as pipe:
-            pipe.watch(*watched)
-            if request.seq <= int(pipe.hget(keys.batches(session_id), request.publisher_id) or 0):
-                return []  # a resent batch
-            if changes_state:
-                raw = hash_reply(pipe.hgetall(keys.session(session_id)))
-                if not raw:
-                    return []  # the session was deleted meanwhile
-                record, open_turns = (
-                    from_hash(SessionRecord, raw),
-                    turns.open_turns(pipe, session_id),
-                )
-            else:  # no item reads the record: its id is all the batch needs
-                record, open_turns = SessionRecord(id=session_id, name="", owner=""), {}
+        ended = self.batches.apply(
+            session_id, request.publisher_id, request.seq, changes_state, self._write(request)
+        )
+        for end in ended:
+            self._announce(end)
+            self.after_turn(end)
+        return ended
+
+    @staticmethod
+    def _write(request: agent_pb2.PublishRequest) -> Writer[TurnEnd]:
+        """Queues the batch's items in order; the turns it completed are its outcome."""
+
+        def write(
+            pipe: Pipeline, record: SessionRecord, open_turns: dict[str, OpenTurn]
+        ) -> Callable[[list[Any]], list[TurnEnd]]:
             batch = _Batch(pipe, record, open_turns)
-            pipe.multi()
             for item in request.items:
                 batch.add(item)
             batch.flush()
-            pipe.hset(keys.batches(session_id), request.publisher_id, str(request.seq))
-            return batch.ended(pipe.execute())
+            return batch.ended
+
+        return write
 
     def _announce(self, end: TurnEnd) -> None:
         data = {
@@ -156,7 +138,7 @@ class _Batch:
     would be after each item (a batch may start a turn, end it and retitle the session)."""
 
     def __init__(
-        self, pipe: redis.client.Pipeline, record: SessionRecord, open_turns: dict[str, OpenTurn]
+        self, pipe: Pipeline, record: SessionRecord, open_turns: dict[str, OpenTurn]
     ) -> None:
         self.pipe = pipe
         self.record = record
@@ -164,6 +146,7 @@ class _Batch:
         self.stream = SessionStream(pipe, record.id)
         self.terminal = TerminalStream(pipe, record.id)
         self.store = SessionStore(pipe)
+        self.queue = TurnQueue(pipe)
         self.full = _history_full()  # one per batch: most batches never need it
         # Final entries reported in a row, appended in one script call (flush) before
         # anything else is written, so the batch's order holds.
@@ -196,11 +179,10 @@ class _Batch:
         self.stream.append_reported(self.reported, self.full, self.pipe)
         self.reported = []
 
-    def ended(self, results: list) -> list[TurnEnd]:
+    def ended(self, results: list[Any]) -> list[TurnEnd]:
         """The turns this batch completed, with their entries' cursors from `results`."""
         for index, end in self._ends:
-            cursor = results[index]
-            end.cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+            end.cursor = text(results[index])
         return [end for _, end in self._ends]
 
     def _event(self, event: events_pb2.AgentEvent, partial: bool) -> None:
@@ -214,7 +196,7 @@ class _Batch:
             return
         self.reported.append(entry)
         if _is_assistant_message(event):
-            self.pipe.hincrby(keys.session(self.record.id), "message_count", 1)
+            self.store.count(self.record.id, "message_count")
             self.record.message_count += 1
 
     def _turn_started(self, prompt_id: str) -> None:
@@ -234,11 +216,11 @@ class _Batch:
         self._set_turn(done.prompt_id, OpenTurn(turn.sandbox, turns.COMPLETED, now_ms()))
         self.record.turns += 1
         done.turn_number = self.record.turns
-        self.pipe.hincrby(keys.session(self.record.id), "turns", 1)
+        self.store.count(self.record.id, "turns")
         event = events_pb2.AgentEvent(
             kind=events_pb2.AGENT_EVENT_KIND_TURN_COMPLETED, turn_completed=done
         )
-        index = len(self.pipe.command_stack)
+        index = next_reply(self.pipe)
         self.stream.append(entries.agent_event(event), pipe=self.pipe)
         end = TurnEnd(self.record.id, done.prompt_id, turn.sandbox, self.record.turns, "", done)
         self._ends.append((index, end))
@@ -257,7 +239,7 @@ class _Batch:
 
     def _set_turn(self, prompt_id: str, turn: OpenTurn) -> None:
         self.turns[prompt_id] = turn
-        self.pipe.hset(keys.turns(self.record.id), prompt_id, turn.encode())
+        self.queue.set(self.record.id, prompt_id, turn)
 
     def _status(self, status: int) -> None:
         """As Lifecycle.transition does, inside the batch's transaction."""

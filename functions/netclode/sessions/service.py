@@ -19,7 +19,7 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxDriver
 from netclode.eventing import types
 from netclode.eventing.publish import publish
-from netclode.sessions import entries, turns, validation
+from netclode.sessions import entries, validation
 from netclode.sessions.access import owned
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.reconcile import reconcile_sessions
@@ -318,7 +318,7 @@ class SessionService:
         cursor = self.life.stream(record.id).append(entries.user_message(text))
         self.store.increment(record.id, "message_count")
         self.life.touch(record.id)
-        turns.enqueue(self.r, record.id, cursor, text)
+        self.life.turns.enqueue(record.id, cursor, text)
         return cursor
 
     def interrupt(self, principal: Principal, session_id: str) -> None:

@@ -7,7 +7,7 @@ import uuid
 
 from netclode.auth.tokens import Principal
 from netclode.sandboxes import new_workspace_id
-from netclode.sessions import entries, turns, validation
+from netclode.sessions import entries, validation
 from netclode.sessions.access import owned
 from netclode.sessions.service import SessionService
 from netclode.sessions.snapshots import Snapshots
@@ -61,7 +61,7 @@ class SnapshotService:
     def _drop_pending(self, session_id: str) -> None:
         """Prompts queued (and turns opened) after the snapshot belong to the history being
         removed."""
-        turns.drop_all(self.life.r, session_id)
+        self.life.turns.drop_all(session_id)
 
     def fork(
         self, principal: Principal, session_id: str, snapshot_id: str, name: str

@@ -5,7 +5,7 @@ cursor of the turn's TURN_COMPLETED entry, the message count and the turn number
 
 When it is taken: after the turn's end is stored and the session is READY, off the ingest
 request (netclode.sessions.afterturn). The turn stays open until the copy is done, and the
-control plane hands the sandbox its next prompt only then (netclode.sessions.turns), so no
+control plane hands the sandbox its next prompt only then (netclode.store.turns), so no
 later turn touches the files before they are copied. A failed snapshot is written to the
 history as a SNAPSHOT_FAILED error entry with the reason; the turn is complete either way.
 

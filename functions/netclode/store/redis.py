@@ -37,6 +37,8 @@ def connect(url: str) -> redis.Redis:
 Hash = dict[bytes, bytes]
 StreamEntries = list[tuple[bytes, Hash]]
 StreamsRead = list[tuple[bytes, StreamEntries]]
+# Commands queued for one MULTI/EXEC (or run at once while WATCHing, before MULTI).
+Pipeline = redis.client.Pipeline
 
 
 def text(reply: bytes | str) -> str:
@@ -67,3 +69,8 @@ def stream_entries(reply: object) -> StreamEntries:
 def streams_read(reply: object) -> StreamsRead:
     """An XREAD reply: each stream's key and new rows (none when the block timed out)."""
     return cast(StreamsRead, reply or [])
+
+
+def next_reply(pipe: Pipeline) -> int:
+    """The index, among a MULTI pipeline's replies (`execute()`), of the next command queued."""
+    return len(pipe.command_stack)

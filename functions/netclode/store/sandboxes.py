@@ -11,7 +11,8 @@ from __future__ import annotations
 import redis
 
 from netclode.store.redis import hash_reply, texts
-from netclode.store.sessions import now_ms
+from netclode.store.sessions import SessionStore, now_ms
+from netclode.store.sessiontokens import SessionTokenStore
 from netclode_protocol import keys
 
 # Pops ready ids until one is still a ready sandbox (entries can outlive a crash until the
@@ -65,14 +66,20 @@ class SandboxRegistry:
         sandbox_id = self._claim(keys=[keys.POOL_READY], args=[session_id, keys.sandbox("")])
         return sandbox_id.decode() if sandbox_id else None
 
-    @staticmethod
-    def bind(pipe: redis.client.Pipeline, sandbox_id: str, session_id: str, workspace: str) -> None:
-        """Binds the sandbox to its session, inside the caller's pipeline (the session's own
-        record changes in the same step)."""
+    def bind(self, sandbox_id: str, session_id: str, workspace: str, token_hash: str) -> None:
+        """Binds the sandbox to its session in one transaction: the sandbox's record, the
+        session's (sandbox, workspace, token hash) and the hashed session token, which from
+        now on speaks for the session (netclode.auth.sessiontokens checks it)."""
+        pipe = self.r.pipeline()
+        SessionTokenStore(pipe).issue(token_hash, session_id)
+        SessionStore(pipe).update(
+            session_id, sandbox=sandbox_id, workspace=workspace, token_hash=token_hash
+        )
         pipe.hset(
             keys.sandbox(sandbox_id),
             mapping={"state": "claimed", "session": session_id, "workspace": workspace},
         )
+        pipe.execute()
 
     def forget(self, sandbox_id: str) -> None:
         pipe = self.r.pipeline()

@@ -178,6 +178,11 @@ class SessionStore:
     def increment(self, session_id: str, name: str, by: int = 1) -> int:
         return int(self.r.hincrby(keys.session(session_id), name, by))
 
+    def count(self, session_id: str, name: str) -> None:
+        """Adds one to a counter field without reading it back (queued on a MULTI pipeline,
+        whose commands reply only at EXEC)."""
+        self.r.hincrby(keys.session(session_id), name, 1)
+
     def set_status_if(self, session_id: str, expected: Iterable[int], status: int) -> bool:
         """Compare-and-set on status; returns False when the status was not one of `expected`."""
         allowed = ",".join(str(s) for s in expected)

@@ -1,7 +1,7 @@
 """The coding agent that runs inside a sandbox, behind one small interface.
 
 The sandbox runtime owns the prompt queue and the turn_started/turn_completed outputs (the
-control plane numbers the turns: netclode.sessions.turns); an `Agent` runs one turn at a time
+control plane numbers the turns: netclode.store.turns); an `Agent` runs one turn at a time
 and emits what happens through `emit`.
 `build_agent` picks the backend from SessionConfig.sdk_type: our own loop (native), the
 Claude Agent SDK (claude), the OpenCode server (opencode), GitHub's Copilot SDK (copilot) or
