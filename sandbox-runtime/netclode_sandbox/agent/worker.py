@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from netclode_protocol.v1 import events_pb2
+    from netclode_sandbox.agent.events import Events
+    from netclode_sandbox.agent.turnstate import TurnState
+
+    State = TypeVar("State", bound=TurnState)
 
 INTERRUPT_GRACE_S = 1.5
 PREVIOUS_TURN_WAIT_S = 10.0
@@ -65,6 +72,18 @@ class Turns:
         self._worker = run_interruptible(target, self.cancel, self.name, self.gave_up)
         return self.cancel.is_set()
 
+    def play(
+        self, events: Events, start: Callable[[], State], target: Callable[[State], None]
+    ) -> events_pb2.TurnCompletedPayload:
+        """One whole turn of a backend: its events reopened, `target` run (see run_in_thread)
+        with the translator `start` makes, then the turn's end as the runtime reports it."""
+        self.begin()
+        events.reopen()
+        state = start()
+        interrupted = self.run_in_thread(lambda: target(state))
+        events.close()
+        return state.completed(interrupted)
+
     def interrupt(self) -> None:
         self.cancel.set()
 
@@ -78,13 +97,19 @@ class AsyncTurns(Turns):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def run(
+    def play_async(
         self,
-        turn: Callable[[], Coroutine[Any, Any, None]],
-        fail: Callable[[Exception], None],
-    ) -> bool:
-        """Runs `turn()` (see run_in_thread); `fail` gets what it raised."""
-        return self.run_in_thread(lambda: self._run_loop(turn, fail))
+        events: Events,
+        start: Callable[[], State],
+        turn: Callable[[State], Coroutine[Any, Any, None]],
+        fail: Callable[[State, Exception], None],
+    ) -> events_pb2.TurnCompletedPayload:
+        """Like play, for a coroutine `turn`; `fail` gets what it raised."""
+        return self.play(
+            events,
+            start,
+            lambda state: self._run_loop(lambda: turn(state), lambda e: fail(state, e)),
+        )
 
     def interrupt(self) -> None:
         super().interrupt()
