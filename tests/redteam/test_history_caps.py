@@ -10,31 +10,16 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 import redis
 
-from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.store.streams import HISTORY_MAX_BYTES, LIVE_MAX_BYTES, MIB, TERMINAL_MAX_BYTES
 from netclode_protocol import keys
-from netclode_protocol.bearer import hash_token, new_token
 from netclode_protocol.v1 import agent_pb2, events_pb2
-from tests.github.conftest import FunctionProcess
 from tests.support.connect_wire import unary_proto
 
 PUBLISH = "netclode.v1.IngestService/Publish"
 CALLS = 40
 CALL_BYTES = 3_900_000
-
-
-@pytest.fixture
-def ingest(start_function, redis_url: str, redis_client: redis.Redis) -> tuple[str, str, str]:
-    """(ingest URL, a session's id, its session token)."""
-    session_id = uuid.uuid4().hex[:12]
-    SessionStore(redis_client).create(SessionRecord(id=session_id, name="flooded", owner="x"))
-    token = new_token("ncs")
-    redis_client.set(keys.session_token(hash_token(token)), session_id)
-    fn: FunctionProcess = start_function("ingest", {"NETCLODE_REDIS_URL": redis_url})
-    return fn.url, session_id, token
 
 
 def _message(size: int) -> agent_pb2.AgentOutput:
