@@ -15,9 +15,8 @@ import redis
 from netclode.store.streams import HISTORY_MAX_BYTES
 from netclode_protocol import keys
 from netclode_protocol.v1 import agent_pb2, events_pb2
+from tests.redteam.conftest import PUBLISH, assistant_message
 from tests.support.connect_wire import unary_proto
-
-PUBLISH = "netclode.v1.IngestService/Publish"
 
 
 def tool(i: int, *, partial: bool = False) -> agent_pb2.AgentOutput:
@@ -27,16 +26,6 @@ def tool(i: int, *, partial: bool = False) -> agent_pb2.AgentOutput:
         tool_start=events_pb2.ToolStartPayload(tool="Bash"),
     )
     return agent_pb2.AgentOutput(event=event, partial=partial)
-
-
-def message(size: int) -> agent_pb2.AgentOutput:
-    event = events_pb2.AgentEvent(
-        kind=events_pb2.AGENT_EVENT_KIND_MESSAGE,
-        message=events_pb2.MessagePayload(
-            role=events_pb2.MESSAGE_ROLE_ASSISTANT, content="x" * size
-        ),
-    )
-    return agent_pb2.AgentOutput(event=event)
 
 
 def history(r: redis.Redis, session_id: str) -> list[events_pb2.StreamEntry]:
@@ -76,8 +65,8 @@ def test_a_batch_crossing_the_history_cap_keeps_what_fits_and_says_so_once(
 ) -> None:
     url, session_id, token = ingest
     for _ in range(8):  # 8 x 3.9 MB of the 32 MiB; a request holds at most 4 MiB
-        publish(url, token, [message(3_900_000)])
-    publish(url, token, [message(400_000) for _ in range(8)] + [tool(9)])
+        publish(url, token, [assistant_message(3_900_000)])
+    publish(url, token, [assistant_message(400_000) for _ in range(8)] + [tool(9)])
     kept = history(redis_client, session_id)
     last_batch = [e for e in kept[8:] if e.event.HasField("message")]
     assert 0 < len(last_batch) < 8  # what fitted, in order, then no more

@@ -15,21 +15,11 @@ import redis
 from netclode.store.streams import HISTORY_MAX_BYTES, LIVE_MAX_BYTES, MIB, TERMINAL_MAX_BYTES
 from netclode_protocol import keys
 from netclode_protocol.v1 import agent_pb2, events_pb2
+from tests.redteam.conftest import PUBLISH, assistant_message
 from tests.support.connect_wire import unary_proto
 
-PUBLISH = "netclode.v1.IngestService/Publish"
 CALLS = 40
 CALL_BYTES = 3_900_000
-
-
-def _message(size: int) -> agent_pb2.AgentOutput:
-    event = events_pb2.AgentEvent(
-        kind=events_pb2.AGENT_EVENT_KIND_MESSAGE,
-        message=events_pb2.MessagePayload(
-            role=events_pb2.MESSAGE_ROLE_ASSISTANT, content="x" * size
-        ),
-    )
-    return agent_pb2.AgentOutput(event=event)
 
 
 def _flood(url: str, token: str, item: agent_pb2.AgentOutput) -> None:
@@ -49,8 +39,8 @@ def test_40_big_publishes_per_stream_stay_within_the_session_caps(
 ) -> None:
     url, session_id, token = ingest
     before = redis_client.info("memory")["used_memory"]
-    _flood(url, token, _message(CALL_BYTES))
-    partial = _message(CALL_BYTES)
+    _flood(url, token, assistant_message(CALL_BYTES))
+    partial = assistant_message(CALL_BYTES)
     partial.partial = True
     _flood(url, token, partial)
     _flood(
