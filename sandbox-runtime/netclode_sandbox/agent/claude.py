@@ -89,10 +89,8 @@ class ClaudeAgent:
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
         return self.turns.play_async(
-            self.events,
-            lambda: Translator(
-                self.events, WorkspaceTracker(self.workspace), self.mapping, self.where
-            ),
+            self,
+            lambda events, tracker, where: Translator(events, tracker, self.mapping, where),
             lambda translator: self._turn(prompt, translator),
             lambda translator, e: translator.fail(_failure(e)),
         )

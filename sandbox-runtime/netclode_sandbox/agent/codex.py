@@ -101,11 +101,7 @@ class CodexAgent:
         self._stop_turn()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        return self.turns.play(
-            self.events,
-            lambda: Translator(self.events, WorkspaceTracker(self.workspace), self.where),
-            lambda translator: self._run(prompt, translator),
-        )
+        return self.turns.play(self, Translator, lambda translator: self._run(prompt, translator))
 
     def _run(self, prompt: str, translator: Translator) -> None:
         done = threading.Event()

@@ -135,8 +135,8 @@ class CopilotAgent:
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
         return self.turns.play_async(
-            self.events,
-            lambda: Translator(self.events, WorkspaceTracker(self.workspace), self.where),
+            self,
+            Translator,
             lambda translator: self._turn(prompt, translator),
             lambda translator, e: translator.fail(f"{self.where} failed: {_reason(e)}"),
         )

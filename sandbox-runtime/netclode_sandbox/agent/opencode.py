@@ -314,11 +314,7 @@ class OpenCodeAgent:
             self._server = None
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        return self.turns.play(
-            self.events,
-            lambda: Translator(self.events, WorkspaceTracker(self.workspace), self.where),
-            lambda translator: self._run(prompt, translator),
-        )
+        return self.turns.play(self, Translator, lambda translator: self._run(prompt, translator))
 
     def _run(self, prompt: str, translator: Translator) -> None:
         try:

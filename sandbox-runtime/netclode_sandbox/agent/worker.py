@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from netclode_sandbox.agent.changes import WorkspaceTracker
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from netclode_protocol.v1 import events_pb2
     from netclode_sandbox.agent.events import Events
     from netclode_sandbox.agent.turnstate import TurnState
 
     State = TypeVar("State", bound=TurnState)
+    # A backend's translator, made for each turn from its events, a tracker of the workspace
+    # and the API as errors name it.
+    Translate = Callable[[Events, WorkspaceTracker, str], State]
 
 INTERRUPT_GRACE_S = 1.5
 PREVIOUS_TURN_WAIT_S = 10.0
@@ -47,6 +54,14 @@ def run_interruptible(
     return worker
 
 
+class Backend(Protocol):
+    """What a turn needs of an SDK backend."""
+
+    events: Events
+    workspace: Path
+    where: str
+
+
 class Turns:
     """One turn at a time of an SDK backend, each in a worker thread (run_interruptible), so
     the runtime's blocking run_turn can drive it and an interrupt or give-up ends the wait in
@@ -73,15 +88,15 @@ class Turns:
         return self.cancel.is_set()
 
     def play(
-        self, events: Events, start: Callable[[], State], target: Callable[[State], None]
+        self, backend: Backend, translate: Translate[State], target: Callable[[State], None]
     ) -> events_pb2.TurnCompletedPayload:
         """One whole turn of a backend: its events reopened, `target` run (see run_in_thread)
-        with the translator `start` makes, then the turn's end as the runtime reports it."""
+        with the turn's translator, then the turn's end as the runtime reports it."""
         self.begin()
-        events.reopen()
-        state = start()
+        backend.events.reopen()
+        state = translate(backend.events, WorkspaceTracker(backend.workspace), backend.where)
         interrupted = self.run_in_thread(lambda: target(state))
-        events.close()
+        backend.events.close()
         return state.completed(interrupted)
 
     def interrupt(self) -> None:
@@ -99,15 +114,15 @@ class AsyncTurns(Turns):
 
     def play_async(
         self,
-        events: Events,
-        start: Callable[[], State],
+        backend: Backend,
+        translate: Translate[State],
         turn: Callable[[State], Coroutine[Any, Any, None]],
         fail: Callable[[State, Exception], None],
     ) -> events_pb2.TurnCompletedPayload:
         """Like play, for a coroutine `turn`; `fail` gets what it raised."""
         return self.play(
-            events,
-            start,
+            backend,
+            translate,
             lambda state: self._run_loop(lambda: turn(state), lambda e: fail(state, e)),
         )
 
