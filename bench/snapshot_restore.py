@@ -36,6 +36,7 @@ from netclode.drivers.local import LocalDriver
 from netclode_local.sandboxhost import workspacecopies
 from netclode_local.sandboxhost.host import SandboxHost, Upstreams
 from netclode_local.sandboxhost.hostapi import build_server
+from tests.support.xfs import loop_xfs
 
 XFS_IMAGE_MB = 8192  # sparse: takes only what the workspaces write
 
@@ -77,16 +78,8 @@ def xfs_dir(parent: Path) -> Iterator[Path | None]:
     if os.geteuid() != 0 or not shutil.which("mkfs.xfs"):
         yield None
         return
-    image, mount = parent / "xfs.img", parent / "xfs"
-    with image.open("wb") as file:
-        file.truncate(XFS_IMAGE_MB * 1024 * 1024)
-    subprocess.run(["mkfs.xfs", "-q", "-m", "reflink=1", str(image)], check=True)
-    mount.mkdir()
-    subprocess.run(["mount", "-o", "loop", str(image), str(mount)], check=True)
-    try:
+    with loop_xfs(parent, XFS_IMAGE_MB) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=False)
 
 
 def measure(data: Path, sizes: list[int], files: int, runs: int) -> None:

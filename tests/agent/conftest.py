@@ -73,6 +73,19 @@ def created(change: events_pb2.FileChangePayload) -> tuple[str, int]:
     return change.path, change.lines_added
 
 
+NOTES_COMMAND = "printf 'one\\ntwo\\n' > notes.txt && echo written"
+
+
+def assert_wrote_notes(events: list[events_pb2.AgentEvent], at: int) -> None:
+    """The shell step whose command starts at events[at] ran NOTES_COMMAND: it exited 0,
+    created notes.txt with two lines, and the tool's result tells what it printed."""
+    start, end, change, tool_end = events[at : at + 4]
+    assert start.command_start.command == NOTES_COMMAND
+    assert end.command_end.exit_code == 0
+    assert created(change.file_change) == ("notes.txt", 2)
+    assert tool_end.tool_end.success and "written" in tool_end.tool_end.result
+
+
 AgentFactory = Callable[..., tuple[Agent, Recorder]]
 
 

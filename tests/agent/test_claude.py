@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.agent.backends import claude_config
-from tests.agent.conftest import SHELL_STEP, AgentFactory, created
+from tests.agent.conftest import (
+    NOTES_COMMAND,
+    SHELL_STEP,
+    AgentFactory,
+    assert_wrote_notes,
+)
 from tests.support.scripted_llm import ScriptedLLM, text, tool
 
 
@@ -18,9 +23,7 @@ def test_claude_turn_runs_commands_and_reports_changes(
     scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
 ) -> None:
     scripted_llm.push(
-        tool(
-            "Bash", {"command": "printf 'one\\ntwo\\n' > notes.txt && echo written"}, text="On it."
-        ),
+        tool("Bash", {"command": NOTES_COMMAND}, text="On it."),
         text("notes.txt has two lines."),
     )
     agent, rec = make_agent(claude_config(scripted_llm))
@@ -36,10 +39,7 @@ def test_claude_turn_runs_commands_and_reports_changes(
     ]
     events = [i.event for i in rec.finals()]
     assert events[1].tool_start.tool == "Bash"
-    assert events[4].command_end.exit_code == 0
-    change = events[5].file_change
-    assert created(change) == ("notes.txt", 2)
-    assert events[6].tool_end.success and "written" in events[6].tool_end.result
+    assert_wrote_notes(events, 3)
     requests = scripted_llm.model_requests()
     assert {r.body["model"] for r in requests} == {"claude-opus-4-6"}  # the session model
     assert requests[0].headers["x-api-key"] == scripted_llm.keys["anthropic"]  # the session's

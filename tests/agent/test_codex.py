@@ -27,7 +27,12 @@ from netclode_protocol.providers import (
 from netclode_protocol.v1 import common_pb2, events_pb2
 from netclode_sandbox.title import generate_title
 from tests.agent.backends import codex_config
-from tests.agent.conftest import SHELL_STEP, AgentFactory, created
+from tests.agent.conftest import (
+    NOTES_COMMAND,
+    SHELL_STEP,
+    AgentFactory,
+    assert_wrote_notes,
+)
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 CODEX = common_pb2.SDK_TYPE_CODEX
@@ -40,7 +45,7 @@ def test_codex_turn_runs_commands_and_reports_changes(
     scripted_llm.push(
         tool(
             "exec_command",
-            {"cmd": "printf 'one\\ntwo\\n' > notes.txt && echo written"},
+            {"cmd": NOTES_COMMAND},
             thinking="I should write the notes.",
         ),
         text("notes.txt has two lines."),
@@ -58,12 +63,7 @@ def test_codex_turn_runs_commands_and_reports_changes(
     ]
     events = [i.event for i in rec.finals()]
     assert events[0].thinking.content == "I should write the notes."
-    command = "printf 'one\\ntwo\\n' > notes.txt && echo written"
-    assert events[3].command_start.command == command
-    assert events[4].command_end.exit_code == 0
-    change = events[5].file_change
-    assert created(change) == ("notes.txt", 2)
-    assert events[6].tool_end.success and "written" in events[6].tool_end.result
+    assert_wrote_notes(events, 3)
     streamed = "".join(i.event.message.content for i in rec.items if i.partial)
     assert streamed == "notes.txt has two lines."  # the answer arrived in deltas
     requests = scripted_llm.model_requests()

@@ -9,16 +9,15 @@ from pathlib import Path
 
 from netclode_protocol.v1 import events_pb2
 from tests.agent.backends import copilot_config
-from tests.agent.conftest import AgentFactory, created
+from tests.agent.conftest import NOTES_COMMAND, AgentFactory, assert_wrote_notes
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 
 def test_copilot_turn_runs_commands_and_reports_changes(
     scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
 ) -> None:
-    command = "printf 'one\\ntwo\\n' > notes.txt && echo written"
     scripted_llm.push(
-        tool("bash", {"command": command, "description": "write notes"}, text="On it."),
+        tool("bash", {"command": NOTES_COMMAND, "description": "write notes"}, text="On it."),
         text("notes.txt has two lines."),
     )
     agent, rec = make_agent(copilot_config(scripted_llm))
@@ -41,11 +40,7 @@ def test_copilot_turn_runs_commands_and_reports_changes(
     events = [i.event for i in rec.finals()]
     assert events[0].tool_start.tool == "bash"
     assert events[1].message.content == "On it."
-    assert events[3].command_start.command == command
-    assert events[4].command_end.exit_code == 0
-    change = events[5].file_change
-    assert created(change) == ("notes.txt", 2)
-    assert events[6].tool_end.success and "written" in events[6].tool_end.result
+    assert_wrote_notes(events, 3)
     streamed = "".join(i.event.message.content for i in rec.items if i.partial)
     assert "notes.txt has two lines." in streamed  # text arrives as deltas first
     requests = scripted_llm.model_requests()

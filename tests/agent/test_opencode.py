@@ -14,7 +14,13 @@ import pytest
 
 from netclode_protocol.v1 import agent_pb2, common_pb2
 from tests.agent.backends import opencode_config
-from tests.agent.conftest import SHELL_STEP, WRITE_STEP, AgentFactory, created
+from tests.agent.conftest import (
+    NOTES_COMMAND,
+    SHELL_STEP,
+    WRITE_STEP,
+    AgentFactory,
+    assert_wrote_notes,
+)
 from tests.support.scripted_llm import Reply, ScriptedLLM, text, tool
 
 pytestmark = pytest.mark.usefixtures("opencode_on_path")
@@ -25,11 +31,10 @@ def test_opencode_turn_runs_commands_and_reports_changes(
 ) -> None:
     """The write comes first: a file change is credited to the tool that made it even when
     the server's events lag behind it (the next tool may already have run)."""
-    command = "printf 'one\\ntwo\\n' > notes.txt && echo written"
     todo = {"filePath": str(workspace / "todo.md"), "content": "- a\n- b\n- c\n"}
     scripted_llm.push(
         Reply(thinking="A list first.", text="On it.", tool_calls=tool("write", todo).tool_calls),
-        tool("bash", {"command": command, "description": "write notes"}),
+        tool("bash", {"command": NOTES_COMMAND, "description": "write notes"}),
         text("notes.txt has two lines."),
     )
     agent, rec = make_agent(opencode_config(scripted_llm, "anthropic/claude-test:high"))
@@ -50,11 +55,7 @@ def test_opencode_turn_runs_commands_and_reports_changes(
     assert events[2].tool_start.tool == "write"
     assert (events[4].file_change.path, events[4].file_change.lines_added) == ("todo.md", 3)
     assert events[6].tool_start.tool == "bash"
-    assert events[8].command_start.command == command
-    assert events[9].command_end.exit_code == 0
-    change = events[10].file_change
-    assert created(change) == ("notes.txt", 2)
-    assert events[11].tool_end.success and "written" in events[11].tool_end.result
+    assert_wrote_notes(events, 8)
     partial = "".join(i.event.message.content for i in rec.items if i.partial and i.event.message)
     assert "notes.txt has two lines." in partial  # streamed before the final message
 

@@ -9,7 +9,7 @@ Ollama is the scripted LLM on 127.0.0.1, as `ollama serve` runs by default.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,35 @@ def provider_stack(
         yield stack
     finally:
         stop(stack)
+
+
+@dataclass
+class ScriptedWorld:
+    """A stack whose secret proxy holds `key` for one scripted keyed API on PROVIDER_IP."""
+
+    stack: Stack
+    llm: ScriptedLLM
+    key: str
+
+
+@contextmanager
+def scripted_world(
+    root: Path,
+    held: tuple[str, str],
+    llm_keys: dict[str, str],
+    env: Callable[[ScriptedLLM], dict[str, str]],
+    titles: str,
+) -> Iterator[ScriptedWorld]:
+    """A scripted LLM over HTTPS on PROVIDER_IP accepting `llm_keys` (provider -> key), and a
+    provider_stack whose secret proxy holds `held` (env name, real key) and whose `env(llm)`
+    points the sessions at that LLM."""
+    cert = self_signed(root, ips=(PROVIDER_IP,))
+    name, key = held
+    with (
+        ScriptedLLM(cert, PROVIDER_IP, keys=llm_keys, titles=titles) as llm,
+        provider_stack(root, cert, {name: key}, [llm.address], env(llm)) as stack,
+    ):
+        yield ScriptedWorld(stack, llm, key)
 
 
 @dataclass

@@ -8,17 +8,13 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
-from tests.llm.conftest import PROVIDER_IP, provider_stack
-from tests.secretproxy.upstream import self_signed
+from tests.llm.conftest import ScriptedWorld, scripted_world
 from tests.support.inside import until
-from tests.support.scripted_llm import ScriptedLLM, text, tool
-from tests.support.stack import Stack
+from tests.support.scripted_llm import text, tool
 from tests.support.turns import completed, final_events, interrupted_turn
 
 pytestmark = pytest.mark.sandbox
@@ -29,29 +25,23 @@ MODEL = "gpt-5.3-codex:api:low"
 TITLE = "Codex session title"
 
 
-@dataclass
-class CodexWorld:
-    stack: Stack
-    openai: ScriptedLLM
-    key: str
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodexWorld]:
-    root: Path = tmp_path_factory.mktemp("codex-stack")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScriptedWorld]:
     key = f"sk-proj-{secrets.token_hex(20)}"
-    cert = self_signed(root, ips=(PROVIDER_IP,))
-    with ScriptedLLM(cert, PROVIDER_IP, keys={"openai": key}, titles=TITLE) as openai:
-        env = {"OPENAI_BASE_URL": f"{openai.url}/v1"}
-        keys = {"OPENAI_API_KEY": key}
-        with provider_stack(root, cert, keys, [openai.address], env) as stack:
-            yield CodexWorld(stack, openai, key)
+    with scripted_world(
+        tmp_path_factory.mktemp("codex-stack"),
+        ("OPENAI_API_KEY", key),
+        {"openai": key},
+        lambda openai: {"OPENAI_BASE_URL": f"{openai.url}/v1"},
+        TITLE,
+    ) as world:
+        yield world
 
 
-def test_codex_turn_interrupt_and_resume_in_a_sandbox(world: CodexWorld) -> None:
+def test_codex_turn_interrupt_and_resume_in_a_sandbox(world: ScriptedWorld) -> None:
     api = world.stack.client()
     session = api.ready(sdk_type=S.SDK_TYPE_CODEX, model=MODEL)
-    world.openai.push(
+    world.llm.push(
         tool("exec_command", {"cmd": "echo 'from codex' > hello.txt && cat hello.txt"}),
         text("hello.txt says hello."),
     )
@@ -65,29 +55,29 @@ def test_codex_turn_interrupt_and_resume_in_a_sandbox(world: CodexWorld) -> None
     assert by_kind[E.AGENT_EVENT_KIND_FILE_CHANGE].file_change.path == "hello.txt"
     assert "from codex" in by_kind[E.AGENT_EVENT_KIND_TOOL_END].tool_end.result
     assert api.exec(session.id, "cat", "/workspace/hello.txt").stdout == b"from codex\n"
-    assert [r.path for r in world.openai.model_requests()][:2] == ["/v1/responses"] * 2
+    assert [r.path for r in world.llm.model_requests()][:2] == ["/v1/responses"] * 2
     # The first turn's title arrives from the small chat model on the same key.
     until("the session is titled", lambda: api.get(session.id).name == TITLE or None)
     # The stand-in got the real key; the sandbox only ever held the placeholder.
-    requests = world.openai.model_requests()
+    requests = world.llm.model_requests()
     assert {r.path for r in requests} == {"/v1/responses", "/v1/chat/completions"}
     assert {r.headers["authorization"] for r in requests} == {f"Bearer {world.key}"}
     dump = api.sandbox_dump(session.id)
     assert world.key not in dump
     assert "NETCLODE_PLACEHOLDER_OPENAI_API_KEY" in dump
 
-    done = interrupted_turn(api, world.openai, session.id, timeout=60)
+    done = interrupted_turn(api, world.llm, session.id, timeout=60)
     assert done.interrupted and not done.error
 
     api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
     api.wait_status(session.id, S.SESSION_STATUS_PAUSED)
     api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
     api.wait_status(session.id, S.SESSION_STATUS_READY, timeout=120)
-    world.openai.push(text("It said: from codex."))
+    world.llm.push(text("It said: from codex."))
 
     entries = api.turn(session.id, "what did hello.txt say?", timeout=120)
 
     assert completed(entries).final_answer == "It said: from codex."
-    last = world.openai.model_requests()[-1]
+    last = world.llm.model_requests()[-1]
     sent = json.dumps(last.body["input"])
     assert "write hello.txt" in sent and "hello.txt says hello." in sent  # the same thread

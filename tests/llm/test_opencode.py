@@ -7,18 +7,14 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from netclode_protocol.providers import placeholder
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
-from tests.llm.conftest import PROVIDER_IP, provider_stack
-from tests.secretproxy.upstream import self_signed
+from tests.llm.conftest import ScriptedWorld, scripted_world
 from tests.support.inside import until
-from tests.support.scripted_llm import ScriptedLLM, text, tool
-from tests.support.stack import Stack
+from tests.support.scripted_llm import text, tool
 from tests.support.turns import completed, interrupted_turn, kinds
 
 # A stack, an OpenCode server started in the sandbox, three turns, a pause and a resume: under
@@ -30,27 +26,22 @@ TURN_S = 240.0  # the first turn starts the OpenCode server in the sandbox: slow
 COMMAND = "printf 'one\\ntwo\\n' > notes.txt && echo written"
 
 
-@dataclass
-class World:
-    stack: Stack
-    llm: ScriptedLLM
-    key: str
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    root: Path = tmp_path_factory.mktemp("opencode-stack")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScriptedWorld]:
     key = f"sk-ant-{secrets.token_hex(20)}"
-    cert = self_signed(root, ips=(PROVIDER_IP,))
-    keys = {"anthropic": key, "openai": f"sk-proj-{secrets.token_hex(20)}"}
-    with ScriptedLLM(cert, PROVIDER_IP, keys=keys, titles="Notes file") as llm:
-        env = {"ANTHROPIC_BASE_URL": llm.url}
-        held = {"ANTHROPIC_API_KEY": key}
-        with provider_stack(root, cert, held, [llm.address], env) as stack:
-            yield World(stack, llm, key)
+    with scripted_world(
+        tmp_path_factory.mktemp("opencode-stack"),
+        ("ANTHROPIC_API_KEY", key),
+        {"anthropic": key, "openai": f"sk-proj-{secrets.token_hex(20)}"},
+        lambda llm: {"ANTHROPIC_BASE_URL": llm.url},
+        "Notes file",
+    ) as world:
+        yield world
 
 
-def test_opencode_turn_through_both_proxies_runs_interrupts_and_resumes(world: World) -> None:
+def test_opencode_turn_through_both_proxies_runs_interrupts_and_resumes(
+    world: ScriptedWorld,
+) -> None:
     api, llm = world.stack.client(), world.llm
     session = api.ready(sdk_type=common_pb2.SDK_TYPE_OPENCODE, model="anthropic/claude-test")
     llm.push(

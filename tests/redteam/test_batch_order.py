@@ -10,29 +10,13 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 import redis
 
-from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.store.streams import HISTORY_MAX_BYTES
 from netclode_protocol import keys
-from netclode_protocol.bearer import hash_token, new_token
 from netclode_protocol.v1 import agent_pb2, events_pb2
-from tests.github.conftest import FunctionProcess
+from tests.redteam.conftest import PUBLISH, assistant_message
 from tests.support.connect_wire import unary_proto
-
-PUBLISH = "netclode.v1.IngestService/Publish"
-
-
-@pytest.fixture
-def ingest(start_function, redis_url: str, redis_client: redis.Redis) -> tuple[str, str, str]:
-    """(ingest URL, a session's id, its session token)."""
-    session_id = uuid.uuid4().hex[:12]
-    SessionStore(redis_client).create(SessionRecord(id=session_id, name="batched", owner="x"))
-    token = new_token("ncs")
-    redis_client.set(keys.session_token(hash_token(token)), session_id)
-    fn: FunctionProcess = start_function("ingest", {"NETCLODE_REDIS_URL": redis_url})
-    return fn.url, session_id, token
 
 
 def tool(i: int, *, partial: bool = False) -> agent_pb2.AgentOutput:
@@ -42,16 +26,6 @@ def tool(i: int, *, partial: bool = False) -> agent_pb2.AgentOutput:
         tool_start=events_pb2.ToolStartPayload(tool="Bash"),
     )
     return agent_pb2.AgentOutput(event=event, partial=partial)
-
-
-def message(size: int) -> agent_pb2.AgentOutput:
-    event = events_pb2.AgentEvent(
-        kind=events_pb2.AGENT_EVENT_KIND_MESSAGE,
-        message=events_pb2.MessagePayload(
-            role=events_pb2.MESSAGE_ROLE_ASSISTANT, content="x" * size
-        ),
-    )
-    return agent_pb2.AgentOutput(event=event)
 
 
 def history(r: redis.Redis, session_id: str) -> list[events_pb2.StreamEntry]:
@@ -91,8 +65,8 @@ def test_a_batch_crossing_the_history_cap_keeps_what_fits_and_says_so_once(
 ) -> None:
     url, session_id, token = ingest
     for _ in range(8):  # 8 x 3.9 MB of the 32 MiB; a request holds at most 4 MiB
-        publish(url, token, [message(3_900_000)])
-    publish(url, token, [message(400_000) for _ in range(8)] + [tool(9)])
+        publish(url, token, [assistant_message(3_900_000)])
+    publish(url, token, [assistant_message(400_000) for _ in range(8)] + [tool(9)])
     kept = history(redis_client, session_id)
     last_batch = [e for e in kept[8:] if e.event.HasField("message")]
     assert 0 < len(last_batch) < 8  # what fitted, in order, then no more

@@ -34,7 +34,6 @@ from tests.support.scripted_llm import (
     OLLAMA_MODEL,
     TITLE_ASK,
     ScriptedLLM,
-    ollama_standin,
     text,
     tool,
 )
@@ -46,12 +45,6 @@ RECOVERY_TIMEOUT_S = 90.0
 # Heartbeats (10 s each) a watcher waits for a status: well inside the minute between two
 # scheduled ticks, so only a tick sent at once can pass.
 WATCH_HEARTBEATS = 4
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    with ollama_standin() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

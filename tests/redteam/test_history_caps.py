@@ -10,41 +10,16 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 import redis
 
-from netclode.store.sessions import SessionRecord, SessionStore
 from netclode.store.streams import HISTORY_MAX_BYTES, LIVE_MAX_BYTES, MIB, TERMINAL_MAX_BYTES
 from netclode_protocol import keys
-from netclode_protocol.bearer import hash_token, new_token
 from netclode_protocol.v1 import agent_pb2, events_pb2
-from tests.github.conftest import FunctionProcess
+from tests.redteam.conftest import PUBLISH, assistant_message
 from tests.support.connect_wire import unary_proto
 
-PUBLISH = "netclode.v1.IngestService/Publish"
 CALLS = 40
 CALL_BYTES = 3_900_000
-
-
-@pytest.fixture
-def ingest(start_function, redis_url: str, redis_client: redis.Redis) -> tuple[str, str, str]:
-    """(ingest URL, a session's id, its session token)."""
-    session_id = uuid.uuid4().hex[:12]
-    SessionStore(redis_client).create(SessionRecord(id=session_id, name="flooded", owner="x"))
-    token = new_token("ncs")
-    redis_client.set(keys.session_token(hash_token(token)), session_id)
-    fn: FunctionProcess = start_function("ingest", {"NETCLODE_REDIS_URL": redis_url})
-    return fn.url, session_id, token
-
-
-def _message(size: int) -> agent_pb2.AgentOutput:
-    event = events_pb2.AgentEvent(
-        kind=events_pb2.AGENT_EVENT_KIND_MESSAGE,
-        message=events_pb2.MessagePayload(
-            role=events_pb2.MESSAGE_ROLE_ASSISTANT, content="x" * size
-        ),
-    )
-    return agent_pb2.AgentOutput(event=event)
 
 
 def _flood(url: str, token: str, item: agent_pb2.AgentOutput) -> None:
@@ -64,8 +39,8 @@ def test_40_big_publishes_per_stream_stay_within_the_session_caps(
 ) -> None:
     url, session_id, token = ingest
     before = redis_client.info("memory")["used_memory"]
-    _flood(url, token, _message(CALL_BYTES))
-    partial = _message(CALL_BYTES)
+    _flood(url, token, assistant_message(CALL_BYTES))
+    partial = assistant_message(CALL_BYTES)
     partial.partial = True
     _flood(url, token, partial)
     _flood(

@@ -78,7 +78,7 @@ def test_git_basic_auth_echoed_back_is_scrubbed(secret_proxy: Proxy, redis_clien
     basic = base64.b64encode(f"x-access-token:{placeholder(GITHUB)}".encode()).decode()
     with secret_proxy.client(token) as c:
         r = c.get(
-            f"https://localhost:{secret_proxy.https_port}/o/r.git/info/refs",
+            secret_proxy.url("/o/r.git/info/refs"),
             headers={"Authorization": f"Basic {basic}", "X-Echo-Header": "Authorization"},
         )
     assert r.status_code == 200
@@ -97,7 +97,7 @@ def test_a_key_echoed_percent_encoded_is_scrubbed(secret_proxy: Proxy, redis_cli
         "X-Echo-Encoding": "percent",
     }
     with secret_proxy.client(token) as c:
-        r = c.get(f"https://localhost:{secret_proxy.https_port}/", headers=headers)
+        r = c.get(secret_proxy.url(), headers=headers)
     assert r.status_code == 200
     assert quote(real, safe="") in secret_proxy.https.received[-1]["echo"]
     assert not leaked(r.text + repr(r.headers), real)
@@ -112,7 +112,7 @@ def test_a_key_in_a_header_its_provider_never_reads_is_refused(
     session_id, token = make_session(redis_client)
     ph = placeholder(ANTHROPIC)
     with secret_proxy.client(token) as c:
-        url = f"https://localhost:{secret_proxy.https_port}/"
+        url = secret_proxy.url()
         before = len(secret_proxy.https.received)
         replies = [
             c.get(url, headers={"X-Echo": ph}),

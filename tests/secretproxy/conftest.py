@@ -61,6 +61,14 @@ class Proxy:
     def http_port(self) -> int:
         return self.http.port
 
+    def url(self, path: str = "/", *, host: str = "localhost", tls: bool = True) -> str:
+        """A URL of the HTTPS upstream (the plain HTTP one when not `tls`), named as `host`."""
+        return (
+            f"https://{host}:{self.https_port}{path}"
+            if tls
+            else f"http://{host}:{self.http_port}{path}"
+        )
+
     def client(self, token: str | None, **kw) -> httpx.Client:
         headers = {"Proxy-Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(

@@ -71,7 +71,7 @@ def test_authproxy_adds_token_and_picks_up_rotation(secret_proxy: Proxy, redis_c
     port, token_file = authproxy
     _, claude_token = make_session(redis_client, common_pb2.SDK_TYPE_CLAUDE)
     _, native_token = make_session(redis_client, common_pb2.SDK_TYPE_NATIVE)
-    url = f"https://localhost:{secret_proxy.https_port}/v1/chat/completions"
+    url = secret_proxy.url("/v1/chat/completions")
     auth = {"Authorization": f"Bearer {OPENAI_PH}"}
 
     token_file.write_text(claude_token + "\n")
@@ -94,8 +94,8 @@ def test_authproxy_plain_http_and_refusals(secret_proxy: Proxy, redis_client, au
     token_file.write_text(token)
     with _client(secret_proxy, port) as c:
         for _ in range(2):  # one request per upstream connection, each authenticated
-            assert c.get(f"http://localhost:{secret_proxy.http_port}/x").status_code == 200
+            assert c.get(secret_proxy.url("/x", tls=False)).status_code == 200
     assert secret_proxy.http.received[-1]["path"] == "/x"
     token_file.write_text("nst_wrong")
     with _client(secret_proxy, port) as c, pytest.raises(httpx.ProxyError, match="407"):
-        c.get(f"https://localhost:{secret_proxy.https_port}/")
+        c.get(secret_proxy.url())

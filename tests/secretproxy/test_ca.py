@@ -31,4 +31,4 @@ def test_bundle_lets_a_sandbox_client_trust_the_proxy(secret_proxy: Proxy, redis
         ),
         verify=ssl.create_default_context(cafile=str(bundle)),
     ) as c:
-        assert c.get(f"https://localhost:{secret_proxy.https_port}/").status_code == 200
+        assert c.get(secret_proxy.url()).status_code == 200

@@ -176,7 +176,7 @@ def _sent_token(op: OAuthProxy, session_token: str) -> tuple[str, str]:
     """(the Authorization the upstream received, the answer the sandbox got back)."""
     with op.proxy.client(session_token) as c:
         resp = c.post(
-            f"https://localhost:{op.proxy.https_port}/backend-api/codex/responses",
+            op.proxy.url("/backend-api/codex/responses"),
             headers={"Authorization": f"Bearer {CODEX_PH}", "X-Echo-Header": "Authorization"},
         )
     assert resp.status_code == 200, resp.text
@@ -275,7 +275,7 @@ def test_token_injected_only_for_codex_oauth_sessions(
     # Signed out: an OAuth session's placeholder is refused, never sent on.
     with op.proxy.client(oauth) as c:
         refused = c.get(
-            f"https://localhost:{op.proxy.https_port}/v1/responses",
+            op.proxy.url("/v1/responses"),
             headers={"Authorization": f"Bearer {CODEX_PH}"},
         )
     assert refused.status_code == 403

@@ -18,16 +18,16 @@ from tests.secretproxy.conftest import (
     Proxy,
     make_session,
 )
-from tests.secretproxy.upstream import Upstream
 
 ANTHROPIC_PH = placeholder("ANTHROPIC_API_KEY")
 OPENAI_PH = placeholder("OPENAI_API_KEY")
 GITHUB_PH = placeholder("GITHUB_TOKEN")
 
 
-def _sent(upstream: Upstream, response: httpx.Response) -> dict[str, str]:
-    """The request headers as the upstream received them."""
+def _sent(proxy: Proxy, response: httpx.Response) -> dict[str, str]:
+    """The request headers as the upstream the response came from received them."""
     assert response.status_code == 200, response.text
+    upstream = proxy.https if response.url.scheme == "https" else proxy.http
     return upstream.last_headers()
 
 
@@ -35,9 +35,9 @@ def test_injects_for_allowed_host_and_strips_proxy_auth(secret_proxy: Proxy, red
     _, token = make_session(redis_client)
     with secret_proxy.client(token) as c:
         seen = _sent(
-            secret_proxy.https,
+            secret_proxy,
             c.get(
-                f"https://localhost:{secret_proxy.https_port}/v1/messages",
+                secret_proxy.url("/v1/messages"),
                 headers={"x-api-key": ANTHROPIC_PH, "Authorization": f"Bearer {ANTHROPIC_PH}"},
             ),
         )
@@ -52,9 +52,9 @@ def test_keep_alive_requests_are_all_injected(secret_proxy: Proxy, redis_client)
     with secret_proxy.client(token) as c:
         for _ in range(3):
             seen = _sent(
-                secret_proxy.https,
+                secret_proxy,
                 c.get(
-                    f"https://localhost:{secret_proxy.https_port}/",
+                    secret_proxy.url(),
                     headers={"x-api-key": ANTHROPIC_PH},
                 ),
             )
@@ -66,10 +66,8 @@ def test_placeholder_untouched_for_host_not_on_allow_list(secret_proxy: Proxy, r
     with secret_proxy.client(token) as c:
         # Same server, reached as 127.0.0.1: not on ANTHROPIC_API_KEY's allow-list.
         seen = _sent(
-            secret_proxy.https,
-            c.get(
-                f"https://127.0.0.1:{secret_proxy.https_port}/", headers={"x-api-key": ANTHROPIC_PH}
-            ),
+            secret_proxy,
+            c.get(secret_proxy.url(host="127.0.0.1"), headers={"x-api-key": ANTHROPIC_PH}),
         )
     assert seen["x-api-key"] == ANTHROPIC_PH
     records = audit.read_audit(redis_client, session_id, 10)
@@ -81,10 +79,8 @@ def test_no_injection_over_plain_http(secret_proxy: Proxy, redis_client):
     _, token = make_session(redis_client)
     with secret_proxy.client(token) as c:
         seen = _sent(
-            secret_proxy.http,
-            c.get(
-                f"http://localhost:{secret_proxy.http_port}/", headers={"x-api-key": ANTHROPIC_PH}
-            ),
+            secret_proxy,
+            c.get(secret_proxy.url(tls=False), headers={"x-api-key": ANTHROPIC_PH}),
         )
     assert seen["x-api-key"] == ANTHROPIC_PH
     assert "proxy-authorization" not in seen
@@ -94,15 +90,14 @@ def test_session_kind_decides_which_keys_it_gets(secret_proxy: Proxy, redis_clie
     """OPENAI_API_KEY is for native sessions only: a Claude session's token cannot get it."""
     claude_id, claude_token = make_session(redis_client, common_pb2.SDK_TYPE_CLAUDE)
     _, native_token = make_session(redis_client, common_pb2.SDK_TYPE_NATIVE)
-    url = f"https://localhost:{secret_proxy.https_port}/v1/chat/completions"
+    url = secret_proxy.url("/v1/chat/completions")
     auth = {"Authorization": f"Bearer {OPENAI_PH}"}
     with secret_proxy.client(claude_token) as c:
         assert (
-            _sent(secret_proxy.https, c.post(url, headers=auth))["authorization"]
-            == f"Bearer {OPENAI_PH}"
+            _sent(secret_proxy, c.post(url, headers=auth))["authorization"] == f"Bearer {OPENAI_PH}"
         )
     with secret_proxy.client(native_token) as c:
-        seen = _sent(secret_proxy.https, c.post(url, headers=auth))
+        seen = _sent(secret_proxy, c.post(url, headers=auth))
     assert seen["authorization"] == f"Bearer {SECRETS['OPENAI_API_KEY']}"
     (record,) = audit.read_audit(redis_client, claude_id, 10)
     assert record.decision == audit.WITHHELD
@@ -114,7 +109,7 @@ def test_bodies_are_byte_identical(secret_proxy: Proxy, redis_client):
     body = os.urandom(64 * 1024) + ANTHROPIC_PH.encode() + os.urandom(1024)
     with secret_proxy.client(token) as c:
         r = c.post(
-            f"https://localhost:{secret_proxy.https_port}/upload?k={ANTHROPIC_PH}",
+            secret_proxy.url(f"/upload?k={ANTHROPIC_PH}"),
             content=body,
             headers={"x-api-key": ANTHROPIC_PH, "Content-Type": "application/octet-stream"},
         )
@@ -128,9 +123,9 @@ def test_git_basic_auth_gets_the_sessions_github_token(secret_proxy: Proxy, redi
     basic = base64.b64encode(f"x-access-token:{GITHUB_PH}".encode()).decode()
     with secret_proxy.client(token) as c:
         seen = _sent(
-            secret_proxy.https,
+            secret_proxy,
             c.get(
-                f"https://localhost:{secret_proxy.https_port}/o/r.git/info/refs?service=git-upload-pack",
+                secret_proxy.url("/o/r.git/info/refs?service=git-upload-pack"),
                 headers={"Authorization": f"Basic {basic}"},
             ),
         )
@@ -149,7 +144,7 @@ def test_github_placeholder_without_a_session_token_is_refused(secret_proxy: Pro
     _, token = make_session(redis_client)  # no GitHub token stored for this session
     with secret_proxy.client(token) as c:
         r = c.get(
-            f"https://localhost:{secret_proxy.https_port}/",
+            secret_proxy.url(),
             headers={"Authorization": f"token {GITHUB_PH}"},
         )
     assert r.status_code == 403
@@ -161,15 +156,13 @@ def test_echoed_secrets_are_scrubbed(secret_proxy: Proxy, redis_client):
     real = SECRETS["ANTHROPIC_API_KEY"]
     with secret_proxy.client(token) as c:
         r = c.get(
-            f"https://localhost:{secret_proxy.https_port}/",
+            secret_proxy.url(),
             headers={"x-api-key": ANTHROPIC_PH, "X-Echo": f"you sent {real}"},
         )
         assert r.status_code == 200
         assert real not in r.text and real not in r.headers["x-echoed"]
         assert r.json()["echo"] == f"you sent {ANTHROPIC_PH}"
-        with c.stream(
-            "GET", f"https://localhost:{secret_proxy.https_port}/sse", headers={"X-Echo": real}
-        ) as s:
+        with c.stream("GET", secret_proxy.url("/sse"), headers={"X-Echo": real}) as s:
             streamed = b"".join(s.iter_raw())
     assert real.encode() not in streamed
     assert f"data: {ANTHROPIC_PH}\n\n".encode() in streamed
@@ -180,8 +173,8 @@ def test_echoed_secrets_are_scrubbed(secret_proxy: Proxy, redis_client):
 def test_audit_and_logs_never_hold_a_value(secret_proxy: Proxy, redis_client):
     session_id, token = make_session(redis_client, github_token=GITHUB_REAL)
     with secret_proxy.client(token) as c:
-        c.get(f"https://localhost:{secret_proxy.https_port}/", headers={"x-api-key": ANTHROPIC_PH})
-        c.get(f"https://127.0.0.1:{secret_proxy.https_port}/", headers={"x-api-key": ANTHROPIC_PH})
+        c.get(secret_proxy.url(), headers={"x-api-key": ANTHROPIC_PH})
+        c.get(secret_proxy.url(host="127.0.0.1"), headers={"x-api-key": ANTHROPIC_PH})
     records = audit.read_audit(redis_client, session_id, 10)
     # the echo server reflects the injected header, so the reply was scrubbed too
     assert [r.decision for r in records] == [audit.INJECTED, audit.SCRUBBED, audit.WITHHELD]
@@ -200,15 +193,15 @@ def test_a_sessions_key_budget_runs_out_and_only_for_that_session(
     while the session's other keys, its plain traffic and other sessions go on."""
     session_id, token = make_session(redis_client, common_pb2.SDK_TYPE_NATIVE)
     _, other_token = make_session(redis_client, common_pb2.SDK_TYPE_NATIVE)
-    url = f"https://localhost:{secret_proxy.https_port}/"
+    url = secret_proxy.url()
     spend = {"x-api-key": ANTHROPIC_PH}
     with secret_proxy.client(token) as c:
         codes = [c.get(url, headers=spend).status_code for _ in range(INJECTIONS_PER_MINUTE + 3)]
         refused = c.get(url, headers=spend)
         assert c.get(url).status_code == 200  # no placeholder: nothing to spend
-        openai = _sent(secret_proxy.https, c.get(url, headers={"x-api-key": OPENAI_PH}))
+        openai = _sent(secret_proxy, c.get(url, headers={"x-api-key": OPENAI_PH}))
     with secret_proxy.client(other_token) as c:
-        other_session = _sent(secret_proxy.https, c.get(url, headers=spend))
+        other_session = _sent(secret_proxy, c.get(url, headers=spend))
     assert codes[:INJECTIONS_PER_MINUTE] == [200] * INJECTIONS_PER_MINUTE
     assert set(codes[INJECTIONS_PER_MINUTE:]) == {429}
     assert refused.status_code == 429
@@ -226,7 +219,7 @@ def test_a_compressed_stream_is_scrubbed_too(secret_proxy: Proxy, redis_client):
     """A gzip-encoded event stream cannot be scrubbed chunk by chunk: it must not slip by."""
     session_id, token = make_session(redis_client)
     real = SECRETS["ANTHROPIC_API_KEY"]
-    url = f"https://localhost:{secret_proxy.https_port}/sse-gzip"
+    url = secret_proxy.url("/sse-gzip")
     with secret_proxy.client(token) as c:
         r = c.get(url, headers={"X-Echo": real})
     assert r.status_code == 200

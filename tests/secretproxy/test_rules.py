@@ -31,8 +31,8 @@ def _proxy_status(proxy: Proxy, token: str | None, url: str) -> int:
 
 def test_407_without_or_with_a_wrong_token(secret_proxy: Proxy, redis_client):
     before = len(secret_proxy.https.received), len(secret_proxy.http.received)
-    https = f"https://localhost:{secret_proxy.https_port}/"
-    plain = f"http://localhost:{secret_proxy.http_port}/"
+    https = secret_proxy.url()
+    plain = secret_proxy.url(tls=False)
     for url in (https, plain):
         assert _proxy_status(secret_proxy, None, url) == 407
         assert _proxy_status(secret_proxy, "nst_not-a-real-token", url) == 407
@@ -44,7 +44,7 @@ def test_revoked_token_stops_working(secret_proxy: Proxy, redis_client, revoke):
     """Refused once the proxy's cache of valid tokens (TOKEN_CACHE_S) has expired; how soon
     is a timing, not asserted here (a loaded machine stretches it)."""
     session_id, token = make_session(redis_client)
-    url = f"https://localhost:{secret_proxy.https_port}/"
+    url = secret_proxy.url()
     with secret_proxy.client(token) as open_tunnel:
         assert open_tunnel.get(url).status_code == 200  # cached as valid from here on
         if revoke == "delete token":
@@ -67,13 +67,13 @@ def test_403_when_host_header_disagrees_with_destination(secret_proxy: Proxy, re
     before = len(secret_proxy.https.received)
     with secret_proxy.client(token) as c:
         r = c.get(
-            f"https://127.0.0.1:{secret_proxy.https_port}/",
+            secret_proxy.url(host="127.0.0.1"),
             headers={"Host": f"localhost:{secret_proxy.https_port}"},
         )
         assert r.status_code == 403
         assert "Host header does not match" in r.text
         r = c.get(
-            f"http://127.0.0.1:{secret_proxy.http_port}/",
+            secret_proxy.url(host="127.0.0.1", tls=False),
             headers={"Host": "api.anthropic.com"},
         )
         assert r.status_code == 403
@@ -128,7 +128,7 @@ def test_internal_destination_refused_over_plain_http(secret_proxy: Proxy, redis
 def test_allow_addresses_exception_is_exact_host_port(secret_proxy: Proxy, redis_client):
     """127.0.0.1:<upstream port> is excepted in this stack; the next port is not."""
     _, token = make_session(redis_client)
-    ok = _proxy_status(secret_proxy, token, f"https://127.0.0.1:{secret_proxy.https_port}/")
+    ok = _proxy_status(secret_proxy, token, secret_proxy.url(host="127.0.0.1"))
     assert ok == 200
     other = _proxy_status(secret_proxy, token, f"https://127.0.0.1:{secret_proxy.https_port + 1}/")
     assert other == 403

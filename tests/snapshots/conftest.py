@@ -7,16 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.scripted_llm import ScriptedLLM, ollama_standin
+from tests.support.scripted_llm import ScriptedLLM
 from tests.support.stack import Client, Stack, start, stop
 
 RETENTION = 3
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    with ollama_standin() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import pytest
 from netclode.drivers.hostlayout import Layout
 from netclode_local.sandboxhost import workspacecopies
 from netclode_local.sandboxhost.mounts import WorkspaceImages, can_mount, unmount_under
+from tests.support.xfs import loop_xfs
 
 pytestmark = pytest.mark.skipif(
     not (can_mount("mkfs.ext4") and Path("/dev/loop-control").exists()),
@@ -34,15 +35,8 @@ def xfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh loop-mounted XFS with reflinks (xfsprogs, see scripts/system-packages.txt)."""
     if not shutil.which("mkfs.xfs"):
         pytest.fail("mkfs.xfs is missing: install xfsprogs (scripts/system-packages.txt)")
-    root = tmp_path_factory.mktemp("xfs")
-    image, mount = root / "xfs.img", root / "mnt"
-    with image.open("wb") as file:
-        file.truncate(XFS_MB * 1024 * 1024)
-    subprocess.run(["mkfs.xfs", "-q", "-m", "reflink=1", str(image)], check=True)
-    mount.mkdir()
-    subprocess.run(["mount", "-o", "loop", str(image), str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "--lazy", str(mount)], check=True)
+    with loop_xfs(tmp_path_factory.mktemp("xfs"), XFS_MB) as mount:
+        yield mount
 
 
 @pytest.fixture(params=["host", "xfs"])

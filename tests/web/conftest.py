@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.github_standin import GitHubStandIn
-from tests.support.scripted_llm import ScriptedLLM, ollama_standin
+from tests.support.scripted_llm import ScriptedLLM
 from tests.support.stack import Client, Stack, start, stop
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,12 +30,6 @@ PHONE = {"width": 390, "height": 844}
 GITHUB_TOKEN = "ghp_webAppTestToken0123456789abcdef"
 GITHUB_REPOS = {"acme/site": False, "acme/secret-plans": True}  # name -> private
 DESKTOP = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    with ollama_standin() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import click
 
 from netclode_cli.client import Api, Target, resolve
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import clock, console, emit_json, table
+from netclode_cli.output import clock, console, table
 from netclode_local.stack import credentials
 from netclode_local.stack.layout import Layout
 from netclode_protocol.v1 import api_pb2
@@ -33,9 +33,7 @@ def login(app: App, login_url: str | None) -> None:
     me = checked.call(checked.tokens.who_am_i, api_pb2.WhoAmIRequest()).token
     credentials.save(Layout.from_env().credentials, target.credentials_key, token)
     role = api_pb2.TokenRole.Name(me.role).removeprefix("TOKEN_ROLE_").lower()
-    if app.json:
-        emit_json({"url": target.url, "name": me.name, "role": role})
-    else:
+    if not app.emitted({"url": target.url, "name": me.name, "role": role}):
         console.print(f"Logged in to {target.url} as {me.name} ({role})")
 
 
@@ -46,9 +44,7 @@ def logout(app: App) -> None:
     """Forget the saved token for the current URL."""
     target = resolve(app.url)
     removed = credentials.forget(Layout.from_env().credentials, target.credentials_key)
-    if app.json:
-        emit_json({"url": target.url, "removed": removed})
-    else:
+    if not app.emitted({"url": target.url, "removed": removed}):
         console.print("Logged out." if removed else "No saved token for this URL.")
 
 
@@ -66,8 +62,7 @@ def create_token(app: App, name: str, role: str) -> None:
     """Create a token; its secret is shown once."""
     request = api_pb2.CreateTokenRequest(name=name, role=ROLES[role])
     reply = app.api.call(app.api.tokens.create_token, request)
-    if app.json:
-        emit_json({"name": reply.token.name, "role": role, "secret": reply.secret})
+    if app.emitted({"name": reply.token.name, "role": role, "secret": reply.secret}):
         return
     console.print(f"Created {role} token [bold]{name}[/]. Its secret (shown only now):")
     console.print(reply.secret, markup=False)
@@ -79,8 +74,7 @@ def create_token(app: App, name: str, role: str) -> None:
 def list_tokens(app: App) -> None:
     """List tokens (names and roles, never secrets)."""
     reply = app.api.call(app.api.tokens.list_tokens, api_pb2.ListTokensRequest())
-    if app.json:
-        emit_json(list(reply.tokens))
+    if app.emitted(list(reply.tokens)):
         return
     table(
         ["NAME", "ROLE", "CREATED"],
@@ -102,4 +96,5 @@ def list_tokens(app: App) -> None:
 def revoke_token(app: App, name: str) -> None:
     """Revoke a token: it stops working at once."""
     app.api.call(app.api.tokens.revoke_token, api_pb2.RevokeTokenRequest(name=name))
-    emit_json({"revoked": name}) if app.json else console.print(f"Revoked token {name}")
+    if not app.emitted({"revoked": name}):
+        console.print(f"Revoked token {name}")

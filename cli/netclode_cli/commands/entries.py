@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import clock, console, emit_json, errors, json_line, kind_name, table
+from netclode_cli.output import clock, console, errors, json_line, kind_name, table
 from netclode_cli.render import details, line, matches_kind, subject
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 
@@ -43,9 +43,7 @@ def prompt(app: App, session_id: str, text: str, wait: bool, timeout: float) -> 
     request = api_pb2.SendPromptRequest(session_id=session_id, text=text)
     receipt = app.api.call(app.api.sessions.send_prompt, request)
     if not wait:
-        if app.json:
-            emit_json(receipt)
-        else:
+        if not app.emitted(receipt):
             state = "queued" if receipt.queued else "sent"
             console.print(f"Prompt {state}. Follow it with: netclode events tail {session_id}")
         return
@@ -121,8 +119,7 @@ def messages(app: App, session_id: str, limit: int, role: str | None) -> None:
         and (wanted is None or e.event.message.role == wanted)
     ]
     found = found[-limit:] if limit > 0 else found
-    if app.json:
-        emit_json(found)
+    if app.emitted(found):
         return
     for entry in found:
         is_user = entry.event.message.role == E.MESSAGE_ROLE_USER
@@ -162,8 +159,7 @@ def list_events(app: App, session_id: str, limit: int, kind: str | None) -> None
         and (not kind or matches_kind(e.event, kind))
     ]
     found = found[-limit:] if limit > 0 else found
-    if app.json:
-        emit_json(found)
+    if app.emitted(found):
         return
     if not found:
         console.print("No events.")

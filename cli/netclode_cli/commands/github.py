@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import console, emit_json, short_repo, table, truncate
+from netclode_cli.output import console, short_repo, table, truncate
 from netclode_protocol.v1 import api_pb2, common_pb2
 
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
@@ -32,8 +32,7 @@ def add(app: App, session_id: str, repo_names: tuple[str, ...], access: str | No
         repo_access=ACCESS[access] if access else common_pb2.REPO_ACCESS_UNSPECIFIED,
     )
     session = app.api.call(app.api.sessions.update_repo_access, request).session
-    if app.json:
-        emit_json(session)
+    if app.emitted(session):
         return
     names = ", ".join(short_repo(r) for r in session.repos)
     console.print(f"Session {session.id} repos: {names}")
@@ -50,8 +49,7 @@ def github() -> None:
 def list_repos(app: App) -> None:
     """Repositories sessions can be given (the App installation's, or GITHUB_TOKEN's)."""
     reply = app.api.call(app.api.sessions.list_github_repos, api_pb2.ListGithubReposRequest())
-    if app.json:
-        emit_json(reply)
+    if app.emitted(reply):
         return
     if not reply.source:
         console.print(

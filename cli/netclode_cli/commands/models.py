@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import click
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import console, emit_json, table
+from netclode_cli.output import console, table
 from netclode_protocol.providers import SECRETS_HINT
 from netclode_protocol.sdks import SDKS
 from netclode_protocol.v1 import api_pb2, common_pb2
@@ -22,8 +22,7 @@ def models(app: App, sdk: str) -> None:
     reply = app.api.call(
         app.api.sessions.list_models, api_pb2.ListModelsRequest(sdk_type=SDKS[sdk])
     )
-    if app.json:
-        emit_json(list(reply.models))
+    if app.emitted(list(reply.models)):
         return
     if not reply.models:
         console.print(f"No models for {sdk}.")

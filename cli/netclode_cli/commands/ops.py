@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import clock, console, emit_json, relative, table
+from netclode_cli.output import clock, console, relative, table
 from netclode_protocol.v1 import api_pb2
 
 if TYPE_CHECKING:
@@ -32,8 +32,7 @@ def ops() -> None:
 def revisions(app: App, context: str, namespace: str, kubeconfig: str | None) -> None:
     """Each Knative Service: latest ready revision, traffic split, readiness."""
     rows = revision_rows(_kubernetes(kubeconfig, context), namespace)
-    if app.json:
-        emit_json(rows)
+    if app.emitted(rows):
         return
     if not rows:
         console.print(f"no Knative Services in namespace {namespace}")
@@ -50,8 +49,7 @@ def revisions(app: App, context: str, namespace: str, kubeconfig: str | None) ->
 def pool(app: App) -> None:
     """Warm pool size, ready and claimed sandboxes."""
     status = app.api.call(app.api.ops.pool_status, api_pb2.PoolStatusRequest())
-    if app.json:
-        emit_json(status)
+    if app.emitted(status):
         return
     console.print(f"target {status.target_size}, ready {status.ready}, claimed {status.claimed}")
     if status.sandboxes:
@@ -71,8 +69,7 @@ def pool(app: App) -> None:
 def dead_letters(app: App, limit: int) -> None:
     """Recent CloudEvents whose delivery failed after every retry, with the error."""
     reply = app.api.call(app.api.ops.list_dead_letters, api_pb2.ListDeadLettersRequest(limit=limit))
-    if app.json:
-        emit_json(list(reply.dead_letters))
+    if app.emitted(list(reply.dead_letters)):
         return
     if not reply.dead_letters:
         console.print("no failed deliveries")

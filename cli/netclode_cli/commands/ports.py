@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import console, emit_json, table
+from netclode_cli.output import console, table
 from netclode_protocol.v1 import api_pb2
 
 PORT = click.IntRange(1, 65535)
@@ -26,8 +26,7 @@ def expose(app: App, session_id: str, number: int) -> None:
     reply = app.api.call(
         app.api.sessions.expose_port, api_pb2.ExposePortRequest(session_id=session_id, port=number)
     )
-    if app.json:
-        emit_json(reply.port)
+    if app.emitted(reply.port):
         return
     console.print(f"Port {reply.port.port}: {reply.port.preview_url}")
 
@@ -43,7 +42,8 @@ def unexpose(app: App, session_id: str, number: int) -> None:
         app.api.sessions.unexpose_port,
         api_pb2.UnexposePortRequest(session_id=session_id, port=number),
     )
-    emit_json({"unexposed": number}) if app.json else console.print(f"Port {number} unexposed")
+    if not app.emitted({"unexposed": number}):
+        console.print(f"Port {number} unexposed")
 
 
 @port.command("list")
@@ -55,8 +55,7 @@ def list_(app: App, session_id: str) -> None:
     reply = app.api.call(
         app.api.sessions.list_ports, api_pb2.ListPortsRequest(session_id=session_id)
     )
-    if app.json:
-        emit_json(list(reply.ports))
+    if app.emitted(list(reply.ports)):
         return
     if not reply.ports:
         console.print("No ports exposed.")

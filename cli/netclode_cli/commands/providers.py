@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import clock, console, emit_json
+from netclode_cli.output import clock, console
 from netclode_protocol.v1 import api_pb2
 from netclode_protocol.waiting import wait_until
 
@@ -37,8 +37,7 @@ def _state(status: api_pb2.CodexAuthStatus) -> str:
 
 
 def _show(app: App, status: api_pb2.CodexAuthStatus) -> None:
-    if app.json:
-        emit_json(status)
+    if app.emitted(status):
         return
     state = _state(status)
     if status.state == api_pb2.CODEX_AUTH_STATE_SIGNED_IN:
@@ -116,8 +115,7 @@ def copilot_status(app: App) -> None:
     """The Copilot account and its premium-request quota, as GitHub reports them."""
     request = api_pb2.GetCopilotStatusRequest()
     reply = app.api.call(app.api.provider_auth.get_copilot_status, request)
-    if app.json:
-        emit_json(reply)
+    if app.emitted(reply):
         return
     if not reply.signed_in:
         console.print(f"Copilot: not available ({reply.error})", markup=False)

@@ -106,8 +106,7 @@ def list_(app: App, sort: str, asc: bool, limit: int, every: bool) -> None:
     rows = sorted(listed, key=SORT_KEYS[sort], reverse=not asc)
     if more and not app.json:
         errors.print(f"Showing the {len(rows)} newest sessions; --all lists every one.")
-    if app.json:
-        emit_json(rows)
+    if app.emitted(rows):
         return
     if not rows:
         click.echo("No sessions found.")  # plain text: no need to load rich for it
@@ -156,8 +155,7 @@ def get(app: App, session_id: str) -> None:
     summary = app.api.call(
         app.api.sessions.get_session, api_pb2.GetSessionRequest(session_id=session_id)
     ).summary
-    if app.json:
-        emit_json(summary)
+    if app.emitted(summary):
         return
     s = summary.session
     rows = [
@@ -222,8 +220,7 @@ def create(
         resources=common_pb2.SandboxResources(vcpus=cpus or 0, memory_mb=memory or 0),
     )
     session = app.api.call(app.api.sessions.create_session, request).session
-    if app.json:
-        emit_json(session)
+    if app.emitted(session):
         return
     console.print(f"Created session [bold]{session.id}[/]")
     console.print(f"  Name:   {session.name}")
@@ -240,7 +237,8 @@ def rename(app: App, session_id: str, name: str) -> None:
     """Rename a session."""
     request = api_pb2.RenameSessionRequest(session_id=session_id, name=name)
     session = app.api.call(app.api.sessions.rename_session, request).session
-    emit_json(session) if app.json else console.print(f"Renamed {session.id} to {session.name!r}")
+    if not app.emitted(session):
+        console.print(f"Renamed {session.id} to {session.name!r}")
 
 
 @sessions.command()
@@ -266,9 +264,7 @@ def resume(app: App, session_id: str) -> None:
 
 
 def _show_status(app: App, session: common_pb2.Session) -> None:
-    if app.json:
-        emit_json(session)
-    else:
+    if not app.emitted(session):
         console.print(f"Session {session.id}: {styled_status(session.status)}")
 
 
@@ -295,9 +291,7 @@ def delete_all(app: App, yes: bool) -> None:
     if not yes and not app.json:
         click.confirm("Delete every session?", abort=True)
     reply = app.api.call(app.api.sessions.delete_all_sessions, api_pb2.DeleteAllSessionsRequest())
-    if app.json:
-        emit_json({"deleted": list(reply.deleted_ids)})
-    else:
+    if not app.emitted({"deleted": list(reply.deleted_ids)}):
         console.print(f"Deleted {len(reply.deleted_ids)} session(s)")
 
 
@@ -308,8 +302,7 @@ def limits(app: App) -> None:
     """Show the sandbox sizes a session may ask for (create --cpus/--memory)."""
     request = api_pb2.GetResourceLimitsRequest()
     reply = app.api.call(app.api.sessions.get_resource_limits, request)
-    if app.json:
-        emit_json(reply)
+    if app.emitted(reply):
         return
     console.print(f"vCPUs:   default {reply.default_vcpus}, at most {reply.max_vcpus}")
     console.print(

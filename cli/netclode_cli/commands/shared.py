@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from netclode_cli.output import emit_json
+
 if TYPE_CHECKING:
     from netclode_cli.client import Api
 
@@ -26,6 +28,13 @@ class App:
         from netclode_cli.client import Api, resolve
 
         return Api(resolve(self.url))
+
+    def emitted(self, value: object) -> bool:
+        """Prints `value` as JSON when --json asks for it; True then, so the command prints
+        nothing else."""
+        if self.json:
+            emit_json(value)
+        return self.json
 
 
 pass_app = click.make_pass_decorator(App)

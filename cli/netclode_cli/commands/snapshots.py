@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import console, emit_json, relative, styled_status, table
+from netclode_cli.output import console, relative, styled_status, table
 from netclode_protocol.v1 import api_pb2
 
 
@@ -23,8 +23,7 @@ def list_(app: App, session_id: str) -> None:
     reply = app.api.call(
         app.api.sessions.list_snapshots, api_pb2.ListSnapshotsRequest(session_id=session_id)
     )
-    if app.json:
-        emit_json(list(reply.snapshots))
+    if app.emitted(list(reply.snapshots)):
         return
     if not reply.snapshots:
         console.print("No snapshots yet (one is taken after every completed turn).")
@@ -49,8 +48,7 @@ def restore(app: App, session_id: str, snapshot_id: str) -> None:
         app.api.sessions.restore_snapshot,
         api_pb2.RestoreSnapshotRequest(session_id=session_id, snapshot_id=snapshot_id),
     )
-    if app.json:
-        emit_json(reply)
+    if app.emitted(reply):
         return
     console.print(
         f"Restored {session_id} to {snapshot_id}: {reply.entries_removed} later entries removed; "
@@ -70,8 +68,7 @@ def fork(app: App, session_id: str, snapshot_id: str, name: str) -> None:
         app.api.sessions.fork_snapshot,
         api_pb2.ForkSnapshotRequest(session_id=session_id, snapshot_id=snapshot_id, name=name),
     )
-    if app.json:
-        emit_json(reply.session)
+    if app.emitted(reply.session):
         return
     console.print(f"Forked into session [bold]{reply.session.id}[/] ({reply.session.name})")
 

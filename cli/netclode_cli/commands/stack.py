@@ -49,9 +49,7 @@ def down(app: App) -> None:
         stopped = control.down(Layout.from_env())
     except control.StackError as exc:
         raise click.ClickException(str(exc)) from None
-    if app.json:
-        emit_json({"stopped": stopped})
-    else:
+    if not app.emitted({"stopped": stopped}):
         console.print("Netclode stopped." if stopped else "Netclode was not running.")
 
 

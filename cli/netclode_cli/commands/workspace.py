@@ -92,8 +92,7 @@ def git_status(app: App, session_id: str) -> None:
     reply = app.api.call(
         app.api.sessions.git_status, api_pb2.GitStatusRequest(session_id=session_id)
     )
-    if app.json:
-        emit_json(list(reply.files))
+    if app.emitted(list(reply.files)):
         return
     if not reply.files:
         console.print("No changes.")
@@ -123,9 +122,7 @@ def git_diff(app: App, session_id: str, file: str) -> None:
     reply = app.api.call(
         app.api.sessions.git_diff, api_pb2.GitDiffRequest(session_id=session_id, file=file)
     )
-    if app.json:
-        emit_json({"diff": reply.diff})
-    else:
+    if not app.emitted({"diff": reply.diff}):
         sys.stdout.write(reply.diff)
 
 
@@ -139,8 +136,7 @@ def audit(app: App, session_id: str, limit: int) -> None:
     reply = app.api.call(
         app.api.sessions.list_audit, api_pb2.ListAuditRequest(session_id=session_id, limit=limit)
     )
-    if app.json:
-        emit_json(list(reply.records))
+    if app.emitted(list(reply.records)):
         return
     if not reply.records:
         console.print("No audit records.")

@@ -54,9 +54,7 @@ def take(
     layout: Layout, images: WorkspaceImages | None, workspace_id: str, snapshot_id: str
 ) -> int:
     """Snapshots the workspace; returns the bytes it holds."""
-    source = layout.workspace(workspace_id)
-    if not source.is_dir():
-        raise FileNotFoundError(f"workspace {workspace_id} does not exist")
+    source = _existing(layout.workspace(workspace_id), f"workspace {workspace_id}")
     target = layout.snapshot(snapshot_id)
     image = images.image(source) if images is not None else None
     if image is None or not image.is_file() or not os.path.ismount(source):
@@ -76,13 +74,18 @@ def take(
     return used
 
 
+def _existing(path: Path, what: str) -> Path:
+    """`path`, when it is a directory; else the one-line error that `what` does not exist."""
+    if not path.is_dir():
+        raise FileNotFoundError(f"{what} does not exist")
+    return path
+
+
 def clone(
     layout: Layout, images: WorkspaceImages | None, snapshot_id: str, workspace_id: str
 ) -> None:
     """Creates a new workspace from the snapshot (the workspace must not exist yet)."""
-    source = layout.snapshot(snapshot_id)
-    if not source.is_dir():
-        raise FileNotFoundError(f"snapshot {snapshot_id} does not exist")
+    source = _existing(layout.snapshot(snapshot_id), f"snapshot {snapshot_id}")
     target = layout.workspace(workspace_id)
     if target.exists():
         raise FileExistsError(f"workspace {workspace_id} already exists")

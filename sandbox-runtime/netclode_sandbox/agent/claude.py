@@ -88,16 +88,12 @@ class ClaudeAgent:
         self.turns.interrupt()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        self.turns.begin()
-        self.events.reopen()
-        translator = Translator(
-            self.events, WorkspaceTracker(self.workspace), self.mapping, self.where
+        return self.turns.play_async(
+            self,
+            lambda events, tracker, where: Translator(events, tracker, self.mapping, where),
+            lambda translator: self._turn(prompt, translator),
+            lambda translator, e: translator.fail(_failure(e)),
         )
-        interrupted = self.turns.run(
-            lambda: self._turn(prompt, translator), lambda e: translator.fail(_failure(e))
-        )
-        self.events.close()
-        return translator.completed(interrupted)
 
     async def _turn(self, prompt: str, translator: Translator) -> None:
         options = ClaudeAgentOptions(

@@ -101,12 +101,7 @@ class CodexAgent:
         self._stop_turn()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        self.turns.begin()
-        self.events.reopen()
-        translator = Translator(self.events, WorkspaceTracker(self.workspace), self.where)
-        interrupted = self.turns.run_in_thread(lambda: self._run(prompt, translator))
-        self.events.close()
-        return translator.completed(interrupted)
+        return self.turns.play(self, Translator, lambda translator: self._run(prompt, translator))
 
     def _run(self, prompt: str, translator: Translator) -> None:
         done = threading.Event()

@@ -134,15 +134,12 @@ class CopilotAgent:
         self.turns.interrupt()
 
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
-        self.turns.begin()
-        self.events.reopen()
-        translator = Translator(self.events, WorkspaceTracker(self.workspace), self.where)
-        interrupted = self.turns.run(
-            lambda: self._turn(prompt, translator),
-            lambda e: translator.fail(f"{self.where} failed: {_reason(e)}"),
+        return self.turns.play_async(
+            self,
+            Translator,
+            lambda translator: self._turn(prompt, translator),
+            lambda translator, e: translator.fail(f"{self.where} failed: {_reason(e)}"),
         )
-        self.events.close()
-        return translator.completed(interrupted)
 
     async def _turn(self, prompt: str, translator: Translator) -> None:
         """The turn, bounded by the watch from the start: the CLI signs in and fetches its

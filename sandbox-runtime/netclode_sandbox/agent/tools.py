@@ -47,70 +47,64 @@ def _cap(text: str) -> str:
     return f"{text[:half]}\n… [{len(text) - OUTPUT_CAP} chars cut] …\n{text[-half:]}"
 
 
-def _schema(required: list[str], **props: tuple[str, str]) -> dict[str, Any]:
+def _tool(
+    name: str, description: str, required: list[str], **props: tuple[str, str]
+) -> dict[str, Any]:
+    """A tool as the model is offered it: `props` maps each input to (JSON type, meaning)."""
     properties = {k: {"type": t, "description": d} for k, (t, d) in props.items()}
-    return {"type": "object", "properties": properties, "required": required}
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"name": name, "description": description, "input_schema": schema}
 
 
 SPECS: list[dict[str, Any]] = [
-    {
-        "name": "Read",
-        "description": "Read a text file of the workspace; lines are numbered.",
-        "input_schema": _schema(
-            ["file_path"],
-            file_path=("string", "Path, relative to the workspace or absolute inside it"),
-            offset=("integer", "First line to read (1-based)"),
-            limit=("integer", "How many lines to read"),
-        ),
-    },
-    {
-        "name": "Write",
-        "description": "Create or overwrite a file with the given content.",
-        "input_schema": _schema(
-            ["file_path", "content"],
-            file_path=("string", "Path"),
-            content=("string", "Full content"),
-        ),
-    },
-    {
-        "name": "Edit",
-        "description": "Replace old_string by new_string in a file; old_string must be unique "
+    _tool(
+        "Read",
+        "Read a text file of the workspace; lines are numbered.",
+        ["file_path"],
+        file_path=("string", "Path, relative to the workspace or absolute inside it"),
+        offset=("integer", "First line to read (1-based)"),
+        limit=("integer", "How many lines to read"),
+    ),
+    _tool(
+        "Write",
+        "Create or overwrite a file with the given content.",
+        ["file_path", "content"],
+        file_path=("string", "Path"),
+        content=("string", "Full content"),
+    ),
+    _tool(
+        "Edit",
+        "Replace old_string by new_string in a file; old_string must be unique "
         "unless replace_all is true.",
-        "input_schema": _schema(
-            ["file_path", "old_string", "new_string"],
-            file_path=("string", "Path"),
-            old_string=("string", "Exact text to replace"),
-            new_string=("string", "Replacement"),
-            replace_all=("boolean", "Replace every occurrence"),
-        ),
-    },
-    {
-        "name": "Bash",
-        "description": "Run a shell command in the workspace (bash -c). Output is capped.",
-        "input_schema": _schema(
-            ["command"],
-            command=("string", "The command"),
-            timeout=("integer", f"Seconds before it is killed (default {BASH_DEFAULT_TIMEOUT_S})"),
-        ),
-    },
-    {
-        "name": "Glob",
-        "description": "List files matching a glob pattern such as **/*.py.",
-        "input_schema": _schema(
-            ["pattern"], pattern=("string", "Glob pattern"), path=("string", "Directory to search")
-        ),
-    },
-    {
-        "name": "Grep",
-        "description": "Search file contents with a regular expression; prints path:line:text.",
-        "input_schema": _schema(
-            ["pattern"],
-            pattern=("string", "Regular expression"),
-            path=("string", "Directory or file to search"),
-            glob=("string", "Only files whose name matches this glob"),
-            case_insensitive=("boolean", "Ignore case"),
-        ),
-    },
+        ["file_path", "old_string", "new_string"],
+        file_path=("string", "Path"),
+        old_string=("string", "Exact text to replace"),
+        new_string=("string", "Replacement"),
+        replace_all=("boolean", "Replace every occurrence"),
+    ),
+    _tool(
+        "Bash",
+        "Run a shell command in the workspace (bash -c). Output is capped.",
+        ["command"],
+        command=("string", "The command"),
+        timeout=("integer", f"Seconds before it is killed (default {BASH_DEFAULT_TIMEOUT_S})"),
+    ),
+    _tool(
+        "Glob",
+        "List files matching a glob pattern such as **/*.py.",
+        ["pattern"],
+        pattern=("string", "Glob pattern"),
+        path=("string", "Directory to search"),
+    ),
+    _tool(
+        "Grep",
+        "Search file contents with a regular expression; prints path:line:text.",
+        ["pattern"],
+        pattern=("string", "Regular expression"),
+        path=("string", "Directory or file to search"),
+        glob=("string", "Only files whose name matches this glob"),
+        case_insensitive=("boolean", "Ignore case"),
+    ),
 ]
 
 

@@ -5,7 +5,21 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from netclode_sandbox.agent.changes import WorkspaceTracker
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from netclode_protocol.v1 import events_pb2
+    from netclode_sandbox.agent.events import Events
+    from netclode_sandbox.agent.turnstate import TurnState
+
+    State = TypeVar("State", bound=TurnState)
+    # A backend's translator, made for each turn from its events, a tracker of the workspace
+    # and the API as errors name it.
+    Translate = Callable[[Events, WorkspaceTracker, str], State]
 
 INTERRUPT_GRACE_S = 1.5
 PREVIOUS_TURN_WAIT_S = 10.0
@@ -40,6 +54,14 @@ def run_interruptible(
     return worker
 
 
+class Backend(Protocol):
+    """What a turn needs of an SDK backend."""
+
+    events: Events
+    workspace: Path
+    where: str
+
+
 class Turns:
     """One turn at a time of an SDK backend, each in a worker thread (run_interruptible), so
     the runtime's blocking run_turn can drive it and an interrupt or give-up ends the wait in
@@ -65,6 +87,18 @@ class Turns:
         self._worker = run_interruptible(target, self.cancel, self.name, self.gave_up)
         return self.cancel.is_set()
 
+    def play(
+        self, backend: Backend, translate: Translate[State], target: Callable[[State], None]
+    ) -> events_pb2.TurnCompletedPayload:
+        """One whole turn of a backend: its events reopened, `target` run (see run_in_thread)
+        with the turn's translator, then the turn's end as the runtime reports it."""
+        self.begin()
+        backend.events.reopen()
+        state = translate(backend.events, WorkspaceTracker(backend.workspace), backend.where)
+        interrupted = self.run_in_thread(lambda: target(state))
+        backend.events.close()
+        return state.completed(interrupted)
+
     def interrupt(self) -> None:
         self.cancel.set()
 
@@ -78,13 +112,19 @@ class AsyncTurns(Turns):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def run(
+    def play_async(
         self,
-        turn: Callable[[], Coroutine[Any, Any, None]],
-        fail: Callable[[Exception], None],
-    ) -> bool:
-        """Runs `turn()` (see run_in_thread); `fail` gets what it raised."""
-        return self.run_in_thread(lambda: self._run_loop(turn, fail))
+        backend: Backend,
+        translate: Translate[State],
+        turn: Callable[[State], Coroutine[Any, Any, None]],
+        fail: Callable[[State, Exception], None],
+    ) -> events_pb2.TurnCompletedPayload:
+        """Like play, for a coroutine `turn`; `fail` gets what it raised."""
+        return self.play(
+            backend,
+            translate,
+            lambda state: self._run_loop(lambda: turn(state), lambda e: fail(state, e)),
+        )
 
     def interrupt(self) -> None:
         super().interrupt()

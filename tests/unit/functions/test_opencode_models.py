@@ -7,7 +7,6 @@ import pytest
 
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument
 from netclode_protocol.providers import (
-    ProviderSettings,
     normalize_model,
     placeholder,
     require_available,
@@ -16,16 +15,9 @@ from netclode_protocol.providers import (
 )
 from netclode_protocol.v1 import common_pb2
 from netclode_sandbox.agent.opencode import provider_config
+from tests.support.providers import provider_settings
 
 OPENCODE = common_pb2.SDK_TYPE_OPENCODE
-
-
-def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> ProviderSettings:
-    for name in ("NETCLODE_PROVIDERS", "OLLAMA_URL", "ANTHROPIC_BASE_URL", "ZAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return ProviderSettings.from_env()
 
 
 def test_models_name_provider_model_and_effort() -> None:
@@ -46,7 +38,7 @@ def test_models_name_provider_model_and_effort() -> None:
 def test_a_prompt_needs_its_providers_key_but_zen_has_a_free_tier(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    s = settings(monkeypatch, NETCLODE_PROVIDERS="anthropic")
+    s = provider_settings(monkeypatch, NETCLODE_PROVIDERS="anthropic")
     require_available(OPENCODE, "anthropic/claude-sonnet-4-5:high", s)
     require_available(OPENCODE, "opencode/big-pickle", s)
     with pytest.raises(FailedPrecondition, match="ZAI_API_KEY is not configured"):
@@ -57,7 +49,9 @@ def test_a_prompt_needs_its_providers_key_but_zen_has_a_free_tier(
 def test_sandbox_env_holds_the_placeholder_and_the_base_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    s = settings(monkeypatch, NETCLODE_PROVIDERS="zai,opencode", ZAI_BASE_URL="https://z.test/v4")
+    s = provider_settings(
+        monkeypatch, NETCLODE_PROVIDERS="zai,opencode", ZAI_BASE_URL="https://z.test/v4"
+    )
     assert sandbox_env(s, OPENCODE, "zai/glm-4.6") == {
         "ZAI_API_KEY": placeholder("ZAI_API_KEY"),
         "ZAI_BASE_URL": "https://z.test/v4",
