@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from netclode_cli.output import emit_json
-
 if TYPE_CHECKING:
     from netclode_cli.client import Api
 
@@ -33,6 +31,9 @@ class App:
         """Prints `value` as JSON when --json asks for it; True then, so the command prints
         nothing else."""
         if self.json:
+            # Imported here, as the client above: protobuf's JSON printing is not for `--help`.
+            from netclode_cli.output import emit_json
+
             emit_json(value)
         return self.json
 
