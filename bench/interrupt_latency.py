@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.agent_overhead import opencode_on_path
+from bench.agent_overhead import opencode_on_path, p99
 from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent import build_agent
 from tests.agent.backends import BACKENDS
@@ -40,10 +40,6 @@ CONFIGS: dict[str, Callable[[ScriptedLLM], agent_pb2.SessionConfig]] = {
     "native": native_config,
     **{b.name: b.config for b in BACKENDS},
 }
-
-
-def p99(xs: list[float]) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(len(xs) * 0.99))]
 
 
 def stalled_reply(llm: ScriptedLLM) -> None:

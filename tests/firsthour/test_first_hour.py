@@ -25,6 +25,7 @@ import pytest
 
 from tests.secretproxy.upstream import self_signed
 from tests.support.github_standin import GitHubStandIn
+from tests.support.inside import until
 from tests.support.scripted_llm import ScriptedLLM, text, tool
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -75,10 +76,8 @@ class User:
     def wait_cloned(self, session_id: str, path: str, timeout: float = 60.0) -> None:
         """Repos clone in the background once the session is ready (with progress events):
         waits until `path` is in the workspace."""
-        deadline = time.monotonic() + timeout
-        while self.sh(session_id, f"test -e {path} && echo yes || echo no") != "yes\n":
-            assert time.monotonic() < deadline, f"{path} not cloned within {timeout:g}s"
-            time.sleep(0.5)
+        probe = f"test -e {path} && echo yes || echo no"
+        until(f"{path} cloned", lambda: self.sh(session_id, probe) == "yes\n", timeout)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from netclode_protocol.bearer import hash_token
 from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.github.conftest import payload, send_event
 from tests.support.github_standin import GitHubStandIn, Issue
+from tests.support.inside import until
 
 REPO = "Codertocat/Hello-World"
 SOURCE = f"https://github.com/{REPO}"
@@ -147,8 +148,7 @@ def wait_past(r, delivery: str, field: str) -> None:
     """Until the wall clock is past the job's own stored `field` (deadline, lease_until):
     what the bot compares against, rather than a guess at how long it takes to pass."""
     until_ms = int(job(r, delivery)[field])
-    while time.time() * 1000 <= until_ms:
-        time.sleep(0.05)
+    until(f"past the job's {field}", lambda: time.time() * 1000 > until_ms)
 
 
 def bot_comments(gh: GitHubStandIn, number: int) -> list[dict]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from netclode_protocol.v1 import api_pb2
+from tests.support.inside import until
 from tests.support.scripted_llm import OLLAMA_MODEL, Reply, ScriptedLLM, text, tool
 from tests.support.stack import Client, Stack
 from tests.web.conftest import PHONE, open_page, screenshot
@@ -87,10 +86,11 @@ def turn_over(api: Client, name: str, timeout: float = 60.0) -> None:
     """Until the turn of the session named `name` has completed on the server."""
     listed = api(api.sessions.list_sessions, api_pb2.ListSessionsRequest()).sessions
     session_id = next(s.session.id for s in listed if s.session.name == name)
-    deadline = time.monotonic() + timeout
-    while not any(e.event.HasField("turn_completed") for e in api.entries(session_id).entries):
-        assert time.monotonic() < deadline, f"the turn of {name} never completed"
-        time.sleep(0.1)
+
+    def completed() -> bool:
+        return any(e.event.HasField("turn_completed") for e in api.entries(session_id).entries)
+
+    until(f"the turn of {name} completed", completed, timeout)
 
 
 def test_a_network_drop_mid_answer_ends_with_the_answer_shown_once(
