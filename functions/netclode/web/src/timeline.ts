@@ -69,6 +69,8 @@ export class Timeline {
   /** The newest final entry applied: where a reconnect resumes. */
   cursor = "";
   session: Session | undefined;
+  /** Snapshots taken while watching: the snapshots panel reloads when this grows. */
+  snapshotsTaken = 0;
   private byKey = new Map<string, Item>();
   private seen = new Set<string>();
 
@@ -189,6 +191,7 @@ export class Timeline {
       case "portExposed":
         return this.note(entry.id, "info", `Port ${p.value.port} exposed`);
       case "snapshotCreated":
+        this.snapshotsTaken += 1;
         return this.note(entry.id, "info", `Snapshot ${p.value.snapshot?.name ?? ""} taken`);
       default:
         if (ev.kind === AgentEventKind.AGENT_DISCONNECTED) return this.note(entry.id, "error", "Agent disconnected");

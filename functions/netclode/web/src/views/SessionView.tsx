@@ -122,7 +122,10 @@ function SessionScreen(props: Ctx & { id: string; restart: () => void }) {
         <section class="side-column">
           {panel === "changes" && <GitPanel {...props} sessionId={id} />}
           {panel === "terminal" && <LazyTerminal {...props} sessionId={id} />}
-          {panel === "snapshots" && <SnapshotsPanel {...props} sessionId={id} onRestored={props.restart} />}
+          {panel === "snapshots" && (
+            // Keyed by the snapshots taken: a new one (cut after a turn) reloads the list.
+            <SnapshotsPanel key={timeline.snapshotsTaken} {...props} sessionId={id} onRestored={props.restart} />
+          )}
           {panel === "ports" && <PortsPanel {...props} sessionId={id} />}
         </section>
       </div>
