@@ -10,7 +10,9 @@ Every request from a sandbox goes through, in order:
 and every decision about a secret lands in the session's audit stream (names, never values).
 An internal error answers 502: a failing check never lets a request through unchecked.
 
-Latency: nothing on the per-request path waits for Redis in the steady state.
+Latency: nothing on the per-request path waits for Redis in the steady state, except
+one read for a request that carries a per-session placeholder (a session's GitHub token is
+re-minted when its repositories change, so a cached copy could be stale).
 - Tokens: a cached session (<= token_cache_s, at most 5 s) is refreshed in the background
   before it expires (auth.py); the expiry itself is unchanged, so revocation is as prompt.
 - Audit: decisions are queued to one ordered, batched writer (auditlog.py). A request's own
@@ -175,7 +177,7 @@ class SecretProxy:
             return
 
         async def check() -> None:
-            session = await self._session_for(flow)
+            token_hash, session = await self._session_for(flow)
             flow.metadata[SESSION] = session
             try:
                 self._check_host_header(flow)
@@ -184,7 +186,7 @@ class SecretProxy:
                 raise
             if flow.client_conn.id not in self.tunnels:  # tunnels were guarded on CONNECT
                 await self._guard(session, flow.request.host, flow.request.port, flow)
-            await self._inject(flow, session)
+            await self._inject(flow, token_hash, session)
 
         await self._run(flow, check)
 
@@ -207,16 +209,16 @@ class SecretProxy:
             raise Reject(407, "a valid session token is required")
         return token_hash, session
 
-    async def _session_for(self, flow: http.HTTPFlow) -> Session:
+    async def _session_for(self, flow: http.HTTPFlow) -> tuple[str, Session]:
         assert self.auth is not None
         tunnel_hash = self.tunnels.get(flow.client_conn.id)
         if tunnel_hash is None:
-            return (await self._authenticate(flow.request.headers))[1]
+            return await self._authenticate(flow.request.headers)
         flow.request.headers.pop("Proxy-Authorization", None)
         session = await self.auth.session_for(tunnel_hash)
         if session is None:  # revoked since the tunnel opened
             raise Reject(407, "session token revoked")
-        return session
+        return tunnel_hash, session
 
     @staticmethod
     def _check_host_header(flow: http.HTTPFlow) -> None:
@@ -240,12 +242,15 @@ class SecretProxy:
             await self._audit(session, host, "", audit.REFUSED, str(e), flow)
             raise Reject(403, str(e)) from None
 
-    async def _inject(self, flow: http.HTTPFlow, session: Session) -> None:
-        assert self.cfg is not None
+    async def _inject(self, flow: http.HTTPFlow, token_hash: str, session: Session) -> None:
+        assert self.cfg is not None and self.auth is not None
         fields = flow.request.headers.fields
         found = inject.placements(fields)
         if not found:
             return
+        if any(rule.per_session and rule.key in found for rule in self.cfg.table):
+            session = await self.auth.current_secrets(token_hash, session)
+            flow.metadata[SESSION] = session
         host = _canonical(flow.request.host)
         decisions = policy.plan(
             self.cfg.table,

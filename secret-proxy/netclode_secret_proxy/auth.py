@@ -9,6 +9,10 @@ A cached entry is re-validated in the background once it has used half its lifet
 busy session's requests never wait for Redis; the hard expiry is unchanged (an entry is
 never served past `cache_s` after the lookup that produced it), and a refresh that finds the
 token revoked drops the entry at once.
+
+A session's own secrets change while it lives (adding a repository mints a new GitHub token),
+so the cached copy is only what the scrubber knows; a request that carries a per-session
+placeholder gets the current values from `current_secrets`, never an expired token.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis.asyncio as aioredis
 
@@ -83,6 +87,17 @@ class SessionAuth:
             log.warning("secret-proxy: token refresh failed: %s", type(e).__name__)
         finally:
             self._refreshing.pop(token_hash, None)
+
+    async def current_secrets(self, token_hash: str, session: Session) -> Session:
+        """The session with its secrets as stored now; the cache entry takes them too, so
+        responses are scrubbed of the new values. One Redis read, only for requests that
+        inject a per-session secret."""
+        raw = await self.r.hgetall(keys.session_secrets(session.id))
+        fresh = replace(session, secrets={k.decode(): v.decode() for k, v in raw.items()})
+        hit = self._cache.get(token_hash)
+        if hit is not None and hit[1].id == session.id:
+            self._cache[token_hash] = (hit[0], fresh)
+        return fresh
 
     async def _lookup(self, token_hash: str) -> Session | None:
         raw_id = await self.r.get(keys.session_token(token_hash))

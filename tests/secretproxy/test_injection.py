@@ -8,7 +8,7 @@ import os
 
 import httpx
 
-from netclode_protocol import audit
+from netclode_protocol import audit, keys
 from netclode_protocol.providers import placeholder
 from netclode_protocol.v1 import common_pb2
 from tests.secretproxy.conftest import (
@@ -137,6 +137,24 @@ def test_git_basic_auth_gets_the_sessions_github_token(secret_proxy: Proxy, redi
         ("GITHUB_TOKEN", audit.INJECTED),
         ("GITHUB_TOKEN", audit.SCRUBBED),
     ]
+
+
+def test_a_reminted_github_token_is_used_at_once(secret_proxy: Proxy, redis_client):
+    """Adding a repository mints a new token for a live session: the very next request
+    carries it, though the session is still in the proxy's token cache, and an echo of it
+    is scrubbed."""
+    session_id, token = make_session(redis_client, github_token=GITHUB_REAL)
+    reminted = GITHUB_REAL + "-reminted"
+    with secret_proxy.client(token) as c:
+        headers = {"Authorization": f"token {GITHUB_PH}"}
+        assert (
+            _sent(secret_proxy, c.get(secret_proxy.url(), headers=headers))["authorization"]
+            == f"token {GITHUB_REAL}"
+        )
+        redis_client.hset(keys.session_secrets(session_id), "GITHUB_TOKEN", reminted)
+        echoed = c.get(secret_proxy.url(), headers=headers | {"X-Echo-Header": "authorization"})
+        assert secret_proxy.https.last_headers()["authorization"] == f"token {reminted}"
+    assert reminted not in echoed.text
 
 
 def test_github_placeholder_without_a_session_token_is_refused(secret_proxy: Proxy, redis_client):
