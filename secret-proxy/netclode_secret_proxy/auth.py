@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import redis.asyncio as aioredis
@@ -93,7 +94,7 @@ class SessionAuth:
         responses are scrubbed of the new values. One Redis read, only for requests that
         inject a per-session secret."""
         raw = await self.r.hgetall(keys.session_secrets(session.id))
-        fresh = replace(session, secrets={k.decode(): v.decode() for k, v in raw.items()})
+        fresh = replace(session, secrets=_decoded(raw))
         hit = self._cache.get(token_hash)
         if hit is not None and hit[1].id == session.id:
             self._cache[token_hash] = (hit[0], fresh)
@@ -117,9 +118,18 @@ class SessionAuth:
         return Session(
             id=session_id,
             sdk_type=kind,
-            secrets={k.decode(): v.decode() for k, v in secrets.items()},
+            secrets=_decoded(secrets),
             codex_oauth=codex_oauth_session(kind, (model or b"").decode()),
         )
+
+
+def _decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """A hash as Redis returns it (bytes replies: the client does not decode) as text."""
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def token_hash_of(header: str) -> str:

@@ -4,8 +4,10 @@ strings shaped like the test's secrets and prints what it found as JSON.
 It is given only the *shape* (a regex over a test-unique marker), never a secret value, so
 running it cannot itself bring a secret into the sandbox. The test, outside, checks that
 no match equals a real secret, and that a planted decoy of the same shape was found (so
-the search demonstrably works). Bounded: files over MAX_FILE bytes are skipped and the
-walk stops after BUDGET_S seconds; sandbox-specific roots are walked first.
+the search demonstrably works). Bounded: files over MAX_FILE bytes are skipped, the
+sandbox-specific roots (small) are always walked whole, first, and the rest of the tree
+(mostly read-only host directories) only until BUDGET_S seconds have passed, so a busy host
+cuts the broad sweep short, never the places a leak would most likely be.
 """
 
 import json
@@ -20,6 +22,7 @@ MAX_FILE = 1 << 20
 BUDGET_S = 15.0
 # Writable or sandbox-made places first, then everything else (mostly read-only host trees).
 ROOTS = ["/run", "/etc", "/tmp", "/workspace", "/"]
+BOUNDED_ROOT = "/"
 SKIP = {"/proc", "/sys", "/dev"}
 
 
@@ -67,7 +70,7 @@ def scan_files(deadline: float) -> dict:
                 files += 1
                 if hits:
                     found[path] = hits
-            if time.monotonic() > deadline:
+            if root == BOUNDED_ROOT and time.monotonic() > deadline:
                 return {"files": files, "completed": completed, "found": found}
         completed.append(root)
     return {"files": files, "completed": completed, "found": found}
