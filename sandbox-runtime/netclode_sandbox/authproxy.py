@@ -10,9 +10,13 @@ why), then bytes are piped both ways, including any the upstream sent right afte
 Plain HTTP: the request goes out with `Connection: close`, so each connection carries
 exactly one request and every request gets the header.
 
-`--exec CMD...` is how a local sandbox starts: bind the port, fork the proxy off, then exec
-CMD (the runtime). The port is listening before the runtime, hence the agent, exists, and
-no second interpreter has to start. (Kubernetes runs the proxy as its own container.)
+`--runtime` is how a local sandbox starts: bind the port, serve the proxy from a thread, and
+run the runtime in this process. The port is listening before the runtime, hence the agent,
+exists, and the sandbox holds one interpreter: a second process of its own (forked off
+before the runtime, or even after it, pages copy-on-write) held 5-10 MiB of every idle
+sandbox, its own copy of whatever either process wrote. The thread keeps the runtime's file
+identity (it starts before the runtime drops it, see identity.py): it reads the runtime's
+token file and dials the runtime's way out. (Kubernetes runs the proxy as its own container.)
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import socket
+import threading
 from pathlib import Path
 
 from netclode_sandbox.pipes import pipe
@@ -154,23 +158,18 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run(listener: socket.socket, upstream_socket: Path, token_file: Path) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(listener, upstream_socket, token_file))
 
 
-def fork_then_exec(
-    listener: socket.socket, upstream_socket: Path, token_file: Path, argv: list[str]
-) -> None:
-    """The child serves (holding nothing else it inherited); this process becomes argv."""
-    if os.fork() == 0:
-        keep = listener.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-        run(listener, upstream_socket, token_file)
-        os._exit(0)
-    listener.close()
-    os.execvp(argv[0], argv)  # noqa: S606 - argv is the sandbox's own command line
+def serve_beside_runtime(listener: socket.socket, upstream_socket: Path, token_file: Path) -> None:
+    """Serves from a daemon thread while this process runs the sandbox runtime (whose log
+    stays as it was: the proxy's warnings only)."""
+    from netclode_sandbox.__main__ import main as run_runtime
+
+    args = (listener, upstream_socket, token_file)
+    threading.Thread(target=run, args=args, name="auth-proxy", daemon=True).start()
+    run_runtime()
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -186,12 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upstream-socket", type=Path, required=True)
     parser.add_argument("--token-file", type=Path, required=True)
     parser.add_argument(
-        "--exec",
-        nargs=argparse.REMAINDER,
-        default=[],
-        metavar="CMD",
-        dest="command",
-        help="run the proxy in a child process and exec CMD once it listens",
+        "--runtime",
+        action="store_true",
+        help="serve from a thread and run the sandbox runtime in this process",
     )
     args = parser.parse_args(argv)
     try:
@@ -199,8 +195,10 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         host, port = args.listen
         raise SystemExit(f"authproxy: cannot listen on {host}:{port}: {e.strerror}") from None
-    if args.command:
-        fork_then_exec(listener, args.upstream_socket, args.token_file, args.command)
+    if args.runtime:
+        serve_beside_runtime(listener, args.upstream_socket, args.token_file)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     run(listener, args.upstream_socket, args.token_file)
 
 

@@ -7,13 +7,13 @@ import, `netclode_protocol` (the import contracts in pyproject.toml hold it to t
 the repository root, which may hold a `.env`), the agent tools scripts/setup.sh installed (the
 OpenCode server, at TOOLS_DIR on PATH), and /run/netclode/{in,out} for its sockets.
 
-Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
-before the runtime, see netclode_sandbox.authproxy), which adds the session token the
-runtime writes to /run/netclode/session/token (a host dir only the runtime's uid may enter)
-and forwards to the secret proxy over out/proxy.sock. The secret proxy's CA is trusted
-inside: the CA bundle (system roots + ours) is bound read-only over the system store and
-named by every *_CA_* variable the usual clients read; Node gets our CA alone
-(NODE_EXTRA_CA_CERTS adds to its own roots).
+Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, a thread of the
+runtime's process, listening before the runtime starts: see netclode_sandbox.authproxy), which
+adds the session token the runtime writes to /run/netclode/session/token (a host dir only
+the runtime's uid may enter) and forwards to the secret proxy over out/proxy.sock. The
+secret proxy's CA is trusted inside: the CA bundle (system roots + ours) is bound read-only
+over the system store and named by every *_CA_* variable the usual clients read; Node gets
+our CA alone (NODE_EXTRA_CA_CERTS adds to its own roots).
 Every namespace is unshared (so only its own loopback). The user namespace is the host's
 (see userns.py): the runtime runs as uid 0 inside keeping only CAP_SETUID, CAP_SETGID and
 CAP_KILL (to start the agent's processes as uid 1000, which have no capabilities at all, and
@@ -201,7 +201,7 @@ def build(
         "/workspace",
         "--",
         *userns.RUNTIME_IDENTITY,
-        *_auth_proxy_then(sys.executable, "-m", "netclode_sandbox"),
+        *_auth_proxy_and_runtime(),
     ]
     if confined.cgroup_procs:
         cmd.argv = join_then(confined.cgroup_procs, cmd.argv)
@@ -238,8 +238,8 @@ def _seccomp(cmd: Command) -> None:
     cmd.argv += ["--seccomp", str(fd)]
 
 
-def _auth_proxy_then(*runtime: str) -> list[str]:
-    """The auth-proxy binds its port, forks itself off, then execs the runtime."""
+def _auth_proxy_and_runtime() -> list[str]:
+    """One interpreter: the auth-proxy binds its port, then runs the runtime beside it."""
     return [
         sys.executable,
         "-m",
@@ -250,8 +250,7 @@ def _auth_proxy_then(*runtime: str) -> list[str]:
         PROXY_SOCKET,
         "--token-file",
         TOKEN_FILE,
-        "--exec",
-        *runtime,
+        "--runtime",
     ]
 
 
