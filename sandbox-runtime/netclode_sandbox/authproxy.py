@@ -10,13 +10,10 @@ why), then bytes are piped both ways, including any the upstream sent right afte
 Plain HTTP: the request goes out with `Connection: close`, so each connection carries
 exactly one request and every request gets the header.
 
-`--runtime` is how a local sandbox starts: bind the port, serve the proxy from a thread, and
-run the runtime in this process. The port is listening before the runtime, hence the agent,
-exists, and the sandbox holds one interpreter: a second process of its own (forked off
-before the runtime, or even after it, pages copy-on-write) held 5-10 MiB of every idle
-sandbox, its own copy of whatever either process wrote. The thread keeps the runtime's file
-identity (it starts before the runtime drops it, see identity.py): it reads the runtime's
-token file and dials the runtime's way out. (Kubernetes runs the proxy as its own container.)
+A local sandbox's runtime serves the proxy itself, from a thread, once the agent first uses
+it (NETCLODE_AUTH_PROXY, see ondemand.py): the sandbox holds one interpreter, not two (a
+second one, forked off, held 5-10 MiB of every idle sandbox). Kubernetes runs the proxy as
+its own container, with this module's command line.
 """
 
 from __future__ import annotations
@@ -26,9 +23,9 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
 from pathlib import Path
 
+from netclode_sandbox.ondemand import tcp_listener
 from netclode_sandbox.pipes import pipe
 
 log = logging.getLogger("netclode.authproxy")
@@ -148,56 +145,24 @@ async def serve(listener: socket.socket, upstream_socket: Path, token_file: Path
         await server.serve_forever()
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket. TCP_NODELAY is set here (accepted sockets inherit it): asyncio
-    only sets it on sockets it created, and with Nagle on every proxied request waited for
-    a delayed ACK (~40 ms)."""
-    listener = socket.create_server((host, port), backlog=128)
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return listener
-
-
 def run(listener: socket.socket, upstream_socket: Path, token_file: Path) -> None:
+    """Serves the listening socket until the process ends."""
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(listener, upstream_socket, token_file))
 
 
-def serve_beside_runtime(listener: socket.socket, upstream_socket: Path, token_file: Path) -> None:
-    """Serves from a daemon thread while this process runs the sandbox runtime (whose log
-    stays as it was: the proxy's warnings only)."""
-    from netclode_sandbox.__main__ import main as run_runtime
-
-    args = (listener, upstream_socket, token_file)
-    threading.Thread(target=run, args=args, name="auth-proxy", daemon=True).start()
-    run_runtime()
-
-
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host, int(port)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m netclode_sandbox.authproxy")
-    parser.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080))
+    parser.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     parser.add_argument("--upstream-socket", type=Path, required=True)
     parser.add_argument("--token-file", type=Path, required=True)
-    parser.add_argument(
-        "--runtime",
-        action="store_true",
-        help="serve from a thread and run the sandbox runtime in this process",
-    )
     args = parser.parse_args(argv)
     try:
-        listener = bind(*args.listen)
+        listener = tcp_listener(args.listen)
+    except ValueError as e:
+        parser.error(str(e))
     except OSError as e:
-        host, port = args.listen
-        raise SystemExit(f"authproxy: cannot listen on {host}:{port}: {e.strerror}") from None
-    if args.runtime:
-        serve_beside_runtime(listener, args.upstream_socket, args.token_file)
-        return
+        raise SystemExit(f"authproxy: cannot listen on {args.listen}: {e.strerror}") from None
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     run(listener, args.upstream_socket, args.token_file)
 
