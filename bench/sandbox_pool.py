@@ -92,11 +92,15 @@ def bare_interpreter_pss_kb() -> int:
         proc.wait()
 
 
-def show_memory(per_sandbox: list[tuple[int, int]]) -> None:
-    """PSS of each idle sandbox's whole process tree, against a bare interpreter's."""
+def show_memory(host_pid: int) -> None:
+    """PSS of each idle sandbox's whole process tree, against a bare interpreter's, and of
+    each kind of process in it (bwrap's own, the runtime's interpreter)."""
     bare = bare_interpreter_pss_kb() / 1024
     show("baseline: bare interpreter PSS", [bare], [bare], "MiB")
+    per_sandbox = sandbox_memory_kb(host_pid)
     show("PSS per idle sandbox", [p / 1024 for _, p in per_sandbox], [bare], "MiB")
+    for kind, kb in sandbox_memory_by_kind(host_pid).items():
+        show(f"  {kind}", [k / 1024 for k in kb], [bare], "MiB")
 
 
 def claim_to_ready(
@@ -251,6 +255,25 @@ def sandbox_memory_kb(host_pid: int) -> list[tuple[int, int]]:
     return per_sandbox
 
 
+def sandbox_memory_by_kind(host_pid: int) -> dict[str, list[int]]:
+    """PSS in KiB of each sandbox's processes of one kind (named by /proc/<pid>/comm, the
+    interpreter as "runtime"), summed per sandbox: kind -> one figure per sandbox."""
+    children = process_children()
+    kinds: dict[str, list[int]] = {}
+    for root in children.get(host_pid, []):
+        sums: dict[str, int] = {}
+        for pid in process_tree(root, children):
+            try:
+                kind = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue
+            kind = "runtime" if kind.startswith("python") else kind
+            sums[kind] = sums.get(kind, 0) + memory_kb(pid)[1]
+        for kind, kb in sums.items():
+            kinds.setdefault(kind, []).append(kb)
+    return kinds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", type=int, default=100)
@@ -273,7 +296,7 @@ def main() -> None:
         shared = sequential_claims(pool, driver, args.claims, shared_context_rpc(driver))
         show_phases("  the same, one shared TLS context", shared, health)
 
-        show_memory(sandbox_memory_kb(host.pid))  # the full pool, idle
+        show_memory(host.pid)  # the full pool, idle
         burst = burst_claims(pool, driver.rpc)
         show_phases(f"warm claim -> ready (burst {args.burst})", burst, health)
         for s in pool.status()["sandboxes"]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # The deployables: who reads a setting.
 FUNCTIONS = "functions"  # the Knative functions (api, ingest, pool, webhook, bot, ...)
@@ -33,8 +33,10 @@ class ConfigurationError(SystemExit):
     """A setting's value is unusable: the process stops with this one line."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
+    """One setting. A named tuple, not a dataclass: `dataclasses` imports `inspect` and
+    `ast`, over 1 MiB of every sandbox runtime (which reads its wiring here)."""
+
     name: str
     type: type  # str, int, float or bool
     default: str | int | float | bool | None  # None: computed when read (see default_doc)
@@ -452,6 +454,8 @@ TABLE: tuple[Setting, ...] = (
     _s("NETCLODE_WORKSPACE", str, "/workspace", R, "The session's workspace."),
     _s("NETCLODE_OUTBOX", str, "", R, "Where unsent event batches wait."),
     _s("NETCLODE_AGENT_UID", str, "", R, "The agent's uid, when it is not the runtime's."),
+    _s("NETCLODE_AUTH_PROXY", str, "", R, "host:port of an auth-proxy the runtime serves."),
+    _s("NETCLODE_PROXY_SOCKET", str, "", R, "The bridge to the secret proxy."),
     _s("NETCLODE_LLM_MAX_RETRIES", int, 2, R, "Retries of a failed model call.", minimum=0),
     # -- the CLI ------------------------------------------------------------------------
     _s("NETCLODE_URL", str, "", C, "The API URL (empty: the local stack)."),

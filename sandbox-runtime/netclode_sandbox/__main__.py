@@ -8,6 +8,9 @@ Reads its wiring from the environment the host set:
   NETCLODE_WORKSPACE       the persistent workspace (default /workspace)
   NETCLODE_AGENT_UID       the uid the agent's processes run as (see identity.py)
   NETCLODE_OUTBOX          where unsent batches wait, out of the agent's reach (publisher.py)
+  NETCLODE_AUTH_PROXY      host:port for the auth-proxy this process serves, if any: a local
+                           sandbox's (a pod runs it beside the runtime), see authproxy.py
+  NETCLODE_PROXY_SOCKET    the auth-proxy's way to the secret proxy
 Everything else in the environment is passed on to commands and the shell.
 """
 
@@ -15,10 +18,10 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 
 from netclode_protocol.settings import read_int, read_text
+from netclode_sandbox.ondemand import serve_when_used, tcp_listener, unix_listener
 
 WIRING = (
     "NETCLODE_LISTEN_SOCKET",
@@ -28,6 +31,8 @@ WIRING = (
     "NETCLODE_WORKSPACE",
     "NETCLODE_AGENT_UID",
     "NETCLODE_OUTBOX",
+    "NETCLODE_AUTH_PROXY",
+    "NETCLODE_PROXY_SOCKET",
 )
 
 
@@ -47,7 +52,7 @@ def main() -> None:
     from netclode_sandbox import identity
     from netclode_sandbox.inbound import build_server
     from netclode_sandbox.publisher import Publisher
-    from netclode_sandbox.service import SandboxRuntime
+    from netclode_sandbox.service import TOKEN_FILE, SandboxRuntime
 
     workspace = Path(read_text("NETCLODE_WORKSPACE"))
     outbox = Path(outbox_dir) if (outbox_dir := read_text("NETCLODE_OUTBOX")) else None
@@ -56,21 +61,29 @@ def main() -> None:
     publisher = Publisher(
         read_text("NETCLODE_CONTROL_SOCKET"), read_text("NETCLODE_INGEST_PATH"), outbox
     )
+    listen_socket = read_text("NETCLODE_LISTEN_SOCKET")
+    serve_on_demand(str(Path(listen_socket).with_name("ports.sock")), TOKEN_FILE)
     identity.drop_files_to_agent()
     base_env = {k: v for k, v in os.environ.items() if k not in WIRING}
     runtime = SandboxRuntime(workspace, base_env, publisher)
     with identity.as_runtime():
-        server = build_server(read_text("NETCLODE_LISTEN_SOCKET"), runtime, secret)
-    ports_socket = str(Path(read_text("NETCLODE_LISTEN_SOCKET")).with_name("ports.sock"))
-    threading.Thread(target=start_port_forwarder, args=(ports_socket,), daemon=True).start()
+        server = build_server(listen_socket, runtime, secret)
     server.serve_forever()
 
 
-def start_port_forwarder(socket_path: str) -> None:
-    """Beside the server, not before it: asyncio's import would delay the first Health."""
-    from netclode_sandbox import portforward
-
-    portforward.start(socket_path)
+def serve_on_demand(ports_socket: str, token_file: Path) -> None:
+    """The preview-port forwarder and, in a local sandbox, the auth-proxy: listening now,
+    loaded when first used (ondemand.py). Their sockets and threads are the runtime's
+    (started before the drop): the proxy reads the token file and dials the runtime's way
+    out, whose socket only the runtime's uid may connect to."""
+    serve_when_used(unix_listener(ports_socket), "netclode_sandbox.portforward")
+    if address := read_text("NETCLODE_AUTH_PROXY"):
+        try:
+            listener = tcp_listener(address)
+        except (ValueError, OSError) as e:
+            sys.exit(f"netclode-sandbox: cannot serve the auth-proxy on {address}: {e}")
+        upstream = Path(read_text("NETCLODE_PROXY_SOCKET"))
+        serve_when_used(listener, "netclode_sandbox.authproxy", upstream, token_file)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ why), then bytes are piped both ways, including any the upstream sent right afte
 Plain HTTP: the request goes out with `Connection: close`, so each connection carries
 exactly one request and every request gets the header.
 
-`--exec CMD...` is how a local sandbox starts: bind the port, fork the proxy off, then exec
-CMD (the runtime). The port is listening before the runtime, hence the agent, exists, and
-no second interpreter has to start. (Kubernetes runs the proxy as its own container.)
+A local sandbox's runtime serves the proxy itself, from a thread, once the agent first uses
+it (NETCLODE_AUTH_PROXY, see ondemand.py): the sandbox holds one interpreter, not two (a
+second one, forked off, held 5-10 MiB of every idle sandbox). Kubernetes runs the proxy as
+its own container, with this module's command line.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 from pathlib import Path
 
+from netclode_sandbox.ondemand import tcp_listener
 from netclode_sandbox.pipes import pipe
 
 log = logging.getLogger("netclode.authproxy")
@@ -144,63 +145,25 @@ async def serve(listener: socket.socket, upstream_socket: Path, token_file: Path
         await server.serve_forever()
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket. TCP_NODELAY is set here (accepted sockets inherit it): asyncio
-    only sets it on sockets it created, and with Nagle on every proxied request waited for
-    a delayed ACK (~40 ms)."""
-    listener = socket.create_server((host, port), backlog=128)
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return listener
-
-
 def run(listener: socket.socket, upstream_socket: Path, token_file: Path) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    """Serves the listening socket until the process ends."""
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(listener, upstream_socket, token_file))
 
 
-def fork_then_exec(
-    listener: socket.socket, upstream_socket: Path, token_file: Path, argv: list[str]
-) -> None:
-    """The child serves (holding nothing else it inherited); this process becomes argv."""
-    if os.fork() == 0:
-        keep = listener.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-        run(listener, upstream_socket, token_file)
-        os._exit(0)
-    listener.close()
-    os.execvp(argv[0], argv)  # noqa: S606 - argv is the sandbox's own command line
-
-
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host, int(port)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m netclode_sandbox.authproxy")
-    parser.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080))
+    parser.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     parser.add_argument("--upstream-socket", type=Path, required=True)
     parser.add_argument("--token-file", type=Path, required=True)
-    parser.add_argument(
-        "--exec",
-        nargs=argparse.REMAINDER,
-        default=[],
-        metavar="CMD",
-        dest="command",
-        help="run the proxy in a child process and exec CMD once it listens",
-    )
     args = parser.parse_args(argv)
     try:
-        listener = bind(*args.listen)
+        listener = tcp_listener(args.listen)
+    except ValueError as e:
+        parser.error(str(e))
     except OSError as e:
-        host, port = args.listen
-        raise SystemExit(f"authproxy: cannot listen on {host}:{port}: {e.strerror}") from None
-    if args.command:
-        fork_then_exec(listener, args.upstream_socket, args.token_file, args.command)
+        raise SystemExit(f"authproxy: cannot listen on {args.listen}: {e.strerror}") from None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     run(listener, args.upstream_socket, args.token_file)
 
 

@@ -4,17 +4,15 @@ The host (sandbox host or pod bridge) connects to `in/ports.sock`, writes the ta
 as one ASCII line ("8000\n"), then relays raw bytes both ways, so HTTP, WebSocket upgrades
 and any other TCP protocol work unchanged. The sandbox has only its own loopback, so the
 target is always 127.0.0.1 inside it; a server bound to 0.0.0.0 or 127.0.0.1 both work.
-One asyncio loop on a daemon thread serves every connection.
+One asyncio loop on a daemon thread serves every connection, from the first one on (the
+runtime binds the socket and loads this module only then: ondemand.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import threading
+import socket
 
-from netclode_sandbox import identity
 from netclode_sandbox.pipes import pipe
 
 HEADER_TIMEOUT = 5.0
@@ -22,23 +20,14 @@ CONNECT_TIMEOUT = 5.0
 MAX_HEADER = 8  # "65535\n" fits
 
 
-def start(socket_path: str) -> None:
-    """Serves `socket_path` on a background thread (returns once it listens)."""
-    ready = threading.Event()
-    threading.Thread(target=_serve, args=(socket_path, ready), name="ports", daemon=True).start()
-    ready.wait(5)
+def run(listener: socket.socket) -> None:
+    """Serves the listening Unix socket until the process ends."""
 
-
-def _serve(socket_path: str, ready: threading.Event) -> None:
     async def main() -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(socket_path)
-        server = await asyncio.start_unix_server(_handle, path=socket_path)
-        ready.set()
+        server = await asyncio.start_unix_server(_handle, sock=listener)
         await server.serve_forever()
 
-    with identity.as_runtime():  # the socket lives in the runtime's own directory
-        asyncio.run(main())
+    asyncio.run(main())
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -24,13 +24,13 @@ sandbox's start more than the whole publisher does.
 from __future__ import annotations
 
 import http.client
+import os
 import queue
 import shutil
 import socket
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 from netclode_protocol.v1 import agent_pb2
@@ -79,7 +79,7 @@ class Publisher:
         # Batches kept (body, outbox file or None when the disk refused it), in send order.
         self._kept: queue.Queue[tuple[bytes, Path | None]] = queue.Queue()
         self._sender_free = threading.Event()
-        self._id = uuid.uuid4().hex
+        self._id = os.urandom(16).hex()  # not uuid: its import is ~0.2 MiB per sandbox
         self._seq = 0
         self._token = ""
         self._outbox = Path()

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox.agent import Agent
 from netclode_sandbox.agent.events import Emit
 
 
-@dataclass
-class _Turn:
+class _Turn(NamedTuple):
     prompt_id: str
     text: str
 

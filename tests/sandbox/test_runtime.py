@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -181,6 +182,51 @@ def test_a_sandbox_stopped_right_after_start_leaves_no_process(driver):
     while (left := _processes_mentioning("/sandboxes/sb-brief-")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == []
+
+
+def _runtime_pid(sandbox_id: str) -> int:
+    """The runtime's host pid: below the sandbox's bwrap processes (whose command lines
+    end with the runtime's), the one running the interpreter."""
+    parents = set(_processes_mentioning(f"/sandboxes/{sandbox_id}/"))
+    while parents:
+        children = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if ppid in parents:
+                if cmdline == f"{sys.executable}\0-m\0netclode_sandbox\0".encode():
+                    return int(stat.parent.name)
+                children.add(int(stat.parent.name))
+        parents = children
+    raise AssertionError(f"no runtime process for {sandbox_id}")
+
+
+def _maps_asyncio(pid: int) -> bool:
+    return "_asyncio" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_an_idle_runtime_loads_the_auth_proxy_when_its_first_client_comes(driver):
+    """The auth-proxy listens from the start, yet an idle sandbox holds none of its code
+    (asyncio: ~2 MiB of every sandbox); its first client is answered all the same."""
+    driver.start(SandboxSpec(sandbox_id="sb-idle", workspace_id="ws-idle"))
+    try:
+        wait_ready(driver, "sb-idle")
+        runtime = _runtime_pid("sb-idle")
+        assert not _maps_asyncio(runtime)
+        probe = (
+            "import socket; s = socket.create_connection(('127.0.0.1', 8080)); "
+            "s.sendall(b'GET http://example.test/ HTTP/1.1\\r\\nHost: example.test\\r\\n\\r\\n'); "
+            "print(s.recv(4096).decode())"
+        )
+        reply = run(driver, "sb-idle", sys.executable, "-c", probe)
+        # Unassigned, so no token yet: the proxy's own answer, not a refused connection.
+        assert reply.stdout.startswith(b"HTTP/1.1 502 no session token available"), reply
+        assert _maps_asyncio(runtime)
+    finally:
+        driver.stop("sb-idle")
 
 
 def _type(driver, sandbox_id: str, data: bytes) -> None:

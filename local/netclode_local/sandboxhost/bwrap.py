@@ -7,13 +7,13 @@ import, `netclode_protocol` (the import contracts in pyproject.toml hold it to t
 the repository root, which may hold a `.env`), the agent tools scripts/setup.sh installed (the
 OpenCode server, at TOOLS_DIR on PATH), and /run/netclode/{in,out} for its sockets.
 
-Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, started
-before the runtime, see netclode_sandbox.authproxy), which adds the session token the
-runtime writes to /run/netclode/session/token (a host dir only the runtime's uid may enter)
-and forwards to the secret proxy over out/proxy.sock. The secret proxy's CA is trusted
-inside: the CA bundle (system roots + ours) is bound read-only over the system store and
-named by every *_CA_* variable the usual clients read; Node gets our CA alone
-(NODE_EXTRA_CA_CERTS adds to its own roots).
+Its only way to the internet is the auth-proxy (HTTP(S)_PROXY=127.0.0.1:8080, served by the
+runtime's process, listening before the runtime serves: see netclode_sandbox.authproxy), which
+adds the session token the runtime writes to /run/netclode/session/token (a host dir only
+the runtime's uid may enter) and forwards to the secret proxy over out/proxy.sock. The
+secret proxy's CA is trusted inside: the CA bundle (system roots + ours) is bound read-only
+over the system store and named by every *_CA_* variable the usual clients read; Node gets
+our CA alone (NODE_EXTRA_CA_CERTS adds to its own roots).
 Every namespace is unshared (so only its own loopback). The user namespace is the host's
 (see userns.py): the runtime runs as uid 0 inside keeping only CAP_SETUID, CAP_SETGID and
 CAP_KILL (to start the agent's processes as uid 1000, which have no capabilities at all, and
@@ -67,7 +67,6 @@ PASSWD = (
 GROUP = f"agent:x:{userns.AGENT_UID}:\n"
 HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
 SESSION_DIR = f"{RUN_DIR}/session"
-TOKEN_FILE = f"{SESSION_DIR}/token"
 OUTBOX_DIR = f"{RUN_DIR}/outbox"
 PROXY_SOCKET = f"{RUN_DIR}/out/proxy.sock"
 AUTH_PROXY = "127.0.0.1:8080"
@@ -151,10 +150,10 @@ def build(
     trust: ProxyTrust | None = None,
     confined: Confined | None = None,
 ) -> tuple[Command, dict[str, str]]:
-    """The command (limits + bwrap + auth-proxy + runtime) and the environment to start it
-    with. `namespaces` are the slot's user namespaces (userns.namespaces); the command
-    holds them until close_fds(). Without `trust` (no secret proxy configured) HTTPS
-    through the proxy cannot work."""
+    """The command (limits + bwrap + the runtime, which serves the auth-proxy) and the
+    environment to start it with. `namespaces` are the slot's user namespaces
+    (userns.namespaces); the command holds them until close_fds(). Without `trust` (no
+    secret proxy configured) HTTPS through the proxy cannot work."""
     confined = confined or Confined()
     cmd = Command(
         [
@@ -201,7 +200,9 @@ def build(
         "/workspace",
         "--",
         *userns.RUNTIME_IDENTITY,
-        *_auth_proxy_then(sys.executable, "-m", "netclode_sandbox"),
+        sys.executable,
+        "-m",
+        "netclode_sandbox",
     ]
     if confined.cgroup_procs:
         cmd.argv = join_then(confined.cgroup_procs, cmd.argv)
@@ -217,6 +218,8 @@ def build(
         "NETCLODE_WORKSPACE": "/workspace",
         "NETCLODE_AGENT_UID": str(userns.AGENT_UID),
         "NETCLODE_OUTBOX": OUTBOX_DIR,
+        "NETCLODE_AUTH_PROXY": AUTH_PROXY,
+        "NETCLODE_PROXY_SOCKET": PROXY_SOCKET,
         **dict.fromkeys(PROXY_ENV, f"http://{AUTH_PROXY}"),
         "NO_PROXY": NO_PROXY,
         "no_proxy": NO_PROXY,
@@ -236,23 +239,6 @@ def _seccomp(cmd: Command) -> None:
     fd = seccomp.program_fd()
     cmd.fds.append(fd)
     cmd.argv += ["--seccomp", str(fd)]
-
-
-def _auth_proxy_then(*runtime: str) -> list[str]:
-    """The auth-proxy binds its port, forks itself off, then execs the runtime."""
-    return [
-        sys.executable,
-        "-m",
-        "netclode_sandbox.authproxy",
-        "--listen",
-        AUTH_PROXY,
-        "--upstream-socket",
-        PROXY_SOCKET,
-        "--token-file",
-        TOKEN_FILE,
-        "--exec",
-        *runtime,
-    ]
 
 
 def _trust(cmd: Command, trust: ProxyTrust) -> None:
