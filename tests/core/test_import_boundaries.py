@@ -26,7 +26,8 @@ TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 ALLOWED_IN = {
     "github": set(),  # PyGithub: the bot imports it with its first GitHub call
     "kubernetes": set(),  # only the kubernetes sandbox driver, once chosen
-    "connectrpc": {"api", "bot", "ingest"},
+    "connectrpc": {"api", "ingest"},  # the bot loads its client and errors with its first api call
+    "protobuf": {"api", "ingest"},  # connectrpc's own protobuf runtime, not google.protobuf
     "netclode_protocol.v1": {"api", "bot", "ingest", "pool"},
     "httpx": set(),  # imported to call a sandbox, GitHub or the api, or to publish an event
     "rich": set(),  # httpx's command-line tool pulls it in (see netclode_protocol/__init__.py)
