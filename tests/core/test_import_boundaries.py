@@ -151,8 +151,9 @@ def test_sessions_list_imports_only_its_own_command_module() -> None:
 
 
 def test_a_one_call_command_imports_no_connect_client_and_no_rich_until_it_prints() -> None:
-    """Unary calls go over http.client; the connectrpc client is for streams only, and rich
-    for tables and styled text (this call fails to connect: an error, printed by click)."""
+    """Unary calls go over http.client; the connectrpc client is for streams only, rich for
+    tables and styled text, and subprocess for `up` (this call fails to connect: an error,
+    printed by click)."""
     modules = modules_after(
         "from netclode_cli.main import cli\n"
         "try:\n"
@@ -161,7 +162,8 @@ def test_a_one_call_command_imports_no_connect_client_and_no_rich_until_it_print
         "except SystemExit:\n    pass"
     )
     assert "netclode_cli.client" in modules
-    assert [p for p in ("connectrpc", "pyqwest", "rich") if loaded(modules, p)] == []
+    unused = ("connectrpc", "pyqwest", "rich", "subprocess")
+    assert [p for p in unused if loaded(modules, p)] == []
 
 
 def lazy_groups(group: click.Group, ctx: click.Context) -> list[LazyGroup]:
