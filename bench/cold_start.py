@@ -16,6 +16,12 @@ cold start is not measured as a compile of every imported module).
 Baseline in the same run: `python -c pass` (the least any Python process costs). Targets
 (issue 20): every function <= 300 ms, `--help` <= 100 ms, `sessions list` <= 150 ms.
 
+Then each function's import floor: the CPU its start spends importing, in the order a start
+pays it (Python itself, functions-framework with Flask, gunicorn and netclode.serving, redis-py,
+the Connect server's runtimes for the targets that serve Connect, then the target's own code),
+each group measured on top of the ones before it in fresh processes. It says which part of a
+start the target's own code can still cut.
+
     .venv/bin/python bench/cold_start.py [--runs 5] [--cli-runs 10]
 """
 
@@ -56,6 +62,22 @@ from tests.support.event_sink import EventSink
 from tests.support.sandboxhost import start_sandbox_host
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
+# The targets serving Connect RPCs (tests/core/test_import_boundaries.py keeps the others off it).
+CONNECT_TARGETS = ("api", "ingest")
+FLOOR_GROUPS = (
+    ("python", "pass"),
+    ("functions-framework+flask", "import functions_framework"),
+    ("gunicorn+serving", "import netclode.serving"),
+    ("redis-py", "import redis"),
+)
+CONNECT_GROUP = (
+    "connect+protobuf",
+    "import connectrpc.server, connectrpc.compat, connectrpc.client",
+)
+# Prints the process's CPU time (ms) after each statement of argv.
+STEPS = (
+    "import sys, time\nfor s in sys.argv[1:]:\n    exec(s)\n    print(time.process_time() * 1000)"
+)
 FUNCTION_TARGET_MS = 300.0
 START_TIMEOUT_S = 60.0
 NETCLODE = Path(sys.executable).with_name("netclode")
@@ -256,6 +278,26 @@ def session_token(redis_url: str) -> str:
     return token
 
 
+def floor_groups(target: str) -> list[tuple[str, str]]:
+    connect = [CONNECT_GROUP] if target in CONNECT_TARGETS else []
+    return [*FLOOR_GROUPS, *connect, (f"{target} own", f"import netclode.functions.{target}")]
+
+
+def show_floor(target: str, env: dict[str, str], runs: int) -> None:
+    """The CPU of each import group of `target`'s start (see the module doc), p50 of `runs`
+    fresh processes after a warm-up."""
+    groups = floor_groups(target)
+    argv = [sys.executable, "-c", STEPS, *(stmt for _, stmt in groups)]
+    samples = []
+    for _ in range(runs + 1):
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+        marks = [float(x) for x in done.stdout.split()]
+        samples.append([b - a for a, b in zip([0.0, *marks], marks, strict=False)])
+    parts = [statistics.median(s[i] for s in samples[1:]) for i in range(len(groups))]
+    terms = " + ".join(f"{name} {ms:.0f}" for (name, _), ms in zip(groups, parts, strict=True))
+    print(f"import floor {target:<11} cpu p50: {terms} = {sum(parts):.0f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5, help="cold starts per function target")
@@ -299,6 +341,8 @@ def main() -> None:
             argv = [str(NETCLODE), "sessions", "list"]
             list_ms = series(lambda: run(argv, cli_env, b"No sessions"), args.cli_runs)
         show("netclode sessions list", list_ms, base, 150.0)
+        for target in TARGETS:
+            show_floor(target, env, args.runs)
     finally:
         broker.close()
         host.terminate()

@@ -241,6 +241,10 @@ def serve(
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
+        # gunicorn's control socket (for `gunicornc`) defaults to one path in $HOME that every
+        # function process on a host would bind in turn; its asyncio thread also competes
+        # with the worker's first request. A function is managed by its platform instead.
+        "control_socket_disable": True,
     }
     if fd is not None:
         options["bind"] = f"fd://{fd}"

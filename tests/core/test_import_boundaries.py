@@ -26,7 +26,8 @@ TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 ALLOWED_IN = {
     "github": set(),  # PyGithub: the bot imports it with its first GitHub call
     "kubernetes": set(),  # only the kubernetes sandbox driver, once chosen
-    "connectrpc": {"api", "bot", "ingest"},
+    "connectrpc": {"api", "ingest"},  # the bot loads its client and errors with its first api call
+    "protobuf": {"api", "ingest"},  # connectrpc's own protobuf runtime, not google.protobuf
     "netclode_protocol.v1": {"api", "bot", "ingest", "pool"},
     "httpx": set(),  # imported to call a sandbox, GitHub or the api, or to publish an event
     "rich": set(),  # httpx's command-line tool pulls it in (see netclode_protocol/__init__.py)
@@ -150,8 +151,9 @@ def test_sessions_list_imports_only_its_own_command_module() -> None:
 
 
 def test_a_one_call_command_imports_no_connect_client_and_no_rich_until_it_prints() -> None:
-    """Unary calls go over http.client; the connectrpc client is for streams only, and rich
-    for tables and styled text (this call fails to connect: an error, printed by click)."""
+    """Unary calls go over http.client; the connectrpc client is for streams only, rich for
+    tables and styled text, and subprocess for `up` (this call fails to connect: an error,
+    printed by click)."""
     modules = modules_after(
         "from netclode_cli.main import cli\n"
         "try:\n"
@@ -160,7 +162,8 @@ def test_a_one_call_command_imports_no_connect_client_and_no_rich_until_it_print
         "except SystemExit:\n    pass"
     )
     assert "netclode_cli.client" in modules
-    assert [p for p in ("connectrpc", "pyqwest", "rich") if loaded(modules, p)] == []
+    unused = ("connectrpc", "pyqwest", "rich", "subprocess")
+    assert [p for p in unused if loaded(modules, p)] == []
 
 
 def lazy_groups(group: click.Group, ctx: click.Context) -> list[LazyGroup]:

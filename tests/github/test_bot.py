@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import redis
+from connectrpc.errors import ConnectError
 
 from netclode.auth.tokens import USER, TokenStore
 from netclode.config import Settings
-from netclode.github.sessions import SessionAPI
+from netclode.github.sessions import TRANSIENT, Refused, SessionAPI
 from netclode.sessions.afterturn import AfterTurn
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.sessions.reports import Ingest
@@ -28,6 +29,7 @@ from netclode_protocol.v1 import agent_pb2, api_pb2, common_pb2, events_pb2
 from tests.github.conftest import payload, send_event
 from tests.support.github_standin import GitHubStandIn, Issue
 from tests.support.inside import until
+from tests.support.net import free_port
 
 REPO = "Codertocat/Hello-World"
 SOURCE = f"https://github.com/{REPO}"
@@ -451,3 +453,15 @@ def test_concurrency_limit_queues_then_starts(bot, gh, api, redis_client):
     assert third["state"] == "running"
     assert "task 2" in initial_prompt(api, third["session_id"])
     assert "Looking into it" in queued[0]["body"]
+
+
+def test_a_refused_create_is_answered_and_an_outage_is_retried(bot, api):
+    """The api's refusal becomes the bot's `Refused` (answered on the issue, not retried);
+    an api that does not answer stays a Connect error, which the delivery retries on."""
+    with pytest.raises(Refused) as refused:
+        api.create("bad repo", "not a repo", "read", "hello")
+    assert "not a repo" in refused.value.message
+    down = SessionAPI(f"http://127.0.0.1:{free_port()}", BOT_TOKEN)
+    with pytest.raises(ConnectError) as outage:
+        down.create("no api", "octo/repo", "read", "hello")
+    assert outage.value.code.name in TRANSIENT

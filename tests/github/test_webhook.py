@@ -170,3 +170,21 @@ def test_broker_refusal_answers_503_and_allows_redelivery(hook, sink, redis_clie
     sink.status = 202
     assert deliver(hook.url, body, event="ping", delivery="d-down").status_code == 202
     assert [d.headers["ce-id"] for d in sink.deliveries] == ["d-down", "d-down"]
+
+
+def test_a_function_process_opens_no_control_socket(start_function, redis_url, sink, tmp_path):
+    """gunicorn's control socket defaults to a path in $HOME shared by every function on the
+    host (whichever started last would answer `gunicornc`): the functions serve without one."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "HOME": str(home),
+        "XDG_RUNTIME_DIR": str(home),
+        "NETCLODE_GITHUB_WEBHOOK_SECRET": SECRET,
+        "NETCLODE_REDIS_URL": redis_url,
+        "NETCLODE_BROKER_URL": f"{sink.url}/netclode/default",
+    }
+    fn = start_function("webhook", env)
+    body = json.dumps({**payload("ping.payload"), "zen": "no control socket"}).encode()
+    assert deliver(fn.url, body, event="ping", delivery="ctl-1").status_code == 202
+    assert sorted(p.name for p in home.rglob("*")) == []

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
-
-from connectrpc.code import Code
-from connectrpc.errors import ConnectError
+from typing import TYPE_CHECKING, TypeVar
 
 from netclode_protocol.errors import InvalidArgument
 from netclode_protocol.providers import normalize_model
@@ -16,7 +14,11 @@ from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 if TYPE_CHECKING:
     from netclode_protocol.v1 import api_connect
 
+T = TypeVar("T")
+
 TIMEOUT_MS = 30_000
+# Connect codes that mean "try again later" rather than "this request is wrong".
+TRANSIENT = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "UNKNOWN"})
 PAGE = 500
 MAX_PAGES = 40
 ACCESS = {"read": common_pb2.REPO_ACCESS_READ, "write": common_pb2.REPO_ACCESS_WRITE}
@@ -46,7 +48,20 @@ def session_choice(
     return sdk_type, model
 
 
+class Refused(Exception):
+    """The api refused a session for good (a request it will never accept): its message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class SessionAPI:
+    """The bot's calls to the api, with Connect's errors in the bot's terms: a session gone
+    is None, a refusal `Refused`, and an outage (TRANSIENT) the ConnectError it retries on.
+    Connect's client and errors load with the first call: they bring its protobuf runtime
+    and HTTP stack, a large share of a cold start that most ticks never need."""
+
     def __init__(
         self,
         address: str,
@@ -74,8 +89,7 @@ class SessionAPI:
 
     @cached_property
     def client(self) -> api_connect.SessionServiceClientSync:
-        """Made on the first call: the Connect client (its HTTP stack, asyncio, telemetry)
-        is a large share of the bot's cold start, and most ticks call no api."""
+        """Made on the first call (see the class doc)."""
         from netclode_protocol.v1 import api_connect
 
         return api_connect.SessionServiceClientSync(self.address, timeout_ms=TIMEOUT_MS)
@@ -90,19 +104,23 @@ class SessionAPI:
             sdk_type=sdk_type,
             model=model,
         )
-        return self.client.create_session(req, headers=self.headers).session.id
+        from connectrpc.errors import ConnectError
+
+        try:
+            return self.client.create_session(req, headers=self.headers).session.id
+        except ConnectError as exc:
+            if exc.code.name in TRANSIENT:
+                raise
+            raise Refused(exc.message) from exc
 
     def get(self, session_id: str) -> common_pb2.Session | None:
         """The session, or None when it no longer exists."""
-        try:
-            resp = self.client.get_session(
+        resp = self._unless_gone(
+            lambda: self.client.get_session(
                 api_pb2.GetSessionRequest(session_id=session_id), headers=self.headers
             )
-        except ConnectError as exc:
-            if exc.code == Code.NOT_FOUND:
-                return None
-            raise
-        return resp.summary.session
+        )
+        return resp.summary.session if resp is not None else None
 
     def history(self, session_id: str) -> list[events_pb2.StreamEntry]:
         """The durable history, oldest first (bounded to MAX_PAGES pages)."""
@@ -120,13 +138,23 @@ class SessionAPI:
         return out
 
     def delete(self, session_id: str) -> None:
-        try:
-            self.client.delete_session(
+        self._unless_gone(
+            lambda: self.client.delete_session(
                 api_pb2.DeleteSessionRequest(session_id=session_id), headers=self.headers
             )
+        )
+
+    def _unless_gone(self, call: Callable[[], T]) -> T | None:
+        """`call()`, or None when the api answers NOT_FOUND (the session is gone)."""
+        from connectrpc.code import Code
+        from connectrpc.errors import ConnectError
+
+        try:
+            return call()
         except ConnectError as exc:
-            if exc.code != Code.NOT_FOUND:
-                raise
+            if exc.code == Code.NOT_FOUND:
+                return None
+            raise
 
 
 def last_answer(history: list[events_pb2.StreamEntry]) -> str:

@@ -13,15 +13,13 @@ import logging
 from typing import TYPE_CHECKING
 
 import redis
-from connectrpc.code import Code
-from connectrpc.errors import ConnectError
 
 from netclode.github import answers, prompt
 from netclode.github.app import READ, WRITE, GitHubApp
 from netclode.github.context import gather
 from netclode.github.jobs import FINISHING, QUEUED, RUNNING, STARTING, Job, JobStore
 from netclode.github.routing import DEPS, ISSUE, PR, REVIEW, Work, route
-from netclode.github.sessions import SessionAPI, last_answer, last_error, turn_outcome
+from netclode.github.sessions import Refused, SessionAPI, last_answer, last_error, turn_outcome
 from netclode.github.settings import GitHubSettings
 from netclode.store.sessions import now_ms
 from netclode_protocol import keys
@@ -37,8 +35,6 @@ ALLOWED_PERMISSIONS = frozenset({"admin", "write"})
 NAME_REQUEST_CHARS = 50
 NAME_TITLE_CHARS = 60
 DEP_REVIEW_TTL_S = 90 * 24 * 3600
-# Connect codes that mean "try again later" rather than "this request is wrong".
-TRANSIENT = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNKNOWN})
 
 
 def _cut(text: str, n: int) -> str:
@@ -169,9 +165,7 @@ class Bot:
         if not job.session_id:
             try:
                 session_id = self.api.create(job.name, job.repo, job.access, job.prompt)
-            except ConnectError as exc:
-                if exc.code in TRANSIENT:
-                    raise
+            except Refused as exc:  # an outage raises on: the delivery is retried
                 self._finish(job, answers.failure(job.delivery, exc.message))
                 return
             deadline = now_ms() + self.gh.session_timeout_s * 1000

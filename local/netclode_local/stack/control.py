@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,6 +67,8 @@ def up(
     the environment the stack starts from, this process's by default (a user's keys and
     settings); a test passes one built from scratch so its own shell cannot leak in.
     """
+    import subprocess  # here: every CLI call imports this module to find the stack
+
     if running_pid(layout):
         return layout.read_state() or {}
     layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
