@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -299,3 +300,26 @@ def test_conversation_resumes_after_rebuild(
     assert messages[0]["content"][0]["text"] == "remember 42"
     assert "Saved 42." in flat and "tool_result" in flat
     assert messages[-1]["content"][-1]["text"] == "what was it?"
+
+
+def test_conversation_cut_by_a_crash_mid_save_resumes_without_the_torn_step(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    scripted_llm.push(text("Noted."))
+    first, _ = make_agent()
+    first.run_turn("remember 42")
+    # The sandbox died while saving a step: its tool call written, its results cut short.
+    history = workspace / ".netclode/native-history.jsonl"
+    step = {"role": "assistant", "text": "", "thinking": [], "tool_calls": []}
+    step["tool_calls"] = [{"id": "t9", "name": "Bash", "input": {"command": "true"}}]
+    with history.open("a") as f:
+        f.write(json.dumps(step) + '\n{"role": "tool", "results": [{"id": "t')
+
+    scripted_llm.push(text("It was 42."))
+    second, _ = make_agent()
+    assert second.run_turn("what was it?").final_answer == "It was 42."
+    messages = scripted_llm.model_requests()[-1].body["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert "t9" not in str(messages)  # no tool call left without its result (the API refuses it)
+    saved = [json.loads(line) for line in history.read_text().splitlines()]
+    assert [m["role"] for m in saved] == ["user", "assistant", "user", "assistant"]

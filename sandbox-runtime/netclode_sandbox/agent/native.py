@@ -4,7 +4,7 @@ A turn runs in a worker thread so `run_turn` can honour an interrupt within 2 s 
 model reply is stalled on the network: the interrupt closes the stream, kills any running
 Bash process group, and `run_turn` returns after a short grace for the worker to unwind
 (whatever the worker emits after that is dropped). The conversation is kept in neutral form
-in `<workspace>/.netclode/native-history.json`, so a sandbox started on the same workspace
+in `<workspace>/.netclode/native-history.jsonl`, so a sandbox started on the same workspace
 after pause/resume continues it.
 """
 
@@ -29,39 +29,77 @@ from netclode_sandbox.agent.worker import Turns
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_STEPS = 50
-HISTORY_FILE = ".netclode/native-history.json"
+HISTORY_FILE = ".netclode/native-history.jsonl"
 
 
 class History:
-    """The conversation, saved atomically after every step (a step that calls tools is saved
-    with its results, so the file never ends in a tool call without them)."""
+    """The conversation, appended to its file as it grows: one JSON message per line.
+
+    A step is saved with one write of its new lines (a step that calls tools together with
+    their results), so saving costs the step's messages, not the whole conversation. A write
+    cut short by a crash leaves a torn last line: loading stops at the first unreadable line
+    and drops a tool call left without its results, then rewrites the file without them."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.messages: list[dict[str, Any]] = []
-        self._encoded: list[tuple[dict[str, Any], str]] = []  # JSON per message, kept
+        self._unsaved: list[str] = []
         if path.is_file():
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except OSError as e:
+            log.warning("unreadable conversation history %s (%s); starting fresh", self.path, e)
+            return
+        for line in lines:
             try:
-                self.messages = json.loads(path.read_text())
-            except (json.JSONDecodeError, OSError):
-                log.warning("unreadable conversation history %s; starting fresh", path)
+                message = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                break
+            if not isinstance(message, dict):
+                break
+            self.messages.append(message)
+        while self.messages and self.messages[-1].get("tool_calls"):
+            self.messages.pop()  # its results were never saved
+        if len(self.messages) < len(lines):
+            log.warning(
+                "conversation history %s ended torn; kept its first %d messages",
+                self.path,
+                len(self.messages),
+            )
+            self._rewrite()
 
     def append(self, message: dict[str, Any], *, save: bool = True) -> None:
         self.messages.append(message)
+        self._unsaved.append(json.dumps(message) + "\n")
         if save:
             self.save()
 
     def save(self) -> None:
+        """Appends the messages added since the last save; a write that fails midway is
+        taken back, so the next save does not follow a torn line."""
+        if not self._unsaved:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = memoryview("".join(self._unsaved).encode())
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            end = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+            except OSError:
+                os.ftruncate(fd, end)
+                raise
+        finally:
+            os.close(fd)
+        self._unsaved.clear()
+
+    def _rewrite(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        done = self._encoded  # messages are never changed once appended: encode new ones only
-        for i, m in enumerate(self.messages):
-            if i < len(done) and done[i][0] is m:
-                continue
-            del done[i:]
-            done.append((m, json.dumps(m)))
-        del done[len(self.messages) :]
-        tmp.write_text("[" + ", ".join(raw for _, raw in done) + "]")
+        tmp.write_text("".join(json.dumps(m) + "\n" for m in self.messages))
         os.replace(tmp, self.path)
 
 
