@@ -160,7 +160,7 @@ def replay(llm: ScriptedLLM, backend: Backend, ws: Path, turn: int, sent: list[R
     bodies = [json.dumps(r.body).encode() for r in sent]
     headers = {**backend.auth(llm), "content-type": "application/json"}
     llm.push(*script)
-    with httpx.Client(headers=headers) as client:
+    with httpx.Client(headers=headers, timeout=60.0) as client:
         t = time.perf_counter()
         for s, body in enumerate(bodies):
             with client.stream("POST", f"{llm.url}{backend.path}", content=body) as resp:

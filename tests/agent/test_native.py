@@ -323,3 +323,27 @@ def test_conversation_cut_by_a_crash_mid_save_resumes_without_the_torn_step(
     assert "t9" not in str(messages)  # no tool call left without its result (the API refuses it)
     saved = [json.loads(line) for line in history.read_text().splitlines()]
     assert [m["role"] for m in saved] == ["user", "assistant", "user", "assistant"]
+
+
+def test_changes_made_outside_a_tool_are_not_reported_as_its_own(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    scripted_llm.push(tool("Write", {"file_path": "a.txt", "content": "one\ntwo\n"}), text("ok"))
+    agent, rec = make_agent()
+    agent.run_turn("write a")
+    # Between turns, the user works in the terminal.
+    (workspace / "a.txt").write_text("one\ntwo\nthree\nfour\n")
+    (workspace / "b.txt").write_text("mine\n")
+    rec.items.clear()
+    scripted_llm.push(
+        tool("Edit", {"file_path": "a.txt", "old_string": "two", "new_string": "2"}),
+        tool("Bash", {"command": "echo new > c.txt"}),
+        text("done"),
+    )
+    agent.run_turn("edit a, make c")
+
+    changes = [i.event.file_change for i in rec.finals() if i.event.HasField("file_change")]
+    assert [(c.path, c.change, c.lines_added, c.lines_removed) for c in changes] == [
+        ("a.txt", events_pb2.FILE_CHANGE_TYPE_EDITED, 1, 1),
+        ("c.txt", events_pb2.FILE_CHANGE_TYPE_CREATED, 1, 0),
+    ]

@@ -87,8 +87,10 @@ class WorkspaceTracker:
 
         `only` (a workspace-relative path) checks just that file: for tools that say exactly
         what they touched, instead of walking the whole workspace."""
-        stats = self._stat_one(only) if only is not None else _stat_tree(self.root)
-        known = {only} & set(self._files) if only is not None else set(self._files)
+        if only is None:
+            stats, known = _stat_tree(self.root), set(self._files)
+        else:
+            stats, known = self._stat_one(only), {only} & self._files.keys()
         out: list[events_pb2.FileChangePayload] = []
         for rel, st in stats.items():
             old = self._files.get(rel)

@@ -36,17 +36,19 @@ class Encoded:
         self._open: tuple[str, list[str]] | None = None  # the last one, still open
 
     def messages(self, history: list[dict]) -> str:
-        """The API messages of `history`, comma-separated JSON."""
+        """The API messages of `history`, comma-separated JSON. History only grows: one that
+        does not extend the last one seen (shorter, or another last message seen) is written
+        again from its first difference."""
         done = self._done
-        for i, m in enumerate(history):
-            if i < len(done) and done[i][0] is m:
-                continue
-            if i < len(done):  # a message was replaced: write it and what follows again
-                self._restart(i)
+        if len(history) < len(done) or (done and history[len(done) - 1] is not done[-1][0]):
+            same = next(
+                (i for i, (m, d) in enumerate(zip(history, done, strict=False)) if m is not d[0]),
+                min(len(history), len(done)),
+            )
+            self._restart(same)
+        for m in history[len(done) :]:
             done.append((m, self.convert(m)))
             self._add(done[-1][1])
-        if len(done) > len(history):
-            self._restart(len(history))
         if self._open is None:
             return ""
         return ",".join([*self._closed, _message(*self._open)])

@@ -119,6 +119,7 @@ class NativeAgent:
             self.setup_error = str(e)
         self.turns = Turns("native-turn")
         self._tracker: WorkspaceTracker | None = None
+        self._outside_unseen = True
 
     def interrupt(self) -> None:
         self.turns.interrupt()
@@ -177,11 +178,22 @@ class NativeAgent:
             self._fail(result, f"stopped after the step limit ({self.max_steps} model steps)")
 
     def _baseline(self) -> None:
-        """Absorbs changes made outside a tool (terminal, clone) so they are not reported."""
+        """Marks what changed outside a tool since the last turn (terminal, clone) as not yet
+        absorbed: `_track` takes it in before the first tool that writes, so it is not
+        reported as that tool's work, and a turn that writes nothing pays no walk."""
+        self._outside_unseen = True
+
+    def _track(self, touched: str | None) -> WorkspaceTracker:
+        """The tracker, up to date with the workspace as the next tool (that writes `touched`,
+        or anything when None) finds it."""
         if self._tracker is None:
-            self._tracker = WorkspaceTracker(self.workspace)
-        else:
+            self._tracker, self._outside_unseen = WorkspaceTracker(self.workspace), False
+        elif touched is not None:
+            self._tracker.changes(touched)  # the one file the tool changes, as it is now
+        elif self._outside_unseen:
             self._tracker.changes()
+            self._outside_unseen = False
+        return self._tracker
 
     def _run_tools(self, step: Step) -> None:
         results = []
@@ -198,14 +210,17 @@ class NativeAgent:
         command = str(call.input.get("command", "")) if call.name == "Bash" else ""
         if command:
             self.events.command_start(call.id, command)
+        writes = call.name not in READ_ONLY
+        touched = self.toolbox.touched(call.name, call.input) if writes else None
+        tracker = self._track(touched) if writes else None
         started = time.monotonic()
         res = self.toolbox.run(call.name, call.input)
         ms = int((time.monotonic() - started) * 1000)
         if command:
             code = res.exit_code if res.exit_code is not None else -1
             self.events.command_end(call.id, command, code, ms)
-        if call.name not in READ_ONLY and self._tracker:
-            for change in self._tracker.changes(self.toolbox.touched(call.name, call.input)):
+        if tracker is not None:
+            for change in tracker.changes(touched):
                 self.events.file_change(call.id, change)
         self.events.tool_end(
             call.id, error=res.error, duration_ms=ms, result=res.output or res.error
