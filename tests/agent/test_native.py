@@ -347,3 +347,22 @@ def test_changes_made_outside_a_tool_are_not_reported_as_its_own(
         ("a.txt", events_pb2.FILE_CHANGE_TYPE_EDITED, 1, 1),
         ("c.txt", events_pb2.FILE_CHANGE_TYPE_CREATED, 1, 0),
     ]
+
+
+def test_tools_cannot_write_beside_the_workspace(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    sibling = workspace.parent / f"{workspace.name}2"  # shares the workspace's name as a prefix
+    sibling.mkdir()
+    (workspace / "link").symlink_to(sibling)
+    scripted_llm.push(
+        tool("Write", {"file_path": f"../{sibling.name}/a.txt", "content": "x"}),
+        tool("Write", {"file_path": "link/b.txt", "content": "x"}),
+        tool("Write", {"file_path": str(sibling / "c.txt"), "content": "x"}),
+        text("Could not."),
+    )
+    agent, rec = make_agent()
+    agent.run_turn("escape")
+    ends = [i.event.tool_end for i in rec.finals() if i.event.HasField("tool_end")]
+    assert [("outside the workspace" in e.error) for e in ends] == [True, True, True]
+    assert list(sibling.iterdir()) == []
