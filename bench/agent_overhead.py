@@ -13,12 +13,14 @@ the tool's own work done plainly (the file written; for codex, the same command 
 per turn.
 
 Target (native, issue 20): overhead p50 <= 5 ms. The SDK backends have none: their figure is
-printed with its baseline and ratio. Their step time goes to the vendor's CLI, not to us: each
-turn starts the CLI (codex, copilot, claude; opencode's server starts once, in the warm-up
-turn), spread over the turn's steps, and the CLI's own work per step (its request build,
-stream handling, tool dispatch and, for codex, a sandboxed shell per command). Our adapter
-translates the CLI's events as they come (no fixed poll or sleep on a step's path: the
-watchdogs only wake to give up on a silent model).
+printed with its baseline and ratio. Their step time goes to the vendor's CLI, not to our
+adapter (timed by when each model request reaches the server): each turn starts the CLI
+(codex, copilot, claude; opencode's server starts once, in the warm-up turn), and for
+copilot that start, until its first model request, is most of the turn, spread here over
+its steps; between two requests the CLI does its own work (request build, stream handling,
+tool dispatch; for codex a sandboxed shell per command). Ours per step is translating the
+CLI's events as they come and one workspace comparison after a tool that writes: no fixed
+poll or sleep is on a step's path (the watchdogs only wake to give up on a silent model).
 
 Run: .venv/bin/python bench/agent_overhead.py [native|codex|copilot|opencode|claude ...]
 """
@@ -72,7 +74,8 @@ class Backend:
 
 
 def _shell_command(path: str, content: str) -> str:
-    return f"mkdir -p out && printf %s {shlex.quote(content)} > {shlex.quote(path)}"
+    folder = shlex.quote(os.path.dirname(path))
+    return f"mkdir -p {folder} && printf %s {shlex.quote(content)} > {shlex.quote(path)}"
 
 
 def _shell_write(_ws: Path, path: str, content: str) -> Reply:
