@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -160,18 +161,18 @@ def replay(llm: ScriptedLLM, backend: Backend, ws: Path, turn: int, sent: list[R
     """Per step: the turn's requests replayed raw, and its tools' own work done plainly."""
     script = _turn_script(backend, ws, "base", turn)
     assert len(sent) == len(script), f"{len(sent)} model requests for {len(script)} steps"
-    bodies = [json.dumps(r.body).encode() for r in sent]
+    requests = [(r.path, json.dumps(r.body).encode()) for r in sent]
     headers = {**backend.auth(llm), "content-type": "application/json"}
     llm.push(*script)
     with httpx.Client(headers=headers, timeout=60.0) as client:
         t = time.perf_counter()
-        for s, body in enumerate(bodies):
-            with client.stream("POST", f"{llm.url}{backend.path}", content=body) as resp:
+        for s, (path, body) in enumerate(requests):
+            with client.stream("POST", f"{llm.url}{path}", content=body) as resp:
                 for _ in resp.iter_bytes():
                     pass
             if s < STEPS_PER_TURN:
                 backend.work(ws, f"base/{turn}_{s}.txt", _content(turn, s))
-        return (time.perf_counter() - t) * 1000 / len(bodies)
+        return (time.perf_counter() - t) * 1000 / len(requests)
 
 
 def agent_steps(
@@ -191,7 +192,7 @@ def agent_steps(
             assert result.steps == STEPS_PER_TURN + 1 and not result.error, result
             per_step.append(elapsed / result.steps)
             if paired:
-                sent = [r for r in llm.requests[before:] if r.path == backend.path]
+                sent = [r for r in llm.requests[before:] if urlsplit(r.path).path == backend.path]
                 base.append(replay(llm, backend, ws, turn, sent))
     finally:
         if close := getattr(agent, "close", None):
