@@ -10,7 +10,8 @@ the very requests the agent sent in that turn, replayed raw with httpx and their
 as raw SSE (the model's share, including the server reading the growing conversation), plus
 the tool's own work done plainly (the file written; for codex, the same command run by
 `bash -c`: a shell per step is its tool's work, not ours). Overhead = step - baseline, paired
-per turn.
+per turn. For native also the CPU per step of this process (agent or replay, plus the
+scripted server's threads in both), the figure that holds still on a loaded machine.
 
 Target (native, issue 20): overhead p50 <= 5 ms. The SDK backends have none: their figure is
 printed with its baseline and ratio. Their step time goes to the vendor's CLI, not to our
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -157,7 +158,31 @@ def _turn_script(backend: Backend, ws: Path, folder: str, turn: int) -> list[Rep
     return [*steps, text("done")]
 
 
-def replay(llm: ScriptedLLM, backend: Backend, ws: Path, turn: int, sent: list[Recorded]) -> float:
+class Clock:
+    """Wall time and this process's CPU time (all its threads: the agent's and the scripted
+    server's), in ms. CPU is the steadier figure on a shared machine: another job's load
+    stretches wall time, not the CPU a step takes."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self, steps: int) -> tuple[float, float]:
+        """(wall, CPU) per step since the clock started."""
+        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        return wall * 1000 / steps, cpu * 1000 / steps
+
+
+@dataclass
+class Samples:
+    """Per step of each turn, (wall, CPU) ms: the agent's, and its baseline's."""
+
+    agent: list[tuple[float, float]] = field(default_factory=list)
+    base: list[tuple[float, float]] = field(default_factory=list)
+
+
+def replay(
+    llm: ScriptedLLM, backend: Backend, ws: Path, turn: int, sent: list[Recorded]
+) -> tuple[float, float]:
     """Per step: the turn's requests replayed raw, and its tools' own work done plainly."""
     script = _turn_script(backend, ws, "base", turn)
     assert len(sent) == len(script), f"{len(sent)} model requests for {len(script)} steps"
@@ -165,39 +190,36 @@ def replay(llm: ScriptedLLM, backend: Backend, ws: Path, turn: int, sent: list[R
     headers = {**backend.auth(llm), "content-type": "application/json"}
     llm.push(*script)
     with httpx.Client(headers=headers, timeout=60.0) as client:
-        t = time.perf_counter()
+        clock = Clock()
         for s, (path, body) in enumerate(requests):
             with client.stream("POST", f"{llm.url}{path}", content=body) as resp:
                 for _ in resp.iter_bytes():
                     pass
             if s < STEPS_PER_TURN:
                 backend.work(ws, f"base/{turn}_{s}.txt", _content(turn, s))
-        return (time.perf_counter() - t) * 1000 / len(requests)
+        return clock.read(len(requests))
 
 
-def agent_steps(
-    llm: ScriptedLLM, backend: Backend, ws: Path, paired: bool
-) -> tuple[list[float], list[float]]:
+def agent_steps(llm: ScriptedLLM, backend: Backend, ws: Path, paired: bool) -> Samples:
     """Per step of each turn: the agent's time and (when `paired`) the baseline's."""
     agent = build_agent(backend.config(llm), ws, lambda _item: None)
-    per_step, base = [], []
+    samples = Samples()
     (ws / "out").mkdir(exist_ok=True)
     try:
         for turn in range(backend.turns):
             llm.push(*_turn_script(backend, ws, "out", turn))
             before = len(llm.requests)
-            t = time.perf_counter()
+            clock = Clock()
             result = agent.run_turn(f"turn {turn}")
-            elapsed = (time.perf_counter() - t) * 1000
+            samples.agent.append(clock.read(result.steps))
             assert result.steps == STEPS_PER_TURN + 1 and not result.error, result
-            per_step.append(elapsed / result.steps)
             if paired:
                 sent = [r for r in llm.requests[before:] if urlsplit(r.path).path == backend.path]
-                base.append(replay(llm, backend, ws, turn, sent))
+                samples.base.append(replay(llm, backend, ws, turn, sent))
     finally:
         if close := getattr(agent, "close", None):
             close()  # the opencode server
-    return per_step, base
+    return samples
 
 
 def workspace(root: Path) -> Path:
@@ -211,8 +233,9 @@ def measure(llm: ScriptedLLM, backend: Backend) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = workspace(Path(tmp))
         agent_steps(llm, backend, ws, paired=False)  # warm up (imports, connections)
-        steps, base = agent_steps(llm, backend, ws, paired=True)
+        samples = agent_steps(llm, backend, ws, paired=True)
     name = backend.name
+    steps, base = [w for w, _ in samples.agent], [w for w, _ in samples.base]
     overhead = [s - b for s, b in zip(steps, base, strict=True)]
     o50, s50, b50 = (statistics.median(xs) for xs in (overhead, steps, base))
     verdict = f"; target p50 <= {TARGET_MS} ms: {'met' if o50 <= TARGET_MS else 'MISSED'}"
@@ -228,6 +251,13 @@ def measure(llm: ScriptedLLM, backend: Backend) -> None:
         f"agent overhead per step [{name}]: median {o50:.2f} ms  p99 {p99(overhead):.2f} ms  "
         f"(step/baseline ratio {s50 / b50:.2f}x{verdict if name == 'native' else ''})"
     )
+    if name == "native":  # the SDK backends' work is in their CLI's process, not counted here
+        cpu = [a - b for (_, a), (_, b) in zip(samples.agent, samples.base, strict=True)]
+        a50, c50 = (statistics.median(c for _, c in xs) for xs in (samples.agent, samples.base))
+        print(
+            f"[{name}] CPU per step (this process): agent {a50:.2f} ms, baseline {c50:.2f} ms, "
+            f"overhead median {statistics.median(cpu):.2f} ms  p99 {p99(cpu):.2f} ms"
+        )
 
 
 def opencode_on_path(tmp: Path) -> None:
