@@ -106,6 +106,17 @@ class WorkspaceTracker:
             out.append(_change(rel, DELETED, 0, len(self._files.pop(rel).lines)))
         return sorted(out, key=lambda c: c.path)
 
+    def relative(self, path: object) -> str | None:
+        """A tool's file argument (absolute, or relative to the workspace) as `changes(only)`
+        takes it; None when it is no path inside the workspace (then compare it all)."""
+        if not isinstance(path, str):
+            return None
+        root = self.root.resolve()
+        try:
+            return str((root / path).resolve().relative_to(root))
+        except ValueError:
+            return None
+
     def _stat_one(self, rel: str) -> dict[str, os.stat_result]:
         try:
             return {rel: os.stat(self.root / rel, follow_symlinks=False)}
