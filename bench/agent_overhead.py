@@ -207,14 +207,16 @@ def agent_steps(llm: ScriptedLLM, backend: Backend, ws: Path, paired: bool) -> S
     (ws / "out").mkdir(exist_ok=True)
     try:
         for turn in range(backend.turns):
+            # The server keeps every request it got, parsed: here, in the agent's process,
+            # that would be work for the agent's garbage collector a real API never gives it.
+            llm.requests.clear()
             llm.push(*_turn_script(backend, ws, "out", turn))
-            before = len(llm.requests)
             clock = Clock()
             result = agent.run_turn(f"turn {turn}")
             samples.agent.append(clock.read(result.steps))
             assert result.steps == STEPS_PER_TURN + 1 and not result.error, result
             if paired:
-                sent = [r for r in llm.requests[before:] if urlsplit(r.path).path == backend.path]
+                sent = [r for r in llm.requests if urlsplit(r.path).path == backend.path]
                 samples.base.append(replay(llm, backend, ws, turn, sent))
     finally:
         if close := getattr(agent, "close", None):
