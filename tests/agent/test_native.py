@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -299,3 +300,69 @@ def test_conversation_resumes_after_rebuild(
     assert messages[0]["content"][0]["text"] == "remember 42"
     assert "Saved 42." in flat and "tool_result" in flat
     assert messages[-1]["content"][-1]["text"] == "what was it?"
+
+
+def test_conversation_cut_by_a_crash_mid_save_resumes_without_the_torn_step(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    scripted_llm.push(text("Noted."))
+    first, _ = make_agent()
+    first.run_turn("remember 42")
+    # The sandbox died while saving a step: its tool call written, its results cut short.
+    history = workspace / ".netclode/native-history.jsonl"
+    step = {"role": "assistant", "text": "", "thinking": [], "tool_calls": []}
+    step["tool_calls"] = [{"id": "t9", "name": "Bash", "input": {"command": "true"}}]
+    with history.open("a") as f:
+        f.write(json.dumps(step) + '\n{"role": "tool", "results": [{"id": "t')
+
+    scripted_llm.push(text("It was 42."))
+    second, _ = make_agent()
+    assert second.run_turn("what was it?").final_answer == "It was 42."
+    messages = scripted_llm.model_requests()[-1].body["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert "t9" not in str(messages)  # no tool call left without its result (the API refuses it)
+    saved = [json.loads(line) for line in history.read_text().splitlines()]
+    assert [m["role"] for m in saved] == ["user", "assistant", "user", "assistant"]
+
+
+def test_changes_made_outside_a_tool_are_not_reported_as_its_own(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    scripted_llm.push(tool("Write", {"file_path": "a.txt", "content": "one\ntwo\n"}), text("ok"))
+    agent, rec = make_agent()
+    agent.run_turn("write a")
+    # Between turns, the user works in the terminal.
+    (workspace / "a.txt").write_text("one\ntwo\nthree\nfour\n")
+    (workspace / "b.txt").write_text("mine\n")
+    rec.items.clear()
+    scripted_llm.push(
+        tool("Edit", {"file_path": "a.txt", "old_string": "two", "new_string": "2"}),
+        tool("Bash", {"command": "echo new > c.txt"}),
+        text("done"),
+    )
+    agent.run_turn("edit a, make c")
+
+    changes = [i.event.file_change for i in rec.finals() if i.event.HasField("file_change")]
+    assert [(c.path, c.change, c.lines_added, c.lines_removed) for c in changes] == [
+        ("a.txt", events_pb2.FILE_CHANGE_TYPE_EDITED, 1, 1),
+        ("c.txt", events_pb2.FILE_CHANGE_TYPE_CREATED, 1, 0),
+    ]
+
+
+def test_tools_cannot_write_beside_the_workspace(
+    scripted_llm: ScriptedLLM, make_agent: AgentFactory, workspace: Path
+) -> None:
+    sibling = workspace.parent / f"{workspace.name}2"  # shares the workspace's name as a prefix
+    sibling.mkdir()
+    (workspace / "link").symlink_to(sibling)
+    scripted_llm.push(
+        tool("Write", {"file_path": f"../{sibling.name}/a.txt", "content": "x"}),
+        tool("Write", {"file_path": "link/b.txt", "content": "x"}),
+        tool("Write", {"file_path": str(sibling / "c.txt"), "content": "x"}),
+        text("Could not."),
+    )
+    agent, rec = make_agent()
+    agent.run_turn("escape")
+    ends = [i.event.tool_end for i in rec.finals() if i.event.HasField("tool_end")]
+    assert [("outside the workspace" in e.error) for e in ends] == [True, True, True]
+    assert list(sibling.iterdir()) == []

@@ -87,8 +87,10 @@ class WorkspaceTracker:
 
         `only` (a workspace-relative path) checks just that file: for tools that say exactly
         what they touched, instead of walking the whole workspace."""
-        stats = self._stat_one(only) if only is not None else _stat_tree(self.root)
-        known = {only} & set(self._files) if only is not None else set(self._files)
+        if only is None:
+            stats, known = _stat_tree(self.root), set(self._files)
+        else:
+            stats, known = self._stat_one(only), {only} & self._files.keys()
         out: list[events_pb2.FileChangePayload] = []
         for rel, st in stats.items():
             old = self._files.get(rel)
@@ -103,6 +105,17 @@ class WorkspaceTracker:
         for rel in sorted(known - set(stats)):
             out.append(_change(rel, DELETED, 0, len(self._files.pop(rel).lines)))
         return sorted(out, key=lambda c: c.path)
+
+    def relative(self, path: object) -> str | None:
+        """A tool's file argument (absolute, or relative to the workspace) as `changes(only)`
+        takes it; None when it is no path inside the workspace (then compare it all)."""
+        if not isinstance(path, str):
+            return None
+        root = self.root.resolve()
+        try:
+            return str((root / path).resolve().relative_to(root))
+        except ValueError:
+            return None
 
     def _stat_one(self, rel: str) -> dict[str, os.stat_result]:
         try:

@@ -56,6 +56,9 @@ ANTHROPIC_BASE = "https://api.anthropic.com"
 GITHUB_HOSTS = "api.github.com and api.githubcopilot.com"  # sign-in, then the model API
 TOOLS = ["bash", "view", "create", "edit", "glob", "grep"]
 SHELL = "bash"
+# Their input's path is all they change: the comparison after them checks just that file,
+# not the whole workspace.
+EXACT_TOOLS = frozenset({"create", "edit"})
 READ_ONLY = frozenset(
     {"view", "glob", "grep", "read_bash", "list_bash", "read_agent", "list_agents", "skill"}
 )
@@ -220,7 +223,8 @@ class Translator(TurnState):
         super().__init__(events, where)
         self.tracker = tracker
         self.idle = asyncio.Event()
-        self.tools: dict[str, tuple[str, str, float]] = {}  # call id → (name, command, start)
+        # call id → (name, command, the one file it changes, start)
+        self.tools: dict[str, tuple[str, str, str | None, float]] = {}
         self.started: set[str] = set()
 
     def patience(self) -> float | None:
@@ -269,18 +273,21 @@ class Translator(TurnState):
         command = str(args.get("command", "")) if d.tool_name == SHELL else ""
         if command:
             self.events.command_start(d.tool_call_id, command)
-        self.tools[d.tool_call_id] = (d.tool_name, command, time.monotonic())
+        target = self.tracker.relative(args.get("path")) if d.tool_name in EXACT_TOOLS else None
+        self.tools[d.tool_call_id] = (d.tool_name, command, target, time.monotonic())
 
     def _tool_done(self, d: Any) -> None:
         self.waiting_since = time.monotonic()  # the CLI asks the model next
-        name, command, started = self.tools.pop(d.tool_call_id, ("", "", time.monotonic()))
+        name, command, target, started = self.tools.pop(
+            d.tool_call_id, ("", "", None, time.monotonic())
+        )
         ms = int((time.monotonic() - started) * 1000)
         text = d.result.content if d.result else ""
         error = (d.error.message if d.error else "") or ("" if d.success else text or "failed")
         if command:
             self.events.command_end(d.tool_call_id, command, _exit_code(d, text), ms)
         if name not in READ_ONLY:
-            for change in self.tracker.changes():
+            for change in self.tracker.changes(target):
                 self.events.file_change(d.tool_call_id, change)
         self.events.tool_end(d.tool_call_id, error=error, duration_ms=ms, result=text)
 

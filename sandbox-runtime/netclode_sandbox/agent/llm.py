@@ -33,7 +33,6 @@ from netclode_sandbox.agent.llm_http import (
     proxy_for,
 )
 from netclode_sandbox.agent.llm_request import (
-    Turns,
     anthropic_body,
     anthropic_turn,
     openai_body,
@@ -84,11 +83,11 @@ def make_client(config: agent_pb2.SessionConfig, model: str | None = None) -> Mo
 class _Client(Streaming):
     """One streamed step: the request written, sent, and its reply read into a `Step`."""
 
-    body: Callable[[str, str, Turns, list[dict]], bytes]
+    body: Callable[[str, str, str, list[dict]], bytes]
     reader: Callable[[Events], AnthropicReader | OpenAIReader]
 
     def step(self, system: str, history: list[dict], tools: list[dict], events: Events) -> Step:
-        content = self.body(self.model, system, self._encoded.turns(history), tools)
+        content = self.body(self.model, system, self._encoded.messages(history), tools)
         try:
             resp = self._open(self.url, content)
             try:

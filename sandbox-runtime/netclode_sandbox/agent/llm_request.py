@@ -23,22 +23,61 @@ def dumps(value: Any) -> str:
 
 
 class Encoded:
-    """JSON of each history message as one API's turns, kept between steps."""
+    """The `messages` JSON of a history for one API, kept between steps.
+
+    Each history message is converted once (`convert`: its API turns); finished API messages
+    are kept as JSON, and only the last one is written again per step, as the next message
+    may still join it (consecutive user turns are one Messages API turn)."""
 
     def __init__(self, convert: Callable[[dict], Turns]) -> None:
         self.convert = convert
         self._done: list[tuple[dict, Turns]] = []
+        self._closed: list[str] = []  # API messages that nothing joins any more, as JSON
+        self._open: tuple[str, list[str]] | None = None  # the last one, still open
 
-    def turns(self, history: list[dict]) -> Turns:
-        """(role, [item JSON]) per converted turn, in history order."""
+    def messages(self, history: list[dict]) -> str:
+        """The API messages of `history`, comma-separated JSON. History only grows: one that
+        does not extend the last one seen (shorter, or another last message seen) is written
+        again from its first difference."""
         done = self._done
-        for i, m in enumerate(history):
-            if i < len(done) and done[i][0] is m:
-                continue
-            del done[i:]
+        if len(history) < len(done) or (done and history[len(done) - 1] is not done[-1][0]):
+            same = next(
+                (i for i, (m, d) in enumerate(zip(history, done, strict=False)) if m is not d[0]),
+                min(len(history), len(done)),
+            )
+            self._restart(same)
+        for m in history[len(done) :]:
             done.append((m, self.convert(m)))
-        del done[len(history) :]
-        return [turn for _, turns in done for turn in turns]
+            self._add(done[-1][1])
+        if self._open is None:
+            return ""
+        return ",".join([*self._closed, _message(*self._open)])
+
+    def _add(self, turns: Turns) -> None:
+        for role, items in turns:
+            if not items:
+                continue  # nothing to send (and an empty item would break the JSON)
+            if self._open is not None and role == "user" == self._open[0]:
+                self._open[1].extend(items)
+                continue
+            if self._open is not None:
+                self._closed.append(_message(*self._open))
+            self._open = (role, list(items))
+
+    def _restart(self, keep: int) -> None:
+        """Forgets all past the first `keep` messages and writes the rest again."""
+        del self._done[keep:]
+        self._closed, self._open = [], None
+        for _, turns in self._done:
+            self._add(turns)
+
+
+def _message(role: str, items: list[str]) -> str:
+    """One API message from its items: a Messages turn, or (no role) the items themselves,
+    each a chat message."""
+    if not role:
+        return ",".join(items)
+    return f'{{"role":"{role}","content":[{",".join(items)}]}}'
 
 
 def anthropic_turn(message: dict) -> Turns:
@@ -76,17 +115,8 @@ def _anthropic_messages(history: list[dict]) -> list[dict[str, Any]]:
     return out
 
 
-def anthropic_body(model: str, system: str, turns: Turns, tools: list[dict]) -> bytes:
-    """A streamed Messages request; consecutive user turns are one turn."""
-    merged: Turns = []
-    for role, blocks in turns:
-        if role == "user" and merged and merged[-1][0] == "user":
-            merged[-1][1].extend(blocks)
-        else:
-            merged.append((role, list(blocks)))
-    messages = ",".join(
-        f'{{"role":"{role}","content":[{",".join(blocks)}]}}' for role, blocks in merged
-    )
+def anthropic_body(model: str, system: str, messages: str, tools: list[dict]) -> bytes:
+    """A streamed Messages request (`messages`: see Encoded.messages)."""
     head = {"model": model, "max_tokens": MAX_TOKENS, "system": system}
     body = f'{dumps(head)[:-1]},"messages":[{messages}],"tools":{dumps(tools)},"stream":true}}'
     return body.encode()
@@ -121,7 +151,7 @@ def _openai_messages(history: list[dict]) -> list[dict[str, Any]]:
     return out
 
 
-def openai_body(model: str, system: str, turns: Turns, tools: list[dict]) -> bytes:
+def openai_body(model: str, system: str, messages: str, tools: list[dict]) -> bytes:
     """A streamed chat-completions request, with the usage asked for in the last chunk."""
     functions = [
         {
@@ -134,11 +164,10 @@ def openai_body(model: str, system: str, turns: Turns, tools: list[dict]) -> byt
         }
         for t in tools
     ]
-    messages = [dumps({"role": "system", "content": system})]
-    messages += [item for _, items in turns for item in items]
+    messages = ",".join(m for m in (dumps({"role": "system", "content": system}), messages) if m)
     head = {"model": model, "tools": functions}
     body = (
-        f'{dumps(head)[:-1]},"messages":[{",".join(messages)}],'
+        f'{dumps(head)[:-1]},"messages":[{messages}],'
         '"stream":true,"stream_options":{"include_usage":true}}'
     )
     return body.encode()

@@ -4,7 +4,7 @@ A turn runs in a worker thread so `run_turn` can honour an interrupt within 2 s 
 model reply is stalled on the network: the interrupt closes the stream, kills any running
 Bash process group, and `run_turn` returns after a short grace for the worker to unwind
 (whatever the worker emits after that is dropped). The conversation is kept in neutral form
-in `<workspace>/.netclode/native-history.json`, so a sandbox started on the same workspace
+in `<workspace>/.netclode/native-history.jsonl`, so a sandbox started on the same workspace
 after pause/resume continues it.
 """
 
@@ -29,39 +29,77 @@ from netclode_sandbox.agent.worker import Turns
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_STEPS = 50
-HISTORY_FILE = ".netclode/native-history.json"
+HISTORY_FILE = ".netclode/native-history.jsonl"
 
 
 class History:
-    """The conversation, saved atomically after every step (a step that calls tools is saved
-    with its results, so the file never ends in a tool call without them)."""
+    """The conversation, appended to its file as it grows: one JSON message per line.
+
+    A step is saved with one write of its new lines (a step that calls tools together with
+    their results), so saving costs the step's messages, not the whole conversation. A write
+    cut short by a crash leaves a torn last line: loading stops at the first unreadable line
+    and drops a tool call left without its results, then rewrites the file without them."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.messages: list[dict[str, Any]] = []
-        self._encoded: list[tuple[dict[str, Any], str]] = []  # JSON per message, kept
+        self._unsaved: list[str] = []
         if path.is_file():
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except OSError as e:
+            log.warning("unreadable conversation history %s (%s); starting fresh", self.path, e)
+            return
+        for line in lines:
             try:
-                self.messages = json.loads(path.read_text())
-            except (json.JSONDecodeError, OSError):
-                log.warning("unreadable conversation history %s; starting fresh", path)
+                message = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                break
+            if not isinstance(message, dict):
+                break
+            self.messages.append(message)
+        while self.messages and self.messages[-1].get("tool_calls"):
+            self.messages.pop()  # its results were never saved
+        if len(self.messages) < len(lines):
+            log.warning(
+                "conversation history %s ended torn; kept its first %d messages",
+                self.path,
+                len(self.messages),
+            )
+            self._rewrite()
 
     def append(self, message: dict[str, Any], *, save: bool = True) -> None:
         self.messages.append(message)
+        self._unsaved.append(json.dumps(message) + "\n")
         if save:
             self.save()
 
     def save(self) -> None:
+        """Appends the messages added since the last save; a write that fails midway is
+        taken back, so the next save does not follow a torn line."""
+        if not self._unsaved:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = memoryview("".join(self._unsaved).encode())
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            end = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+            except OSError:
+                os.ftruncate(fd, end)
+                raise
+        finally:
+            os.close(fd)
+        self._unsaved.clear()
+
+    def _rewrite(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        done = self._encoded  # messages are never changed once appended: encode new ones only
-        for i, m in enumerate(self.messages):
-            if i < len(done) and done[i][0] is m:
-                continue
-            del done[i:]
-            done.append((m, json.dumps(m)))
-        del done[len(self.messages) :]
-        tmp.write_text("[" + ", ".join(raw for _, raw in done) + "]")
+        tmp.write_text("".join(json.dumps(m) + "\n" for m in self.messages))
         os.replace(tmp, self.path)
 
 
@@ -81,6 +119,7 @@ class NativeAgent:
             self.setup_error = str(e)
         self.turns = Turns("native-turn")
         self._tracker: WorkspaceTracker | None = None
+        self._outside_unseen = True
 
     def interrupt(self) -> None:
         self.turns.interrupt()
@@ -139,11 +178,22 @@ class NativeAgent:
             self._fail(result, f"stopped after the step limit ({self.max_steps} model steps)")
 
     def _baseline(self) -> None:
-        """Absorbs changes made outside a tool (terminal, clone) so they are not reported."""
+        """Marks what changed outside a tool since the last turn (terminal, clone) as not yet
+        absorbed: `_track` takes it in before the first tool that writes, so it is not
+        reported as that tool's work, and a turn that writes nothing pays no walk."""
+        self._outside_unseen = True
+
+    def _track(self, touched: str | None) -> WorkspaceTracker:
+        """The tracker, up to date with the workspace as the next tool (that writes `touched`,
+        or anything when None) finds it."""
         if self._tracker is None:
-            self._tracker = WorkspaceTracker(self.workspace)
-        else:
+            self._tracker, self._outside_unseen = WorkspaceTracker(self.workspace), False
+        elif touched is not None:
+            self._tracker.changes(touched)  # the one file the tool changes, as it is now
+        elif self._outside_unseen:
             self._tracker.changes()
+            self._outside_unseen = False
+        return self._tracker
 
     def _run_tools(self, step: Step) -> None:
         results = []
@@ -160,14 +210,17 @@ class NativeAgent:
         command = str(call.input.get("command", "")) if call.name == "Bash" else ""
         if command:
             self.events.command_start(call.id, command)
+        writes = call.name not in READ_ONLY
+        touched = self.toolbox.touched(call.name, call.input) if writes else None
+        tracker = self._track(touched) if writes else None
         started = time.monotonic()
         res = self.toolbox.run(call.name, call.input)
         ms = int((time.monotonic() - started) * 1000)
         if command:
             code = res.exit_code if res.exit_code is not None else -1
             self.events.command_end(call.id, command, code, ms)
-        if call.name not in READ_ONLY and self._tracker:
-            for change in self._tracker.changes(self.toolbox.touched(call.name, call.input)):
+        if tracker is not None:
+            for change in tracker.changes(touched):
                 self.events.file_change(call.id, change)
         self.events.tool_end(
             call.id, error=res.error, duration_ms=ms, result=res.output or res.error

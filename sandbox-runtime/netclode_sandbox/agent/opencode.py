@@ -491,14 +491,7 @@ class Translator(TurnState):
         Events may arrive after the server ran the next tool already: a comparison would
         credit that tool's changes to this one, so the tools that name their file check
         just it."""
-        path = tool_input.get("filePath") if name in EXACT_TOOLS else None
-        if not isinstance(path, str):
-            return None
-        root = self.tracker.root.resolve()
-        try:
-            return str((root / path).resolve().relative_to(root))
-        except ValueError:
-            return None  # outside the workspace
+        return self.tracker.relative(tool_input.get("filePath")) if name in EXACT_TOOLS else None
 
     def _tool_end(self, call: str, name: str, state: dict[str, Any]) -> None:
         times = state.get("time", {})

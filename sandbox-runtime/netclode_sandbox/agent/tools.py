@@ -113,6 +113,7 @@ class Toolbox:
 
     def __init__(self, workspace: Path, env: dict[str, str]) -> None:
         self.workspace = workspace.resolve()
+        self._inside = os.path.join(self.workspace, "")  # the prefix of every path inside
         self.env = env
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -153,16 +154,21 @@ class Toolbox:
         if name not in ("Write", "Edit"):
             return None
         try:
-            return str(self.path(str(args.get("file_path", ""))).relative_to(self.workspace))
+            return self.relative(self.path(str(args.get("file_path", ""))))
         except ToolError:
             return None
 
     def path(self, raw: str) -> Path:
-        """A path inside the workspace (symlinks resolved), or ToolError."""
-        p = (self.workspace / raw).resolve()
-        if p != self.workspace and self.workspace not in p.parents:
+        """A path inside the workspace (symlinks resolved), or ToolError. On strings: pathlib's
+        resolve and parents cost a tool step more than the tool's own write."""
+        p = os.path.realpath(os.path.join(self.workspace, raw))
+        if not os.path.join(p, "").startswith(self._inside):
             raise ToolError(f"{raw}: outside the workspace {self.workspace}")
-        return p
+        return Path(p)
+
+    def relative(self, p: Path) -> str:
+        """A path from `path` as the workspace names it ("." for the workspace itself)."""
+        return str(p)[len(self._inside) :] or "."
 
     def _read(self, a: dict[str, Any]) -> ToolResult:
         p = self.path(a["file_path"])
@@ -179,7 +185,7 @@ class Toolbox:
         content = str(a["content"])
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(content)
-        return ToolResult(f"wrote {len(content)} chars to {p.relative_to(self.workspace)}")
+        return ToolResult(f"wrote {len(content)} chars to {self.relative(p)}")
 
     def _edit(self, a: dict[str, Any]) -> ToolResult:
         p = self.path(a["file_path"])

@@ -32,7 +32,7 @@ HISTORY: list[dict] = [
 
 
 def test_the_anthropic_body_is_the_messages_request() -> None:
-    body = anthropic_body("claude-x", "be brief", Encoded(anthropic_turn).turns(HISTORY), TOOLS)
+    body = anthropic_body("claude-x", "be brief", Encoded(anthropic_turn).messages(HISTORY), TOOLS)
 
     assert json.loads(body) == {
         "model": "claude-x",
@@ -68,7 +68,7 @@ def test_the_anthropic_body_is_the_messages_request() -> None:
 
 
 def test_the_openai_body_is_the_chat_completions_request() -> None:
-    body = openai_body("gpt-x", "be brief", Encoded(openai_turn).turns(HISTORY), TOOLS)
+    body = openai_body("gpt-x", "be brief", Encoded(openai_turn).messages(HISTORY), TOOLS)
 
     assert json.loads(body) == {
         "model": "gpt-x",
@@ -110,23 +110,37 @@ def test_only_messages_added_since_the_last_step_are_encoded() -> None:
 
     def convert(message: dict) -> list[tuple[str, list[str]]]:
         seen.append(message["text"])
-        return [("user", [json.dumps(message["text"])])]
+        return [(message["role"], [json.dumps(message["text"])])]
 
     encoded = Encoded(convert)
-    history = [{"text": "one"}, {"text": "two"}]
-    encoded.turns(history)
-    history.append({"text": "three"})
-    assert encoded.turns(history) == [
-        ("user", ['"one"']),
-        ("user", ['"two"']),
-        ("user", ['"three"']),
+    history = [{"role": "user", "text": "one"}, {"role": "assistant", "text": "two"}]
+    encoded.messages(history)
+    history.append({"role": "user", "text": "three"})
+    history.append({"role": "user", "text": "four"})  # joins the open user turn
+    assert json.loads(f"[{encoded.messages(history)}]") == [
+        {"role": "user", "content": ["one"]},
+        {"role": "assistant", "content": ["two"]},
+        {"role": "user", "content": ["three", "four"]},
     ]
-    assert seen == ["one", "two", "three"]
+    assert seen == ["one", "two", "three", "four"]
 
-    history[1] = {"text": "two, edited"}  # a replaced message is encoded again, and what follows
-    assert [items for _, items in encoded.turns(history)] == [
-        ['"one"'],
-        ['"two, edited"'],
-        ['"three"'],
+    history[1] = {"role": "assistant", "text": "two, edited"}  # encoded again, and what follows
+    del history[3]  # a history cut short is written without what was cut
+    assert json.loads(f"[{encoded.messages(history)}]") == [
+        {"role": "user", "content": ["one"]},
+        {"role": "assistant", "content": ["two, edited"]},
+        {"role": "user", "content": ["three"]},
     ]
-    assert seen[3:] == ["two, edited", "three"]
+    assert seen[4:] == ["two, edited", "three"]
+
+
+def test_a_step_reads_like_the_whole_history_written_at_once() -> None:
+    """The kept JSON after each step equals the history encoded from scratch."""
+    for convert, body in ((anthropic_turn, anthropic_body), (openai_turn, openai_body)):
+        encoded, history = Encoded(convert), []
+        for message in HISTORY:
+            history.append(message)
+            kept = body("m", "s", encoded.messages(history), TOOLS)
+            assert json.loads(kept) == json.loads(
+                body("m", "s", Encoded(convert).messages(history), TOOLS)
+            )
