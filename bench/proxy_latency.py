@@ -15,14 +15,17 @@ Two paths, each printed on its own:
 Targets (issue 20): p50 <= 2 ms and p99 <= 5 ms added through both proxies. The direct
 requests are the same run's baseline, interleaved with the proxied ones; "secret proxy
 alone" (mitmproxy reached directly, as the bridge does) shows how the added time splits
-between the secret proxy and the sandbox's own hops (auth-proxy, unix-socket bridge). The
-bridge is the sandbox host's own code in a process of its own, as in production; the echo
-server is a thread of this (the client's) process.
+between the secret proxy and the sandbox's own hops (auth-proxy, unix-socket bridge), and
+so does each process's CPU time per request (less sensitive to other load than latency,
+which on 2 busy cores is mostly waiting for a core). The bridge is the sandbox host's own
+code in a process of its own, as in production; the echo server is a thread of this (the
+client's) process.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import ssl
 import statistics
 import subprocess
@@ -161,11 +164,24 @@ def main() -> None:
                     ),
                     "secret proxy alone": httpx.Client(verify=proxy_ctx, proxy=alone),
                 }
+                # (process, how many of each path's requests it serves per request sent)
+                served = {
+                    "secret proxy": (procs[0].pid, 2),  # proxied + alone
+                    "bridge": (procs[1].pid, 1),
+                    "auth-proxy": (procs[2].pid, 1),
+                    "valkey": (int(r.info("server")["process_id"]), 2),
+                }
                 try:
-                    results = [
-                        (label, measure(clients, url, headers, args.requests))
-                        for label, headers in PATHS
-                    ]
+                    results = []
+                    for label, headers in PATHS:
+                        before = {name: cpu_ms(pid) for name, (pid, _) in served.items()}
+                        latencies = measure(clients, url, headers, args.requests)
+                        sent = args.requests + WARMUP
+                        cpu = {
+                            name: (cpu_ms(pid) - before[name]) / (sent * per)
+                            for name, (pid, per) in served.items()
+                        }
+                        results.append((label, latencies, cpu))
                 finally:
                     for client in clients.values():
                         client.close()
@@ -175,11 +191,17 @@ def main() -> None:
                 p.wait(timeout=10)
             valkey.stop()
     print(f"requests per path and client: {args.requests} (keep-alive, after {WARMUP} warm-ups)")
-    for label, latencies in results:
-        report(label, latencies)
+    for label, latencies, cpu in results:
+        report(label, latencies, cpu)
 
 
-def report(label: str, latencies: dict[str, list[float]]) -> None:
+def cpu_ms(pid: int) -> float:
+    """A process's user + system CPU time so far, in ms (Linux /proc; 10 ms ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def report(label: str, latencies: dict[str, list[float]], cpu: dict[str, float]) -> None:
     direct = latencies["direct"]
     d50, d99 = statistics.median(direct), pct(direct, 0.99)
     print(f"{label}:")
@@ -190,6 +212,8 @@ def report(label: str, latencies: dict[str, list[float]]) -> None:
         target = "   (targets 2 / 5 ms)" if name == "proxied" else ""
         print(f"    added             p50 {p50 - d50:7.3f} ms   p99 {p99 - d99:7.3f} ms{target}")
         print(f"    ratio             p50 {p50 / d50:6.2f}x     p99 {p99 / d99:6.2f}x")
+    # Where the added time goes, robust to a busy host: CPU per request, per process.
+    print("  CPU per request     " + "   ".join(f"{n} {ms:.3f} ms" for n, ms in cpu.items()))
 
 
 if __name__ == "__main__":
