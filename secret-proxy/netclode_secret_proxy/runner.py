@@ -57,16 +57,16 @@ class HookTable(addonmanager.AddonManager):
         self._handlers: dict[str, list[Callable]] = {}
 
     def add(self, *addons) -> None:
-        self._handlers.clear()
         super().add(*addons)
+        self._handlers.clear()  # after: the chain as it now is
 
     def remove(self, addon) -> None:
-        self._handlers.clear()
         super().remove(addon)
+        self._handlers.clear()
 
     def clear(self) -> None:
-        self._handlers.clear()
         super().clear()
+        self._handlers.clear()
 
     def handlers(self, event: hooks.Hook) -> list[Callable]:
         found = self._handlers.get(event.name)
