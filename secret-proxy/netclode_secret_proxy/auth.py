@@ -95,7 +95,7 @@ class SessionAuth:
         response's scrubber is cached per Session object, and was rebuilt (~50 us of CPU)
         for every request that carried a session key."""
         raw = await self.r.hgetall(keys.session_secrets(session.id))
-        secrets = {k.decode(): v.decode() for k, v in raw.items()}
+        secrets = {_text(k): _text(v) for k, v in raw.items()}
         if secrets == session.secrets:
             return session
         fresh = replace(session, secrets=secrets)
@@ -125,6 +125,11 @@ class SessionAuth:
             secrets={k.decode(): v.decode() for k, v in secrets.items()},
             codex_oauth=codex_oauth_session(kind, (model or b"").decode()),
         )
+
+
+def _text(value: bytes | str) -> str:
+    """A reply as text: bytes with this client (protocol 2, no decoding), typed as either."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def token_hash_of(header: str) -> str:
