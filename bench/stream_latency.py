@@ -11,7 +11,7 @@ says as much about the neighbours as about us. Targets (issue 20): >= 20,000 ent
 one session; 50 sessions streaming at once, each watched: ingest -> watcher p99 <= 20 ms.
 
     .venv/bin/python bench/stream_latency.py [--samples 500] [--throughput 20000]
-        [--sessions 50] [--rate 10] [--per-session 50]
+        [--sessions 50] [--rate 5] [--per-session 50]
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ def main() -> None:
     parser.add_argument("--throughput", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=MAX_BATCH)
     parser.add_argument("--sessions", type=int, default=50, help="sessions streaming at once")
-    parser.add_argument("--rate", type=float, default=10, help="entries/s of each of them")
+    parser.add_argument("--rate", type=float, default=5, help="entries/s of each of them")
     parser.add_argument("--per-session", type=int, default=50, help="entries each sends")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nc-bench-") as root:
