@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import os
 import random
 import statistics
@@ -158,50 +159,73 @@ class StoreWatcher(threading.Thread):
                         self.arrived[fields[b"i"].decode()] = time.perf_counter()
 
 
-def streaming_at_once(
-    pairs: list[tuple[Callable[[], None], Watcher | StoreWatcher]], rate: float, entries: int
-) -> list[float]:
-    """Every publisher sends `entries` stamped entries at `rate` a second (each from a
-    random phase), all at once; each entry's latency to its session's watcher, in ms."""
-    for _, watcher in pairs:
-        watcher.start()
-    for _, watcher in pairs:
-        if not watcher.ready.wait(60):
-            raise SystemExit("a watcher did not connect within 60 s")
-    started = time.perf_counter() + 0.5
+# Where the senders of the sessions-at-once run send: (ingest URL, session token) for a
+# session, (Valkey URL, stream key) for the baseline.
+Target = tuple[str, str]
 
-    def send(publish: Callable[[], None]) -> None:
+
+def sender(target: Target, store: bool) -> Callable[[], object]:
+    """Sends one stamped entry to `target`."""
+    if store:
+        writer = redis.Redis.from_url(target[0])
+        return lambda: writer.xadd(target[1], {"i": str(time.perf_counter_ns())})
+    publisher = Publisher(*target)
+    return lambda: publisher([stamped()])
+
+
+def send_all(targets: list[Target], store: bool, rate: float, entries: int, at: float) -> None:
+    """Every target gets `entries` stamped entries at `rate` a second (each from a random
+    phase), from `at` (perf_counter, which is the system's monotonic clock: the watchers'
+    process reads the same one). Runs in a process of its own: 50 senders sharing the
+    watchers' interpreter lock would add their own waits to what is measured."""
+
+    def send(target: Target) -> None:
+        publish = sender(target, store)
         phase = random.random() / rate
         for k in range(entries):
-            time.sleep(max(0.0, started + phase + k / rate - time.perf_counter()))  # pacing
+            time.sleep(max(0.0, at + phase + k / rate - time.perf_counter()))  # pacing
             publish()
 
-    senders = [threading.Thread(target=send, args=(publish,)) for publish, _ in pairs]
-    for sender in senders:
-        sender.start()
-    for sender in senders:
-        sender.join()
+    threads = [threading.Thread(target=send, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def streaming_at_once(
+    targets: list[Target], watchers: list[Watcher | StoreWatcher], store: bool, rate: float,
+    entries: int,
+) -> list[float]:  # fmt: skip
+    """Each target streams (send_all) to its watcher; each entry's latency, in ms."""
+    for watcher in watchers:
+        watcher.start()
+    for watcher in watchers:
+        if not watcher.ready.wait(60):
+            raise SystemExit("a watcher did not connect within 60 s")
+    at = time.perf_counter() + 2.0  # the senders' process has started by then
+    senders = multiprocessing.get_context("spawn").Process(
+        target=send_all, args=(targets, store, rate, entries, at)
+    )
+    senders.start()
+    senders.join()
+    if senders.exitcode:
+        raise SystemExit("the senders failed")
     deadline = time.monotonic() + 120
-    while any(len(w.arrived) < entries for _, w in pairs):
+    while any(len(w.arrived) < entries for w in watchers):
         if time.monotonic() > deadline:
             raise SystemExit("entries never arrived at their watchers")
         time.sleep(0.01)
-    return [ms for _, watcher in pairs for ms in latencies_ms(watcher.arrived)]
+    return [ms for watcher in watchers for ms in latencies_ms(watcher.arrived)]
 
 
 def store_sessions(stack: Stack, sessions: int, rate: float, entries: int) -> list[float]:
-    """The baseline: as many Valkey streams, each with an XADD publisher and an XREAD
-    watcher of its own, at the same rate."""
-    pairs: list[tuple[Callable[[], None], Watcher | StoreWatcher]] = []
-    for i in range(sessions):
-        stream = f"bench:at-once:{i}"
-        writer = stack.redis
-
-        def publish(stream: str = stream, writer: redis.Redis = writer) -> None:
-            writer.xadd(stream, {"i": str(time.perf_counter_ns())})
-
-        pairs.append((publish, StoreWatcher(stack.redis, stream)))
-    return streaming_at_once(pairs, rate, entries)
+    """The baseline: as many Valkey streams, each with an XADD sender and an XREAD watcher
+    of its own, at the same rate."""
+    url = stack.state["redis_url"]
+    streams = [f"bench:at-once:{i}" for i in range(sessions)]
+    watchers: list[Watcher | StoreWatcher] = [StoreWatcher(stack.redis, s) for s in streams]
+    return streaming_at_once([(url, s) for s in streams], watchers, True, rate, entries)
 
 
 def function_sessions(stack: Stack, sessions: int, rate: float, entries: int) -> list[float]:
@@ -209,7 +233,8 @@ def function_sessions(stack: Stack, sessions: int, rate: float, entries: int) ->
     written as the api writes them, paused: a stream needs no sandbox, and 50 sandboxes
     starting would be what this measured."""
     store = SessionStore(stack.redis)
-    pairs: list[tuple[Callable[[], None], Watcher | StoreWatcher]] = []
+    targets: list[Target] = []
+    watchers: list[Watcher | StoreWatcher] = []
     for i in range(sessions):
         session_id = f"a70ce{i:03x}-{i:03x}"  # the api's id format: 8 hex - 3 hex
         status = common_pb2.SESSION_STATUS_PAUSED
@@ -218,9 +243,9 @@ def function_sessions(stack: Stack, sessions: int, rate: float, entries: int) ->
         )
         token = new_token("ncs")
         stack.redis.set(keys.session_token(hash_token(token)), session_id)
-        publisher = Publisher(stack.component_url("ingest"), token)
-        pairs.append((lambda p=publisher: p([stamped()]), Watcher(stack, session_id)))
-    return streaming_at_once(pairs, rate, entries)
+        targets.append((stack.component_url("ingest"), token))
+        watchers.append(Watcher(stack, session_id))
+    return streaming_at_once(targets, watchers, False, rate, entries)
 
 
 def bench_store(stack: Stack, samples: int) -> list[float]:
