@@ -170,8 +170,9 @@ class Sessions(api_connect.SessionServiceSync):
 
     @staticmethod
     def _session_items(stream: SessionStream, after: str) -> Iterator[pb.WatchSessionResponse]:
+        following = stream.follow(after, heartbeat_s=HEARTBEAT_S)  # from here, not later
         yield pb.WatchSessionResponse(heartbeat=_heartbeat())
-        for burst in stream.follow(after, heartbeat_s=HEARTBEAT_S):
+        for burst in following:
             if burst is None:
                 yield pb.WatchSessionResponse(heartbeat=_heartbeat())
                 continue

@@ -186,12 +186,16 @@ class SessionStream:
         the entries of one read, in order (a watcher writes a burst to its client at once).
 
         Yields None as a heartbeat whenever `heartbeat_s` passes without an entry.
-        `after="$"` starts at the live tail. The live tail starts at the moment of the call.
+        `after="$"` starts at the live tail. The tails are taken at the moment of the call,
+        not at the first read: a watcher told its watch started (its first heartbeat, sent
+        before it reads) misses nothing appended after that.
         """
-        if after == "$":
-            after = self.last_cursor()
-        cursor = after or "0-0"
-        live_cursor = self._live_tail()
+        cursor = (self.last_cursor() if after == "$" else after) or "0-0"
+        return self._follow(cursor, self._live_tail(), heartbeat_s, stop_after_s)
+
+    def _follow(
+        self, cursor: str, live_cursor: str, heartbeat_s: float, stop_after_s: float | None
+    ) -> Iterator[list[events_pb2.StreamEntry] | None]:
         deadline = time.monotonic() + stop_after_s if stop_after_s is not None else None
         last_sent = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
