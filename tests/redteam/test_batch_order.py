@@ -1,7 +1,8 @@
 """A batch of a sandbox's output lands in the order it was sent, whatever it mixes: final
 entries (appended a run at a time, see sessions.ingest._Batch.flush), partial entries,
-terminal output; and a batch that crosses the history cap keeps what fits, then says once
-that the history is full.
+terminal output; a batch resent, even while its first attempt is being applied, lands
+once; and a batch that crosses the history cap keeps what fits, then says once that the
+history is full.
 
 A real ingest function on a real Valkey, as test_history_caps.py.
 """
@@ -9,6 +10,7 @@ A real ingest function on a real Valkey, as test_history_caps.py.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
@@ -58,6 +60,25 @@ def test_a_mixed_batch_lands_in_the_order_it_was_sent(
     ids = [i for i, _ in redis_client.xrange(keys.stream(session_id))]
     assert ids == sorted(ids)
     assert redis_client.hget(keys.session(session_id), "message_count") == b"0"
+
+
+def test_a_resent_batch_lands_once_even_sent_at_the_same_time(
+    ingest: tuple[str, str, str], redis_client: redis.Redis
+) -> None:
+    url, session_id, token = ingest
+    terminal = agent_pb2.AgentOutput(terminal=events_pb2.TerminalOutput(data=b"$ ls\n"))
+    items = [tool(1), tool(2, partial=True), terminal, tool(3)]
+    batch = agent_pb2.PublishRequest(items=items, publisher_id=uuid.uuid4().hex, seq=1)
+
+    def send(_: int) -> None:
+        unary_proto(url, PUBLISH, batch, agent_pb2.PublishResponse, token)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(send, range(8)))
+    send(0)  # and once more, after it was applied
+    assert [e.event.correlation_id for e in history(redis_client, session_id)] == ["1", "3"]
+    assert len(redis_client.xrange(keys.live(session_id))) == 1
+    assert [f[b"d"] for _, f in redis_client.xrange(keys.terminal(session_id))] == [b"$ ls\n"]
 
 
 def test_a_batch_crossing_the_history_cap_keeps_what_fits_and_says_so_once(

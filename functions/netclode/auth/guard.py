@@ -9,12 +9,14 @@ needs no address-wide limit: API tokens carry 256 random bits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 
 from netclode.auth.clients import Network
 from netclode.auth.tokens import Principal, TokenStore
+from netclode.store.redis import Pipeline
 from netclode_protocol import keys
 from netclode_protocol.bearer import bearer, hash_token
 from netclode_protocol.errors import ResourceExhausted, Unauthenticated
@@ -31,9 +33,18 @@ class FailureLimit:
         self.r = r
         self.scope = scope
 
-    def check(self, client: str | None) -> None:
-        if int(self.r.get(self._counter(client)) or 0) >= MAX_FAILURES:
+    def check(self, client: str | None, lookup: Callable[[Pipeline], object] | None = None) -> Any:
+        """Refuses a client past the limit. `lookup` queues the credential's own read, done
+        in the same round trip (the ingest function checks a token on every batch); its
+        reply is returned once the client passed."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(self._counter(client))
+        if lookup is not None:
+            lookup(pipe)
+        failures, *found = pipe.execute()
+        if int(failures or 0) >= MAX_FAILURES:
             raise ResourceExhausted("too many failed authentication attempts; retry in a minute")
+        return found[0] if found else None
 
     def record(self, client: str | None) -> None:
         pipe = self.r.pipeline()

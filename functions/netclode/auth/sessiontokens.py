@@ -15,7 +15,7 @@ from __future__ import annotations
 import redis
 
 from netclode.auth.guard import FailureLimit
-from netclode.store.sessiontokens import SessionTokenStore
+from netclode.store.sessiontokens import SessionTokenStore, session_in
 from netclode_protocol.bearer import bearer, hash_token
 from netclode_protocol.errors import Unauthenticated
 
@@ -29,8 +29,8 @@ def session_for(r: redis.Redis, authorization: str | None) -> str:
     token_hash = hash_token(token) if token else ""
     fingerprint = token_hash[:FINGERPRINT_CHARS] or "none"
     limit = FailureLimit(r, "ingest")
-    limit.check(fingerprint)
-    session_id = SessionTokenStore(r).session_of(token_hash) if token else None
+    lookup = (lambda pipe: SessionTokenStore.queue_session_of(pipe, token_hash)) if token else None
+    session_id = session_in(limit.check(fingerprint, lookup))
     if session_id is None:
         limit.record(fingerprint)
         raise Unauthenticated()

@@ -24,6 +24,7 @@ from netclode.auth.bootstrap import register_configured_tokens
 from netclode.auth.guard import Guard
 from netclode.auth.tokens import ADMIN, USER, Principal, TokenStore
 from netclode.config import Settings
+from netclode.functions import bursts
 from netclode.functions.connect import (
     RequireToken,
     StreamSlots,
@@ -169,11 +170,13 @@ class Sessions(api_connect.SessionServiceSync):
 
     @staticmethod
     def _session_items(stream: SessionStream, after: str) -> Iterator[pb.WatchSessionResponse]:
+        following = stream.follow(after, heartbeat_s=HEARTBEAT_S)  # from here, not later
         yield pb.WatchSessionResponse(heartbeat=_heartbeat())
-        for entry in stream.follow(after, heartbeat_s=HEARTBEAT_S):
-            if entry is None:
+        for burst in following:
+            if burst is None:
                 yield pb.WatchSessionResponse(heartbeat=_heartbeat())
-            else:
+                continue
+            for entry in bursts.written_together(burst):
                 yield pb.WatchSessionResponse(entry=entry)
 
     def _watched[T](self, ctx: RequestContext, items: Iterator[T]) -> Iterator[T]:
@@ -205,16 +208,16 @@ class Sessions(api_connect.SessionServiceSync):
     def _terminal_items(terminal: TerminalStream, after: str) -> Iterator[pb.WatchTerminalResponse]:
         live_from = terminal.last_cursor()
         yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
-        for item in terminal.follow(after, heartbeat_s=HEARTBEAT_S):
-            if item is None:
+        for burst in terminal.follow(after, heartbeat_s=HEARTBEAT_S):
+            if burst is None:
                 yield pb.WatchTerminalResponse(heartbeat=_heartbeat())
                 continue
-            cursor, data, exit_code = item
-            replayed = bool(live_from) and _stream_id(cursor) <= _stream_id(live_from)
-            chunk = pb.TerminalChunk(cursor=cursor, data=data, replayed=replayed)
-            if exit_code is not None:
-                chunk.exited, chunk.exit_code = True, exit_code
-            yield pb.WatchTerminalResponse(chunk=chunk)
+            for cursor, data, exit_code in bursts.written_together(burst):
+                replayed = bool(live_from) and _stream_id(cursor) <= _stream_id(live_from)
+                chunk = pb.TerminalChunk(cursor=cursor, data=data, replayed=replayed)
+                if exit_code is not None:
+                    chunk.exited, chunk.exit_code = True, exit_code
+                yield pb.WatchTerminalResponse(chunk=chunk)
 
     def exec(self, request: pb.ExecRequest, ctx: RequestContext) -> pb.ExecResponse:
         return self.service.exec(caller(self.guard, ctx), request)

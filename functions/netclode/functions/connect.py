@@ -24,6 +24,7 @@ from connectrpc.server import ConnectWSGIApplication
 from netclode.auth.clients import Network, client_address
 from netclode.auth.guard import Guard
 from netclode.auth.tokens import Principal
+from netclode.functions import bursts
 from netclode_protocol.bearer import bearer
 from netclode_protocol.errors import NetclodeError, Unauthenticated
 
@@ -168,6 +169,7 @@ def mount(apps: Iterable[ConnectWSGIApplication]) -> WSGIApplication:
         if app is None:
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [b'{"code":"unimplemented","message":"no such service"}']
-        return app(environ, start_response)
+        body = app(environ, start_response)
+        return body if isinstance(body, list) else bursts.coalesced(body)
 
     return dispatch

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis
 
-from netclode.store.redis import text
+from netclode.store.redis import Pipeline, text
 from netclode_protocol import keys
 
 
@@ -20,5 +22,14 @@ class SessionTokenStore:
         self.r.delete(keys.session_token(token_hash))
 
     def session_of(self, token_hash: str) -> str | None:
-        session_id = self.r.get(keys.session_token(token_hash))
-        return None if session_id is None else text(session_id)
+        return session_in(self.r.get(keys.session_token(token_hash)))
+
+    @staticmethod
+    def queue_session_of(pipe: Pipeline, token_hash: str) -> None:
+        """Queues session_of's read on `pipe` (its reply read by `session_in`)."""
+        pipe.get(keys.session_token(token_hash))
+
+
+def session_in(reply: object) -> str | None:
+    """The session id in a token's record (as read by session_of), None for no record."""
+    return None if reply is None else text(cast(bytes, reply))

@@ -15,12 +15,11 @@ entry saying so. Each write and its accounting are one script: atomic, also in a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import redis
 from google.protobuf.timestamp_pb2 import Timestamp
-from redis.commands.core import Script
 
 from netclode.store.redis import stream_entries, streams_read
 from netclode_protocol import keys
@@ -156,7 +155,7 @@ class SessionStream:
                 e.timestamp.CopyFrom(now)
         args: list[bytes | int] = [HISTORY_MAX_BYTES, full.SerializeToString()]
         args += [e.SerializeToString() for e in entries]
-        _script(_BUDGETED_XADD)(keys=[self.key, self.bytes_key], args=args, client=pipe)
+        _run_script(pipe, _BUDGETED_XADD, [self.key, self.bytes_key], args)
 
     def append_partial(
         self, entry: events_pb2.StreamEntry, *, pipe: redis.client.Pipeline | None = None
@@ -182,31 +181,38 @@ class SessionStream:
 
     def follow(
         self, after: str, *, heartbeat_s: float = 15.0, stop_after_s: float | None = None
-    ) -> Iterator[events_pb2.StreamEntry | None]:
-        """Every final entry after `after`, then live final and partial entries.
+    ) -> Iterator[list[events_pb2.StreamEntry] | None]:
+        """Every final entry after `after`, then live final and partial entries, in bursts:
+        the entries of one read, in order (a watcher writes a burst to its client at once).
 
         Yields None as a heartbeat whenever `heartbeat_s` passes without an entry.
-        `after="$"` starts at the live tail. The live tail starts at the moment of the call.
+        `after="$"` starts at the live tail. The tails are taken at the moment of the call,
+        not at the first read: a watcher told its watch started (its first heartbeat, sent
+        before it reads) misses nothing appended after that.
         """
-        if after == "$":
-            after = self.last_cursor()
-        cursor = after or "0-0"
-        live_cursor = self._live_tail()
+        cursor = (self.last_cursor() if after == "$" else after) or "0-0"
+        return self._follow(cursor, self._live_tail(), heartbeat_s, stop_after_s)
+
+    def _follow(
+        self, cursor: str, live_cursor: str, heartbeat_s: float, stop_after_s: float | None
+    ) -> Iterator[list[events_pb2.StreamEntry] | None]:
         deadline = time.monotonic() + stop_after_s if stop_after_s is not None else None
         last_sent = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
             block_ms = _block_ms(heartbeat_s - (time.monotonic() - last_sent))
             replies = self.r.xread({self.key: cursor, self.live_key: live_cursor}, block=block_ms)
+            burst = []
             for stream_key, rows in streams_read(replies):
                 durable = stream_key.decode() == self.key
-                for entry_id, fields in rows:
-                    if durable:
-                        cursor = entry_id.decode()
-                    else:
-                        live_cursor = entry_id.decode()
-                    yield _decode(entry_id, fields, partial=not durable)
-                    last_sent = time.monotonic()
-            if time.monotonic() - last_sent >= heartbeat_s:
+                burst += [_decode(i, f, partial=not durable) for i, f in rows]
+                if durable:
+                    cursor = rows[-1][0].decode()
+                else:
+                    live_cursor = rows[-1][0].decode()
+            if burst:
+                yield burst
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= heartbeat_s:
                 yield None
                 last_sent = time.monotonic()
 
@@ -288,36 +294,38 @@ class TerminalStream:
 
     def follow(
         self, after: str, *, heartbeat_s: float = 15.0, stop_after_s: float | None = None
-    ) -> Iterator[tuple[str, bytes, int | None] | None]:
-        """(cursor, data, exit code or None) for the scrollback after `after`, then live."""
+    ) -> Iterator[list[tuple[str, bytes, int | None]] | None]:
+        """(cursor, data, exit code or None) for the scrollback after `after`, then live, in
+        bursts (the chunks of one read); None as a heartbeat, as SessionStream.follow."""
         cursor = after or "0-0"
         deadline = time.monotonic() + stop_after_s if stop_after_s is not None else None
         last_sent = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
             block_ms = _block_ms(heartbeat_s - (time.monotonic() - last_sent))
             replies = self.r.xread({self.key: cursor}, block=block_ms)
-            for _, rows in streams_read(replies):
-                for entry_id, fields in rows:
-                    cursor = entry_id.decode()
-                    code = fields.get(b"x")
-                    yield cursor, fields.get(b"d", b""), int(code) if code is not None else None
-                    last_sent = time.monotonic()
-            if time.monotonic() - last_sent >= heartbeat_s:
+            burst = [_chunk(i, f) for _, rows in streams_read(replies) for i, f in rows]
+            if burst:
+                cursor = burst[-1][0]
+                yield burst
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= heartbeat_s:
                 yield None
                 last_sent = time.monotonic()
 
 
-_SCRIPTS: dict[str, Script] = {}
+def _chunk(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[str, bytes, int | None]:
+    code = fields.get(b"x")
+    return entry_id.decode(), fields.get(b"d", b""), int(code) if code is not None else None
 
 
-def _script(source: str) -> Script:
-    """One Script per source for the process: its SHA is computed once, and a pipeline of
-    many appends registers (SCRIPT EXISTS) it once, not once per append. Every call passes
-    its client, so the script is bound to none."""
-    script = _SCRIPTS.get(source)
-    if script is None:
-        script = _SCRIPTS[source] = Script(None, source.encode())  # type: ignore[arg-type]
-    return script
+def _run_script(
+    target: redis.Redis, source: str, keys: list[str], args: Sequence[str | int | bytes]
+) -> None:
+    """Runs a script by its source (EVAL; the store caches it by its SHA). A pipeline of
+    registered scripts would first ask SCRIPT EXISTS, a round trip of its own on every
+    batch; EVALSHA inside MULTI could instead fail alone (NOSCRIPT after a store restart)
+    while the rest of the batch is applied."""
+    target.eval(source, len(keys), *keys, *args)
 
 
 def _capped_xadd(
@@ -331,4 +339,4 @@ def _capped_xadd(
 ) -> None:
     """XADD to a stream trimmed to `cap` bytes (and about `maxlen` entries)."""
     args: list[str | int | bytes] = [counter, cap, maxlen, *fields]
-    _script(_CAPPED_XADD)(keys=[key, bytes_key], args=args, client=target)
+    _run_script(target, _CAPPED_XADD, [key, bytes_key], args)
