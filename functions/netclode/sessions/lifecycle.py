@@ -121,10 +121,24 @@ class Lifecycle:
             target=self.provision, args=(record.id,), name=f"provision-{record.id}", daemon=True
         ).start()
 
+    def claim(self, record: SessionRecord) -> str | None:
+        """A warm pool sandbox now bound to the session; None when the session asks for
+        sizes of its own (pool sandboxes have the defaults) or the pool is empty."""
+        if record.vcpus or record.memory_mb or record.tailnet_access:
+            return None
+        return self.sandboxes.claim(record.id)
+
     def provision(self, session_id: str) -> None:
+        """A sandbox for the session: for one with a workspace (resume, restore, fork), a
+        warm pool sandbox it is attached to when the driver can; else a new one."""
         record = self.store.get(session_id)
         if record is None:
             return
+        if record.workspace and self.driver.attaches_workspaces:
+            sandbox_id = self.claim(record)
+            if sandbox_id is not None:
+                self._attach_claimed(record, sandbox_id)
+                return
         workspace = record.workspace or new_workspace_id()
         sandbox_id = new_sandbox_id()
         self.sandboxes.register(sandbox_id, workspace, session_id)
@@ -147,6 +161,36 @@ class Lifecycle:
             log.exception("provisioning session %s failed", session_id)
             self.discard_sandbox(sandbox_id)
             self.fail(session_id, f"sandbox failed to start: {exc.__class__.__name__}")
+
+    def _attach_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
+        """Attaches the session's workspace to a claimed pool sandbox, then binds it. On a
+        failure the session is paused, saying why, and nothing of the attempt stays: the
+        sandbox is stopped, its token revoked, the workspace as it was."""
+        fresh = self.sandboxes.record(sandbox_id).get("workspace", "")
+        try:
+            self.driver.attach_workspace(sandbox_id, record.workspace)
+            self.attach(record.id, sandbox_id, record.workspace)
+        except Exception as exc:
+            why = exc.message if isinstance(exc, NetclodeError) else exc.__class__.__name__
+            log.warning("session %s could not resume on %s: %s", record.id, sandbox_id, why)
+            if (current := self.store.get(record.id)) is not None:
+                self.release_sandbox(current)
+            self.discard_sandbox(sandbox_id)
+            self.stream(record.id).append(
+                entries.error("SESSION_ERROR", f"the session could not resume: {why}")
+            )
+            self.transition(
+                record.id,
+                S.SESSION_STATUS_PAUSED,
+                allowed=(
+                    S.SESSION_STATUS_CREATING,
+                    S.SESSION_STATUS_RESUMING,
+                    S.SESSION_STATUS_READY,
+                ),
+            )
+        finally:
+            if fresh:  # the pool sandbox's own, never used
+                self.driver.delete_workspace(fresh)
 
     def wait_ready(self, sandbox_id: str) -> None:
         """Raises with the reason when the sandbox died or did not answer in time."""

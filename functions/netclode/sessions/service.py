@@ -157,10 +157,7 @@ class SessionService:
         return self.store.get(session_id) or record
 
     def _start(self, record: SessionRecord) -> None:
-        from netclode.warmpool import WarmPool
-
-        custom = record.vcpus or record.memory_mb or record.tailnet_access
-        sandbox_id = None if custom else WarmPool(self.settings, self.r).claim(record.id)
+        sandbox_id = self.life.claim(record)
         if sandbox_id is None:
             self.life.provision_async(record)
             return
