@@ -8,7 +8,9 @@ import httpx
 import pytest
 from connectrpc.errors import ConnectError
 
+from netclode_protocol import keys
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
+from tests.support.inside import field, until
 from tests.support.stack import Client, Stack
 
 S = common_pb2
@@ -120,6 +122,19 @@ def test_pause_keeps_the_workspace_and_resume_brings_it_back(api: Client) -> Non
     resume = api_pb2.ResumeSessionRequest(session_id=session.id)
     assert api(api.sessions.resume_session, resume).session.status == S.SESSION_STATUS_RESUMING
     api.wait_status(session.id, S.SESSION_STATUS_READY)
+    assert api.exec(session.id, "cat", "notes.txt").stdout == b"kept\n"
+
+
+@pytest.mark.sandbox
+def test_resume_takes_a_warm_sandbox_when_the_pool_has_one(stack: Stack, api: Client) -> None:
+    """No sandbox starts: the session's workspace is attached to one already running."""
+    session = api.ready(name="warm resume")
+    assert api.exec(session.id, "sh", "-c", "echo kept > notes.txt").exit_code == 0
+    api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
+    warm = until("a warm sandbox in the pool", lambda: stack.redis.lrange(keys.POOL_READY, 0, -1))
+    api(api.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session.id))
+    api.wait_status(session.id, S.SESSION_STATUS_READY)
+    assert field(stack, session.id, "sandbox").encode() in warm
     assert api.exec(session.id, "cat", "notes.txt").stdout == b"kept\n"
 
 

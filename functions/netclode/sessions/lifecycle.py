@@ -19,6 +19,8 @@ from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
+from netclode.eventing import types
+from netclode.eventing.publish import publish
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports
 from netclode.store.sandboxes import SandboxRegistry
@@ -27,7 +29,7 @@ from netclode.store.sessiontokens import SessionTokenStore
 from netclode.store.streams import SessionStream
 from netclode.store.turns import TurnQueue
 from netclode_protocol.bearer import hash_token, new_token
-from netclode_protocol.errors import NetclodeError, ResourceExhausted
+from netclode_protocol.errors import NetclodeError, ResourceExhausted, Unavailable
 from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 
 if TYPE_CHECKING:
@@ -104,6 +106,22 @@ class Lifecycle:
         self.release_sandbox(record)
         self.stream(session_id).append(entries.error("SESSION_ERROR", reason))
         self.transition(session_id, S.SESSION_STATUS_ERROR, sandbox="")
+
+    def announce(self, session_id: str, event_type: str, event_id: str) -> None:
+        """Tells the broker a session took a pool sandbox (created, resumed): the pool
+        function refills now, not at its next tick. Not published, the tick still does;
+        the session is unaffected."""
+        try:
+            publish(
+                self.settings,
+                event_type,
+                types.SOURCE,
+                {"session_id": session_id},
+                event_id=event_id,
+                subject=session_id,
+            )
+        except Unavailable as exc:
+            log.warning("%s not published: %s", event_type, exc.message)
 
     def touch(self, session_id: str) -> None:
         self.store.update(session_id, last_active_at=now_ms())
@@ -191,6 +209,7 @@ class Lifecycle:
         finally:
             if fresh:  # the pool sandbox's own, never used
                 self.driver.delete_workspace(fresh)
+            self.announce(record.id, types.SESSION_RESUMED, f"{record.id}:resumed:{sandbox_id}")
 
     def wait_ready(self, sandbox_id: str) -> None:
         """Raises with the reason when the sandbox died or did not answer in time."""
