@@ -4,6 +4,8 @@ namespace), and the session lifecycle around it. Real host, bubblewrap and Valke
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,10 @@ from netclode.store.sessions import SessionRecord
 from netclode.store.streams import SessionStream
 from netclode.warmpool import WarmPool
 from netclode_protocol import keys
-from netclode_protocol.errors import FailedPrecondition, NotFound
+from netclode_protocol.errors import FailedPrecondition, NotFound, Unavailable
 from netclode_protocol.v1 import common_pb2
 from tests.sandbox.conftest import run, wait_ready
+from tests.support.sandboxhost import start_sandbox_host
 
 pytestmark = pytest.mark.sandbox
 
@@ -94,6 +97,35 @@ def test_a_sandbox_takes_one_workspace_and_only_a_free_one(driver):
     assert run(driver, sandbox_id, "cat", "notes.txt").stdout == b"kept\n"
     for running in (busy, sandbox_id):
         driver.stop(running)
+
+
+@pytest.fixture(scope="module")
+def small_quota(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDriver]:
+    """A host of its own whose workspaces hold 64 MiB (the least allowed)."""
+    data = tmp_path_factory.mktemp("small-quota")
+    host = start_sandbox_host(data, {"NETCLODE_SANDBOX_WORKSPACE_MB": "64"})
+    driver = LocalDriver(Settings(data_dir=data))
+    yield driver
+    driver.close()
+    host.terminate()
+    host.wait(timeout=10)
+
+
+def test_an_attach_that_fails_stops_the_sandbox_and_leaves_the_workspace(small_quota):
+    # A workspace from before images (as a clone is) goes into one when first attached:
+    # this one does not fit.
+    big = small_quota.layout.workspace("ws-big")
+    big.mkdir(parents=True)
+    (big / "data.bin").write_bytes(os.urandom(80 << 20))
+    sandbox_id = _started(small_quota, "sb-small", "ws-small-fresh")
+
+    with pytest.raises(Unavailable, match="No space left"):
+        small_quota.attach_workspace(sandbox_id, "ws-big")
+
+    assert sandbox_id not in {s.sandbox_id for s in small_quota.list()}
+    assert _host_mounts_under(small_quota.layout.sandbox(sandbox_id)) == []
+    assert (big / "data.bin").stat().st_size == 80 << 20
+    assert not os.path.ismount(big)
 
 
 @pytest.fixture

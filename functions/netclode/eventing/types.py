@@ -6,7 +6,7 @@ Published types must each have a consumer Trigger in knative/ (checked by the ma
 SOURCE = "netclode/control-plane"
 
 SESSION_CREATED = "io.netclode.session.created"
-# A resume took a warm pool sandbox (its workspace attached to it).
+# A session on a workspace it has (resume, restore, fork) took a warm pool sandbox.
 SESSION_RESUMED = "io.netclode.session.resumed"
 SESSION_TURN_COMPLETED = "io.netclode.session.turn.completed"
 

@@ -191,7 +191,8 @@ class Lifecycle:
         except Exception as exc:
             why = exc.message if isinstance(exc, NetclodeError) else exc.__class__.__name__
             log.warning("session %s could not resume on %s: %s", record.id, sandbox_id, why)
-            if (current := self.store.get(record.id)) is not None:
+            current = self.store.get(record.id)
+            if current is not None and current.sandbox == sandbox_id:  # bound before it failed
                 self.release_sandbox(current)
             self.discard_sandbox(sandbox_id)
             self.stream(record.id).append(
@@ -207,9 +208,16 @@ class Lifecycle:
                 ),
             )
         finally:
-            if fresh:  # the pool sandbox's own, never used
-                self.driver.delete_workspace(fresh)
+            self._delete_unused(fresh)
             self.announce(record.id, types.SESSION_RESUMED, f"{record.id}:resumed:{sandbox_id}")
+
+    def _delete_unused(self, workspace: str) -> None:
+        """The fresh workspace a pool sandbox started on, never used once another was
+        attached (a failure is only logged: the session's own workspace is what matters)."""
+        try:
+            self.driver.delete_workspace(workspace)
+        except NetclodeError as exc:
+            log.warning("unused workspace %s not deleted: %s", workspace, exc.message)
 
     def wait_ready(self, sandbox_id: str) -> None:
         """Raises with the reason when the sandbox died or did not answer in time."""

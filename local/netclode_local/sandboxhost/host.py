@@ -267,6 +267,7 @@ class SandboxHost:
         cpus: int,
     ) -> _Sandbox:
         root = self.layout.sandbox(sandbox_id)
+        self._detach_points(sandbox_id)  # a stop that failed may have left them
         shutil.rmtree(root, ignore_errors=True)
         for path in (root / "in", root / "out", root / "session"):
             path.mkdir(parents=True)
@@ -310,10 +311,15 @@ class SandboxHost:
 
     def _release(self, sandbox_id: str) -> None:
         """After the sandbox's processes are gone: its attach points, /tmp and cgroups go.
-        Before its directory does, which must never be removed through a mount."""
+        Before its directory does."""
+        self._detach_points(sandbox_id)
+        self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
+
+    def _detach_points(self, sandbox_id: str) -> None:
+        """Unmounts the attach points: the sandbox's directory must never be removed
+        through them, into a workspace."""
         for point in self.layout.attach_points(sandbox_id):
             unmount_all(point)
-        self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
 
     def _spawn(
         self,
