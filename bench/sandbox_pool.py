@@ -148,9 +148,7 @@ def sequential_claims(
         pool.reconcile(driver)
         for _ in range(min(pool.size, n - len(runs))):
             runs.append(claim_to_ready(pool, f"s{len(runs)}", open_rpc))
-        for s in pool.status()["sandboxes"]:
-            if s.get("state") == "claimed":
-                driver.stop(s["sandbox_id"])
+        stop_claimed(pool, driver)
     pool.reconcile(driver)
     return runs
 
@@ -198,6 +196,7 @@ def refill_elsewhere(data: Path, valkey_port: int, size: int) -> None:
 
 
 def stop_claimed(pool: WarmPool, driver: LocalDriver) -> None:
+    """Stops the claimed sandboxes (their records stay until a reconcile drops them)."""
     for s in pool.status()["sandboxes"]:
         if s.get("state") == "claimed":
             driver.stop(s["sandbox_id"])
