@@ -150,13 +150,8 @@ class Lifecycle:
         """A sandbox for the session: for one with a workspace (resume, restore, fork), a
         warm pool sandbox it is attached to when the driver can; else a new one."""
         record = self.store.get(session_id)
-        if record is None:
+        if record is None or self.attach_from_pool(record):
             return
-        if record.workspace and self.driver.attaches_workspaces:
-            sandbox_id = self.claim(record)
-            if sandbox_id is not None:
-                self._attach_claimed(record, sandbox_id)
-                return
         workspace = record.workspace or new_workspace_id()
         sandbox_id = new_sandbox_id()
         self.sandboxes.register(sandbox_id, workspace, session_id)
@@ -179,6 +174,19 @@ class Lifecycle:
             log.exception("provisioning session %s failed", session_id)
             self.discard_sandbox(sandbox_id)
             self.fail(session_id, f"sandbox failed to start: {exc.__class__.__name__}")
+
+    def attach_from_pool(self, record: SessionRecord) -> bool:
+        """The session's workspace attached to a warm pool sandbox: no process starts, so
+        it is done inline (READY, or paused saying why, when this returns). False when the
+        pool cannot serve it: no workspace yet, sizes of its own, an empty pool, a driver
+        that cannot attach."""
+        if not (record.workspace and self.driver.attaches_workspaces):
+            return False
+        sandbox_id = self.claim(record)
+        if sandbox_id is None:
+            return False
+        self._attach_claimed(record, sandbox_id)
+        return True
 
     def _attach_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
         """Attaches the session's workspace to a claimed pool sandbox, then binds it. On a
