@@ -73,6 +73,7 @@ class Bench:
     def resume_ready(self, session_id: str) -> float:
         self.c(self.c.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session_id))
         self.c.wait_status(session_id, S.SESSION_STATUS_PAUSED)
+        self.wait_pool(1)  # resumes seconds apart find a warm sandbox, as creates do
         start = time.perf_counter()
         self.c(self.c.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session_id))
         self.c.wait_status(session_id, S.SESSION_STATUS_READY, timeout=60)

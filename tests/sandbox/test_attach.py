@@ -22,6 +22,7 @@ from netclode_protocol import keys
 from netclode_protocol.errors import FailedPrecondition, NotFound, Unavailable
 from netclode_protocol.v1 import common_pb2
 from tests.sandbox.conftest import run, wait_ready
+from tests.support.inside import until
 from tests.support.sandboxhost import start_sandbox_host
 
 pytestmark = pytest.mark.sandbox
@@ -165,7 +166,9 @@ def test_resume_takes_a_warm_sandbox_and_drops_its_fresh_workspace(
     assert record is not None and record.status == S.SESSION_STATUS_READY
     assert (record.sandbox, record.workspace) == (warm, "ws-life")
     assert run(driver, warm, "cat", "notes.txt").stdout == b"kept\n"
-    assert not Layout(data_dir).workspace(fresh).exists()
+    until(
+        "the unused fresh workspace is gone", lambda: not Layout(data_dir).workspace(fresh).exists()
+    )
     life.pause(record, "test over")
     driver.delete_workspace("ws-life")
 
@@ -187,7 +190,9 @@ def test_a_failed_attach_leaves_the_session_paused_saying_why(life, redis_client
     assert any("could not resume" in m and "ws-held is in use" in m for m in errors), errors
     assert warm not in {s.sandbox_id for s in driver.list()}
     assert not redis_client.exists(keys.sandbox(warm))
-    assert not Layout(data_dir).workspace(fresh).exists()
+    until(
+        "the unused fresh workspace is gone", lambda: not Layout(data_dir).workspace(fresh).exists()
+    )
     assert run(driver, holder, "cat", "notes.txt").stdout == b"kept\n"  # untouched
     driver.stop(holder)
     driver.delete_workspace("ws-held")

@@ -216,16 +216,22 @@ class Lifecycle:
                 ),
             )
         finally:
-            self._delete_unused(fresh)
-            self.announce(record.id, types.SESSION_RESUMED, f"{record.id}:resumed:{sandbox_id}")
+            threading.Thread(
+                target=self._after_attach,
+                args=(record.id, sandbox_id, fresh),
+                name=f"attached-{record.id}",
+                daemon=True,
+            ).start()
 
-    def _delete_unused(self, workspace: str) -> None:
-        """The fresh workspace a pool sandbox started on, never used once another was
-        attached (a failure is only logged: the session's own workspace is what matters)."""
+    def _after_attach(self, session_id: str, sandbox_id: str, fresh: str) -> None:
+        """Off the resume's path (it answers first): the fresh workspace the pool sandbox
+        started on goes, never used (a failure is only logged: the session's own workspace
+        is what matters), and the pool function hears it should refill."""
         try:
-            self.driver.delete_workspace(workspace)
+            self.driver.delete_workspace(fresh)
         except NetclodeError as exc:
-            log.warning("unused workspace %s not deleted: %s", workspace, exc.message)
+            log.warning("unused workspace %s not deleted: %s", fresh, exc.message)
+        self.announce(session_id, types.SESSION_RESUMED, f"{session_id}:resumed:{sandbox_id}")
 
     def wait_ready(self, sandbox_id: str) -> None:
         """Raises with the reason when the sandbox died or did not answer in time."""
