@@ -2,7 +2,7 @@
 
 What a user waits for, measured at the client: create -> READY from the warm pool (sequential,
 then a burst of concurrent creates), create -> first Exec output, and resume of a paused
-session -> READY (a cold sandbox start on an existing workspace). Everything runs on this
+session -> READY (its workspace attached to a warm pool sandbox). Everything runs on this
 machine (Valkey, functions, sandbox host with bubblewrap) in a temporary XDG layout and
 talks over loopback only. Ratios are against a baseline measured in the same run: one
 GetSession through the same API (the least any call costs). The original system's create
@@ -73,6 +73,7 @@ class Bench:
     def resume_ready(self, session_id: str) -> float:
         self.c(self.c.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session_id))
         self.c.wait_status(session_id, S.SESSION_STATUS_PAUSED)
+        self.wait_pool(1)  # resumes seconds apart find a warm sandbox, as creates do
         start = time.perf_counter()
         self.c(self.c.sessions.resume_session, api_pb2.ResumeSessionRequest(session_id=session_id))
         self.c.wait_status(session_id, S.SESSION_STATUS_READY, timeout=60)
@@ -153,7 +154,7 @@ def main() -> None:
         show("resume (paused) -> READY", resumes, base)
         b.delete(session_id)
         print(
-            "targets: warm p50 <= 50 ms, p99 <= 150 ms; burst p95 <= 300 ms; resume p50 <= 300 ms"
+            "targets: warm p50 <= 50 ms, p99 <= 150 ms; burst p95 <= 200 ms; resume p50 <= 150 ms"
         )
     finally:
         local_stack.stop(stack)

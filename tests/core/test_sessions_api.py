@@ -8,7 +8,9 @@ import httpx
 import pytest
 from connectrpc.errors import ConnectError
 
+from netclode_protocol import keys
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
+from tests.support.inside import field, until
 from tests.support.stack import Client, Stack
 
 S = common_pb2
@@ -118,8 +120,22 @@ def test_pause_keeps_the_workspace_and_resume_brings_it_back(api: Client) -> Non
     error = fails("failed_precondition", api.exec, session.id, "true")
     assert f"netclode sessions resume {session.id}" in error.message
     resume = api_pb2.ResumeSessionRequest(session_id=session.id)
-    assert api(api.sessions.resume_session, resume).session.status == S.SESSION_STATUS_RESUMING
+    api(api.sessions.resume_session, resume)  # READY at once from the pool, else RESUMING
     api.wait_status(session.id, S.SESSION_STATUS_READY)
+    assert api.exec(session.id, "cat", "notes.txt").stdout == b"kept\n"
+
+
+@pytest.mark.sandbox
+def test_resume_takes_a_warm_sandbox_when_the_pool_has_one(stack: Stack, api: Client) -> None:
+    """No sandbox starts: the session's workspace is attached to one already running, and
+    the resume answers READY."""
+    session = api.ready(name="warm resume")
+    assert api.exec(session.id, "sh", "-c", "echo kept > notes.txt").exit_code == 0
+    api(api.sessions.pause_session, api_pb2.PauseSessionRequest(session_id=session.id))
+    warm = until("a warm sandbox in the pool", lambda: stack.redis.lrange(keys.POOL_READY, 0, -1))
+    resume = api_pb2.ResumeSessionRequest(session_id=session.id)
+    assert api(api.sessions.resume_session, resume).session.status == S.SESSION_STATUS_READY
+    assert field(stack, session.id, "sandbox").encode() in warm
     assert api.exec(session.id, "cat", "notes.txt").stdout == b"kept\n"
 
 
@@ -130,7 +146,9 @@ def test_prompt_to_a_paused_session_is_stored_and_resumes_it(api: Client) -> Non
     request = api_pb2.SendPromptRequest(session_id=session.id, text="hello there")
     receipt = api(api.sessions.send_prompt, request)
     assert receipt.queued
-    assert api.get(session.id).status in (S.SESSION_STATUS_RESUMING, S.SESSION_STATUS_READY)
+    # Woken: still starting a sandbox, or (from the pool, inline) already on the prompt.
+    woken = (S.SESSION_STATUS_RESUMING, S.SESSION_STATUS_READY, S.SESSION_STATUS_RUNNING)
+    assert api.get(session.id).status in woken
     first = api.entries(session.id, after="", limit=0).entries
     user = [e for e in first if e.event.message.role == events_pb2.MESSAGE_ROLE_USER]
     assert [e.event.message.content for e in user] == ["hello there"]

@@ -2,7 +2,8 @@
 
 A sandbox is a disposable runtime (bubblewrap process tree locally, a Kata pod in
 Kubernetes) bound to a persistent workspace (a directory locally, a PVC in Kubernetes).
-Pause stops the sandbox and keeps the workspace; resume starts a new sandbox on it.
+Pause stops the sandbox and keeps the workspace; resume attaches it to a warm sandbox
+where the driver can (attaches_workspaces), else starts a new sandbox on it.
 Drivers are synchronous and idempotent: stopping a stopped sandbox is not an error.
 
 Snapshots are point-in-time copies of a workspace (a directory copy locally, a
@@ -39,12 +40,18 @@ class SandboxInfo:
 
 class SandboxDriver(Protocol):
     name: str
+    # Whether attach_workspace works: a running sandbox can take another workspace.
+    attaches_workspaces: bool
 
     def start(self, spec: SandboxSpec) -> None:
         """Launches a sandbox; returns once it is launched, before its runtime is ready."""
 
     def stop(self, sandbox_id: str) -> None:
         """Stops the sandbox and frees its resources; its workspace stays."""
+
+    def attach_workspace(self, sandbox_id: str, workspace_id: str) -> None:
+        """Puts the workspace under a running sandbox that has not served one yet, in
+        place of the one it started on; a sandbox whose attach failed is stopped."""
 
     def list(self) -> list[SandboxInfo]:
         """Every sandbox this driver knows of, with whether it is still alive."""

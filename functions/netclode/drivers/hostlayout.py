@@ -20,6 +20,9 @@ the control plane never imports the stand-in: the host imports this layout, not 
     out/control.sock               bridge to the ingest function
     out/proxy.sock                 bridge to the secret proxy
     tmp/                           the sandbox's /tmp, a size-limited tmpfs
+    workspace/, outbox/            attach points: shared binds of its workspace and outbox,
+                                   bound into it; a workspace attached later is mounted
+                                   over them (a resume into a warm pool sandbox)
 """
 
 from __future__ import annotations
@@ -97,6 +100,10 @@ class Layout:
 
     def sandbox_tmp(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "tmp"
+
+    def attach_points(self, sandbox_id: str) -> tuple[Path, Path]:
+        """Where the sandbox's workspace and outbox are bound through (see the module doc)."""
+        return self.sandbox(sandbox_id) / "workspace", self.sandbox(sandbox_id) / "outbox"
 
     def secret(self, sandbox_id: str) -> Path:
         return self.sandbox(sandbox_id) / "secret"

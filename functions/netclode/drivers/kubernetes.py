@@ -28,7 +28,7 @@ from netclode.drivers.kube_manifests import (
     tailnet_policy_name,
 )
 from netclode.drivers.rpc import SandboxRPC, plain_transport
-from netclode_protocol.errors import Unavailable
+from netclode_protocol.errors import FailedPrecondition, Unavailable
 from netclode_protocol.waiting import wait_until
 
 ALIVE_PHASES = {"Pending", "Running"}
@@ -39,6 +39,8 @@ class KubernetesDriver:
     """SandboxDriver on the Kubernetes API (official client, synchronous)."""
 
     name = "kubernetes"
+    # A pod's volumes are fixed when it is created: a resume starts a new pod on the PVC.
+    attaches_workspaces = False
 
     def __init__(
         self,
@@ -67,6 +69,9 @@ class KubernetesDriver:
         if policy:
             self._api.create(self._api.net.create_namespaced_network_policy, policy)
         self._api.create(self._api.core.create_namespaced_pod, pod)
+
+    def attach_workspace(self, sandbox_id: str, workspace_id: str) -> None:
+        raise FailedPrecondition("a running pod cannot take another workspace volume")
 
     def stop(self, sandbox_id: str) -> None:
         """Deletes the pod and what only it used; the workspace PVC stays (pause)."""

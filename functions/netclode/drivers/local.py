@@ -30,6 +30,7 @@ COPY_TIMEOUT = 660.0
 
 class LocalDriver:
     name = "local"
+    attaches_workspaces = True
 
     def __init__(self, settings: Settings) -> None:
         self.layout = Layout(settings.data_dir)
@@ -54,6 +55,14 @@ class LocalDriver:
 
     def stop(self, sandbox_id: str) -> None:
         self._call("DELETE", f"/sandboxes/{sandbox_id}")
+
+    def attach_workspace(self, sandbox_id: str, workspace_id: str) -> None:
+        self._call(
+            "PUT",
+            f"/sandboxes/{sandbox_id}/workspace",
+            json={"workspace_id": workspace_id},
+            timeout=COPY_TIMEOUT,  # a workspace from before images is copied into one
+        )
 
     def list(self) -> list[SandboxInfo]:
         body = self._call("GET", "/sandboxes").json()

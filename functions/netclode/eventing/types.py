@@ -6,9 +6,11 @@ Published types must each have a consumer Trigger in knative/ (checked by the ma
 SOURCE = "netclode/control-plane"
 
 SESSION_CREATED = "io.netclode.session.created"
+# A session on a workspace it has (resume, restore, fork) took a warm pool sandbox.
+SESSION_RESUMED = "io.netclode.session.resumed"
 SESSION_TURN_COMPLETED = "io.netclode.session.turn.completed"
 
-PUBLISHED = frozenset({SESSION_CREATED, SESSION_TURN_COMPLETED})
+PUBLISHED = frozenset({SESSION_CREATED, SESSION_RESUMED, SESSION_TURN_COMPLETED})
 
 # Consumed from Knative sources.
 PING = "dev.knative.sources.ping"

@@ -19,6 +19,8 @@ from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
+from netclode.eventing import types
+from netclode.eventing.publish import publish
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports
 from netclode.store.sandboxes import SandboxRegistry
@@ -27,7 +29,7 @@ from netclode.store.sessiontokens import SessionTokenStore
 from netclode.store.streams import SessionStream
 from netclode.store.turns import TurnQueue
 from netclode_protocol.bearer import hash_token, new_token
-from netclode_protocol.errors import NetclodeError, ResourceExhausted
+from netclode_protocol.errors import NetclodeError, ResourceExhausted, Unavailable
 from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 
 if TYPE_CHECKING:
@@ -105,6 +107,22 @@ class Lifecycle:
         self.stream(session_id).append(entries.error("SESSION_ERROR", reason))
         self.transition(session_id, S.SESSION_STATUS_ERROR, sandbox="")
 
+    def announce(self, session_id: str, event_type: str, event_id: str) -> None:
+        """Tells the broker a session took a pool sandbox (created, resumed): the pool
+        function refills now, not at its next tick. Not published, the tick still does;
+        the session is unaffected."""
+        try:
+            publish(
+                self.settings,
+                event_type,
+                types.SOURCE,
+                {"session_id": session_id},
+                event_id=event_id,
+                subject=session_id,
+            )
+        except Unavailable as exc:
+            log.warning("%s not published: %s", event_type, exc.message)
+
     def touch(self, session_id: str) -> None:
         self.store.update(session_id, last_active_at=now_ms())
 
@@ -121,9 +139,18 @@ class Lifecycle:
             target=self.provision, args=(record.id,), name=f"provision-{record.id}", daemon=True
         ).start()
 
+    def claim(self, record: SessionRecord) -> str | None:
+        """A warm pool sandbox now bound to the session; None when the session asks for
+        sizes of its own (pool sandboxes have the defaults) or the pool is empty."""
+        if record.vcpus or record.memory_mb or record.tailnet_access:
+            return None
+        return self.sandboxes.claim(record.id)
+
     def provision(self, session_id: str) -> None:
+        """A sandbox for the session: for one with a workspace (resume, restore, fork), a
+        warm pool sandbox it is attached to when the driver can; else a new one."""
         record = self.store.get(session_id)
-        if record is None:
+        if record is None or self.attach_from_pool(record):
             return
         workspace = record.workspace or new_workspace_id()
         sandbox_id = new_sandbox_id()
@@ -147,6 +174,64 @@ class Lifecycle:
             log.exception("provisioning session %s failed", session_id)
             self.discard_sandbox(sandbox_id)
             self.fail(session_id, f"sandbox failed to start: {exc.__class__.__name__}")
+
+    def attach_from_pool(self, record: SessionRecord) -> bool:
+        """The session's workspace attached to a warm pool sandbox: no process starts, so
+        it is done inline (READY, or paused saying why, when this returns). False when the
+        pool cannot serve it: no workspace yet, sizes of its own, an empty pool, a driver
+        that cannot attach."""
+        if not (record.workspace and self.driver.attaches_workspaces):
+            return False
+        sandbox_id = self.claim(record)
+        if sandbox_id is None:
+            return False
+        self._attach_claimed(record, sandbox_id)
+        return True
+
+    def _attach_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
+        """Attaches the session's workspace to a claimed pool sandbox, then binds it. On a
+        failure the session is paused, saying why, and nothing of the attempt stays: the
+        sandbox is stopped, its token revoked, the workspace as it was."""
+        fresh = self.sandboxes.record(sandbox_id).get("workspace", "")
+        try:
+            self.driver.attach_workspace(sandbox_id, record.workspace)
+            self.attach(record.id, sandbox_id, record.workspace)
+        except Exception as exc:
+            why = exc.message if isinstance(exc, NetclodeError) else exc.__class__.__name__
+            log.warning("session %s could not resume on %s: %s", record.id, sandbox_id, why)
+            current = self.store.get(record.id)
+            if current is not None and current.sandbox == sandbox_id:  # bound before it failed
+                self.release_sandbox(current)
+            self.discard_sandbox(sandbox_id)
+            self.stream(record.id).append(
+                entries.error("SESSION_ERROR", f"the session could not resume: {why}")
+            )
+            self.transition(
+                record.id,
+                S.SESSION_STATUS_PAUSED,
+                allowed=(
+                    S.SESSION_STATUS_CREATING,
+                    S.SESSION_STATUS_RESUMING,
+                    S.SESSION_STATUS_READY,
+                ),
+            )
+        finally:
+            threading.Thread(
+                target=self._after_attach,
+                args=(record.id, sandbox_id, fresh),
+                name=f"attached-{record.id}",
+                daemon=True,
+            ).start()
+
+    def _after_attach(self, session_id: str, sandbox_id: str, fresh: str) -> None:
+        """Off the resume's path (it answers first): the fresh workspace the pool sandbox
+        started on goes, never used (a failure is only logged: the session's own workspace
+        is what matters), and the pool function hears it should refill."""
+        try:
+            self.driver.delete_workspace(fresh)
+        except NetclodeError as exc:
+            log.warning("unused workspace %s not deleted: %s", fresh, exc.message)
+        self.announce(session_id, types.SESSION_RESUMED, f"{session_id}:resumed:{sandbox_id}")
 
     def wait_ready(self, sandbox_id: str) -> None:
         """Raises with the reason when the sandbox died or did not answer in time."""

@@ -18,7 +18,6 @@ from netclode.auth.tokens import Principal
 from netclode.config import Settings
 from netclode.drivers.base import SandboxDriver
 from netclode.eventing import types
-from netclode.eventing.publish import publish
 from netclode.sessions import entries, validation
 from netclode.sessions.access import owned
 from netclode.sessions.lifecycle import Lifecycle
@@ -153,14 +152,11 @@ class SessionService:
         if prompt:
             self._record_prompt(record, prompt)
         self._start(record)
-        self._announce_created(record)
+        self.life.announce(record.id, types.SESSION_CREATED, f"{record.id}:created")
         return self.store.get(session_id) or record
 
     def _start(self, record: SessionRecord) -> None:
-        from netclode.warmpool import WarmPool
-
-        custom = record.vcpus or record.memory_mb or record.tailnet_access
-        sandbox_id = None if custom else WarmPool(self.settings, self.r).claim(record.id)
+        sandbox_id = self.life.claim(record)
         if sandbox_id is None:
             self.life.provision_async(record)
             return
@@ -170,20 +166,6 @@ class SessionService:
             log.warning("claimed sandbox %s failed (%s); starting a fresh one", sandbox_id, exc)
             self.life.discard_sandbox(sandbox_id)
             self.life.provision_async(record)
-
-    def _announce_created(self, record: SessionRecord) -> None:
-        try:
-            publish(
-                self.settings,
-                types.SESSION_CREATED,
-                types.SOURCE,
-                {"session_id": record.id},
-                event_id=f"{record.id}:created",
-                subject=record.id,
-            )
-        except Unavailable as exc:
-            # The pool's periodic tick refills the pool anyway; the session is unaffected.
-            log.warning("session.created not published: %s", exc.message)
 
     def rename(self, principal: Principal, session_id: str, name: str) -> SessionRecord:
         self.get(principal, session_id)
@@ -223,8 +205,9 @@ class SessionService:
             return self.get(principal, session_id)
         self.life.touch(session_id)  # a resume is activity: the next eviction spares it
         self.life.release_sandbox(moved)
-        self.life.provision_async(moved)
-        return moved
+        if not self.life.attach_from_pool(moved):
+            self.life.provision_async(moved)
+        return self.store.get(session_id) or moved
 
     def update_repo_access(
         self, principal: Principal, req: api_pb2.UpdateRepoAccessRequest

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,12 @@ from netclode_local.sandboxhost import bwrap, userns, workspacecopies
 from netclode_local.sandboxhost.bridge import Bridges
 from netclode_local.sandboxhost.confinement import Confinement
 from netclode_local.sandboxhost.limits import Confined, SandboxLimits
-from netclode_local.sandboxhost.mounts import unmount_under
+from netclode_local.sandboxhost.mounts import (
+    attach_point,
+    bind_over,
+    unmount_all,
+    unmount_under,
+)
 from netclode_protocol.settings import read_text
 
 STOP_TIMEOUT = 5.0
@@ -49,6 +55,8 @@ class _Sandbox:
     init_pidfd: int | None
     slot: userns.Slot
     bridges: list[asyncio.Server] = field(default_factory=list)
+    # True once another workspace was attached in place of the one it started on.
+    attached: bool = False
     # Preview ports: sandbox port -> the loopback listener forwarding to it.
     ports: dict[int, asyncio.Server] = field(default_factory=dict)
 
@@ -136,11 +144,36 @@ class SandboxHost:
         sandbox.process.wait(timeout=STOP_TIMEOUT)
         for server in [*sandbox.bridges, *sandbox.ports.values()]:
             self._bridges.close(server)
-        self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
+        self._release(sandbox_id)
         shutil.rmtree(self.layout.sandbox(sandbox_id), ignore_errors=True)
         self._slots.give_back(sandbox.slot)
         if self.layout.workspace(sandbox.workspace_id).is_dir():
             userns.strip_setid(self.layout.workspace(sandbox.workspace_id))
+
+    def attach_workspace(self, sandbox_id: str, workspace_id: str) -> None:
+        """Puts a workspace (and its outbox) under a running sandbox, in place of the fresh
+        one it started on: mounted over its attach points, it appears at /workspace inside
+        with no restart (a resume into a warm pool sandbox). Once per sandbox: one that
+        served a workspace never gets another. A sandbox whose attach failed is stopped, so
+        none ever runs half-attached; attaching the workspace it has again is fine."""
+        if not self.layout.workspace(workspace_id).is_dir():
+            raise FileNotFoundError(f"workspace {workspace_id} does not exist")
+        with self._lock:
+            sandbox = self._sandboxes.get(sandbox_id)
+            if sandbox is None or not sandbox.alive:
+                raise Conflict(f"sandbox {sandbox_id} is not running")
+            if sandbox.workspace_id == workspace_id:
+                return
+            if sandbox.attached:
+                raise Conflict(f"sandbox {sandbox_id} already had a workspace attached")
+            if any(s.workspace_id == workspace_id and s.alive for s in self._sandboxes.values()):
+                raise Conflict(f"workspace {workspace_id} is in use by another sandbox")
+            sandbox.workspace_id, sandbox.attached = workspace_id, True
+        try:
+            self._bind_workspace(sandbox_id, sandbox.slot, workspace_id, bind_over)
+        except BaseException:
+            self.stop(sandbox_id)
+            raise
 
     def list(self) -> list[dict[str, object]]:
         with self._lock:
@@ -234,36 +267,70 @@ class SandboxHost:
         cpus: int,
     ) -> _Sandbox:
         root = self.layout.sandbox(sandbox_id)
+        self._detach_points(sandbox_id)  # a stop that failed may have left them
         shutil.rmtree(root, ignore_errors=True)
-        outbox = self.layout.outbox(workspace_id)
-        for path in (root / "in", root / "out", root / "session", workspace, outbox):
-            path.mkdir(parents=True, exist_ok=True)
+        for path in (root / "in", root / "out", root / "session"):
+            path.mkdir(parents=True)
+        for private in (root / "in", root / "session"):  # the runtime's alone
+            _make_private(private, slot.runtime)
+        limits = self.confinement.limits.with_request(memory_mb, cpus)
+        try:
+            self._bind_workspace(sandbox_id, slot, workspace_id, attach_point)
+            confined = self.confinement.prepare(
+                sandbox_id, self.layout.sandbox_tmp(sandbox_id), limits
+            )
+            return self._spawn(slot, sandbox_id, workspace_id, limits, confined)
+        except BaseException:
+            self._release(sandbox_id)
+            raise
+
+    def _bind_workspace(
+        self,
+        sandbox_id: str,
+        slot: userns.Slot,
+        workspace_id: str,
+        bind: Callable[[Path, Path], None],
+    ) -> None:
+        """Binds the workspace and its outbox, made the slot's, at the sandbox's attach
+        points (attach_point at start, bind_over to attach another)."""
+        sources = self._hand_over(slot, workspace_id)
+        for source, point in zip(sources, self.layout.attach_points(sandbox_id), strict=True):
+            bind(source, point)
+
+    def _hand_over(self, slot: userns.Slot, workspace_id: str) -> tuple[Path, Path]:
+        """The workspace (its image mounted) and its outbox, made the slot's: the agent's and
+        the runtime's alone."""
+        workspace, outbox = self.layout.workspace(workspace_id), self.layout.outbox(workspace_id)
+        workspace.mkdir(parents=True, exist_ok=True)
+        outbox.mkdir(parents=True, exist_ok=True)
         self.confinement.attach(workspace)
         userns.hand_over(workspace, slot.agent)  # once mounted: the image's root, not below
         userns.hand_over(outbox, slot.runtime)  # only ever written by runtimes
-        for private in (root / "in", root / "session", outbox):  # the runtime's alone
-            os.chown(private, slot.runtime, slot.runtime)
-            private.chmod(0o700)
-        limits = self.confinement.limits.with_request(memory_mb, cpus)
-        tmp = self.layout.sandbox_tmp(sandbox_id)
-        confined = self.confinement.prepare(sandbox_id, tmp, limits)
-        try:
-            return self._spawn(slot, sandbox_id, workspace_id, workspace, outbox, limits, confined)
-        except BaseException:
-            self.confinement.release(sandbox_id, tmp)
-            raise
+        _make_private(outbox, slot.runtime)
+        return workspace, outbox
+
+    def _release(self, sandbox_id: str) -> None:
+        """After the sandbox's processes are gone: its attach points, /tmp and cgroups go.
+        Before its directory does."""
+        self._detach_points(sandbox_id)
+        self.confinement.release(sandbox_id, self.layout.sandbox_tmp(sandbox_id))
+
+    def _detach_points(self, sandbox_id: str) -> None:
+        """Unmounts the attach points: the sandbox's directory must never be removed
+        through them, into a workspace."""
+        for point in self.layout.attach_points(sandbox_id):
+            unmount_all(point)
 
     def _spawn(
         self,
         slot: userns.Slot,
         sandbox_id: str,
         workspace_id: str,
-        workspace: Path,
-        outbox: Path,
         limits: SandboxLimits,
         confined: Confined,
     ) -> _Sandbox:
         root = self.layout.sandbox(sandbox_id)
+        workspace, outbox = self.layout.attach_points(sandbox_id)
         secret = secrets.token_urlsafe(32)
         self.layout.secret(sandbox_id).write_text(secret)
         self.layout.secret(sandbox_id).chmod(0o600)
@@ -322,6 +389,11 @@ class SandboxHost:
             lines = []
         last = next((line for line in reversed(lines) if line.strip()), "")
         return last[:300] or f"exited with status {sandbox.process.returncode}"
+
+
+def _make_private(path: Path, uid: int) -> None:
+    os.chown(path, uid, uid)
+    path.chmod(0o700)
 
 
 def _bound_port(server: asyncio.Server) -> int:

@@ -5,6 +5,8 @@
   PUT    /sandboxes/<id>            {"workspace_id", "memory_mb"?, "cpus"?} -> 201 started,
                                     200 already
   DELETE /sandboxes/<id>            204 (stopping a stopped sandbox is fine)
+  PUT    /sandboxes/<id>/workspace  {"workspace_id"} -> 200: the workspace attached in place
+                                    of the sandbox's fresh one (once; a failure stops it)
   DELETE /workspaces/<id>           204, or 409 while a sandbox uses it
   PUT    /workspaces/<id>           {"snapshot_id"} -> 201: a new workspace from a snapshot
   PUT    /snapshots/<id>            {"workspace_id"} -> 201 {"size_bytes"}: copy a workspace
@@ -41,6 +43,7 @@ ROUTES = Map(
         Rule("/sandboxes", methods=["GET"], endpoint="list"),
         Rule("/sandboxes/<sandbox_id>", methods=["PUT"], endpoint="start"),
         Rule("/sandboxes/<sandbox_id>", methods=["DELETE"], endpoint="stop"),
+        Rule("/sandboxes/<sandbox_id>/workspace", methods=["PUT"], endpoint="attach"),
         Rule("/workspaces/<workspace_id>", methods=["DELETE"], endpoint="delete_workspace"),
         Rule("/workspaces/<workspace_id>", methods=["PUT"], endpoint="clone_workspace"),
         Rule("/snapshots/<snapshot_id>", methods=["PUT"], endpoint="snapshot"),
@@ -98,6 +101,12 @@ class HostAPI:
         self._host.layout.sandbox(sandbox_id)  # validates the id
         self._host.stop(sandbox_id)
         return Response(status=204)
+
+    def _attach(self, request: Request, sandbox_id: str) -> Response:
+        body = _body(request, "workspace_id")
+        self._host.layout.sandbox(sandbox_id)  # validates the id
+        self._host.attach_workspace(sandbox_id, body["workspace_id"])
+        return _json({})
 
     def _delete_workspace(self, request: Request, workspace_id: str) -> Response:
         self._host.delete_workspace(workspace_id)

@@ -1,8 +1,10 @@
-"""What the host mounts for a sandbox: its sized /tmp and its workspace's image (see
-limits.py). Mounting needs root; without it, Confinement says these limits are missing."""
+"""What the host mounts for a sandbox: its sized /tmp, its workspace's image (see
+limits.py), and the attach points its workspace and outbox are bound through. Mounting
+needs root; without it, Confinement says these limits are missing."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import subprocess
@@ -13,6 +15,22 @@ from netclode_local.sandboxhost.limits import LimitError
 MOUNT_TIMEOUT_S = 60.0
 MOUNT_OPTIONS = "nosuid,nodev,noatime"
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
+_OPEN_TREE_CLONE = 1
+_MOUNT_ATTR_NOSUID_NODEV = 0x2 | 0x4
+_MS_BIND = 0x1000
+_MS_SHARED = 1 << 20
+_MNT_DETACH = 2
+# The same on every architecture (the syscalls from 5.2 on share one table).
+_SYS_OPEN_TREE = 428
+_SYS_MOUNT_SETATTR = 442
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in ("set", "clr", "propagation", "userns")]
+
 
 def mount_tmp(path: Path, size_mb: int) -> None:
     """A tmpfs of `size_mb` at `path`, for the sandbox's /tmp."""
@@ -22,12 +40,65 @@ def mount_tmp(path: Path, size_mb: int) -> None:
 
 
 def unmount_under(root: Path) -> None:
-    """Detaches every mount below `root` (left by a host that was killed)."""
+    """Detaches every mount below `root` (left by a host that was killed): the newest
+    first, so a mount stacked on another or inside it goes before it."""
     prefix = f"{root}/"
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        target = line.split()[1]
-        if target.startswith(prefix):
+    for target in reversed(_mount_targets()):
+        if target.startswith(prefix) and target in _mount_targets():
             _run("umount", "--lazy", target)
+
+
+def attach_point(source: Path, point: Path) -> None:
+    """Binds `source` at `point` and makes the bind shared. A sandbox that binds `point`
+    gets a copy that is a slave of it (bwrap makes every mount of the sandbox's namespace a
+    slave): whatever the host mounts over `point` later appears inside too (bind_over)."""
+    point.mkdir(exist_ok=True)
+    bind_over(source, point)
+    _check(_libc.mount(None, str(point).encode(), None, _MS_SHARED, None), point)
+
+
+def bind_over(source: Path, point: Path) -> None:
+    """Binds `source` at `point`, over whatever is mounted there, nosuid and nodev. The
+    flags are set on a detached copy before it is bound: a remount after the bind would not
+    reach the copies that propagated into sandboxes."""
+    tree = _check(
+        _libc.syscall(
+            _SYS_OPEN_TREE, _AT_FDCWD, str(source).encode(), _OPEN_TREE_CLONE | os.O_CLOEXEC
+        ),
+        source,
+    )
+    try:
+        attr = _MountAttr(_MOUNT_ATTR_NOSUID_NODEV, 0, 0, 0)
+        size = ctypes.sizeof(attr)
+        flags = _AT_EMPTY_PATH
+        _check(
+            _libc.syscall(_SYS_MOUNT_SETATTR, tree, b"", flags, ctypes.byref(attr), size), source
+        )
+        copy = f"/proc/self/fd/{tree}".encode()
+        _check(_libc.mount(copy, str(point).encode(), None, _MS_BIND, None), point)
+    finally:
+        os.close(tree)
+
+
+def unmount_all(point: Path) -> None:
+    """Detaches every mount stacked at `point`; raises if one stays (a caller that removes
+    the directory next must never reach into a workspace through it)."""
+    while str(point) in _mount_targets():
+        _check(_libc.umount2(str(point).encode(), _MNT_DETACH), point)
+
+
+def _mount_targets() -> list[str]:
+    """Every mount point of this namespace, in mount order (binds of a directory on the
+    same filesystem included, which os.path.ismount cannot tell)."""
+    lines = Path("/proc/self/mounts").read_text().splitlines()
+    return [line.split()[1] for line in lines]
+
+
+def _check(result: int, path: Path) -> int:
+    if result < 0:
+        error = ctypes.get_errno()
+        raise LimitError(f"mounting at {path} failed: {os.strerror(error)}")
+    return result
 
 
 def unmount(path: Path) -> None:
