@@ -167,7 +167,7 @@ class SecretProxy:
     async def http_connect(self, flow: http.HTTPFlow) -> None:
         async def check() -> None:
             token_hash, session = await self._authenticate(flow.request.headers)
-            await self._guard(session, flow.request.host, flow.request.port)
+            await self._guard(session, flow.request.host, flow.request.port, flow)
             self.tunnels[flow.client_conn.id] = token_hash
 
         await self._run(flow, check)
@@ -233,9 +233,9 @@ class SecretProxy:
         if not same_host or (port is not None and port != flow.request.port):
             raise Reject(403, "Host header does not match the destination")
 
-    async def _guard(
-        self, session: Session, host: str, port: int, flow: http.HTTPFlow | None = None
-    ) -> None:
+    async def _guard(self, session: Session, host: str, port: int, flow: http.HTTPFlow) -> None:
+        """Refuses a destination the guard forbids; the refusal is on record before the 403
+        goes out (`_run` waits for the flow's record), for a CONNECT as for a request."""
         try:
             await self.guard.pick(host, port)
         except destinations.Refused as e:

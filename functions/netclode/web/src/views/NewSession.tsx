@@ -85,12 +85,19 @@ export function NewSession(ctx: Ctx) {
   }
 
   useEffect(() => {
+    // An agent picked while the last agent's models load: that answer, if it comes last,
+    // must not replace this agent's list.
+    let current = true;
     setModels(null);
     void run(async () => {
       const res = await ctx.api.sessions.listModels({ sdkType: sdk });
+      if (!current) return;
       setModels(res.models);
       setModel(res.models.find((m) => m.available)?.id ?? "");
     });
+    return () => {
+      current = false;
+    };
   }, [sdk]);
 
   // What unlocks the rest: keys (for secrets.env), or sign-in commands (`netclode auth codex`).
