@@ -19,20 +19,20 @@ def test_missing_and_stale_bytecode_is_written(tmp_path: Path) -> None:
     cached = Path(importlib.util.cache_from_source(str(module)))
     assert not cached.exists()
 
-    assert bytecode.compile_trees([tmp_path])
+    assert bytecode.start_compiling([tmp_path]).wait() == 0
     assert cached.exists()
     first = cached.read_bytes()
 
     module.write_text("VALUE = 2  # changed\n")
     later = module.stat().st_mtime + 10  # bytecode records the source's mtime in seconds
     os.utime(module, (later, later))
-    assert bytecode.compile_trees([tmp_path])
+    assert bytecode.start_compiling([tmp_path]).wait() == 0
     assert cached.read_bytes() != first  # stale bytecode is replaced, not trusted
 
 
 def test_a_broken_source_is_reported(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("def (:\n")
-    assert not bytecode.compile_trees([tmp_path])
+    assert bytecode.start_compiling([tmp_path]).wait() != 0
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ runs, gone after a clean stop, and never one that somebody else prepared."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -27,12 +28,25 @@ def base() -> Iterator[Path]:
 
 
 def host(data_dir: Path, runtime_base: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_base)}
+    # A host that hangs on SIGABRT prints every thread's stack (see stop()).
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_base), "PYTHONFAULTHANDLER": "1"}
     env.pop("NETCLODE_SANDBOX_HOST_SOCKET", None)
     argv = [sys.executable, "-m", "netclode_local.sandboxhost", "--data-dir", str(data_dir)]
     return subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 10) -> None:
+    """SIGTERM, then the host's output read to its end: a host still running after `timeout`
+    is aborted, and the test fails showing where each of its threads was."""
+    process.terminate()
+    try:
+        process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        _, stderr = process.communicate()
+        pytest.fail(f"the sandbox host did not stop within {timeout:g} s:\n{stderr}")
 
 
 def runtime_dir(data_dir: Path, runtime_base: Path) -> Path:
@@ -51,8 +65,7 @@ def test_private_while_running_and_removed_on_a_clean_stop(tmp_path: Path, base:
     try:
         assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
     assert not run_dir.exists()
 
 

@@ -28,19 +28,25 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     upstreams = Upstreams.parse(settings.ingest_url, read_text("NETCLODE_SECRET_PROXY_ADDR"))
     host = SandboxHost(args.data_dir, upstreams)
-
-    def stop(signum: int, frame: object) -> None:
+    compiling = bytecode.start_compiling(bytecode.sandbox_trees())
+    # Before the socket appears: whoever sees it may stop the host at once. The handler only
+    # unwinds the main thread; the sandboxes are stopped below, outside any signal handler.
+    signal.signal(signal.SIGTERM, _unwind)
+    signal.signal(signal.SIGINT, _unwind)
+    try:
+        socket_path = args.socket or Layout(args.data_dir).host_socket
+        server = build_server(host, socket_path)
+        print(f"sandbox host listening on {socket_path}", flush=True)
+        server.serve_forever()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut it short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        compiling.kill()
         host.shutdown()
-        sys.exit(0)
 
-    # Before the socket appears: whoever sees it may stop the host at once.
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    bytecode.compile_in_background()
-    socket_path = args.socket or Layout(args.data_dir).host_socket
-    server = build_server(host, socket_path)
-    print(f"sandbox host listening on {socket_path}", flush=True)
-    server.serve_forever()
+
+def _unwind(signum: int, frame: object) -> None:
+    sys.exit(0)
 
 
 if __name__ == "__main__":

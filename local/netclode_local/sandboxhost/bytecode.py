@@ -14,12 +14,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import sysconfig
-import threading
 from pathlib import Path
 
 from netclode_local.sandboxhost import bwrap
-
-COMPILE_TIMEOUT_S = 900.0
 
 
 def sandbox_trees() -> list[Path]:
@@ -28,23 +25,15 @@ def sandbox_trees() -> list[Path]:
     return [*bwrap.sandbox_packages(), Path(sysconfig.get_paths()["purelib"])]
 
 
-def compile_trees(trees: list[Path], timeout: float = COMPILE_TIMEOUT_S) -> bool:
-    """Writes missing or stale .pyc files under each tree (a directory or a single file);
-    False if a source failed to compile (venvs hold a few templates that never do).
+def start_compiling(trees: list[Path]) -> subprocess.Popen[bytes]:
+    """Starts writing missing or stale .pyc files under each tree (a directory or a single
+    file); it exits non-zero if a source failed to compile (venvs hold a few templates that
+    never do).
 
     A niced child process does the work, so the host's own threads (its API, the bridges)
-    keep the GIL and the CPU while a fresh venv compiles for a minute.
+    keep the GIL and the CPU while a fresh venv compiles for a minute. The host kills it when
+    it stops (a sandbox starting meanwhile still works, it just compiles what it imports
+    itself); a killed compile leaves no half-written file, each .pyc is written atomically.
     """
     argv = ["nice", "-n", "10", sys.executable, "-m", "compileall", "-qq", *map(str, trees)]
-    try:
-        return subprocess.run(argv, check=False, timeout=timeout).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
-def compile_in_background() -> None:
-    """Compiles sandbox_trees() from a daemon thread (a sandbox starting meanwhile still
-    works, it just compiles what it imports itself)."""
-    threading.Thread(
-        target=compile_trees, args=(sandbox_trees(),), name="bytecode", daemon=True
-    ).start()
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL)
