@@ -26,6 +26,8 @@ from netclode.config import Settings
 from netclode.drivers.hostlayout import Layout as HostLayout
 from netclode.eventing import types
 from netclode.eventing.publish import publish
+from netclode.sessions import entries
+from netclode.sessions.lifecycle import Lifecycle
 from netclode_local.stack import control
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 from tests.redteam.conftest import SECRET
@@ -220,6 +222,34 @@ def test_a_command_or_prompt_that_finds_the_sandbox_gone_says_so_or_resumes(
     got = api.turn(session.id, "are you there?")
     said = [e.event.message.content for e in got if e.event.HasField("message")]
     assert "answered by a new sandbox" in said
+
+
+def test_a_prompt_its_lost_sandbox_took_but_never_started_is_answered_by_a_new_one(
+    fault_stack: Stack, llm: ScriptedLLM
+) -> None:
+    """The race the test above can hit: the prompt reached the sandbox, which died before it
+    started the turn. Set up here without the race: the prompt recorded and its turn opened
+    for the sandbox, as the API's delivery does, then the sandbox killed."""
+    api = fault_stack.client()
+    session = api.ready(name="taken, never started", sdk_type=S.SDK_TYPE_NATIVE, model=OLLAMA_MODEL)
+    life = Lifecycle(Settings(redis_url=fault_stack.state["redis_url"]), fault_stack.redis)
+    prompt = "did you get this?"
+    prompt_id = life.stream(session.id).append(entries.user_message(prompt))
+    life.turns.enqueue(session.id, prompt_id, prompt)
+    assert life.turns.issue_next(session.id, field(fault_stack, session.id, "sandbox"))
+    llm.script.clear()
+    llm.push(text("yes, in a new sandbox"))
+    _kill_sandbox(fault_stack, session.id)
+    _tick(fault_stack)
+    deadline = time.monotonic() + RECOVERY_TIMEOUT_S
+    while not _kinds(
+        _entries_after(fault_stack, session.id, prompt_id), E.AGENT_EVENT_KIND_TURN_COMPLETED
+    ):
+        assert time.monotonic() < deadline, "the prompt was never answered"
+        time.sleep(0.2)
+    said = [e.event.message.content for e in _entries_after(fault_stack, session.id, prompt_id)]
+    assert "yes, in a new sandbox" in said
+    assert api.get(session.id).status == S.SESSION_STATUS_READY
 
 
 # Killed mid-turn, and kept down (the supervisor held) while the turn goes on: none of them is

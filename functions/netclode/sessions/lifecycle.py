@@ -349,7 +349,9 @@ class Lifecycle:
         return self.transition(record.id, S.SESSION_STATUS_PAUSED)
 
     def sandbox_lost(self, record: SessionRecord) -> None:
-        """The sandbox died under the session: a running turn is interrupted, else paused."""
+        """The sandbox died under the session: a running turn is interrupted. Else a prompt
+        it was handed but never started goes to a new sandbox (the session resumes for it:
+        the user waits for its answer), and with none the session is paused."""
         log.warning("session %s lost its sandbox %s", record.id, record.sandbox)
         self.release_sandbox(record)
         if record.status == S.SESSION_STATUS_RUNNING:
@@ -357,6 +359,10 @@ class Lifecycle:
                 entries.bare_event(events_pb2.AGENT_EVENT_KIND_AGENT_DISCONNECTED)
             )
             self.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
+        elif record.sandbox and self.turns.give_back_unstarted(record.id, record.sandbox):
+            moved = self.transition(record.id, S.SESSION_STATUS_RESUMING)
+            if moved is not None and not self.attach_from_pool(moved):
+                self.provision_async(moved)
         else:
             self.transition(record.id, S.SESSION_STATUS_PAUSED)
 

@@ -8,9 +8,11 @@ open until its snapshot is cut; only then is the next prompt issued. So a turn's
 never holds the next turn's changes, and a forged or repeated `turn_completed` changes
 nothing: a turn completes, and is snapshotted, at most once.
 
-Open turns are kept per session as `prompt id -> "<sandbox id> <state> <since, ms>"`. A turn
-left open by a sandbox that stopped (pause) does not hold back the next sandbox's turns, and
-its end is still taken if the resumed runtime sends it from its outbox. A completed turn
+Open turns are kept per session as `prompt id -> "<sandbox id> <state> <since, ms>"`; an
+issued turn also keeps its prompt (`... issued 0 <prompt JSON>`) until the sandbox starts
+it, so a sandbox lost before it started the turn gives the prompt back for the next one. A
+turn left open by a sandbox that stopped (pause) does not hold back the next sandbox's turns,
+and its end is still taken if the resumed runtime sends it from its outbox. A completed turn
 whose after-turn work was cut short (the ingest process died) is closed by the pool's sweep.
 """
 
@@ -34,8 +36,23 @@ for _, value in ipairs(redis.call('HVALS', KEYS[1])) do
 end
 local raw = redis.call('LPOP', KEYS[2])
 if not raw then return false end
-redis.call('HSET', KEYS[1], cjson.decode(raw)['id'], prefix .. 'issued')
+redis.call('HSET', KEYS[1], cjson.decode(raw)['id'], prefix .. 'issued 0 ' .. raw)
 return raw
+"""
+
+# Gives the sandbox's issued, never started turns back to the head of the queue.
+_GIVE_BACK_UNSTARTED = """
+local prefix = ARGV[1] .. ' issued 0 '
+local given = 0
+local turns = redis.call('HGETALL', KEYS[1])
+for i = 1, #turns, 2 do
+  if string.sub(turns[i + 1], 1, #prefix) == prefix then
+    redis.call('HDEL', KEYS[1], turns[i])
+    redis.call('LPUSH', KEYS[2], string.sub(turns[i + 1], #prefix + 1))
+    given = given + 1
+  end
+end
+return given
 """
 
 
@@ -47,7 +64,7 @@ class OpenTurn:
 
     @classmethod
     def decode(cls, value: bytes | str) -> OpenTurn:
-        sandbox, state, since = [*text(value).split(" "), "", ""][:3]
+        sandbox, state, since = [*text(value).split(" ", 3), "", ""][:3]
         return cls(sandbox, state, int(since) if since.isdigit() else 0)
 
     def encode(self) -> str:
@@ -92,6 +109,19 @@ class TurnQueue:
         pipe.hdel(keys.turns(session_id), prompt.id)
         pipe.lpush(keys.pending_prompts(session_id), prompt.raw)
         pipe.execute()
+
+    def give_back_unstarted(self, session_id: str, sandbox_id: str) -> int:
+        """The sandbox is lost: prompts it was handed but never started go back to the head
+        of the queue, for the session's next sandbox; how many did."""
+        return int(
+            self.r.eval(
+                _GIVE_BACK_UNSTARTED,
+                2,
+                keys.turns(session_id),
+                keys.pending_prompts(session_id),
+                sandbox_id,
+            )
+        )
 
     def drop_all(self, session_id: str) -> None:
         """Forgets the queued prompts and open turns (a restore removes the history they
