@@ -196,3 +196,29 @@ def test_a_failed_attach_leaves_the_session_paused_saying_why(life, redis_client
     assert run(driver, holder, "cat", "notes.txt").stdout == b"kept\n"  # untouched
     driver.stop(holder)
     driver.delete_workspace("ws-held")
+
+
+def test_a_pool_sandbox_found_dead_is_dropped_and_a_new_one_takes_the_session(
+    life, redis_client, driver, data_dir
+):
+    """As after a restart of the host: the pool still lists a sandbox that died with it."""
+    _used_workspace(driver, "ws-stale")
+    stale, fresh = _warm(redis_client, driver, data_dir)
+    driver.stop(stale)
+    _resuming(life, "sess-stale", "ws-stale")
+
+    life.provision("sess-stale")
+
+    record = life.store.get("sess-stale")
+    assert record is not None and record.status == S.SESSION_STATUS_READY
+    assert record.sandbox not in ("", stale) and record.workspace == "ws-stale"
+    assert run(driver, record.sandbox, "cat", "notes.txt").stdout == b"kept\n"
+    entries = SessionStream(redis_client, "sess-stale").page("", 50).entries
+    assert [e.error.message for e in entries if e.HasField("error")] == []
+    assert not redis_client.exists(keys.sandbox(stale))
+    until(
+        "the dead sandbox's fresh workspace is gone",
+        lambda: not Layout(data_dir).workspace(fresh).exists(),
+    )
+    life.pause(record, "test over")
+    driver.delete_workspace("ws-stale")

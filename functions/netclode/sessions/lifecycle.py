@@ -179,49 +179,60 @@ class Lifecycle:
         """The session's workspace attached to a warm pool sandbox: no process starts, so
         it is done inline (READY, or paused saying why, when this returns). False when the
         pool cannot serve it: no workspace yet, sizes of its own, an empty pool, a driver
-        that cannot attach."""
+        that cannot attach, or a pool sandbox found dead (its host restarted since the pool
+        filled: it is discarded, the session untouched)."""
         if not (record.workspace and self.driver.attaches_workspaces):
             return False
         sandbox_id = self.claim(record)
         if sandbox_id is None:
             return False
-        self._attach_claimed(record, sandbox_id)
-        return True
-
-    def _attach_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
-        """Attaches the session's workspace to a claimed pool sandbox, then binds it. On a
-        failure the session is paused, saying why, and nothing of the attempt stays: the
-        sandbox is stopped, its token revoked, the workspace as it was."""
         fresh = self.sandboxes.record(sandbox_id).get("workspace", "")
         try:
             self.driver.attach_workspace(sandbox_id, record.workspace)
-            self.attach(record.id, sandbox_id, record.workspace)
         except Exception as exc:
-            why = exc.message if isinstance(exc, NetclodeError) else exc.__class__.__name__
-            log.warning("session %s could not resume on %s: %s", record.id, sandbox_id, why)
-            current = self.store.get(record.id)
-            if current is not None and current.sandbox == sandbox_id:  # bound before it failed
-                self.release_sandbox(current)
-            self.discard_sandbox(sandbox_id)
-            self.stream(record.id).append(
-                entries.error("SESSION_ERROR", f"the session could not resume: {why}")
-            )
-            self.transition(
-                record.id,
-                S.SESSION_STATUS_PAUSED,
-                allowed=(
-                    S.SESSION_STATUS_CREATING,
-                    S.SESSION_STATUS_RESUMING,
-                    S.SESSION_STATUS_READY,
-                ),
-            )
-        finally:
-            threading.Thread(
-                target=self._after_attach,
-                args=(record.id, sandbox_id, fresh),
-                name=f"attached-{record.id}",
-                daemon=True,
-            ).start()
+            if self._dead(sandbox_id):
+                log.info("pool sandbox %s was gone, not given to %s", sandbox_id, record.id)
+                self.discard_sandbox(sandbox_id)
+                self._after_attach_async(record.id, sandbox_id, fresh)
+                return False
+            self._attach_failed(record, sandbox_id, exc)
+        else:
+            try:
+                self.attach(record.id, sandbox_id, record.workspace)
+            except Exception as exc:
+                self._attach_failed(record, sandbox_id, exc)
+        self._after_attach_async(record.id, sandbox_id, fresh)
+        return True
+
+    def _attach_failed(self, record: SessionRecord, sandbox_id: str, exc: Exception) -> None:
+        """The session is paused, saying why, and nothing of the attempt stays: the sandbox
+        is stopped, its token revoked, the workspace as it was."""
+        why = exc.message if isinstance(exc, NetclodeError) else exc.__class__.__name__
+        log.warning("session %s could not resume on %s: %s", record.id, sandbox_id, why)
+        current = self.store.get(record.id)
+        if current is not None and current.sandbox == sandbox_id:  # bound before it failed
+            self.release_sandbox(current)
+        self.discard_sandbox(sandbox_id)
+        self.stream(record.id).append(
+            entries.error("SESSION_ERROR", f"the session could not resume: {why}")
+        )
+        self.transition(
+            record.id,
+            S.SESSION_STATUS_PAUSED,
+            allowed=(
+                S.SESSION_STATUS_CREATING,
+                S.SESSION_STATUS_RESUMING,
+                S.SESSION_STATUS_READY,
+            ),
+        )
+
+    def _after_attach_async(self, session_id: str, sandbox_id: str, fresh: str) -> None:
+        threading.Thread(
+            target=self._after_attach,
+            args=(session_id, sandbox_id, fresh),
+            name=f"attached-{session_id}",
+            daemon=True,
+        ).start()
 
     def _after_attach(self, session_id: str, sandbox_id: str, fresh: str) -> None:
         """Off the resume's path (it answers first): the fresh workspace the pool sandbox
@@ -240,6 +251,13 @@ class Lifecycle:
 
     def _alive(self, sandbox_id: str) -> bool:
         return any(s.sandbox_id == sandbox_id and s.alive for s in self.driver.list())
+
+    def _dead(self, sandbox_id: str) -> bool:
+        """The host lists the sandbox dead or not at all (False when it cannot tell)."""
+        try:
+            return not self._alive(sandbox_id)
+        except NetclodeError:
+            return False
 
     def attach(self, session_id: str, sandbox_id: str, workspace: str) -> None:
         """Hands a ready sandbox its session (config + fresh token), then delivers prompts.
@@ -371,10 +389,7 @@ class Lifecycle:
         or not at all, the session leaves READY now rather than at the pool's next tick.
         False when the sandbox lives, when the host cannot tell (it is not running), or
         when the session has moved on meanwhile."""
-        try:
-            if not record.sandbox or self._alive(record.sandbox):
-                return False
-        except NetclodeError:
+        if not record.sandbox or not self._dead(record.sandbox):
             return False
         current = self.store.get(record.id)
         if current is None or current.sandbox != record.sandbox:
