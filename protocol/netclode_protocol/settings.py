@@ -457,6 +457,14 @@ TABLE: tuple[Setting, ...] = (
     _s("NETCLODE_AUTH_PROXY", str, "", R, "host:port of an auth-proxy the runtime serves."),
     _s("NETCLODE_PROXY_SOCKET", str, "", R, "The bridge to the secret proxy."),
     _s("NETCLODE_LLM_MAX_RETRIES", int, 2, R, "Retries of a failed model call.", minimum=0),
+    _s(
+        "NETCLODE_MODEL_GIVE_UP_S",
+        float,
+        25.0,
+        R,
+        "Seconds a failing or silent model API may hold a turn before it ends with an error "
+        "(at least 10; a cold local model may need more).",
+    ),
     # -- the CLI ------------------------------------------------------------------------
     _s("NETCLODE_URL", str, "", C, "The API URL (empty: the local stack)."),
     _s("NETCLODE_TOKEN", str, "", C, "The API token (empty: the local stack's).", secret=True),

@@ -62,7 +62,8 @@ def opencode_config(
 @dataclass(frozen=True)
 class Backend:
     """An SDK backend, and how its error names an unreachable model API: `unreachable` follows
-    "<api> API at <host> " and `cause` is the SDK's own words for the failure."""
+    "<api> API at <host> " (NETCLODE_MODEL_GIVE_UP_S at 10 s: the CLI backends await the
+    model for 5 s) and `cause` is the SDK's own words for the failure."""
 
     name: str
     config: Callable[[ScriptedLLM], agent_pb2.SessionConfig]
@@ -87,7 +88,7 @@ BACKENDS = (
         codex_config,
         "openai",
         "OPENAI_BASE_URL",
-        "did not answer within 20 s (last failure",
+        "did not answer within 5 s (last failure",
         "Connection failed",
         url_path="/v1",
     ),
@@ -96,7 +97,7 @@ BACKENDS = (
         copilot_config,
         "anthropic",
         "ANTHROPIC_BASE_URL",
-        "did not answer within 20 s (last failure: ",
+        "did not answer within 5 s (last failure: ",
         "Connect",
     ),
     Backend(
@@ -104,7 +105,7 @@ BACKENDS = (
         opencode_config,
         "anthropic",
         "ANTHROPIC_BASE_URL",
-        "did not answer within 20 s (last failure: ",
+        "did not answer within 5 s (last failure: ",
         "Cannot connect to API",  # OpenCode's retried failure
     ),
 )

@@ -35,6 +35,7 @@ def test_unreachable_api_ends_the_turn_naming_host_and_reason(
     config = backend.config(scripted_llm)
     host = f"127.0.0.1:{free_port()}"  # nothing listens
     config.env[backend.base_url_var] = f"http://{host}{backend.url_path}"
+    config.env["NETCLODE_MODEL_GIVE_UP_S"] = "10"  # the least allowed: the turn ends sooner
     agent, rec = make_agent(config)
     result = agent.run_turn("hi")
     assert result.error.startswith(f"{backend.api} API at {host} {backend.unreachable}")

@@ -12,14 +12,16 @@ a workspace comparison after each mutating tool gives the file changes.
 
 A failing API ends the turn soon, as in the native agent: the CLI retries a few times only
 (CLAUDE_CODE_MAX_RETRIES), and while the turn waits for the model (at its start, after a
-tool result) an answer must begin within CLI_GIVE_UP_S, or the turn ends with an error naming
-the API's host and the last failure the CLI reported. Tools may run as long as they need.
+tool result) an answer must begin within its patience (TurnState.patience_s), or the turn
+ends with an error naming the API's host and the last failure the CLI reported. Tools may
+run as long as they need.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -44,6 +46,7 @@ from claude_agent_sdk import (
 from netclode_protocol.providers import split_model
 from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
+from netclode_sandbox.agent import give_up_s
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
@@ -57,7 +60,7 @@ MAPPING_FILE = ".netclode/session-mapping.json"
 CONFIG_DIR = ".netclode/claude"
 TOOLS = ["Read", "Write", "Edit", "MultiEdit", "Bash", "Glob", "Grep", "WebFetch", "TodoWrite"]
 READ_ONLY = frozenset({"Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite", "LS"})
-CLI_MAX_RETRIES = "2"  # as the native agent: GIVE_UP_S bounds them anyway
+CLI_MAX_RETRIES = "2"  # as the native agent: the give-up time bounds them anyway
 WATCH_S = 0.25
 ANTHROPIC_HOST = "api.anthropic.com"
 _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
@@ -65,6 +68,7 @@ _EXIT_CODE = re.compile(r"exit code:? (\d+)", re.IGNORECASE)
 
 class ClaudeAgent:
     def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+        self.give_up_s = give_up_s({**os.environ, **config.env})
         self.workspace = workspace
         self.events = Events(emit)
         self.model = split_model(config.sdk_type, config.model)[1]
@@ -90,7 +94,9 @@ class ClaudeAgent:
     def run_turn(self, prompt: str) -> events_pb2.TurnCompletedPayload:
         return self.turns.play_async(
             self,
-            lambda events, tracker, where: Translator(events, tracker, self.mapping, where),
+            lambda events, tracker, where, give_up: Translator(
+                events, tracker, self.mapping, where, give_up
+            ),
             lambda translator: self._turn(prompt, translator),
             lambda translator, e: translator.fail(_failure(e)),
         )
@@ -126,7 +132,7 @@ class ClaudeAgent:
 
     async def _watch(self, translator: Translator) -> None:
         """Ends the turn (without waiting for the CLI to stop) once the model has been
-        awaited for CLI_GIVE_UP_S."""
+        awaited for its patience (TurnState.patience_s)."""
         while (left := translator.patience()) is None or left > 0:
             await asyncio.sleep(WATCH_S)
         translator.fail(translator.silence())
@@ -137,9 +143,14 @@ class Translator(TurnState):
     """SDK messages → agent events, and the turn's result."""
 
     def __init__(
-        self, events: Events, tracker: WorkspaceTracker, mapping: SessionMapping, where: str
+        self,
+        events: Events,
+        tracker: WorkspaceTracker,
+        mapping: SessionMapping,
+        where: str,
+        give_up_s: float,
     ) -> None:
-        super().__init__(events, where)
+        super().__init__(events, where, give_up_s)
         self.tracker, self.mapping = tracker, mapping
         self.message_id = ""
         self.blocks: dict[int, dict[str, str]] = {}  # stream index → {type, id}

@@ -19,7 +19,8 @@ is older than days, or after a 401) does not try to refresh by itself.
 COMMAND_* events come from the CLI's commandExecution items; FILE_CHANGE events from a
 workspace comparison after each command or patch. A failing API ends the turn soon: the CLI
 retries a few times only, and while the turn waits for the model an answer must begin within
-CLI_GIVE_UP_S, or the turn ends with an error naming the API's host and the last failure.
+its patience (TurnState.patience_s), or the turn ends with an error naming the API's host
+and the last failure.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from netclode_protocol.providers import (
 )
 from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
+from netclode_sandbox.agent import give_up_s
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
@@ -69,7 +71,7 @@ log = logging.getLogger(__name__)
 HOME_DIR = ".netclode/codex"
 MAPPING_FILE = ".netclode/codex-thread.json"
 TOOLS = ["shell (exec_command)", "apply_patch", "view_image"]
-CLI_MAX_RETRIES = 2  # GIVE_UP_S bounds them anyway
+CLI_MAX_RETRIES = 2  # the give-up time bounds them anyway
 WATCH_S = 0.25
 OPENAI_BASE = "https://api.openai.com/v1"
 CHATGPT_HOST = "chatgpt.com"
@@ -80,6 +82,7 @@ TOOL_NAME = {"commandExecution": "shell", "fileChange": "apply_patch"}
 
 class CodexAgent:
     def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+        self.give_up_s = give_up_s({**os.environ, **config.env})
         self.workspace = workspace
         self.events = Events(emit)
         self.model = codex_model(config.model)
@@ -152,7 +155,7 @@ class CodexAgent:
             threading.Thread(target=_interrupt_quietly, args=(handle,), daemon=True).start()
 
     def _watch(self, translator: Translator, done: threading.Event) -> None:
-        """Ends the turn once the model has been awaited for CLI_GIVE_UP_S."""
+        """Ends the turn once the model has been awaited for its patience (TurnState.patience_s)."""
         while not done.wait(WATCH_S):
             left = translator.patience()
             if left is not None and left <= 0:
@@ -277,8 +280,10 @@ def _shell_command(command: str) -> str:
 class Translator(TurnState):
     """App-server notifications → agent events, and the turn's result."""
 
-    def __init__(self, events: Events, tracker: WorkspaceTracker, where: str) -> None:
-        super().__init__(events, where)
+    def __init__(
+        self, events: Events, tracker: WorkspaceTracker, where: str, give_up_s: float
+    ) -> None:
+        super().__init__(events, where, give_up_s)
         self.tracker = tracker
         self.started: dict[str, float] = {}  # tool item id → start
 

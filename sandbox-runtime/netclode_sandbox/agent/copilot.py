@@ -17,8 +17,8 @@ All permissions are approved (the sandbox is the boundary); the system prompt is
 to the CLI's own. The `bash` tool gives COMMAND events; a workspace comparison after each
 tool that may write gives FILE_CHANGE. An interrupt aborts the CLI's turn and cancels ours.
 A failing API ends the turn soon: while the turn waits for the model, an answer must begin
-within CLI_GIVE_UP_S, or the turn ends with an error naming the API's host and the last
-failure the CLI reported.
+within its patience (TurnState.patience_s), or the turn ends with an error naming the API's
+host and the last failure the CLI reported.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from copilot.session import CopilotSession, PermissionHandler
 from netclode_protocol.providers import split_model
 from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_sandbox import identity
+from netclode_sandbox.agent import give_up_s
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
@@ -86,6 +87,7 @@ def cli_path() -> Path:
 
 class CopilotAgent:
     def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+        self.give_up_s = give_up_s({**os.environ, **config.env})
         self.workspace = workspace
         self.events = Events(emit)
         provider, model = split_model(config.sdk_type, config.model)
@@ -194,7 +196,7 @@ class CopilotAgent:
         return session
 
     async def _watch(self, translator: Translator) -> None:
-        """Ends the turn once the model has been awaited for CLI_GIVE_UP_S."""
+        """Ends the turn once the model has been awaited for its patience (TurnState.patience_s)."""
         while (left := translator.patience()) is None or left > 0:
             await asyncio.sleep(WATCH_S)
         translator.fail(translator.silence())
@@ -219,8 +221,10 @@ async def _close(client: CopilotClient, session: CopilotSession | None, idle: bo
 class Translator(TurnState):
     """Copilot session events → agent events, and the turn's result."""
 
-    def __init__(self, events: Events, tracker: WorkspaceTracker, where: str) -> None:
-        super().__init__(events, where)
+    def __init__(
+        self, events: Events, tracker: WorkspaceTracker, where: str, give_up_s: float
+    ) -> None:
+        super().__init__(events, where, give_up_s)
         self.tracker = tracker
         self.idle = asyncio.Event()
         # call id → (name, command, the one file it changes, start)

@@ -24,6 +24,7 @@ from netclode_protocol.errors import InvalidArgument
 from netclode_protocol.providers import split_model
 from netclode_protocol.settings import ConfigurationError, read_int
 from netclode_protocol.v1 import agent_pb2
+from netclode_sandbox.agent import give_up_s
 from netclode_sandbox.agent.events import Events
 from netclode_sandbox.agent.llm_http import (
     StatusError,
@@ -71,13 +72,13 @@ def make_client(config: agent_pb2.SessionConfig, model: str | None = None) -> Mo
             f"provider {provider.name!r} is not configured in this sandbox ({missing} unset)"
         )
     try:
-        retries = read_int("NETCLODE_LLM_MAX_RETRIES", env)
-    except ConfigurationError as e:
+        retries, patience = read_int("NETCLODE_LLM_MAX_RETRIES", env), give_up_s(env)
+    except (ConfigurationError, ValueError) as e:
         raise ModelError(str(e)) from None
     if provider.name == "ollama":
         base = base.rstrip("/") + "/v1"
     client = AnthropicClient if provider.api == "anthropic" else OpenAIClient
-    return client(provider, name, key, base, retries, proxy=proxy_for(base, env))
+    return client(provider, name, key, base, retries, patience, proxy=proxy_for(base, env))
 
 
 class _Client(Streaming):

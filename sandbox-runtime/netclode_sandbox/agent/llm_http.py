@@ -9,9 +9,10 @@ A provider's API is never inside the sandbox, so its requests always take the sa
 proxy, even when NO_PROXY covers its host: `OLLAMA_URL=http://127.0.0.1:11434` names the
 user's machine (reached by the secret proxy), not the sandbox's own loopback.
 
-A failing API ends the turn soon: retries stop once GIVE_UP_S has passed or the next wait
-would pass it, and the error names the API's host and the reason. A server that answers
-slowly is left alone (a local model may think long before its first byte).
+A failing API ends the turn soon: retries stop once the give-up time (agent.give_up_s) has
+passed or the next wait would pass it, and the error names the API's host and the reason. A
+server that answers slowly is left alone (a local model may think long before its first
+byte).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import httpx2
 import openai
 
 from netclode_protocol.providers import Provider
-from netclode_sandbox.agent import GIVE_UP_S
 from netclode_sandbox.agent.llm_request import Encoded, Turns
 from netclode_sandbox.agent.llm_stream import BrokenOff
 
@@ -154,9 +154,11 @@ class Streaming:
         key: str,
         base: str,
         retries: int,
+        give_up_s: float,
         proxy: str | None = None,
     ) -> None:
         self.provider, self.model, self.retries = provider, model, retries
+        self.give_up_s = give_up_s
         self.http: httpx2.Client = self.http_class(timeout=TIMEOUT, proxy=proxy)
         self.sdk = self.client_class(
             api_key=key,
@@ -192,12 +194,12 @@ class Streaming:
 
     def _open(self, url: str, content: bytes) -> httpx2.Response:
         """The streamed 2xx reply; StatusError / Unreachable once retries are spent or
-        the next one would start after GIVE_UP_S."""
+        the next one would start after the give-up time."""
         self._aborted.clear()
-        give_up = time.monotonic() + GIVE_UP_S
+        give_up = time.monotonic() + self.give_up_s
         for attempt in range(self.retries + 1):
             headers = {**self.headers, "X-Stainless-Retry-Count": str(attempt)}
-            connect = min(TIMEOUT.connect or GIVE_UP_S, max(give_up - time.monotonic(), 1.0))
+            connect = min(TIMEOUT.connect or self.give_up_s, max(give_up - time.monotonic(), 1.0))
             request = self.http.build_request(
                 "POST",
                 url,

@@ -14,8 +14,8 @@ the conversation resumes after pause/resume in a fresh sandbox.
 
 A failing API ends the turn soon: OpenCode retries a failing provider on its own (reported
 as `session.status` retry), so while the turn waits for the model an answer must begin
-within CLI_GIVE_UP_S, or the turn ends with an error naming the API's host and the last
-failure; a failure OpenCode gives up on (`session.error`) ends it at once.
+within its patience (TurnState.patience_s), or the turn ends with an error naming the API's
+host and the last failure; a failure OpenCode gives up on (`session.error`) ends it at once.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from netclode_protocol.providers import OPENCODE_EFFORTS, Provider, split_openco
 from netclode_protocol.v1 import agent_pb2, events_pb2
 from netclode_protocol.waiting import wait_until
 from netclode_sandbox import identity
+from netclode_sandbox.agent import give_up_s
 from netclode_sandbox.agent.changes import WorkspaceTracker
 from netclode_sandbox.agent.events import Emit, Events
 from netclode_sandbox.agent.mapping import SessionMapping
@@ -61,7 +62,6 @@ POLL_S = 0.2
 WATCH_S = 0.25
 HTTP_TIMEOUT_S = 10.0
 ERROR_CHARS = 300
-# Less than GIVE_UP_S: the turn ends only INTERRUPT_GRACE_S after it (the abort is async).
 NO_TRAFFIC = {
     "OPENCODE_DISABLE_DEFAULT_PLUGINS": "true",
     "OPENCODE_DISABLE_MODELS_FETCH": "true",
@@ -264,6 +264,7 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 class OpenCodeAgent:
     def __init__(self, config: agent_pb2.SessionConfig, workspace: Path, emit: Emit) -> None:
+        self.give_up_s = give_up_s({**os.environ, **config.env})
         self.workspace = workspace
         self.events = Events(emit)
         self.provider, self.model, effort = split_opencode(config.model)
@@ -374,8 +375,10 @@ class Translator(TurnState):
     The model is not awaited while OpenCode prepares the request: on a fresh server that
     takes a while, up to prepare_until."""
 
-    def __init__(self, events: Events, tracker: WorkspaceTracker, where: str) -> None:
-        super().__init__(events, where, awaiting=False)
+    def __init__(
+        self, events: Events, tracker: WorkspaceTracker, where: str, give_up_s: float
+    ) -> None:
+        super().__init__(events, where, give_up_s, awaiting=False)
         self.tracker = tracker
         self.session_id = ""
         self.done = False
@@ -386,8 +389,8 @@ class Translator(TurnState):
         self.tools: dict[str, str] = {}  # call id → status reported last
 
     def gave_up(self) -> bool:
-        """True (and the turn failed) once the model has been awaited for CLI_GIVE_UP_S,
-        or OpenCode never began to ask it."""
+        """True (and the turn failed) once the model has been awaited for its patience, or
+        OpenCode never began to ask it."""
         if self.patience() == 0:
             self.fail(self.silence())
             return True

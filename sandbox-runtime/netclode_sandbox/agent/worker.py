@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from netclode_sandbox.agent.turnstate import TurnState
 
     State = TypeVar("State", bound=TurnState)
-    # A backend's translator, made for each turn from its events, a tracker of the workspace
-    # and the API as errors name it.
-    Translate = Callable[[Events, WorkspaceTracker, str], State]
+    # A backend's translator, made for each turn from its events, a tracker of the workspace,
+    # the API as errors name it and the give-up time.
+    Translate = Callable[[Events, WorkspaceTracker, str, float], State]
 
 INTERRUPT_GRACE_S = 1.5
 PREVIOUS_TURN_WAIT_S = 10.0
@@ -60,6 +60,7 @@ class Backend(Protocol):
     events: Events
     workspace: Path
     where: str
+    give_up_s: float
 
 
 class Turns:
@@ -94,7 +95,8 @@ class Turns:
         with the turn's translator, then the turn's end as the runtime reports it."""
         self.begin()
         backend.events.reopen()
-        state = translate(backend.events, WorkspaceTracker(backend.workspace), backend.where)
+        tracker = WorkspaceTracker(backend.workspace)
+        state = translate(backend.events, tracker, backend.where, backend.give_up_s)
         interrupted = self.run_in_thread(lambda: target(state))
         backend.events.close()
         return state.completed(interrupted)
