@@ -6,7 +6,8 @@
 #
 # The whole suite runs on two pytest-xdist workers, one test file at a time per worker
 # (--dist loadfile: a file's module and session fixtures, its stack or sandbox host, stay in
-# one process). Arguments that pick tests (paths, node ids, -k, -m) or the worker count
+# one process), the longest files first (tests/conftest.py, from tests/durations.json; xdist's
+# own order, by number of tests, left a long file to run alone at the end). Arguments that pick tests (paths, node ids, -k, -m) or the worker count
 # (-n, -p no:xdist) run as given.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ selects() {
   return 1
 }
 
-parallel=(-n 2 --dist loadfile)
+parallel=(-n 2 --dist loadfile --no-loadscope-reorder)
 if selects "$@"; then parallel=(); fi
 .venv/bin/pytest "${parallel[@]}" --durations=15 "$@"
 status=$?

@@ -7,6 +7,7 @@ stacks it starts build their environment from scratch, see tests/support/stack.p
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,10 @@ FOREIGN_PREFIXES = (
     "XDG_",
 )
 FOREIGN_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+# Seconds per test file in a whole run (scripts/record-test-durations.py); a file not in it
+# yet counts as UNRECORDED_S.
+DURATIONS = Path(__file__).parent / "durations.json"
+UNRECORDED_S = 10
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,6 +45,14 @@ def pytest_configure(config: pytest.Config) -> None:
         if name.startswith(FOREIGN_PREFIXES) or name.lower() in FOREIGN_NAMES:
             del os.environ[name]
     os.environ.update(OFFLINE_CATALOGUE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first, each file's tests in their own order: the two workers take
+    one file at a time (scripts/test.sh), so a long file taken last would run alone."""
+    seconds: dict[str, int] = json.loads(DURATIONS.read_text())
+    root = config.rootpath
+    items.sort(key=lambda item: -seconds.get(str(item.path.relative_to(root)), UNRECORDED_S))
 
 
 @pytest.fixture(scope="session")
