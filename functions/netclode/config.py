@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from netclode.auth.clients import Network, parse_networks
-from netclode_protocol.settings import ConfigurationError, read_int, read_text
+from netclode_protocol.settings import ConfigurationError, read_float, read_int, read_text
 
 
 def _networks(name: str) -> tuple[Network, ...]:
@@ -57,6 +57,8 @@ class Settings:
     # Public base URL of the ingest function as seen from inside a sandbox.
     ingest_url: str = ""
     max_prompt_bytes: int = 100_000
+    # How long a failing model API may hold a turn: every sandbox is told (SessionConfig.env).
+    model_give_up_s: float = 25.0
     # Snapshots a session keeps (the oldest go first).
     snapshot_retention: int = 10
     # The proxies in front of the functions (see auth/clients.py); none when served directly.
@@ -82,6 +84,7 @@ class Settings:
             pool_size=read_int("NETCLODE_POOL_SIZE"),
             ingest_url=read_text("NETCLODE_INGEST_URL"),
             max_prompt_bytes=read_int("NETCLODE_MAX_PROMPT_BYTES"),
+            model_give_up_s=read_float("NETCLODE_MODEL_GIVE_UP_S"),
             snapshot_retention=read_int("NETCLODE_SNAPSHOT_RETENTION"),
             trusted_proxies=_networks("NETCLODE_TRUSTED_PROXIES"),
             default_vcpus=read_int("NETCLODE_DEFAULT_VCPUS"),

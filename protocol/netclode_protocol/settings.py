@@ -461,9 +461,10 @@ TABLE: tuple[Setting, ...] = (
         "NETCLODE_MODEL_GIVE_UP_S",
         float,
         25.0,
-        R,
+        F + R,
         "Seconds a failing or silent model API may hold a turn before it ends with an error "
-        "(at least 10; a cold local model may need more).",
+        "(a cold local model may need more); the control plane hands it to every sandbox.",
+        minimum=10,
     ),
     # -- the CLI ------------------------------------------------------------------------
     _s("NETCLODE_URL", str, "", C, "The API URL (empty: the local stack)."),
@@ -594,14 +595,18 @@ def read_int(
 
 
 def read_float(name: str, environ: Mapping[str, str] | None = None) -> float:
-    """A number (seconds and the like)."""
+    """A number (seconds and the like) at or above the table's minimum."""
+    entry = setting(name)
     raw = _raw(name, environ)
     if not raw:
-        return float(setting(name).default or 0)
+        return float(entry.default or 0)
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise _fail(name, f"must be a number, got {raw!r}") from None
+    if entry.minimum is not None and not value >= entry.minimum:  # NaN is not either
+        raise _fail(name, f"must be at least {entry.minimum}, got {raw}")
+    return value
 
 
 def read_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:

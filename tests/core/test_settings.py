@@ -55,6 +55,8 @@ def test_a_computed_default_comes_from_the_caller() -> None:
         (read_int, "NETCLODE_POOL_SIZE", "two", "must be a whole number, got 'two'"),
         (read_int, "NETCLODE_SNAPSHOT_RETENTION", "0", "must be at least 1, got 0"),
         (read_float, "NETCLODE_PROXY_TOKEN_CACHE_S", "soon", "must be a number, got 'soon'"),
+        (read_float, "NETCLODE_MODEL_GIVE_UP_S", "9.5", "must be at least 10, got 9.5"),
+        (read_float, "NETCLODE_MODEL_GIVE_UP_S", "nan", "must be at least 10, got nan"),
         (read_flag, "NETCLODE_PREVIEW_TAILNET", "maybe", "must be true or false, got 'maybe'"),
     ],
 )

@@ -85,7 +85,10 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The stack's settings: the module's STACK_SETTINGS on top of the providers' URLs."""
     root: Path = tmp_path_factory.mktemp("llm-stack")
     keys = {
         "ANTHROPIC_API_KEY": f"sk-ant-{secrets.token_hex(20)}",
@@ -101,6 +104,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "OLLAMA_URL": ollama.ollama_url,
             "ANTHROPIC_BASE_URL": busy.url,
             "OPENAI_BASE_URL": f"https://{dead}/v1",
+            **getattr(request.module, "STACK_SETTINGS", {}),
         }
         with provider_stack(root, cert, keys, [busy.address, dead], env) as stack:
             yield World(stack, ollama, busy, dead)

@@ -309,6 +309,7 @@ class Lifecycle:
             providers.ProviderSettings.from_env(), record.sdk_type, record.model
         )
         env |= codexauth.session_env(self.r, record.sdk_type, record.model)
+        env["NETCLODE_MODEL_GIVE_UP_S"] = f"{self.settings.model_give_up_s:g}"
         if github_token:
             env |= providers.github_env()
         return agent_pb2.SessionConfig(

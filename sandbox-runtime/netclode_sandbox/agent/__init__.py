@@ -18,22 +18,16 @@ from netclode_protocol.settings import ConfigurationError, read_float
 from netclode_protocol.v1 import agent_pb2, common_pb2, events_pb2
 from netclode_sandbox.agent.events import Emit
 
-# The CLI backends stop awaiting the model 5 s before the give-up time (turnstate.py).
-MIN_GIVE_UP_S = 10.0
-
 
 def give_up_s(env: Mapping[str, str]) -> float:
     """How long a failing or silent model API may hold a turn before it ends with an error
-    (NETCLODE_MODEL_GIVE_UP_S): no backend retries past it. A bad value makes the agent
-    unavailable, saying why (ValueError: the runtime reports it as the turn's error)."""
+    (NETCLODE_MODEL_GIVE_UP_S, in the session's environment): no backend retries past it. A
+    bad value makes the agent unavailable, saying why (ValueError: the runtime reports it as
+    the turn's error)."""
     try:
-        value = read_float("NETCLODE_MODEL_GIVE_UP_S", env)
+        return read_float("NETCLODE_MODEL_GIVE_UP_S", env)
     except ConfigurationError as e:
         raise ValueError(str(e)) from None
-    if value < MIN_GIVE_UP_S:
-        least = f"must be at least {MIN_GIVE_UP_S:g}, got {value:g}"
-        raise ValueError(f"configuration error: NETCLODE_MODEL_GIVE_UP_S {least}")
-    return value
 
 
 class Agent(Protocol):
