@@ -84,6 +84,14 @@ def test_subscriber_failing_every_retry_is_dead_lettered(broker) -> None:
     assert headers["ce-knativeerrorcode"] == "503"
 
 
+def test_a_session_resumed_into_a_pool_sandbox_reaches_the_pool_function(broker) -> None:
+    """As a created one does: the pool refills at once, not at its next tick."""
+    url, pool, dead = broker
+    assert send(url, types.SESSION_RESUMED).status_code == 202
+    pool.wait_for(3, timeout=30, event_type=types.SESSION_RESUMED)  # its two failures retried
+    assert not dead.of_type(types.SESSION_RESUMED)
+
+
 def test_events_without_a_matching_trigger_go_nowhere(broker) -> None:
     url, pool, dead = broker
     unheard = "io.netclode.nothing.listens"

@@ -1,4 +1,5 @@
-"""The pool function: on every PingSource tick and `session.created`, converge.
+"""The pool function: on every PingSource tick, `session.created` and `session.resumed`
+(a session took a warm sandbox), converge.
 
 Level-triggered: it refills the warm pool and repairs drift between Redis and the real
 sandboxes (WarmPool.reconcile), then sweeps the sessions (idle pause, active-session limit,
