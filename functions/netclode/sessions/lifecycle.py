@@ -133,6 +133,12 @@ class Lifecycle:
         workspace = self.sandboxes.record(sandbox_id).get("workspace", "")
         self.attach(record.id, sandbox_id, workspace)
 
+    def serve(self, record: SessionRecord) -> None:
+        """A sandbox for a session on its workspace: a warm pool one at once when the pool
+        can serve it (attach_from_pool), else a new one in the background."""
+        if not self.attach_from_pool(record):
+            self.provision_async(record)
+
     def provision_async(self, record: SessionRecord) -> None:
         """Starts a sandbox on the session's workspace in the background."""
         threading.Thread(
@@ -187,21 +193,31 @@ class Lifecycle:
         if sandbox_id is None:
             return False
         fresh = self.sandboxes.record(sandbox_id).get("workspace", "")
+        attached = self._attach_claimed(record, sandbox_id)
+        threading.Thread(
+            target=self._after_attach,
+            args=(record.id, sandbox_id, fresh),
+            name=f"attached-{record.id}",
+            daemon=True,
+        ).start()
+        return attached
+
+    def _attach_claimed(self, record: SessionRecord, sandbox_id: str) -> bool:
+        """The workspace attached to the claimed sandbox, then the sandbox bound; a failure
+        pauses the session. False, and the session untouched, when the sandbox was dead."""
         try:
             self.driver.attach_workspace(sandbox_id, record.workspace)
         except Exception as exc:
             if self._dead(sandbox_id):
                 log.info("pool sandbox %s was gone, not given to %s", sandbox_id, record.id)
                 self.discard_sandbox(sandbox_id)
-                self._after_attach_async(record.id, sandbox_id, fresh)
                 return False
             self._attach_failed(record, sandbox_id, exc)
-        else:
-            try:
-                self.attach(record.id, sandbox_id, record.workspace)
-            except Exception as exc:
-                self._attach_failed(record, sandbox_id, exc)
-        self._after_attach_async(record.id, sandbox_id, fresh)
+            return True
+        try:
+            self.attach(record.id, sandbox_id, record.workspace)
+        except Exception as exc:
+            self._attach_failed(record, sandbox_id, exc)
         return True
 
     def _attach_failed(self, record: SessionRecord, sandbox_id: str, exc: Exception) -> None:
@@ -225,14 +241,6 @@ class Lifecycle:
                 S.SESSION_STATUS_READY,
             ),
         )
-
-    def _after_attach_async(self, session_id: str, sandbox_id: str, fresh: str) -> None:
-        threading.Thread(
-            target=self._after_attach,
-            args=(session_id, sandbox_id, fresh),
-            name=f"attached-{session_id}",
-            daemon=True,
-        ).start()
 
     def _after_attach(self, session_id: str, sandbox_id: str, fresh: str) -> None:
         """Off the resume's path (it answers first): the fresh workspace the pool sandbox
@@ -379,9 +387,8 @@ class Lifecycle:
             )
             self.transition(record.id, S.SESSION_STATUS_INTERRUPTED)
         elif record.sandbox and self.turns.give_back_unstarted(record.id, record.sandbox):
-            moved = self.transition(record.id, S.SESSION_STATUS_RESUMING)
-            if moved is not None and not self.attach_from_pool(moved):
-                self.provision_async(moved)
+            if (moved := self.transition(record.id, S.SESSION_STATUS_RESUMING)) is not None:
+                self.serve(moved)
         else:
             self.transition(record.id, S.SESSION_STATUS_PAUSED)
 

@@ -205,8 +205,7 @@ class SessionService:
             return self.get(principal, session_id)
         self.life.touch(session_id)  # a resume is activity: the next eviction spares it
         self.life.release_sandbox(moved)
-        if not self.life.attach_from_pool(moved):
-            self.life.provision_async(moved)
+        self.life.serve(moved)
         return self.store.get(session_id) or moved
 
     def update_repo_access(
