@@ -89,6 +89,7 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True)
         self.stack, self.session_id = stack, session_id
         self.arrived: dict[str, float] = {}
+        self.written: dict[str, int] = {}  # when ingest wrote each entry (its timestamp, ns)
         self.ready = threading.Event()
 
     def run(self) -> None:
@@ -107,7 +108,9 @@ class Watcher(threading.Thread):
         ):
             self.ready.set()
             if message.HasField("entry"):
-                self.arrived[message.entry.event.correlation_id] = time.perf_counter()
+                entry = message.entry
+                self.arrived[entry.event.correlation_id] = time.perf_counter()
+                self.written[entry.event.correlation_id] = entry.timestamp.ToNanoseconds()
 
 
 def wait_for(watcher: Watcher, key: str, timeout: float = 10.0) -> float:
@@ -229,13 +232,16 @@ def store_sessions(stack: Stack, sessions: int, rate: float, entries: int) -> li
     return streaming_at_once([(url, s) for s in streams], watchers, True, rate, entries)
 
 
-def function_sessions(stack: Stack, sessions: int, rate: float, entries: int) -> list[float]:
-    """Sessions streaming through ingest, each watched through the api. Their records are
-    written as the api writes them, paused: a stream needs no sandbox, and 50 sandboxes
-    starting would be what this measured."""
+def function_sessions(
+    stack: Stack, sessions: int, rate: float, entries: int
+) -> tuple[list[float], list[Watcher]]:
+    """Sessions streaming through ingest, each watched through the api (each entry's
+    latency, in ms, and the watchers). Their records are written as the api writes them,
+    paused: a stream needs no sandbox, and 50 sandboxes starting would be what this
+    measured."""
     store = SessionStore(stack.redis)
     targets: list[Target] = []
-    watchers: list[Watcher | StoreWatcher] = []
+    watchers: list[Watcher] = []
     for i in range(sessions):
         session_id = f"a70ce{i:03x}-{i:03x}"  # the api's id format: 8 hex - 3 hex
         status = common_pb2.SESSION_STATUS_PAUSED
@@ -246,7 +252,21 @@ def function_sessions(stack: Stack, sessions: int, rate: float, entries: int) ->
         stack.redis.set(keys.session_token(hash_token(token)), session_id)
         targets.append((stack.component_url("ingest"), token))
         watchers.append(Watcher(stack, session_id))
-    return streaming_at_once(targets, watchers, False, rate, entries)
+    return streaming_at_once(targets, list(watchers), False, rate, entries), watchers
+
+
+def hops(watchers: list[Watcher]) -> tuple[list[float], list[float]]:
+    """Each entry's time (ms) from its sending to ingest's writing it (the timestamp ingest
+    gives it, just before its store write), and from there to its watcher: which function
+    the latency is spent in. The wall clock's offset from perf_counter is the system's."""
+    offset = time.time_ns() - time.perf_counter_ns()
+    to_ingest, to_watcher = [], []
+    for watcher in watchers:
+        for sent, at in watcher.arrived.items():
+            written = watcher.written[sent] - offset
+            to_ingest.append((written - int(sent)) / 1e6)
+            to_watcher.append((at * 1e9 - written) / 1e6)
+    return to_ingest, to_watcher
 
 
 def bench_store(stack: Stack, samples: int) -> list[float]:
@@ -364,8 +384,17 @@ def main() -> None:
                 )
                 at_once_base = store_sessions(stack, args.sessions, args.rate, args.per_session)
                 show(f"baseline: {args.sessions} Valkey streams at once", at_once_base)
-                at_once = function_sessions(stack, args.sessions, args.rate, args.per_session)
+                before = {name: cpu_s(pid) for name, pid in functions.items()}
+                at_once, watchers = function_sessions(
+                    stack, args.sessions, args.rate, args.per_session
+                )
                 show(f"{args.sessions} sessions: ingest -> their watchers", at_once, at_once_base)
+                to_ingest, to_watcher = hops(watchers)
+                show("  of which sent -> written by ingest", to_ingest)
+                show("  of which written -> at the watcher", to_watcher)
+                for name, pid in functions.items():
+                    per_entry = (cpu_s(pid) - before[name]) * 1e6 / len(at_once)
+                    print(f"{'  CPU of the ' + name + ' function':<44} {per_entry:9.1f} us/entry")
         finally:
             stop(stack)
     print(
