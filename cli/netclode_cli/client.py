@@ -4,28 +4,23 @@ Resolution order for the URL: --url, NETCLODE_URL, then the running local stack.
 NETCLODE_TOKEN, then the token saved for that URL (`netclode login`), and for the local
 stack the admin token it created on first start.
 
-Unary calls speak Connect's unary protocol (one POST of the binary message) over the
-standard library's http.client: the connectrpc client pulls in its HTTP client, asyncio,
+Unary calls speak Connect's unary protocol (one POST of the binary message, see http1.py
+for why not over http.client): the connectrpc client pulls in its HTTP client, asyncio,
 its own protobuf runtime and OpenTelemetry, several times what a one-call command costs
 otherwise. Only the streaming calls (watching a session or a terminal) import it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.client import HTTPConnection, HTTPSConnection
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import click
 from google.protobuf.message import Message
 
-from netclode_local.stack import credentials
-from netclode_local.stack.control import running_pid
-from netclode_local.stack.layout import Layout
+from netclode_cli import http1
 from netclode_protocol.settings import read_text
 from netclode_protocol.v1 import api_pb2
 
@@ -59,28 +54,38 @@ class CallError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     url: str
     token: str
     credentials_key: str
 
 
 def resolve(url: str | None) -> Target:
-    layout = Layout.from_env()
-    saved = credentials.load(layout.credentials)
+    # The local stack's modules are imported here, and only as far as needed: a call with
+    # --url and NETCLODE_TOKEN (scripts, CI) reads no file and imports none of them.
     env_token = read_text("NETCLODE_TOKEN")
     if url:
         url = url.rstrip("/")
-        return Target(url, env_token or saved.get(url, ""), url)
+        return Target(url, env_token or saved_token(url), url)
+    from netclode_local.stack import credentials
+    from netclode_local.stack.control import running_pid
+    from netclode_local.stack.layout import Layout
+
+    layout = Layout.from_env()
     state = layout.read_state() if running_pid(layout) else None
     if not state:
         raise click.ClickException(
             "the local stack is not running: start it with `netclode up`, or pass --url"
         )
-    return Target(
-        state["api_url"], env_token or saved.get(credentials.LOCAL, ""), credentials.LOCAL
-    )
+    return Target(state["api_url"], env_token or saved_token(credentials.LOCAL), credentials.LOCAL)
+
+
+def saved_token(key: str) -> str:
+    """The token `netclode login` saved for `key` (an API URL, or the local stack's)."""
+    from netclode_local.stack import credentials
+    from netclode_local.stack.layout import Layout
+
+    return credentials.load(Layout.from_env().credentials).get(key, "")
 
 
 class Api:
@@ -144,37 +149,31 @@ class Service:
         self, method: MethodDescriptor, request: Message, headers: dict[str, str], timeout_ms: int
     ) -> Message:
         """One Connect unary call; a CallError for an error answer or no answer at all."""
-        url = urlsplit(self.url)
-        connection = HTTPSConnection if url.scheme == "https" else HTTPConnection
-        conn = connection(url.hostname or "", url.port, timeout=timeout_ms / 1000)
-        path = f"{url.path.rstrip('/')}/{self.descriptor.full_name}/{method.name}"
+        path = f"{urlsplit(self.url).path.rstrip('/')}/{self.descriptor.full_name}/{method.name}"
+        connect_headers = {
+            "content-type": "application/proto",
+            "connect-protocol-version": "1",
+            "connect-timeout-ms": str(timeout_ms),
+            **headers,
+        }
+        body = request.SerializeToString()
         try:
-            conn.request(
-                "POST",
-                path,
-                body=request.SerializeToString(),
-                headers={
-                    "content-type": "application/proto",
-                    "connect-protocol-version": "1",
-                    "connect-timeout-ms": str(timeout_ms),
-                    **headers,
-                },
-            )
-            answer = conn.getresponse()
-            body = answer.read()
+            answer = http1.post(self.url, path, body, connect_headers, timeout_ms / 1000)
         except TimeoutError:
             raise CallError("deadline_exceeded", "Request timed out") from None
         except OSError as exc:
             raise CallError("unavailable", f"Request failed: {exc}") from None
-        finally:
-            conn.close()
+        except ValueError as exc:
+            raise CallError("invalid_argument", str(exc)) from None
         if answer.status == 200:
-            return getattr(api_pb2, method.output_type.name).FromString(body)
-        raise error_answer(answer.status, body)
+            return getattr(api_pb2, method.output_type.name).FromString(answer.body)
+        raise error_answer(answer.status, answer.body)
 
 
 def error_answer(status: int, body: bytes) -> CallError:
     """A Connect error body (`{"code": ..., "message": ...}`), else the code for the status."""
+    import json  # here: only an error answer is JSON
+
     try:
         error = json.loads(body)
         return CallError(str(error["code"]), str(error.get("message", "")))

@@ -34,6 +34,7 @@ ALLOWED_IN = {
     "pygments": set(),
 }
 CLI_NEVER_AT_HELP = (
+    "dataclasses",
     "connectrpc",
     "netclode_protocol.v1",
     "google.protobuf",
@@ -151,18 +152,33 @@ def test_sessions_list_imports_only_its_own_command_module() -> None:
 
 
 def test_a_one_call_command_imports_no_connect_client_and_no_rich_until_it_prints() -> None:
-    """Unary calls go over http.client; the connectrpc client is for streams only, rich for
-    tables and styled text, and subprocess for `up` (this call fails to connect: an error,
-    printed by click)."""
+    """Unary calls go over netclode_cli.http1 (not http.client, which imports its e-mail
+    parser and ssl), the connectrpc client is for streams only, rich for tables and styled
+    text, protobuf's JSON printing for --json, and subprocess for `up` (this call fails to
+    connect: an error, printed by click). With --url and NETCLODE_TOKEN no saved file is
+    read, so none of the local stack's modules is imported."""
     modules = modules_after(
         "from netclode_cli.main import cli\n"
         "try:\n"
-        "    cli(['--url', 'http://127.0.0.1:9', 'sessions', 'list', '--json'], "
-        "prog_name='netclode')\n"
-        "except SystemExit:\n    pass"
+        "    cli(['--url', 'http://127.0.0.1:9', 'sessions', 'list'], prog_name='netclode')\n"
+        "except SystemExit:\n    pass",
+        {"NETCLODE_TOKEN": "a-token"},
     )
-    assert "netclode_cli.client" in modules
-    unused = ("connectrpc", "pyqwest", "rich", "subprocess")
+    assert "netclode_cli.http1" in modules
+    unused = (
+        "connectrpc",
+        "pyqwest",
+        "rich",
+        "subprocess",
+        "http.client",
+        "ssl",
+        "email",
+        "encodings.idna",
+        "dataclasses",
+        "google.protobuf.json_format",
+        "netclode_local",
+        "netclode",
+    )
     assert [p for p in unused if loaded(modules, p)] == []
 
 
