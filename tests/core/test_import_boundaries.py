@@ -12,14 +12,18 @@ import json
 import os
 import subprocess
 import sys
+from uuid import uuid4
 
 import click
 import pytest
 
+from netclode.eventing import types
+from netclode.github import signature
 from netclode_cli.lazy import LazyGroup
 from netclode_cli.main import cli
 from netclode_local.stack.layout import FUNCTION_SOURCE
-from tests.github.conftest import new_app_private_key
+from tests.github.conftest import new_app_private_key, payload
+from tests.support.event_sink import EventSink
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 # Heavy packages no function needs at start, and the targets that may import each one.
@@ -114,6 +118,38 @@ def test_the_bots_tick_with_no_jobs_imports_no_github_client(redis_url: str) -> 
     )
     assert "netclode.github.workflow" in modules
     assert [p for p in ("github", "httpx", "connectrpc.client") if loaded(modules, p)] == []
+
+
+def test_the_webhooks_first_delivery_publishes_without_httpx(redis_url: str) -> None:
+    """Every delivery is published to the Broker over http.client, which werkzeug has loaded
+    already: httpx's import and TLS context were most of the webhook's cold start."""
+    sink = EventSink(status=202)
+    secret = "whsec-boundary"
+    body = json.dumps(payload("ping.payload")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": str(uuid4()),
+        "X-Hub-Signature-256": signature.sign(secret, body),
+    }
+    env = {
+        "NETCLODE_REDIS_URL": redis_url,
+        "NETCLODE_BROKER_URL": sink.url,
+        "NETCLODE_GITHUB_WEBHOOK_SECRET": secret,
+    }
+    try:
+        modules = modules_after(
+            "from functions_framework import create_app\n"
+            f"app = create_app('webhook', {str(FUNCTION_SOURCE)!r}, 'http')\n"
+            f"answer = app.test_client().post('/', headers={headers!r}, data={body!r})\n"
+            "assert answer.status_code == 202, answer.data",
+            env,
+        )
+        assert [d.headers["ce-type"] for d in sink.deliveries] == [f"{types.GITHUB_PREFIX}ping"]
+    finally:
+        sink.close()
+    assert "netclode.eventing.publish" in modules
+    assert not loaded(modules, "httpx")
 
 
 def test_an_unknown_target_is_refused_by_functions_framework() -> None:
