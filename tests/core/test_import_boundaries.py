@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from uuid import uuid4
 
 import click
@@ -24,6 +25,7 @@ from netclode_cli.main import cli
 from netclode_local.stack.layout import FUNCTION_SOURCE
 from tests.github.conftest import new_app_private_key, payload
 from tests.support.event_sink import EventSink
+from tests.support.sandboxhost import start_sandbox_host
 
 TARGETS = ("api", "bot", "deadletter", "ingest", "pool", "webhook")
 # Heavy packages no function needs at start, and the targets that may import each one.
@@ -62,6 +64,20 @@ def modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     )
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def ticked(target: str) -> str:
+    """Code that builds `target`'s app and hands it one PingSource tick, which it accepts."""
+    return (
+        "from cloudevents.conversion import to_binary\n"
+        "from cloudevents.http import CloudEvent\n"
+        "from functions_framework import create_app\n"
+        f"app = create_app({target!r}, {str(FUNCTION_SOURCE)!r}, 'http')\n"
+        "tick = CloudEvent({'type': 'dev.knative.sources.ping', 'source': 't', 'id': '1'}, {})\n"
+        "headers, body = to_binary(tick)\n"
+        "answer = app.test_client().post('/', headers=dict(headers), data=body)\n"
+        "assert answer.json == {'status': 'ok'}, answer.data"
+    )
 
 
 def loaded(modules: set[str], package: str) -> bool:
@@ -106,14 +122,7 @@ def test_the_bots_tick_with_no_jobs_imports_no_github_client(redis_url: str) -> 
         "NETCLODE_BOT_TOKEN": "bot-token",
     }
     modules = modules_after(
-        "from cloudevents.conversion import to_binary\n"
-        "from cloudevents.http import CloudEvent\n"
-        "from functions_framework import create_app\n"
-        f"app = create_app('bot', {str(FUNCTION_SOURCE)!r}, 'http')\n"
-        "tick = CloudEvent({'type': 'dev.knative.sources.ping', 'source': 't', 'id': '1'}, {})\n"
-        "headers, body = to_binary(tick)\n"
-        "answer = app.test_client().post('/', headers=dict(headers), data=body)\n"
-        "assert answer.json == {'status': 'ok'}, answer.data",
+        ticked("bot"),
         env,
     )
     assert "netclode.github.workflow" in modules
@@ -149,6 +158,30 @@ def test_the_webhooks_first_delivery_publishes_without_httpx(redis_url: str) -> 
     finally:
         sink.close()
     assert "netclode.eventing.publish" in modules
+    assert not loaded(modules, "httpx")
+
+
+def test_the_pools_tick_calls_the_sandbox_host_without_httpx(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The pool's tick lists the host's sandboxes over http.client, which werkzeug has loaded
+    already: httpx's import and client were most of the pool's first tick."""
+    data = tmp_path / "data"
+    env = {
+        "NETCLODE_REDIS_URL": redis_url,
+        "NETCLODE_DATA_DIR": str(data),
+        "NETCLODE_POOL_SIZE": "0",
+    }
+    host = start_sandbox_host(data, env)
+    try:
+        modules = modules_after(
+            ticked("pool"),
+            env,
+        )
+    finally:
+        host.terminate()
+        host.wait(timeout=30)
+    assert "netclode.drivers.local" in modules
     assert not loaded(modules, "httpx")
 
 
