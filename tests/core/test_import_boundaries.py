@@ -35,7 +35,7 @@ ALLOWED_IN = {
     "connectrpc": {"api", "ingest"},  # the bot loads its client and errors with its first api call
     "protobuf": {"api", "ingest"},  # connectrpc's own protobuf runtime, not google.protobuf
     "netclode_protocol.v1": {"api", "bot", "ingest", "pool"},
-    "httpx": set(),  # imported to call a sandbox, GitHub or the api, or to publish an event
+    "httpx": set(),  # imported to call a sandbox, GitHub or the api
     "rich": set(),  # httpx's command-line tool pulls it in (see netclode_protocol/__init__.py)
     "pygments": set(),
 }
@@ -100,7 +100,7 @@ def test_a_function_imports_only_its_own_target(target: str) -> None:
 @pytest.mark.parametrize("target", ["api", "ingest"])
 def test_building_a_connect_function_imports_no_http_client(target: str) -> None:
     """The app each first request builds (every RPC service mounted): httpx waits for the
-    few calls that reach a sandbox or the broker."""
+    few calls that reach a sandbox."""
     modules = modules_after(
         "from functions_framework import create_app\n"
         f"create_app({target!r}, {str(FUNCTION_SOURCE)!r}, 'http')\n"
