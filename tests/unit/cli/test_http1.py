@@ -63,9 +63,11 @@ def test_a_chunked_answer_is_read_whole() -> None:
 
 
 @contextmanager
-def answering(answer: bytes) -> Iterator[str]:
-    """A server that reads one request, sends `answer` as it is, and closes the connection."""
+def answering(answer: bytes, hold: bool = False) -> Iterator[str]:
+    """A server that reads one request, sends `answer` as it is, and closes the connection
+    (with `hold`, only once the block has ended)."""
     server = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
 
     def serve() -> None:
         conn, _ = server.accept()
@@ -74,12 +76,15 @@ def answering(answer: bytes) -> Iterator[str]:
             while b"\r\n\r\n" not in request:
                 request += conn.recv(4096)
             conn.sendall(answer)
+            if hold:
+                done.wait(timeout=30)
 
     thread = threading.Thread(target=serve)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
     finally:
+        done.set()
         thread.join(timeout=10)
         server.close()
 
@@ -111,12 +116,28 @@ def test_each_framing_of_an_answer(answer: bytes, status: int, body: bytes) -> N
 @pytest.mark.parametrize(
     "answer",
     [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    ],
+)
+def test_a_complete_answer_is_taken_though_the_server_keeps_the_connection(answer: bytes) -> None:
+    """A server or proxy that ignores `Connection: close` is not waited for (here the wait
+    would end in the call's own timeout, an error)."""
+    with answering(answer, hold=True) as url:
+        assert post(url, "/", b"request", {}, 5.0) == (200, b"ok")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
         b"",
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nshort",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
         b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok",
     ],
 )
 def test_an_answer_that_ends_early_or_is_not_http_is_an_error(answer: bytes) -> None:
