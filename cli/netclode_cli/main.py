@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from netclode_cli.commands.shared import App
+from netclode_cli.launch import collect_from_here
 from netclode_cli.lazy import Lazy, LazyGroup
 
 _C = "netclode_cli.commands"
@@ -56,4 +57,5 @@ COMMANDS = {
 @click.pass_context
 def cli(ctx: click.Context, url: str | None, as_json: bool) -> None:
     """Netclode: coding agents in isolated sandboxes."""
+    collect_from_here()  # the command's module is imported by now (click resolves it first)
     ctx.obj = App(url=url, json=as_json)

@@ -251,6 +251,33 @@ def test_a_one_call_command_imports_no_connect_client_and_no_rich_until_it_print
     assert [p for p in unused if loaded(modules, p)] == []
 
 
+@pytest.mark.parametrize(
+    ("start", "frozen"),
+    [
+        ("from netclode_cli.launch import main as run", True),
+        ("from netclode_cli.main import cli as run", False),
+    ],
+)
+def test_a_command_runs_with_the_garbage_collector_on(start: str, frozen: bool) -> None:
+    """The console script (launch.main) starts with the cyclic collector off, a tenth of
+    `sessions list`'s instructions (bench/cold_start.py); the command itself runs with it
+    on, start-up's objects frozen out of it. Run otherwise (tests, a program embedding the
+    CLI), the collector is left as it was."""
+    code = (
+        "import gc, sys\n"
+        "before = gc.get_freeze_count()\n"
+        f"{start}\n"
+        "sys.argv = ['netclode', '--url', 'http://127.0.0.1:9', 'sessions', 'list']\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > before)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert "cannot reach the Netclode API" in done.stderr  # the command ran
+    assert done.stdout.split() == ["True", str(frozen)]
+
+
 def lazy_groups(group: click.Group, ctx: click.Context) -> list[LazyGroup]:
     found = [group] if isinstance(group, LazyGroup) else []
     for name in group.list_commands(ctx):
