@@ -1,7 +1,7 @@
 """Cold starts: what scale-to-zero and every CLI call cost before the first answer.
 
 - every function target: process spawn -> the answer to its first real request on loopback,
-  started exactly as the stack and the image start it (`python -m netclode.serving --target
+  started exactly as the stack and the image start it (`python -m netclode.functions --target
   NAME`). The request is sent as soon as the port accepts a connection, and is one that does
   the function's work (no health probe): api an authenticated ListSessions that reads the
   store, ingest a session's batch, webhook a signed GitHub delivery it publishes to a

@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from netclode_cli.commands.shared import App
-from netclode_cli.launch import collect_from_here
 from netclode_cli.lazy import Lazy, LazyGroup
+from netclode_protocol.startup import collect_from_here
 
 _C = "netclode_cli.commands"
 COMMANDS = {
