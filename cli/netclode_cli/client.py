@@ -4,8 +4,8 @@ Resolution order for the URL: --url, NETCLODE_URL, then the running local stack.
 NETCLODE_TOKEN, then the token saved for that URL (`netclode login`), and for the local
 stack the admin token it created on first start.
 
-Unary calls speak Connect's unary protocol (one POST of the binary message, see http1.py
-for why not over http.client): the connectrpc client pulls in its HTTP client, asyncio,
+Unary calls speak Connect's unary protocol (one POST of the binary message) over the
+standard library's http.client: the connectrpc client pulls in its HTTP client, asyncio,
 its own protobuf runtime and OpenTelemetry, several times what a one-call command costs
 otherwise. Only the streaming calls (watching a session or a terminal) import it.
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from http.client import HTTPConnection, HTTPSConnection
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import click
 from google.protobuf.message import Message
 
-from netclode_cli import http1
 from netclode_protocol.settings import read_text
 from netclode_protocol.v1 import api_pb2
 
@@ -52,6 +52,9 @@ class CallError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+BAD_HEADER = "a request header (the token?) holds a character HTTP does not allow"
 
 
 class Target(NamedTuple):
@@ -149,25 +152,35 @@ class Service:
         self, method: MethodDescriptor, request: Message, headers: dict[str, str], timeout_ms: int
     ) -> Message:
         """One Connect unary call; a CallError for an error answer or no answer at all."""
-        path = f"{urlsplit(self.url).path.rstrip('/')}/{self.descriptor.full_name}/{method.name}"
-        connect_headers = {
-            "content-type": "application/proto",
-            "connect-protocol-version": "1",
-            "connect-timeout-ms": str(timeout_ms),
-            **headers,
-        }
-        body = request.SerializeToString()
+        url = urlsplit(self.url)
+        connection = HTTPSConnection if url.scheme == "https" else HTTPConnection
+        conn = connection(url.hostname or "", url.port, timeout=timeout_ms / 1000)
+        path = f"{url.path.rstrip('/')}/{self.descriptor.full_name}/{method.name}"
         try:
-            answer = http1.post(self.url, path, body, connect_headers, timeout_ms / 1000)
+            conn.request(
+                "POST",
+                path,
+                body=request.SerializeToString(),
+                headers={
+                    "content-type": "application/proto",
+                    "connect-protocol-version": "1",
+                    "connect-timeout-ms": str(timeout_ms),
+                    **headers,
+                },
+            )
+            answer = conn.getresponse()
+            body = answer.read()
         except TimeoutError:
             raise CallError("deadline_exceeded", "Request timed out") from None
         except OSError as exc:
             raise CallError("unavailable", f"Request failed: {exc}") from None
-        except ValueError as exc:
-            raise CallError("invalid_argument", str(exc)) from None
+        except ValueError:  # http.client's message would quote the header: it may be a token
+            raise CallError("invalid_argument", BAD_HEADER) from None
+        finally:
+            conn.close()
         if answer.status == 200:
-            return getattr(api_pb2, method.output_type.name).FromString(answer.body)
-        raise error_answer(answer.status, answer.body)
+            return getattr(api_pb2, method.output_type.name).FromString(body)
+        raise error_answer(answer.status, body)
 
 
 def error_answer(status: int, body: bytes) -> CallError:
