@@ -1,7 +1,7 @@
 """Cold starts: what scale-to-zero and every CLI call cost before the first answer.
 
 - every function target: process spawn -> the answer to its first real request on loopback,
-  started exactly as the stack and the image start it (`python -m netclode.serving --target
+  started exactly as the stack and the image start it (`python -m netclode.functions --target
   NAME`). The request is sent as soon as the port accepts a connection, and is one that does
   the function's work (no health probe): api an authenticated ListSessions that reads the
   store, ingest a session's batch, webhook a signed GitHub delivery it publishes to a
@@ -74,9 +74,11 @@ CONNECT_GROUP = (
     "connect+protobuf",
     "import connectrpc.server, connectrpc.compat, connectrpc.client",
 )
-# Prints the process's CPU time (ms) after each statement of argv.
+# Prints the process's CPU time (ms) after each statement of argv, importing with the garbage
+# collector off as a function process does (netclode/functions/__main__.py).
 STEPS = (
-    "import sys, time\nfor s in sys.argv[1:]:\n    exec(s)\n    print(time.process_time() * 1000)"
+    "import gc, sys, time\ngc.disable()\n"
+    "for s in sys.argv[1:]:\n    exec(s)\n    print(time.process_time() * 1000)"
 )
 FUNCTION_TARGET_MS = 300.0
 START_TIMEOUT_S = 60.0

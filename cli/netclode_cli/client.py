@@ -12,20 +12,15 @@ otherwise. Only the streaming calls (watching a session or a terminal) import it
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPSConnection
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import click
 from google.protobuf.message import Message
 
-from netclode_local.stack import credentials
-from netclode_local.stack.control import running_pid
-from netclode_local.stack.layout import Layout
 from netclode_protocol.settings import read_text
 from netclode_protocol.v1 import api_pb2
 
@@ -59,28 +54,41 @@ class CallError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Target:
+BAD_HEADER = "a request header (the token?) holds a character HTTP does not allow"
+
+
+class Target(NamedTuple):
     url: str
     token: str
     credentials_key: str
 
 
 def resolve(url: str | None) -> Target:
-    layout = Layout.from_env()
-    saved = credentials.load(layout.credentials)
+    # The local stack's modules are imported here, and only as far as needed: a call with
+    # --url and NETCLODE_TOKEN (scripts, CI) reads no file and imports none of them.
     env_token = read_text("NETCLODE_TOKEN")
     if url:
         url = url.rstrip("/")
-        return Target(url, env_token or saved.get(url, ""), url)
+        return Target(url, env_token or saved_token(url), url)
+    from netclode_local.stack import credentials
+    from netclode_local.stack.control import running_pid
+    from netclode_local.stack.layout import Layout
+
+    layout = Layout.from_env()
     state = layout.read_state() if running_pid(layout) else None
     if not state:
         raise click.ClickException(
             "the local stack is not running: start it with `netclode up`, or pass --url"
         )
-    return Target(
-        state["api_url"], env_token or saved.get(credentials.LOCAL, ""), credentials.LOCAL
-    )
+    return Target(state["api_url"], env_token or saved_token(credentials.LOCAL), credentials.LOCAL)
+
+
+def saved_token(key: str) -> str:
+    """The token `netclode login` saved for `key` (an API URL, or the local stack's)."""
+    from netclode_local.stack import credentials
+    from netclode_local.stack.layout import Layout
+
+    return credentials.load(Layout.from_env().credentials).get(key, "")
 
 
 class Api:
@@ -166,6 +174,8 @@ class Service:
             raise CallError("deadline_exceeded", "Request timed out") from None
         except OSError as exc:
             raise CallError("unavailable", f"Request failed: {exc}") from None
+        except ValueError:  # http.client's message would quote the header: it may be a token
+            raise CallError("invalid_argument", BAD_HEADER) from None
         finally:
             conn.close()
         if answer.status == 200:
@@ -175,6 +185,8 @@ class Service:
 
 def error_answer(status: int, body: bytes) -> CallError:
     """A Connect error body (`{"code": ..., "message": ...}`), else the code for the status."""
+    import json  # here: only an error answer is JSON
+
     try:
         error = json.loads(body)
         return CallError(str(error["code"]), str(error.get("message", "")))

@@ -7,6 +7,7 @@ import click
 
 from netclode_cli.commands.shared import App
 from netclode_cli.lazy import Lazy, LazyGroup
+from netclode_protocol.startup import collect_from_here
 
 _C = "netclode_cli.commands"
 COMMANDS = {
@@ -56,4 +57,5 @@ COMMANDS = {
 @click.pass_context
 def cli(ctx: click.Context, url: str | None, as_json: bool) -> None:
     """Netclode: coding agents in isolated sandboxes."""
+    collect_from_here()  # the command's module is imported by now (click resolves it first)
     ctx.obj = App(url=url, json=as_json)

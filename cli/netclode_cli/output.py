@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from netclode_protocol.v1 import common_pb2, events_pb2
+from netclode_protocol.v1 import common_pb2
 
 if TYPE_CHECKING:
+    from google.protobuf.timestamp_pb2 import Timestamp
     from rich.console import Console
 
 
@@ -49,10 +47,15 @@ STATUS_COLOURS = {
 
 
 def to_dict(message: Message) -> dict:
+    # Imported here: protobuf's JSON printing is for --json, not for every command's start.
+    from google.protobuf.json_format import MessageToDict
+
     return MessageToDict(message, preserving_proto_field_name=False)
 
 
 def emit_json(value: object) -> None:
+    import json  # here: only --json output needs it
+
     if isinstance(value, Message):
         value = to_dict(value)
     elif isinstance(value, list):
@@ -61,6 +64,8 @@ def emit_json(value: object) -> None:
 
 
 def json_line(message: Message) -> None:
+    import json
+
     sys.stdout.write(json.dumps(to_dict(message)) + "\n")
     sys.stdout.flush()
 
@@ -124,7 +129,3 @@ def duration(ms: int) -> str:
     if ms < 60_000:
         return f"({ms / 1000:.1f}s)"
     return f"({ms / 60_000:.1f}m)"
-
-
-def kind_name(kind: events_pb2.AgentEventKind.ValueType) -> str:
-    return events_pb2.AgentEventKind.Name(kind).removeprefix("AGENT_EVENT_KIND_").lower()

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from google.protobuf.json_format import MessageToDict
 
-from netclode_cli.output import duration, kind_name, status_name, truncate
+from netclode_cli.output import duration, status_name, truncate
 from netclode_protocol.v1 import events_pb2
 
 E = events_pb2
+
+
+def kind_name(kind: events_pb2.AgentEventKind.ValueType) -> str:
+    return E.AgentEventKind.Name(kind).removeprefix("AGENT_EVENT_KIND_").lower()
 
 
 def subject(event: events_pb2.AgentEvent) -> str:

@@ -15,8 +15,9 @@ hands a request to a thread only once it is complete:
 - sockets time out reads and writes after `IO_TIMEOUT_S` once a thread has them (a chunked
   body, a client that stops reading a stream).
 
-Run as `python -m netclode.serving --target NAME --source main.py ...` (the same options as
-`functions-framework`); `function_command` builds that command line.
+Started as `python -m netclode.functions --target NAME --source main.py ...` (the options of
+`functions-framework`; functions/__main__.py turns the garbage collector off for the imports):
+`function_command` builds that command line.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from functions_framework import create_app
 from functions_framework._http import create_server
 from gunicorn.http.parser import Parser
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from netclode_protocol.startup import collect_from_here
 
 READ_TIMEOUT_S = 10.0
 IO_TIMEOUT_S = 30.0
@@ -248,7 +251,9 @@ def serve(
     }
     if fd is not None:
         options["bind"] = f"fd://{fd}"
-    create_server(app, False, **options).run(host, port)
+    server = create_server(app, False, **options)
+    collect_from_here()  # before gunicorn forks its worker: see functions/__main__.py
+    server.run(host, port)
 
 
 def function_command(
@@ -257,7 +262,7 @@ def function_command(
     """The command line of one function process on loopback port `port`; with `fd`, it
     serves that inherited listening socket (bound to `port`) instead of binding one."""
     return [
-        sys.executable, "-m", __name__,
+        sys.executable, "-m", "netclode.functions",
         "--target", target, "--source", str(source), "--signature-type", signature,
         "--host", "127.0.0.1", "--port", str(port),
         *(["--fd", str(fd)] if fd is not None else []),
@@ -265,7 +270,7 @@ def function_command(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m netclode.serving")
+    parser = argparse.ArgumentParser(prog="python -m netclode.functions")
     parser.add_argument("--target", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("--signature-type", default="http")
@@ -274,7 +279,3 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, default=None, help="an inherited listening socket")
     args = parser.parse_args(argv)
     serve(args.target, args.source, args.signature_type, args.host, args.port, args.fd)
-
-
-if __name__ == "__main__":
-    main()

@@ -10,8 +10,8 @@ import click
 from rich.markup import escape
 
 from netclode_cli.commands.shared import App, json_flag, pass_app
-from netclode_cli.output import clock, console, errors, json_line, kind_name, table
-from netclode_cli.render import details, line, matches_kind, subject
+from netclode_cli.output import clock, console, errors, json_line, table
+from netclode_cli.render import details, kind_name, line, matches_kind, subject
 from netclode_protocol.v1 import api_pb2, common_pb2, events_pb2
 
 E = events_pb2

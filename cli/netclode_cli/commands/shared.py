@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +12,13 @@ if TYPE_CHECKING:
     from netclode_cli.client import Api
 
 
-@dataclass
 class App:
-    """What every command gets: where the API is, and how to print."""
+    """What every command gets: where the API is, and how to print. A plain class: making a
+    dataclass costs every CLI call, `--help` too, a few milliseconds (bench/cold_start.py)."""
 
-    url: str | None
-    json: bool
+    def __init__(self, url: str | None, json: bool) -> None:
+        self.url = url
+        self.json = json
 
     @cached_property
     def api(self) -> Api:

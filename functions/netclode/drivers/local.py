@@ -9,13 +9,19 @@ straight to the sandbox's inbound socket.
 Sizes: the memory a session asks for (else the configured default) is a hard limit on the
 sandbox's data segment (prlimit); vCPUs are advisory here, the processes share the host's
 CPUs at a lower priority (nice).
+
+The host is called over the standard library's http.client (every function has it loaded:
+werkzeug imports it), one connection per call on the local socket: httpx's import and its
+client cost the pool function's first tick more than 100 ms of CPU (bench/cold_start.py).
 """
 
 from __future__ import annotations
 
+import json as jsonlib
+import socket
+from http.client import HTTPConnection, HTTPException
+from typing import Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
@@ -36,11 +42,6 @@ class LocalDriver:
         self.layout = Layout(settings.data_dir)
         self._default_memory_mb = settings.default_memory_mb
         self._default_vcpus = settings.default_vcpus
-        self._client = httpx.Client(
-            transport=plain_transport(uds=str(self.layout.host_socket)),
-            base_url="http://sandboxhost",
-            timeout=HOST_TIMEOUT,
-        )
 
     def start(self, spec: SandboxSpec) -> None:
         self._call(
@@ -65,7 +66,7 @@ class LocalDriver:
         )
 
     def list(self) -> list[SandboxInfo]:
-        body = self._call("GET", "/sandboxes").json()
+        body = self._call("GET", "/sandboxes")
         return [
             SandboxInfo(s["sandbox_id"], s["workspace_id"], bool(s["alive"]), s["reason"])
             for s in body["sandboxes"]
@@ -88,7 +89,7 @@ class LocalDriver:
             f"/snapshots/{snapshot_id}",
             json={"workspace_id": workspace_id},
             timeout=COPY_TIMEOUT,
-        ).json()
+        )
         return int(body["size_bytes"])
 
     def clone_workspace(self, snapshot_id: str, workspace_id: str) -> None:
@@ -107,35 +108,62 @@ class LocalDriver:
         previous = urlsplit(previous_url).port if previous_url else None
         body = self._call(
             "PUT", f"/sandboxes/{sandbox_id}/ports/{port}", json={"host_port": previous or 0}
-        ).json()
+        )
         return f"http://127.0.0.1:{body['host_port']}/"
 
     def unexpose_port(self, sandbox_id: str, port: int) -> None:
         self._call("DELETE", f"/sandboxes/{sandbox_id}/ports/{port}")
 
     def close(self) -> None:
-        self._client.close()
+        """Nothing to release: each call has a connection of its own."""
 
     def _call(
         self, method: str, path: str, json: object = None, timeout: float = HOST_TIMEOUT
-    ) -> httpx.Response:
+    ) -> Any:
+        """The host's JSON answer to one request; a domain error for an error answer."""
+        body = None if json is None else jsonlib.dumps(json).encode()
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        conn = HostConnection(str(self.layout.host_socket), timeout)
         try:
-            resp = self._client.request(method, path, json=json, timeout=timeout)
-        except httpx.TransportError:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, HTTPException):
             raise Unavailable(
                 f"the sandbox host is not running at {self.layout.host_socket} "
                 "(start the local stack with `netclode up`)"
             ) from None
-        if resp.status_code < 300:
-            return resp
+        finally:
+            conn.close()
         try:
-            message = resp.json().get("error", f"HTTP {resp.status_code}")
+            answer = jsonlib.loads(data) if data else {}
         except ValueError:
-            message = f"HTTP {resp.status_code}"
-        if resp.status_code == 400:
+            answer = {}
+        if resp.status < 300:
+            return answer
+        message = answer.get("error", f"HTTP {resp.status}")
+        if resp.status == 400:
             raise InvalidArgument("sandbox", message)
-        if resp.status_code == 404:
+        if resp.status == 404:
             raise NotFound(message)
-        if resp.status_code == 409:
+        if resp.status == 409:
             raise FailedPrecondition(message)
         raise Unavailable(f"sandbox host: {message}")
+
+
+class HostConnection(HTTPConnection):
+    """An HTTP connection to the sandbox host's Unix socket."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("sandboxhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock

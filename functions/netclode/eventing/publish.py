@@ -1,12 +1,21 @@
 """Publishing CloudEvents to the Broker (binary mode, as Knative sources do; no credential,
-as Knative's Broker ingress asks for none without sender identity)."""
+as Knative's Broker ingress asks for none without sender identity).
+
+Over the standard library's http.client, one connection per event: every function has it
+loaded already (werkzeug imports it), where httpx cost a process's first event about 200 ms
+of CPU (its import, then its client's TLS context), most of the webhook function's cold
+start (bench/cold_start.py). The Broker is one hop away on the cluster network (loopback
+locally), so a new connection per event costs well under a millisecond.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from functools import cache
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
@@ -15,19 +24,36 @@ from netclode.config import Settings
 from netclode_protocol.errors import Unavailable
 
 if TYPE_CHECKING:
-    import httpx
+    import ssl
 
 log = logging.getLogger(__name__)
 
 
 @cache
-def _client() -> httpx.Client:
-    """One kept-alive client per process (a new one per event costs a TLS context load).
-    httpx is imported here, not with the module: the api and ingest functions import this
-    module but publish on few requests, and httpx is a large share of their cold start."""
-    import httpx
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process, made only for an https Broker URL (the in-cluster Broker
+    speaks plain HTTP): loading the CA store costs more than a publish."""
+    import ssl
 
-    return httpx.Client()
+    return ssl.create_default_context()
+
+
+def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+    """POSTs `body` to `url` on a connection of its own; the answer's status."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https":
+        conn: HTTPConnection = HTTPSConnection(host, parts.port, timeout=timeout, context=_tls())
+    else:
+        conn = HTTPConnection(host, parts.port, timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        conn.close()
 
 
 def publish(
@@ -55,13 +81,11 @@ def publish(
     if subject:
         attributes["subject"] = subject
     headers, body = to_binary(CloudEvent(attributes, data))
-    import httpx  # here, not with the module: see _client
-
     try:
-        resp = _client().post(settings.broker_url, headers=headers, content=body, timeout=timeout)
-    except httpx.HTTPError as exc:
+        status = _post(settings.broker_url, headers, body, timeout)
+    except (OSError, HTTPException) as exc:
         raise Unavailable(f"broker unreachable: {exc.__class__.__name__}") from exc
-    if resp.status_code >= 300:
-        raise Unavailable(f"broker refused {event_type}: HTTP {resp.status_code}")
+    if status >= 300:
+        raise Unavailable(f"broker refused {event_type}: HTTP {status}")
     log.debug("published %s %s", event_type, attributes["id"])
     return attributes["id"]

@@ -4,9 +4,11 @@ and stream entries as the short lines `events tail` prints."""
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from netclode_cli.client import describe, error_answer, snake
+from netclode_cli.main import cli
 from netclode_cli.output import duration, relative, repos_cell
 from netclode_cli.render import line, matches_kind
 from netclode_protocol.v1 import common_pb2, events_pb2
@@ -88,3 +90,16 @@ def test_ages_and_repo_cells() -> None:
         "octo/one (+1)"
     )
     assert repos_cell([]) == "-"
+
+
+def test_a_token_http_cannot_carry_is_one_line_that_does_not_quote_it() -> None:
+    """A pasted token with a line break in it: http.client refuses the header before it
+    connects, and its own message would print the token."""
+    token = "secret-part\r\nX-Injected: 1"
+    result = CliRunner().invoke(
+        cli, ["--url", "http://127.0.0.1:9", "sessions", "list"], env={"NETCLODE_TOKEN": token}
+    )
+    assert result.exit_code == 1
+    assert "holds a character HTTP does not allow" in result.output
+    assert "secret-part" not in result.output
+    assert result.output.count("\n") == 1
