@@ -22,12 +22,15 @@ log = logging.getLogger(__name__)
 
 @cache
 def _client() -> httpx.Client:
-    """One kept-alive client per process (a new one per event costs a TLS context load).
-    httpx is imported here, not with the module: the api and ingest functions import this
-    module but publish on few requests, and httpx is a large share of their cold start."""
+    """One kept-alive client per process, on the process's one TLS context (a context of
+    its own would load the CA store again: over 100 ms on the first event). httpx is
+    imported here, not with the module: the api and ingest functions import this module but
+    publish on few requests, and httpx is a large share of their cold start."""
     import httpx
 
-    return httpx.Client()
+    from netclode.drivers.rpc import plain_transport
+
+    return httpx.Client(transport=plain_transport())
 
 
 def publish(
