@@ -4,7 +4,10 @@ as Knative's Broker ingress asks for none without sender identity)."""
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +34,29 @@ def _client() -> httpx.Client:
     from netclode.drivers.rpc import plain_transport
 
     return httpx.Client(transport=plain_transport())
+
+
+def publish_later(send: Callable[[], object]) -> None:
+    """Runs `send` (a publish nobody waits for) on the process's one publishing thread, in
+    order: the request that asked for it answers first, and a burst of requests leaves its
+    events to that one thread instead of each paying for its POST before answering."""
+    _outbox().put(send)
+
+
+@cache
+def _outbox() -> queue.SimpleQueue[Callable[[], object]]:
+    outbox: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+    threading.Thread(target=_send_all, args=(outbox,), name="publish-later", daemon=True).start()
+    return outbox
+
+
+def _send_all(outbox: queue.SimpleQueue[Callable[[], object]]) -> None:
+    while True:
+        send = outbox.get()
+        try:
+            send()
+        except Exception:  # one failed event must not stop the ones after it
+            log.exception("publishing in the background failed")
 
 
 def publish(

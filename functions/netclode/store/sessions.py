@@ -167,13 +167,23 @@ class SessionStore:
 
     def update(self, session_id: str, **changes: object) -> None:
         """Sets fields on an existing session; a deleted session is left deleted."""
-        record = SessionRecord(id=session_id, name="", owner="")
-        for name, value in changes.items():
-            setattr(record, name, value)
-        encoded = to_hash(record)
-        mapping = {name: encoded[name] for name in changes}
         # Only write when the hash still exists, so a racing delete never resurrects it.
-        self.r.eval(_UPDATE_IF_EXISTS, 1, keys.session(session_id), *_flatten(mapping.items()))
+        self.r.eval(_UPDATE_IF_EXISTS, 1, keys.session(session_id), *_encoded(session_id, changes))
+
+    def move(
+        self, session_id: str, allowed: Iterable[int] | None, **changes: object
+    ) -> SessionRecord | None:
+        """Sets fields (a new status and what goes with it) on an existing session whose
+        status is one of `allowed` (any, when None): compare-and-set. Returns the record as
+        it is after, or None when nothing was written. One round trip: a status change is
+        on the path of every create and resume."""
+        expected = "*" if allowed is None else ",".join(str(s) for s in allowed)
+        key = keys.session(session_id)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.eval(_MOVE_IF, 1, key, expected, *_encoded(session_id, changes))
+        pipe.hgetall(key)
+        moved, raw = pipe.execute()
+        return from_hash(SessionRecord, raw) if moved and raw else None
 
     def increment(self, session_id: str, name: str, by: int = 1) -> int:
         return int(self.r.hincrby(keys.session(session_id), name, by))
@@ -182,11 +192,6 @@ class SessionStore:
         """Adds one to a counter field without reading it back (queued on a MULTI pipeline,
         whose commands reply only at EXEC)."""
         self.r.hincrby(keys.session(session_id), name, 1)
-
-    def set_status_if(self, session_id: str, expected: Iterable[int], status: int) -> bool:
-        """Compare-and-set on status; returns False when the status was not one of `expected`."""
-        allowed = ",".join(str(s) for s in expected)
-        return bool(self.r.eval(_SET_STATUS_IF, 1, keys.session(session_id), allowed, str(status)))
 
     def delete(self, session_id: str) -> None:
         snapshot_ids = texts(self.r.zrange(keys.snapshots(session_id), 0, -1))
@@ -203,8 +208,13 @@ class SessionStore:
         pipe.execute()
 
 
-def _flatten(items: Iterable[tuple[str, str]]) -> list[str]:
-    return [x for pair in items for x in pair]
+def _encoded(session_id: str, changes: dict[str, object]) -> list[str]:
+    """`changes` as the hash stores them, flattened to HSET's field-value arguments."""
+    record = SessionRecord(id=session_id, name="", owner="")
+    for name, value in changes.items():
+        setattr(record, name, value)
+    encoded = to_hash(record)
+    return [x for name in changes for x in (name, encoded[name])]
 
 
 _UPDATE_IF_EXISTS = """
@@ -213,14 +223,16 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
-_SET_STATUS_IF = """
+_MOVE_IF = """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return 0 end
-for s in string.gmatch(ARGV[1], '[^,]+') do
-  if s == current then
-    redis.call('HSET', KEYS[1], 'status', ARGV[2])
-    return 1
+if ARGV[1] ~= '*' then
+  local allowed = false
+  for s in string.gmatch(ARGV[1], '[^,]+') do
+    if s == current then allowed = true end
   end
+  if not allowed then return 0 end
 end
-return 0
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
 """
