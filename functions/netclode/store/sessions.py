@@ -101,14 +101,18 @@ class SessionStore:
     def __init__(self, r: redis.Redis) -> None:
         self.r = r
 
-    def create(self, record: SessionRecord) -> None:
-        pipe = self.r.pipeline()
+    def create(self, record: SessionRecord, pipe: redis.client.Pipeline | None = None) -> None:
+        """Stores a new session; on `pipe` when given, which the caller executes with its own
+        writes (one transaction, one round trip)."""
+        own = pipe is None
+        pipe = self.r.pipeline() if pipe is None else pipe
         pipe.hset(keys.session(record.id), mapping=writable(to_hash(record)))
         pipe.zadd(keys.SESSIONS_INDEX, {record.id: record.created_at})
         member = listing_member(record)
         pipe.zadd(keys.SESSIONS_LISTED, {member: 0})
         pipe.zadd(keys.sessions_listed(record.owner_id), {member: 0})
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def get(self, session_id: str) -> SessionRecord | None:
         raw = self.r.hgetall(keys.session(session_id))
