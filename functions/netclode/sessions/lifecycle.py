@@ -82,7 +82,8 @@ class Lifecycle:
     def grant_github(self, record: SessionRecord) -> bool:
         """A fresh GitHub token for the session's repos, if a source is configured; a
         refusal is told in the session's history and the session goes on without one
-        (public repos still clone)."""
+        (public repos still clone). A session without repos never holds one (a grant for
+        none withdraws it), so a create without repos need not ask for one."""
         try:
             return self.github.grant(record.id, record.repos, record.repo_access)
         except NetclodeError as exc:
@@ -293,7 +294,7 @@ class Lifecycle:
         github_token = (
             self.grant_github(record)  # a new token on every resume
             if record.status == S.SESSION_STATUS_RESUMING
-            else self.github.holds(record.id)  # granted at create
+            else bool(record.repos) and self.github.holds(record.id)  # granted at create
         )
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)

@@ -150,7 +150,8 @@ class SessionService:
         self.store.create(record, pipe)
         self.life.stream(session_id).append(entries.session_update(record.to_proto()), pipe=pipe)
         pipe.execute()
-        self.life.grant_github(record)
+        if repos:
+            self.life.grant_github(record)
         if prompt:
             self._record_prompt(record, prompt)
         self._start(record)
