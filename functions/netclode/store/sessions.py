@@ -158,15 +158,12 @@ class SessionStore:
 
     def activity(self) -> list[Activity]:
         """Who owns each session, its status and last activity: what the active-session limits
-        need, without decoding whole records (they run on every create and resume)."""
-        ids = self.ids()
-        pipe = self.r.pipeline()
-        for session_id in ids:
-            pipe.hmget(keys.session(session_id), "status", "last_active_at", "owner_id")
+        need, without decoding whole records (they run on every create and resume), read in
+        one round trip."""
+        rows = self.r.eval(_ACTIVITY, 1, keys.SESSIONS_INDEX, keys.session(""))
         return [
-            Activity(session_id, owner.decode() if owner else "", int(status), int(active))
-            for session_id, (status, active, owner) in zip(ids, pipe.execute(), strict=True)
-            if status is not None and active is not None
+            Activity(session_id.decode(), owner.decode(), int(status), int(active))
+            for session_id, status, active, owner in rows
         ]
 
     def update(self, session_id: str, **changes: object) -> None:
@@ -225,6 +222,19 @@ _UPDATE_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
+"""
+
+# Every session's (id, status, last_active_at, owner_id); one whose hash is gone (deleted
+# since it was indexed) or incomplete is left out.
+_ACTIVITY = """
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'last_active_at', 'owner_id')
+  if f[1] and f[2] then
+    out[#out + 1] = {id, f[1], f[2], f[3] or ''}
+  end
+end
+return out
 """
 
 _MOVE_IF = """
