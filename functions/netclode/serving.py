@@ -50,6 +50,8 @@ MAX_HEAD_BYTES = 64 * 1024
 # Functions fed by the event bus carry GitHub payloads, which GitHub caps at 25 MB.
 EVENT_MAX_BYTES = 26 * 1024 * 1024
 WORKER_CONNECTIONS = 4096
+# A start's first answers come well within this (the cold start target is 300 ms).
+WARM_AFTER_S = 1.0
 BUFFER_BUDGET_BYTES = 256 * 1024 * 1024
 
 _HEAD_END = b"\r\n\r\n"
@@ -239,16 +241,19 @@ def body_limit(target: str) -> int:
 
 def warm_hook(target: str) -> Callable[[object], None] | None:
     """gunicorn's post_worker_init for a function whose module has a `warm()`: each worker
-    runs it in the background as it starts. A function with several workers gets its
-    requests spread over them by the kernel, so a worker's first ones would otherwise pay
-    what the first requests of a process pay (imports, clients), even in a burst long after
-    the function started."""
+    runs it in the background WARM_AFTER_S after it starts. A function with several workers
+    gets its requests spread over them by the kernel, so a worker's first ones would
+    otherwise pay what the first requests of a process pay (imports, clients), even in a
+    burst long after the function started. Not at once: the request that woke a function
+    from zero must not share the CPU with it (that doubled the api's cold start)."""
     warm = getattr(_target_module(target), "warm", None)
     if warm is None:
         return None
 
     def start(_worker: object) -> None:
-        threading.Thread(target=_warm, args=(warm,), name="warm", daemon=True).start()
+        timer = threading.Timer(WARM_AFTER_S, _warm, args=(warm,))
+        timer.daemon = True
+        timer.start()
 
     return start
 
