@@ -428,8 +428,9 @@ def _session_service() -> SessionService:
 
 
 def warm() -> None:
-    """Run by each serving worker as it starts (netclode.serving.warm_hook): the api runs
-    several, and a burst of creates must not meet one that has not bound a sandbox yet."""
+    """Run by each serving worker shortly after it starts (netclode.serving.warm_hook): the
+    api runs several, and a burst of creates must not meet one that has not bound a sandbox
+    yet (its first create paid ~0.7 s of imports and clients)."""
     _application()
     _session_service().life.warm()
 
