@@ -25,14 +25,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import re
 import selectors
 import socket
 import struct
 import sys
+import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 from functions_framework import create_app
 from functions_framework._http import create_server
@@ -41,12 +45,16 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from netclode_protocol.startup import collect_from_here
 
+log = logging.getLogger(__name__)
+
 READ_TIMEOUT_S = 10.0
 IO_TIMEOUT_S = 30.0
 MAX_HEAD_BYTES = 64 * 1024
 # Functions fed by the event bus carry GitHub payloads, which GitHub caps at 25 MB.
 EVENT_MAX_BYTES = 26 * 1024 * 1024
 WORKER_CONNECTIONS = 4096
+# A start's first answers come well within this (the cold start target is 300 ms).
+WARM_AFTER_S = 1.0
 BUFFER_BUDGET_BYTES = 256 * 1024 * 1024
 
 _HEAD_END = b"\r\n\r\n"
@@ -222,13 +230,43 @@ def _answer_continue(sock: socket.socket) -> None:
         sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
+def _target_module(target: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"netclode.functions.{target}")
+    except ImportError:
+        return None
+
+
 def body_limit(target: str) -> int:
     """The function's own request limit (`MAX_REQUEST_BYTES` in its module), if it has one."""
+    return getattr(_target_module(target), "MAX_REQUEST_BYTES", EVENT_MAX_BYTES)
+
+
+def warm_hook(target: str) -> Callable[[object], None] | None:
+    """gunicorn's post_worker_init for a function whose module has a `warm()`: each worker
+    runs it in the background WARM_AFTER_S after it starts. A function with several workers
+    gets its requests spread over them by the kernel, so a worker's first ones would
+    otherwise pay what the first requests of a process pay (imports, clients), even in a
+    burst long after the function started. Not at once: the request that woke a function
+    from zero must not share the CPU with it (that doubled the api's cold start)."""
+    warm = getattr(_target_module(target), "warm", None)
+    if warm is None:
+        return None
+
+    def start(_worker: object) -> None:
+        timer = threading.Timer(WARM_AFTER_S, _warm, args=(warm,))
+        timer.daemon = True
+        timer.start()
+
+    return start
+
+
+def _warm(warm: Callable[[], None]) -> None:
+    """A failure (Redis not up yet) is only logged: the first request builds what is left."""
     try:
-        module = importlib.import_module(f"netclode.functions.{target}")
-    except ImportError:
-        return EVENT_MAX_BYTES
-    return getattr(module, "MAX_REQUEST_BYTES", EVENT_MAX_BYTES)
+        warm()
+    except Exception as exc:
+        log.warning("warming up failed (%s); the first requests will do it", exc)
 
 
 def serve(
@@ -249,6 +287,8 @@ def serve(
         # with the worker's first request. A function is managed by its platform instead.
         "control_socket_disable": True,
     }
+    if (hook := warm_hook(target)) is not None:
+        options["post_worker_init"] = hook
     if fd is not None:
         options["bind"] = f"fd://{fd}"
     server = create_server(app, False, **options)

@@ -119,7 +119,7 @@ PROXY_DEFAULTS = {
 KNATIVE_RUNTIME = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
 # Given to the functions for functions-framework (and its gunicorn), not for our code (the
 # api reads THREADS too: it is in the settings table).
-FRAMEWORK = {"FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "THREADS"}
+FRAMEWORK = {"FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "THREADS", "WORKERS"}
 # The original `.env` keys (shared reference netclode-features.md, ".env (read by
 # Ansible)"; CODEX_* as `auth codex` prints them).
 SEED_DOTENV = {

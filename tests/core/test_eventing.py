@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,9 @@ import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
+from netclode.config import Settings
 from netclode.eventing import types
+from netclode.eventing.publish import publish, publish_later
 from netclode.eventing.topology import load
 from netclode_local.stack.components import broker_command
 from netclode_local.stack.layout import MANIFESTS
@@ -90,6 +93,23 @@ def test_a_session_resumed_into_a_pool_sandbox_reaches_the_pool_function(broker)
     assert send(url, types.SESSION_RESUMED).status_code == 202
     pool.wait_for(3, timeout=30, event_type=types.SESSION_RESUMED)  # its two failures retried
     assert not dead.of_type(types.SESSION_RESUMED)
+
+
+def test_events_published_later_arrive_past_one_that_failed(broker) -> None:
+    """A create answers before its session.created leaves (publish_later): the process's
+    publishing thread sends each event it is handed, and one that fails (no broker at its
+    address) is logged without stopping the ones after it."""
+    url, pool, _ = broker
+    pool.failures = 0
+    reachable = Settings(broker_url=url)
+    nowhere = Settings(broker_url=f"http://127.0.0.1:{free_port()}/netclode/default")
+    for settings, n in ((reachable, 1), (nowhere, 2), (reachable, 3)):
+        publish_later(
+            partial(publish, settings, types.SESSION_CREATED, "tests", {}, event_id=f"later-{n}")
+        )
+    pool.wait_for(2, timeout=30, event_type=types.SESSION_CREATED)
+    ids = {d.headers["ce-id"] for d in pool.of_type(types.SESSION_CREATED)}
+    assert ids == {"later-1", "later-3"}
 
 
 def test_events_without_a_matching_trigger_go_nowhere(broker) -> None:

@@ -11,7 +11,10 @@ locally), so a new connection per event costs well under a millisecond.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
+from collections.abc import Callable
 from functools import cache
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import TYPE_CHECKING, Any
@@ -54,6 +57,29 @@ def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int
         return answer.status
     finally:
         conn.close()
+
+
+def publish_later(send: Callable[[], object]) -> None:
+    """Runs `send` (a publish nobody waits for) on the process's one publishing thread, in
+    order: the request that asked for it answers first, and a burst of requests leaves its
+    events to that one thread instead of each paying for its POST before answering."""
+    _outbox().put(send)
+
+
+@cache
+def _outbox() -> queue.SimpleQueue[Callable[[], object]]:
+    outbox: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+    threading.Thread(target=_send_all, args=(outbox,), name="publish-later", daemon=True).start()
+    return outbox
+
+
+def _send_all(outbox: queue.SimpleQueue[Callable[[], object]]) -> None:
+    while True:
+        send = outbox.get()
+        try:
+            send()
+        except Exception:  # one failed event must not stop the ones after it
+            log.exception("publishing in the background failed")
 
 
 def publish(

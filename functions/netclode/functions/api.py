@@ -422,9 +422,23 @@ class _Gate(TypedDict):
 
 
 @cache
-def _application() -> WSGIApplication:
+def _session_service() -> SessionService:
     settings = Settings.from_env()
-    r = connect(settings.redis_url)
+    return SessionService(settings, connect(settings.redis_url))
+
+
+def warm() -> None:
+    """Run by each serving worker shortly after it starts (netclode.serving.warm_hook): the
+    api runs several, and a burst of creates must not meet one that has not bound a sandbox
+    yet (its first create paid ~0.7 s of imports and clients)."""
+    _application()
+    _session_service().life.warm()
+
+
+@cache
+def _application() -> WSGIApplication:
+    service = _session_service()
+    settings, r = service.settings, service.r
     register_configured_tokens(r)
     guard = Guard(r, "api", settings.trusted_proxies)
     slots = StreamSlots(read_int("THREADS") - UNARY_THREADS)
@@ -432,9 +446,7 @@ def _application() -> WSGIApplication:
         interceptors=[RequireToken(guard)], read_max_bytes=MAX_REQUEST_BYTES, codecs=STRICT_CODECS
     )
     apps = [
-        api_connect.SessionServiceWSGIApplication(
-            Sessions(SessionService(settings, r), guard, slots), **gate
-        ),
+        api_connect.SessionServiceWSGIApplication(Sessions(service, guard, slots), **gate),
         api_connect.TokenServiceWSGIApplication(Tokens(TokenStore(r), guard), **gate),
         api_connect.OpsServiceWSGIApplication(OpsServiceImpl(settings, r, guard), **gate),
         api_connect.ProviderAuthServiceWSGIApplication(ProviderAuth(guard), **gate),

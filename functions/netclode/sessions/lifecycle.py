@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 import redis
@@ -18,9 +18,9 @@ import redis
 from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
-from netclode.drivers.rpc import SandboxRPC
+from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode.eventing import types
-from netclode.eventing.publish import publish
+from netclode.eventing.publish import publish, publish_later
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports
 from netclode.store.sandboxes import SandboxRegistry
@@ -68,13 +68,22 @@ class Lifecycle:
 
         return SessionTokens.from_env(self.r)
 
+    def warm(self) -> None:
+        """Builds now what the first sandbox bind of a process would: the driver, the GitHub
+        grants (PyGithub's import) and the HTTP stack of the sandbox calls (httpx, its TLS
+        context): over 0.5 s, for a process that can spend it before its first
+        create (netclode.functions.api.warm)."""
+        _ = self.driver, self.github
+        plain_transport().close()
+
     def stream(self, session_id: str) -> SessionStream:
         return SessionStream(self.r, session_id)
 
     def grant_github(self, record: SessionRecord) -> bool:
         """A fresh GitHub token for the session's repos, if a source is configured; a
         refusal is told in the session's history and the session goes on without one
-        (public repos still clone)."""
+        (public repos still clone). A session without repos never holds one (a grant for
+        none withdraws it), so a create without repos need not ask for one."""
         try:
             return self.github.grant(record.id, record.repos, record.repo_access)
         except NetclodeError as exc:
@@ -90,10 +99,7 @@ class Lifecycle:
         self, session_id: str, to: int, *, allowed: Iterable[int] | None = None, **fields: object
     ) -> SessionRecord | None:
         """Sets the status (only from `allowed`, when given) and writes a session_update."""
-        if allowed is not None and not self.store.set_status_if(session_id, allowed, to):
-            return None
-        self.store.update(session_id, status=to, status_at=now_ms(), **fields)
-        record = self.store.get(session_id)
+        record = self.store.move(session_id, allowed, status=to, status_at=now_ms(), **fields)
         if record is not None:
             self.stream(session_id).append(entries.session_update(record.to_proto()))
         return record
@@ -109,8 +115,12 @@ class Lifecycle:
 
     def announce(self, session_id: str, event_type: str, event_id: str) -> None:
         """Tells the broker a session took a pool sandbox (created, resumed): the pool
-        function refills now, not at its next tick. Not published, the tick still does;
+        function refills now, not at its next tick. Sent in the background (publish_later):
+        the session's answer does not wait for it. Not published, the tick still refills;
         the session is unaffected."""
+        publish_later(partial(self._announce_now, session_id, event_type, event_id))
+
+    def _announce_now(self, session_id: str, event_type: str, event_id: str) -> None:
         try:
             publish(
                 self.settings,
@@ -284,7 +294,7 @@ class Lifecycle:
         github_token = (
             self.grant_github(record)  # a new token on every resume
             if record.status == S.SESSION_STATUS_RESUMING
-            else self.github.holds(record.id)  # granted at create
+            else bool(record.repos) and self.github.holds(record.id)  # granted at create
         )
         token = new_token(SESSION_TOKEN_PREFIX)
         token_hash = hash_token(token)
@@ -338,11 +348,12 @@ class Lifecycle:
             return False
         rpc = self.driver.rpc(record.sandbox)
         try:
-            return self._deliver(record.id, record.sandbox, rpc)
+            self._deliver(record.id, record.sandbox, rpc)
         finally:
             rpc.close()
+        return bool(self.turns.queued(record.id))
 
-    def _deliver(self, session_id: str, sandbox_id: str, rpc: SandboxRPC) -> bool:
+    def _deliver(self, session_id: str, sandbox_id: str, rpc: SandboxRPC) -> None:
         """One prompt at a time (see netclode.store.turns): the next one goes out when
         this turn's end has been ingested and its snapshot cut."""
         prompt = self.turns.issue_next(session_id, sandbox_id)
@@ -356,7 +367,6 @@ class Lifecycle:
             except Exception:
                 self.turns.give_back(session_id, prompt)
                 raise
-        return bool(self.turns.queued(session_id))
 
     def release_sandbox(self, record: SessionRecord) -> None:
         """Revokes the session token first (the proxies stop honouring it), then stops."""

@@ -146,9 +146,12 @@ class SessionService:
             memory_mb=memory_mb,
         )
         self.life.make_room(principal.id)
-        self.store.create(record)
-        self.life.stream(session_id).append(entries.session_update(record.to_proto()))
-        self.life.grant_github(record)
+        pipe = self.r.pipeline()
+        self.store.create(record, pipe)
+        self.life.stream(session_id).append(entries.session_update(record.to_proto()), pipe=pipe)
+        pipe.execute()
+        if repos:
+            self.life.grant_github(record)
         if prompt:
             self._record_prompt(record, prompt)
         self._start(record)

@@ -14,8 +14,8 @@ from redis.typing import EncodableT, FieldT
 # Blocking stream reads wait up to 5 s (store.streams.BLOCK_MS); the socket timeout must be
 # longer, or redis-py's default read timeout ends them with a TimeoutError.
 SOCKET_TIMEOUT_S = 30.0
-# At least one per serving thread: a stream holds one for its whole life (the api function
-# runs 640 threads), and redis-py's default pool of 100 would refuse every call past that.
+# At least one per serving thread: a stream holds one for its whole life (an api worker runs
+# 352 threads), and redis-py's default pool of 100 would refuse every call past that.
 MAX_CONNECTIONS = 1024
 
 

@@ -101,14 +101,18 @@ class SessionStore:
     def __init__(self, r: redis.Redis) -> None:
         self.r = r
 
-    def create(self, record: SessionRecord) -> None:
-        pipe = self.r.pipeline()
+    def create(self, record: SessionRecord, pipe: redis.client.Pipeline | None = None) -> None:
+        """Stores a new session; on `pipe` when given, which the caller executes with its own
+        writes (one transaction, one round trip)."""
+        own = pipe is None
+        pipe = self.r.pipeline() if pipe is None else pipe
         pipe.hset(keys.session(record.id), mapping=writable(to_hash(record)))
         pipe.zadd(keys.SESSIONS_INDEX, {record.id: record.created_at})
         member = listing_member(record)
         pipe.zadd(keys.SESSIONS_LISTED, {member: 0})
         pipe.zadd(keys.sessions_listed(record.owner_id), {member: 0})
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def get(self, session_id: str) -> SessionRecord | None:
         raw = self.r.hgetall(keys.session(session_id))
@@ -154,26 +158,33 @@ class SessionStore:
 
     def activity(self) -> list[Activity]:
         """Who owns each session, its status and last activity: what the active-session limits
-        need, without decoding whole records (they run on every create and resume)."""
-        ids = self.ids()
-        pipe = self.r.pipeline()
-        for session_id in ids:
-            pipe.hmget(keys.session(session_id), "status", "last_active_at", "owner_id")
+        need, without decoding whole records (they run on every create and resume), read in
+        one round trip."""
+        rows = self.r.eval(_ACTIVITY, 1, keys.SESSIONS_INDEX, keys.session(""))
         return [
-            Activity(session_id, owner.decode() if owner else "", int(status), int(active))
-            for session_id, (status, active, owner) in zip(ids, pipe.execute(), strict=True)
-            if status is not None and active is not None
+            Activity(session_id.decode(), owner.decode(), int(status), int(active))
+            for session_id, status, active, owner in rows
         ]
 
     def update(self, session_id: str, **changes: object) -> None:
         """Sets fields on an existing session; a deleted session is left deleted."""
-        record = SessionRecord(id=session_id, name="", owner="")
-        for name, value in changes.items():
-            setattr(record, name, value)
-        encoded = to_hash(record)
-        mapping = {name: encoded[name] for name in changes}
         # Only write when the hash still exists, so a racing delete never resurrects it.
-        self.r.eval(_UPDATE_IF_EXISTS, 1, keys.session(session_id), *_flatten(mapping.items()))
+        self.r.eval(_UPDATE_IF_EXISTS, 1, keys.session(session_id), *_encoded(session_id, changes))
+
+    def move(
+        self, session_id: str, allowed: Iterable[int] | None, **changes: object
+    ) -> SessionRecord | None:
+        """Sets fields (a new status and what goes with it) on an existing session whose
+        status is one of `allowed` (any, when None): compare-and-set. Returns the record as
+        it is after, or None when nothing was written. One round trip: a status change is
+        on the path of every create and resume."""
+        expected = "*" if allowed is None else ",".join(str(s) for s in allowed)
+        key = keys.session(session_id)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.eval(_MOVE_IF, 1, key, expected, *_encoded(session_id, changes))
+        pipe.hgetall(key)
+        moved, raw = pipe.execute()
+        return from_hash(SessionRecord, raw) if moved and raw else None
 
     def increment(self, session_id: str, name: str, by: int = 1) -> int:
         return int(self.r.hincrby(keys.session(session_id), name, by))
@@ -182,11 +193,6 @@ class SessionStore:
         """Adds one to a counter field without reading it back (queued on a MULTI pipeline,
         whose commands reply only at EXEC)."""
         self.r.hincrby(keys.session(session_id), name, 1)
-
-    def set_status_if(self, session_id: str, expected: Iterable[int], status: int) -> bool:
-        """Compare-and-set on status; returns False when the status was not one of `expected`."""
-        allowed = ",".join(str(s) for s in expected)
-        return bool(self.r.eval(_SET_STATUS_IF, 1, keys.session(session_id), allowed, str(status)))
 
     def delete(self, session_id: str) -> None:
         snapshot_ids = texts(self.r.zrange(keys.snapshots(session_id), 0, -1))
@@ -203,8 +209,13 @@ class SessionStore:
         pipe.execute()
 
 
-def _flatten(items: Iterable[tuple[str, str]]) -> list[str]:
-    return [x for pair in items for x in pair]
+def _encoded(session_id: str, changes: dict[str, object]) -> list[str]:
+    """`changes` as the hash stores them, flattened to HSET's field-value arguments."""
+    record = SessionRecord(id=session_id, name="", owner="")
+    for name, value in changes.items():
+        setattr(record, name, value)
+    encoded = to_hash(record)
+    return [x for name in changes for x in (name, encoded[name])]
 
 
 _UPDATE_IF_EXISTS = """
@@ -213,14 +224,29 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
-_SET_STATUS_IF = """
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return 0 end
-for s in string.gmatch(ARGV[1], '[^,]+') do
-  if s == current then
-    redis.call('HSET', KEYS[1], 'status', ARGV[2])
-    return 1
+# Every session's (id, status, last_active_at, owner_id); one whose hash is gone (deleted
+# since it was indexed) or incomplete is left out.
+_ACTIVITY = """
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'last_active_at', 'owner_id')
+  if f[1] and f[2] then
+    out[#out + 1] = {id, f[1], f[2], f[3] or ''}
   end
 end
-return 0
+return out
+"""
+
+_MOVE_IF = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return 0 end
+if ARGV[1] ~= '*' then
+  local allowed = false
+  for s in string.gmatch(ARGV[1], '[^,]+') do
+    if s == current then allowed = true end
+  end
+  if not allowed then return 0 end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
 """

@@ -29,10 +29,20 @@ def functions_env(monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis, re
     """The environment a function process would get; each function reads it afresh."""
     monkeypatch.setenv("NETCLODE_REDIS_URL", redis_url)
     monkeypatch.setenv("NETCLODE_GITHUB_WEBHOOK_SECRET", SECRET)
-    for cached in (webhook._github_settings, api._application, ingest._application):
+    for cached in (
+        webhook._github_settings,
+        api._session_service,
+        api._application,
+        ingest._application,
+    ):
         cached.cache_clear()
     yield redis_client
-    for cached in (webhook._github_settings, api._application, ingest._application):
+    for cached in (
+        webhook._github_settings,
+        api._session_service,
+        api._application,
+        ingest._application,
+    ):
         cached.cache_clear()
 
 
