@@ -27,12 +27,12 @@ import http.client
 import os
 import queue
 import shutil
-import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
+from netclode_protocol.unixhttp import UnixHTTPConnection
 from netclode_protocol.v1 import agent_pb2
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"
@@ -48,24 +48,6 @@ RETRY_MAX = 30.0
 TIMEOUT = 10.0
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """http.client over a Unix socket (the Host header stays a placeholder name)."""
-
-    def __init__(self, socket_path: str, timeout: float) -> None:
-        super().__init__("ingest", timeout=timeout)
-        self._socket_path = socket_path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 class Publisher:
     """Queues AgentOutputs and sends them once the session (token, outbox) is known."""
 
@@ -73,7 +55,7 @@ class Publisher:
         self, control_socket: str, ingest_path: str = "", outboxes: Path | None = None
     ) -> None:
         self._outboxes = outboxes
-        self._conn = UnixHTTPConnection(control_socket, TIMEOUT)
+        self._conn = UnixHTTPConnection(control_socket, TIMEOUT, "ingest")
         self._path = ingest_path.rstrip("/") + PUBLISH_PATH
         self._queue: queue.Queue[agent_pb2.AgentOutput] = queue.Queue()
         # Batches kept (body, outbox file or None when the disk refused it), in send order.

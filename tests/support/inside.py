@@ -8,30 +8,19 @@ the host side, through the same socket and bridge, which ingest cannot tell apar
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from netclode.drivers.hostlayout import Layout as HostLayout
 from netclode_protocol import keys
+from netclode_protocol.unixhttp import UnixHTTPConnection
 from netclode_protocol.v1 import agent_pb2
 from tests.support.stack import Stack
 
 PUBLISH_PATH = "/netclode.v1.IngestService/Publish"
-
-
-class _ControlSocket(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("ingest", timeout=30)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(str(self._path))
 
 
 def runtime_token(stack: Stack, session_id: str) -> str:
@@ -50,7 +39,7 @@ def publish_as_runtime(
     token = token or runtime_token(stack, session_id)
     statuses = []
     for batch in batches:
-        conn = _ControlSocket(control)
+        conn = UnixHTTPConnection(str(control), 30, "ingest")
         headers = {"Content-Type": "application/proto", "Authorization": f"Bearer {token}"}
         conn.request("POST", PUBLISH_PATH, batch.SerializeToString(), headers)
         statuses.append(conn.getresponse().status)

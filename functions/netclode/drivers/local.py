@@ -18,8 +18,7 @@ client cost the pool function's first tick more than 100 ms of CPU (bench/cold_s
 from __future__ import annotations
 
 import json as jsonlib
-import socket
-from http.client import HTTPConnection, HTTPException
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from netclode.drivers.base import SandboxInfo, SandboxSpec
 from netclode.drivers.hostlayout import Layout
 from netclode.drivers.rpc import SandboxRPC, plain_transport
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from netclode_protocol.unixhttp import UnixHTTPConnection
 
 HOST_TIMEOUT = 15.0
 # Copies take as long as the workspace is big; the host's own cp limit is 600 s.
@@ -123,7 +123,7 @@ class LocalDriver:
         """The host's JSON answer to one request; a domain error for an error answer."""
         body = None if json is None else jsonlib.dumps(json).encode()
         headers = {} if body is None else {"Content-Type": "application/json"}
-        conn = HostConnection(str(self.layout.host_socket), timeout)
+        conn = UnixHTTPConnection(str(self.layout.host_socket), timeout, "sandboxhost")
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -149,21 +149,3 @@ class LocalDriver:
         if resp.status == 409:
             raise FailedPrecondition(message)
         raise Unavailable(f"sandbox host: {message}")
-
-
-class HostConnection(HTTPConnection):
-    """An HTTP connection to the sandbox host's Unix socket."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("sandboxhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
