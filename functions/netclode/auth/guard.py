@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from netclode.auth.clients import Network
-from netclode.auth.tokens import Principal, TokenStore
+from netclode.auth.tokens import Principal, TokenStore, principal_in
 from netclode.store.redis import Pipeline
 from netclode_protocol import keys
 from netclode_protocol.bearer import bearer, hash_token
@@ -67,8 +67,8 @@ class Guard:
         token = bearer(authorization)
         token_hash = hash_token(token) if token else ""
         counted = f"{client or 'unknown'}:{token_hash[:FINGERPRINT_CHARS] or 'none'}"
-        self.limit.check(counted)
-        principal = self.tokens.verify_hash(token_hash) if token else None
+        lookup = (lambda pipe: TokenStore.queue_verify(pipe, token_hash)) if token else None
+        principal = principal_in(token_hash, self.limit.check(counted, lookup))
         if principal is None:
             self.limit.record(counted)
             raise Unauthenticated()

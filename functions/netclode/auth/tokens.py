@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import redis
 
-from netclode.store.redis import hash_reply, text, texts
+from netclode.store.redis import Pipeline, hash_reply, text, texts
 from netclode_protocol import keys
 from netclode_protocol.bearer import hash_token, new_token
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -91,16 +91,12 @@ class TokenStore:
         return self.verify_hash(hash_token(secret))
 
     def verify_hash(self, token_hash: str) -> Principal | None:
-        raw = hash_reply(self.r.hgetall(keys.api_token(token_hash)))
-        if not raw:
-            return None
-        stored_id = raw.get(b"id")
-        return Principal(
-            id=stored_id.decode() if stored_id else legacy_principal_id(token_hash),
-            name=raw[b"name"].decode(),
-            role=raw[b"role"].decode(),
-            created_at=int(raw.get(b"created_at", b"0")),
-        )
+        return principal_in(token_hash, self.r.hgetall(keys.api_token(token_hash)))
+
+    @staticmethod
+    def queue_verify(pipe: Pipeline, token_hash: str) -> None:
+        """Queues verify_hash's read on `pipe` (its reply read by `principal_in`)."""
+        pipe.hgetall(keys.api_token(token_hash))
 
     def list(self) -> list[Principal]:
         hashes = texts(self.r.hvals(keys.API_TOKEN_NAMES))
@@ -124,3 +120,17 @@ class TokenStore:
         pipe.delete(keys.api_token(text(token_hash)))
         pipe.hdel(keys.API_TOKEN_NAMES, name)
         pipe.execute()
+
+
+def principal_in(token_hash: str, reply: object) -> Principal | None:
+    """The principal in a token's record (as verify_hash reads it), None for no record."""
+    raw = hash_reply(reply)
+    if not raw:
+        return None
+    stored_id = raw.get(b"id")
+    return Principal(
+        id=stored_id.decode() if stored_id else legacy_principal_id(token_hash),
+        name=raw[b"name"].decode(),
+        role=raw[b"role"].decode(),
+        created_at=int(raw.get(b"created_at", b"0")),
+    )
