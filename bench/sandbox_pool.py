@@ -13,6 +13,7 @@ Run: PYTHONPATH=. .venv/bin/python bench/sandbox_pool.py [--claims 100] [--burst
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -330,6 +331,16 @@ def process_tree(root: int, children: dict[int, list[int]]) -> list[int]:
         pids.append(pid)
         todo += children.get(pid, [])
     return pids
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) spent so far by a process and its children."""
+    total = 0
+    for p in process_tree(pid, process_children()):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def memory_kb(pid: int) -> tuple[int, int]:

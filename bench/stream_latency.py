@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import http.client
 import multiprocessing
-import os
 import random
 import statistics
 import sys
@@ -37,7 +36,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox_pool import process_children, process_tree
+from sandbox_pool import cpu_s
 
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode_protocol import keys
@@ -127,16 +126,6 @@ def wait_for(watcher: Watcher, key: str, timeout: float = 10.0) -> float:
             raise TimeoutError(f"entry {key} never arrived")
         time.sleep(0.0002)
     return watcher.arrived[key]
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) spent so far by a process and its children."""
-    total = 0
-    for p in process_tree(pid, process_children()):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def stamped() -> agent_pb2.AgentOutput:
