@@ -7,8 +7,6 @@ the Connect unary protocol is small: POST /<service>/<method>, protobuf body, JS
 
 from __future__ import annotations
 
-import ssl
-from functools import cache
 from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.message import Message
@@ -21,6 +19,7 @@ from netclode_protocol.errors import (
     NotFound,
     Unavailable,
 )
+from netclode_protocol.tls import client_context
 
 if TYPE_CHECKING:
     import httpx
@@ -33,18 +32,11 @@ SERVICE = "netclode.v1.SandboxService"
 T = TypeVar("T", bound=Message)
 
 
-@cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context per process: httpx would load the CA store for every transport,
-    which cost more than the whole sandbox call it was made for."""
-    return ssl.create_default_context()
-
-
 def plain_transport(uds: str | None = None, retries: int = 0) -> httpx.HTTPTransport:
     """A transport for the plain-HTTP hops to sandboxes (a Unix socket or the pod network)."""
     import httpx
 
-    return httpx.HTTPTransport(uds=uds, retries=retries, verify=_tls())
+    return httpx.HTTPTransport(uds=uds, retries=retries, verify=client_context())
 
 
 class SandboxRPC:

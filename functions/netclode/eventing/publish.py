@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from functools import cache
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from cloudevents.conversion import to_binary
@@ -25,20 +25,9 @@ from cloudevents.http import CloudEvent
 
 from netclode.config import Settings
 from netclode_protocol.errors import Unavailable
-
-if TYPE_CHECKING:
-    import ssl
+from netclode_protocol.tls import client_context
 
 log = logging.getLogger(__name__)
-
-
-@cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context per process, made only for an https Broker URL (the in-cluster Broker
-    speaks plain HTTP): loading the CA store costs more than a publish."""
-    import ssl
-
-    return ssl.create_default_context()
 
 
 def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
@@ -46,7 +35,9 @@ def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme == "https":
-        conn: HTTPConnection = HTTPSConnection(host, parts.port, timeout=timeout, context=_tls())
+        conn: HTTPConnection = HTTPSConnection(
+            host, parts.port, timeout=timeout, context=client_context()
+        )
     else:
         conn = HTTPConnection(host, parts.port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
