@@ -24,25 +24,19 @@ SECRET = "webhook-secret"
 PROTO = {"Content-Type": "application/proto"}
 
 
+# What each function builds once per process from its environment.
+CACHED = (webhook._github_settings, api._session_service, api._application, ingest._application)
+
+
 @pytest.fixture
 def functions_env(monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis, redis_url: str):
     """The environment a function process would get; each function reads it afresh."""
     monkeypatch.setenv("NETCLODE_REDIS_URL", redis_url)
     monkeypatch.setenv("NETCLODE_GITHUB_WEBHOOK_SECRET", SECRET)
-    for cached in (
-        webhook._github_settings,
-        api._session_service,
-        api._application,
-        ingest._application,
-    ):
+    for cached in CACHED:
         cached.cache_clear()
     yield redis_client
-    for cached in (
-        webhook._github_settings,
-        api._session_service,
-        api._application,
-        ingest._application,
-    ):
+    for cached in CACHED:
         cached.cache_clear()
 
 
