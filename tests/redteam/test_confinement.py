@@ -20,7 +20,6 @@ from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.hostlayout import Layout
 from netclode.drivers.local import LocalDriver
-from netclode.drivers.rpc import plain_transport
 from tests.sandbox.conftest import FAKE_SECRET, Ingest, run, wait_ready
 from tests.support.sandboxhost import start_sandbox_host
 
@@ -136,7 +135,7 @@ def sh(driver: LocalDriver, sandbox_id: str, script: str, timeout: int = 30):
 
 def host_api(data_dir: Path) -> httpx.Client:
     socket = str(Layout(data_dir).host_socket)
-    return httpx.Client(transport=plain_transport(uds=socket), base_url="http://host")
+    return httpx.Client(transport=httpx.HTTPTransport(uds=socket), base_url="http://host")
 
 
 def host_info(data_dir: Path) -> dict:

@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.rpc import SandboxRPC
 from netclode_protocol.errors import FailedPrecondition, Unavailable
+from netclode_protocol.unixhttp import UnixHTTPConnection
 from netclode_protocol.v1 import agent_pb2, api_pb2
 from tests.sandbox.conftest import run, wait_ready
 
@@ -48,8 +48,8 @@ def test_exec_of_a_missing_program_says_so(driver, sandbox):
 
 
 def test_wrong_secret_is_refused(driver, sandbox):
-    transport = httpx.HTTPTransport(uds=str(driver.layout.inbound_socket(sandbox)))
-    rpc = SandboxRPC(transport, "http://sandbox", "not-the-secret")
+    socket_path = str(driver.layout.inbound_socket(sandbox))
+    rpc = SandboxRPC(UnixHTTPConnection(socket_path, 10, "sandbox"), "not-the-secret")
     with pytest.raises(Unavailable, match="unauthenticated"):
         rpc.call("Exec", api_pb2.ExecRequest(argv=["true"]), api_pb2.ExecResponse)
     rpc.close()

@@ -8,6 +8,7 @@ when a pod or a snapshot counts as ready.
 from __future__ import annotations
 
 import base64
+from http.client import HTTPConnection
 from typing import Any
 
 from kubernetes import client
@@ -27,7 +28,7 @@ from netclode.drivers.kube_manifests import (
     pvc_name,
     tailnet_policy_name,
 )
-from netclode.drivers.rpc import SandboxRPC, plain_transport
+from netclode.drivers.rpc import SandboxRPC
 from netclode_protocol.errors import FailedPrecondition, Unavailable
 from netclode_protocol.waiting import wait_until
 
@@ -101,8 +102,8 @@ class KubernetesDriver:
             raise Unavailable(f"sandbox {sandbox_id} has no running pod")
         secret = self._api.read(self._api.core.read_namespaced_secret, pod_name(sandbox_id))
         token = base64.b64decode(secret.data["secret"]).decode()
-        base_url = f"http://{pod.status.pod_ip}:{self._kube.runtime_port}"
-        return SandboxRPC(plain_transport(retries=1), base_url, token)
+        connection = HTTPConnection(pod.status.pod_ip, self._kube.runtime_port)
+        return SandboxRPC(connection, token)
 
     def delete_workspace(self, workspace_id: str) -> None:
         """Removes the PVC and every sandbox still bound to it."""

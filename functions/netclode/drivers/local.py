@@ -11,8 +11,9 @@ sandbox's data segment (prlimit); vCPUs are advisory here, the processes share t
 CPUs at a lower priority (nice).
 
 The host is called over the standard library's http.client (every function has it loaded:
-werkzeug imports it), one connection per call on the local socket: httpx's import and its
-client cost the pool function's first tick more than 100 ms of CPU (bench/cold_start.py).
+werkzeug imports it), one connection per call on the local socket: an HTTP library's import
+and its client cost the pool function's first tick more than 100 ms of CPU
+(bench/cold_start.py). The sandboxes are called the same way (netclode.drivers.rpc).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 from netclode.config import Settings
 from netclode.drivers.base import SandboxInfo, SandboxSpec
 from netclode.drivers.hostlayout import Layout
-from netclode.drivers.rpc import SandboxRPC, plain_transport
+from netclode.drivers.rpc import SandboxRPC
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from netclode_protocol.unixhttp import UnixHTTPConnection
 
@@ -77,8 +78,8 @@ class LocalDriver:
             secret = self.layout.secret(sandbox_id).read_text()
         except FileNotFoundError:
             raise NotFound(f"sandbox {sandbox_id} is not running") from None
-        transport = plain_transport(uds=str(self.layout.inbound_socket(sandbox_id)))
-        return SandboxRPC(transport, "http://sandbox", secret)
+        socket_path = str(self.layout.inbound_socket(sandbox_id))
+        return SandboxRPC(UnixHTTPConnection(socket_path, HOST_TIMEOUT, "sandbox"), secret)
 
     def delete_workspace(self, workspace_id: str) -> None:
         self._call("DELETE", f"/workspaces/{workspace_id}")

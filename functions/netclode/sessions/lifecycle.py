@@ -18,7 +18,7 @@ import redis
 from netclode.config import Settings
 from netclode.drivers import get_driver
 from netclode.drivers.base import SandboxDriver, SandboxSpec
-from netclode.drivers.rpc import SandboxRPC, plain_transport
+from netclode.drivers.rpc import SandboxRPC
 from netclode.eventing import types
 from netclode.eventing.publish import publish, publish_later
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
@@ -69,12 +69,10 @@ class Lifecycle:
         return SessionTokens.from_env(self.r)
 
     def warm(self) -> None:
-        """Builds now what the first sandbox bind of a process would: the driver, the GitHub
-        grants (PyGithub's import) and the HTTP stack of the sandbox calls (httpx, its TLS
-        context): over 0.5 s, for a process that can spend it before its first
-        create (netclode.functions.api.warm)."""
+        """Builds now what the first sandbox bind of a process would: the driver and the
+        GitHub grants (PyGithub's import): about 0.5 s, for a process that can spend it
+        before its first create (netclode.functions.api.warm)."""
         _ = self.driver, self.github
-        plain_transport().close()
 
     def stream(self, session_id: str) -> SessionStream:
         return SessionStream(self.r, session_id)

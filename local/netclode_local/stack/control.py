@@ -144,11 +144,10 @@ def confinement(layout: Layout) -> dict[str, object] | None:
     import httpx
 
     from netclode.drivers.hostlayout import Layout as SandboxLayout
-    from netclode.drivers.rpc import plain_transport
 
     if not running_pid(layout):
         return None
-    transport = plain_transport(uds=str(SandboxLayout(layout.data).host_socket))
+    transport = httpx.HTTPTransport(uds=str(SandboxLayout(layout.data).host_socket))
     try:
         with httpx.Client(transport=transport, base_url="http://sandboxhost", timeout=2) as c:
             return dict(c.get("/info").raise_for_status().json()["confinement"])

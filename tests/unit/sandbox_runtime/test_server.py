@@ -7,6 +7,7 @@ SandboxRuntime, and is called with the real client (drivers/rpc.py) or raw HTTP.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from netclode.drivers.rpc import SandboxRPC
 from netclode_protocol.errors import FailedPrecondition, InvalidArgument, Unavailable
+from netclode_protocol.unixhttp import UnixHTTPConnection
 from netclode_protocol.v1 import agent_pb2, api_pb2
 from netclode_sandbox.inbound import build_server
 from netclode_sandbox.publisher import Publisher
@@ -54,8 +56,7 @@ def http(workspace: Path) -> Iterator[httpx.Client]:
 
 
 def _rpc(workspace: Path, secret: str) -> SandboxRPC:
-    transport = httpx.HTTPTransport(uds=str(workspace / "sb.sock"))
-    return SandboxRPC(transport, "http://sandbox", secret)
+    return SandboxRPC(UnixHTTPConnection(str(workspace / "sb.sock"), 10, "sandbox"), secret)
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def _post(http: httpx.Client, method: str, body: bytes, **headers: str) -> httpx
     return http.post(f"{URL}/{method}", content=body, headers=headers)
 
 
-def test_calls_round_trip_on_one_kept_alive_connection(rpc, workspace):
+def test_calls_round_trip_with_the_runtime(rpc, workspace):
     (workspace / "hello.txt").write_text("hi")
     assert rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
     reply = rpc.call("Exec", api_pb2.ExecRequest(argv=["cat", "hello.txt"]), api_pb2.ExecResponse)
@@ -143,3 +144,67 @@ def test_a_handler_bug_is_one_line_internal_error_without_a_traceback(tmp_path, 
         assert resp.json() == {"code": "internal", "message": "Health failed: KeyError"}
         assert "Traceback" not in resp.text
     assert "secret-looking-detail" in capfd.readouterr().err  # the sandbox log has the detail
+
+
+class _KeepAliveRuntime:
+    """A sandbox's runtime as a keep-alive client meets it: Health answered, kept alive (as
+    the runtime answers), `per_connection` times on each connection; then the server ends
+    the connection, as the runtime does with one idle for its `timeout`. Counts them."""
+
+    def __init__(self, socket_path: Path, per_connection: int) -> None:
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(socket_path))
+        self.listener.listen()
+        self.listener.settimeout(10)
+        self.per_connection = per_connection
+        self.connections = 0
+        self.ended = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        body = agent_pb2.HealthResponse(ready=True).SerializeToString()
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/proto\r\n"
+        answer += b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.listener.accept()
+                self.connections += 1
+                with conn:
+                    conn.settimeout(10)
+                    for _ in range(self.per_connection):
+                        while b"\r\n\r\n" not in conn.recv(65536):  # a Health call's request
+                            pass
+                        conn.sendall(answer)
+                self.ended.set()
+
+    def client(self) -> SandboxRPC:
+        path = self.listener.getsockname()
+        return SandboxRPC(UnixHTTPConnection(path, 10, "sandbox"), SECRET)
+
+
+def _health(client: SandboxRPC) -> bool:
+    return client.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
+
+
+def test_calls_share_one_connection_while_the_sandbox_keeps_it(tmp_path):
+    server = _KeepAliveRuntime(tmp_path / "kept.sock", per_connection=3)
+    client = server.client()
+    try:
+        assert _health(client) and _health(client) and _health(client)
+        assert server.connections == 1
+    finally:
+        client.close()
+        server.listener.close()
+
+
+def test_a_kept_alive_connection_the_sandbox_ended_is_replaced_not_failed(tmp_path):
+    server = _KeepAliveRuntime(tmp_path / "idle.sock", per_connection=1)
+    client = server.client()
+    try:
+        assert _health(client)
+        assert server.ended.wait(10)
+        assert _health(client)
+        assert server.connections == 2
+    finally:
+        client.close()
+        server.listener.close()
