@@ -57,8 +57,9 @@ def show(name: str, ms: list[float], baseline: list[float], unit: str = "ms") ->
 
 def bare_health(pool: WarmPool, driver: LocalDriver, n: int) -> list[float]:
     """Baseline: Health calls on one claimed sandbox's open client."""
-    sandbox_id = pool.claim("baseline")
-    assert sandbox_id, "pool empty"
+    claimed = pool.claim("baseline")
+    assert claimed, "pool empty"
+    sandbox_id = claimed.sandbox_id
     rpc = driver.rpc(sandbox_id)
     try:
         runs = []
@@ -112,10 +113,10 @@ def claim_to_ready(pool: WarmPool, driver: LocalDriver, session: str) -> dict[st
     """What a session create pays on the hot path: claim + Health ready over the socket,
     in ms, in total and by phase (the Lua claim, opening the client, the call)."""
     marks = [time.perf_counter()]
-    sandbox_id = pool.claim(session)
-    assert sandbox_id, "pool empty"
+    claimed = pool.claim(session)
+    assert claimed, "pool empty"
     marks.append(time.perf_counter())
-    rpc = driver.rpc(sandbox_id)
+    rpc = driver.rpc(claimed.sandbox_id)
     marks.append(time.perf_counter())
     assert rpc.call("Health", agent_pb2.HealthRequest(), agent_pb2.HealthResponse).ready
     marks.append(time.perf_counter())
@@ -150,7 +151,7 @@ def burst_claims(
     for _ in range(pool.size - burst):
         taken = pool.claim("taken")
         assert taken, "pool empty"
-        driver.stop(taken)
+        driver.stop(taken.sandbox_id)
     refill = multiprocessing.get_context("spawn").Process(
         target=refill_elsewhere, args=(driver.layout.data_dir, valkey_port, pool.size)
     )
@@ -224,9 +225,9 @@ def resume_into_pool(
                 whole.append(record.status_at - start_ms)
         else:
             marks = [time.perf_counter()]
-            sandbox_id = life.claim(record)
-            assert sandbox_id, "pool empty"
-            fresh = pool.registry.record(sandbox_id)["workspace"]
+            claimed = life.claim(record)
+            assert claimed, "pool empty"
+            sandbox_id, fresh = claimed
             marks.append(time.perf_counter())
             driver.attach_workspace(sandbox_id, record.workspace)
             marks.append(time.perf_counter())

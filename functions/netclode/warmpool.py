@@ -18,7 +18,7 @@ import redis
 from netclode.config import Settings
 from netclode.drivers.base import SandboxDriver, SandboxSpec
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
-from netclode.store.sandboxes import SandboxRegistry
+from netclode.store.sandboxes import Claimed, SandboxRegistry
 from netclode.store.sessions import now_ms
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class WarmPool:
         self.size = settings.pool_size
         self.registry = SandboxRegistry(r)
 
-    def claim(self, session_id: str) -> str | None:
+    def claim(self, session_id: str) -> Claimed | None:
         """A ready sandbox now bound to the session, or None when the pool is empty."""
         return self.registry.claim(session_id)
 

@@ -46,10 +46,13 @@ def test_fill_claim_refill(pool, driver, redis_client):
     assert len(report.ready) == 2 and not report.failed
     assert redis_client.llen(keys.POOL_READY) == 2
 
-    first = pool.claim("sess-a")
-    second = pool.claim("sess-b")
-    assert {first, second} == set(report.ready)
+    claims = [pool.claim("sess-a"), pool.claim("sess-b")]
     assert pool.claim("sess-c") is None
+    assert {c.sandbox_id for c in claims} == set(report.ready)
+    for claimed in claims:  # each with the workspace it started on
+        record = redis_client.hget(keys.sandbox(claimed.sandbox_id), "workspace").decode()
+        assert claimed.workspace == record and record.startswith("ws-")
+    first = claims[0].sandbox_id
     assert _state(redis_client, first) == "claimed"
     assert redis_client.hget(keys.sandbox(first), "session") == b"sess-a"
     assert run(driver, first, "true").exit_code == 0  # claimed = really running
@@ -89,7 +92,8 @@ def test_orphan_process_is_stopped_and_vanished_entry_dropped(pool, driver, redi
     assert {"sb-orphan", "sb-ghost"} <= set(report.removed)
     assert "sb-orphan" not in {s.sandbox_id for s in driver.list()}
     assert b"sb-ghost" not in redis_client.lrange(keys.POOL_READY, 0, -1)
-    assert pool.claim("sess-x") != "sb-ghost"
+    claimed = pool.claim("sess-x")
+    assert claimed is not None and claimed.sandbox_id != "sb-ghost"
     _cleanup(pool, driver, redis_client)
 
 

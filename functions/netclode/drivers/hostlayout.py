@@ -33,6 +33,7 @@ import re
 import stat
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from netclode_protocol.settings import read_text
@@ -52,10 +53,11 @@ def check_id(kind: str, value: str) -> str:
 class Layout:
     data_dir: Path
 
-    @property
+    @cached_property
     def runtime_dir(self) -> Path:
         """Sockets and per-sandbox state: short-lived, and on a short path, because a Unix
-        socket path may hold only 107 bytes and data dirs can be deep. One per data dir."""
+        socket path may hold only 107 bytes and data dirs can be deep. One per data dir.
+        Worked out once (it resolves the data dir on disk): every sandbox call needs it."""
         digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
         base = read_text("XDG_RUNTIME_DIR") or tempfile.gettempdir()
         return Path(base) / f"netclode-{digest}"

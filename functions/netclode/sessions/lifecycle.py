@@ -23,7 +23,7 @@ from netclode.eventing import types
 from netclode.eventing.publish import publish, publish_later
 from netclode.sandboxes import new_sandbox_id, new_workspace_id, wait_ready
 from netclode.sessions import entries, ports
-from netclode.store.sandboxes import SandboxRegistry
+from netclode.store.sandboxes import Claimed, SandboxRegistry
 from netclode.store.sessions import ACTIVE, SessionRecord, SessionStore, now_ms
 from netclode.store.sessiontokens import SessionTokenStore
 from netclode.store.streams import SessionStream
@@ -136,10 +136,10 @@ class Lifecycle:
 
     # -- sandboxes ----------------------------------------------------------------------
 
-    def bind_claimed(self, record: SessionRecord, sandbox_id: str) -> None:
-        """Binds a sandbox claimed from the warm pool (inline: no process start)."""
-        workspace = self.sandboxes.record(sandbox_id).get("workspace", "")
-        self.attach(record.id, sandbox_id, workspace)
+    def bind_claimed(self, record: SessionRecord, claimed: Claimed) -> None:
+        """Binds a sandbox claimed from the warm pool, on the workspace it started on
+        (inline: no process start)."""
+        self.attach(record.id, claimed.sandbox_id, claimed.workspace)
 
     def serve(self, record: SessionRecord) -> None:
         """A sandbox for a session on its workspace: a warm pool one at once when the pool
@@ -153,7 +153,7 @@ class Lifecycle:
             target=self.provision, args=(record.id,), name=f"provision-{record.id}", daemon=True
         ).start()
 
-    def claim(self, record: SessionRecord) -> str | None:
+    def claim(self, record: SessionRecord) -> Claimed | None:
         """A warm pool sandbox now bound to the session; None when the session asks for
         sizes of its own (pool sandboxes have the defaults) or the pool is empty."""
         if record.vcpus or record.memory_mb or record.tailnet_access:
@@ -197,14 +197,13 @@ class Lifecycle:
         filled: it is discarded, the session untouched)."""
         if not (record.workspace and self.driver.attaches_workspaces):
             return False
-        sandbox_id = self.claim(record)
-        if sandbox_id is None:
+        claimed = self.claim(record)
+        if claimed is None:
             return False
-        fresh = self.sandboxes.record(sandbox_id).get("workspace", "")
-        attached = self._attach_claimed(record, sandbox_id)
+        attached = self._attach_claimed(record, claimed.sandbox_id)
         threading.Thread(
             target=self._after_attach,
-            args=(record.id, sandbox_id, fresh),
+            args=(record.id, claimed.sandbox_id, claimed.workspace),
             name=f"attached-{record.id}",
             daemon=True,
         ).start()
@@ -305,7 +304,8 @@ class Lifecycle:
                 agent_pb2.AssignRequest(config=config, session_token=token),
                 agent_pb2.AssignResponse,
             )
-            ports.reexpose(self.r, self.driver, session_id, sandbox_id)
+            if record.status == S.SESSION_STATUS_RESUMING:  # a new session has none saved
+                ports.reexpose(self.r, self.driver, session_id, sandbox_id)
             moved = self.transition(
                 session_id,
                 S.SESSION_STATUS_READY,

@@ -159,13 +159,14 @@ class SessionService:
         return self.store.get(session_id) or record
 
     def _start(self, record: SessionRecord) -> None:
-        sandbox_id = self.life.claim(record)
-        if sandbox_id is None:
+        claimed = self.life.claim(record)
+        if claimed is None:
             self.life.provision_async(record)
             return
         try:
-            self.life.bind_claimed(record, sandbox_id)
+            self.life.bind_claimed(record, claimed)
         except Exception as exc:
+            sandbox_id = claimed.sandbox_id
             log.warning("claimed sandbox %s failed (%s); starting a fresh one", sandbox_id, exc)
             self.life.discard_sandbox(sandbox_id)
             self.life.provision_async(record)

@@ -8,6 +8,8 @@ for the warm pool or for a session (netclode.sandboxes starts and awaits them).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import redis
 
 from netclode.store.redis import hash_reply, texts
@@ -16,7 +18,8 @@ from netclode.store.sessiontokens import SessionTokenStore
 from netclode_protocol import keys
 
 # Pops ready ids until one is still a ready sandbox (entries can outlive a crash until the
-# next reconcile), marks it claimed for the session, and returns it; nil when none is left.
+# next reconcile), marks it claimed for the session, and returns it with its workspace; nil
+# when none is left.
 CLAIM = """
 local prefix = ARGV[2]
 while true do
@@ -25,10 +28,17 @@ while true do
   local key = prefix .. id
   if redis.call('HGET', key, 'state') == 'ready' then
     redis.call('HSET', key, 'state', 'claimed', 'session', ARGV[1])
-    return id
+    return {id, redis.call('HGET', key, 'workspace') or ''}
   end
 end
 """
+
+
+class Claimed(NamedTuple):
+    """A pool sandbox claimed for a session, and the workspace it started on."""
+
+    sandbox_id: str
+    workspace: str
 
 
 class SandboxRegistry:
@@ -61,10 +71,10 @@ class SandboxRegistry:
         pipe.lpush(keys.POOL_READY, sandbox_id)
         pipe.execute()
 
-    def claim(self, session_id: str) -> str | None:
+    def claim(self, session_id: str) -> Claimed | None:
         """A ready pool sandbox now bound to the session, or None when the pool is empty."""
-        sandbox_id = self._claim(keys=[keys.POOL_READY], args=[session_id, keys.sandbox("")])
-        return sandbox_id.decode() if sandbox_id else None
+        found = self._claim(keys=[keys.POOL_READY], args=[session_id, keys.sandbox("")])
+        return Claimed(*texts(found)) if found else None
 
     def bind(self, sandbox_id: str, session_id: str, workspace: str, token_hash: str) -> None:
         """Binds the sandbox to its session in one transaction: the sandbox's record, the
