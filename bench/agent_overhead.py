@@ -45,6 +45,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support.stats import percentile
 from netclode_local.sandboxhost.bwrap import opencode_binary
 from netclode_protocol.v1 import agent_pb2
 from netclode_sandbox.agent import build_agent
@@ -56,10 +57,6 @@ STEPS_PER_TURN = 10
 TURNS = 20
 WORKSPACE_FILES = 300
 TARGET_MS = 5.0  # native only
-
-
-def p99(xs: list[float]) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(len(xs) * 0.99))]
 
 
 @dataclass(frozen=True)
@@ -243,14 +240,15 @@ def measure(llm: ScriptedLLM, backend: Backend) -> None:
     verdict = f"; target p50 <= {TARGET_MS} ms: {'met' if o50 <= TARGET_MS else 'MISSED'}"
     print(
         f"[{name}] model reply + tool's own work alone (baseline): median {b50:.2f} ms  "
-        f"p99 {p99(base):.2f} ms"
+        f"p99 {percentile(base, 0.99):.2f} ms"
     )
     print(
         f"[{name}] agent step (per step, {backend.turns} turns x {STEPS_PER_TURN + 1} steps): "
-        f"median {s50:.2f} ms  p99 {p99(steps):.2f} ms"
+        f"median {s50:.2f} ms  p99 {percentile(steps, 0.99):.2f} ms"
     )
+    o99 = percentile(overhead, 0.99)
     print(
-        f"agent overhead per step [{name}]: median {o50:.2f} ms  p99 {p99(overhead):.2f} ms  "
+        f"agent overhead per step [{name}]: median {o50:.2f} ms  p99 {o99:.2f} ms  "
         f"(step/baseline ratio {s50 / b50:.2f}x{verdict if name == 'native' else ''})"
     )
     if name == "native":  # the SDK backends' work is in their CLI's process, not counted here
@@ -258,7 +256,7 @@ def measure(llm: ScriptedLLM, backend: Backend) -> None:
         a50, c50 = (statistics.median(c for _, c in xs) for xs in (samples.agent, samples.base))
         print(
             f"[{name}] CPU per step (this process): agent {a50:.2f} ms, baseline {c50:.2f} ms, "
-            f"overhead median {statistics.median(cpu):.2f} ms  p99 {p99(cpu):.2f} ms"
+            f"overhead median {statistics.median(cpu):.2f} ms  p99 {percentile(cpu, 0.99):.2f} ms"
         )
 
 

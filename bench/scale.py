@@ -40,13 +40,13 @@ from sandbox_api import Bench
 from sandbox_pool import (
     bare_interpreter_pss_kb,
     memory_kb,
-    pct,
     process_children,
     process_tree,
     sandbox_memory_kb,
 )
 from stream_latency import Publisher, Watcher, bench_store, item, wait_for
 
+from bench.support.stats import percentile
 from netclode.sessions.service import LIST_DEFAULT_PAGE
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode_protocol import keys
@@ -164,13 +164,13 @@ def idle_sessions(stack: Stack, counts: list[int], ticks: int, pool: int) -> lis
         pss.add(
             n,
             statistics.median(per_sandbox),
-            pct(per_sandbox, 0.99),
+            percentile(per_sandbox, 0.99),
             f"({len(per_sandbox)} sandboxes incl. the warm pool, {total:.0f} MiB in all)",
         )
-        create.add(n, statistics.median(latencies), pct(latencies, 0.99))
+        create.add(n, statistics.median(latencies), percentile(latencies, 0.99))
         latencies = []
         times = [ping_pool(stack) for _ in range(ticks)]
-        tick.add(n, statistics.median(times), pct(times, 0.99))
+        tick.add(n, statistics.median(times), percentile(times, 0.99))
     return [pss, create, tick]
 
 
@@ -205,7 +205,7 @@ def stored_sessions(stack: Stack, counts: list[int], runs: int) -> list[Table]:
                 latencies.append((time.perf_counter() - started) * 1000)
             page = min(n + 1, LIST_DEFAULT_PAGE)  # the GetSession baseline's session too
             assert len(reply.sessions) >= page, f"listed {len(reply.sessions)} of {page}"
-            table.add(n, statistics.median(latencies), pct(latencies, 0.99))
+            table.add(n, statistics.median(latencies), percentile(latencies, 0.99))
     finally:
         for session_id in written:
             store.delete(session_id)
@@ -251,7 +251,7 @@ def watchers(stack: Stack, counts: list[int], rounds: int) -> list[Table]:
                 sent = time.perf_counter()
                 publish(key)
                 samples += [(wait_for(w, str(key), 60) - sent) * 1000 for w in running]
-            latency.add(n, statistics.median(samples), pct(samples, 0.99))
+            latency.add(n, statistics.median(samples), percentile(samples, 0.99))
             pss = mib(tree_pss_kb(api_pid))
             memory.add(n, pss, pss, f"({(pss - idle_api) * 1024 / n:.0f} KiB/watcher)")
     return [latency, memory]

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.support.stats import percentile
 from netclode.config import Settings
 from netclode.drivers.hostlayout import Layout
 from netclode.drivers.local import LocalDriver
@@ -41,16 +42,11 @@ from tests.support.xfs import loop_xfs
 XFS_IMAGE_MB = 8192  # sparse: takes only what the workspaces write
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def show(name: str, ms: list[float], baseline: list[float]) -> None:
     ratio = statistics.median(ms) / statistics.median(baseline)
     print(
         f"  {name:<30} n={len(ms):<3} p50={statistics.median(ms):9.1f} ms  "
-        f"p99={pct(ms, 0.99):9.1f} ms  x{ratio:.3f} of copytree",
+        f"p99={percentile(ms, 0.99):9.1f} ms  x{ratio:.3f} of copytree",
         flush=True,
     )
 

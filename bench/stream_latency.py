@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandbox_pool import cpu_s
 
+from bench.support.stats import percentile
 from netclode.store.sessions import SessionRecord, SessionStore
 from netclode_protocol import keys
 from netclode_protocol.bearer import hash_token, new_token
@@ -48,11 +49,6 @@ from tests.support.stack import Stack, start, stop
 
 PUBLISH = "netclode.v1.IngestService/Publish"
 WATCH = "netclode.v1.SessionService/WatchSession"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 class Publisher:
