@@ -3,15 +3,13 @@
 import socket
 import time
 
+from netclode_local.stack.components import free_port
+
+__all__ = ["OFFLINE_CATALOGUE", "free_port", "wait_for_port"]
+
 # Test processes send nothing off this machine, model listings included: they use the
 # catalogue shipped in the package (tests/core/test_catalogue.py serves its own locally).
 OFFLINE_CATALOGUE = {"NETCLODE_MODELS_CATALOGUE_URL": "off"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:

@@ -430,7 +430,7 @@ def _session_service() -> SessionService:
 def warm() -> None:
     """Run by each serving worker shortly after it starts (netclode.serving.warm_hook): the
     api runs several, and a burst of creates must not meet one that has not bound a sandbox
-    yet (its first create paid ~0.7 s of imports and clients)."""
+    yet (its first create would pay for the imports and clients a bind needs)."""
     _application()
     _session_service().life.warm()
 

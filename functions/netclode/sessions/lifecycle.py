@@ -70,8 +70,8 @@ class Lifecycle:
 
     def warm(self) -> None:
         """Builds now what the first sandbox bind of a process would: the driver and the
-        GitHub grants (PyGithub's import): about 0.5 s, for a process that can spend it
-        before its first create (netclode.functions.api.warm)."""
+        GitHub grants (PyGithub's import): about 0.2 s of CPU, for a process that can spend
+        it before its first create (netclode.functions.api.warm)."""
         _ = self.driver, self.github
 
     def stream(self, session_id: str) -> SessionStream:

@@ -4,6 +4,7 @@ the long-lived workloads. Each is described once here; the supervisor only runs 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ from netclode_protocol.providers import GITHUB_TOKEN
 from netclode_protocol.settings import read_text
 
 BROKER_PATH = "/netclode/default"
+# free_port: ports below the ephemeral range from here up (above the well-known services'),
+# tried this many times before the kernel picks.
+PORT_FLOOR = 10000
+PORT_TRIES = 64
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
 
 
 @dataclass
@@ -47,9 +53,34 @@ class Component:
 
 
 def free_port() -> int:
+    """A loopback port free now, for a server that binds it itself (Valkey, mitmproxy).
+
+    Drawn from below the kernel's ephemeral range: the client end of every connection this
+    machine opens takes a port from that range, so a port found free there can be taken by
+    one before the server binds it (Valkey's start failed so on a busy host). Where the
+    range leaves no room below it, the kernel picks (the old race, rare)."""
+    ceiling = _ephemeral_range()[0]
+    if ceiling - PORT_FLOOR >= PORT_TRIES:
+        for _ in range(PORT_TRIES):
+            port = PORT_FLOOR + secrets.randbelow(ceiling - PORT_FLOOR)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:  # a server's, or a connection's still closing
+                    continue
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out to clients (Linux; the IANA range elsewhere)."""
+    try:
+        low, high = Path(EPHEMERAL_RANGE).read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
 
 
 def listen(port: int = 0) -> socket.socket:
