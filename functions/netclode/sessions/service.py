@@ -166,9 +166,10 @@ class SessionService:
         try:
             self.life.bind_claimed(record, claimed)
         except Exception as exc:
-            sandbox_id = claimed.sandbox_id
-            log.warning("claimed sandbox %s failed (%s); starting a fresh one", sandbox_id, exc)
-            self.life.discard_sandbox(sandbox_id)
+            log.warning(
+                "claimed sandbox %s failed (%s); starting a fresh one", claimed.sandbox_id, exc
+            )
+            self.life.discard_sandbox(claimed.sandbox_id)
             self.life.provision_async(record)
 
     def rename(self, principal: Principal, session_id: str, name: str) -> SessionRecord:

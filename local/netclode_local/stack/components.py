@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from socket import socket as Socket
@@ -24,6 +25,9 @@ BROKER_PATH = "/netclode/default"
 PORT_FLOOR = 10000
 PORT_TRIES = 64
 EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+# The ports free_port handed out last: two plans in a row (mitmproxy's two ports) must not
+# get the same one, as neither is bound until its server starts.
+_planned: deque[int] = deque(maxlen=256)
 
 
 @dataclass
@@ -63,12 +67,15 @@ def free_port() -> int:
     if ceiling - PORT_FLOOR >= PORT_TRIES:
         for _ in range(PORT_TRIES):
             port = PORT_FLOOR + secrets.randbelow(ceiling - PORT_FLOOR)
+            if port in _planned:  # planned here lately, perhaps not bound yet
+                continue
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", port))
                 except OSError:  # a server's, or a connection's still closing
                     continue
-                return port
+            _planned.append(port)
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
