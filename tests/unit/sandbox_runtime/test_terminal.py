@@ -12,10 +12,14 @@ from netclode_sandbox.terminal import Terminal
 
 
 def _children() -> set[int]:
-    """Our live child processes, from every thread's /proc children list."""
+    """Our live child processes, from every thread's /proc children list (a thread that
+    ended while we looked has none left: its entry is gone)."""
     found: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
+        try:
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
+        except FileNotFoundError:
+            continue
     return found
 
 
@@ -37,4 +41,4 @@ def test_a_terminal_that_cannot_start_ends_with_its_reason_and_no_copy_of_us(
     assert msg.terminal_exited.exit_code == 127
     assert b"cannot start the terminal" in shown
     assert b"no-such-workspace" in shown
-    assert _children() == before  # the child was reaped; nothing of it runs on
+    assert not _children() - before  # the child was reaped; nothing of it runs on
