@@ -32,7 +32,8 @@ POOL_WAIT_S = 120.0
 
 
 def show(name: str, ms: list[float], baseline: list[float]) -> None:
-    p50, ratio = statistics.median(ms), statistics.median(ms) / statistics.median(baseline)
+    p50 = statistics.median(ms)
+    ratio = p50 / statistics.median(baseline)
     print(
         f"{name:<36} n={len(ms):<4} p50={p50:7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
         f"p99={percentile(ms, 0.99):7.1f} ms  p50 vs baseline: {ratio:.1f}x"

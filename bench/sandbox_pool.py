@@ -44,7 +44,8 @@ from tests.support.sandboxhost import start_sandbox_host
 
 def show(name: str, ms: list[float], baseline: list[float], unit: str = "ms") -> None:
     """Median, p95, p99, and the median's ratio to the baseline's median."""
-    p50, ratio = statistics.median(ms), statistics.median(ms) / statistics.median(baseline)
+    p50 = statistics.median(ms)
+    ratio = p50 / statistics.median(baseline)
     print(
         f"{name:<34} n={len(ms):<4} p50={p50:8.1f} {unit}  p95={percentile(ms, 0.95):8.1f} {unit}  "
         f"p99={percentile(ms, 0.99):8.1f} {unit}  {ratio:6.1f}x baseline"
