@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from functools import cache
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cloudevents.conversion import to_binary
@@ -25,9 +25,20 @@ from cloudevents.http import CloudEvent
 
 from netclode.config import Settings
 from netclode_protocol.errors import Unavailable
-from netclode_protocol.tls import client_context
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process, made only for an https Broker URL (the in-cluster Broker
+    speaks plain HTTP): loading the CA store costs more than a publish."""
+    import ssl
+
+    return ssl.create_default_context()
 
 
 def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
@@ -35,9 +46,7 @@ def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme == "https":
-        conn: HTTPConnection = HTTPSConnection(
-            host, parts.port, timeout=timeout, context=client_context()
-        )
+        conn: HTTPConnection = HTTPSConnection(host, parts.port, timeout=timeout, context=_tls())
     else:
         conn = HTTPConnection(host, parts.port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -146,9 +146,18 @@ def test_a_handler_bug_is_one_line_internal_error_without_a_traceback(tmp_path, 
     assert "secret-looking-detail" in capfd.readouterr().err  # the sandbox log has the detail
 
 
+# The runtime's answer to a call without its secret (netclode_sandbox.inbound).
+_UNAUTHENTICATED = b'{"code": "unauthenticated", "message": "unauthenticated"}'
+REFUSED = (
+    b"HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_UNAUTHENTICATED), _UNAUTHENTICATED)
+)
+
+
 class _KeepAliveRuntime:
     """A sandbox's runtime as a keep-alive client meets it: Health answered, kept alive (as
-    the runtime answers), `per_connection` times on each connection; then the server ends
+    the runtime answers), `per_connection` times on each connection, to a caller with the
+    secret only (others get the runtime's 401, and the connection ends); then the server ends
     the connection, as the runtime does with one idle for its `timeout`. Counts them."""
 
     def __init__(self, socket_path: Path, per_connection: int) -> None:
@@ -172,8 +181,12 @@ class _KeepAliveRuntime:
                 with conn:
                     conn.settimeout(10)
                     for _ in range(self.per_connection):
-                        while b"\r\n\r\n" not in conn.recv(65536):  # a Health call's request
-                            pass
+                        request = conn.recv(65536)
+                        while b"\r\n\r\n" not in request:  # a Health call's headers
+                            request += conn.recv(65536)
+                        if f"Authorization: Bearer {SECRET}\r\n".encode() not in request:
+                            conn.sendall(REFUSED)  # as the runtime refuses, ending it
+                            break
                         conn.sendall(answer)
                 self.ended.set()
 
